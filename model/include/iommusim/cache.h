@@ -1,0 +1,92 @@
+/* One set-associative cache implementation for every translation cache
+ * (context cache, IOTLB, paging-structure caches). Not architectural: these
+ * model micro-architectural structures; sizes and policies are parameters.
+ *
+ * Contract: the owner computes the set index (its own hash of the tag), and
+ * interprets the payload. A cache with sets == 0 or ways == 0 is disabled:
+ * lookups miss and inserts do nothing (return NULL). Invalid ways are filled
+ * before any valid way is evicted, whatever the policy.
+ */
+#ifndef IMS_CACHE_H
+#define IMS_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum ims_repl {
+    IMS_REPL_LRU = 0,    /* least recently used (hits and fills update) */
+    IMS_REPL_PLRU = 1,   /* tree pseudo-LRU; ways must be a power of two */
+    IMS_REPL_FIFO = 2,   /* oldest fill first; hits do not update */
+    IMS_REPL_RANDOM = 3, /* seeded xorshift; deterministic per seed */
+    IMS_REPL_COUNT
+};
+/* "lru", "plru", "fifo", "random"; returns -1 for an unknown name. */
+int ims_repl_from_name(const char *name);
+const char *ims_repl_name(enum ims_repl repl);
+
+struct ims_cache_cfg {
+    uint32_t sets;  /* power of two, or 0 to disable */
+    uint32_t ways;  /* 1..64, or 0 to disable */
+    uint8_t repl;   /* enum ims_repl */
+    uint64_t seed;  /* for IMS_REPL_RANDOM */
+};
+/* 0 if valid; else -1 with a message naming the field, prefixed with `what`. */
+int ims_cache_cfg_check(const struct ims_cache_cfg *cfg, const char *what, char *err, size_t errlen);
+
+/* One way. tag/dom/shift identify the entry; data/aux are the owner's payload. */
+struct ims_cache_entry {
+    uint64_t tag;   /* owner-defined, e.g. IOVA >> shift */
+    uint64_t data;  /* owner payload, e.g. output page address */
+    uint32_t dom;   /* domain id (or requester id for the context cache) */
+    uint16_t aux;   /* owner payload, e.g. permissions */
+    uint8_t shift;  /* owner-defined, e.g. page shift; part of the match */
+    uint8_t valid;
+};
+
+struct ims_cache_stats {
+    uint64_t lookups;
+    uint64_t hits;
+    uint64_t misses;
+    uint64_t fills;
+    uint64_t evictions;   /* valid entries replaced by a fill */
+    uint64_t invalidated; /* entries removed by invalidations */
+};
+
+struct ims_cache;
+
+struct ims_cache *ims_cache_create(const struct ims_cache_cfg *cfg);
+void ims_cache_destroy(struct ims_cache *c);
+bool ims_cache_enabled(const struct ims_cache *c);
+uint32_t ims_cache_sets(const struct ims_cache *c);
+
+/* Finds (tag, dom, shift) in `set` (set < sets). On a hit updates the
+ * replacement state and returns the entry; NULL on a miss. Counts a lookup. */
+struct ims_cache_entry *ims_cache_lookup(struct ims_cache *c, uint32_t set, uint64_t tag, uint32_t dom,
+                                         uint8_t shift);
+/* Same match, but no statistics and no replacement update (for checks). */
+struct ims_cache_entry *ims_cache_probe(struct ims_cache *c, uint32_t set, uint64_t tag, uint32_t dom,
+                                        uint8_t shift);
+/* Inserts (tag, dom, shift), replacing a matching entry if present, else an
+ * invalid way, else the policy's victim. Returns the entry for the owner to
+ * fill data/aux (NULL if disabled). If a valid entry was evicted and `victim`
+ * is not NULL, *victim receives a copy of it. */
+struct ims_cache_entry *ims_cache_insert(struct ims_cache *c, uint32_t set, uint64_t tag, uint32_t dom,
+                                         uint8_t shift, struct ims_cache_entry *victim);
+
+/* Removes every valid entry for which pred returns true; returns the count. */
+typedef bool (*ims_cache_pred)(const struct ims_cache_entry *e, void *arg);
+size_t ims_cache_invalidate_if(struct ims_cache *c, ims_cache_pred pred, void *arg);
+/* Removes everything; returns the count. */
+size_t ims_cache_invalidate_all(struct ims_cache *c);
+/* Number of valid entries (walks the whole cache; for tests and reports). */
+size_t ims_cache_count(const struct ims_cache *c);
+
+const struct ims_cache_stats *ims_cache_stats(const struct ims_cache *c);
+void ims_cache_stats_reset(struct ims_cache *c);
+
+/* Visits every valid entry of one set in way order (for tests). */
+typedef void (*ims_cache_visit)(const struct ims_cache_entry *e, unsigned way, void *arg);
+void ims_cache_visit_set(const struct ims_cache *c, uint32_t set, ims_cache_visit fn, void *arg);
+
+#endif /* IMS_CACHE_H */

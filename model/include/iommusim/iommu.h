@@ -1,0 +1,179 @@
+/* The functional IOMMU: context lookup, IOTLB, paging-structure caches, the
+ * second-level walker, permission checks and fault recording.
+ *
+ * Contract:
+ * - Functional only: no notion of time. Every memory access the IOMMU makes
+ *   goes through the struct ims_mem_ops given at creation, in program order,
+ *   so a timing layer can time each one. ims_translate() also returns a
+ *   description of what happened (which caches hit, which table reads were
+ *   made) so a timing layer can charge latency without repeating any logic.
+ * - One request translates one page: the result covers the bytes from the
+ *   request's IOVA up to the end of the translated page (xlate.len). A request
+ *   that crosses the page is translated for its first part only; the caller
+ *   issues the rest as a new request, as a root port splits requests at 4 KiB
+ *   boundaries (PCIe forbids a request to cross one).
+ * - Faults are never cached in the IOTLB. A fault is recorded in the fault
+ *   queue unless the context entry's FPD suppresses it (qualified faults only).
+ * - Caches are updated by translate() immediately (fill on miss) and are made
+ *   coherent only by the explicit invalidation calls, as in hardware: changing
+ *   tables without invalidating leaves stale entries in use.
+ */
+#ifndef IMS_IOMMU_H
+#define IMS_IOMMU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iommusim/cache.h"
+#include "iommusim/mem.h"
+#include "iommusim/vtd.h"
+
+#define IMS_NO_PASID UINT32_MAX
+
+/* Access bits of a request and permission bits of a mapping. */
+#define IMS_PERM_R 1u
+#define IMS_PERM_W 2u
+#define IMS_PERM_RW (IMS_PERM_R | IMS_PERM_W)
+
+/* PCIe address type of a request (TLP AT field). */
+enum ims_at {
+    IMS_AT_UNTRANSLATED = 0, /* ordinary DMA */
+    IMS_AT_TRANSLATION = 1,  /* ATS translation request: translate, do not access */
+    IMS_AT_TRANSLATED = 2,   /* already translated by a device TLB */
+};
+
+struct ims_iommu_cfg {
+    struct ims_caps caps;
+    struct ims_cache_cfg ctx_cache;            /* tag: requester id */
+    struct ims_cache_cfg iotlb;                /* tag: domain, page number, page size */
+    struct ims_cache_cfg psc[IMS_MAX_LEVELS + 1]; /* index = level 2..5; [0], [1] unused */
+    uint64_t fq_base;                          /* fault queue base PA (16-byte records) */
+    uint32_t fq_records;                       /* fault queue size; 0 = caps.nfr */
+};
+/* Defaults: ims_caps_default(); context cache 16x4 LRU; IOTLB 64x8 LRU;
+ * paging-structure caches 4x4 LRU for levels 2..5; fault queue of caps.nfr
+ * records at 0x00000000fee00000 - see docs/config.md for the SystemC layer's
+ * own defaults. */
+void ims_iommu_cfg_default(struct ims_iommu_cfg *cfg);
+
+struct ims_req {
+    uint16_t rid;     /* requester id as seen by the IOMMU (already aliased) */
+    uint32_t pasid;   /* IMS_NO_PASID for none (legacy mode ignores PASIDs) */
+    uint64_t iova;    /* input address, bytes */
+    uint32_t size;    /* bytes, >= 1 */
+    uint8_t access;   /* IMS_PERM_R or IMS_PERM_W */
+    uint8_t at;       /* enum ims_at */
+};
+
+/* What happened, for the caller and for a timing layer. */
+#define IMS_XLATE_CTX_HIT   (1u << 0) /* context cache hit */
+#define IMS_XLATE_IOTLB_HIT (1u << 1) /* IOTLB hit: no walk */
+#define IMS_XLATE_WALKED    (1u << 2) /* second-level walk performed */
+#define IMS_XLATE_PASSTHRU  (1u << 3) /* TT = pass-through */
+#define IMS_XLATE_FAULT_RECORDED (1u << 4) /* a record was written to the fault queue */
+#define IMS_XLATE_FAULT_DROPPED  (1u << 5) /* fault queue full: dropped, counted */
+#define IMS_XLATE_FAULT_SUPPRESSED (1u << 6) /* FPD set: not recorded */
+
+#define IMS_XLATE_MAX_READS 8 /* root + context + 5 levels, with room */
+
+struct ims_mem_read_rec {
+    uint64_t pa;      /* address read */
+    uint64_t val;     /* value read */
+    uint8_t kind;     /* enum ims_mem_kind */
+    uint8_t level;    /* paging level for IMS_MEM_PTE, else 0 */
+};
+
+struct ims_xlate {
+    uint64_t pa;          /* output address of xlate.iova (valid if fault == 0) */
+    uint32_t len;         /* bytes of the request covered by this translation */
+    uint8_t page_shift;   /* 12, 21 or 30 (pass-through: 12) */
+    uint8_t perm;         /* IMS_PERM_* granted by the leaf (cumulative) */
+    uint8_t fault;        /* enum ims_fault_reason; 0 = success */
+    uint8_t flags;        /* IMS_XLATE_* */
+    uint16_t did;         /* domain id used (valid once the context entry is known) */
+    uint8_t psc_level;    /* walk started below a paging-structure-cache hit at this level; 0 = none */
+    uint8_t n_reads;      /* table reads made, in order */
+    struct ims_mem_read_rec reads[IMS_XLATE_MAX_READS];
+};
+
+struct ims_stats {
+    uint64_t translations;      /* ims_translate() calls */
+    uint64_t faults;            /* translations that faulted */
+    uint64_t fault_reason[16];  /* per enum ims_fault_reason */
+    uint64_t fault_records;     /* records written to the fault queue */
+    uint64_t fault_dropped;     /* faults lost to a full queue */
+    uint64_t fault_suppressed;  /* faults not recorded because of FPD */
+    uint64_t walks;             /* second-level walks started */
+    uint64_t ctx_reads;         /* root + context entry reads */
+    uint64_t ptw_reads;         /* paging-entry reads */
+    uint64_t reads_per_xlate[IMS_XLATE_MAX_READS + 1]; /* histogram of n_reads */
+    struct ims_cache_stats ctx_cache;
+    struct ims_cache_stats iotlb;
+    struct ims_cache_stats psc[IMS_MAX_LEVELS + 1];
+    uint64_t inv_ctx;           /* context-cache invalidation commands */
+    uint64_t inv_iotlb;         /* IOTLB invalidation commands */
+};
+/* out = a - b, field by field (e.g. end minus end-of-warm-up). */
+void ims_stats_sub(struct ims_stats *out, const struct ims_stats *a, const struct ims_stats *b);
+
+struct ims_iommu;
+
+/* Returns NULL with a message naming the bad parameter in err. */
+struct ims_iommu *ims_iommu_create(const struct ims_iommu_cfg *cfg, const struct ims_mem_ops *ops, void *mem_ctx,
+                                   char *err, size_t errlen);
+void ims_iommu_destroy(struct ims_iommu *mmu);
+const struct ims_iommu_cfg *ims_iommu_cfg(const struct ims_iommu *mmu);
+
+/* RTADDR_REG + SRTP: sets the root table (4 KiB aligned PA); 0 disables
+ * translation (every request faults with IMS_FR_ROOT_TABLE_INV). Does not
+ * invalidate caches (software does, as on hardware). */
+void ims_iommu_set_root(struct ims_iommu *mmu, uint64_t rtaddr);
+
+/* Translates one request. Returns 0 on success, else the fault reason (also in
+ * out->fault). Never fails for any other reason. */
+int ims_translate(struct ims_iommu *mmu, const struct ims_req *req, struct ims_xlate *out);
+
+/* Invalidation granularities, as VT-d's context-cache and IOTLB invalidate
+ * descriptors define them. */
+enum ims_inv_gran {
+    IMS_INV_GLOBAL = 1,
+    IMS_INV_DOMAIN = 2,
+    IMS_INV_DEVICE = 3, /* context cache only: one source id (with function mask) */
+    IMS_INV_PAGE = 4,   /* IOTLB only: page-selective within a domain */
+};
+/* Context cache: global; domain `did`; or device `sid` in domain `did` with
+ * function mask fm (0: none, 1: ignore bit 2 of the function, 2: bits 2:1,
+ * 3: bits 2:0). Per VT-d, software must also invalidate the IOTLB.
+ * Returns the number of entries removed. */
+size_t ims_inv_context(struct ims_iommu *mmu, enum ims_inv_gran gran, uint16_t did, uint16_t sid, uint8_t fm);
+/* IOTLB and paging-structure caches: global; domain `did`; or page-selective:
+ * 2^am 4 KiB pages from addr (aligned down to 2^(12+am)) in domain `did`.
+ * Removes every IOTLB entry overlapping the range; paging-structure-cache
+ * entries covering the range are removed too unless ih (invalidation hint:
+ * only leaves changed) is set. Returns IOTLB + PSC entries removed. */
+size_t ims_inv_iotlb(struct ims_iommu *mmu, enum ims_inv_gran gran, uint16_t did, uint64_t addr, uint8_t am, bool ih);
+
+/* ---- Fault queue: a circular buffer of 16-byte VT-d fault records in memory.
+ * The IOMMU writes at tail; software reads at head. Full when
+ * (tail + 1) % records == head: the fault is dropped, counted, and the overflow
+ * flag (like VT-d's PFO) is set until software clears it. */
+struct ims_fq_state {
+    uint64_t base;
+    uint32_t records;
+    uint32_t head;      /* next record software reads */
+    uint32_t tail;      /* next record the IOMMU writes */
+    bool overflow;
+    uint64_t dropped;   /* faults lost since creation */
+};
+void ims_fq_get(const struct ims_iommu *mmu, struct ims_fq_state *st);
+/* Software side: reads up to max records from memory (through mem, directly,
+ * not through the IOMMU's ops), clears their F bits, advances head.
+ * Returns the number read. */
+size_t ims_fq_drain(struct ims_iommu *mmu, struct ims_mem *mem, struct ims_fault_record *out, size_t max);
+void ims_fq_clear_overflow(struct ims_iommu *mmu);
+
+const struct ims_stats *ims_iommu_stats(struct ims_iommu *mmu);
+void ims_iommu_stats_reset(struct ims_iommu *mmu);
+
+#endif /* IMS_IOMMU_H */

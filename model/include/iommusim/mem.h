@@ -1,0 +1,53 @@
+/* Simulated physical memory: sparse, 64-bit, allocated on touch.
+ *
+ * Contract: memory that was never written reads as zero. Accesses are
+ * little-endian. The IOMMU core never touches struct ims_mem directly: every
+ * read and write it makes goes through a struct ims_mem_ops, so a timing layer
+ * can count and time each page-table read and fault-record write. Software
+ * (the table builder, tests, fault-queue drains) uses the direct accessors.
+ */
+#ifndef IMS_MEM_H
+#define IMS_MEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IMS_PAGE_SHIFT 12
+#define IMS_PAGE_SIZE  (UINT64_C(1) << IMS_PAGE_SHIFT)
+
+struct ims_mem;
+
+struct ims_mem *ims_mem_create(void);
+void ims_mem_destroy(struct ims_mem *mem);
+
+/* pa must be 8-byte aligned. */
+uint64_t ims_mem_read64(struct ims_mem *mem, uint64_t pa);
+void ims_mem_write64(struct ims_mem *mem, uint64_t pa, uint64_t val);
+/* Byte-granular copies; may cross page boundaries. */
+void ims_mem_read(struct ims_mem *mem, uint64_t pa, void *buf, size_t len);
+void ims_mem_write(struct ims_mem *mem, uint64_t pa, const void *buf, size_t len);
+/* Zero a whole 4 KiB frame (pa page-aligned); frees its backing store. */
+void ims_mem_zero_page(struct ims_mem *mem, uint64_t pa);
+/* Number of 4 KiB frames currently backed. */
+size_t ims_mem_pages(const struct ims_mem *mem);
+
+/* Why the IOMMU touches memory; lets the timing layer account per kind. */
+enum ims_mem_kind {
+    IMS_MEM_ROOT,    /* root-table entry read */
+    IMS_MEM_CONTEXT, /* context-table entry read */
+    IMS_MEM_PTE,     /* paging-structure entry read */
+    IMS_MEM_FAULT,   /* fault-record write */
+    IMS_MEM_KIND_COUNT
+};
+
+/* Contract: read64/write64 behave like ims_mem_read64/write64 on the backing
+ * memory; they may count or time the access but must not change its value. */
+struct ims_mem_ops {
+    uint64_t (*read64)(void *ctx, uint64_t pa, enum ims_mem_kind kind);
+    void (*write64)(void *ctx, uint64_t pa, uint64_t val, enum ims_mem_kind kind);
+};
+
+/* Pass-through ops: ctx is a struct ims_mem *. */
+extern const struct ims_mem_ops ims_mem_direct_ops;
+
+#endif /* IMS_MEM_H */

@@ -1,0 +1,121 @@
+/* DMA traces: the decoded record every reader produces and every writer
+ * takes, and the streaming reader/writer for the binary (optionally zstd) and
+ * text forms. docs/trace-format.md is the format's reference.
+ *
+ * Contract:
+ * - Readers stream: memory stays constant in trace length.
+ * - ims_trace_open() picks the form from the file's first bytes (binary magic,
+ *   zstd magic, else text); writers pick it from the suffix: ".itr" binary,
+ *   ".itr.zst" zstd-compressed binary, ".txt" / ".itt" text.
+ * - Every error message names the file and the line (text) or the record index
+ *   and byte offset (binary).
+ * - Writers write to a temporary file and rename it on commit: the output is
+ *   whole or absent.
+ */
+#ifndef IMS_TRACE_H
+#define IMS_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iommusim/topo.h"
+
+#define IMS_TRACE_VERSION 1
+
+enum ims_rec_kind {
+    IMS_REC_DMA = 1,       /* device access: ts, rid, [pasid], iova, size, R/W, [expected pa | fault] */
+    IMS_REC_MAP = 2,       /* did, iova, pa, size, perm */
+    IMS_REC_UNMAP = 3,     /* did, iova, size */
+    IMS_REC_INV_IOTLB = 4, /* gran (global/domain/page), did, iova (addr), am, ih */
+    IMS_REC_INV_CTX = 5,   /* gran (global/domain/device), did, rid (sid), fm */
+    IMS_REC_ATTACH = 6,    /* rid, did, levels, tt, pa = recorded table root (informative) */
+    IMS_REC_DETACH = 7,    /* rid */
+    IMS_REC_MARK = 8,      /* label (phase, e.g. "warmup-end") */
+    IMS_REC_KIND_MAX = 8
+};
+/* "dma", "map", ...; NULL if unknown. */
+const char *ims_rec_kind_name(unsigned kind);
+
+/* Record flags. */
+#define IMS_RECF_WRITE        (1u << 0) /* DMA: write (else read) */
+#define IMS_RECF_PASID        (1u << 1) /* DMA: pasid is valid */
+#define IMS_RECF_EXPECT_PA    (1u << 2) /* DMA: pa holds the recorded output address */
+#define IMS_RECF_EXPECT_FAULT (1u << 3) /* DMA: the recording saw a fault, reason in .reason */
+#define IMS_RECF_IH           (1u << 4) /* INV_IOTLB: invalidation hint */
+
+#define IMS_REC_LABEL_MAX 24 /* MARK label, including the terminating NUL */
+
+struct ims_rec {
+    uint64_t ts;     /* nanoseconds since the trace's start (DMA; others optional) */
+    uint64_t iova;   /* DMA/MAP/UNMAP address; INV_IOTLB page address */
+    uint64_t pa;     /* DMA expected output; MAP output; ATTACH recorded table root */
+    uint64_t size;   /* bytes (DMA: at most 2^32 - 1) */
+    uint32_t pasid;  /* DMA with IMS_RECF_PASID */
+    uint16_t rid;    /* DMA/ATTACH/DETACH: the device's own requester id (bus:dev.fn);
+                        the replayer applies bridge aliasing from the header's
+                        topology. INV_CTX device: source id as seen by the IOMMU. */
+    uint16_t did;    /* domain id */
+    uint8_t kind;    /* enum ims_rec_kind */
+    uint8_t flags;   /* IMS_RECF_* */
+    uint8_t perm;    /* MAP: IMS_PERM_* */
+    uint8_t gran;    /* INV_*: enum ims_inv_gran */
+    uint8_t am;      /* INV_IOTLB page: address mask (2^am pages) */
+    uint8_t fm;      /* INV_CTX device: function mask */
+    uint8_t levels;  /* ATTACH: 3, 4 or 5 */
+    uint8_t tt;      /* ATTACH: enum ims_tt */
+    uint8_t reason;  /* DMA with IMS_RECF_EXPECT_FAULT: enum ims_fault_reason */
+    char label[IMS_REC_LABEL_MAX]; /* MARK */
+};
+
+#define IMS_TRACE_TEXT_MAX 256
+
+struct ims_trace_hdr {
+    uint32_t version;                  /* IMS_TRACE_VERSION when written */
+    char creator[IMS_TRACE_TEXT_MAX];  /* tool and version that wrote it */
+    char source[IMS_TRACE_TEXT_MAX];   /* how it was made: recording command, generator + seed */
+    struct ims_topo topo;              /* devices and bridges (owned by the header) */
+};
+/* Frees the topology arrays; the struct itself is the caller's. */
+void ims_trace_hdr_free(struct ims_trace_hdr *hdr);
+/* Deep copy. */
+int ims_trace_hdr_copy(struct ims_trace_hdr *dst, const struct ims_trace_hdr *src);
+
+enum ims_trace_form {
+    IMS_TRACE_BINARY = 0,
+    IMS_TRACE_BINARY_ZSTD = 1,
+    IMS_TRACE_TEXT = 2,
+};
+/* Form for an output path by suffix; -1 if the suffix is not known. */
+int ims_trace_form_from_path(const char *path);
+
+struct ims_trace_reader;
+/* NULL with a message in err on failure (missing file, bad magic, unknown
+ * version, truncated header). */
+struct ims_trace_reader *ims_trace_open(const char *path, char *err, size_t errlen);
+const struct ims_trace_hdr *ims_trace_header(const struct ims_trace_reader *r);
+/* 1: a record in *rec; 0: end of trace; -1: error (ims_trace_error()). */
+int ims_trace_next(struct ims_trace_reader *r, struct ims_rec *rec);
+/* Up to max records; returns how many (0 at the end) or -1 on error. */
+long ims_trace_read(struct ims_trace_reader *r, struct ims_rec *recs, size_t max);
+const char *ims_trace_error(const struct ims_trace_reader *r);
+/* Index of the next record to be read (0-based). */
+uint64_t ims_trace_index(const struct ims_trace_reader *r);
+void ims_trace_close(struct ims_trace_reader *r);
+
+struct ims_trace_writer;
+struct ims_trace_writer *ims_trace_create(const char *path, const struct ims_trace_hdr *hdr, char *err,
+                                          size_t errlen);
+/* 0 or -1 (message via ims_trace_writer_error()). Records are checked
+ * (known kind, fields in range) before they are written. */
+int ims_trace_write(struct ims_trace_writer *w, const struct ims_rec *rec);
+const char *ims_trace_writer_error(const struct ims_trace_writer *w);
+/* Flushes, renames the temporary file into place and frees w; 0 or -1 with err. */
+int ims_trace_commit(struct ims_trace_writer *w, char *err, size_t errlen);
+/* Removes the temporary file and frees w. */
+void ims_trace_abort(struct ims_trace_writer *w);
+
+/* Text form of one record (one line, no newline); returns chars written like snprintf. */
+int ims_rec_format(const struct ims_rec *rec, char *buf, size_t len);
+
+#endif /* IMS_TRACE_H */

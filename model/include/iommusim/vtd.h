@@ -1,0 +1,172 @@
+/* Intel VT-d (legacy mode) architectural definitions: capabilities, fault
+ * reasons and the in-memory entry formats the walker reads.
+ *
+ * Entries are stored as raw little-endian 64-bit words; accessors are named
+ * object-then-field. Bit layouts follow the VT-d specification (rev. 3.x,
+ * sections 9.1 root entry, 9.3 context entry, 9.8 second-level paging entries,
+ * 10.4.14 fault recording registers). The walker in vtd_walk.c is the only
+ * code that interprets them for translation.
+ */
+#ifndef IMS_VTD_H
+#define IMS_VTD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- Capabilities (what CAP_REG reports; builder and walker honour them) ---- */
+
+/* SAGAW bits: supported adjusted guest address widths. */
+#define IMS_SAGAW_39 (1u << 1) /* 3-level table */
+#define IMS_SAGAW_48 (1u << 2) /* 4-level table */
+#define IMS_SAGAW_57 (1u << 3) /* 5-level table */
+/* SLLPS bits: second-level large-page support. */
+#define IMS_SLLPS_2M (1u << 0)
+#define IMS_SLLPS_1G (1u << 1)
+
+struct ims_caps {
+    uint8_t sagaw;  /* IMS_SAGAW_* mask; at least one */
+    uint8_t mgaw;   /* maximum guest address width in bits (<= 57) */
+    uint8_t haw;    /* host (physical) address width in bits, 32..52 */
+    uint8_t sllps;  /* IMS_SLLPS_* mask */
+    uint8_t nd;     /* number of domains supported: 2^(4 + 2*nd), nd 0..6 */
+    uint16_t nfr;   /* number of fault records, 1..256 (CAP_REG.NFR = nfr - 1) */
+    bool cm;        /* caching mode: not-present entries may be cached */
+    bool pt;        /* ECAP.PT: pass-through translation type supported */
+    bool dt;        /* ECAP.DT: device-TLB (ATS) translation type supported */
+};
+
+/* Defaults: 48-bit 4-level + 39-bit 3-level, HAW 46, 2M and 1G pages,
+ * 16-bit domain ids, 256 fault records, no caching mode, PT and DT. */
+void ims_caps_default(struct ims_caps *caps);
+/* 0 if consistent; else -1 with a message naming the field in err. */
+int ims_caps_check(const struct ims_caps *caps, char *err, size_t errlen);
+/* CAP_REG and ECAP_REG as VT-d encodes them (fields we model; others 0). */
+uint64_t ims_caps_cap_reg(const struct ims_caps *caps);
+uint64_t ims_caps_ecap_reg(const struct ims_caps *caps);
+/* Largest domain id + 1. */
+uint32_t ims_caps_domains(const struct ims_caps *caps);
+
+/* Address width (context entry AW field) <-> levels <-> bits. */
+#define IMS_AW_39 1u
+#define IMS_AW_48 2u
+#define IMS_AW_57 3u
+static inline unsigned ims_aw_levels(unsigned aw) { return aw + 2; }
+static inline unsigned ims_aw_bits(unsigned aw) { return 30 + 9 * aw; }
+static inline unsigned ims_levels_aw(unsigned levels) { return levels - 2; }
+
+/* Level numbering used everywhere: 1 = 4 KiB leaf table (PTE), 2 = PDE
+ * (maps 2 MiB), 3 = PDPE (1 GiB), 4 = PML4E, 5 = PML5E. */
+#define IMS_MAX_LEVELS 5
+static inline unsigned ims_level_shift(unsigned level) { return 12 + 9 * (level - 1); }
+
+/* ---- Fault reasons (VT-d non-recoverable fault reason codes) ---- */
+enum ims_fault_reason {
+    IMS_FR_NONE = 0x0,
+    IMS_FR_ROOT_ENTRY_P = 0x1,      /* root entry present field clear */
+    IMS_FR_CTX_ENTRY_P = 0x2,       /* context entry present field clear */
+    IMS_FR_CTX_ENTRY_INV = 0x3,     /* invalid programming of a context entry (AW, TT) */
+    IMS_FR_ADDR_BEYOND_MGAW = 0x4,  /* input address above 2^min(MGAW, AGAW) - 1 */
+    IMS_FR_WRITE = 0x5,             /* write to a page without W */
+    IMS_FR_READ = 0x6,              /* read from a page without R */
+    IMS_FR_PAGING_ENTRY_INV = 0x7,  /* next-level table address beyond HAW / access error */
+    IMS_FR_ROOT_TABLE_INV = 0x8,    /* root-table address beyond HAW / access error */
+    IMS_FR_CTX_TABLE_INV = 0x9,     /* context-table pointer beyond HAW / access error */
+    IMS_FR_ROOT_ENTRY_RSVD = 0xa,   /* non-zero reserved field in a present root entry */
+    IMS_FR_CTX_ENTRY_RSVD = 0xb,    /* non-zero reserved field in a present context entry */
+    IMS_FR_PAGING_ENTRY_RSVD = 0xc, /* non-zero reserved field in a paging entry with R or W */
+    IMS_FR_CTX_ENTRY_TT = 0xd,      /* request type blocked by the context entry's TT */
+};
+/* Short stable name ("root-entry-not-present", ...), or NULL if unknown. */
+const char *ims_fault_reason_name(unsigned reason);
+/* Qualified faults are the ones fault-processing-disable (FPD) suppresses. */
+bool ims_fault_reason_qualified(unsigned reason);
+
+/* ---- Root entry (128 bits, 256 per 4 KiB root table, indexed by bus) ----
+ *  lo[0]      P    present
+ *  lo[11:1]   reserved
+ *  lo[63:12]  CTP  context-table pointer (bits above HAW reserved)
+ *  hi[63:0]   reserved (legacy mode)
+ */
+#define IMS_ROOT_ENTRY_SIZE 16
+static inline bool ims_root_present(uint64_t lo) { return lo & 1; }
+static inline uint64_t ims_root_ctp(uint64_t lo) { return lo & ~UINT64_C(0xfff); }
+static inline uint64_t ims_root_make(uint64_t ctp) { return (ctp & ~UINT64_C(0xfff)) | 1; }
+
+/* ---- Context entry (128 bits, 256 per context table, indexed by devfn) ----
+ *  lo[0]      P        present
+ *  lo[1]      FPD      fault processing disable
+ *  lo[3:2]    TT       0: untranslated only, 1: + device-TLB (ATS), 2: pass-through, 3: reserved
+ *  lo[11:4]   reserved
+ *  lo[63:12]  SLPTPTR  second-level page-table pointer
+ *  hi[2:0]    AW       1: 39-bit 3-level, 2: 48-bit 4-level, 3: 57-bit 5-level
+ *  hi[6:3]    AVAIL    ignored
+ *  hi[7]      reserved
+ *  hi[23:8]   DID      domain id
+ *  hi[63:24]  reserved
+ */
+#define IMS_CTX_ENTRY_SIZE 16
+enum ims_tt {
+    IMS_TT_UNTRANSLATED = 0,
+    IMS_TT_DEVTLB = 1,
+    IMS_TT_PASSTHROUGH = 2,
+    IMS_TT_RESERVED = 3,
+};
+static inline bool ims_ctx_present(uint64_t lo) { return lo & 1; }
+static inline bool ims_ctx_fpd(uint64_t lo) { return (lo >> 1) & 1; }
+static inline unsigned ims_ctx_tt(uint64_t lo) { return (lo >> 2) & 3; }
+static inline uint64_t ims_ctx_slptptr(uint64_t lo) { return lo & ~UINT64_C(0xfff); }
+static inline unsigned ims_ctx_aw(uint64_t hi) { return hi & 7; }
+static inline unsigned ims_ctx_did(uint64_t hi) { return (hi >> 8) & 0xffff; }
+#define IMS_CTX_LO_RSVD UINT64_C(0x0000000000000ff0)
+#define IMS_CTX_HI_RSVD UINT64_C(0xffffffffff000080)
+
+/* ---- Second-level paging entry (64 bits, 512 per table) ----
+ *  [0]      R     read
+ *  [1]      W     write
+ *  [2]      X     execute (not modelled; ignored)
+ *  [5:3]    EMT   leaf only (ignored); reserved-zero in non-leaf
+ *  [6]      IPAT  leaf only (ignored); reserved-zero in non-leaf
+ *  [7]      PS    page size: 1 = leaf at level 2 (2 MiB) or 3 (1 GiB); reserved at 4, 5
+ *  [8]      A     accessed (ignored)
+ *  [9]      D     dirty (ignored)
+ *  [10]     ignored
+ *  [11]     SNP   leaf only (ignored)
+ *  [HAW-1:12] ADDR  next table or page frame; for a 2 MiB / 1 GiB leaf the
+ *                 low 9 / 18 address bits are reserved-zero
+ *  [51:HAW] reserved
+ *  [61:52]  ignored
+ *  [62]     TM    (ignored)
+ *  [63]     ignored
+ * The exact reserved masks live in vtd_walk.c, with the spec section cited.
+ */
+#define IMS_SLPTE_R  (UINT64_C(1) << 0)
+#define IMS_SLPTE_W  (UINT64_C(1) << 1)
+#define IMS_SLPTE_PS (UINT64_C(1) << 7)
+static inline bool ims_slpte_present(uint64_t e) { return (e & (IMS_SLPTE_R | IMS_SLPTE_W)) != 0; }
+static inline bool ims_slpte_ps(uint64_t e) { return (e & IMS_SLPTE_PS) != 0; }
+static inline uint64_t ims_slpte_addr(uint64_t e) { return e & UINT64_C(0x000ffffffffff000); }
+static inline unsigned ims_slpte_perm(uint64_t e) { return (unsigned)(e & 3); }
+
+/* ---- Fault record (128 bits; VT-d fault recording register layout) ----
+ *  bits 63:12   FI   faulting page address
+ *  bits 79:64   SID  source (requester) id
+ *  bits 103:96  FR   fault reason
+ *  bits 123:104 PV   PASID value (when PP)
+ *  bit  95      PP   PASID present
+ *  bit  126     T    type: 0 = write, 1 = read
+ *  bit  127     F    fault (valid)
+ */
+struct ims_fault_record {
+    uint64_t addr;    /* faulting address, page-aligned (FI) */
+    uint16_t sid;     /* requester id as seen by the IOMMU (after aliasing) */
+    uint8_t reason;   /* enum ims_fault_reason */
+    bool is_read;     /* T: true for a read request */
+    bool pasid_present;
+    uint32_t pasid;
+};
+void ims_fault_record_encode(const struct ims_fault_record *rec, uint64_t words[2]);
+/* Returns false if the F bit is clear (no record). */
+bool ims_fault_record_decode(const uint64_t words[2], struct ims_fault_record *rec);
+
+#endif /* IMS_VTD_H */

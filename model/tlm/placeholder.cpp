@@ -1,0 +1,1 @@
+namespace ims { int placeholder_tlm; }

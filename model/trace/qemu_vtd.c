@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int ims_placeholder_qemu_vtd;

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages iommusim needs to build and test, and only those
+# that are missing. Idempotent; a no-op (no apt-get at all) when all are present.
+set -euo pipefail
+
+pkgs=(cmake ninja-build pkg-config g++ libsystemc-dev verilator check libsubunit-dev
+      zlib1g-dev libzstd-dev)
+
+missing=()
+for p in "${pkgs[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$p")
+    fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "deps.sh: missing packages: ${missing[*]}" >&2
+    echo "deps.sh: run as root, or install them with apt-get" >&2
+    exit 1
+fi
+echo "deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
