@@ -1,2 +1,214 @@
-/* placeholder: being written */
-typedef int ims_placeholder_cache;
+/* One set-associative cache for every translation cache. Not architectural:
+ * geometry and replacement policy are parameters (see cache.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache_impl.h"
+
+static const char *const repl_names[IMS_REPL_COUNT] = {"lru", "plru", "fifo", "random"};
+
+int ims_repl_from_name(const char *name)
+{
+    for (int i = 0; i < IMS_REPL_COUNT; i++)
+        if (name && strcmp(name, repl_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+const char *ims_repl_name(enum ims_repl repl)
+{
+    return (unsigned)repl < IMS_REPL_COUNT ? repl_names[repl] : "unknown";
+}
+
+static bool is_pow2(uint32_t v) { return v && !(v & (v - 1)); }
+
+int ims_cache_cfg_check(const struct ims_cache_cfg *cfg, const char *what, char *err, size_t errlen)
+{
+    const char *w = what ? what : "cache";
+    if (cfg->sets == 0 || cfg->ways == 0)
+        return 0; /* disabled */
+    if (!is_pow2(cfg->sets)) {
+        snprintf(err, errlen, "%s: sets (%u) must be a power of two or 0", w, cfg->sets);
+        return -1;
+    }
+    if (cfg->ways > 64) {
+        snprintf(err, errlen, "%s: ways (%u) must be 1..64 or 0", w, cfg->ways);
+        return -1;
+    }
+    if (cfg->repl >= IMS_REPL_COUNT) {
+        snprintf(err, errlen, "%s: repl (%u) is not a known policy", w, cfg->repl);
+        return -1;
+    }
+    if (cfg->repl == IMS_REPL_PLRU && !is_pow2(cfg->ways)) {
+        snprintf(err, errlen, "%s: ways (%u) must be a power of two for plru", w, cfg->ways);
+        return -1;
+    }
+    return 0;
+}
+
+struct ims_cache *ims_cache_create(const struct ims_cache_cfg *cfg)
+{
+    char err[128];
+    if (ims_cache_cfg_check(cfg, "cache", err, sizeof err) != 0)
+        return NULL;
+    struct ims_cache *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->cfg = *cfg;
+    c->rng = cfg->seed ? cfg->seed : UINT64_C(0x9e3779b97f4a7c15);
+    if (cfg->sets == 0 || cfg->ways == 0)
+        return c; /* disabled: ways = 0, every lookup misses */
+    c->ways = cfg->ways;
+    c->set_mask = cfg->sets - 1;
+    size_t n = (size_t)cfg->sets * cfg->ways;
+    c->e = calloc(n, sizeof *c->e);
+    c->stamp = calloc(n, sizeof *c->stamp);
+    c->plru = calloc(cfg->sets, sizeof *c->plru);
+    if (!c->e || !c->stamp || !c->plru) {
+        ims_cache_destroy(c);
+        return NULL;
+    }
+    return c;
+}
+
+void ims_cache_destroy(struct ims_cache *c)
+{
+    if (!c)
+        return;
+    free(c->e);
+    free(c->stamp);
+    free(c->plru);
+    free(c);
+}
+
+bool ims_cache_enabled(const struct ims_cache *c) { return c->ways != 0; }
+uint32_t ims_cache_sets(const struct ims_cache *c) { return c->ways ? c->set_mask + 1 : 0; }
+
+struct ims_cache_entry *ims_cache_lookup(struct ims_cache *c, uint32_t set, uint64_t tag, uint32_t dom,
+                                         uint8_t shift)
+{
+    return ims_cache_lookup_inl(c, set, tag, dom, shift);
+}
+
+struct ims_cache_entry *ims_cache_probe(struct ims_cache *c, uint32_t set, uint64_t tag, uint32_t dom,
+                                        uint8_t shift)
+{
+    uint32_t way;
+    return ims_cache_find_(c, set, tag, dom, shift, &way);
+}
+
+static uint64_t xorshift64(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *s = x;
+    return x;
+}
+
+/* The policy's victim among the (all valid) ways of a set. */
+static uint32_t victim_way(struct ims_cache *c, uint32_t set)
+{
+    const uint64_t *st = c->stamp + (size_t)set * c->ways;
+    switch (c->cfg.repl) {
+    case IMS_REPL_PLRU: {
+        uint64_t bits = c->plru[set];
+        unsigned node = 1;
+        while (node < c->ways)
+            node = 2 * node + ((bits >> node) & 1);
+        return node - c->ways;
+    }
+    case IMS_REPL_RANDOM:
+        return (uint32_t)(xorshift64(&c->rng) % c->ways);
+    default: { /* LRU and FIFO: smallest stamp (least recent use / oldest fill) */
+        uint32_t v = 0;
+        for (uint32_t w = 1; w < c->ways; w++)
+            if (st[w] < st[v])
+                v = w;
+        return v;
+    }
+    }
+}
+
+struct ims_cache_entry *ims_cache_insert(struct ims_cache *c, uint32_t set, uint64_t tag, uint32_t dom,
+                                         uint8_t shift, struct ims_cache_entry *victim)
+{
+    if (c->ways == 0)
+        return NULL;
+    uint32_t way;
+    struct ims_cache_entry *e = ims_cache_find_(c, set, tag, dom, shift, &way);
+    if (!e) {
+        struct ims_cache_entry *row = c->e + (size_t)set * c->ways;
+        way = c->ways;
+        for (uint32_t w = 0; w < c->ways; w++) {
+            if (!row[w].valid) {
+                way = w;
+                break;
+            }
+        }
+        if (way == c->ways) {
+            way = victim_way(c, set);
+            c->st.evictions++;
+            if (victim)
+                *victim = row[way];
+        }
+        e = &row[way];
+        e->tag = tag;
+        e->dom = dom;
+        e->shift = shift;
+        e->valid = 1;
+        e->data = 0;
+        e->aux = 0;
+    }
+    c->st.fills++;
+    if (c->cfg.repl == IMS_REPL_FIFO || c->cfg.repl == IMS_REPL_LRU)
+        c->stamp[(size_t)set * c->ways + way] = ++c->clock;
+    else if (c->cfg.repl == IMS_REPL_PLRU)
+        ims_cache_touch_(c, set, way);
+    return e;
+}
+
+size_t ims_cache_invalidate_if(struct ims_cache *c, ims_cache_pred pred, void *arg)
+{
+    size_t n = 0, total = (size_t)(c->ways ? c->set_mask + 1 : 0) * c->ways;
+    for (size_t i = 0; i < total; i++) {
+        if (c->e[i].valid && pred(&c->e[i], arg)) {
+            c->e[i].valid = 0;
+            n++;
+        }
+    }
+    c->st.invalidated += n;
+    return n;
+}
+
+static bool pred_all(const struct ims_cache_entry *e, void *arg)
+{
+    (void)e;
+    (void)arg;
+    return true;
+}
+
+size_t ims_cache_invalidate_all(struct ims_cache *c) { return ims_cache_invalidate_if(c, pred_all, NULL); }
+
+size_t ims_cache_count(const struct ims_cache *c)
+{
+    size_t n = 0, total = (size_t)(c->ways ? c->set_mask + 1 : 0) * c->ways;
+    for (size_t i = 0; i < total; i++)
+        n += c->e[i].valid;
+    return n;
+}
+
+const struct ims_cache_stats *ims_cache_stats(const struct ims_cache *c) { return &c->st; }
+void ims_cache_stats_reset(struct ims_cache *c) { memset(&c->st, 0, sizeof c->st); }
+
+void ims_cache_visit_set(const struct ims_cache *c, uint32_t set, ims_cache_visit fn, void *arg)
+{
+    if (c->ways == 0 || set > c->set_mask)
+        return;
+    const struct ims_cache_entry *row = c->e + (size_t)set * c->ways;
+    for (uint32_t w = 0; w < c->ways; w++)
+        if (row[w].valid)
+            fn(&row[w], w, arg);
+}

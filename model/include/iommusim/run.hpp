@@ -1,0 +1,131 @@
+// A trace run through the timing model: the trace player (a TLM initiator),
+// the statistics it gathers, and the report printers (text, JSON, CSV).
+#ifndef IMS_RUN_HPP
+#define IMS_RUN_HPP
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "iommusim/tlm.hpp"
+
+extern "C" {
+#include "iommusim/replay.h"
+#include "iommusim/trace.h"
+}
+
+namespace ims {
+
+// Latency histogram: exact below 1024 cycles, then 64 sub-buckets per power
+// of two (relative error under 1.6%). Percentiles are bucket lower bounds.
+class LatHist {
+public:
+    LatHist();
+    void add(Cycles v);
+    std::uint64_t count() const { return m_count; }
+    Cycles min() const { return m_count ? m_min : 0; }
+    Cycles max() const { return m_max; }
+    double mean() const { return m_count ? static_cast<double>(m_sum) / static_cast<double>(m_count) : 0.0; }
+    // Smallest value v with at least p * count samples <= v (p in [0, 1]).
+    Cycles percentile(double p) const;
+    // Counts in power-of-two ranges [2^k, 2^(k+1)) (and [0, 1)), for display.
+    std::vector<std::uint64_t> log2_counts() const;
+
+private:
+    static std::size_t index(Cycles v);
+    static Cycles lower(std::size_t i);
+    std::vector<std::uint64_t> m_b;
+    std::uint64_t m_count = 0, m_sum = 0;
+    Cycles m_min = ~Cycles{0}, m_max = 0;
+};
+
+struct DeviceStats {
+    std::uint16_t rid = 0;  // the device's own requester id
+    std::uint16_t alias = 0; // as the IOMMU sees it
+    std::string name;
+    std::uint64_t requests = 0, faults = 0, iotlb_hits = 0, mismatches = 0;
+    LatHist latency;
+};
+
+struct RunStats {
+    std::uint64_t records = 0, dma_records = 0, requests = 0, bytes = 0;
+    std::uint64_t translations = 0, faults = 0, expected_faults = 0;
+    std::uint64_t checked = 0, mismatches = 0; // over the whole run, warm-up included
+    std::uint64_t reordered = 0;               // open loop: timestamps that went back in time
+    std::uint64_t warmup_records = 0;          // DMA records excluded as warm-up
+    LatHist latency, queue_delay;
+    std::vector<DeviceStats> devices;          // in order of first appearance
+    Cycles start_cycle = 0, end_cycle = 0;     // of the measured phase
+    std::string first_mismatch;                // for the report
+};
+
+// Reads a trace and plays it into an Iommu: DMA records become TLM requests
+// (split at 4 KiB), control records are applied in order at the current time.
+class TracePlayer : public sc_core::sc_module {
+public:
+    tlm_utils::simple_initiator_socket<TracePlayer> isock;
+    // Translation-only (ATS) requests; traces carry none today, so it idles.
+    tlm_utils::simple_initiator_socket<TracePlayer> ats;
+
+    TracePlayer(sc_core::sc_module_name name, const ims_sim_cfg &cfg, const Clock &clk, ims_trace_reader *reader,
+                const char *trace_path, ims_replay *replay, Iommu &iommu, bool progress);
+
+    bool failed() const { return !m_error.empty(); }
+    const std::string &error() const { return m_error; }
+    const RunStats &stats() const { return m_st; }
+    // Functional (core) statistics of the measured phase.
+    const ims_stats &core_stats() const { return m_core_delta; }
+    const IommuTimingStats &timing_stats() const { return m_timing_delta; }
+    bool done() const { return m_done; }
+
+private:
+    void run();
+    bool control(const ims_rec &rec, std::uint64_t index);
+    void dma(const ims_rec &rec, Cycles issue, Cycles *last_done);
+    void end_warmup();
+    DeviceStats &device(std::uint16_t rid);
+    void sync(Cycles t);
+    void progress(bool force);
+
+    const ims_sim_cfg &m_cfg;
+    const Clock &m_clk;
+    ims_trace_reader *m_reader;
+    std::string m_path;
+    ims_replay *m_rp;
+    Iommu &m_iommu;
+    bool m_progress;
+    bool m_warm;              // still in warm-up
+    bool m_done = false;
+    std::string m_error;
+    RunStats m_st;
+    ims_stats m_core_start{}, m_core_delta{};
+    IommuTimingStats m_timing_delta{};
+    std::vector<std::int32_t> m_dev_index; // rid -> index in m_st.devices, -1 if none
+    Cycles m_now = 0;                       // current issue cycle (non-decreasing)
+    std::uint64_t m_fault_pending = 0;      // records written since the last drain
+    std::vector<unsigned char> m_data;      // payload buffer (data is not modelled)
+    double m_wall_start = 0;
+    std::uint64_t m_next_progress = 0;
+};
+
+struct ReportInputs {
+    const ims_sim_cfg *cfg;
+    const char *trace_path;
+    const char *config_name;
+    const RunStats *run;
+    const ims_stats *core;           // measured phase
+    const IommuTimingStats *timing;  // measured phase
+    const MemTiming *mem;
+    std::uint32_t walkers;
+    double wall_seconds;             // text report only (keeps JSON deterministic)
+};
+
+void report_text(const ReportInputs &in, std::FILE *out);
+// Whole-or-nothing writes (temp file + rename); false with a message on failure.
+bool report_json(const ReportInputs &in, const char *path, std::string *err);
+bool report_csv(const ReportInputs &in, const char *path, std::string *err);
+
+}  // namespace ims
+
+#endif  // IMS_RUN_HPP

@@ -1,0 +1,81 @@
+/* Configuration of the cycle-approximate model: every key, its default, unit
+ * and range, in one table (simcfg.c). Files are `key = value` lines; `#`
+ * starts a comment. Unknown keys and out-of-range values are errors naming
+ * the key and the file:line (or "--set"). docs/config.md is the reference;
+ * `iommusim run --print-config` prints the same table.
+ */
+#ifndef IMS_SIMCFG_H
+#define IMS_SIMCFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iommusim/iommu.h"
+#include "iommusim/tb.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum ims_player_mode {
+    IMS_PLAYER_OPEN = 0,   /* issue at recorded timestamps */
+    IMS_PLAYER_CLOSED = 1, /* per-device outstanding window, as fast as accepted */
+};
+enum ims_inv_policy {
+    IMS_INV_DRAIN = 0,   /* invalidation completes after in-flight walks in scope finish */
+    IMS_INV_DISCARD = 1, /* in-flight walks in scope are discarded: no wait */
+};
+
+/* All latencies are in IOMMU clock cycles. */
+struct ims_sim_cfg {
+    struct ims_iommu_cfg iommu; /* caps, cache geometries, fault queue */
+    struct ims_tb_cfg tb;       /* where replayed page tables live */
+    uint32_t clock_mhz;         /* IOMMU clock, MHz */
+
+    uint32_t ctx_latency;       /* context-cache lookup, cycles */
+    uint32_t iotlb_latency;     /* IOTLB lookup, cycles */
+    uint32_t iotlb_ports;       /* IOTLB lookups accepted per cycle */
+    uint32_t psc_latency;       /* paging-structure-cache lookup (all levels in parallel), cycles */
+    uint32_t walkers;           /* concurrent page walks */
+    uint32_t walk_queue;        /* misses waiting for a walker before the input stalls */
+    uint32_t walk_step;         /* walker cycles per level besides the memory read */
+    uint32_t fill_latency;      /* cycles from the leaf read to the response */
+
+    uint32_t mem_latency;       /* page-table read latency, cycles */
+    uint32_t mem_bytes_per_cycle; /* memory bandwidth for IOMMU accesses, bytes/cycle */
+    uint32_t mem_access_bytes;  /* bytes moved per table read (a cache line) */
+    uint32_t mem_outstanding;   /* table reads in flight at once */
+    double ptw_cache_hit;       /* probability a table read hits a cache on the way, 0..1 */
+    uint32_t ptw_cache_latency; /* latency of such a hit, cycles */
+
+    uint32_t inv_latency;       /* cycles an invalidation occupies the lookup pipeline */
+    uint8_t inv_policy;         /* enum ims_inv_policy */
+
+    uint8_t player_mode;        /* enum ims_player_mode */
+    uint32_t window;            /* closed loop: outstanding requests per device */
+    uint64_t warmup;            /* DMA records excluded from stats (besides a MARK warmup-end) */
+    uint32_t fault_drain_every; /* software drains the fault queue after this many new records */
+    uint64_t seed;              /* for random replacement and the table-read cache */
+};
+
+void ims_sim_cfg_default(struct ims_sim_cfg *cfg);
+/* Sets one key from text; 0, or -1 with "key: message" in err. */
+int ims_sim_cfg_set(struct ims_sim_cfg *cfg, const char *key, const char *value, char *err, size_t errlen);
+/* Applies "key=value" (as given to --set); where = "--set" or similar for messages. */
+int ims_sim_cfg_set_kv(struct ims_sim_cfg *cfg, const char *kv, const char *where, char *err, size_t errlen);
+/* Reads a key = value file over cfg; errors name path:line and the key. */
+int ims_sim_cfg_load(struct ims_sim_cfg *cfg, const char *path, char *err, size_t errlen);
+/* Cross-key checks (e.g. PLRU needs power-of-two ways; cache geometry). */
+int ims_sim_cfg_check(const struct ims_sim_cfg *cfg, char *err, size_t errlen);
+/* Writes every key with its current value, unit and description as a config file. */
+void ims_sim_cfg_print(const struct ims_sim_cfg *cfg, void *file);
+/* Number of keys and the i-th key's name (for docs checks). */
+size_t ims_sim_cfg_keys(void);
+const char *ims_sim_cfg_key(size_t i);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IMS_SIMCFG_H */

@@ -1,0 +1,229 @@
+// The cycle-approximate SystemC TLM-2.0 model of the IOMMU.
+//
+// Thin modules own timing, ports and concurrency; every translation decision
+// is made by the C core (ims_translate), never here. Timing follows the
+// loosely-timed style with temporal decoupling: a request's latency is
+// computed when it arrives, from resource-availability timestamps (walkers,
+// IOTLB ports, memory bandwidth and outstanding reads), and returned as the
+// b_transport delay annotation. Nothing here calls wait(): hits never reach
+// the SystemC scheduler. docs/timing.md explains the model.
+//
+// Contract for initiators: requests on an Iommu's target sockets must arrive
+// in non-decreasing time (sc_time_stamp() + delay); the trace player ensures
+// it. All latencies are IOMMU clock cycles; sc_time is used only at sockets.
+#ifndef IMS_TLM_HPP
+#define IMS_TLM_HPP
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
+
+extern "C" {
+#include "iommusim/iommu.h"
+#include "iommusim/simcfg.h"
+}
+
+namespace ims {
+
+using Cycles = std::uint64_t;
+
+// IOMMU clock: conversions between cycles and sc_time (periods are whole ps).
+class Clock {
+public:
+    explicit Clock(std::uint32_t mhz);
+    sc_core::sc_time to_time(Cycles c) const { return sc_core::sc_time::from_value(c * m_period_ps); }
+    Cycles to_cycles(const sc_core::sc_time &t) const { return t.value() / m_period_ps; }
+    // The cycle a request annotated with `delay` arrives at.
+    Cycles arrival(const sc_core::sc_time &delay) const { return to_cycles(sc_core::sc_time_stamp() + delay); }
+    std::uint64_t period_ps() const { return m_period_ps; }
+
+private:
+    std::uint64_t m_period_ps;
+};
+
+// Payload extension for device requests: who asks, and what happened.
+struct ReqExt : tlm::tlm_extension<ReqExt> {
+    // In: the requester id the IOMMU sees (already aliased), PASID, AT.
+    std::uint16_t rid = 0;
+    std::uint32_t pasid = IMS_NO_PASID;
+    std::uint8_t at = IMS_AT_UNTRANSLATED;
+    // Out: the functional result and the latency charged, in cycles.
+    ims_xlate xlate{};
+    Cycles latency = 0;     // arrival to translated request leaving the IOMMU
+    Cycles queue_delay = 0; // of which: waiting for a walker or a full queue
+    bool merged = false;    // an IOTLB hit on an entry still being filled (miss merged into a walk)
+
+    tlm::tlm_extension_base *clone() const override { return new ReqExt(*this); }
+    void copy_from(const tlm::tlm_extension_base &other) override
+    {
+        *this = static_cast<const ReqExt &>(other);
+    }
+};
+
+// Memory timing: latency, bandwidth and an outstanding-read limit, kept as a
+// calendar of time buckets so accesses issued out of time order (a later
+// request's read that happens before an earlier walk's last read) are
+// accounted correctly. Deterministic for a seed.
+class MemTiming {
+public:
+    explicit MemTiming(const ims_sim_cfg &cfg);
+    // Cycle at which an access of `bytes` issued at cycle t completes.
+    Cycles access(Cycles t, std::uint32_t bytes);
+    std::uint64_t accesses() const { return m_accesses; }
+    std::uint64_t cache_hits() const { return m_cache_hits; }
+    Cycles stall_cycles() const { return m_stall; }
+
+private:
+    struct Bucket {
+        std::uint64_t index = UINT64_MAX; // which time bucket occupies this slot
+        std::uint32_t bytes = 0;
+        std::uint32_t inflight = 0;
+    };
+    Bucket &slot(std::uint64_t b);
+    std::uint32_t m_latency, m_cache_latency, m_outstanding, m_capacity;
+    double m_hit_prob;
+    std::uint64_t m_rng;
+    std::vector<Bucket> m_cal;
+    Bucket m_full;
+    std::uint64_t m_accesses = 0, m_cache_hits = 0;
+    Cycles m_stall = 0;
+};
+
+// Simulated memory as a TLM target: functional data from an ims_mem, timing
+// from MemTiming. Serves page-table reads and fault-record writes.
+class Memory : public sc_core::sc_module {
+public:
+    tlm_utils::simple_target_socket<Memory> tsock;
+
+    Memory(sc_core::sc_module_name name, const ims_sim_cfg &cfg, const Clock &clk);
+    void bind_backing(ims_mem *mem) { m_mem = mem; }
+    const MemTiming &timing() const { return m_timing; }
+
+private:
+    void b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay);
+    unsigned transport_dbg(tlm::tlm_generic_payload &trans);
+    void access(tlm::tlm_generic_payload &trans);
+    const Clock &m_clk;
+    ims_mem *m_mem = nullptr;
+    std::uint32_t m_access_bytes;
+    MemTiming m_timing;
+};
+
+// Where translated DMA goes in a standalone run: counts bytes, costs nothing.
+class DataSink : public sc_core::sc_module {
+public:
+    tlm_utils::simple_target_socket<DataSink> tsock;
+    explicit DataSink(sc_core::sc_module_name name);
+    std::uint64_t bytes() const { return m_bytes; }
+    std::uint64_t requests() const { return m_requests; }
+
+private:
+    void b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay);
+    std::uint64_t m_bytes = 0, m_requests = 0;
+};
+
+// Timing statistics of the IOMMU model (the C core keeps the functional ones).
+struct IommuTimingStats {
+    std::uint64_t requests = 0;
+    std::uint64_t walks = 0;
+    std::uint64_t merged = 0;        // misses merged into an in-flight walk
+    Cycles walk_cycles = 0;          // sum of walk durations (walker busy time)
+    Cycles queue_cycles = 0;         // sum of waits for a walker
+    Cycles queue_max = 0;
+    std::uint64_t queued = 0;        // walks that had to wait
+    Cycles input_stall_cycles = 0;   // sum of request waits at a stalled input
+    std::uint64_t inv_iotlb = 0, inv_ctx = 0;
+    Cycles inv_cycles = 0;           // sum of invalidation completion latencies
+    std::uint64_t fault_writes = 0;
+};
+
+// Sees every second-level walk the model performs, in order, with its inputs,
+// the table reads the core made and the result. The lockstep co-simulation
+// of an RTL walker hooks in here: it replays the same walk on the RTL and
+// compares read by read.
+class WalkObserver {
+public:
+    virtual ~WalkObserver() = default;
+    // start: cycle the walker was granted; done: cycle the result is ready.
+    virtual void on_walk(const ims_req &req, const ims_xlate &x, Cycles start, Cycles done) = 0;
+};
+
+// The IOMMU: requester-ID lookup + context cache, IOTLB, paging-structure
+// caches, walker pool with a bounded queue, fault-queue writer.
+class Iommu : public sc_core::sc_module {
+public:
+    tlm_utils::simple_target_socket<Iommu> dma_in;     // untranslated device DMA
+    tlm_utils::simple_target_socket<Iommu> ats_in;     // translation-only (ATS-style) requests
+    tlm_utils::simple_initiator_socket<Iommu> dma_out; // translated DMA, to memory
+    tlm_utils::simple_initiator_socket<Iommu> mem;     // table reads, fault-record writes
+
+    Iommu(sc_core::sc_module_name name, const ims_sim_cfg &cfg, const Clock &clk);
+    ~Iommu() override;
+
+    // The C core reaches memory through these ops (ctx = this): functional
+    // accesses go out on the `mem` socket as transport_dbg (no time); the
+    // timing pass then re-issues each one as a timed b_transport.
+    static const ims_mem_ops kMemOps;
+    // Uses a core created elsewhere (e.g. by the replay engine with kMemOps).
+    void bind_core(ims_iommu *core) { m_core = core; }
+    ims_iommu *core() const { return m_core; }
+
+    // Translates one request arriving at cycle `t` (non-decreasing). Fills
+    // ext.xlate / latency / queue_delay / merged. Used by both sockets.
+    void translate(Cycles t, const ims_req &req, ReqExt &ext);
+    // Invalidations at cycle t; return the cycle they complete.
+    Cycles invalidate_iotlb(Cycles t, ims_inv_gran gran, std::uint16_t did, std::uint64_t addr, std::uint8_t am,
+                            bool ih);
+    Cycles invalidate_context(Cycles t, ims_inv_gran gran, std::uint16_t did, std::uint16_t sid, std::uint8_t fm);
+
+    // Not owned; nullptr to detach.
+    void set_walk_observer(WalkObserver *obs) { m_observer = obs; }
+    const IommuTimingStats &timing_stats() const { return m_st; }
+    void reset_timing_stats() { m_st = IommuTimingStats{}; }
+    std::uint32_t walkers() const { return static_cast<std::uint32_t>(m_walker_free.size()); }
+
+private:
+    void b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay);
+    void b_transport_ats(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay);
+    static std::uint64_t op_read(void *ctx, std::uint64_t pa, ims_mem_kind kind);
+    static void op_write(void *ctx, std::uint64_t pa, std::uint64_t val, ims_mem_kind kind);
+    Cycles mem_timed(Cycles t, std::uint64_t pa, bool write, std::uint64_t val);
+    Cycles port_slot(Cycles t);
+    Cycles acquire_walker(Cycles t, Cycles *queue_wait);
+    Cycles drain_scope(Cycles t, int kind, std::uint16_t did, std::uint64_t lo, std::uint64_t hi);
+
+    // Fills in flight: when an entry a walk is filling becomes usable.
+    class Pending;
+
+    const ims_sim_cfg m_cfg;
+    const Clock &m_clk;
+    ims_iommu *m_core = nullptr;
+    std::unique_ptr<Pending> m_pending;
+    std::vector<Cycles> m_walker_free;  // per walker: cycle it becomes free
+    std::vector<Cycles> m_queue;        // start cycles of walks still waiting (FIFO)
+    std::size_t m_queue_head = 0;
+    Cycles m_input_ready = 0;           // the input is stalled until this cycle
+    Cycles m_port_cycle = 0;            // IOTLB port: cycle being filled and lookups in it
+    std::uint32_t m_port_used = 0;
+    std::size_t m_walker = 0;           // the walker the current walk took
+
+    // Fault-record writes the core made during the current translation.
+    struct Write {
+        std::uint64_t pa, val;
+    };
+    std::vector<Write> m_writes;
+    tlm::tlm_generic_payload m_mtrans;  // reused for memory accesses
+    std::uint64_t m_mdata = 0;
+    IommuTimingStats m_st;
+    WalkObserver *m_observer = nullptr;
+};
+
+}  // namespace ims
+
+#endif  // IMS_TLM_HPP

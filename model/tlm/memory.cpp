@@ -1,0 +1,153 @@
+// Memory timing (calendar of time buckets), the Memory target and the data sink.
+#include "iommusim/tlm.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace ims {
+
+Clock::Clock(std::uint32_t mhz)
+    : m_period_ps(static_cast<std::uint64_t>(std::llround(1e6 / static_cast<double>(mhz))))
+{
+    if (m_period_ps == 0)
+        m_period_ps = 1;
+}
+
+namespace {
+// Cycles per calendar bucket and buckets kept: the calendar spans 2^16 cycles,
+// far more than any walk's distance ahead of the requests still arriving.
+constexpr std::uint64_t kBucketCycles = 4;
+constexpr std::size_t kBuckets = 1u << 14;
+
+std::uint64_t xorshift64(std::uint64_t &s)
+{
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
+    return s;
+}
+}  // namespace
+
+MemTiming::MemTiming(const ims_sim_cfg &cfg)
+    : m_latency(cfg.mem_latency),
+      m_cache_latency(cfg.ptw_cache_latency),
+      m_outstanding(cfg.mem_outstanding),
+      m_capacity(cfg.mem_bytes_per_cycle * static_cast<std::uint32_t>(kBucketCycles)),
+      m_hit_prob(cfg.ptw_cache_hit),
+      m_rng(cfg.seed * 0x9e3779b97f4a7c15ull + 0x2545f4914f6cdd1dull),
+      m_cal(kBuckets)
+{
+    if (m_rng == 0)
+        m_rng = 1;
+}
+
+MemTiming::Bucket &MemTiming::slot(std::uint64_t b)
+{
+    Bucket &s = m_cal[b % kBuckets];
+    if (s.index != b) {
+        if (s.index != UINT64_MAX && s.index > b) {
+            // Overrun: the slot already holds a bucket a whole calendar
+            // ahead. Report it full, so the search moves on to later buckets.
+            m_full = Bucket{b, UINT32_MAX, UINT32_MAX};
+            return m_full;
+        }
+        // The slot held an older bucket (long past): recycle it.
+        s.index = b;
+        s.bytes = 0;
+        s.inflight = 0;
+    }
+    return s;
+}
+
+Cycles MemTiming::access(Cycles t, std::uint32_t bytes)
+{
+    m_accesses++;
+    std::uint32_t lat = m_latency;
+    if (m_hit_prob > 0.0) {
+        // 53 random bits -> [0, 1)
+        double u = static_cast<double>(xorshift64(m_rng) >> 11) * (1.0 / 9007199254740992.0);
+        if (u < m_hit_prob) {
+            lat = m_cache_latency;
+            m_cache_hits++;
+        }
+    }
+    // A transfer wider than one bucket's bandwidth occupies whole buckets.
+    const std::uint32_t need = (bytes + m_capacity - 1) / m_capacity;
+    const std::uint64_t span = std::max<std::uint64_t>(1, (lat + kBucketCycles - 1) / kBucketCycles);
+    std::uint64_t b = t / kBucketCycles;
+    for (;; b++) {
+        bool ok = true;
+        if (need == 1) {
+            ok = slot(b).bytes <= m_capacity - bytes;
+        } else {
+            for (std::uint32_t i = 0; i < need && ok; i++)
+                ok = slot(b + i).bytes == 0;
+        }
+        for (std::uint64_t i = 0; i < span && ok; i++)
+            ok = slot(b + i).inflight < m_outstanding;
+        if (ok)
+            break;
+    }
+    if (need == 1) {
+        slot(b).bytes += bytes;
+    } else {
+        for (std::uint32_t i = 0; i < need; i++)
+            slot(b + i).bytes = m_capacity;
+    }
+    for (std::uint64_t i = 0; i < span; i++)
+        slot(b + i).inflight++;
+    const Cycles start = std::max<Cycles>(t, b * kBucketCycles);
+    m_stall += start - t;
+    return start + (need - 1) * kBucketCycles + lat;
+}
+
+Memory::Memory(sc_core::sc_module_name name, const ims_sim_cfg &cfg, const Clock &clk)
+    : sc_module(name), tsock("tsock"), m_clk(clk), m_timing(cfg)
+{
+    tsock.register_b_transport(this, &Memory::b_transport);
+    tsock.register_transport_dbg(this, &Memory::transport_dbg);
+    m_access_bytes = cfg.mem_access_bytes;
+}
+
+void Memory::access(tlm::tlm_generic_payload &trans)
+{
+    const std::uint64_t pa = trans.get_address();
+    const unsigned len = trans.get_data_length();
+    if (!m_mem) {
+        trans.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+        return;
+    }
+    if (trans.is_read())
+        ims_mem_read(m_mem, pa, trans.get_data_ptr(), len);
+    else if (trans.is_write())
+        ims_mem_write(m_mem, pa, trans.get_data_ptr(), len);
+    trans.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
+void Memory::b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay)
+{
+    access(trans);
+    const Cycles t = m_clk.arrival(delay);
+    const Cycles done = m_timing.access(t, std::max(m_access_bytes, trans.get_data_length()));
+    delay += m_clk.to_time(done - t);
+}
+
+unsigned Memory::transport_dbg(tlm::tlm_generic_payload &trans)
+{
+    access(trans);
+    return trans.get_response_status() == tlm::TLM_OK_RESPONSE ? trans.get_data_length() : 0;
+}
+
+DataSink::DataSink(sc_core::sc_module_name name) : sc_module(name), tsock("tsock")
+{
+    tsock.register_b_transport(this, &DataSink::b_transport);
+}
+
+void DataSink::b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &)
+{
+    m_requests++;
+    m_bytes += trans.get_data_length();
+    trans.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
+}  // namespace ims

@@ -1,1 +1,0 @@
-namespace ims { int placeholder_tlm; }

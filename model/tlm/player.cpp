@@ -1,0 +1,323 @@
+// The trace player: a TLM initiator that replays a trace into an Iommu.
+#include "iommusim/run.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cinttypes>
+#include <cstring>
+
+namespace ims {
+
+namespace {
+double wall_now()
+{
+    using namespace std::chrono;
+    return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+// Cycles between synchronisations with the SystemC kernel (temporal decoupling).
+constexpr Cycles kQuantum = 1000000;
+constexpr std::size_t kBatch = 4096;
+constexpr std::size_t kSegment = 4096;
+
+Cycles ns_to_cycles(std::uint64_t ns, std::uint32_t mhz)
+{
+    return static_cast<Cycles>(static_cast<unsigned __int128>(ns) * mhz / 1000u);
+}
+}  // namespace
+
+TracePlayer::TracePlayer(sc_core::sc_module_name name, const ims_sim_cfg &cfg, const Clock &clk,
+                         ims_trace_reader *reader, const char *trace_path, ims_replay *replay, Iommu &iommu,
+                         bool progress)
+    : sc_module(name),
+      isock("isock"),
+      ats("ats"),
+      m_cfg(cfg),
+      m_clk(clk),
+      m_reader(reader),
+      m_path(trace_path),
+      m_rp(replay),
+      m_iommu(iommu),
+      m_progress(progress),
+      m_warm(cfg.warmup > 0),
+      m_dev_index(65536, -1),
+      m_data(4096)
+{
+    // Devices named in the trace's topology appear in the report even if idle.
+    const ims_trace_hdr *h = ims_trace_header(reader);
+    for (int i = 0; i < h->topo.n_devices; i++)
+        device(h->topo.devices[i].bdf).name = h->topo.devices[i].name;
+    SC_HAS_PROCESS(TracePlayer);
+    SC_THREAD(run);
+}
+
+DeviceStats &TracePlayer::device(std::uint16_t rid)
+{
+    std::int32_t &ix = m_dev_index[rid];
+    if (ix < 0) {
+        ix = static_cast<std::int32_t>(m_st.devices.size());
+        DeviceStats d;
+        d.rid = rid;
+        d.alias = ims_replay_alias(m_rp, rid);
+        m_st.devices.push_back(std::move(d));
+    }
+    return m_st.devices[static_cast<std::size_t>(ix)];
+}
+
+void TracePlayer::end_warmup()
+{
+    if (!m_warm)
+        return;
+    m_warm = false;
+    m_core_start = *ims_iommu_stats(ims_replay_iommu(m_rp));
+    m_iommu.reset_timing_stats();
+    m_st.warmup_records = m_st.dma_records;
+    m_st.requests = m_st.bytes = m_st.translations = m_st.faults = m_st.expected_faults = 0;
+    m_st.latency = LatHist();
+    m_st.queue_delay = LatHist();
+    for (DeviceStats &d : m_st.devices) {
+        d.requests = d.faults = d.iotlb_hits = d.mismatches = 0;
+        d.latency = LatHist();
+    }
+    m_st.start_cycle = m_now;
+}
+
+void TracePlayer::sync(Cycles t)
+{
+    const Cycles now = m_clk.to_cycles(sc_core::sc_time_stamp());
+    if (t > now + kQuantum)
+        wait(m_clk.to_time(t - now));
+}
+
+void TracePlayer::progress(bool force)
+{
+    if (!m_progress)
+        return;
+    if (!force && m_st.records < m_next_progress)
+        return;
+    m_next_progress = m_st.records + 65536;
+    static double last = 0;
+    const double now = wall_now();
+    if (!force && now - last < 0.5)
+        return;
+    last = now;
+    const double el = now - m_wall_start;
+    std::fprintf(stderr, "\r%s: %" PRIu64 " records, %" PRIu64 " translations, %.1f M/s   ", m_path.c_str(),
+                 m_st.records, m_st.requests, el > 0 ? m_st.requests / el / 1e6 : 0.0);
+    if (force)
+        std::fputc('\n', stderr);
+}
+
+// Issues one DMA record's parts starting at cycle `issue`, one per cycle.
+void TracePlayer::dma(const ims_rec &rec, Cycles issue, Cycles *last_done)
+{
+    const unsigned parts = ims_replay_dma_parts(&rec);
+    DeviceStats &dev = device(rec.rid);
+    ReqExt ext;
+    tlm::tlm_generic_payload trans;
+    trans.set_extension(&ext);
+    trans.set_data_ptr(m_data.data());
+    trans.set_byte_enable_ptr(nullptr);
+    trans.set_dmi_allowed(false);
+    Cycles done_max = issue;
+    for (unsigned i = 0; i < parts; i++) {
+        ims_req req;
+        ims_replay_dma_req(m_rp, &rec, i, &req);
+        const Cycles t = issue + i;
+        sync(t);
+        ext.rid = req.rid;
+        ext.pasid = req.pasid;
+        ext.at = req.at;
+        trans.set_command(req.access == IMS_PERM_W ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+        trans.set_address(req.iova);
+        trans.set_data_length(req.size);
+        trans.set_streaming_width(req.size);
+        trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+        sc_core::sc_time delay = m_clk.to_time(t) - sc_core::sc_time_stamp();
+        isock->b_transport(trans, delay);
+
+        const ims_xlate &x = ext.xlate;
+        if (!ims_replay_check(m_rp, &rec, &req, &x)) {
+            dev.mismatches++;
+            if (m_st.first_mismatch.empty()) {
+                char buf[256];
+                std::snprintf(buf, sizeof buf,
+                              "record %" PRIu64 ": iova 0x%" PRIx64 " -> %s0x%" PRIx64 " (fault 0x%x), recorded %s0x%" PRIx64,
+                              m_st.records - 1, req.iova, "", x.pa, x.fault,
+                              (rec.flags & IMS_RECF_EXPECT_FAULT) ? "fault " : "", rec.pa);
+                m_st.first_mismatch = buf;
+            }
+        }
+        m_st.requests++;
+        m_st.translations++;
+        m_st.bytes += req.size;
+        dev.requests++;
+        if (x.fault) {
+            m_st.faults++;
+            dev.faults++;
+        }
+        if (rec.flags & IMS_RECF_EXPECT_FAULT)
+            m_st.expected_faults++;
+        if (x.flags & IMS_XLATE_IOTLB_HIT)
+            dev.iotlb_hits++;
+        m_st.latency.add(ext.latency);
+        m_st.queue_delay.add(ext.queue_delay);
+        dev.latency.add(ext.latency);
+        done_max = std::max(done_max, t + ext.latency);
+        if (x.flags & IMS_XLATE_FAULT_RECORDED && ++m_fault_pending >= m_cfg.fault_drain_every) {
+            ims_replay_drain_faults(m_rp);
+            m_fault_pending = 0;
+        }
+    }
+    trans.clear_extension(&ext);
+    m_st.end_cycle = std::max(m_st.end_cycle, done_max);
+    *last_done = done_max;
+}
+
+// Applies a non-DMA record at the current cycle. False (with m_error) if the
+// record is impossible.
+bool TracePlayer::control(const ims_rec &rec, std::uint64_t index)
+{
+    char err[256] = "";
+    switch (rec.kind) {
+    case IMS_REC_INV_IOTLB:
+        m_iommu.invalidate_iotlb(m_now, static_cast<ims_inv_gran>(rec.gran), rec.did, rec.iova, rec.am,
+                                 (rec.flags & IMS_RECF_IH) != 0);
+        return true;
+    case IMS_REC_INV_CTX:
+        m_iommu.invalidate_context(m_now, static_cast<ims_inv_gran>(rec.gran), rec.did, rec.rid, rec.fm);
+        return true;
+    case IMS_REC_MARK:
+        if (!std::strcmp(rec.label, "warmup-end"))
+            end_warmup();
+        return true;
+    default:
+        if (ims_replay_control(m_rp, &rec, err, sizeof err) == 0)
+            return true;
+        char msg[512];
+        std::snprintf(msg, sizeof msg, "%s: record %" PRIu64 " (%s): %s", m_path.c_str(), index,
+                      ims_rec_kind_name(rec.kind) ? ims_rec_kind_name(rec.kind) : "?", err);
+        m_error = msg;
+        return false;
+    }
+}
+
+void TracePlayer::run()
+{
+    m_wall_start = wall_now();
+    m_core_start = *ims_iommu_stats(ims_replay_iommu(m_rp));
+    std::vector<ims_rec> batch(kBatch);
+
+    // Closed loop: DMA records between two control records form a segment;
+    // inside it each device issues in its own order, limited by its window,
+    // and the device that can issue earliest goes next (so time never runs
+    // backwards at the IOMMU).
+    struct Window {
+        std::vector<Cycles> done;  // completion cycles of outstanding requests (ring)
+        std::size_t head = 0;
+        Cycles last_issue = 0;
+        std::vector<ims_rec> queue;
+        std::size_t next = 0;
+    };
+    std::vector<Window> win;
+    std::vector<std::int32_t> win_ix(65536, -1);
+    std::vector<std::size_t> active;
+    std::size_t segment = 0;
+
+    auto flush = [&]() {
+        while (!active.empty()) {
+            std::size_t best = 0;
+            Cycles best_t = ~Cycles{0};
+            for (std::size_t a = 0; a < active.size(); a++) {
+                Window &w = win[active[a]];
+                Cycles r = std::max(m_now, w.last_issue);
+                if (w.done.size() >= m_cfg.window)
+                    r = std::max(r, w.done[w.head]);
+                if (r < best_t) {
+                    best_t = r;
+                    best = a;
+                }
+            }
+            Window &w = win[active[best]];
+            const ims_rec &rec = w.queue[w.next++];
+            m_now = best_t;
+            Cycles done;
+            dma(rec, m_now, &done);
+            w.last_issue = m_now + ims_replay_dma_parts(&rec);
+            if (w.done.size() < m_cfg.window) {
+                w.done.push_back(done);
+            } else {
+                w.done[w.head] = done;
+                w.head = (w.head + 1) % w.done.size();
+            }
+            if (w.next == w.queue.size()) {
+                w.queue.clear();
+                w.next = 0;
+                active.erase(active.begin() + static_cast<long>(best));
+            }
+        }
+        segment = 0;
+    };
+
+    std::uint64_t index = 0;
+    bool ok = true;
+    while (ok) {
+        const long n = ims_trace_read(m_reader, batch.data(), batch.size());
+        if (n < 0) {
+            m_error = ims_trace_error(m_reader);
+            break;
+        }
+        if (n == 0)
+            break;
+        for (long k = 0; k < n && ok; k++, index++) {
+            const ims_rec &rec = batch[static_cast<std::size_t>(k)];
+            m_st.records++;
+            if (rec.kind != IMS_REC_DMA) {
+                if (m_cfg.player_mode == IMS_PLAYER_CLOSED)
+                    flush();
+                ok = control(rec, index);
+                continue;
+            }
+            m_st.dma_records++;
+            if (m_cfg.player_mode == IMS_PLAYER_OPEN) {
+                const Cycles ts = ns_to_cycles(rec.ts, m_cfg.clock_mhz);
+                if (ts < m_now)
+                    m_st.reordered++;
+                else
+                    m_now = ts;
+                Cycles done;
+                dma(rec, m_now, &done);
+            } else {
+                std::int32_t &ix = win_ix[rec.rid];
+                if (ix < 0) {
+                    ix = static_cast<std::int32_t>(win.size());
+                    win.emplace_back();
+                }
+                Window &w = win[static_cast<std::size_t>(ix)];
+                if (w.queue.empty())
+                    active.push_back(static_cast<std::size_t>(ix));
+                w.queue.push_back(rec);
+                if (++segment >= kSegment)
+                    flush();
+            }
+            if (m_warm && m_cfg.warmup && m_st.dma_records >= m_cfg.warmup) {
+                if (m_cfg.player_mode == IMS_PLAYER_CLOSED)
+                    flush();
+                end_warmup();
+            }
+            progress(false);
+        }
+    }
+    if (ok && m_error.empty())
+        flush();
+    ims_replay_drain_faults(m_rp);
+    ims_stats_sub(&m_core_delta, ims_iommu_stats(ims_replay_iommu(m_rp)), &m_core_start);
+    m_timing_delta = m_iommu.timing_stats();
+    const struct ims_replay_stats *rs = ims_replay_stats(m_rp);
+    m_st.checked = rs->checked;
+    m_st.mismatches = rs->mismatches;
+    progress(true);
+    m_done = true;
+}
+
+}  // namespace ims

@@ -1,0 +1,460 @@
+/* Configuration keys of the timing model: one table gives each key's field,
+ * type, range, unit and meaning; parsing, defaults, checks and the printed
+ * reference all come from it. */
+#include "iommusim/simcfg.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum key_type {
+    KT_U8,
+    KT_U16,
+    KT_U32,
+    KT_U64,
+    KT_DBL,
+    KT_BOOL,
+    KT_REPL,   /* uint8_t enum ims_repl by name */
+    KT_SAGAW,  /* uint8_t mask from a list of widths: 39,48,57 */
+    KT_SLLPS,  /* uint8_t mask from a list of sizes: 2m,1g or none */
+    KT_PLAYER, /* uint8_t enum ims_player_mode: open, closed */
+    KT_INVPOL, /* uint8_t enum ims_inv_policy: drain, discard */
+};
+
+struct key {
+    const char *name;
+    enum key_type type;
+    size_t off;
+    double min, max; /* numeric range (inclusive) */
+    const char *unit;
+    const char *doc;
+};
+
+#define F(field) offsetof(struct ims_sim_cfg, field)
+#define CACHE_KEYS(prefix, field, what)                                                                        \
+    {prefix ".sets", KT_U32, F(field.sets), 0, 1 << 20, "sets", what " sets (power of two; 0 disables)"},        \
+        {prefix ".ways", KT_U32, F(field.ways), 0, 64, "ways", what " ways (0 disables)"},                       \
+        {prefix ".repl", KT_REPL, F(field.repl), 0, 0, "", what " replacement: lru, plru, fifo, random"}
+
+static const struct key keys[] = {
+    {"clock.mhz", KT_U32, F(clock_mhz), 1, 100000, "MHz", "IOMMU clock frequency"},
+
+    {"caps.sagaw", KT_SAGAW, F(iommu.caps.sagaw), 0, 0, "", "supported address widths: list of 39, 48, 57"},
+    {"caps.mgaw", KT_U8, F(iommu.caps.mgaw), 30, 57, "bits", "maximum guest address width"},
+    {"caps.haw", KT_U8, F(iommu.caps.haw), 32, 52, "bits", "host address width"},
+    {"caps.superpages", KT_SLLPS, F(iommu.caps.sllps), 0, 0, "", "second-level superpages: list of 2m, 1g, or none"},
+    {"caps.nd", KT_U8, F(iommu.caps.nd), 0, 6, "", "domain-id width code: 2^(4+2*nd) domains"},
+    {"caps.nfr", KT_U16, F(iommu.caps.nfr), 1, 256, "records", "fault records reported in CAP_REG.NFR"},
+    {"caps.caching_mode", KT_BOOL, F(iommu.caps.cm), 0, 1, "", "caching mode (not-present entries may be cached)"},
+    {"caps.pass_through", KT_BOOL, F(iommu.caps.pt), 0, 1, "", "pass-through translation type supported"},
+    {"caps.device_tlb", KT_BOOL, F(iommu.caps.dt), 0, 1, "", "device-TLB (ATS) translation type supported"},
+
+    CACHE_KEYS("ctx_cache", iommu.ctx_cache, "context cache"),
+    {"ctx_cache.latency", KT_U32, F(ctx_latency), 0, 1000, "cycles", "context-cache lookup latency"},
+    CACHE_KEYS("iotlb", iommu.iotlb, "IOTLB"),
+    {"iotlb.latency", KT_U32, F(iotlb_latency), 0, 1000, "cycles", "IOTLB lookup latency"},
+    {"iotlb.ports", KT_U32, F(iotlb_ports), 1, 64, "lookups/cycle", "IOTLB lookups accepted per cycle"},
+    CACHE_KEYS("psc.l2", iommu.psc[2], "paging-structure cache for level-2 entries (PDE)"),
+    CACHE_KEYS("psc.l3", iommu.psc[3], "paging-structure cache for level-3 entries (PDPE)"),
+    CACHE_KEYS("psc.l4", iommu.psc[4], "paging-structure cache for level-4 entries (PML4E)"),
+    CACHE_KEYS("psc.l5", iommu.psc[5], "paging-structure cache for level-5 entries (PML5E)"),
+    {"psc.latency", KT_U32, F(psc_latency), 0, 1000, "cycles", "paging-structure-cache lookup latency"},
+
+    {"walker.count", KT_U32, F(walkers), 1, 1024, "walkers", "page walks in flight at once"},
+    {"walker.queue", KT_U32, F(walk_queue), 0, 65536, "requests", "misses waiting for a walker before the input stalls"},
+    {"walker.step", KT_U32, F(walk_step), 0, 1000, "cycles", "walker cycles per level besides the memory read"},
+    {"walker.fill_latency", KT_U32, F(fill_latency), 0, 1000, "cycles", "from the leaf read to the response"},
+
+    {"mem.latency", KT_U32, F(mem_latency), 1, 100000, "cycles", "table-read latency"},
+    {"mem.bytes_per_cycle", KT_U32, F(mem_bytes_per_cycle), 1, 4096, "bytes/cycle", "memory bandwidth for IOMMU accesses"},
+    {"mem.access_bytes", KT_U32, F(mem_access_bytes), 8, 4096, "bytes", "bytes moved per table read"},
+    {"mem.outstanding", KT_U32, F(mem_outstanding), 1, 4096, "reads", "table reads in flight at once"},
+    {"mem.ptw_cache_hit", KT_DBL, F(ptw_cache_hit), 0, 1, "probability", "chance a table read hits a cache on the way"},
+    {"mem.ptw_cache_latency", KT_U32, F(ptw_cache_latency), 1, 100000, "cycles", "latency of such a hit"},
+
+    {"fault.queue_base", KT_U64, F(iommu.fq_base), 0, 18446744073709551615.0, "address", "fault queue base (16-byte aligned)"},
+    {"fault.queue_records", KT_U32, F(iommu.fq_records), 2, 1 << 20, "records", "fault queue size"},
+    {"fault.drain_every", KT_U32, F(fault_drain_every), 1, 1 << 20, "records", "software drains after this many new records"},
+
+    {"inv.latency", KT_U32, F(inv_latency), 0, 100000, "cycles", "cycles an invalidation occupies the lookup pipeline"},
+    {"inv.policy", KT_INVPOL, F(inv_policy), 0, 0, "", "in-flight walks in scope: drain (wait) or discard"},
+
+    {"player.mode", KT_PLAYER, F(player_mode), 0, 0, "", "open (recorded timestamps) or closed (per-device window)"},
+    {"player.window", KT_U32, F(window), 1, 4096, "requests", "closed loop: outstanding requests per device"},
+    {"player.warmup", KT_U64, F(warmup), 0, 1e18, "records", "DMA records excluded from stats (a MARK warmup-end also ends warm-up)"},
+
+    {"tables.base", KT_U64, F(tb.tbl_base), 0, 18446744073709551615.0, "address", "where replayed page tables are placed"},
+    {"tables.size", KT_U64, F(tb.tbl_size), 4096, 18446744073709551615.0, "bytes", "room for replayed page tables"},
+    {"seed", KT_U64, F(seed), 0, 18446744073709551615.0, "", "seed for random replacement and the table-read cache"},
+};
+#undef CACHE_KEYS
+#undef F
+
+#define NKEYS (sizeof keys / sizeof keys[0])
+
+size_t ims_sim_cfg_keys(void) { return NKEYS; }
+const char *ims_sim_cfg_key(size_t i) { return i < NKEYS ? keys[i].name : NULL; }
+
+void ims_sim_cfg_default(struct ims_sim_cfg *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    ims_iommu_cfg_default(&cfg->iommu);
+    ims_tb_cfg_default(&cfg->tb);
+    cfg->iommu.fq_records = cfg->iommu.caps.nfr;
+    cfg->clock_mhz = 1000;
+    cfg->ctx_latency = 2;
+    cfg->iotlb_latency = 2;
+    cfg->iotlb_ports = 1;
+    cfg->psc_latency = 2;
+    cfg->walkers = 4;
+    cfg->walk_queue = 16;
+    cfg->walk_step = 1;
+    cfg->fill_latency = 2;
+    cfg->mem_latency = 100;
+    cfg->mem_bytes_per_cycle = 32;
+    cfg->mem_access_bytes = 64;
+    cfg->mem_outstanding = 32;
+    cfg->ptw_cache_hit = 0.0;
+    cfg->ptw_cache_latency = 20;
+    cfg->inv_latency = 10;
+    cfg->inv_policy = IMS_INV_DRAIN;
+    cfg->player_mode = IMS_PLAYER_OPEN;
+    cfg->window = 8;
+    cfg->warmup = 0;
+    cfg->fault_drain_every = 16;
+    cfg->seed = 1;
+}
+
+static const struct key *find_key(const char *name)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (!strcmp(keys[i].name, name))
+            return &keys[i];
+    return NULL;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    if (!*s || *s == '-' || isspace((unsigned char)*s))
+        return -1;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Parses a comma-separated list, calling item() for each trimmed word. */
+static int parse_list(const char *s, int (*item)(const char *w, uint8_t *mask), uint8_t *mask)
+{
+    char buf[128];
+    if (strlen(s) >= sizeof buf)
+        return -1;
+    strcpy(buf, s);
+    *mask = 0;
+    for (char *tok = strtok(buf, ", "); tok; tok = strtok(NULL, ", "))
+        if (item(tok, mask))
+            return -1;
+    return 0;
+}
+
+static int sagaw_item(const char *w, uint8_t *mask)
+{
+    if (!strcmp(w, "39"))
+        *mask |= IMS_SAGAW_39;
+    else if (!strcmp(w, "48"))
+        *mask |= IMS_SAGAW_48;
+    else if (!strcmp(w, "57"))
+        *mask |= IMS_SAGAW_57;
+    else
+        return -1;
+    return 0;
+}
+
+static int sllps_item(const char *w, uint8_t *mask)
+{
+    if (!strcmp(w, "2m"))
+        *mask |= IMS_SLLPS_2M;
+    else if (!strcmp(w, "1g"))
+        *mask |= IMS_SLLPS_1G;
+    else if (strcmp(w, "none"))
+        return -1;
+    return 0;
+}
+
+int ims_sim_cfg_set(struct ims_sim_cfg *cfg, const char *name, const char *value, char *err, size_t errlen)
+{
+    const struct key *k = find_key(name);
+    if (!k) {
+        snprintf(err, errlen, "unknown key '%s' (see 'iommusim run --print-config')", name);
+        return -1;
+    }
+    void *p = (char *)cfg + k->off;
+    uint64_t u;
+    switch (k->type) {
+    case KT_U8:
+    case KT_U16:
+    case KT_U32:
+    case KT_U64:
+        if (parse_u64(value, &u)) {
+            snprintf(err, errlen, "%s: '%s' is not a non-negative integer", name, value);
+            return -1;
+        }
+        if ((double)u < k->min || (double)u > k->max) {
+            snprintf(err, errlen, "%s: %s is out of range [%.0f, %.0f]", name, value, k->min, k->max);
+            return -1;
+        }
+        if (k->type == KT_U8)
+            *(uint8_t *)p = (uint8_t)u;
+        else if (k->type == KT_U16)
+            *(uint16_t *)p = (uint16_t)u;
+        else if (k->type == KT_U32)
+            *(uint32_t *)p = (uint32_t)u;
+        else
+            *(uint64_t *)p = u;
+        return 0;
+    case KT_DBL: {
+        char *end;
+        errno = 0;
+        double d = strtod(value, &end);
+        if (errno || *end || !*value || isnan(d)) {
+            snprintf(err, errlen, "%s: '%s' is not a number", name, value);
+            return -1;
+        }
+        if (d < k->min || d > k->max) {
+            snprintf(err, errlen, "%s: %s is out of range [%g, %g]", name, value, k->min, k->max);
+            return -1;
+        }
+        *(double *)p = d;
+        return 0;
+    }
+    case KT_BOOL:
+        if (!strcmp(value, "1") || !strcmp(value, "true") || !strcmp(value, "on"))
+            *(bool *)p = true;
+        else if (!strcmp(value, "0") || !strcmp(value, "false") || !strcmp(value, "off"))
+            *(bool *)p = false;
+        else {
+            snprintf(err, errlen, "%s: '%s' is not a boolean (0/1, true/false, on/off)", name, value);
+            return -1;
+        }
+        return 0;
+    case KT_REPL: {
+        int r = ims_repl_from_name(value);
+        if (r < 0) {
+            snprintf(err, errlen, "%s: unknown replacement policy '%s' (lru, plru, fifo, random)", name, value);
+            return -1;
+        }
+        *(uint8_t *)p = (uint8_t)r;
+        return 0;
+    }
+    case KT_SAGAW:
+        if (parse_list(value, sagaw_item, (uint8_t *)p) || !*(uint8_t *)p) {
+            snprintf(err, errlen, "%s: '%s' is not a list of widths from 39, 48, 57", name, value);
+            return -1;
+        }
+        return 0;
+    case KT_SLLPS:
+        if (parse_list(value, sllps_item, (uint8_t *)p)) {
+            snprintf(err, errlen, "%s: '%s' is not a list of 2m, 1g (or none)", name, value);
+            return -1;
+        }
+        return 0;
+    case KT_PLAYER:
+        if (!strcmp(value, "open"))
+            *(uint8_t *)p = IMS_PLAYER_OPEN;
+        else if (!strcmp(value, "closed"))
+            *(uint8_t *)p = IMS_PLAYER_CLOSED;
+        else {
+            snprintf(err, errlen, "%s: '%s' is not open or closed", name, value);
+            return -1;
+        }
+        return 0;
+    case KT_INVPOL:
+        if (!strcmp(value, "drain"))
+            *(uint8_t *)p = IMS_INV_DRAIN;
+        else if (!strcmp(value, "discard"))
+            *(uint8_t *)p = IMS_INV_DISCARD;
+        else {
+            snprintf(err, errlen, "%s: '%s' is not drain or discard", name, value);
+            return -1;
+        }
+        return 0;
+    }
+    snprintf(err, errlen, "%s: internal error: unknown key type", name);
+    return -1;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = 0;
+    return s;
+}
+
+int ims_sim_cfg_set_kv(struct ims_sim_cfg *cfg, const char *kv, const char *where, char *err, size_t errlen)
+{
+    char buf[512];
+    if (strlen(kv) >= sizeof buf) {
+        snprintf(err, errlen, "%s: setting too long", where);
+        return -1;
+    }
+    strcpy(buf, kv);
+    char *eq = strchr(buf, '=');
+    if (!eq) {
+        snprintf(err, errlen, "%s: expected key=value, got '%s'", where, kv);
+        return -1;
+    }
+    *eq = 0;
+    char msg[384];
+    if (ims_sim_cfg_set(cfg, trim(buf), trim(eq + 1), msg, sizeof msg)) {
+        snprintf(err, errlen, "%s: %s", where, msg);
+        return -1;
+    }
+    return 0;
+}
+
+int ims_sim_cfg_load(struct ims_sim_cfg *cfg, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    char line[512], where[300];
+    unsigned lineno = 0;
+    int rc = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            snprintf(err, errlen, "%s:%u: line too long", path, lineno);
+            rc = -1;
+            break;
+        }
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = 0;
+        char *s = trim(line);
+        if (!*s)
+            continue;
+        snprintf(where, sizeof where, "%s:%u", path, lineno);
+        if (ims_sim_cfg_set_kv(cfg, s, where, err, errlen)) {
+            rc = -1;
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+static bool pow2(uint32_t v) { return v && !(v & (v - 1)); }
+
+int ims_sim_cfg_check(const struct ims_sim_cfg *cfg, char *err, size_t errlen)
+{
+    static const struct {
+        const char *name;
+        size_t off;
+    } caches[] = {
+        {"ctx_cache", offsetof(struct ims_sim_cfg, iommu.ctx_cache)},
+        {"iotlb", offsetof(struct ims_sim_cfg, iommu.iotlb)},
+        {"psc.l2", offsetof(struct ims_sim_cfg, iommu.psc[2])},
+        {"psc.l3", offsetof(struct ims_sim_cfg, iommu.psc[3])},
+        {"psc.l4", offsetof(struct ims_sim_cfg, iommu.psc[4])},
+        {"psc.l5", offsetof(struct ims_sim_cfg, iommu.psc[5])},
+    };
+    for (size_t i = 0; i < sizeof caches / sizeof caches[0]; i++) {
+        const struct ims_cache_cfg *c = (const void *)((const char *)cfg + caches[i].off);
+        if (ims_cache_cfg_check(c, caches[i].name, err, errlen))
+            return -1;
+    }
+    if (ims_caps_check(&cfg->iommu.caps, err, errlen))
+        return -1;
+    if (cfg->iommu.fq_base & 15) {
+        snprintf(err, errlen, "fault.queue_base: 0x%" PRIx64 " is not 16-byte aligned", cfg->iommu.fq_base);
+        return -1;
+    }
+    if (cfg->tb.tbl_base & 0xfff) {
+        snprintf(err, errlen, "tables.base: 0x%" PRIx64 " is not 4 KiB aligned", cfg->tb.tbl_base);
+        return -1;
+    }
+    if (!pow2(cfg->mem_access_bytes)) {
+        snprintf(err, errlen, "mem.access_bytes: %u is not a power of two", cfg->mem_access_bytes);
+        return -1;
+    }
+    return 0;
+}
+
+static void print_value(FILE *f, const struct key *k, const void *p)
+{
+    switch (k->type) {
+    case KT_U8:
+        fprintf(f, "%u", *(const uint8_t *)p);
+        break;
+    case KT_U16:
+        fprintf(f, "%u", *(const uint16_t *)p);
+        break;
+    case KT_U32:
+        fprintf(f, "%u", *(const uint32_t *)p);
+        break;
+    case KT_U64:
+        if (!strcmp(k->unit, "address"))
+            fprintf(f, "0x%" PRIx64, *(const uint64_t *)p);
+        else
+            fprintf(f, "%" PRIu64, *(const uint64_t *)p);
+        break;
+    case KT_DBL:
+        fprintf(f, "%g", *(const double *)p);
+        break;
+    case KT_BOOL:
+        fprintf(f, "%d", *(const bool *)p ? 1 : 0);
+        break;
+    case KT_REPL:
+        fprintf(f, "%s", ims_repl_name(*(const uint8_t *)p));
+        break;
+    case KT_SAGAW: {
+        uint8_t m = *(const uint8_t *)p;
+        const char *sep = "";
+        if (m & IMS_SAGAW_39)
+            fprintf(f, "%s39", sep), sep = ",";
+        if (m & IMS_SAGAW_48)
+            fprintf(f, "%s48", sep), sep = ",";
+        if (m & IMS_SAGAW_57)
+            fprintf(f, "%s57", sep);
+        break;
+    }
+    case KT_SLLPS: {
+        uint8_t m = *(const uint8_t *)p;
+        if (!m)
+            fprintf(f, "none");
+        else
+            fprintf(f, "%s%s%s", (m & IMS_SLLPS_2M) ? "2m" : "", (m & IMS_SLLPS_2M) && (m & IMS_SLLPS_1G) ? "," : "",
+                    (m & IMS_SLLPS_1G) ? "1g" : "");
+        break;
+    }
+    case KT_PLAYER:
+        fprintf(f, "%s", *(const uint8_t *)p == IMS_PLAYER_CLOSED ? "closed" : "open");
+        break;
+    case KT_INVPOL:
+        fprintf(f, "%s", *(const uint8_t *)p == IMS_INV_DISCARD ? "discard" : "drain");
+        break;
+    }
+}
+
+void ims_sim_cfg_print(const struct ims_sim_cfg *cfg, void *file)
+{
+    FILE *f = file;
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct key *k = &keys[i];
+        fprintf(f, "%-24s = ", k->name);
+        print_value(f, k, (const char *)cfg + k->off);
+        fprintf(f, "  # %s%s%s%s\n", k->doc, *k->unit ? " (" : "", k->unit, *k->unit ? ")" : "");
+    }
+}
