@@ -137,17 +137,22 @@ struct ims_cache_entry *ims_cache_insert(struct ims_cache *c, uint32_t set, uint
 {
     if (c->ways == 0)
         return NULL;
-    uint32_t way;
-    struct ims_cache_entry *e = ims_cache_find_(c, set, tag, dom, shift, &way);
-    if (!e) {
-        struct ims_cache_entry *row = c->e + (size_t)set * c->ways;
-        way = c->ways;
-        for (uint32_t w = 0; w < c->ways; w++) {
-            if (!row[w].valid) {
-                way = w;
-                break;
-            }
+    /* One pass finds a matching way and the first invalid way; the policy
+     * (a second pass for LRU/FIFO) runs only when the set is full. */
+    struct ims_cache_entry *row = c->e + (size_t)set * c->ways, *e = NULL;
+    uint32_t way = c->ways, invalid = c->ways;
+    for (uint32_t w = 0; w < c->ways; w++) {
+        if (!row[w].valid) {
+            if (invalid == c->ways)
+                invalid = w;
+        } else if (row[w].tag == tag && row[w].dom == dom && row[w].shift == shift) {
+            e = &row[w];
+            way = w;
+            break;
         }
+    }
+    if (!e) {
+        way = invalid;
         if (way == c->ways) {
             way = victim_way(c, set);
             c->st.evictions++;

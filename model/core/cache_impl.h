@@ -61,6 +61,28 @@ static inline struct ims_cache_entry *ims_cache_find_(struct ims_cache *c, uint3
     return NULL;
 }
 
+/* Find + replacement update, no statistics: for structures probed several
+ * times per logical lookup (the IOTLB, once per page size). Count the logical
+ * lookup with ims_cache_count_inl(). */
+static inline struct ims_cache_entry *ims_cache_find_touch_inl(struct ims_cache *c, uint32_t set, uint64_t tag,
+                                                               uint32_t dom, uint8_t shift)
+{
+    uint32_t way;
+    struct ims_cache_entry *hit = ims_cache_find_(c, set, tag, dom, shift, &way);
+    if (hit && c->cfg.repl <= IMS_REPL_PLRU)
+        ims_cache_touch_(c, set, way);
+    return hit;
+}
+
+static inline void ims_cache_count_inl(struct ims_cache *c, bool hit)
+{
+    c->st.lookups++;
+    if (hit)
+        c->st.hits++;
+    else
+        c->st.misses++;
+}
+
 static inline struct ims_cache_entry *ims_cache_lookup_inl(struct ims_cache *c, uint32_t set, uint64_t tag,
                                                            uint32_t dom, uint8_t shift)
 {

@@ -1,2 +1,501 @@
-/* placeholder: being written */
-typedef int ims_placeholder_tb;
+/* Table builder: the driver side (see tb.h). Writes root, context and
+ * second-level tables straight into memory, as an OS IOMMU driver does. */
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+
+#include "iommusim/iommu.h"
+#include "iommusim/tb.h"
+#include "iommusim/topo.h"
+
+struct tb_domain {
+    uint64_t root;     /* second-level table root; 0 = no such domain */
+    uint8_t levels;
+    uint32_t attached; /* requester ids attached */
+};
+
+struct ims_tb {
+    struct ims_mem *mem;
+    struct ims_tb_cfg cfg;
+    uint64_t root;       /* root table */
+    uint64_t next;       /* bump pointer in the table region */
+    uint64_t *free;      /* freed frames, reused first */
+    size_t n_free, cap_free;
+    size_t in_use;       /* frames in use */
+    struct tb_domain *dom; /* indexed by domain id */
+    uint32_t n_dom;
+    int32_t *rid_did;    /* per requester id: attached domain, or -1 */
+};
+
+const char *ims_tb_strerror(int err)
+{
+    switch (err) {
+    case IMS_TB_OK: return "ok";
+    case IMS_TB_EINVAL: return "invalid argument";
+    case IMS_TB_ECAPS: return "not allowed by the capabilities";
+    case IMS_TB_ENODOM: return "no such domain";
+    case IMS_TB_EEXIST: return "already exists or in use";
+    case IMS_TB_ENOENT: return "not mapped or not attached";
+    case IMS_TB_ENOMEM: return "table region exhausted";
+    default: return "unknown error";
+    }
+}
+
+void ims_tb_cfg_default(struct ims_tb_cfg *cfg)
+{
+    ims_caps_default(&cfg->caps);
+    cfg->tbl_base = UINT64_C(0x0000100000000000);
+    cfg->tbl_size = UINT64_C(1) << 40;
+    cfg->superpages = true;
+}
+
+static uint64_t frame_alloc(struct ims_tb *tb)
+{
+    uint64_t pa;
+    if (tb->n_free) {
+        pa = tb->free[--tb->n_free];
+    } else {
+        if (tb->next - tb->cfg.tbl_base + IMS_PAGE_SIZE > tb->cfg.tbl_size)
+            return 0;
+        pa = tb->next;
+        tb->next += IMS_PAGE_SIZE;
+    }
+    tb->in_use++;
+    return pa; /* freed frames were zeroed, fresh ones were never written */
+}
+
+static void frame_free(struct ims_tb *tb, uint64_t pa)
+{
+    ims_mem_zero_page(tb->mem, pa);
+    if (tb->n_free == tb->cap_free) {
+        size_t cap = tb->cap_free ? tb->cap_free * 2 : 64;
+        uint64_t *f = realloc(tb->free, cap * sizeof *f);
+        if (!f)
+            abort();
+        tb->free = f;
+        tb->cap_free = cap;
+    }
+    tb->free[tb->n_free++] = pa;
+    tb->in_use--;
+}
+
+struct ims_tb *ims_tb_create(struct ims_mem *mem, const struct ims_tb_cfg *cfg, char *err, size_t errlen)
+{
+    if (ims_caps_check(&cfg->caps, err, errlen) != 0)
+        return NULL;
+    uint64_t top = UINT64_C(1) << cfg->caps.haw;
+    if ((cfg->tbl_base & (IMS_PAGE_SIZE - 1)) || cfg->tbl_base == 0 || cfg->tbl_base >= top ||
+        cfg->tbl_size < IMS_PAGE_SIZE || cfg->tbl_size > top - cfg->tbl_base) {
+        snprintf(err, errlen, "tb: tbl_base/tbl_size (0x%llx, 0x%llx) must be a non-zero 4 KiB aligned region of at "
+                 "least one page below 2^haw", (unsigned long long)cfg->tbl_base, (unsigned long long)cfg->tbl_size);
+        return NULL;
+    }
+    struct ims_tb *tb = calloc(1, sizeof *tb);
+    if (!tb) {
+        snprintf(err, errlen, "tb: out of memory");
+        return NULL;
+    }
+    tb->mem = mem;
+    tb->cfg = *cfg;
+    tb->cfg.tbl_size &= ~(IMS_PAGE_SIZE - 1);
+    tb->next = cfg->tbl_base;
+    tb->n_dom = ims_caps_domains(&cfg->caps);
+    tb->dom = calloc(tb->n_dom, sizeof *tb->dom);
+    tb->rid_did = malloc(65536 * sizeof *tb->rid_did);
+    if (!tb->dom || !tb->rid_did) {
+        ims_tb_destroy(tb);
+        snprintf(err, errlen, "tb: out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < 65536; i++)
+        tb->rid_did[i] = -1;
+    tb->root = frame_alloc(tb);
+    return tb;
+}
+
+void ims_tb_destroy(struct ims_tb *tb)
+{
+    if (!tb)
+        return;
+    free(tb->free);
+    free(tb->dom);
+    free(tb->rid_did);
+    free(tb);
+}
+
+uint64_t ims_tb_root(const struct ims_tb *tb) { return tb->root; }
+size_t ims_tb_tables(const struct ims_tb *tb) { return tb->in_use; }
+
+static struct tb_domain *get_dom(const struct ims_tb *tb, uint16_t did)
+{
+    if (did >= tb->n_dom || tb->dom[did].root == 0)
+        return NULL;
+    return &tb->dom[did];
+}
+
+bool ims_tb_domain_exists(const struct ims_tb *tb, uint16_t did) { return get_dom(tb, did) != NULL; }
+
+uint64_t ims_tb_domain_root(const struct ims_tb *tb, uint16_t did)
+{
+    const struct tb_domain *d = get_dom(tb, did);
+    return d ? d->root : 0;
+}
+
+int ims_tb_domain_create(struct ims_tb *tb, uint16_t did, unsigned levels)
+{
+    if (levels < 3 || levels > 5)
+        return IMS_TB_EINVAL;
+    if (!(tb->cfg.caps.sagaw & (1u << ims_levels_aw(levels))))
+        return IMS_TB_ECAPS;
+    /* Domain ids must fit ND; with caching mode, id 0 is reserved (VT-d 6.1). */
+    if (did >= tb->n_dom || (tb->cfg.caps.cm && did == 0))
+        return IMS_TB_ECAPS;
+    if (tb->dom[did].root)
+        return IMS_TB_EEXIST;
+    uint64_t root = frame_alloc(tb);
+    if (!root)
+        return IMS_TB_ENOMEM;
+    tb->dom[did] = (struct tb_domain){root, (uint8_t)levels, 0};
+    return IMS_TB_OK;
+}
+
+static uint64_t entry_pa(uint64_t table, unsigned level, uint64_t iova)
+{
+    return table + ((iova >> ims_level_shift(level)) & 511u) * 8u;
+}
+
+static bool is_leaf(uint64_t e, unsigned level) { return level == 1 || ims_slpte_ps(e); }
+
+static void free_tree(struct ims_tb *tb, uint64_t table, unsigned level)
+{
+    if (level > 1) {
+        for (unsigned i = 0; i < 512; i++) {
+            uint64_t e = ims_mem_read64(tb->mem, table + i * 8u);
+            if (ims_slpte_present(e) && !is_leaf(e, level))
+                free_tree(tb, ims_slpte_addr(e), level - 1);
+        }
+    }
+    frame_free(tb, table);
+}
+
+int ims_tb_domain_destroy(struct ims_tb *tb, uint16_t did)
+{
+    struct tb_domain *d = get_dom(tb, did);
+    if (!d)
+        return IMS_TB_ENODOM;
+    if (d->attached)
+        return IMS_TB_EEXIST;
+    free_tree(tb, d->root, d->levels);
+    memset(d, 0, sizeof *d);
+    return IMS_TB_OK;
+}
+
+int ims_tb_attach(struct ims_tb *tb, uint16_t rid, uint16_t did, unsigned tt, bool fpd)
+{
+    struct tb_domain *d = get_dom(tb, did);
+    if (!d)
+        return IMS_TB_ENODOM;
+    if (tt > IMS_TT_PASSTHROUGH)
+        return IMS_TB_EINVAL;
+    if ((tt == IMS_TT_DEVTLB && !tb->cfg.caps.dt) || (tt == IMS_TT_PASSTHROUGH && !tb->cfg.caps.pt))
+        return IMS_TB_ECAPS;
+    uint64_t rpa = tb->root + (uint64_t)(rid >> 8) * IMS_ROOT_ENTRY_SIZE;
+    uint64_t rlo = ims_mem_read64(tb->mem, rpa);
+    if (!ims_root_present(rlo)) {
+        uint64_t ctp = frame_alloc(tb);
+        if (!ctp)
+            return IMS_TB_ENOMEM;
+        rlo = ims_root_make(ctp);
+        ims_mem_write64(tb->mem, rpa, rlo);
+    }
+    uint64_t cpa = ims_root_ctp(rlo) + (uint64_t)(rid & 0xffu) * IMS_CTX_ENTRY_SIZE;
+    uint64_t lo = d->root | ((uint64_t)tt << 2) | ((uint64_t)(fpd ? 1 : 0) << 1) | 1u;
+    uint64_t hi = ((uint64_t)did << 8) | ims_levels_aw(d->levels);
+    /* High word first, so the entry never looks present with a stale DID. */
+    ims_mem_write64(tb->mem, cpa, 0);
+    ims_mem_write64(tb->mem, cpa + 8, hi);
+    ims_mem_write64(tb->mem, cpa, lo);
+    if (tb->rid_did[rid] >= 0)
+        tb->dom[tb->rid_did[rid]].attached--;
+    tb->rid_did[rid] = did;
+    d->attached++;
+    return IMS_TB_OK;
+}
+
+int ims_tb_detach(struct ims_tb *tb, uint16_t rid)
+{
+    if (tb->rid_did[rid] < 0)
+        return IMS_TB_ENOENT;
+    uint64_t rlo = ims_mem_read64(tb->mem, tb->root + (uint64_t)(rid >> 8) * IMS_ROOT_ENTRY_SIZE);
+    uint64_t cpa = ims_root_ctp(rlo) + (uint64_t)(rid & 0xffu) * IMS_CTX_ENTRY_SIZE;
+    ims_mem_write64(tb->mem, cpa, 0);
+    ims_mem_write64(tb->mem, cpa + 8, 0);
+    tb->dom[tb->rid_did[rid]].attached--;
+    tb->rid_did[rid] = -1;
+    return IMS_TB_OK;
+}
+
+/* Leaf covering iova: returns its level (and entry), or 0 if unmapped, with
+ * *skip_to set to the end of the unmapped region found. */
+static unsigned find_leaf(const struct ims_tb *tb, const struct tb_domain *d, uint64_t iova, uint64_t *entry,
+                          uint64_t *entry_addr, uint64_t *skip_to)
+{
+    uint64_t table = d->root;
+    for (unsigned level = d->levels;; level--) {
+        uint64_t epa = entry_pa(table, level, iova);
+        uint64_t e = ims_mem_read64(tb->mem, epa);
+        if (!ims_slpte_present(e)) {
+            uint64_t span = UINT64_C(1) << ims_level_shift(level);
+            *skip_to = (iova & ~(span - 1)) + span;
+            return 0;
+        }
+        if (is_leaf(e, level)) {
+            *entry = e;
+            if (entry_addr)
+                *entry_addr = epa;
+            return level;
+        }
+        table = ims_slpte_addr(e);
+    }
+}
+
+static uint64_t dom_limit(const struct ims_tb *tb, const struct tb_domain *d)
+{
+    unsigned w = ims_aw_bits(ims_levels_aw(d->levels));
+    if (tb->cfg.caps.mgaw < w)
+        w = tb->cfg.caps.mgaw;
+    return UINT64_C(1) << w;
+}
+
+int ims_tb_lookup(const struct ims_tb *tb, uint16_t did, uint64_t iova, uint64_t *pa, unsigned *perm,
+                  unsigned *page_shift)
+{
+    const struct tb_domain *d = get_dom(tb, did);
+    if (!d)
+        return IMS_TB_ENODOM;
+    if (iova >= dom_limit(tb, d))
+        return IMS_TB_ENOENT;
+    uint64_t e = 0, skip = 0;
+    unsigned level = find_leaf(tb, d, iova, &e, NULL, &skip);
+    if (!level)
+        return IMS_TB_ENOENT;
+    unsigned shift = ims_level_shift(level);
+    if (pa)
+        *pa = ims_slpte_addr(e) + (iova & ((UINT64_C(1) << shift) - 1));
+    if (perm)
+        *perm = ims_slpte_perm(e);
+    if (page_shift)
+        *page_shift = shift;
+    return IMS_TB_OK;
+}
+
+int ims_tb_entry_pa(const struct ims_tb *tb, uint16_t did, uint64_t iova, unsigned level, uint64_t *pa)
+{
+    const struct tb_domain *d = get_dom(tb, did);
+    if (!d)
+        return IMS_TB_ENODOM;
+    if (level < 1 || level > d->levels || iova >= dom_limit(tb, d))
+        return IMS_TB_EINVAL;
+    uint64_t table = d->root;
+    for (unsigned l = d->levels;; l--) {
+        uint64_t epa = entry_pa(table, l, iova);
+        if (l == level) {
+            *pa = epa;
+            return IMS_TB_OK;
+        }
+        uint64_t e = ims_mem_read64(tb->mem, epa);
+        if (!ims_slpte_present(e) || is_leaf(e, l))
+            return IMS_TB_ENOENT;
+        table = ims_slpte_addr(e);
+    }
+}
+
+int ims_tb_ctx_entry_pa(const struct ims_tb *tb, uint16_t rid, uint64_t *pa)
+{
+    uint64_t rlo = ims_mem_read64(tb->mem, tb->root + (uint64_t)(rid >> 8) * IMS_ROOT_ENTRY_SIZE);
+    if (!ims_root_present(rlo))
+        return IMS_TB_ENOENT;
+    *pa = ims_root_ctp(rlo) + (uint64_t)(rid & 0xffu) * IMS_CTX_ENTRY_SIZE;
+    return IMS_TB_OK;
+}
+
+static bool level_allowed(const struct ims_tb *tb, unsigned level)
+{
+    if (level == 1)
+        return true;
+    if (!tb->cfg.superpages)
+        return false;
+    if (level == 2)
+        return tb->cfg.caps.sllps & IMS_SLLPS_2M;
+    if (level == 3)
+        return tb->cfg.caps.sllps & IMS_SLLPS_1G;
+    return false;
+}
+
+/* Non-leaf entries grant R and W; the leaf decides. */
+#define TB_TABLE_PERM (IMS_SLPTE_R | IMS_SLPTE_W)
+
+/* Sets one leaf at `level`, creating tables on the way. The caller checked
+ * that nothing is mapped there. */
+static int set_leaf(struct ims_tb *tb, struct tb_domain *d, uint64_t iova, uint64_t pa, unsigned perm,
+                    unsigned level)
+{
+    uint64_t table = d->root;
+    for (unsigned l = d->levels; l > level; l--) {
+        uint64_t epa = entry_pa(table, l, iova);
+        uint64_t e = ims_mem_read64(tb->mem, epa);
+        if (!ims_slpte_present(e)) {
+            uint64_t t = frame_alloc(tb);
+            if (!t)
+                return IMS_TB_ENOMEM;
+            e = t | TB_TABLE_PERM;
+            ims_mem_write64(tb->mem, epa, e);
+        }
+        table = ims_slpte_addr(e);
+    }
+    ims_mem_write64(tb->mem, entry_pa(table, level, iova), pa | perm | (level > 1 ? IMS_SLPTE_PS : 0));
+    return IMS_TB_OK;
+}
+
+/* Is the entry at `level` on iova's path free (not present, or its parent
+ * missing)? A superpage may only go where no table hangs. */
+static bool slot_free(const struct ims_tb *tb, const struct tb_domain *d, uint64_t iova, unsigned level)
+{
+    uint64_t table = d->root;
+    for (unsigned l = d->levels;; l--) {
+        uint64_t e = ims_mem_read64(tb->mem, entry_pa(table, l, iova));
+        if (!ims_slpte_present(e))
+            return true;
+        if (l == level || is_leaf(e, l))
+            return false;
+        table = ims_slpte_addr(e);
+    }
+}
+
+int ims_tb_map(struct ims_tb *tb, uint16_t did, uint64_t iova, uint64_t pa, uint64_t size, unsigned perm)
+{
+    struct tb_domain *d = get_dom(tb, did);
+    if (!d)
+        return IMS_TB_ENODOM;
+    if (size == 0 || ((iova | pa | size) & (IMS_PAGE_SIZE - 1)) || perm == 0 || perm > IMS_PERM_RW)
+        return IMS_TB_EINVAL;
+    uint64_t limit = dom_limit(tb, d), top = UINT64_C(1) << tb->cfg.caps.haw;
+    if (iova >= limit || size > limit - iova || pa >= top || size > top - pa)
+        return IMS_TB_ECAPS;
+    /* All or nothing: refuse if any page in the range is mapped. */
+    for (uint64_t a = iova; a < iova + size;) {
+        uint64_t e = 0, skip = 0;
+        if (find_leaf(tb, d, a, &e, NULL, &skip))
+            return IMS_TB_EEXIST;
+        a = skip;
+    }
+    uint64_t done = 0;
+    while (done < size) {
+        uint64_t va = iova + done, out = pa + done, left = size - done;
+        unsigned level = 1;
+        for (unsigned l = 3; l >= 2; l--) {
+            uint64_t s = UINT64_C(1) << ims_level_shift(l);
+            if (level_allowed(tb, l) && !((va | out) & (s - 1)) && left >= s && slot_free(tb, d, va, l)) {
+                level = l;
+                break;
+            }
+        }
+        int rc = set_leaf(tb, d, va, out, perm, level);
+        if (rc != IMS_TB_OK) {
+            ims_tb_unmap(tb, did, iova, size); /* undo: all or nothing, empty tables too */
+            return rc;
+        }
+        done += UINT64_C(1) << ims_level_shift(level);
+    }
+    return IMS_TB_OK;
+}
+
+/* Replaces the superpage leaf at `epa` (level `level`) with a table of
+ * next-smaller pages mapping the same range; recursion handles a size SLLPS
+ * does not allow. */
+static int split(struct ims_tb *tb, uint64_t epa, uint64_t e, unsigned level)
+{
+    uint64_t t = frame_alloc(tb);
+    if (!t)
+        return IMS_TB_ENOMEM;
+    unsigned sub = level - 1;
+    uint64_t base = ims_slpte_addr(e), step = UINT64_C(1) << ims_level_shift(sub);
+    unsigned perm = ims_slpte_perm(e);
+    bool sub_leaf = sub == 1 || level_allowed(tb, sub);
+    for (unsigned i = 0; i < 512; i++) {
+        uint64_t se = (base + i * step) | perm | (sub > 1 ? IMS_SLPTE_PS : 0);
+        ims_mem_write64(tb->mem, t + i * 8u, se);
+        if (!sub_leaf) {
+            int rc = split(tb, t + i * 8u, se, sub);
+            if (rc)
+                return rc;
+        }
+    }
+    ims_mem_write64(tb->mem, epa, t | TB_TABLE_PERM);
+    return IMS_TB_OK;
+}
+
+static bool table_empty(const struct ims_tb *tb, uint64_t table)
+{
+    for (unsigned i = 0; i < 512; i++)
+        if (ims_mem_read64(tb->mem, table + i * 8u))
+            return false;
+    return true;
+}
+
+/* Unmaps [start, end) inside `table` (level `level`, covering from `base`).
+ * Returns leaves cleared or a negative error; frees emptied sub-tables. */
+static long unmap_level(struct ims_tb *tb, uint64_t table, unsigned level, uint64_t base, uint64_t start,
+                        uint64_t end)
+{
+    uint64_t span = UINT64_C(1) << ims_level_shift(level);
+    long n = 0;
+    unsigned first = (unsigned)((start - base) >> ims_level_shift(level));
+    for (unsigned i = first; i < 512; i++) {
+        uint64_t lo = base + i * span, hi = lo + span;
+        if (lo >= end)
+            break;
+        uint64_t epa = table + i * 8u;
+        uint64_t e = ims_mem_read64(tb->mem, epa);
+        if (!ims_slpte_present(e))
+            continue;
+        bool whole = start <= lo && hi <= end;
+        if (is_leaf(e, level)) {
+            if (whole) {
+                ims_mem_write64(tb->mem, epa, 0);
+                n++;
+                continue;
+            }
+            int rc = split(tb, epa, e, level); /* partly inside: split first */
+            if (rc)
+                return rc;
+            e = ims_mem_read64(tb->mem, epa);
+        }
+        uint64_t sub = ims_slpte_addr(e);
+        long r = unmap_level(tb, sub, level - 1, lo, start > lo ? start : lo, end < hi ? end : hi);
+        if (r < 0)
+            return r;
+        n += r;
+        if (table_empty(tb, sub)) {
+            ims_mem_write64(tb->mem, epa, 0);
+            frame_free(tb, sub);
+        }
+    }
+    return n;
+}
+
+int ims_tb_unmap(struct ims_tb *tb, uint16_t did, uint64_t iova, uint64_t size)
+{
+    struct tb_domain *d = get_dom(tb, did);
+    if (!d)
+        return IMS_TB_ENODOM;
+    if (size == 0 || ((iova | size) & (IMS_PAGE_SIZE - 1)))
+        return IMS_TB_EINVAL;
+    uint64_t limit = dom_limit(tb, d);
+    if (iova >= limit || size > limit - iova)
+        return IMS_TB_ECAPS;
+    long n = unmap_level(tb, d->root, d->levels, 0, iova, iova + size);
+    if (n < 0)
+        return (int)n;
+    return n ? IMS_TB_OK : IMS_TB_ENOENT;
+}

@@ -338,9 +338,12 @@ Cycles Iommu::invalidate_iotlb(Cycles t, ims_inv_gran gran, std::uint16_t did, s
     const Cycles tin = std::max(t, m_input_ready);
     Cycles drained = tin;
     if (m_cfg.inv_policy == IMS_INV_DRAIN) {
+        // With the hint (ih) only leaves change: paging-structure fills in
+        // flight are out of scope.
         unsigned kinds = 1u << Pending::kIotlb;
-        for (unsigned l = 2; l <= IMS_MAX_LEVELS; l++)
-            kinds |= 1u << (Pending::kPsc + l);
+        if (!ih || gran != IMS_INV_PAGE)
+            for (unsigned l = 2; l <= IMS_MAX_LEVELS; l++)
+                kinds |= 1u << (Pending::kPsc + l);
         std::uint64_t lo = 0, hi = UINT64_MAX;
         if (gran == IMS_INV_PAGE) {
             const unsigned s = 12u + am;

@@ -64,10 +64,13 @@ DeviceStats &TracePlayer::device(std::uint16_t rid)
     return m_st.devices[static_cast<std::size_t>(ix)];
 }
 
+// Ends warm-up: statistics restart here. Called after player.warmup DMA
+// records, or at a `mark warmup-end` record (at most once).
 void TracePlayer::end_warmup()
 {
-    if (!m_warm)
+    if (m_warm_ended)
         return;
+    m_warm_ended = true;
     m_warm = false;
     m_core_start = *ims_iommu_stats(ims_replay_iommu(m_rp));
     m_iommu.reset_timing_stats();

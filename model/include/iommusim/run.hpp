@@ -96,6 +96,7 @@ private:
     Iommu &m_iommu;
     bool m_progress;
     bool m_warm;              // still in warm-up
+    bool m_warm_ended = false;  // warm-up ended (by count or by MARK)
     bool m_done = false;
     std::string m_error;
     RunStats m_st;

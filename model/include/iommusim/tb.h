@@ -85,4 +85,10 @@ int ims_tb_lookup(const struct ims_tb *tb, uint16_t did, uint64_t iova, uint64_t
 /* Table frames in use (root + context + paging tables). */
 size_t ims_tb_tables(const struct ims_tb *tb);
 
+/* Software walk for tests that must corrupt one entry: PA of the level-`level`
+ * paging entry on iova's path in domain did (IMS_TB_ENOENT if the path ends
+ * above that level), and PA of the context entry of requester id rid. */
+int ims_tb_entry_pa(const struct ims_tb *tb, uint16_t did, uint64_t iova, unsigned level, uint64_t *pa);
+int ims_tb_ctx_entry_pa(const struct ims_tb *tb, uint16_t rid, uint64_t *pa);
+
 #endif /* IMS_TB_H */

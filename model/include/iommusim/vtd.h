@@ -4,7 +4,7 @@
  * Entries are stored as raw little-endian 64-bit words; accessors are named
  * object-then-field. Bit layouts follow the VT-d specification (rev. 3.x,
  * sections 9.1 root entry, 9.3 context entry, 9.8 second-level paging entries,
- * 10.4.14 fault recording registers). The walker in vtd_walk.c is the only
+ * 10.4.14 fault recording registers). The walker in model/core/walk.c is the only
  * code that interprets them for translation.
  */
 #ifndef IMS_VTD_H
@@ -69,9 +69,9 @@ enum ims_fault_reason {
     IMS_FR_ADDR_BEYOND_MGAW = 0x4,  /* input address above 2^min(MGAW, AGAW) - 1 */
     IMS_FR_WRITE = 0x5,             /* write to a page without W */
     IMS_FR_READ = 0x6,              /* read from a page without R */
-    IMS_FR_PAGING_ENTRY_INV = 0x7,  /* next-level table address beyond HAW / access error */
+    IMS_FR_PAGING_ENTRY_INV = 0x7,  /* access error reading a paging entry (not reachable: see docs/vtd.md) */
     IMS_FR_ROOT_TABLE_INV = 0x8,    /* root-table address beyond HAW / access error */
-    IMS_FR_CTX_TABLE_INV = 0x9,     /* context-table pointer beyond HAW / access error */
+    IMS_FR_CTX_TABLE_INV = 0x9,     /* access error reading a context entry (not reachable: see docs/vtd.md) */
     IMS_FR_ROOT_ENTRY_RSVD = 0xa,   /* non-zero reserved field in a present root entry */
     IMS_FR_CTX_ENTRY_RSVD = 0xb,    /* non-zero reserved field in a present context entry */
     IMS_FR_PAGING_ENTRY_RSVD = 0xc, /* non-zero reserved field in a paging entry with R or W */
@@ -125,20 +125,20 @@ static inline unsigned ims_ctx_did(uint64_t hi) { return (hi >> 8) & 0xffff; }
  *  [0]      R     read
  *  [1]      W     write
  *  [2]      X     execute (not modelled; ignored)
- *  [5:3]    EMT   leaf only (ignored); reserved-zero in non-leaf
- *  [6]      IPAT  leaf only (ignored); reserved-zero in non-leaf
+ *  [5:3]    EMT   leaf only (ignored); ignored in non-leaf entries
+ *  [6]      IPAT  leaf only (ignored); ignored in non-leaf entries
  *  [7]      PS    page size: 1 = leaf at level 2 (2 MiB) or 3 (1 GiB); reserved at 4, 5
  *  [8]      A     accessed (ignored)
  *  [9]      D     dirty (ignored)
  *  [10]     ignored
- *  [11]     SNP   leaf only (ignored)
+ *  [11]     SNP   reserved-zero at every level (the model reports ECAP.SC = 0)
  *  [HAW-1:12] ADDR  next table or page frame; for a 2 MiB / 1 GiB leaf the
  *                 low 9 / 18 address bits are reserved-zero
  *  [51:HAW] reserved
  *  [61:52]  ignored
  *  [62]     TM    (ignored)
  *  [63]     ignored
- * The exact reserved masks live in vtd_walk.c, with the spec section cited.
+ * The exact reserved masks live in model/core/walk.c, with the spec section cited.
  */
 #define IMS_SLPTE_R  (UINT64_C(1) << 0)
 #define IMS_SLPTE_W  (UINT64_C(1) << 1)

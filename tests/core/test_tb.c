@@ -1,0 +1,211 @@
+/* Table builder: page-size choice, all-or-nothing map, unmap with superpage
+ * splitting and table freeing, domains, attach/detach, capability limits. */
+#include <check.h>
+
+#include "iommusim/iommu.h"
+#include "iommusim/tb.h"
+
+struct tbx {
+    struct ims_mem *mem;
+    struct ims_tb *tb;
+};
+
+static void open_tb(struct tbx *t, unsigned sllps, bool superpages)
+{
+    struct ims_tb_cfg cfg;
+    ims_tb_cfg_default(&cfg);
+    cfg.caps.sllps = (uint8_t)sllps;
+    cfg.superpages = superpages;
+    char err[200];
+    t->mem = ims_mem_create();
+    t->tb = ims_tb_create(t->mem, &cfg, err, sizeof err);
+    ck_assert_msg(t->tb != NULL, "%s", err);
+    ck_assert_int_eq(ims_tb_domain_create(t->tb, 1, 4), 0);
+}
+
+static void close_tb(struct tbx *t)
+{
+    ims_tb_destroy(t->tb);
+    ims_mem_destroy(t->mem);
+}
+
+static unsigned shift_at(struct tbx *t, uint64_t iova)
+{
+    unsigned s = 0;
+    uint64_t pa;
+    ck_assert_int_eq(ims_tb_lookup(t->tb, 1, iova, &pa, NULL, &s), 0);
+    return s;
+}
+
+#define GIB (1ull << 30)
+#define MIB2 (1ull << 21)
+
+/* 1 GiB + 2 MiB + 4 KiB, all aligned: one leaf of each size. */
+START_TEST(largest_pages)
+{
+    struct tbx t;
+    open_tb(&t, 3, true);
+    ck_assert_int_eq(ims_tb_map(t.tb, 1, GIB, 4 * GIB, GIB + MIB2 + 0x1000, IMS_PERM_RW), 0);
+    ck_assert_uint_eq(shift_at(&t, GIB), 30);
+    ck_assert_uint_eq(shift_at(&t, 2 * GIB), 21);
+    ck_assert_uint_eq(shift_at(&t, 2 * GIB + MIB2), 12);
+    uint64_t pa;
+    unsigned perm;
+    ck_assert_int_eq(ims_tb_lookup(t.tb, 1, 2 * GIB + 0x1234, &pa, &perm, NULL), 0);
+    ck_assert_uint_eq(pa, 5 * GIB + 0x1234);
+    ck_assert_uint_eq(perm, IMS_PERM_RW);
+    close_tb(&t);
+}
+END_TEST
+
+/* PA misaligned to 2 MiB: 4 KiB pages only. SLLPS without 1 GiB: 2 MiB
+ * pages. Superpages off: 4 KiB. */
+START_TEST(alignment_and_caps)
+{
+    struct tbx t;
+    open_tb(&t, 3, true);
+    ck_assert_int_eq(ims_tb_map(t.tb, 1, GIB, 4 * GIB + 0x1000, MIB2, IMS_PERM_R), 0);
+    ck_assert_uint_eq(shift_at(&t, GIB), 12);
+    close_tb(&t);
+    open_tb(&t, IMS_SLLPS_2M, true);
+    ck_assert_int_eq(ims_tb_map(t.tb, 1, GIB, 4 * GIB, GIB, IMS_PERM_R), 0);
+    ck_assert_uint_eq(shift_at(&t, GIB + 5 * MIB2), 21);
+    close_tb(&t);
+    open_tb(&t, 3, false);
+    ck_assert_int_eq(ims_tb_map(t.tb, 1, 0, 0, MIB2, IMS_PERM_R), 0);
+    ck_assert_uint_eq(shift_at(&t, 0x1ff000), 12);
+    close_tb(&t);
+}
+END_TEST
+
+/* Mapping over a mapped page fails and changes nothing. */
+START_TEST(map_exists)
+{
+    struct tbx t;
+    open_tb(&t, 3, true);
+    ck_assert_int_eq(ims_tb_map(t.tb, 1, 0x5000, 0x9000, 0x1000, IMS_PERM_R), 0);
+    size_t tables = ims_tb_tables(t.tb);
+    ck_assert_int_eq(ims_tb_map(t.tb, 1, 0x1000, 0x1000, 0x8000, IMS_PERM_RW), IMS_TB_EEXIST);
+    ck_assert_uint_eq(ims_tb_tables(t.tb), tables);
+    ck_assert_int_eq(ims_tb_lookup(t.tb, 1, 0x1000, NULL, NULL, NULL), IMS_TB_ENOENT);
+    ck_assert_int_eq(ims_tb_map(t.tb, 1, 0x1000, 0x1000, 0x1000, 0), IMS_TB_EINVAL);
+    ck_assert_int_eq(ims_tb_map(t.tb, 1, 0x1100, 0x1000, 0x1000, 1), IMS_TB_EINVAL);
+    ck_assert_int_eq(ims_tb_map(t.tb, 9, 0x1000, 0x1000, 0x1000, 1), IMS_TB_ENODOM);
+    ck_assert_int_eq(ims_tb_map(t.tb, 1, 1ull << 48, 0x1000, 0x1000, 1), IMS_TB_ECAPS);
+    ck_assert_int_eq(ims_tb_map(t.tb, 1, 0, 1ull << 46, 0x1000, 1), IMS_TB_ECAPS);
+    close_tb(&t);
+}
+END_TEST
+
+/* Unmapping 4 KiB inside a 2 MiB page splits it: neighbours keep their PA;
+ * unmapping the rest frees every table but the domain root. */
+START_TEST(unmap_split_and_free)
+{
+    struct tbx t;
+    open_tb(&t, 3, true);
+    size_t base = ims_tb_tables(t.tb);
+    ck_assert_int_eq(ims_tb_map(t.tb, 1, GIB, 8 * GIB, GIB, IMS_PERM_RW), 0);
+    ck_assert_int_eq(ims_tb_unmap(t.tb, 1, GIB + 3 * MIB2 + 0x5000, 0x1000), 0);
+    ck_assert_int_eq(ims_tb_lookup(t.tb, 1, GIB + 3 * MIB2 + 0x5000, NULL, NULL, NULL), IMS_TB_ENOENT);
+    uint64_t pa;
+    unsigned s;
+    ck_assert_int_eq(ims_tb_lookup(t.tb, 1, GIB + 3 * MIB2 + 0x6000, &pa, NULL, &s), 0);
+    ck_assert_uint_eq(pa, 8 * GIB + 3 * MIB2 + 0x6000);
+    ck_assert_uint_eq(s, 12);
+    ck_assert_int_eq(ims_tb_lookup(t.tb, 1, GIB + 7 * MIB2, &pa, NULL, &s), 0);
+    ck_assert_uint_eq(s, 21);
+    ck_assert_uint_eq(pa, 8 * GIB + 7 * MIB2);
+    ck_assert_int_eq(ims_tb_unmap(t.tb, 1, GIB, GIB), 0);
+    ck_assert_uint_eq(ims_tb_tables(t.tb), base);
+    ck_assert_int_eq(ims_tb_unmap(t.tb, 1, GIB, GIB), IMS_TB_ENOENT);
+    /* Freed frames are reused. */
+    ck_assert_int_eq(ims_tb_map(t.tb, 1, 0, 0, 0x1000, IMS_PERM_R), 0);
+    ck_assert_uint_eq(ims_tb_tables(t.tb), base + 3);
+    close_tb(&t);
+}
+END_TEST
+
+/* Splitting a 1 GiB page when SLLPS has no 2 MiB: 4 KiB pages underneath. */
+START_TEST(split_1g_without_2m)
+{
+    struct tbx t;
+    open_tb(&t, IMS_SLLPS_1G, true);
+    ck_assert_int_eq(ims_tb_map(t.tb, 1, 0, 2 * GIB, GIB, IMS_PERM_R), 0);
+    ck_assert_uint_eq(shift_at(&t, 0x12345000), 30);
+    ck_assert_int_eq(ims_tb_unmap(t.tb, 1, 0, 0x1000), 0);
+    ck_assert_uint_eq(shift_at(&t, 0x12345000), 12);
+    uint64_t pa;
+    ck_assert_int_eq(ims_tb_lookup(t.tb, 1, 0x12345000, &pa, NULL, NULL), 0);
+    ck_assert_uint_eq(pa, 2 * GIB + 0x12345000);
+    close_tb(&t);
+}
+END_TEST
+
+/* Domains: capability and existence checks; attach writes a context entry;
+ * a domain with devices cannot be destroyed. */
+START_TEST(domains_attach)
+{
+    struct tbx t;
+    open_tb(&t, 3, true);
+    ck_assert_int_eq(ims_tb_domain_create(t.tb, 1, 4), IMS_TB_EEXIST);
+    ck_assert_int_eq(ims_tb_domain_create(t.tb, 2, 5), IMS_TB_ECAPS); /* default SAGAW lacks 57-bit */
+    ck_assert_int_eq(ims_tb_domain_create(t.tb, 2, 6), IMS_TB_EINVAL);
+    ck_assert_int_eq(ims_tb_domain_create(t.tb, 2, 3), 0);
+    ck_assert(ims_tb_domain_exists(t.tb, 2));
+    ck_assert_int_eq(ims_tb_attach(t.tb, 0x0310, 2, IMS_TT_UNTRANSLATED, true), 0);
+    uint64_t pa;
+    ck_assert_int_eq(ims_tb_ctx_entry_pa(t.tb, 0x0310, &pa), 0);
+    uint64_t lo = ims_mem_read64(t.mem, pa), hi = ims_mem_read64(t.mem, pa + 8);
+    ck_assert(ims_ctx_present(lo) && ims_ctx_fpd(lo));
+    ck_assert_uint_eq(ims_ctx_slptptr(lo), ims_tb_domain_root(t.tb, 2));
+    ck_assert_uint_eq(ims_ctx_aw(hi), IMS_AW_39);
+    ck_assert_uint_eq(ims_ctx_did(hi), 2);
+    ck_assert_int_eq(ims_tb_domain_destroy(t.tb, 2), IMS_TB_EEXIST);
+    ck_assert_int_eq(ims_tb_attach(t.tb, 0x0310, 1, IMS_TT_UNTRANSLATED, false), 0); /* move */
+    ck_assert_int_eq(ims_tb_domain_destroy(t.tb, 2), 0);
+    ck_assert_int_eq(ims_tb_detach(t.tb, 0x0310), 0);
+    ck_assert(!ims_ctx_present(ims_mem_read64(t.mem, pa)));
+    ck_assert_int_eq(ims_tb_detach(t.tb, 0x0310), IMS_TB_ENOENT);
+    ck_assert_int_eq(ims_tb_attach(t.tb, 0x0310, 1, 3, false), IMS_TB_EINVAL);
+    ck_assert_str_eq(ims_tb_strerror(IMS_TB_ENOMEM), "table region exhausted");
+    close_tb(&t);
+}
+END_TEST
+
+/* A table region of 3 frames: root + domain root + one more; a map needing
+ * three new tables fails with ENOMEM and leaves nothing behind. */
+START_TEST(region_exhausted)
+{
+    struct ims_tb_cfg cfg;
+    ims_tb_cfg_default(&cfg);
+    cfg.tbl_size = 3 * 4096;
+    char err[200];
+    struct ims_mem *m = ims_mem_create();
+    struct ims_tb *tb = ims_tb_create(m, &cfg, err, sizeof err);
+    ck_assert_ptr_nonnull(tb);
+    ck_assert_int_eq(ims_tb_domain_create(tb, 1, 4), 0);
+    ck_assert_int_eq(ims_tb_map(tb, 1, 0, 0, 0x1000, IMS_PERM_R), IMS_TB_ENOMEM);
+    ck_assert_uint_eq(ims_tb_tables(tb), 2);
+    ims_tb_destroy(tb);
+    ims_mem_destroy(m);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("tb");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, largest_pages);
+    tcase_add_test(tc, alignment_and_caps);
+    tcase_add_test(tc, map_exists);
+    tcase_add_test(tc, unmap_split_and_free);
+    tcase_add_test(tc, split_1g_without_2m);
+    tcase_add_test(tc, domains_attach);
+    tcase_add_test(tc, region_exhausted);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

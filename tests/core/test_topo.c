@@ -1,0 +1,112 @@
+/* Requester-ID aliasing through bridges, and topology checks. */
+#include <check.h>
+#include <string.h>
+
+#include "iommusim/topo.h"
+
+/* root -- pcie2pci (00:1e.0, secondary bus 5) -- devices 05:01.0, 05:02.0
+ *      -- pci2pci  (00:1c.0, secondary bus 6) -- device 06:03.0
+ *      -- pcie2pci (00:1d.0, sec 7) -- pci2pci (07:04.0, sec 8) -- device 08:00.0
+ *      -- pci2pci  (00:1b.0, sec 9) -- pcie2pci (09:00.0, sec 10) -- device 0a:01.0
+ *      direct device 00:02.0 */
+static struct ims_bridge br[] = {
+    {"b0", IMS_BDF(0, 0x1e, 0), 5, IMS_BRIDGE_PCIE_TO_PCI, IMS_TOPO_NONE},
+    {"b1", IMS_BDF(0, 0x1c, 0), 6, IMS_BRIDGE_PCI_TO_PCI, IMS_TOPO_NONE},
+    {"b2", IMS_BDF(0, 0x1d, 0), 7, IMS_BRIDGE_PCIE_TO_PCI, IMS_TOPO_NONE},
+    {"b3", IMS_BDF(7, 4, 0), 8, IMS_BRIDGE_PCI_TO_PCI, 2},
+    {"b4", IMS_BDF(0, 0x1b, 0), 9, IMS_BRIDGE_PCI_TO_PCI, IMS_TOPO_NONE},
+    {"b5", IMS_BDF(9, 0, 0), 10, IMS_BRIDGE_PCIE_TO_PCI, 4},
+};
+static struct ims_device dev[] = {
+    {"d0", IMS_BDF(5, 1, 0), 0}, {"d1", IMS_BDF(5, 2, 0), 0}, {"d2", IMS_BDF(6, 3, 0), 1},
+    {"d3", IMS_BDF(8, 0, 0), 3}, {"d4", IMS_BDF(10, 1, 0), 5}, {"d5", IMS_BDF(0, 2, 0), IMS_TOPO_NONE},
+};
+static struct ims_topo topo = {br, 6, dev, 6};
+
+/* The sample topology is valid. */
+START_TEST(check_ok)
+{
+    char err[128] = "";
+    ck_assert_msg(ims_topo_check(&topo, err, sizeof err) == 0, "%s", err);
+}
+END_TEST
+
+/* Behind a PCIe-to-PCI bridge both devices alias to (secondary bus, 00.0). */
+START_TEST(pcie_to_pci_alias)
+{
+    ck_assert_uint_eq(ims_topo_requester_id(&topo, 0), IMS_BDF(5, 0, 0));
+    ck_assert_uint_eq(ims_topo_requester_id(&topo, 1), IMS_BDF(5, 0, 0));
+}
+END_TEST
+
+/* Behind a PCI-to-PCI bridge the alias is the bridge's own BDF. */
+START_TEST(pci_to_pci_alias)
+{
+    ck_assert_uint_eq(ims_topo_requester_id(&topo, 2), IMS_BDF(0, 0x1c, 0));
+}
+END_TEST
+
+/* Nested: the bridge nearest the root decides. */
+START_TEST(nested_alias)
+{
+    ck_assert_uint_eq(ims_topo_requester_id(&topo, 3), IMS_BDF(7, 0, 0));   /* pcie2pci on top */
+    ck_assert_uint_eq(ims_topo_requester_id(&topo, 4), IMS_BDF(0, 0x1b, 0)); /* pci2pci on top */
+}
+END_TEST
+
+/* No bridge: own BDF. Out-of-range index: 0xffff. */
+START_TEST(no_bridge)
+{
+    ck_assert_uint_eq(ims_topo_requester_id(&topo, 5), IMS_BDF(0, 2, 0));
+    ck_assert_uint_eq(ims_topo_requester_id(&topo, 6), 0xffff);
+}
+END_TEST
+
+/* Each broken variant is rejected with a message naming the culprit. */
+START_TEST(check_errors)
+{
+    char err[128];
+    struct ims_bridge b2[2];
+    struct ims_device d2[2];
+    struct ims_topo t = {b2, 2, d2, 1};
+    memcpy(b2, br, sizeof b2);
+    memcpy(d2, dev, sizeof d2);
+    b2[0].parent = 1;
+    b2[1].parent = 0;
+    b2[0].bdf = IMS_BDF(6, 0, 0);
+    b2[1].bdf = IMS_BDF(5, 0, 0);
+    ck_assert_int_eq(ims_topo_check(&t, err, sizeof err), -1); /* cycle */
+    ck_assert_ptr_nonnull(strstr(err, "cycle"));
+    memcpy(b2, br, sizeof b2);
+    d2[0].bridge = 7;
+    ck_assert_int_eq(ims_topo_check(&t, err, sizeof err), -1); /* bad index */
+    ck_assert_ptr_nonnull(strstr(err, "d0"));
+    d2[0].bridge = 1; /* bus 5 device behind the bus-6 bridge */
+    ck_assert_int_eq(ims_topo_check(&t, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "secondary bus"));
+    memcpy(d2, dev, sizeof d2);
+    t.n_devices = 2;
+    strcpy(d2[1].name, "d0");
+    ck_assert_int_eq(ims_topo_check(&t, err, sizeof err), -1); /* duplicate name */
+    d2[1].name[0] = 0;
+    ck_assert_int_eq(ims_topo_check(&t, err, sizeof err), -1); /* empty name */
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("topo");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, check_ok);
+    tcase_add_test(tc, pcie_to_pci_alias);
+    tcase_add_test(tc, pci_to_pci_alias);
+    tcase_add_test(tc, nested_alias);
+    tcase_add_test(tc, no_bridge);
+    tcase_add_test(tc, check_errors);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
