@@ -1,10 +1,742 @@
-/* placeholder: being written */
+/* `iommusim trace`: info, convert, validate and gen (docs/tools.md).
+ * Exit status: 0 ok, 1 a check failed (validate), 2 usage or input error. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "cmd.h"
+#include "iommusim/gen.h"
+#include "iommusim/qemu_vtd.h"
+#include "iommusim/replay.h"
+#include "iommusim/trace.h"
+#include "iommusim/vtd.h"
+
+#define EXIT_OK    0
+#define EXIT_CHECK 1
+#define EXIT_USAGE 2
+
+#define BATCH 4096
+
+static void usage_trace(FILE *f)
+{
+    fprintf(f, "usage: iommusim trace <subcommand> [options]\n"
+               "\n"
+               "subcommands:\n"
+               "  info FILE                     summary: records per kind, DMA accesses, devices, time span,\n"
+               "                                distinct 4 KiB pages, bytes moved, reads/writes\n"
+               "  convert [--from FORMAT] IN OUT  convert between text, binary and zstd (by OUT's suffix),\n"
+               "                                or from a QEMU VT-d log (--from qemu-vtd)\n"
+               "  validate FILE                 replay functionally and check every DMA and record\n"
+               "  gen KIND --count N [options] OUT  synthetic trace: nic, nvme, gpu, random, multi\n"
+               "\n"
+               "Trace forms: .itr (binary), .itr.zst (zstd-compressed binary), .itt/.txt (text);\n"
+               "readers detect the form from the file's first bytes. See docs/trace-format.md.\n"
+               "'iommusim trace <subcommand> --help' describes each one.\n"
+               "Exit status: 0 ok, 1 a check failed, 2 usage or input error.\n");
+}
+
+static bool is_help(const char *a)
+{
+    return !strcmp(a, "--help") || !strcmp(a, "-h");
+}
+
+/* Progress on stderr, only when it is a terminal, at most a few times a second. */
+struct progress {
+    bool on;
+    struct timespec last;
+    const char *what;
+};
+
+static void progress_init(struct progress *p, const char *what)
+{
+    p->on = isatty(STDERR_FILENO);
+    p->what = what;
+    clock_gettime(CLOCK_MONOTONIC, &p->last);
+}
+
+static void progress_tick(struct progress *p, uint64_t n)
+{
+    if (!p->on)
+        return;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double dt = (double)(now.tv_sec - p->last.tv_sec) + 1e-9 * (double)(now.tv_nsec - p->last.tv_nsec);
+    if (dt < 0.5)
+        return;
+    p->last = now;
+    fprintf(stderr, "\r%s: %" PRIu64 " records", p->what, n);
+}
+
+static void progress_end(struct progress *p)
+{
+    if (p->on)
+        fprintf(stderr, "\r\033[K");
+}
+
+static const char *form_name(int form)
+{
+    switch (form) {
+    case IMS_TRACE_BINARY: return "binary";
+    case IMS_TRACE_BINARY_ZSTD: return "binary, zstd-compressed";
+    case IMS_TRACE_TEXT: return "text";
+    default: return "?";
+    }
+}
+
+static void fmt_bdf(char *buf, size_t len, uint16_t bdf)
+{
+    snprintf(buf, len, "%02x:%02x.%u", IMS_BDF_BUS(bdf), IMS_BDF_DEV(bdf), IMS_BDF_FN(bdf));
+}
+
+/* ---- info ---- */
+
+/* Open-addressing set of (requester id, 4 KiB IOVA page) pairs; grows at
+ * 50% load. Memory: 16 bytes per slot, at most 4 slots per distinct page. */
+struct pageset {
+    uint64_t *keys; /* pairs: page + 1 (0 = empty), rid */
+    size_t cap, n;
+};
+
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+static int pageset_add(struct pageset *s, uint16_t rid, uint64_t page)
+{
+    if (2 * (s->n + 1) > s->cap) {
+        size_t nc = s->cap ? 2 * s->cap : 1024;
+        uint64_t *nk = calloc(nc * 2, sizeof *nk);
+        if (!nk)
+            return -1;
+        for (size_t i = 0; i < s->cap; i++) {
+            if (!s->keys[2 * i])
+                continue;
+            size_t h = mix64(s->keys[2 * i] ^ (s->keys[2 * i + 1] << 52)) & (nc - 1);
+            while (nk[2 * h])
+                h = (h + 1) & (nc - 1);
+            nk[2 * h] = s->keys[2 * i];
+            nk[2 * h + 1] = s->keys[2 * i + 1];
+        }
+        free(s->keys);
+        s->keys = nk;
+        s->cap = nc;
+    }
+    uint64_t k = page + 1;
+    size_t h = mix64(k ^ ((uint64_t)rid << 52)) & (s->cap - 1);
+    while (s->keys[2 * h]) {
+        if (s->keys[2 * h] == k && s->keys[2 * h + 1] == rid)
+            return 0;
+        h = (h + 1) & (s->cap - 1);
+    }
+    s->keys[2 * h] = k;
+    s->keys[2 * h + 1] = rid;
+    s->n++;
+    return 0;
+}
+
+static int cmd_info(int argc, char **argv)
+{
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (is_help(argv[i])) {
+            printf("usage: iommusim trace info FILE\n"
+                   "\n"
+                   "Reads the whole trace and prints its header and: records per kind; DMA accesses,\n"
+                   "reads and writes; bytes moved; devices (distinct requester ids in DMA records);\n"
+                   "time span of the DMA records; distinct 4 KiB pages touched, counted exactly as\n"
+                   "distinct (requester id, IOVA page) pairs in a hash set (16 bytes per slot, memory\n"
+                   "grows with the number of distinct pages, not with the trace length).\n"
+                   "Exit status: 0 ok, 2 unreadable or malformed trace.\n");
+            return EXIT_OK;
+        }
+        if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "iommusim trace info: unknown option '%s'\n", argv[i]);
+            return EXIT_USAGE;
+        }
+        if (path) {
+            fprintf(stderr, "iommusim trace info: expected one FILE, got '%s' and '%s'\n", path, argv[i]);
+            return EXIT_USAGE;
+        }
+        path = argv[i];
+    }
+    if (!path) {
+        fprintf(stderr, "usage: iommusim trace info FILE\n");
+        return EXIT_USAGE;
+    }
+    char err[1024];
+    struct ims_trace_reader *r = ims_trace_open(path, err, sizeof err);
+    if (!r) {
+        fprintf(stderr, "iommusim trace info: %s\n", err);
+        return EXIT_USAGE;
+    }
+    struct ims_rec *recs = malloc(BATCH * sizeof *recs);
+    uint8_t *seen = calloc(65536 / 8, 1);
+    struct pageset ps = {0};
+    uint64_t kinds[IMS_REC_KIND_MAX + 1] = {0};
+    uint64_t total = 0, reads = 0, writes = 0, rbytes = 0, wbytes = 0, exp_pa = 0, exp_fault = 0, pasid = 0;
+    uint64_t ts_min = UINT64_MAX, ts_max = 0, marks = 0;
+    unsigned devices = 0;
+    int rc = EXIT_OK;
+    if (!recs || !seen) {
+        fprintf(stderr, "iommusim trace info: out of memory\n");
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    struct progress pr;
+    progress_init(&pr, path);
+    long n;
+    while ((n = ims_trace_read(r, recs, BATCH)) > 0) {
+        for (long i = 0; i < n; i++) {
+            const struct ims_rec *x = &recs[i];
+            kinds[x->kind]++;
+            if (x->kind == IMS_REC_MARK)
+                marks++;
+            if (x->kind != IMS_REC_DMA)
+                continue;
+            if (x->flags & IMS_RECF_WRITE) {
+                writes++;
+                wbytes += x->size;
+            } else {
+                reads++;
+                rbytes += x->size;
+            }
+            exp_pa += (x->flags & IMS_RECF_EXPECT_PA) != 0;
+            exp_fault += (x->flags & IMS_RECF_EXPECT_FAULT) != 0;
+            pasid += (x->flags & IMS_RECF_PASID) != 0;
+            if (x->ts < ts_min)
+                ts_min = x->ts;
+            if (x->ts > ts_max)
+                ts_max = x->ts;
+            if (!(seen[x->rid >> 3] & (1u << (x->rid & 7)))) {
+                seen[x->rid >> 3] |= (uint8_t)(1u << (x->rid & 7));
+                devices++;
+            }
+            uint64_t first = x->iova >> 12, last = (x->iova + x->size - 1) >> 12;
+            for (uint64_t p = first; p <= last; p++)
+                if (pageset_add(&ps, x->rid, p) < 0) {
+                    fprintf(stderr, "iommusim trace info: out of memory counting pages\n");
+                    rc = EXIT_USAGE;
+                    goto out;
+                }
+        }
+        total += (uint64_t)n;
+        progress_tick(&pr, total);
+    }
+    progress_end(&pr);
+    if (n < 0) {
+        fprintf(stderr, "iommusim trace info: %s\n", ims_trace_error(r));
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    const struct ims_trace_hdr *h = ims_trace_header(r);
+    printf("file: %s\n", path);
+    printf("form: %s, version %u\n", form_name(ims_trace_reader_form(r)), h->version);
+    printf("creator: %s\n", h->creator[0] ? h->creator : "-");
+    printf("source: %s\n", h->source[0] ? h->source : "-");
+    printf("topology: %d devices, %d bridges\n", h->topo.n_devices, h->topo.n_bridges);
+    for (int i = 0; i < h->topo.n_devices; i++) {
+        char b[16];
+        fmt_bdf(b, sizeof b, h->topo.devices[i].bdf);
+        printf("  device %s %s%s%s\n", h->topo.devices[i].name, b, h->topo.devices[i].bridge >= 0 ? " behind " : "",
+               h->topo.devices[i].bridge >= 0 ? h->topo.bridges[h->topo.devices[i].bridge].name : "");
+    }
+    printf("records: %" PRIu64 "\n", total);
+    for (unsigned k = 1; k <= IMS_REC_KIND_MAX; k++)
+        printf("  %-10s %" PRIu64 "\n", ims_rec_kind_name(k), kinds[k]);
+    printf("dma accesses: %" PRIu64 " (reads %" PRIu64 ", writes %" PRIu64 ")\n", kinds[IMS_REC_DMA], reads, writes);
+    printf("bytes moved: %" PRIu64 " (read %" PRIu64 ", written %" PRIu64 ")\n", rbytes + wbytes, rbytes, wbytes);
+    printf("expected pa: %" PRIu64 ", expected faults: %" PRIu64 ", with pasid: %" PRIu64 "\n", exp_pa, exp_fault,
+           pasid);
+    printf("devices: %u (distinct requester ids in dma records)\n", devices);
+    if (kinds[IMS_REC_DMA])
+        printf("time span: %" PRIu64 " .. %" PRIu64 " ns (%" PRIu64 " ns)\n", ts_min, ts_max, ts_max - ts_min);
+    else
+        printf("time span: - (no dma records)\n");
+    printf("distinct 4 KiB pages touched: %zu (exact: (requester id, IOVA page) pairs in a hash set)\n", ps.n);
+out:
+    free(ps.keys);
+    free(seen);
+    free(recs);
+    ims_trace_close(r);
+    return rc;
+}
+
+/* ---- convert ---- */
+
+static int cmd_convert(int argc, char **argv)
+{
+    const char *from = "auto", *in = NULL, *out = NULL;
+    struct ims_qemu_vtd_opts qo;
+    ims_qemu_vtd_opts_default(&qo);
+    bool default_size_given = false;
+    for (int i = 1; i < argc; i++) {
+        if (is_help(argv[i])) {
+            printf("usage: iommusim trace convert [--from FORMAT] [--default-size BYTES] IN OUT\n"
+                   "\n"
+                   "Copies every record of IN into OUT, whose form follows its suffix:\n"
+                   ".itr (binary), .itr.zst (zstd-compressed binary), .itt or .txt (text).\n"
+                   "OUT is written whole or not at all.\n"
+                   "\n"
+                   "  --from FORMAT        auto (default: detect from IN's first bytes), binary, zstd, text\n"
+                   "                       (checked against what IN holds), or qemu-vtd: IN is a QEMU\n"
+                   "                       VT-d trace-event log (docs/recording.md)\n"
+                   "  --default-size BYTES qemu-vtd: bytes per DMA when the log gives none (default 4096)\n"
+                   "Exit status: 0 ok, 2 usage or input error.\n");
+            return EXIT_OK;
+        }
+        if (!strcmp(argv[i], "--from") || !strcmp(argv[i], "--default-size")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "iommusim trace convert: %s needs a value\n", argv[i]);
+                return EXIT_USAGE;
+            }
+            if (!strcmp(argv[i], "--from")) {
+                from = argv[++i];
+            } else {
+                char *end;
+                unsigned long v = strtoul(argv[++i], &end, 0);
+                if (*end || v == 0 || v > UINT32_MAX || argv[i][0] == '-') {
+                    fprintf(stderr, "iommusim trace convert: --default-size: expected 1..4294967295, got '%s'\n",
+                            argv[i]);
+                    return EXIT_USAGE;
+                }
+                qo.default_size = (uint32_t)v;
+                default_size_given = true;
+            }
+            continue;
+        }
+        if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "iommusim trace convert: unknown option '%s'\n", argv[i]);
+            return EXIT_USAGE;
+        }
+        if (!in) {
+            in = argv[i];
+        } else if (!out) {
+            out = argv[i];
+        } else {
+            fprintf(stderr, "iommusim trace convert: expected IN and OUT, got a third argument '%s'\n", argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    if (!in || !out) {
+        fprintf(stderr, "usage: iommusim trace convert [--from FORMAT] IN OUT\n");
+        return EXIT_USAGE;
+    }
+    int want = -1;
+    if (!strcmp(from, "binary"))
+        want = IMS_TRACE_BINARY;
+    else if (!strcmp(from, "zstd"))
+        want = IMS_TRACE_BINARY_ZSTD;
+    else if (!strcmp(from, "text"))
+        want = IMS_TRACE_TEXT;
+    else if (strcmp(from, "auto") && strcmp(from, "qemu-vtd")) {
+        fprintf(stderr, "iommusim trace convert: --from: expected auto, binary, zstd, text or qemu-vtd, got '%s'\n",
+                from);
+        return EXIT_USAGE;
+    }
+    if (default_size_given && strcmp(from, "qemu-vtd")) {
+        fprintf(stderr, "iommusim trace convert: --default-size applies only to --from qemu-vtd\n");
+        return EXIT_USAGE;
+    }
+    if (ims_trace_form_from_path(out) < 0) {
+        fprintf(stderr, "iommusim trace convert: %s: unknown output suffix (expected .itr, .itr.zst, .itt or .txt)\n",
+                out);
+        return EXIT_USAGE;
+    }
+    char err[1024];
+    if (!strcmp(from, "qemu-vtd")) {
+        struct ims_qemu_vtd_stats st;
+        memset(&st, 0, sizeof st);
+        if (ims_qemu_vtd_convert(in, out, &qo, &st, err, sizeof err) < 0) {
+            fprintf(stderr, "iommusim trace convert: %s\n", err);
+            return EXIT_USAGE;
+        }
+        printf("converted %s -> %s\n", in, out);
+        printf("lines: %" PRIu64 ", events used: %" PRIu64 "\n", st.lines, st.events);
+        printf("dma: %" PRIu64 " (sized from device events: %" PRIu64 ", expected faults: %" PRIu64 ")\n", st.dma,
+               st.sized, st.faults);
+        printf("map: %" PRIu64 ", unmap: %" PRIu64 ", invalidations: %" PRIu64 ", attach: %" PRIu64 "\n", st.maps,
+               st.unmaps, st.invalidations, st.attaches);
+        printf("timestamps: %s\n", st.timestamps ? "from the log" : "none in the log: line order used");
+        return EXIT_OK;
+    }
+    struct ims_trace_reader *r = ims_trace_open(in, err, sizeof err);
+    if (!r) {
+        fprintf(stderr, "iommusim trace convert: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (want >= 0 && ims_trace_reader_form(r) != want) {
+        fprintf(stderr, "iommusim trace convert: %s: --from %s, but the file holds a %s trace\n", in, from,
+                form_name(ims_trace_reader_form(r)));
+        ims_trace_close(r);
+        return EXIT_USAGE;
+    }
+    struct ims_trace_writer *w = ims_trace_create(out, ims_trace_header(r), err, sizeof err);
+    if (!w) {
+        fprintf(stderr, "iommusim trace convert: %s\n", err);
+        ims_trace_close(r);
+        return EXIT_USAGE;
+    }
+    struct ims_rec *recs = malloc(BATCH * sizeof *recs);
+    uint64_t total = 0;
+    long n = -1;
+    int rc = EXIT_OK;
+    struct progress pr;
+    progress_init(&pr, in);
+    while (recs && (n = ims_trace_read(r, recs, BATCH)) > 0) {
+        for (long i = 0; i < n; i++)
+            if (ims_trace_write(w, &recs[i]) < 0) {
+                fprintf(stderr, "iommusim trace convert: %s\n", ims_trace_writer_error(w));
+                rc = EXIT_USAGE;
+                goto out;
+            }
+        total += (uint64_t)n;
+        progress_tick(&pr, total);
+    }
+    progress_end(&pr);
+    if (n < 0) {
+        fprintf(stderr, "iommusim trace convert: %s\n", recs ? ims_trace_error(r) : "out of memory");
+        rc = EXIT_USAGE;
+    }
+out:
+    free(recs);
+    ims_trace_close(r);
+    if (rc != EXIT_OK) {
+        ims_trace_abort(w);
+        fprintf(stderr, "iommusim trace convert: %s not written\n", out);
+        return rc;
+    }
+    if (ims_trace_commit(w, err, sizeof err) < 0) {
+        fprintf(stderr, "iommusim trace convert: %s\n", err);
+        return EXIT_USAGE;
+    }
+    printf("converted %s -> %s: %" PRIu64 " records\n", in, out, total);
+    return EXIT_OK;
+}
+
+/* ---- validate ---- */
+
+struct vstate {
+    const char *path;
+    uint64_t problems;
+    uint64_t max_print;
+    uint64_t ts_errors, control_errors, dma_errors;
+};
+
+static void problem(struct vstate *v, uint64_t index, const struct ims_rec *rec, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void problem(struct vstate *v, uint64_t index, const struct ims_rec *rec, const char *fmt, ...)
+{
+    v->problems++;
+    if (v->problems > v->max_print) {
+        if (v->problems == v->max_print + 1)
+            fprintf(stderr, "%s: more problems; only the first %" PRIu64 " are shown (--max-errors)\n", v->path,
+                    v->max_print);
+        return;
+    }
+    char line[256];
+    ims_rec_format(rec, line, sizeof line);
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s: record %" PRIu64 " (%s): %s\n", v->path, index, line, msg);
+}
+
+static const char *fault_name(unsigned reason)
+{
+    const char *n = ims_fault_reason_name(reason);
+    return n ? n : "unknown";
+}
+
+static int cmd_validate(int argc, char **argv)
+{
+    const char *path = NULL;
+    uint64_t max_print = 20;
+    bool quiet = false;
+    for (int i = 1; i < argc; i++) {
+        if (is_help(argv[i])) {
+            printf("usage: iommusim trace validate [--max-errors N] [--quiet] FILE\n"
+                   "\n"
+                   "Replays FILE through the functional IOMMU model (default capabilities, tables\n"
+                   "built from the trace's attach/map/unmap records) and checks that:\n"
+                   "  - every DMA, split at 4 KiB boundaries, translates to its expected address\n"
+                   "    (expect=) or faults with its expected reason (fault=); a DMA without an\n"
+                   "    expectation must not fault (it must hit a page mapped at that moment);\n"
+                   "  - timestamps of DMA records never decrease per device (requester id);\n"
+                   "  - attach/detach/map/unmap are consistent (no mapping over a mapping,\n"
+                   "    no unmap of nothing, no device in two domains, domains exist).\n"
+                   "Problems name the record index; a summary follows.\n"
+                   "\n"
+                   "  --max-errors N  print at most N problems (default 20; all are counted)\n"
+                   "  --quiet         print only the summary line\n"
+                   "Exit status: 0 valid, 1 problems found, 2 usage error or unreadable trace.\n");
+            return EXIT_OK;
+        }
+        if (!strcmp(argv[i], "--max-errors")) {
+            char *end;
+            if (i + 1 >= argc || (max_print = strtoull(argv[i + 1], &end, 10), *end) || argv[i + 1][0] == '-') {
+                fprintf(stderr, "iommusim trace validate: --max-errors needs a number\n");
+                return EXIT_USAGE;
+            }
+            i++;
+            continue;
+        }
+        if (!strcmp(argv[i], "--quiet")) {
+            quiet = true;
+            continue;
+        }
+        if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "iommusim trace validate: unknown option '%s'\n", argv[i]);
+            return EXIT_USAGE;
+        }
+        if (path) {
+            fprintf(stderr, "iommusim trace validate: expected one FILE, got '%s' and '%s'\n", path, argv[i]);
+            return EXIT_USAGE;
+        }
+        path = argv[i];
+    }
+    if (!path) {
+        fprintf(stderr, "usage: iommusim trace validate FILE\n");
+        return EXIT_USAGE;
+    }
+    char err[1024];
+    struct ims_trace_reader *r = ims_trace_open(path, err, sizeof err);
+    if (!r) {
+        fprintf(stderr, "iommusim trace validate: %s\n", err);
+        return EXIT_USAGE;
+    }
+    struct ims_replay_cfg cfg;
+    ims_replay_cfg_default(&cfg);
+    struct ims_replay *rp = ims_replay_create(ims_trace_header(r), &cfg, NULL, NULL, err, sizeof err);
+    if (!rp) {
+        fprintf(stderr, "iommusim trace validate: %s: %s\n", path, err);
+        ims_trace_close(r);
+        return EXIT_USAGE;
+    }
+    struct vstate v = {.path = path, .max_print = quiet ? 0 : max_print};
+    struct ims_rec *recs = malloc(BATCH * sizeof *recs);
+    uint64_t *last_ts = calloc(65536, sizeof *last_ts);
+    uint64_t index = 0;
+    long n = -1;
+    struct progress pr;
+    progress_init(&pr, path);
+    while (recs && last_ts && (n = ims_trace_read(r, recs, BATCH)) > 0) {
+        for (long i = 0; i < n; i++, index++) {
+            const struct ims_rec *rec = &recs[i];
+            if (rec->kind != IMS_REC_DMA) {
+                if (ims_replay_control(rp, rec, err, sizeof err) < 0) {
+                    v.control_errors++;
+                    problem(&v, index, rec, "%s", err);
+                }
+                continue;
+            }
+            /* Stored as ts + 1 so that 0 means "no DMA seen yet". */
+            if (last_ts[rec->rid] && rec->ts < last_ts[rec->rid] - 1) {
+                v.ts_errors++;
+                char b[16];
+                fmt_bdf(b, sizeof b, rec->rid);
+                problem(&v, index, rec, "timestamp %" PRIu64 " before the previous dma of %s at %" PRIu64, rec->ts,
+                        b, last_ts[rec->rid] - 1);
+            } else if (rec->ts != UINT64_MAX) {
+                last_ts[rec->rid] = rec->ts + 1;
+            }
+            unsigned parts = ims_replay_dma_parts(rec);
+            bool bad = false;
+            for (unsigned p = 0; p < parts; p++) {
+                struct ims_req req;
+                struct ims_xlate x;
+                ims_replay_dma_req(rp, rec, p, &req);
+                ims_translate(ims_replay_iommu(rp), &req, &x);
+                bool ok = ims_replay_check(rp, rec, &req, &x);
+                if (x.flags & IMS_XLATE_FAULT_RECORDED)
+                    ims_replay_drain_faults(rp);
+                if (bad)
+                    continue; /* one message per record */
+                if (rec->flags & IMS_RECF_EXPECT_PA) {
+                    if (!ok) {
+                        bad = true;
+                        uint64_t want = rec->pa + (req.iova - rec->iova);
+                        if (x.fault)
+                            problem(&v, index, rec, "iova 0x%" PRIx64 " faulted (0x%x %s), expected pa 0x%" PRIx64,
+                                    req.iova, x.fault, fault_name(x.fault), want);
+                        else
+                            problem(&v, index, rec, "iova 0x%" PRIx64 " -> pa 0x%" PRIx64 ", expected pa 0x%" PRIx64,
+                                    req.iova, x.pa, want);
+                    }
+                } else if (rec->flags & IMS_RECF_EXPECT_FAULT) {
+                    if (!ok) {
+                        bad = true;
+                        if (x.fault)
+                            problem(&v, index, rec, "iova 0x%" PRIx64 " faulted 0x%x %s, expected fault 0x%x %s",
+                                    req.iova, x.fault, fault_name(x.fault), rec->reason, fault_name(rec->reason));
+                        else
+                            problem(&v, index, rec,
+                                    "iova 0x%" PRIx64 " -> pa 0x%" PRIx64 ", expected fault 0x%x %s", req.iova,
+                                    x.pa, rec->reason, fault_name(rec->reason));
+                    }
+                } else if (x.fault) {
+                    bad = true;
+                    problem(&v, index, rec, "iova 0x%" PRIx64 " faulted (0x%x %s): not mapped for this access",
+                            req.iova, x.fault, fault_name(x.fault));
+                }
+            }
+            if (bad)
+                v.dma_errors++;
+        }
+        progress_tick(&pr, index);
+    }
+    progress_end(&pr);
+    int rc = EXIT_OK;
+    if (!recs || !last_ts) {
+        fprintf(stderr, "iommusim trace validate: out of memory\n");
+        rc = EXIT_USAGE;
+    } else if (n < 0) {
+        fprintf(stderr, "iommusim trace validate: %s\n", ims_trace_error(r));
+        rc = EXIT_USAGE;
+    }
+    const struct ims_replay_stats *st = ims_replay_stats(rp);
+    if (rc == EXIT_OK) {
+        printf("%s: %s: %" PRIu64 " records, %" PRIu64 " dma (%" PRIu64 " requests, %" PRIu64
+               " checked), %" PRIu64 " problems: %" PRIu64 " dma mismatches or unexpected faults, %" PRIu64
+               " timestamp errors, %" PRIu64 " control-record errors\n",
+               path, v.problems ? "INVALID" : "valid", index, st->dma, st->requests, st->checked, v.problems,
+               v.dma_errors, v.ts_errors, v.control_errors);
+        if (v.problems)
+            rc = EXIT_CHECK;
+    }
+    free(recs);
+    free(last_ts);
+    ims_replay_destroy(rp);
+    ims_trace_close(r);
+    return rc;
+}
+
+/* ---- gen ---- */
+
+static void usage_gen(FILE *f)
+{
+    fprintf(f, "usage: iommusim trace gen KIND --count N [--seed S] [options] OUT\n"
+               "\n"
+               "Writes a synthetic, self-consistent trace (attach, map before use, DMA with expected\n"
+               "addresses, unmap + invalidations, 'mark warmup-end'); OUT's suffix picks the form.\n"
+               "The same options and seed give a byte-identical file.\n"
+               "\n"
+               "KIND:\n"
+               "  nic     rx/tx descriptor rings and per-packet buffers\n"
+               "  nvme    submission/completion queues, data pages, PRP lists\n"
+               "  gpu     bulk streams over a large footprint mapped with 2 MiB pages\n"
+               "  random  uniform accesses over a footprint of 4 KiB pages (IOTLB worst case)\n"
+               "  multi   many devices and domains, two devices behind a PCIe-to-PCI bridge\n"
+               "\n"
+               "options (--name VALUE or --name=VALUE; sizes take k/m/g suffixes):\n");
+    ims_gen_help(f);
+    fprintf(f, "Exit status: 0 ok, 2 usage error or the file could not be written.\n");
+}
+
+static int cmd_gen(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (is_help(argv[i])) {
+            usage_gen(stdout);
+            return EXIT_OK;
+        }
+    if (argc < 2) {
+        usage_gen(stderr);
+        return EXIT_USAGE;
+    }
+    int kind = ims_gen_kind_from_name(argv[1]);
+    if (kind < 0) {
+        fprintf(stderr, "iommusim trace gen: unknown KIND '%s' (expected nic, nvme, gpu, random or multi)\n", argv[1]);
+        return EXIT_USAGE;
+    }
+    struct ims_gen_cfg cfg;
+    ims_gen_cfg_default(&cfg, (unsigned)kind);
+    const char *out = NULL;
+    char err[512];
+    for (int i = 2; i < argc; i++) {
+        if (!strncmp(argv[i], "--", 2)) {
+            char key[64];
+            const char *val;
+            const char *eq = strchr(argv[i], '=');
+            if (eq) {
+                snprintf(key, sizeof key, "%.*s", (int)(eq - argv[i] - 2), argv[i] + 2);
+                val = eq + 1;
+            } else {
+                snprintf(key, sizeof key, "%s", argv[i] + 2);
+                if (i + 1 >= argc) {
+                    fprintf(stderr, "iommusim trace gen: --%s needs a value\n", key);
+                    return EXIT_USAGE;
+                }
+                val = argv[++i];
+            }
+            if (ims_gen_set(&cfg, key, val, err, sizeof err) < 0) {
+                fprintf(stderr, "iommusim trace gen: %s\n", err);
+                return EXIT_USAGE;
+            }
+            continue;
+        }
+        if (out) {
+            fprintf(stderr, "iommusim trace gen: expected one OUT, got '%s' and '%s'\n", out, argv[i]);
+            return EXIT_USAGE;
+        }
+        out = argv[i];
+    }
+    if (!out) {
+        fprintf(stderr, "iommusim trace gen: expected an output file OUT (.itr, .itr.zst, .itt or .txt)\n");
+        return EXIT_USAGE;
+    }
+    if (ims_trace_form_from_path(out) < 0) {
+        fprintf(stderr, "iommusim trace gen: %s: unknown output suffix (expected .itr, .itr.zst, .itt or .txt)\n",
+                out);
+        return EXIT_USAGE;
+    }
+    if (ims_gen_check(&cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "iommusim trace gen: %s\n", err);
+        return EXIT_USAGE;
+    }
+    struct ims_gen_stats st;
+    if (ims_gen_write(&cfg, out, &st, err, sizeof err) < 0) {
+        fprintf(stderr, "iommusim trace gen: %s\n", err);
+        return EXIT_USAGE;
+    }
+    printf("wrote %s: %" PRIu64 " records (dma %" PRIu64 ", map %" PRIu64 ", unmap %" PRIu64
+           ", invalidations %" PRIu64 ", attach %" PRIu64 "), %" PRIu64 " bytes moved\n",
+           out, st.records, st.dma, st.maps, st.unmaps, st.invalidations, st.attaches, st.dma_bytes);
+    return EXIT_OK;
+}
+
 int ims_cmd_trace(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "iommusim trace: not built yet\n");
-    return 2;
+    if (argc < 2) {
+        usage_trace(stderr);
+        return EXIT_USAGE;
+    }
+    const char *sub = argv[1];
+    if (is_help(sub) || !strcmp(sub, "help")) {
+        usage_trace(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(sub, "info"))
+        return cmd_info(argc - 1, argv + 1);
+    if (!strcmp(sub, "convert"))
+        return cmd_convert(argc - 1, argv + 1);
+    if (!strcmp(sub, "validate"))
+        return cmd_validate(argc - 1, argv + 1);
+    if (!strcmp(sub, "gen"))
+        return cmd_gen(argc - 1, argv + 1);
+    fprintf(stderr, "iommusim trace: unknown subcommand '%s'\n", sub);
+    usage_trace(stderr);
+    return EXIT_USAGE;
 }

@@ -149,6 +149,51 @@ static bool tlb_pred(const struct ims_cache_entry *e, void *arg)
     return true;
 }
 
+/* Page-selective invalidation of a small range need not scan a whole cache:
+ * an entry of page shift s covering the range has a tag in
+ * [lo >> s, hi >> s], so it can only live in those tags' sets. For the IOTLB
+ * (size_count != NULL) each page size it holds is a shift; for a
+ * paging-structure cache the shift is its level's. The predicate stays exact,
+ * so visiting a set twice or a set with no match changes nothing. */
+#define IMS_INV_SET_LIMIT 64 /* more tags than this: a full scan is cheaper */
+
+static unsigned inv_shifts(const struct tlb_match *m, const uint32_t *size_count, unsigned shifts[3])
+{
+    if (m->psc_level) {
+        shifts[0] = ims_level_shift(m->psc_level);
+        return 1;
+    }
+    unsigned n = 0;
+    for (unsigned i = 0; i < 3; i++)
+        if (size_count[i])
+            shifts[n++] = 12 + 9 * i;
+    return n;
+}
+
+static bool inv_by_sets(const struct ims_cache *c, const struct tlb_match *m, const uint32_t *size_count)
+{
+    unsigned shifts[3], n = inv_shifts(m, size_count, shifts);
+    uint64_t tags = 0;
+    for (unsigned i = 0; i < n; i++)
+        tags += (m->hi >> shifts[i]) - (m->lo >> shifts[i]) + 1;
+    return tags <= IMS_INV_SET_LIMIT && tags <= ims_cache_sets(c);
+}
+
+static size_t inv_sets(struct ims_cache *c, struct tlb_match *m, const uint32_t *size_count)
+{
+    if (!ims_cache_enabled(c))
+        return 0;
+    unsigned shifts[3], n = inv_shifts(m, size_count, shifts);
+    size_t removed = 0;
+    for (unsigned i = 0; i < n; i++) {
+        for (uint64_t tag = m->lo >> shifts[i]; tag <= m->hi >> shifts[i]; tag++) {
+            uint32_t set = m->psc_level ? ims_psc_set(c, tag, m->did) : ims_iotlb_set(c, tag, m->did);
+            removed += ims_cache_invalidate_set_if(c, set, tlb_pred, m);
+        }
+    }
+    return removed;
+}
+
 size_t ims_inv_iotlb(struct ims_iommu *mmu, enum ims_inv_gran gran, uint16_t did, uint64_t addr, uint8_t am, bool ih)
 {
     mmu->st.inv_iotlb++;
@@ -171,12 +216,19 @@ size_t ims_inv_iotlb(struct ims_iommu *mmu, enum ims_inv_gran gran, uint16_t did
     } else {
         return 0;
     }
-    size_t n = ims_cache_invalidate_if(mmu->iotlb, tlb_pred, &m);
+    size_t n = 0;
+    if (gran == IMS_INV_PAGE && inv_by_sets(mmu->iotlb, &m, mmu->iotlb_size_count))
+        n += inv_sets(mmu->iotlb, &m, mmu->iotlb_size_count);
+    else
+        n += ims_cache_invalidate_if(mmu->iotlb, tlb_pred, &m);
     if (gran == IMS_INV_PAGE && ih)
         return n; /* hint: only leaves changed; paging-structure caches stay */
     for (unsigned l = 2; l <= IMS_MAX_LEVELS; l++) {
         m.psc_level = l;
-        n += ims_cache_invalidate_if(mmu->psc[l], tlb_pred, &m);
+        if (gran == IMS_INV_PAGE && inv_by_sets(mmu->psc[l], &m, NULL))
+            n += inv_sets(mmu->psc[l], &m, NULL);
+        else
+            n += ims_cache_invalidate_if(mmu->psc[l], tlb_pred, &m);
     }
     return n;
 }

@@ -214,3 +214,8 @@ static void direct_write64(void *ctx, uint64_t pa, uint64_t val, enum ims_mem_ki
 }
 
 const struct ims_mem_ops ims_mem_direct_ops = {direct_read64, direct_write64};
+
+const void *ims_mem_frame(struct ims_mem *m, uint64_t pa)
+{
+    return find_page(m, pa >> IMS_PAGE_SHIFT);
+}

@@ -25,6 +25,8 @@ struct ims_tb {
     struct tb_domain *dom; /* indexed by domain id */
     uint32_t n_dom;
     int32_t *rid_did;    /* per requester id: attached domain, or -1 */
+    uint16_t *live;      /* per frame of the region: non-zero entries (paging tables) */
+    size_t cap_live;     /* frames live[] covers */
 };
 
 const char *ims_tb_strerror(int err)
@@ -59,6 +61,18 @@ static uint64_t frame_alloc(struct ims_tb *tb)
             return 0;
         pa = tb->next;
         tb->next += IMS_PAGE_SIZE;
+        size_t need = (size_t)((tb->next - tb->cfg.tbl_base) >> IMS_PAGE_SHIFT);
+        if (need > tb->cap_live) {
+            size_t cap = tb->cap_live ? tb->cap_live * 2 : 1024;
+            while (cap < need)
+                cap *= 2;
+            uint16_t *l = realloc(tb->live, cap * sizeof *l);
+            if (!l)
+                abort();
+            memset(l + tb->cap_live, 0, (cap - tb->cap_live) * sizeof *l);
+            tb->live = l;
+            tb->cap_live = cap;
+        }
     }
     tb->in_use++;
     return pa; /* freed frames were zeroed, fresh ones were never written */
@@ -67,6 +81,7 @@ static uint64_t frame_alloc(struct ims_tb *tb)
 static void frame_free(struct ims_tb *tb, uint64_t pa)
 {
     ims_mem_zero_page(tb->mem, pa);
+    tb->live[(pa - tb->cfg.tbl_base) >> IMS_PAGE_SHIFT] = 0;
     if (tb->n_free == tb->cap_free) {
         size_t cap = tb->cap_free ? tb->cap_free * 2 : 64;
         uint64_t *f = realloc(tb->free, cap * sizeof *f);
@@ -119,6 +134,7 @@ void ims_tb_destroy(struct ims_tb *tb)
         return;
     free(tb->free);
     free(tb->dom);
+    free(tb->live);
     free(tb->rid_did);
     free(tb);
 }
@@ -337,6 +353,14 @@ static bool level_allowed(const struct ims_tb *tb, unsigned level)
 
 /* Sets one leaf at `level`, creating tables on the way. The caller checked
  * that nothing is mapped there. */
+/* Writes a paging entry, keeping its table's count of non-zero entries. */
+static void pte_write(struct ims_tb *tb, uint64_t epa, uint64_t val)
+{
+    uint64_t old = ims_mem_read64(tb->mem, epa);
+    ims_mem_write64(tb->mem, epa, val);
+    tb->live[(epa - tb->cfg.tbl_base) >> IMS_PAGE_SHIFT] += (uint16_t)((val != 0) - (old != 0));
+}
+
 static int set_leaf(struct ims_tb *tb, struct tb_domain *d, uint64_t iova, uint64_t pa, unsigned perm,
                     unsigned level)
 {
@@ -349,11 +373,11 @@ static int set_leaf(struct ims_tb *tb, struct tb_domain *d, uint64_t iova, uint6
             if (!t)
                 return IMS_TB_ENOMEM;
             e = t | TB_TABLE_PERM;
-            ims_mem_write64(tb->mem, epa, e);
+            pte_write(tb, epa, e);
         }
         table = ims_slpte_addr(e);
     }
-    ims_mem_write64(tb->mem, entry_pa(table, level, iova), pa | perm | (level > 1 ? IMS_SLPTE_PS : 0));
+    pte_write(tb, entry_pa(table, level, iova), pa | perm | (level > 1 ? IMS_SLPTE_PS : 0));
     return IMS_TB_OK;
 }
 
@@ -424,21 +448,28 @@ static int split(struct ims_tb *tb, uint64_t epa, uint64_t e, unsigned level)
     bool sub_leaf = sub == 1 || level_allowed(tb, sub);
     for (unsigned i = 0; i < 512; i++) {
         uint64_t se = (base + i * step) | perm | (sub > 1 ? IMS_SLPTE_PS : 0);
-        ims_mem_write64(tb->mem, t + i * 8u, se);
+        pte_write(tb, t + i * 8u, se);
         if (!sub_leaf) {
             int rc = split(tb, t + i * 8u, se, sub);
             if (rc)
                 return rc;
         }
     }
-    ims_mem_write64(tb->mem, epa, t | TB_TABLE_PERM);
+    pte_write(tb, epa, t | TB_TABLE_PERM);
     return IMS_TB_OK;
 }
 
 static bool table_empty(const struct ims_tb *tb, uint64_t table)
 {
+    /* The count answers "not empty" at once; a zero is confirmed by a scan,
+     * since tests may write entries behind the builder's back. */
+    if (tb->live[(table - tb->cfg.tbl_base) >> IMS_PAGE_SHIFT])
+        return false;
+    const uint64_t *e = ims_mem_frame(tb->mem, table);
+    if (!e)
+        return true;
     for (unsigned i = 0; i < 512; i++)
-        if (ims_mem_read64(tb->mem, table + i * 8u))
+        if (e[i])
             return false;
     return true;
 }
@@ -462,7 +493,7 @@ static long unmap_level(struct ims_tb *tb, uint64_t table, unsigned level, uint6
         bool whole = start <= lo && hi <= end;
         if (is_leaf(e, level)) {
             if (whole) {
-                ims_mem_write64(tb->mem, epa, 0);
+                pte_write(tb, epa, 0);
                 n++;
                 continue;
             }
@@ -477,7 +508,7 @@ static long unmap_level(struct ims_tb *tb, uint64_t table, unsigned level, uint6
             return r;
         n += r;
         if (table_empty(tb, sub)) {
-            ims_mem_write64(tb->mem, epa, 0);
+            pte_write(tb, epa, 0);
             frame_free(tb, sub);
         }
     }

@@ -31,6 +31,7 @@ public:
         } else {
             e->ready = std::max(e->ready, ready);
         }
+        m_max_ready = std::max(m_max_ready, ready);
     }
 
     Cycles get(std::uint8_t kind, std::uint32_t dom, std::uint64_t tag, std::uint8_t shift)
@@ -39,10 +40,12 @@ public:
         return e->used ? e->ready : 0;
     }
 
-    // Latest ready cycle among entries of `kinds` (bit mask) in domain `dom`
-    // (any if dom < 0) overlapping [lo, hi]; 0 if none.
-    Cycles latest(unsigned kinds, long dom, std::uint64_t lo, std::uint64_t hi) const
+    // Latest ready cycle after `now` among entries of `kinds` (bit mask) in
+    // domain `dom` (any if dom < 0) overlapping [lo, hi]; 0 if none.
+    Cycles latest(unsigned kinds, long dom, std::uint64_t lo, std::uint64_t hi, Cycles now) const
     {
+        if (m_max_ready <= now)
+            return 0;  // nothing is in flight: the common case
         Cycles r = 0;
         for (const Entry &e : m_tab) {
             if (!e.used || !(kinds & (1u << e.kind)) || (dom >= 0 && e.dom != static_cast<std::uint32_t>(dom)))
@@ -98,6 +101,7 @@ private:
 
     std::vector<Entry> m_tab;
     std::size_t m_count = 0;
+    Cycles m_max_ready = 0;  // latest ready cycle ever put
 };
 
 const ims_mem_ops Iommu::kMemOps = {&Iommu::op_read, &Iommu::op_write};
@@ -149,12 +153,13 @@ void Iommu::op_write(void *ctx, std::uint64_t pa, std::uint64_t val, ims_mem_kin
 }
 
 // One timed access on the memory port at cycle t; returns its completion.
-Cycles Iommu::mem_timed(Cycles t, std::uint64_t pa, bool write, std::uint64_t val)
+// The data already moved (functionally, by transport_dbg), so this is a
+// TLM_IGNORE_COMMAND: the target charges time and moves nothing.
+Cycles Iommu::mem_timed(Cycles t, std::uint64_t pa)
 {
     tlm::tlm_generic_payload &tr = m_mtrans;
-    tr.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+    tr.set_command(tlm::TLM_IGNORE_COMMAND);
     tr.set_address(pa);
-    m_mdata = val;
     tr.set_data_ptr(reinterpret_cast<unsigned char *>(&m_mdata));
     tr.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     const Cycles now = m_clk.to_cycles(sc_core::sc_time_stamp());
@@ -225,7 +230,7 @@ void Iommu::translate(Cycles t, const ims_req &req, ReqExt &ext)
     for (; i < x.n_reads && x.reads[i].kind != IMS_MEM_PTE; i++) {
         if (i > 0 && x.reads[i].kind == x.reads[i - 1].kind && (x.reads[i].pa >> 4) == (x.reads[i - 1].pa >> 4))
             continue;
-        cur = mem_timed(cur, x.reads[i].pa, false, 0);
+        cur = mem_timed(cur, x.reads[i].pa);
         ctx_read = true;
     }
     if (ctx_read)
@@ -250,7 +255,7 @@ void Iommu::translate(Cycles t, const ims_req &req, ReqExt &ext)
                                            req.iova >> ims_level_shift(l), static_cast<std::uint8_t>(ims_level_shift(l))));
         }
         for (; i < x.n_reads; i++) {
-            w = mem_timed(w + m_cfg.walk_step, x.reads[i].pa, false, 0);
+            w = mem_timed(w + m_cfg.walk_step, x.reads[i].pa);
             const unsigned l = x.reads[i].level;
             if (l >= 2)
                 m_pending->put(static_cast<std::uint8_t>(Pending::kPsc + l), x.did, req.iova >> ims_level_shift(l),
@@ -269,7 +274,7 @@ void Iommu::translate(Cycles t, const ims_req &req, ReqExt &ext)
     }
     // Fault records are posted writes: they use bandwidth, not the request's time.
     for (const Write &wr : m_writes)
-        mem_timed(done, wr.pa, true, wr.val);
+        mem_timed(done, wr.pa);
     m_st.fault_writes += m_writes.size();
 
     ext.latency = done - t;
@@ -350,7 +355,23 @@ Cycles Iommu::invalidate_iotlb(Cycles t, ims_inv_gran gran, std::uint16_t did, s
             lo = s >= 64 ? 0 : (addr >> s) << s;
             hi = s >= 64 ? UINT64_MAX : lo + ((std::uint64_t{1} << s) - 1);
         }
-        drained = std::max(drained, m_pending->latest(kinds, gran == IMS_INV_GLOBAL ? -1 : did, lo, hi));
+        if (gran == IMS_INV_PAGE && am <= 9) {
+            // A small range: look up the few fills that could overlap it
+            // (each page size's tags, each level's tag) instead of scanning.
+            for (unsigned s = 12; s <= 30; s += 9)
+                for (std::uint64_t tag = lo >> s; tag <= hi >> s; tag++)
+                    drained = std::max(drained, m_pending->get(Pending::kIotlb, did, tag, static_cast<std::uint8_t>(s)));
+            for (unsigned l = 2; l <= IMS_MAX_LEVELS; l++) {
+                if (!(kinds & (1u << (Pending::kPsc + l))))
+                    continue;
+                const unsigned s = ims_level_shift(l);
+                for (std::uint64_t tag = lo >> s; tag <= hi >> s; tag++)
+                    drained = std::max(drained, m_pending->get(static_cast<std::uint8_t>(Pending::kPsc + l), did, tag,
+                                                               static_cast<std::uint8_t>(s)));
+            }
+        } else {
+            drained = std::max(drained, m_pending->latest(kinds, gran == IMS_INV_GLOBAL ? -1 : did, lo, hi, tin));
+        }
     }
     ims_inv_iotlb(m_core, gran, did, addr, am, ih);
     const Cycles done = drained + m_cfg.inv_latency;
@@ -368,11 +389,11 @@ Cycles Iommu::invalidate_context(Cycles t, ims_inv_gran gran, std::uint16_t did,
         // Context fills in flight are kept as (dom = rid, tag = did).
         Cycles r = 0;
         if (gran == IMS_INV_DOMAIN)
-            r = m_pending->latest(1u << Pending::kCtx, -1, did, did);
+            r = m_pending->latest(1u << Pending::kCtx, -1, did, did, tin);
         else if (gran == IMS_INV_DEVICE && fm == 0)
-            r = m_pending->latest(1u << Pending::kCtx, sid, 0, UINT64_MAX);
+            r = m_pending->latest(1u << Pending::kCtx, sid, 0, UINT64_MAX, tin);
         else  // global, or a function mask: all of them (conservative)
-            r = m_pending->latest(1u << Pending::kCtx, -1, 0, UINT64_MAX);
+            r = m_pending->latest(1u << Pending::kCtx, -1, 0, UINT64_MAX, tin);
         drained = std::max(drained, r);
     }
     ims_inv_context(m_core, gran, did, sid, fm);

@@ -47,6 +47,10 @@ TracePlayer::TracePlayer(sc_core::sc_module_name name, const ims_sim_cfg &cfg, c
     const ims_trace_hdr *h = ims_trace_header(reader);
     for (int i = 0; i < h->topo.n_devices; i++)
         device(h->topo.devices[i].bdf).name = h->topo.devices[i].name;
+    m_trans.set_extension(&m_ext);
+    m_trans.set_data_ptr(m_data.data());
+    m_trans.set_byte_enable_ptr(nullptr);
+    m_trans.set_dmi_allowed(false);
     SC_HAS_PROCESS(TracePlayer);
     SC_THREAD(run);
 }
@@ -116,12 +120,10 @@ void TracePlayer::dma(const ims_rec &rec, Cycles issue, Cycles *last_done)
 {
     const unsigned parts = ims_replay_dma_parts(&rec);
     DeviceStats &dev = device(rec.rid);
-    ReqExt ext;
-    tlm::tlm_generic_payload trans;
-    trans.set_extension(&ext);
-    trans.set_data_ptr(m_data.data());
-    trans.set_byte_enable_ptr(nullptr);
-    trans.set_dmi_allowed(false);
+    // One payload and extension for the whole run: a payload owns a heap
+    // array of extension slots, too dear to build per record.
+    tlm::tlm_generic_payload &trans = m_trans;
+    ReqExt &ext = m_ext;
     Cycles done_max = issue;
     for (unsigned i = 0; i < parts; i++) {
         ims_req req;
@@ -172,7 +174,7 @@ void TracePlayer::dma(const ims_rec &rec, Cycles issue, Cycles *last_done)
             m_fault_pending = 0;
         }
     }
-    trans.clear_extension(&ext);
+
     m_st.end_cycle = std::max(m_st.end_cycle, done_max);
     *last_done = done_max;
 }

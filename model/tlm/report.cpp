@@ -209,7 +209,7 @@ void report_text(const ReportInputs &in, std::FILE *out)
     std::fprintf(out, "\nwalks %" PRIu64 ", table reads %" PRIu64 " (%.2f per walk), context reads %" PRIu64
                       ", misses merged into walks in flight %" PRIu64 "\n",
                  c.walks, c.ptw_reads, rate(c.ptw_reads, c.walks), c.ctx_reads, t.merged);
-    std::fprintf(out, "walkers %u: occupancy %.2f%%, walks that waited %" PRIu64 ", queueing delay mean %.1f max %" PRIu64
+    std::fprintf(out, "walkers %u: occupancy %.4f%%, walks that waited %" PRIu64 ", queueing delay mean %.1f max %" PRIu64
                       " cycles; input stalled %" PRIu64 " request-cycles\n",
                  in.walkers, 100.0 * rate(t.walk_cycles, span * in.walkers), t.queued, rate(t.queue_cycles, t.walks),
                  t.queue_max, t.input_stall_cycles);

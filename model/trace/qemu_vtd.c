@@ -1,2 +1,913 @@
-/* placeholder: being written */
-typedef int ims_placeholder_qemu_vtd;
+/* Converter from a QEMU 7.2 VT-d trace-event log to an iommusim trace.
+ *
+ * Three passes: parse every line we use into a small event (errors name the
+ * file and line), sort the events by timestamp (stable: lines of one thread
+ * keep their order), then replay them against a derived view of the guest's
+ * mappings and write records. docs/recording.md describes each event and
+ * what it becomes; the comments here say why.
+ *
+ * The log has no map events: a mapping is derived from the leaf entry QEMU
+ * prints with each translation, emitted as MAP just before its first use and
+ * as UNMAP at the IOTLB invalidation that covers it. A later translation of
+ * that page therefore re-maps it, possibly to another address.
+ */
+#include "iommusim/qemu_vtd.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iommusim/iommu.h"
+#include "iommusim/trace.h"
+#include "iommusim/vtd.h"
+
+#define QV_PAGE_4K   4096u
+#define QV_PAGE_2M   (UINT64_C(1) << 21)
+#define QV_DEFAULT_SIZE 4096u
+
+/* Second-level leaf entry (VT-d 3.x, 9.8): bit 0 R, bit 1 W, bit 7 PS (a
+ * superpage leaf at level 2 or 3), bits 51:12 the output address. Bits 62
+ * (TM), 11 (SNP) and the ignored bits do not change the translation. */
+#define QV_SLPTE_R       (UINT64_C(1) << 0)
+#define QV_SLPTE_W       (UINT64_C(1) << 1)
+#define QV_SLPTE_PS      (UINT64_C(1) << 7)
+#define QV_SLPTE_ADDR    UINT64_C(0x000ffffffffff000)
+
+/* Legacy context entry as QEMU prints it (high, low words):
+ * low bit 0 P, bits 3:2 TT, bits 63:12 second-level table root;
+ * high bits 2:0 AW (1: 39-bit/3-level, 2: 48-bit/4-level, 3: 57-bit/5-level),
+ * bits 23:8 domain id. */
+static inline bool qv_ce_present(uint64_t lo) { return lo & 1; }
+static inline unsigned qv_ce_tt(uint64_t lo) { return (unsigned)((lo >> 2) & 3); }
+static inline uint64_t qv_ce_root(uint64_t lo) { return lo & ~UINT64_C(0xfff); }
+static inline unsigned qv_ce_aw(uint64_t hi) { return (unsigned)(hi & 7); }
+static inline uint16_t qv_ce_did(uint64_t hi) { return (uint16_t)((hi >> 8) & 0xffff); }
+
+enum qv_type {
+    QV_HIT,        /* vtd_iotlb_page_hit */
+    QV_UPDATE,     /* vtd_iotlb_page_update */
+    QV_CC_UPDATE,  /* vtd_iotlb_cc_update */
+    QV_INV_PAGES,  /* vtd_inv_desc_iotlb_pages */
+    QV_INV_DOMAIN, /* vtd_inv_desc_iotlb_domain */
+    QV_INV_GLOBAL, /* vtd_inv_desc_iotlb_global */
+    QV_CC_GLOBAL,  /* vtd_inv_desc_cc_global */
+    QV_CC_DOMAIN,  /* vtd_inv_desc_cc_domain */
+    QV_CC_DEVICES, /* vtd_inv_desc_cc_devices */
+    QV_FAULT,      /* vtd_dmar_fault */
+    QV_NVME_MAP,   /* pci_nvme_map_addr */
+    QV_BLK_IO,     /* dma_blk_io */
+    QV_E1000E_RX,  /* e1000e_rx_desc_buff_write */
+};
+
+struct qv_event {
+    uint64_t ts;   /* ns since the epoch QEMU printed (0 without timestamps) */
+    uint64_t a;    /* iova, address or context high word */
+    uint64_t b;    /* slpte, length or context low word */
+    uint32_t line; /* 1-based line in the log */
+    uint32_t x;    /* sid, domain, bus:devfn, ... */
+    uint32_t y;    /* domain, mask, fault reason, direction, ... */
+    uint8_t type;  /* enum qv_type */
+};
+
+/* A mapping derived from a translation's leaf entry. */
+struct qv_map {
+    uint64_t iova, pa, size;
+    uint32_t line; /* where it was derived (for conflict messages) */
+    int next;      /* hash chain, or free list */
+    uint16_t did;
+    uint8_t perm;
+    bool live;
+};
+
+/* Size and direction announced by a device model just before it translates:
+ * matched to the next translation inside [addr, end). */
+enum { QV_DIR_UNKNOWN = 0, QV_DIR_READ = 1, QV_DIR_WRITE = 2 };
+enum { QV_SRC_NVME = 1, QV_SRC_E1000E = 2 };
+struct qv_hint {
+    uint64_t addr, end;
+    uint64_t born; /* translation count when announced */
+    uint8_t dir, src;
+};
+#define QV_HINTS     64
+#define QV_HINT_LIFE 1024 /* translations after which an unmatched hint is dropped */
+
+struct qv_ctx {
+    uint64_t root;
+    uint16_t did;
+    uint8_t levels, tt;
+    bool valid;
+};
+
+#define QV_BUCKETS (1u << 16)
+
+struct qv_conv {
+    const char *path;
+    char *err;
+    size_t errlen;
+    struct ims_trace_writer *w;
+    struct ims_qemu_vtd_stats *st;
+    uint32_t default_size;
+    uint64_t ts0;
+
+    struct qv_map *maps;
+    int nmaps, capmaps, free_head;
+    int *bucket;
+    struct qv_ctx *ctx; /* per source id */
+    struct qv_hint hints[QV_HINTS];
+    int nhints;
+    uint64_t translations;
+};
+
+static int qv_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+void ims_qemu_vtd_opts_default(struct ims_qemu_vtd_opts *opts)
+{
+    opts->default_size = QV_DEFAULT_SIZE;
+    opts->source = NULL;
+}
+
+/* ---- pass 1: parsing ------------------------------------------------------ */
+
+struct qv_events {
+    struct qv_event *v;
+    size_t n, cap;
+};
+
+static int qv_push(struct qv_events *e, const struct qv_event *ev)
+{
+    if (e->n == e->cap) {
+        size_t cap = e->cap ? e->cap * 2 : 4096;
+        struct qv_event *v = realloc(e->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        e->v = v;
+        e->cap = cap;
+    }
+    e->v[e->n++] = *ev;
+    return 0;
+}
+
+/* Reads one line of any length into *buf; returns its length, -1 at EOF. */
+static long qv_getline(FILE *f, char **buf, size_t *cap)
+{
+    size_t len = 0;
+    if (!*buf) {
+        *cap = 512;
+        *buf = malloc(*cap);
+        if (!*buf)
+            return -2;
+    }
+    for (;;) {
+        if (!fgets(*buf + len, (int)(*cap - len), f))
+            return len ? (long)len : -1;
+        len += strlen(*buf + len);
+        if (len && (*buf)[len - 1] == '\n')
+            break;
+        if (len + 1 < *cap)
+            continue; /* EOF without newline: next fgets returns NULL */
+        char *nb = realloc(*buf, *cap * 2);
+        if (!nb)
+            return -2;
+        *buf = nb;
+        *cap *= 2;
+    }
+    while (len && ((*buf)[len - 1] == '\n' || (*buf)[len - 1] == '\r'))
+        (*buf)[--len] = '\0';
+    return (long)len;
+}
+
+static bool qv_digit(char c) { return c >= '0' && c <= '9'; }
+
+/* Timestamp prefix "TID@SECONDS.FRACTION:" or "SECONDS.FRACTION:" (QEMU's
+ * -msg timestamp=on). Returns 1 with *ts in ns and *rest after the colon,
+ * 0 if the line has no such prefix, -1 if it starts like one but is broken. */
+static int qv_prefix(const char *s, uint64_t *ts, const char **rest)
+{
+    const char *p = s;
+    if (!qv_digit(*p))
+        return 0;
+    while (qv_digit(*p))
+        p++;
+    if (*p == '@') {
+        p++;
+        if (!qv_digit(*p))
+            return -1;
+    } else if (*p == '.') {
+        p = s;
+    } else {
+        return 0;
+    }
+    uint64_t sec = 0, frac = 0;
+    int fd = 0;
+    for (; qv_digit(*p); p++) {
+        if (sec > (UINT64_MAX - 9) / 10 / 1000000000u)
+            return -1;
+        sec = sec * 10 + (uint64_t)(*p - '0');
+    }
+    if (*p++ != '.')
+        return -1;
+    for (; qv_digit(*p); p++, fd++) {
+        if (fd < 9)
+            frac = frac * 10 + (uint64_t)(*p - '0');
+    }
+    if (fd == 0 || *p != ':')
+        return -1;
+    for (int i = fd; i < 9; i++)
+        frac *= 10;
+    *ts = sec * 1000000000u + frac;
+    *rest = p + 1;
+    return 1;
+}
+
+/* sscanf with the whole argument text consumed (trailing blanks allowed).
+ * The format must end with "%n". */
+static bool qv_scan_end(const char *args, int n)
+{
+    if (n <= 0)
+        return false;
+    for (const char *p = args + n; *p; p++)
+        if (*p != ' ' && *p != '\t')
+            return false;
+    return true;
+}
+
+struct qv_evdef {
+    const char *name;
+    int type;
+    const char *expect; /* the QEMU format, for error messages */
+};
+
+static const struct qv_evdef qv_evdefs[] = {
+    {"vtd_iotlb_page_hit", QV_HIT, "IOTLB page hit sid 0x%x iova 0x%lx slpte 0x%lx domain 0x%x"},
+    {"vtd_iotlb_page_update", QV_UPDATE, "IOTLB page update sid 0x%x iova 0x%lx slpte 0x%lx domain 0x%x"},
+    {"vtd_iotlb_cc_update", QV_CC_UPDATE,
+     "IOTLB context update bus 0x%x devfn 0x%x high 0x%lx low 0x%lx gen %u -> gen %u"},
+    {"vtd_inv_desc_iotlb_pages", QV_INV_PAGES, "iotlb invalidate domain 0x%x addr 0x%lx mask 0x%x"},
+    {"vtd_inv_desc_iotlb_domain", QV_INV_DOMAIN, "iotlb invalidate whole domain 0x%x"},
+    {"vtd_inv_desc_iotlb_global", QV_INV_GLOBAL, "iotlb invalidate global"},
+    {"vtd_inv_desc_cc_global", QV_CC_GLOBAL, "context invalidate globally"},
+    {"vtd_inv_desc_cc_domain", QV_CC_DOMAIN, "context invalidate domain 0x%x"},
+    {"vtd_inv_desc_cc_devices", QV_CC_DEVICES, "context invalidate devices sid 0x%x fmask 0x%x"},
+    {"vtd_dmar_fault", QV_FAULT, "sid 0x%x fault %d addr 0x%lx write %d"},
+    {"pci_nvme_map_addr", QV_NVME_MAP, "addr 0x%lx len %lu"},
+    {"dma_blk_io", QV_BLK_IO, "dbs=%p bs=%p offset=%ld to_dev=%d"},
+    {"e1000e_rx_desc_buff_write", QV_E1000E_RX,
+     "buffer #%u, addr: 0x%lx, offset: %u, from: %p, length: %u"},
+};
+
+/* Parses the arguments of a known event into ev; false if they do not match. */
+static bool qv_parse_args(int type, const char *s, struct qv_event *ev)
+{
+    int n = -1;
+    uint32_t x = 0, y = 0, z = 0, u = 0;
+    uint64_t a = 0, b = 0;
+    int64_t off = 0;
+    int d = 0, e = 0;
+    switch (type) {
+    case QV_HIT:
+    case QV_UPDATE:
+        if (sscanf(s, type == QV_HIT ? "IOTLB page hit sid 0x%" SCNx32 " iova 0x%" SCNx64 " slpte 0x%" SCNx64
+                                       " domain 0x%" SCNx32 "%n"
+                                     : "IOTLB page update sid 0x%" SCNx32 " iova 0x%" SCNx64 " slpte 0x%" SCNx64
+                                       " domain 0x%" SCNx32 "%n",
+                   &x, &a, &b, &y, &n) != 4 ||
+            !qv_scan_end(s, n) || x > 0xffff || y > 0xffff)
+            return false;
+        ev->x = x, ev->a = a, ev->b = b, ev->y = y;
+        return true;
+    case QV_CC_UPDATE:
+        if (sscanf(s,
+                   "IOTLB context update bus 0x%" SCNx32 " devfn 0x%" SCNx32 " high 0x%" SCNx64 " low 0x%" SCNx64
+                   " gen %" SCNu32 " -> gen %" SCNu32 "%n",
+                   &x, &y, &a, &b, &z, &u, &n) != 6 ||
+            !qv_scan_end(s, n) || x > 0xff || y > 0xff)
+            return false;
+        ev->x = (x << 8) | y, ev->a = a, ev->b = b;
+        return true;
+    case QV_INV_PAGES:
+        if (sscanf(s, "iotlb invalidate domain 0x%" SCNx32 " addr 0x%" SCNx64 " mask 0x%" SCNx32 "%n", &x, &a, &y,
+                   &n) != 3 ||
+            !qv_scan_end(s, n) || x > 0xffff || y > 63)
+            return false;
+        ev->x = x, ev->a = a, ev->y = y;
+        return true;
+    case QV_INV_DOMAIN:
+        if (sscanf(s, "iotlb invalidate whole domain 0x%" SCNx32 "%n", &x, &n) != 1 || !qv_scan_end(s, n) ||
+            x > 0xffff)
+            return false;
+        ev->x = x;
+        return true;
+    case QV_INV_GLOBAL:
+        return !strncmp(s, "iotlb invalidate global", 23) && qv_scan_end(s, 23);
+    case QV_CC_GLOBAL:
+        return !strncmp(s, "context invalidate globally", 27) && qv_scan_end(s, 27);
+    case QV_CC_DOMAIN:
+        if (sscanf(s, "context invalidate domain 0x%" SCNx32 "%n", &x, &n) != 1 || !qv_scan_end(s, n) ||
+            x > 0xffff)
+            return false;
+        ev->x = x;
+        return true;
+    case QV_CC_DEVICES:
+        if (sscanf(s, "context invalidate devices sid 0x%" SCNx32 " fmask 0x%" SCNx32 "%n", &x, &y, &n) != 2 ||
+            !qv_scan_end(s, n) || x > 0xffff || y > 3)
+            return false;
+        ev->x = x, ev->y = y;
+        return true;
+    case QV_FAULT:
+        if (sscanf(s, "sid 0x%" SCNx32 " fault %d addr 0x%" SCNx64 " write %d%n", &x, &d, &a, &e, &n) != 4 ||
+            !qv_scan_end(s, n) || x > 0xffff || d < 0 || (e != 0 && e != 1))
+            return false;
+        ev->x = x, ev->y = (uint32_t)d, ev->a = a, ev->b = (uint64_t)e;
+        return true;
+    case QV_NVME_MAP:
+        if (sscanf(s, "addr 0x%" SCNx64 " len %" SCNu64 "%n", &a, &b, &n) != 2 || !qv_scan_end(s, n))
+            return false;
+        ev->a = a, ev->b = b;
+        return true;
+    case QV_BLK_IO:
+        if (sscanf(s, "dbs=%*s bs=%*s offset=%" SCNd64 " to_dev=%d%n", &off, &d, &n) != 2 || !qv_scan_end(s, n) ||
+            (d != 0 && d != 1))
+            return false;
+        ev->y = (uint32_t)d;
+        return true;
+    case QV_E1000E_RX:
+        if (sscanf(s,
+                   "buffer #%" SCNu32 ", addr: 0x%" SCNx64 ", offset: %" SCNu32 ", from: %*[^,], length: %" SCNu32
+                   "%n",
+                   &x, &a, &y, &z, &n) != 4 ||
+            !qv_scan_end(s, n))
+            return false;
+        ev->a = a + y, ev->b = z;
+        return true;
+    }
+    return false;
+}
+
+/* Pass 1. Fills ev (in line order) and the stats' line/event counts. */
+static int qv_parse(const char *path, struct qv_events *evs, struct ims_qemu_vtd_stats *st, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return qv_fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    char *buf = NULL;
+    size_t cap = 0;
+    long len;
+    uint32_t line = 0;
+    int ts_mode = -1; /* unknown until the first event */
+    int rc = 0;
+    while ((len = qv_getline(f, &buf, &cap)) >= 0) {
+        line++;
+        const char *s = buf, *rest = buf;
+        uint64_t ts = 0;
+        int p = qv_prefix(s, &ts, &rest);
+        if (p < 0) {
+            rc = qv_fail(err, errlen, "%s:%u: malformed timestamp prefix (expected TID@SECONDS.MICROS:)", path, line);
+            break;
+        }
+        /* Event name: the first word. Anything else is not ours and is skipped. */
+        size_t nl = strcspn(rest, " ");
+        const struct qv_evdef *def = NULL;
+        for (size_t i = 0; i < sizeof qv_evdefs / sizeof qv_evdefs[0]; i++)
+            if (strlen(qv_evdefs[i].name) == nl && !strncmp(rest, qv_evdefs[i].name, nl)) {
+                def = &qv_evdefs[i];
+                break;
+            }
+        if (!def)
+            continue;
+        if (ts_mode < 0)
+            ts_mode = p;
+        else if (ts_mode != p) {
+            rc = qv_fail(err, errlen, "%s:%u: %s without a timestamp prefix while earlier events had one%s", path,
+                         line, def->name, p ? " (the reverse, in fact)" : "");
+            break;
+        }
+        struct qv_event ev = {.ts = ts, .line = line, .type = (uint8_t)def->type};
+        const char *args = rest + nl;
+        while (*args == ' ')
+            args++;
+        if (!qv_parse_args(def->type, args, &ev)) {
+            rc = qv_fail(err, errlen, "%s:%u: malformed %s event: expected \"%s\"", path, line, def->name,
+                         def->expect);
+            break;
+        }
+        if (qv_push(evs, &ev) < 0) {
+            rc = qv_fail(err, errlen, "%s:%u: out of memory", path, line);
+            break;
+        }
+        st->events++;
+    }
+    if (len == -2 && rc == 0)
+        rc = qv_fail(err, errlen, "%s:%u: out of memory", path, line + 1);
+    if (rc == 0 && ferror(f))
+        rc = qv_fail(err, errlen, "%s:%u: read error", path, line + 1);
+    st->lines = line;
+    st->timestamps = ts_mode > 0;
+    free(buf);
+    fclose(f);
+    return rc;
+}
+
+/* ---- pass 2: order ---------------------------------------------------------- */
+
+/* By timestamp, then by line: a stable sort, so lines of one thread (which
+ * QEMU writes in order) keep their order when timestamps tie. */
+static int qv_cmp(const void *pa, const void *pb)
+{
+    const struct qv_event *a = pa, *b = pb;
+    if (a->ts != b->ts)
+        return a->ts < b->ts ? -1 : 1;
+    return a->line < b->line ? -1 : a->line > b->line;
+}
+
+/* ---- pass 3: records ---------------------------------------------------------- */
+
+static int qv_err(struct qv_conv *c, const struct qv_event *ev, const char *fmt, ...)
+{
+    if (c->err && c->errlen) {
+        int n = snprintf(c->err, c->errlen, "%s:%u: ", c->path, ev->line);
+        if (n >= 0 && (size_t)n < c->errlen) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+            va_end(ap);
+        }
+    }
+    return -1;
+}
+
+static uint64_t qv_ts(const struct qv_conv *c, const struct qv_event *ev)
+{
+    return c->st->timestamps ? ev->ts - c->ts0 : 0;
+}
+
+static int qv_write(struct qv_conv *c, const struct qv_event *ev, struct ims_rec *r)
+{
+    r->ts = qv_ts(c, ev);
+    if (ims_trace_write(c->w, r) < 0)
+        return qv_err(c, ev, "writing the trace: %s", ims_trace_writer_error(c->w));
+    return 0;
+}
+
+static unsigned qv_hash(uint16_t did, uint64_t iova, uint64_t size)
+{
+    uint64_t k = (iova >> 12) * UINT64_C(0x9e3779b97f4a7c15) ^ ((uint64_t)did << 40) ^ size;
+    k ^= k >> 29;
+    return (unsigned)(k * UINT64_C(0xbf58476d1ce4e5b9) >> 48) & (QV_BUCKETS - 1);
+}
+
+static int qv_map_find(const struct qv_conv *c, uint16_t did, uint64_t iova, uint64_t size)
+{
+    for (int i = c->bucket[qv_hash(did, iova, size)]; i >= 0; i = c->maps[i].next)
+        if (c->maps[i].did == did && c->maps[i].iova == iova && c->maps[i].size == size)
+            return i;
+    return -1;
+}
+
+static int qv_map_add(struct qv_conv *c, const struct qv_event *ev, uint16_t did, uint64_t iova, uint64_t pa,
+                      uint64_t size, uint8_t perm)
+{
+    int i = c->free_head;
+    if (i >= 0) {
+        c->free_head = c->maps[i].next;
+    } else {
+        if (c->nmaps == c->capmaps) {
+            int cap = c->capmaps ? c->capmaps * 2 : 1024;
+            struct qv_map *m = realloc(c->maps, (size_t)cap * sizeof *m);
+            if (!m)
+                return qv_err(c, ev, "out of memory");
+            c->maps = m;
+            c->capmaps = cap;
+        }
+        i = c->nmaps++;
+    }
+    unsigned h = qv_hash(did, iova, size);
+    c->maps[i] = (struct qv_map){.iova = iova, .pa = pa, .size = size, .line = ev->line, .next = c->bucket[h],
+                                 .did = did, .perm = perm, .live = true};
+    c->bucket[h] = i;
+    struct ims_rec r = {.kind = IMS_REC_MAP, .did = did, .iova = iova, .pa = pa, .size = size, .perm = perm};
+    c->st->maps++;
+    return qv_write(c, ev, &r);
+}
+
+static void qv_map_unlink(struct qv_conv *c, int i)
+{
+    struct qv_map *m = &c->maps[i];
+    int *pp = &c->bucket[qv_hash(m->did, m->iova, m->size)];
+    while (*pp != i)
+        pp = &c->maps[*pp].next;
+    *pp = m->next;
+    m->live = false;
+    m->next = c->free_head;
+    c->free_head = i;
+}
+
+
+struct qv_victim {
+    uint64_t iova;
+    uint16_t did;
+    int idx;
+};
+
+static int qv_victim_cmp(const void *pa, const void *pb)
+{
+    const struct qv_victim *a = pa, *b = pb;
+    if (a->did != b->did)
+        return a->did < b->did ? -1 : 1;
+    return a->iova < b->iova ? -1 : a->iova > b->iova;
+}
+
+enum { QV_SCOPE_ALL, QV_SCOPE_DOMAIN, QV_SCOPE_RANGE };
+
+/* Emits UNMAP for every derived mapping the invalidation covers (in domain,
+ * then address order) and forgets them: what the guest unmapped before
+ * invalidating. A superpage mapping touched by a page range goes whole. */
+static int qv_unmap_scope(struct qv_conv *c, const struct qv_event *ev, int scope, uint16_t did, uint64_t lo,
+                          uint64_t hi)
+{
+    size_t n = 0, cap = 0;
+    struct qv_victim *v = NULL;
+    for (int i = 0; i < c->nmaps; i++) {
+        const struct qv_map *m = &c->maps[i];
+        if (!m->live)
+            continue;
+        if (scope != QV_SCOPE_ALL && m->did != did)
+            continue;
+        if (scope == QV_SCOPE_RANGE && (m->iova + m->size <= lo || m->iova > hi))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            struct qv_victim *nv = realloc(v, cap * sizeof *nv);
+            if (!nv) {
+                free(v);
+                return qv_err(c, ev, "out of memory");
+            }
+            v = nv;
+        }
+        v[n++] = (struct qv_victim){.iova = m->iova, .did = m->did, .idx = i};
+    }
+    if (n > 1)
+        qsort(v, n, sizeof *v, qv_victim_cmp);
+    int rc = 0;
+    for (size_t k = 0; k < n && rc == 0; k++) {
+        const struct qv_map *m = &c->maps[v[k].idx];
+        struct ims_rec r = {.kind = IMS_REC_UNMAP, .did = m->did, .iova = m->iova, .size = m->size};
+        qv_map_unlink(c, v[k].idx);
+        c->st->unmaps++;
+        rc = qv_write(c, ev, &r);
+    }
+    free(v);
+    return rc;
+}
+
+static void qv_hint_drop(struct qv_conv *c, int i)
+{
+    memmove(&c->hints[i], &c->hints[i + 1], (size_t)(c->nhints - i - 1) * sizeof c->hints[0]);
+    c->nhints--;
+}
+
+static void qv_hint_add(struct qv_conv *c, uint64_t addr, uint64_t len, uint8_t dir, uint8_t src)
+{
+    if (len == 0 || addr + len < addr)
+        return;
+    if (c->nhints == QV_HINTS)
+        qv_hint_drop(c, 0); /* the oldest */
+    c->hints[c->nhints++] =
+        (struct qv_hint){.addr = addr, .end = addr + len, .born = c->translations, .dir = dir, .src = src};
+}
+
+/* The oldest live hint covering iova, or -1. Drops hints that outlived
+ * QV_HINT_LIFE translations (announced for a transfer that never came, e.g.
+ * firmware DMA before the IOMMU was enabled). */
+static int qv_hint_match(struct qv_conv *c, uint64_t iova)
+{
+    for (int i = 0; i < c->nhints;) {
+        if (c->translations - c->hints[i].born > QV_HINT_LIFE) {
+            qv_hint_drop(c, i);
+            continue;
+        }
+        if (iova >= c->hints[i].addr && iova < c->hints[i].end)
+            return i;
+        i++;
+    }
+    return -1;
+}
+
+static char *qv_perm_str(uint8_t perm, char *buf)
+{
+    buf[0] = (perm & IMS_PERM_R) ? 'r' : '-';
+    buf[1] = (perm & IMS_PERM_W) ? 'w' : '-';
+    buf[2] = '\0';
+    return buf;
+}
+
+/* vtd_iotlb_page_hit / _update: derive or check the mapping, then one DMA
+ * record with the recorded output address. */
+static int qv_translation(struct qv_conv *c, const struct qv_event *ev)
+{
+    uint16_t sid = (uint16_t)ev->x, did = (uint16_t)ev->y;
+    uint64_t iova = ev->a, slpte = ev->b;
+    const struct qv_ctx *ctx = &c->ctx[sid];
+    if (!ctx->valid)
+        return qv_err(c, ev, "translation for sid 0x%x before any vtd_iotlb_cc_update for it (the log must start "
+                             "before the device's first DMA)",
+                      sid);
+    if (ctx->did != did)
+        return qv_err(c, ev, "translation for sid 0x%x in domain 0x%x, but its context entry says domain 0x%x", sid,
+                      did, ctx->did);
+    uint8_t perm = (uint8_t)(((slpte & QV_SLPTE_R) ? IMS_PERM_R : 0) | ((slpte & QV_SLPTE_W) ? IMS_PERM_W : 0));
+    if (!perm)
+        return qv_err(c, ev, "leaf entry 0x%" PRIx64 " grants neither read nor write", slpte);
+    /* The event does not say the leaf's level. PS marks a superpage leaf;
+     * QEMU's VT-d offers 2 MiB and 1 GiB ones and a 1 GiB leaf with a 1 GiB-
+     * aligned output cannot be told from a 2 MiB one: such leaves are taken
+     * as 2 MiB (Linux's DMA API does not build 1 GiB IOVA pages). */
+    uint64_t size = (slpte & QV_SLPTE_PS) ? QV_PAGE_2M : QV_PAGE_4K;
+    uint64_t out = slpte & QV_SLPTE_ADDR;
+    if (out & (size - 1))
+        return qv_err(c, ev, "superpage leaf entry 0x%" PRIx64 " has an output address not 2 MiB aligned", slpte);
+    uint64_t page = iova & ~(size - 1);
+    uint64_t pa = out + (iova - page);
+    char p1[3], p2[3];
+
+    int i = qv_map_find(c, did, page, size);
+    if (i >= 0) {
+        const struct qv_map *m = &c->maps[i];
+        if (m->pa != out || m->perm != perm)
+            return qv_err(c, ev,
+                          "sid 0x%x iova 0x%" PRIx64 " maps to 0x%" PRIx64 " (%s) but line %u mapped the page to 0x%" PRIx64
+                          " (%s) and no invalidation came in between",
+                          sid, iova, out, qv_perm_str(perm, p1), m->line, m->pa, qv_perm_str(m->perm, p2));
+    } else {
+        /* An overlapping mapping of the other size would be the same kind of
+         * unannounced change. */
+        if (size == QV_PAGE_4K) {
+            int j = qv_map_find(c, did, iova & ~(QV_PAGE_2M - 1), QV_PAGE_2M);
+            if (j >= 0)
+                return qv_err(c, ev, "sid 0x%x iova 0x%" PRIx64 " is a 4 KiB page inside the 2 MiB page line %u mapped, "
+                                     "with no invalidation in between",
+                              sid, iova, c->maps[j].line);
+        } else {
+            for (uint64_t a = page; a < page + QV_PAGE_2M; a += QV_PAGE_4K) {
+                int j = qv_map_find(c, did, a, QV_PAGE_4K);
+                if (j >= 0)
+                    return qv_err(c, ev, "sid 0x%x iova 0x%" PRIx64 " is a 2 MiB page over the 4 KiB page line %u "
+                                         "mapped, with no invalidation in between",
+                                  sid, iova, c->maps[j].line);
+            }
+        }
+        if (qv_map_add(c, ev, did, page, out, size, perm) < 0)
+            return -1;
+    }
+
+    /* Size and direction: a device event's, else the default, never past
+     * the end of the leaf page (the next page may be unmapped or elsewhere). */
+    uint64_t room = page + size - iova;
+    uint64_t len = c->default_size < room ? c->default_size : room;
+    uint8_t dir = QV_DIR_UNKNOWN;
+    c->translations++;
+    int h = qv_hint_match(c, iova);
+    if (h >= 0) {
+        struct qv_hint *hi = &c->hints[h];
+        len = hi->end - iova < room ? hi->end - iova : room;
+        dir = hi->dir;
+        hi->addr = iova + len;
+        if (hi->addr >= hi->end)
+            qv_hint_drop(c, h);
+        c->st->sized++;
+    }
+    /* The leaf's permissions settle the direction when they allow only one
+     * (QEMU would have refused the other); RW pages take the device's word,
+     * else read. */
+    bool write = perm == IMS_PERM_W || (perm == IMS_PERM_RW && dir == QV_DIR_WRITE);
+    struct ims_rec r = {.kind = IMS_REC_DMA, .rid = sid, .iova = iova, .size = len, .pa = pa,
+                        .flags = (uint8_t)(IMS_RECF_EXPECT_PA | (write ? IMS_RECF_WRITE : 0))};
+    c->st->dma++;
+    return qv_write(c, ev, &r);
+}
+
+static int qv_context(struct qv_conv *c, const struct qv_event *ev)
+{
+    uint16_t sid = (uint16_t)ev->x;
+    uint64_t hi = ev->a, lo = ev->b;
+    if (!qv_ce_present(lo))
+        return qv_err(c, ev, "context entry for sid 0x%x is not present (low 0x%" PRIx64 ")", sid, lo);
+    unsigned aw = qv_ce_aw(hi);
+    if (aw < 1 || aw > 3)
+        return qv_err(c, ev, "context entry for sid 0x%x has address width code %u (expected 1..3)", sid, aw);
+    struct qv_ctx nc = {.root = qv_ce_root(lo), .did = qv_ce_did(hi), .levels = (uint8_t)(aw + 2),
+                        .tt = (uint8_t)qv_ce_tt(lo), .valid = true};
+    struct qv_ctx *cur = &c->ctx[sid];
+    if (cur->valid && cur->root == nc.root && cur->did == nc.did && cur->levels == nc.levels && cur->tt == nc.tt)
+        return 0; /* reloaded after a context-cache invalidation, unchanged */
+    if (cur->valid) {
+        struct ims_rec d = {.kind = IMS_REC_DETACH, .rid = sid};
+        if (qv_write(c, ev, &d) < 0)
+            return -1;
+    }
+    *cur = nc;
+    struct ims_rec r = {.kind = IMS_REC_ATTACH, .rid = sid, .did = nc.did, .levels = nc.levels, .tt = nc.tt,
+                        .pa = nc.root};
+    c->st->attaches++;
+    return qv_write(c, ev, &r);
+}
+
+static int qv_fault(struct qv_conv *c, const struct qv_event *ev)
+{
+    if (ev->y < 1 || ev->y > 15)
+        return qv_err(c, ev, "fault reason %u is not a legacy-mode VT-d reason (1..15)", ev->y);
+    uint64_t room = QV_PAGE_4K - (ev->a & (QV_PAGE_4K - 1));
+    struct ims_rec r = {.kind = IMS_REC_DMA, .rid = (uint16_t)ev->x, .iova = ev->a,
+                        .size = c->default_size < room ? c->default_size : room, .reason = (uint8_t)ev->y,
+                        .flags = (uint8_t)(IMS_RECF_EXPECT_FAULT | (ev->b ? IMS_RECF_WRITE : 0))};
+    c->st->dma++;
+    c->st->faults++;
+    return qv_write(c, ev, &r);
+}
+
+static int qv_event(struct qv_conv *c, const struct qv_event *ev)
+{
+    struct ims_rec r = {0};
+    switch (ev->type) {
+    case QV_HIT:
+    case QV_UPDATE:
+        return qv_translation(c, ev);
+    case QV_CC_UPDATE:
+        return qv_context(c, ev);
+    case QV_INV_PAGES: {
+        uint64_t span = UINT64_C(1) << (12 + ev->y);
+        uint64_t lo = ev->a & ~(span - 1);
+        if (qv_unmap_scope(c, ev, QV_SCOPE_RANGE, (uint16_t)ev->x, lo, lo + span - 1) < 0)
+            return -1;
+        r = (struct ims_rec){.kind = IMS_REC_INV_IOTLB, .gran = IMS_INV_PAGE, .did = (uint16_t)ev->x, .iova = lo,
+                             .am = (uint8_t)ev->y};
+        break;
+    }
+    case QV_INV_DOMAIN:
+        if (qv_unmap_scope(c, ev, QV_SCOPE_DOMAIN, (uint16_t)ev->x, 0, 0) < 0)
+            return -1;
+        r = (struct ims_rec){.kind = IMS_REC_INV_IOTLB, .gran = IMS_INV_DOMAIN, .did = (uint16_t)ev->x};
+        break;
+    case QV_INV_GLOBAL:
+        if (qv_unmap_scope(c, ev, QV_SCOPE_ALL, 0, 0, 0) < 0)
+            return -1;
+        r = (struct ims_rec){.kind = IMS_REC_INV_IOTLB, .gran = IMS_INV_GLOBAL};
+        break;
+    case QV_CC_GLOBAL:
+        r = (struct ims_rec){.kind = IMS_REC_INV_CTX, .gran = IMS_INV_GLOBAL};
+        break;
+    case QV_CC_DOMAIN:
+        r = (struct ims_rec){.kind = IMS_REC_INV_CTX, .gran = IMS_INV_DOMAIN, .did = (uint16_t)ev->x};
+        break;
+    case QV_CC_DEVICES:
+        r = (struct ims_rec){.kind = IMS_REC_INV_CTX, .gran = IMS_INV_DEVICE, .rid = (uint16_t)ev->x,
+                             .fm = (uint8_t)ev->y};
+        break;
+    case QV_FAULT:
+        return qv_fault(c, ev);
+    case QV_NVME_MAP:
+        qv_hint_add(c, ev->a, ev->b, QV_DIR_UNKNOWN, QV_SRC_NVME);
+        return 0;
+    case QV_BLK_IO:
+        /* The command's data pointers were announced just before; to_dev=1
+         * means the device reads memory. */
+        for (int i = 0; i < c->nhints; i++)
+            if (c->hints[i].src == QV_SRC_NVME && c->hints[i].dir == QV_DIR_UNKNOWN)
+                c->hints[i].dir = ev->y ? QV_DIR_READ : QV_DIR_WRITE;
+        return 0;
+    case QV_E1000E_RX:
+        qv_hint_add(c, ev->a, ev->b, QV_DIR_WRITE, QV_SRC_E1000E);
+        return 0;
+    default:
+        return 0;
+    }
+    c->st->invalidations++;
+    return qv_write(c, ev, &r);
+}
+
+static void qv_basename(const char *path, char *out, size_t len)
+{
+    const char *b = strrchr(path, '/');
+    snprintf(out, len, "%s", b ? b + 1 : path);
+}
+
+/* Header text fields take printable ASCII only. */
+static void qv_text(char *dst, size_t len, const char *src)
+{
+    size_t i = 0;
+    for (; src[i] && i + 1 < len; i++)
+        dst[i] = (src[i] >= 0x20 && src[i] < 0x7f) ? src[i] : '?';
+    dst[i] = '\0';
+}
+
+int ims_qemu_vtd_convert(const char *log_path, const char *out_path, const struct ims_qemu_vtd_opts *opts,
+                         struct ims_qemu_vtd_stats *stats, char *err, size_t errlen)
+{
+    struct ims_qemu_vtd_opts dflt;
+    if (!opts) {
+        ims_qemu_vtd_opts_default(&dflt);
+        opts = &dflt;
+    }
+    struct ims_qemu_vtd_stats local;
+    struct ims_qemu_vtd_stats *st = stats ? stats : &local;
+    memset(st, 0, sizeof *st);
+
+    struct qv_events evs = {0};
+    if (qv_parse(log_path, &evs, st, err, errlen) < 0) {
+        free(evs.v);
+        return -1;
+    }
+    bool any = false;
+    for (size_t i = 0; i < evs.n && !any; i++)
+        any = evs.v[i].type == QV_HIT || evs.v[i].type == QV_UPDATE || evs.v[i].type == QV_FAULT;
+    if (!any) {
+        free(evs.v);
+        return qv_fail(err, errlen,
+                       "%s: no vtd_iotlb_page_hit/_update or vtd_dmar_fault events in %" PRIu64
+                       " lines (was QEMU run with -trace events=... listing them?)",
+                       log_path, st->lines);
+    }
+    if (st->timestamps)
+        qsort(evs.v, evs.n, sizeof evs.v[0], qv_cmp);
+
+    /* Topology: one device per source id seen; bridges are not in the log. */
+    struct ims_trace_hdr hdr = {.version = IMS_TRACE_VERSION};
+    uint8_t *seen = calloc(65536, 1);
+    struct qv_conv c = {.path = log_path, .err = err, .errlen = errlen, .st = st, .free_head = -1};
+    c.default_size = opts->default_size ? opts->default_size : QV_DEFAULT_SIZE;
+    c.bucket = malloc(QV_BUCKETS * sizeof *c.bucket);
+    c.ctx = calloc(65536, sizeof *c.ctx);
+    int rc = -1;
+    if (!seen || !c.bucket || !c.ctx) {
+        qv_fail(err, errlen, "%s: out of memory", log_path);
+        goto out;
+    }
+    for (unsigned i = 0; i < QV_BUCKETS; i++)
+        c.bucket[i] = -1;
+    int ndev = 0;
+    for (size_t i = 0; i < evs.n; i++) {
+        const struct qv_event *ev = &evs.v[i];
+        if (ev->type == QV_HIT || ev->type == QV_UPDATE || ev->type == QV_FAULT || ev->type == QV_CC_UPDATE)
+            if (!seen[ev->x]++)
+                ndev++;
+    }
+    hdr.topo.devices = calloc((size_t)ndev, sizeof *hdr.topo.devices);
+    if (!hdr.topo.devices) {
+        qv_fail(err, errlen, "%s: out of memory", log_path);
+        goto out;
+    }
+    for (unsigned sid = 0; sid < 65536; sid++) {
+        if (!seen[sid])
+            continue;
+        struct ims_device *d = &hdr.topo.devices[hdr.topo.n_devices++];
+        snprintf(d->name, sizeof d->name, "sid-%02x:%02x.%x", IMS_BDF_BUS(sid), IMS_BDF_DEV(sid), IMS_BDF_FN(sid));
+        d->bdf = (uint16_t)sid;
+        d->bridge = IMS_TOPO_NONE;
+    }
+    qv_text(hdr.creator, sizeof hdr.creator, "iommusim trace convert --from qemu-vtd");
+    if (opts->source) {
+        qv_text(hdr.source, sizeof hdr.source, opts->source);
+    } else {
+        char base[128], src[IMS_TRACE_TEXT_MAX];
+        qv_basename(log_path, base, sizeof base);
+        snprintf(src, sizeof src, "QEMU VT-d trace-event log %s", base);
+        qv_text(hdr.source, sizeof hdr.source, src);
+    }
+
+    c.w = ims_trace_create(out_path, &hdr, err, errlen);
+    if (!c.w)
+        goto out;
+    /* Time zero: the first IOMMU event (device events before it may be
+     * firmware DMA with the IOMMU still off). */
+    for (size_t i = 0; i < evs.n; i++)
+        if (evs.v[i].type != QV_NVME_MAP && evs.v[i].type != QV_BLK_IO && evs.v[i].type != QV_E1000E_RX) {
+            c.ts0 = evs.v[i].ts;
+            break;
+        }
+    for (size_t i = 0; i < evs.n; i++)
+        if (qv_event(&c, &evs.v[i]) < 0) {
+            ims_trace_abort(c.w);
+            goto out;
+        }
+    rc = ims_trace_commit(c.w, err, errlen);
+out:
+    ims_trace_hdr_free(&hdr);
+    free(seen);
+    free(c.bucket);
+    free(c.ctx);
+    free(c.maps);
+    free(evs.v);
+    return rc;
+}

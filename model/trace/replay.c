@@ -1,2 +1,304 @@
-/* placeholder: being written */
-typedef int ims_placeholder_replay;
+/* Functional replay: one IOMMU, its memory and a table builder driven by trace
+ * records (see replay.h). Control records go to the table builder and the
+ * invalidation calls; DMA records are split at 4 KiB boundaries and each part
+ * is translated and compared with the recording.
+ */
+#include "iommusim/replay.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iommusim/mem.h"
+#include "iommusim/topo.h"
+
+#define RP_RIDS 65536
+
+/* Who is attached where, per requester id as the IOMMU sees it (aliased):
+ * devices sharing an alias share the context entry, so it is cleared only
+ * when the last of them detaches. */
+struct rp_ctx {
+    uint16_t did;
+    uint16_t refs;
+};
+
+struct ims_replay {
+    struct ims_mem *mem;
+    struct ims_iommu *mmu;
+    struct ims_tb *tb;
+    struct ims_replay_stats st;
+    uint16_t *alias;          /* own requester id -> the one the IOMMU sees */
+    struct rp_ctx *ctx;       /* per aliased requester id */
+    uint8_t *dom_levels;      /* per domain id: levels it was created with, 0 = none */
+    struct ims_fault_record fr[64];
+};
+
+void ims_replay_cfg_default(struct ims_replay_cfg *cfg)
+{
+    ims_iommu_cfg_default(&cfg->iommu);
+    ims_tb_cfg_default(&cfg->tb);
+    cfg->tb.caps = cfg->iommu.caps;
+}
+
+static int rfail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (err && errlen)
+        vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+struct ims_replay *ims_replay_create(const struct ims_trace_hdr *hdr, const struct ims_replay_cfg *cfg,
+                                     const struct ims_mem_ops *ops, void *mem_ctx, char *err, size_t errlen)
+{
+    char e[256];
+    if (ims_topo_check(&hdr->topo, e, sizeof e) < 0) {
+        rfail(err, errlen, "trace topology: %s", e);
+        return NULL;
+    }
+    struct ims_replay *rp = calloc(1, sizeof *rp);
+    if (!rp) {
+        rfail(err, errlen, "out of memory");
+        return NULL;
+    }
+    rp->alias = malloc(RP_RIDS * sizeof *rp->alias);
+    rp->ctx = calloc(RP_RIDS, sizeof *rp->ctx);
+    rp->dom_levels = calloc(RP_RIDS, 1);
+    rp->mem = ims_mem_create();
+    if (!rp->alias || !rp->ctx || !rp->dom_levels || !rp->mem) {
+        rfail(err, errlen, "out of memory");
+        ims_replay_destroy(rp);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < RP_RIDS; i++)
+        rp->alias[i] = (uint16_t)i;
+    for (int i = 0; i < hdr->topo.n_devices; i++)
+        rp->alias[hdr->topo.devices[i].bdf] = ims_topo_requester_id(&hdr->topo, i);
+
+    rp->mmu = ims_iommu_create(&cfg->iommu, ops ? ops : &ims_mem_direct_ops, ops ? mem_ctx : rp->mem, err, errlen);
+    if (!rp->mmu) {
+        ims_replay_destroy(rp);
+        return NULL;
+    }
+    struct ims_tb_cfg tbc = cfg->tb;
+    tbc.caps = cfg->iommu.caps;
+    rp->tb = ims_tb_create(rp->mem, &tbc, err, errlen);
+    if (!rp->tb) {
+        ims_replay_destroy(rp);
+        return NULL;
+    }
+    ims_iommu_set_root(rp->mmu, ims_tb_root(rp->tb));
+    return rp;
+}
+
+void ims_replay_destroy(struct ims_replay *rp)
+{
+    if (!rp)
+        return;
+    if (rp->tb)
+        ims_tb_destroy(rp->tb);
+    if (rp->mmu)
+        ims_iommu_destroy(rp->mmu);
+    if (rp->mem)
+        ims_mem_destroy(rp->mem);
+    free(rp->alias);
+    free(rp->ctx);
+    free(rp->dom_levels);
+    free(rp);
+}
+
+struct ims_iommu *ims_replay_iommu(struct ims_replay *rp)
+{
+    return rp->mmu;
+}
+
+struct ims_mem *ims_replay_mem(struct ims_replay *rp)
+{
+    return rp->mem;
+}
+
+struct ims_tb *ims_replay_tb(struct ims_replay *rp)
+{
+    return rp->tb;
+}
+
+const struct ims_replay_stats *ims_replay_stats(const struct ims_replay *rp)
+{
+    return &rp->st;
+}
+
+uint16_t ims_replay_alias(const struct ims_replay *rp, uint16_t rid)
+{
+    return rp->alias[rid];
+}
+
+static void fmt_bdf(char *buf, size_t len, uint16_t bdf)
+{
+    snprintf(buf, len, "%02x:%02x.%u", IMS_BDF_BUS(bdf), IMS_BDF_DEV(bdf), IMS_BDF_FN(bdf));
+}
+
+/* "03:00.0" or "40:01.0 (seen as 40:00.0)". */
+static void fmt_rid(const struct ims_replay *rp, char *buf, size_t len, uint16_t rid)
+{
+    char a[16], b[16];
+    fmt_bdf(a, sizeof a, rid);
+    if (rp->alias[rid] == rid) {
+        snprintf(buf, len, "%s", a);
+    } else {
+        fmt_bdf(b, sizeof b, rp->alias[rid]);
+        snprintf(buf, len, "%s (seen as %s)", a, b);
+    }
+}
+
+int ims_replay_control(struct ims_replay *rp, const struct ims_rec *rec, char *err, size_t errlen)
+{
+    char who[48];
+    int rc;
+    switch (rec->kind) {
+    case IMS_REC_ATTACH: {
+        uint16_t sid = rp->alias[rec->rid];
+        struct rp_ctx *c = &rp->ctx[sid];
+        fmt_rid(rp, who, sizeof who, rec->rid);
+        if (!rp->dom_levels[rec->did]) {
+            rc = ims_tb_domain_create(rp->tb, rec->did, rec->levels);
+            if (rc != IMS_TB_OK)
+                return rfail(err, errlen, "attach %s: cannot create domain %u with %u levels: %s", who, rec->did,
+                             rec->levels, ims_tb_strerror(rc));
+            rp->dom_levels[rec->did] = rec->levels;
+        } else if (rp->dom_levels[rec->did] != rec->levels) {
+            return rfail(err, errlen, "attach %s: domain %u has %u levels, the record says %u", who, rec->did,
+                         rp->dom_levels[rec->did], rec->levels);
+        }
+        if (c->refs && c->did != rec->did)
+            return rfail(err, errlen, "attach %s: already attached to domain %u (detach first)", who, c->did);
+        rc = ims_tb_attach(rp->tb, sid, rec->did, rec->tt, false);
+        if (rc != IMS_TB_OK)
+            return rfail(err, errlen, "attach %s to domain %u: %s", who, rec->did, ims_tb_strerror(rc));
+        c->did = rec->did;
+        c->refs++;
+        break;
+    }
+    case IMS_REC_DETACH: {
+        uint16_t sid = rp->alias[rec->rid];
+        struct rp_ctx *c = &rp->ctx[sid];
+        fmt_rid(rp, who, sizeof who, rec->rid);
+        if (!c->refs)
+            return rfail(err, errlen, "detach %s: not attached", who);
+        if (--c->refs == 0) {
+            rc = ims_tb_detach(rp->tb, sid);
+            if (rc != IMS_TB_OK)
+                return rfail(err, errlen, "detach %s: %s", who, ims_tb_strerror(rc));
+        }
+        break;
+    }
+    case IMS_REC_MAP:
+        if (!rp->dom_levels[rec->did])
+            return rfail(err, errlen, "map in domain %u: no such domain (no attach created it)", rec->did);
+        rc = ims_tb_map(rp->tb, rec->did, rec->iova, rec->pa, rec->size, rec->perm);
+        if (rc != IMS_TB_OK)
+            return rfail(err, errlen, "map did %u iova 0x%llx size 0x%llx -> pa 0x%llx: %s", rec->did,
+                         (unsigned long long)rec->iova, (unsigned long long)rec->size, (unsigned long long)rec->pa,
+                         rc == IMS_TB_EEXIST ? "already mapped (mapping over a mapping)" : ims_tb_strerror(rc));
+        break;
+    case IMS_REC_UNMAP:
+        if (!rp->dom_levels[rec->did])
+            return rfail(err, errlen, "unmap in domain %u: no such domain", rec->did);
+        rc = ims_tb_unmap(rp->tb, rec->did, rec->iova, rec->size);
+        if (rc != IMS_TB_OK)
+            return rfail(err, errlen, "unmap did %u iova 0x%llx size 0x%llx: %s", rec->did,
+                         (unsigned long long)rec->iova, (unsigned long long)rec->size,
+                         rc == IMS_TB_ENOENT ? "nothing mapped there" : ims_tb_strerror(rc));
+        break;
+    case IMS_REC_INV_IOTLB:
+        ims_inv_iotlb(rp->mmu, (enum ims_inv_gran)rec->gran, rec->did, rec->iova, rec->am,
+                      (rec->flags & IMS_RECF_IH) != 0);
+        break;
+    case IMS_REC_INV_CTX:
+        ims_inv_context(rp->mmu, (enum ims_inv_gran)rec->gran, rec->did, rec->rid, rec->fm);
+        break;
+    case IMS_REC_MARK:
+        break;
+    case IMS_REC_DMA:
+        return rfail(err, errlen, "dma record given to ims_replay_control (use ims_replay_dma)");
+    default:
+        return rfail(err, errlen, "unknown record kind %u", rec->kind);
+    }
+    rp->st.records++;
+    return 0;
+}
+
+unsigned ims_replay_dma_parts(const struct ims_rec *rec)
+{
+    if (rec->size == 0)
+        return 0;
+    uint64_t first = rec->iova >> IMS_PAGE_SHIFT;
+    uint64_t last = (rec->iova + (rec->size - 1)) >> IMS_PAGE_SHIFT;
+    return (unsigned)(last - first + 1);
+}
+
+void ims_replay_dma_req(const struct ims_replay *rp, const struct ims_rec *rec, unsigned i, struct ims_req *req)
+{
+    uint64_t start = i == 0 ? rec->iova : ((rec->iova >> IMS_PAGE_SHIFT) + i) << IMS_PAGE_SHIFT;
+    uint64_t next = (start | (IMS_PAGE_SIZE - 1)) + 1; /* start of the following page (0 on wrap) */
+    uint64_t end = rec->iova + (rec->size - 1);       /* last byte */
+    uint64_t last = (next != 0 && next - 1 < end) ? next - 1 : end;
+    req->rid = rp->alias[rec->rid];
+    req->pasid = (rec->flags & IMS_RECF_PASID) ? rec->pasid : IMS_NO_PASID;
+    req->iova = start;
+    req->size = (uint32_t)(last - start + 1);
+    req->access = (rec->flags & IMS_RECF_WRITE) ? IMS_PERM_W : IMS_PERM_R;
+    req->at = IMS_AT_UNTRANSLATED;
+}
+
+bool ims_replay_check(struct ims_replay *rp, const struct ims_rec *rec, const struct ims_req *req,
+                      const struct ims_xlate *x)
+{
+    /* The first part stands for the record: count it once. */
+    if (req->iova == rec->iova) {
+        rp->st.records++;
+        rp->st.dma++;
+        rp->st.bytes += rec->size;
+    }
+    rp->st.requests++;
+    bool ok = true;
+    if (rec->flags & IMS_RECF_EXPECT_PA) {
+        rp->st.checked++;
+        ok = x->fault == 0 && x->pa == rec->pa + (req->iova - rec->iova);
+    } else if (rec->flags & IMS_RECF_EXPECT_FAULT) {
+        rp->st.checked++;
+        ok = x->fault == rec->reason;
+    }
+    if (x->fault && !(rec->flags & IMS_RECF_EXPECT_FAULT))
+        rp->st.unexpected_faults++;
+    if (!ok)
+        rp->st.mismatches++;
+    return ok;
+}
+
+unsigned ims_replay_dma(struct ims_replay *rp, const struct ims_rec *rec)
+{
+    unsigned parts = ims_replay_dma_parts(rec), bad = 0;
+    for (unsigned i = 0; i < parts; i++) {
+        struct ims_req req;
+        struct ims_xlate x;
+        ims_replay_dma_req(rp, rec, i, &req);
+        ims_translate(rp->mmu, &req, &x);
+        if (!ims_replay_check(rp, rec, &req, &x))
+            bad++;
+        if (x.flags & IMS_XLATE_FAULT_RECORDED)
+            ims_replay_drain_faults(rp);
+    }
+    return bad;
+}
+
+size_t ims_replay_drain_faults(struct ims_replay *rp)
+{
+    size_t total = 0, n;
+    while ((n = ims_fq_drain(rp->mmu, rp->mem, rp->fr, sizeof rp->fr / sizeof rp->fr[0])) > 0)
+        total += n;
+    ims_fq_clear_overflow(rp->mmu);
+    return total;
+}

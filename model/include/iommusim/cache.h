@@ -77,6 +77,9 @@ struct ims_cache_entry *ims_cache_insert(struct ims_cache *c, uint32_t set, uint
 /* Removes every valid entry for which pred returns true; returns the count. */
 typedef bool (*ims_cache_pred)(const struct ims_cache_entry *e, void *arg);
 size_t ims_cache_invalidate_if(struct ims_cache *c, ims_cache_pred pred, void *arg);
+/* Same, within one set only: for owners that know which sets the entries
+ * they remove can live in (page-selective invalidation). */
+size_t ims_cache_invalidate_set_if(struct ims_cache *c, uint32_t set, ims_cache_pred pred, void *arg);
 /* Removes everything; returns the count. */
 size_t ims_cache_invalidate_all(struct ims_cache *c);
 /* Number of valid entries (walks the whole cache; for tests and reports). */

@@ -30,6 +30,10 @@ void ims_mem_write(struct ims_mem *mem, uint64_t pa, const void *buf, size_t len
 void ims_mem_zero_page(struct ims_mem *mem, uint64_t pa);
 /* Number of 4 KiB frames currently backed. */
 size_t ims_mem_pages(const struct ims_mem *mem);
+/* The backing store of the 4 KiB frame holding pa (read-only view), or NULL
+ * if that frame was never written (it reads as zero). Valid until the next
+ * write to memory. */
+const void *ims_mem_frame(struct ims_mem *mem, uint64_t pa);
 
 /* Why the IOMMU touches memory; lets the timing layer account per kind. */
 enum ims_mem_kind {

@@ -71,6 +71,8 @@ public:
     TracePlayer(sc_core::sc_module_name name, const ims_sim_cfg &cfg, const Clock &clk, ims_trace_reader *reader,
                 const char *trace_path, ims_replay *replay, Iommu &iommu, bool progress);
 
+    ~TracePlayer() override { m_trans.clear_extension(&m_ext); }  // the payload would free it
+
     bool failed() const { return !m_error.empty(); }
     const std::string &error() const { return m_error; }
     const RunStats &stats() const { return m_st; }
@@ -106,6 +108,8 @@ private:
     Cycles m_now = 0;                       // current issue cycle (non-decreasing)
     std::uint64_t m_fault_pending = 0;      // records written since the last drain
     std::vector<unsigned char> m_data;      // payload buffer (data is not modelled)
+    tlm::tlm_generic_payload m_trans;       // reused for every request
+    ReqExt m_ext;
     double m_wall_start = 0;
     std::uint64_t m_next_progress = 0;
 };

@@ -193,7 +193,7 @@ private:
     void b_transport_ats(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay);
     static std::uint64_t op_read(void *ctx, std::uint64_t pa, ims_mem_kind kind);
     static void op_write(void *ctx, std::uint64_t pa, std::uint64_t val, ims_mem_kind kind);
-    Cycles mem_timed(Cycles t, std::uint64_t pa, bool write, std::uint64_t val);
+    Cycles mem_timed(Cycles t, std::uint64_t pa);
     Cycles port_slot(Cycles t);
     Cycles acquire_walker(Cycles t, Cycles *queue_wait);
     Cycles drain_scope(Cycles t, int kind, std::uint16_t did, std::uint64_t lo, std::uint64_t hi);

@@ -118,4 +118,14 @@ void ims_trace_abort(struct ims_trace_writer *w);
 /* Text form of one record (one line, no newline); returns chars written like snprintf. */
 int ims_rec_format(const struct ims_rec *rec, char *buf, size_t len);
 
+/* Added for tools and tests (compatible extension). */
+/* The form a reader detected (enum ims_trace_form). */
+int ims_trace_reader_form(const struct ims_trace_reader *r);
+/* Checks that the fields rec->kind uses are in range: 0, or -1 with a message. */
+int ims_rec_check(const struct ims_rec *rec, char *err, size_t errlen);
+/* Canonical copy: the fields rec->kind uses, every other field zero (what the
+ * readers return; two records are equal in every form iff their canonical
+ * copies are byte-identical). */
+void ims_rec_canon(const struct ims_rec *in, struct ims_rec *out);
+
 #endif /* IMS_TRACE_H */

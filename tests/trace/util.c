@@ -1,0 +1,124 @@
+#define _POSIX_C_SOURCE 200809L
+#include "util.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char tu_dir[64];
+static char tu_buf[4][256];
+static int tu_next;
+
+void tu_setup(void)
+{
+    strcpy(tu_dir, "/tmp/ims_trace_testXXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tu_dir));
+}
+
+void tu_teardown(void)
+{
+    DIR *d = opendir(tu_dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char p[512];
+    while ((e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        snprintf(p, sizeof p, "%s/%s", tu_dir, e->d_name);
+        unlink(p);
+    }
+    closedir(d);
+    rmdir(tu_dir);
+}
+
+const char *tu_path(const char *name)
+{
+    char *b = tu_buf[tu_next++ & 3];
+    snprintf(b, sizeof tu_buf[0], "%s/%s", tu_dir, name);
+    return b;
+}
+
+bool tu_rec_equal(const struct ims_rec *x, const struct ims_rec *y)
+{
+    struct ims_rec a, b;
+    ims_rec_canon(x, &a);
+    ims_rec_canon(y, &b);
+    return a.ts == b.ts && a.iova == b.iova && a.pa == b.pa && a.size == b.size && a.pasid == b.pasid &&
+           a.rid == b.rid && a.did == b.did && a.kind == b.kind && a.flags == b.flags && a.perm == b.perm &&
+           a.gran == b.gran && a.am == b.am && a.fm == b.fm && a.levels == b.levels && a.tt == b.tt &&
+           a.reason == b.reason && !memcmp(a.label, b.label, sizeof a.label);
+}
+
+int tu_write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    size_t n = fwrite(data, 1, len, f);
+    fclose(f);
+    return n == len ? 0 : -1;
+}
+
+char *tu_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *p = malloc((size_t)n + 1);
+    if (p && fread(p, 1, (size_t)n, f) != (size_t)n) {
+        free(p);
+        p = NULL;
+    }
+    fclose(f);
+    if (p) {
+        p[n] = 0;
+        if (len)
+            *len = (size_t)n;
+    }
+    return p;
+}
+
+bool tu_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+void tu_sample_hdr(struct ims_trace_hdr *h)
+{
+    memset(h, 0, sizeof *h);
+    h->version = IMS_TRACE_VERSION;
+    strcpy(h->creator, "iommusim tests");
+    strcpy(h->source, "hand-made: every field");
+    h->topo.n_bridges = 2;
+    h->topo.bridges = calloc(2, sizeof *h->topo.bridges);
+    strcpy(h->topo.bridges[0].name, "pcie-bridge");
+    h->topo.bridges[0].bdf = IMS_BDF(0, 0x1e, 0);
+    h->topo.bridges[0].secondary_bus = 5;
+    h->topo.bridges[0].kind = IMS_BRIDGE_PCIE_TO_PCI;
+    h->topo.bridges[0].parent = IMS_TOPO_NONE;
+    strcpy(h->topo.bridges[1].name, "pci-bridge");
+    h->topo.bridges[1].bdf = IMS_BDF(5, 1, 0);
+    h->topo.bridges[1].secondary_bus = 6;
+    h->topo.bridges[1].kind = IMS_BRIDGE_PCI_TO_PCI;
+    h->topo.bridges[1].parent = 0;
+    h->topo.n_devices = 3;
+    h->topo.devices = calloc(3, sizeof *h->topo.devices);
+    strcpy(h->topo.devices[0].name, "nic0");
+    h->topo.devices[0].bdf = IMS_BDF(3, 0, 0);
+    h->topo.devices[0].bridge = IMS_TOPO_NONE;
+    strcpy(h->topo.devices[1].name, "legacy0");
+    h->topo.devices[1].bdf = IMS_BDF(5, 2, 1);
+    h->topo.devices[1].bridge = 0;
+    strcpy(h->topo.devices[2].name, "legacy1");
+    h->topo.devices[2].bdf = IMS_BDF(6, 3, 0);
+    h->topo.devices[2].bridge = 1;
+}

@@ -1,0 +1,305 @@
+#!/usr/bin/env bash
+# Records real device DMA through QEMU's emulated Intel VT-d and converts the
+# QEMU trace-event log into an iommusim trace. See docs/recording.md.
+#
+# Runs on Debian bookworm as root (it installs packages when they are missing).
+# Nothing is installed into the host's boot path: the guest kernel is a
+# Debian package unpacked into the work directory.
+set -euo pipefail
+
+MODE=strict
+CACHING=off
+WORKLOAD=mixed
+OUT=
+KEEP_LOG=0
+FAULT=0
+CONVERT=1
+TIMEOUT=240
+WORK=${IMS_RECORD_WORK:-/var/tmp/iommusim-record}
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${IMS_BUILD_DIR:-$REPO/build}
+
+usage() {
+    cat <<EOF
+usage: record.sh [options]
+
+Boots a Debian kernel under QEMU (TCG) with an emulated Intel VT-d, runs a
+small DMA workload, and converts QEMU's VT-d trace events into an iommusim
+trace with 'iommusim trace convert --from qemu-vtd'.
+
+options:
+  --mode strict|lazy        guest unmap policy: iommu.strict=1 or 0 (default: $MODE)
+  --caching-mode on|off     VT-d caching mode (invalidation on every map) (default: $CACHING)
+  --workload W              nvme | net | virtio | mixed (default: $WORKLOAD)
+  --fault                   also provoke DMA remapping faults: at the end the NVMe
+                            driver is unbound and the controller is pointed at an
+                            unmapped admin queue (needs nvme in the workload)
+  --out FILE                output trace (.itr, .itr.zst, .txt)
+                            (default: traces/<workload>-<mode>[-cm].itr.zst)
+  --keep-log                keep the raw QEMU log next to the output (FILE.log.zst)
+  --no-convert              only record: keep the raw log, do not convert
+  --work-dir DIR            downloads, kernel, initramfs, images, logs (default: $WORK)
+  --build-dir DIR           iommusim build directory, configured with CMake if
+                            the tool is missing (default: $BUILD)
+  --timeout SECONDS         hard limit on the QEMU run (default: $TIMEOUT)
+  --help                    this text
+
+Environment: IMS_RECORD_WORK, IMS_BUILD_DIR set the two directory defaults.
+EOF
+}
+
+die() { echo "record.sh: $*" >&2; exit 1; }
+log() { echo "record.sh: $*" >&2; }
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --mode) MODE=${2:?--mode needs a value}; shift 2 ;;
+    --caching-mode) CACHING=${2:?--caching-mode needs a value}; shift 2 ;;
+    --workload) WORKLOAD=${2:?--workload needs a value}; shift 2 ;;
+    --out) OUT=${2:?--out needs a value}; shift 2 ;;
+    --keep-log) KEEP_LOG=1; shift ;;
+    --fault) FAULT=1; shift ;;
+    --no-convert) CONVERT=0; KEEP_LOG=1; shift ;;
+    --work-dir) WORK=${2:?--work-dir needs a value}; shift 2 ;;
+    --build-dir) BUILD=${2:?--build-dir needs a value}; shift 2 ;;
+    --timeout) TIMEOUT=${2:?--timeout needs a value}; shift 2 ;;
+    --help|-h) usage; exit 0 ;;
+    *) usage >&2; die "unknown option '$1'" ;;
+    esac
+done
+
+case "$MODE" in strict) STRICT=1 ;; lazy) STRICT=0 ;; *) die "--mode must be strict or lazy, not '$MODE'" ;; esac
+case "$CACHING" in on|off) ;; *) die "--caching-mode must be on or off, not '$CACHING'" ;; esac
+case "$WORKLOAD" in nvme|net|virtio|mixed) ;; *) die "--workload must be nvme, net, virtio or mixed, not '$WORKLOAD'" ;; esac
+case "$TIMEOUT" in ''|*[!0-9]*) die "--timeout must be a number of seconds" ;; esac
+if [ "$FAULT" = 1 ] && [ "$WORKLOAD" != nvme ] && [ "$WORKLOAD" != mixed ]; then
+    die "--fault needs the NVMe device (--workload nvme or mixed)"
+fi
+NAME="$WORKLOAD-$MODE"
+[ "$CACHING" = on ] && NAME="$NAME-cm"
+[ "$FAULT" = 1 ] && NAME="$NAME-fault"
+[ -n "$OUT" ] || OUT="$REPO/traces/$NAME.itr.zst"
+case "$OUT" in /*) ;; *) OUT="$PWD/$OUT" ;; esac
+
+# --- 1. host packages ---------------------------------------------------------
+need_pkgs=()
+command -v qemu-system-x86_64 >/dev/null || need_pkgs+=(qemu-system-x86)
+[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx devmem || need_pkgs+=(busybox-static)
+command -v cpio >/dev/null || need_pkgs+=(cpio)
+command -v depmod >/dev/null || need_pkgs+=(kmod)
+command -v zstd >/dev/null || need_pkgs+=(zstd)
+command -v xz >/dev/null || need_pkgs+=(xz-utils)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+    [ "$(id -u)" = 0 ] || die "missing ${need_pkgs[*]}: run as root to install them"
+    log "installing ${need_pkgs[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+grep -q "/lib64/ld-linux-x86-64.so.2" /bin/busybox && die "/bin/busybox is not static (install busybox-static)"
+
+mkdir -p "$WORK"
+WORK=$(cd "$WORK" && pwd)
+
+# --- 2. guest kernel (downloaded and unpacked, never installed) ---------------
+KPKG=$(apt-cache depends linux-image-amd64 2>/dev/null |
+    sed -n 's/^ *Depends: \(linux-image-6\.1\.0-[0-9]*-amd64\)$/\1/p' | head -n1)
+if [ -z "$KPKG" ]; then
+    KPKG=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' | cut -d' ' -f1 | sort -V | tail -n1)
+fi
+[ -n "$KPKG" ] || die "no linux-image-6.1.0-*-amd64 package known to apt (run apt-get update)"
+KDIR="$WORK/kernel/$KPKG"
+if [ ! -f "$KDIR/.unpacked" ]; then
+    log "downloading $KPKG"
+    rm -rf "$KDIR"; mkdir -p "$KDIR/root"
+    (cd "$KDIR" && apt-get download "$KPKG" >/dev/null)
+    dpkg-deb -x "$KDIR"/"$KPKG"_*.deb "$KDIR/root"
+    touch "$KDIR/.unpacked"
+fi
+KDEB=$(ls "$KDIR"/"$KPKG"_*.deb)
+KPKGVER=$(dpkg-deb -f "$KDEB" Version)
+MODROOT="$KDIR/root"
+[ -d "$MODROOT/lib/modules" ] || { [ -d "$MODROOT/usr/lib/modules" ] && MODROOT_LIB=usr/lib; }
+MODLIB=${MODROOT_LIB:-lib}/modules
+KVER=$(ls "$MODROOT/$MODLIB" | head -n1)
+VMLINUZ="$MODROOT/boot/vmlinuz-$KVER"
+[ -f "$VMLINUZ" ] || die "no kernel image at $VMLINUZ"
+[ -f "$MODROOT/$MODLIB/$KVER/modules.dep" ] || depmod -b "$MODROOT" "$KVER"
+
+# --- 3. initramfs: static busybox, the modules, an /init running the workload --
+MODS=(crc64 crc64_rocksoft_generic crc64_rocksoft crct10dif_common crct10dif_generic crc_t10dif t10_pi
+      nvme_core nvme e1000e virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk)
+IRD="$WORK/initramfs-$KVER"
+rm -rf "$IRD"; mkdir -p "$IRD"/{bin,dev,proc,sys,mod}
+cp /bin/busybox "$IRD/bin/busybox"
+: > "$IRD/mod/order"
+declare -A seen=()
+for m in "${MODS[@]}"; do
+    deps=$(modprobe -d "$MODROOT" -S "$KVER" --show-depends --ignore-install "$m" 2>/dev/null) || {
+        log "module $m not found in $KPKG (skipped)"; continue; }
+    while read -r kind path _; do
+        [ "$kind" = insmod ] || continue
+        base=$(basename "$path")
+        [ -n "${seen[$base]:-}" ] && continue
+        # CPU-specific accelerations (PCLMULQDQ) are absent under TCG: skip them.
+        case "$base" in *-pclmul.ko*) continue ;; esac
+        seen[$base]=1
+        case "$base" in
+        *.ko.xz) xz -dc "$path" > "$IRD/mod/${base%.xz}"; base=${base%.xz} ;;
+        *.ko.zst) zstd -qdc "$path" > "$IRD/mod/${base%.zst}"; base=${base%.zst} ;;
+        *) cp "$path" "$IRD/mod/$base" ;;
+        esac
+        echo "$base" >> "$IRD/mod/order"
+    done <<< "$deps"
+done
+
+case "$WORKLOAD" in nvme) W_NVME=1 W_NET=0 W_VIRTIO=0 ;; net) W_NVME=0 W_NET=1 W_VIRTIO=0 ;;
+    virtio) W_NVME=0 W_NET=0 W_VIRTIO=1 ;; mixed) W_NVME=1 W_NET=1 W_VIRTIO=1 ;; esac
+
+cat > "$IRD/init" <<EOF
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+echo 1 > /proc/sys/kernel/printk
+for m in \$(cat /mod/order); do insmod /mod/\$m || echo "ims: insmod \$m failed"; done
+waitdev() { i=0; while [ ! -e "\$1" ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i+1)); done; [ -e "\$1" ]; }
+blkload() {
+    d=\$1
+    waitdev \$d || { echo "ims: \$d missing"; return; }
+    echo "ims: workload on \$d"
+    dd if=\$d of=/dev/null bs=4k count=256 iflag=direct 2>/dev/null
+    dd if=\$d of=/dev/null bs=64k count=32 skip=16 iflag=direct 2>/dev/null
+    dd if=/dev/zero of=\$d bs=4k count=64 seek=1024 oflag=direct 2>/dev/null
+    dd if=/dev/zero of=\$d bs=32k count=16 seek=256 oflag=direct 2>/dev/null
+    dd if=\$d of=/dev/null bs=4k count=64 skip=1024 iflag=direct 2>/dev/null
+}
+if [ $W_NVME = 1 ]; then blkload /dev/nvme0n1; fi
+if [ $W_VIRTIO = 1 ]; then blkload /dev/vda; fi
+if [ $W_NET = 1 ]; then
+    waitdev /sys/class/net/eth0 || echo "ims: eth0 missing"
+    ip link set lo up
+    ip link set eth0 up
+    ip addr add 10.0.2.15/24 dev eth0
+    sleep 1
+    echo "ims: workload on eth0"
+    ping -c 20 -i 0.2 10.0.2.2
+    ping -c 10 -i 0.2 -s 1400 10.0.2.2
+fi
+if [ $FAULT = 1 ]; then
+    # Unbind the driver (its buffers are unmapped), re-enable bus mastering by
+    # hand and point the admin queues at IOVAs nothing maps: the controller's
+    # first fetch faults in the IOMMU.
+    dev=\$(basename \$(readlink /sys/class/nvme/nvme0/device))
+    echo \$dev > /sys/bus/pci/drivers/nvme/unbind
+    echo "ims: fault on \$dev"
+    echo 1 > /sys/bus/pci/devices/\$dev/enable
+    printf '\\006\\001' | dd of=/sys/bus/pci/devices/\$dev/config bs=1 seek=4 count=2 conv=notrunc 2>/dev/null
+    bar=\$(head -n1 /sys/bus/pci/devices/\$dev/resource | cut -d' ' -f1)
+    b=\$((bar))
+    devmem \$((b + 0x14)) 32 0
+    sleep 0.2
+    devmem \$((b + 0x24)) 32 0x000f000f
+    devmem \$((b + 0x28)) 32 0x7ead0000
+    devmem \$((b + 0x2c)) 32 0
+    devmem \$((b + 0x30)) 32 0x7eef0000
+    devmem \$((b + 0x34)) 32 0
+    devmem \$((b + 0x14)) 32 0x00460001
+    sleep 0.2
+    devmem \$((b + 0x1000)) 32 1
+    sleep 0.2
+    devmem \$((b + 0x1000)) 32 2
+    sleep 0.2
+fi
+echo "ims: workload done"
+poweroff -f
+EOF
+chmod +x "$IRD/init"
+(cd "$IRD" && find . | sort | cpio -o -H newc --quiet) | zstd -q -f -o "$WORK/initramfs-$KVER.cpio.zst"
+# The kernel may lack zstd initramfs support: ship it uncompressed instead.
+(cd "$IRD" && find . | sort | cpio -o -H newc --quiet) > "$WORK/initramfs-$KVER.cpio"
+
+# --- 4. boot under QEMU with the trace events on -------------------------------
+RUN="$WORK/run-$NAME"
+rm -rf "$RUN"; mkdir -p "$RUN"
+cat > "$RUN/events" <<'EOF'
+vtd_iotlb_page_hit
+vtd_iotlb_page_update
+vtd_iotlb_cc_update
+vtd_inv_desc_iotlb_pages
+vtd_inv_desc_iotlb_domain
+vtd_inv_desc_iotlb_global
+vtd_inv_desc_cc_domain
+vtd_inv_desc_cc_global
+vtd_inv_desc_cc_device
+vtd_inv_desc_cc_devices
+vtd_inv_desc_wait_sw
+vtd_dmar_fault
+vtd_fault_disabled
+pci_nvme_map_addr
+dma_blk_io
+e1000e_rx_desc_buff_write
+EOF
+IOMMU="intel-iommu,intremap=on"
+[ "$CACHING" = on ] && IOMMU="$IOMMU,caching-mode=on"
+DEVS=()
+if [ "$W_NVME" = 1 ]; then
+    truncate -s 16M "$RUN/nvme.img"
+    DEVS+=(-drive "file=$RUN/nvme.img,if=none,id=nv0,format=raw" -device "nvme,drive=nv0,serial=ims0")
+fi
+if [ "$W_VIRTIO" = 1 ]; then
+    truncate -s 16M "$RUN/vda.img"
+    DEVS+=(-drive "file=$RUN/vda.img,if=none,id=vd0,format=raw"
+           -device "virtio-blk-pci,drive=vd0,disable-legacy=on,iommu_platform=on")
+fi
+if [ "$W_NET" = 1 ]; then
+    DEVS+=(-netdev "user,id=n0,restrict=on" -device "e1000e,netdev=n0")
+fi
+QEMU_VERSION=$(qemu-system-x86_64 --version | head -n1 | sed 's/^QEMU emulator version //')
+APPEND="console=ttyS0 rdinit=/init panic=-1 intel_iommu=on iommu.strict=$STRICT"
+QEMU_CMD=(qemu-system-x86_64 -accel tcg -machine q35,kernel-irqchip=split -device "$IOMMU"
+    -m 512M -smp 1 -nodefaults -nographic -serial stdio -no-reboot
+    -kernel "$VMLINUZ" -initrd "$WORK/initramfs-$KVER.cpio" -append "$APPEND"
+    "${DEVS[@]}" -msg timestamp=on -trace "events=$RUN/events,file=$RUN/qemu.log")
+log "booting ($NAME): QEMU $QEMU_VERSION, kernel $KPKG $KPKGVER"
+t0=$(date +%s)
+rc=0
+timeout -k 10 "$TIMEOUT" "${QEMU_CMD[@]}" < /dev/null > "$RUN/console.log" 2>&1 || rc=$?
+t1=$(date +%s)
+[ "$rc" = 124 ] && die "QEMU exceeded --timeout $TIMEOUT s (console: $RUN/console.log)"
+[ "$rc" = 0 ] || die "QEMU exited with status $rc (console: $RUN/console.log)"
+grep -q 'ims: workload done' "$RUN/console.log" || die "the workload did not finish (console: $RUN/console.log)"
+grep 'ims: ' "$RUN/console.log" | grep -E 'failed|missing' >&2 || true
+lines=$(wc -l < "$RUN/qemu.log")
+bytes=$(stat -c %s "$RUN/qemu.log")
+log "QEMU ran $((t1 - t0)) s; log $RUN/qemu.log: $lines lines, $bytes bytes"
+
+SOURCE="traces/record/record.sh --mode $MODE --caching-mode $CACHING --workload $WORKLOAD"
+[ "$FAULT" = 1 ] && SOURCE="$SOURCE --fault"
+SOURCE="$SOURCE; QEMU $QEMU_VERSION; $KPKG $KPKGVER"
+
+mkdir -p "$(dirname "$OUT")"
+if [ "$KEEP_LOG" = 1 ]; then
+    zstd -q -19 -f "$RUN/qemu.log" -o "$OUT.log.zst"
+    log "raw log kept: $OUT.log.zst"
+fi
+[ "$CONVERT" = 1 ] || exit 0
+
+# --- 5. convert ---------------------------------------------------------------
+if [ ! -x "$BUILD/iommusim" ]; then
+    log "building iommusim in $BUILD"
+    cmake -S "$REPO" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DIMS_CORE_ONLY=ON >/dev/null
+    cmake --build "$BUILD" -j 2 --target iommusim >/dev/null
+fi
+# The recording command goes into the trace header (opts.source) when the
+# tool takes --source; otherwise the converter derives one from the log name.
+SRC_ARGS=()
+if "$BUILD/iommusim" trace convert --help 2>&1 | grep -q -- '--source'; then
+    SRC_ARGS=(--source "$SOURCE")
+else
+    log "this iommusim has no 'trace convert --source': the header will not name the recording command"
+fi
+"$BUILD/iommusim" trace convert --from qemu-vtd "${SRC_ARGS[@]}" "$RUN/qemu.log" "$OUT"
+log "wrote $OUT"
+"$BUILD/iommusim" trace info "$OUT" || true
