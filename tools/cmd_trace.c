@@ -278,10 +278,10 @@ static int cmd_convert(int argc, char **argv)
     const char *from = "auto", *in = NULL, *out = NULL;
     struct ims_qemu_vtd_opts qo;
     ims_qemu_vtd_opts_default(&qo);
-    bool default_size_given = false;
+    const char *qemu_only = NULL; /* an option given that applies only to --from qemu-vtd */
     for (int i = 1; i < argc; i++) {
         if (is_help(argv[i])) {
-            printf("usage: iommusim trace convert [--from FORMAT] [--default-size BYTES] IN OUT\n"
+            printf("usage: iommusim trace convert [--from FORMAT] [--default-size BYTES] [--source TEXT] IN OUT\n"
                    "\n"
                    "Copies every record of IN into OUT, whose form follows its suffix:\n"
                    ".itr (binary), .itr.zst (zstd-compressed binary), .itt or .txt (text).\n"
@@ -291,16 +291,20 @@ static int cmd_convert(int argc, char **argv)
                    "                       (checked against what IN holds), or qemu-vtd: IN is a QEMU\n"
                    "                       VT-d trace-event log (docs/recording.md)\n"
                    "  --default-size BYTES qemu-vtd: bytes per DMA when the log gives none (default 4096)\n"
+                   "  --source TEXT        qemu-vtd: how the log was recorded, for the header's source field\n"
                    "Exit status: 0 ok, 2 usage or input error.\n");
             return EXIT_OK;
         }
-        if (!strcmp(argv[i], "--from") || !strcmp(argv[i], "--default-size")) {
+        if (!strcmp(argv[i], "--from") || !strcmp(argv[i], "--default-size") || !strcmp(argv[i], "--source")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "iommusim trace convert: %s needs a value\n", argv[i]);
                 return EXIT_USAGE;
             }
             if (!strcmp(argv[i], "--from")) {
                 from = argv[++i];
+            } else if (!strcmp(argv[i], "--source")) {
+                qo.source = argv[++i];
+                qemu_only = "--source";
             } else {
                 char *end;
                 unsigned long v = strtoul(argv[++i], &end, 0);
@@ -310,7 +314,7 @@ static int cmd_convert(int argc, char **argv)
                     return EXIT_USAGE;
                 }
                 qo.default_size = (uint32_t)v;
-                default_size_given = true;
+                qemu_only = "--default-size";
             }
             continue;
         }
@@ -343,8 +347,8 @@ static int cmd_convert(int argc, char **argv)
                 from);
         return EXIT_USAGE;
     }
-    if (default_size_given && strcmp(from, "qemu-vtd")) {
-        fprintf(stderr, "iommusim trace convert: --default-size applies only to --from qemu-vtd\n");
+    if (qemu_only && strcmp(from, "qemu-vtd")) {
+        fprintf(stderr, "iommusim trace convert: %s applies only to --from qemu-vtd\n", qemu_only);
         return EXIT_USAGE;
     }
     if (ims_trace_form_from_path(out) < 0) {

@@ -75,6 +75,9 @@ Cycles MemTiming::access(Cycles t, std::uint32_t bytes)
     // A transfer wider than one bucket's bandwidth occupies whole buckets.
     const std::uint32_t need = (bytes + m_capacity - 1) / m_capacity;
     const std::uint64_t span = std::max<std::uint64_t>(1, (lat + kBucketCycles - 1) / kBucketCycles);
+    // While no bucket has ever held m_outstanding reads, the limit cannot
+    // bind and its check is skipped (the counts are still kept).
+    const bool check_outstanding = m_peak >= m_outstanding;
     std::uint64_t b = t / kBucketCycles;
     for (;; b++) {
         bool ok = true;
@@ -84,8 +87,9 @@ Cycles MemTiming::access(Cycles t, std::uint32_t bytes)
             for (std::uint32_t i = 0; i < need && ok; i++)
                 ok = slot(b + i).bytes == 0;
         }
-        for (std::uint64_t i = 0; i < span && ok; i++)
-            ok = slot(b + i).inflight < m_outstanding;
+        if (check_outstanding)
+            for (std::uint64_t i = 0; i < span && ok; i++)
+                ok = slot(b + i).inflight < m_outstanding;
         if (ok)
             break;
     }
@@ -95,8 +99,11 @@ Cycles MemTiming::access(Cycles t, std::uint32_t bytes)
         for (std::uint32_t i = 0; i < need; i++)
             slot(b + i).bytes = m_capacity;
     }
-    for (std::uint64_t i = 0; i < span; i++)
-        slot(b + i).inflight++;
+    for (std::uint64_t i = 0; i < span; i++) {
+        const std::uint32_t n = ++slot(b + i).inflight;
+        if (n > m_peak)
+            m_peak = n;
+    }
     const Cycles start = std::max<Cycles>(t, b * kBucketCycles);
     m_stall += start - t;
     return start + (need - 1) * kBucketCycles + lat;

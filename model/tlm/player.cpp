@@ -4,7 +4,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cinttypes>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
+#include <string>
+#include <thread>
 
 namespace ims {
 
@@ -207,11 +211,97 @@ bool TracePlayer::control(const ims_rec &rec, std::uint64_t index)
     }
 }
 
+namespace {
+// Reads the trace on a second thread, a few batches ahead of the simulation
+// (zstd decompression and decoding are a good part of the work). Batches
+// come out in file order, so results do not depend on thread timing.
+class AheadReader {
+public:
+    AheadReader(ims_trace_reader *r, std::size_t batch, std::size_t depth) : m_r(r), m_slots(depth)
+    {
+        for (Slot &s : m_slots)
+            s.recs.resize(batch);
+        m_thread = std::thread([this] { produce(); });
+    }
+    ~AheadReader()
+    {
+        {
+            std::lock_guard<std::mutex> g(m_mu);
+            m_stop = true;
+        }
+        m_cv.notify_all();
+        m_thread.join();
+    }
+    // Next batch: its records and count (0 at the end, -1 on error with
+    // *err set). Valid until the next call.
+    long next(const ims_rec **recs, std::string *err)
+    {
+        std::unique_lock<std::mutex> g(m_mu);
+        if (m_taken)  // give back the slot handed out last time
+            release(g);
+        m_cv.wait(g, [this] { return m_filled > 0; });
+        Slot &s = m_slots[m_head];
+        m_taken = true;
+        *recs = s.recs.data();
+        if (s.n < 0)
+            *err = s.err;
+        return s.n;
+    }
+
+private:
+    struct Slot {
+        std::vector<ims_rec> recs;
+        long n = 0;
+        std::string err;
+    };
+    void release(std::unique_lock<std::mutex> &)
+    {
+        m_head = (m_head + 1) % m_slots.size();
+        m_filled--;
+        m_taken = false;
+        m_cv.notify_all();
+    }
+    void produce()
+    {
+        std::size_t tail = 0;
+        for (;;) {
+            {
+                std::unique_lock<std::mutex> g(m_mu);
+                m_cv.wait(g, [this] { return m_stop || m_filled < m_slots.size(); });
+                if (m_stop)
+                    return;
+            }
+            Slot &s = m_slots[tail];  // free: only this thread touches it now
+            s.n = ims_trace_read(m_r, s.recs.data(), s.recs.size());
+            if (s.n < 0)
+                s.err = ims_trace_error(m_r);
+            const bool last = s.n <= 0;
+            {
+                std::lock_guard<std::mutex> g(m_mu);
+                m_filled++;
+            }
+            m_cv.notify_all();
+            if (last)
+                return;
+            tail = (tail + 1) % m_slots.size();
+        }
+    }
+
+    ims_trace_reader *m_r;
+    std::vector<Slot> m_slots;
+    std::size_t m_head = 0, m_filled = 0;
+    bool m_taken = false, m_stop = false;
+    std::mutex m_mu;
+    std::condition_variable m_cv;
+    std::thread m_thread;
+};
+}  // namespace
+
 void TracePlayer::run()
 {
     m_wall_start = wall_now();
     m_core_start = *ims_iommu_stats(ims_replay_iommu(m_rp));
-    std::vector<ims_rec> batch(kBatch);
+    AheadReader ahead(m_reader, kBatch, 4);
 
     // Closed loop: DMA records between two control records form a segment;
     // inside it each device issues in its own order, limited by its window,
@@ -267,15 +357,17 @@ void TracePlayer::run()
     std::uint64_t index = 0;
     bool ok = true;
     while (ok) {
-        const long n = ims_trace_read(m_reader, batch.data(), batch.size());
+        const ims_rec *batch = nullptr;
+        std::string rerr;
+        const long n = ahead.next(&batch, &rerr);
         if (n < 0) {
-            m_error = ims_trace_error(m_reader);
+            m_error = rerr;
             break;
         }
         if (n == 0)
             break;
         for (long k = 0; k < n && ok; k++, index++) {
-            const ims_rec &rec = batch[static_cast<std::size_t>(k)];
+            const ims_rec &rec = batch[k];
             m_st.records++;
             if (rec.kind != IMS_REC_DMA) {
                 if (m_cfg.player_mode == IMS_PLAYER_CLOSED)

@@ -92,6 +92,7 @@ private:
     std::vector<Bucket> m_cal;
     Bucket m_full;
     std::uint64_t m_accesses = 0, m_cache_hits = 0;
+    std::uint32_t m_peak = 0;  // most reads ever in flight in one bucket
     Cycles m_stall = 0;
 };
 
