@@ -19,6 +19,7 @@ namespace {
 // far more than any walk's distance ahead of the requests still arriving.
 constexpr std::uint64_t kBucketCycles = 4;
 constexpr std::size_t kBuckets = 1u << 14;
+constexpr std::uint64_t kCoarseBuckets = 16;  // buckets per coarse bucket (64 cycles)
 
 std::uint64_t xorshift64(std::uint64_t &s)
 {
@@ -34,9 +35,12 @@ MemTiming::MemTiming(const ims_sim_cfg &cfg)
       m_cache_latency(cfg.ptw_cache_latency),
       m_outstanding(cfg.mem_outstanding),
       m_capacity(cfg.mem_bytes_per_cycle * static_cast<std::uint32_t>(kBucketCycles)),
+      m_span{std::max<std::uint64_t>(1, (cfg.mem_latency + kBucketCycles - 1) / kBucketCycles),
+             std::max<std::uint64_t>(1, (cfg.ptw_cache_latency + kBucketCycles - 1) / kBucketCycles)},
       m_hit_prob(cfg.ptw_cache_hit),
       m_rng(cfg.seed * 0x9e3779b97f4a7c15ull + 0x2545f4914f6cdd1dull),
-      m_cal(kBuckets)
+      m_cal(kBuckets),
+      m_coarse(kBuckets / kCoarseBuckets)
 {
     if (m_rng == 0)
         m_rng = 1;
@@ -49,35 +53,71 @@ MemTiming::Bucket &MemTiming::slot(std::uint64_t b)
         if (s.index != UINT64_MAX && s.index > b) {
             // Overrun: the slot already holds a bucket a whole calendar
             // ahead. Report it full, so the search moves on to later buckets.
-            m_full = Bucket{b, UINT32_MAX, UINT32_MAX};
+            m_full = Bucket{b, UINT32_MAX, {0, 0}};
             return m_full;
         }
         // The slot held an older bucket (long past): recycle it.
-        s.index = b;
-        s.bytes = 0;
-        s.inflight = 0;
+        s = Bucket{b, 0, {0, 0}};
     }
     return s;
+}
+
+std::uint32_t MemTiming::starts_at(std::uint64_t b, unsigned cls) const
+{
+    const Bucket &s = m_cal[b % kBuckets];
+    return s.index == b ? s.starts[cls] : 0;
+}
+
+// Would an access of class `cls` starting in bucket b keep every bucket it
+// occupies below the outstanding limit?
+bool MemTiming::outstanding_ok(std::uint64_t b, unsigned cls) const
+{
+    const std::uint64_t span = m_span[cls], back = std::max(m_span[0], m_span[1]);
+    // Upper bound: every access that started from `back` buckets before b to
+    // the end of this one's span, counted by coarse buckets.
+    const std::uint64_t lo = b >= back ? b - back + 1 : 0, hi = b + span - 1;
+    std::uint64_t bound = 0;
+    for (std::uint64_t c = lo / kCoarseBuckets; c <= hi / kCoarseBuckets; c++) {
+        const Coarse &k = m_coarse[c % m_coarse.size()];
+        bound += k.index == c ? k.starts : 0;
+    }
+    if (bound < m_outstanding)
+        return true;
+    // Exact: in flight at bucket x = the accesses of each class that started
+    // within that class's span up to x. Slide x across [b, b + span).
+    std::uint64_t inflight = 0;
+    for (unsigned c = 0; c < 2; c++)
+        for (std::uint64_t y = b >= m_span[c] - 1 ? b - (m_span[c] - 1) : 0; y <= b; y++)
+            inflight += starts_at(y, c);
+    for (std::uint64_t x = b;; x++) {
+        if (inflight >= m_outstanding)
+            return false;
+        if (x + 1 == b + span)
+            return true;
+        for (unsigned c = 0; c < 2; c++) {
+            inflight += starts_at(x + 1, c);
+            if (x + 1 >= m_span[c])
+                inflight -= starts_at(x + 1 - m_span[c], c);
+        }
+    }
 }
 
 Cycles MemTiming::access(Cycles t, std::uint32_t bytes)
 {
     m_accesses++;
+    unsigned cls = 0;
     std::uint32_t lat = m_latency;
     if (m_hit_prob > 0.0) {
         // 53 random bits -> [0, 1)
         double u = static_cast<double>(xorshift64(m_rng) >> 11) * (1.0 / 9007199254740992.0);
         if (u < m_hit_prob) {
+            cls = 1;
             lat = m_cache_latency;
             m_cache_hits++;
         }
     }
     // A transfer wider than one bucket's bandwidth occupies whole buckets.
     const std::uint32_t need = (bytes + m_capacity - 1) / m_capacity;
-    const std::uint64_t span = std::max<std::uint64_t>(1, (lat + kBucketCycles - 1) / kBucketCycles);
-    // While no bucket has ever held m_outstanding reads, the limit cannot
-    // bind and its check is skipped (the counts are still kept).
-    const bool check_outstanding = m_peak >= m_outstanding;
     std::uint64_t b = t / kBucketCycles;
     for (;; b++) {
         bool ok = true;
@@ -87,10 +127,7 @@ Cycles MemTiming::access(Cycles t, std::uint32_t bytes)
             for (std::uint32_t i = 0; i < need && ok; i++)
                 ok = slot(b + i).bytes == 0;
         }
-        if (check_outstanding)
-            for (std::uint64_t i = 0; i < span && ok; i++)
-                ok = slot(b + i).inflight < m_outstanding;
-        if (ok)
+        if (ok && outstanding_ok(b, cls))
             break;
     }
     if (need == 1) {
@@ -99,11 +136,12 @@ Cycles MemTiming::access(Cycles t, std::uint32_t bytes)
         for (std::uint32_t i = 0; i < need; i++)
             slot(b + i).bytes = m_capacity;
     }
-    for (std::uint64_t i = 0; i < span; i++) {
-        const std::uint32_t n = ++slot(b + i).inflight;
-        if (n > m_peak)
-            m_peak = n;
-    }
+    slot(b).starts[cls]++;
+    const std::uint64_t c = b / kCoarseBuckets;
+    Coarse &k = m_coarse[c % m_coarse.size()];
+    if (k.index != c)
+        k = Coarse{c, 0};
+    k.starts++;
     const Cycles start = std::max<Cycles>(t, b * kBucketCycles);
     m_stall += start - t;
     return start + (need - 1) * kBucketCycles + lat;

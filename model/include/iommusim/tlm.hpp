@@ -80,19 +80,30 @@ public:
     Cycles stall_cycles() const { return m_stall; }
 
 private:
+    // Calendar: accesses are recorded where they start; a bucket's reads in
+    // flight are the starts of the `span` buckets up to it (span = latency in
+    // buckets, per latency class). A coarse ring of start counts gives a cheap
+    // upper bound, so the exact count is computed only near the limit.
     struct Bucket {
         std::uint64_t index = UINT64_MAX; // which time bucket occupies this slot
-        std::uint32_t bytes = 0;
-        std::uint32_t inflight = 0;
+        std::uint32_t bytes = 0;          // bandwidth used
+        std::uint32_t starts[2] = {0, 0}; // accesses started here: [0] memory, [1] table-read cache hit
+    };
+    struct Coarse {
+        std::uint64_t index = UINT64_MAX;
+        std::uint32_t starts = 0;
     };
     Bucket &slot(std::uint64_t b);
+    std::uint32_t starts_at(std::uint64_t b, unsigned cls) const;
+    bool outstanding_ok(std::uint64_t b, unsigned cls) const;
     std::uint32_t m_latency, m_cache_latency, m_outstanding, m_capacity;
+    std::uint64_t m_span[2];  // buckets an access occupies, per class
     double m_hit_prob;
     std::uint64_t m_rng;
     std::vector<Bucket> m_cal;
+    std::vector<Coarse> m_coarse;
     Bucket m_full;
     std::uint64_t m_accesses = 0, m_cache_hits = 0;
-    std::uint32_t m_peak = 0;  // most reads ever in flight in one bucket
     Cycles m_stall = 0;
 };
 
