@@ -65,7 +65,9 @@ struct ims_cache *ims_cache_create(const struct ims_cache_cfg *cfg)
     c->e = calloc(n, sizeof *c->e);
     c->stamp = calloc(n, sizeof *c->stamp);
     c->plru = calloc(cfg->sets, sizeof *c->plru);
-    if (!c->e || !c->stamp || !c->plru) {
+    c->fp_stride = (cfg->ways + 7u) & ~7u;
+    c->fp = calloc((size_t)cfg->sets * c->fp_stride, 1); /* all ways invalid */
+    if (!c->e || !c->stamp || !c->plru || !c->fp) {
         ims_cache_destroy(c);
         return NULL;
     }
@@ -79,6 +81,7 @@ void ims_cache_destroy(struct ims_cache *c)
     free(c->e);
     free(c->stamp);
     free(c->plru);
+    free(c->fp);
     free(c);
 }
 
@@ -98,81 +101,10 @@ struct ims_cache_entry *ims_cache_probe(struct ims_cache *c, uint32_t set, uint6
     return ims_cache_find_(c, set, tag, dom, shift, &way);
 }
 
-static uint64_t xorshift64(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    *s = x;
-    return x;
-}
-
-/* The policy's victim among the (all valid) ways of a set. */
-static uint32_t victim_way(struct ims_cache *c, uint32_t set)
-{
-    const uint64_t *st = c->stamp + (size_t)set * c->ways;
-    switch (c->cfg.repl) {
-    case IMS_REPL_PLRU: {
-        uint64_t bits = c->plru[set];
-        unsigned node = 1;
-        while (node < c->ways)
-            node = 2 * node + ((bits >> node) & 1);
-        return node - c->ways;
-    }
-    case IMS_REPL_RANDOM:
-        return (uint32_t)(xorshift64(&c->rng) % c->ways);
-    default: { /* LRU and FIFO: smallest stamp (least recent use / oldest fill) */
-        uint32_t v = 0;
-        for (uint32_t w = 1; w < c->ways; w++)
-            if (st[w] < st[v])
-                v = w;
-        return v;
-    }
-    }
-}
-
 struct ims_cache_entry *ims_cache_insert(struct ims_cache *c, uint32_t set, uint64_t tag, uint32_t dom,
                                          uint8_t shift, struct ims_cache_entry *victim)
 {
-    if (c->ways == 0)
-        return NULL;
-    /* One pass finds a matching way and the first invalid way; the policy
-     * (a second pass for LRU/FIFO) runs only when the set is full. */
-    struct ims_cache_entry *row = c->e + (size_t)set * c->ways, *e = NULL;
-    uint32_t way = c->ways, invalid = c->ways;
-    for (uint32_t w = 0; w < c->ways; w++) {
-        if (!row[w].valid) {
-            if (invalid == c->ways)
-                invalid = w;
-        } else if (row[w].tag == tag && row[w].dom == dom && row[w].shift == shift) {
-            e = &row[w];
-            way = w;
-            break;
-        }
-    }
-    if (!e) {
-        way = invalid;
-        if (way == c->ways) {
-            way = victim_way(c, set);
-            c->st.evictions++;
-            if (victim)
-                *victim = row[way];
-        }
-        e = &row[way];
-        e->tag = tag;
-        e->dom = dom;
-        e->shift = shift;
-        e->valid = 1;
-        e->data = 0;
-        e->aux = 0;
-    }
-    c->st.fills++;
-    if (c->cfg.repl == IMS_REPL_FIFO || c->cfg.repl == IMS_REPL_LRU)
-        c->stamp[(size_t)set * c->ways + way] = ++c->clock;
-    else if (c->cfg.repl == IMS_REPL_PLRU)
-        ims_cache_touch_(c, set, way);
-    return e;
+    return ims_cache_insert_inl(c, set, tag, dom, shift, victim);
 }
 
 size_t ims_cache_invalidate_if(struct ims_cache *c, ims_cache_pred pred, void *arg)
@@ -181,6 +113,7 @@ size_t ims_cache_invalidate_if(struct ims_cache *c, ims_cache_pred pred, void *a
     for (size_t i = 0; i < total; i++) {
         if (c->e[i].valid && pred(&c->e[i], arg)) {
             c->e[i].valid = 0;
+            c->fp[i / c->ways * c->fp_stride + i % c->ways] = 0;
             n++;
         }
     }
@@ -197,6 +130,7 @@ size_t ims_cache_invalidate_set_if(struct ims_cache *c, uint32_t set, ims_cache_
     for (uint32_t w = 0; w < c->ways; w++) {
         if (row[w].valid && pred(&row[w], arg)) {
             row[w].valid = 0;
+            c->fp[(size_t)set * c->fp_stride + w] = 0;
             n++;
         }
     }

@@ -1,8 +1,11 @@
 /* Internal: the layout of struct ims_cache, shared by cache.c and the IOMMU
- * so that the hot lookup can be inlined. Not architectural. Nothing outside
- * model/core includes this file. */
+ * so that the hot lookup and insert can be inlined. Not architectural.
+ * Nothing outside model/core includes this file. */
 #ifndef IMS_CACHE_IMPL_H
 #define IMS_CACHE_IMPL_H
+
+#include <stddef.h>
+#include <string.h>
 
 #include "iommusim/cache.h"
 
@@ -13,10 +16,33 @@ struct ims_cache {
     struct ims_cache_entry *e;     /* sets * ways, set-major */
     uint64_t *stamp;               /* LRU: last use; FIFO: fill time (per way) */
     uint64_t *plru;                /* PLRU: tree bits per set (node i at bit i) */
+    uint8_t *fp;                   /* per set, fp_stride bytes: way fingerprint, 0 = invalid (or padding) */
+    uint32_t fp_stride;            /* ways rounded up to 8 */
     uint64_t clock;                /* LRU/FIFO time */
     uint64_t rng;                  /* RANDOM: xorshift64 state */
     struct ims_cache_stats st;
 };
+
+/* The probe compares an entry in two 64-bit words: the tag, and the word
+ * holding dom (bits 31:0), aux (47:32, not part of the match), shift (55:48)
+ * and valid (63:56) on the little-endian host. */
+_Static_assert(sizeof(struct ims_cache_entry) == 24, "cache entry layout");
+_Static_assert(offsetof(struct ims_cache_entry, dom) == 16 && offsetof(struct ims_cache_entry, aux) == 20 &&
+                   offsetof(struct ims_cache_entry, shift) == 22 && offsetof(struct ims_cache_entry, valid) == 23,
+               "cache entry layout");
+#define IMS_CACHE_KEY_MASK UINT64_C(0xffff0000ffffffff)
+
+static inline uint64_t ims_cache_key_(uint32_t dom, uint8_t shift)
+{
+    return (uint64_t)dom | (uint64_t)shift << 48 | UINT64_C(1) << 56; /* valid = 1 */
+}
+
+static inline uint64_t ims_cache_keyword_(const struct ims_cache_entry *e)
+{
+    uint64_t k;
+    memcpy(&k, (const unsigned char *)e + offsetof(struct ims_cache_entry, dom), sizeof k);
+    return k;
+}
 
 static inline void ims_cache_touch_(struct ims_cache *c, uint32_t set, uint32_t way)
 {
@@ -45,15 +71,42 @@ static inline void ims_cache_touch_(struct ims_cache *c, uint32_t set, uint32_t 
     }
 }
 
-/* The hot path: match (tag, dom, shift) among the ways of one set. */
+/* Way fingerprints: one byte per way, a hash of (tag, dom, shift) with the
+ * top bit set, or 0 for an invalid way. A probe scans 8 ways at a time as one
+ * 64-bit word; only ways whose fingerprint matches are compared in full, so
+ * a fingerprint collision costs time, never a wrong answer. */
+#define IMS_FP_ONES UINT64_C(0x0101010101010101)
+#define IMS_FP_HIGHS UINT64_C(0x8080808080808080)
+
+static inline uint8_t ims_cache_fp_(uint64_t tag, uint32_t dom, uint8_t shift)
+{
+    uint64_t h = (tag ^ ((uint64_t)dom << 20) ^ ((uint64_t)shift << 52)) * UINT64_C(0x9e3779b97f4a7c15);
+    return (uint8_t)((h >> 57) | 0x80);
+}
+
+/* Bit 8i+7 set for byte i of v that is zero (exactly the lowest such byte is
+ * guaranteed; higher flags may be false when a byte is 0x01, never missed). */
+static inline uint64_t ims_fp_zero_bytes_(uint64_t v) { return (v - IMS_FP_ONES) & ~v & IMS_FP_HIGHS; }
+
+static inline bool ims_cache_same_(const struct ims_cache_entry *e, uint64_t tag, uint64_t key)
+{
+    return e->tag == tag && (ims_cache_keyword_(e) & IMS_CACHE_KEY_MASK) == key;
+}
+
+/* The hot path: match (tag, dom, shift) among the ways of one set. Two
+ * 64-bit compares per way with an early exit: on hits this beats the
+ * fingerprint scan (which insert uses), as the hit is usually in an early way
+ * and the loop branch predicts well. */
 static inline struct ims_cache_entry *ims_cache_find_(struct ims_cache *c, uint32_t set, uint64_t tag,
                                                       uint32_t dom, uint8_t shift, uint32_t *way_out)
 {
-    if (c->ways == 0)
+    const uint32_t ways = c->ways;
+    if (__builtin_expect(ways == 0, 0))
         return NULL;
-    struct ims_cache_entry *e = c->e + (size_t)set * c->ways;
-    for (uint32_t w = 0; w < c->ways; w++) {
-        if (e[w].tag == tag && e[w].dom == dom && e[w].shift == shift && e[w].valid) {
+    struct ims_cache_entry *e = c->e + (size_t)set * ways;
+    const uint64_t key = ims_cache_key_(dom, shift);
+    for (uint32_t w = 0; w < ways; w++) {
+        if (ims_cache_same_(&e[w], tag, key)) {
             *way_out = w;
             return &e[w];
         }
@@ -77,10 +130,8 @@ static inline struct ims_cache_entry *ims_cache_find_touch_inl(struct ims_cache 
 static inline void ims_cache_count_inl(struct ims_cache *c, bool hit)
 {
     c->st.lookups++;
-    if (hit)
-        c->st.hits++;
-    else
-        c->st.misses++;
+    c->st.hits += hit;
+    c->st.misses += !hit;
 }
 
 static inline struct ims_cache_entry *ims_cache_lookup_inl(struct ims_cache *c, uint32_t set, uint64_t tag,
@@ -89,7 +140,7 @@ static inline struct ims_cache_entry *ims_cache_lookup_inl(struct ims_cache *c, 
     uint32_t way;
     c->st.lookups++;
     struct ims_cache_entry *hit = ims_cache_find_(c, set, tag, dom, shift, &way);
-    if (hit) {
+    if (__builtin_expect(hit != NULL, 1)) {
         c->st.hits++;
         if (c->cfg.repl <= IMS_REPL_PLRU)
             ims_cache_touch_(c, set, way);
@@ -97,6 +148,106 @@ static inline struct ims_cache_entry *ims_cache_lookup_inl(struct ims_cache *c, 
         c->st.misses++;
     }
     return hit;
+}
+
+static inline uint64_t ims_cache_xorshift64_(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *s = x;
+    return x;
+}
+
+/* The policy's victim among the (all valid) ways of a set. */
+static inline uint32_t ims_cache_victim_(struct ims_cache *c, uint32_t set)
+{
+    const uint64_t *st = c->stamp + (size_t)set * c->ways;
+    switch (c->cfg.repl) {
+    case IMS_REPL_PLRU: {
+        uint64_t bits = c->plru[set];
+        unsigned node = 1;
+        while (node < c->ways)
+            node = 2 * node + ((bits >> node) & 1);
+        return node - c->ways;
+    }
+    case IMS_REPL_RANDOM:
+        return (uint32_t)(ims_cache_xorshift64_(&c->rng) % c->ways);
+    default: { /* LRU and FIFO: smallest stamp (least recent use / oldest fill), first on ties */
+        uint32_t v = 0;
+        uint64_t best = st[0];
+        for (uint32_t w = 1; w < c->ways; w++) {
+            bool lt = st[w] < best;
+            v = lt ? w : v;
+            best = lt ? st[w] : best;
+        }
+        return v;
+    }
+    }
+}
+
+/* ims_cache_insert (see cache.h), inlined for the translator's fills. */
+static inline struct ims_cache_entry *ims_cache_insert_inl(struct ims_cache *c, uint32_t set, uint64_t tag,
+                                                           uint32_t dom, uint8_t shift,
+                                                           struct ims_cache_entry *victim)
+{
+    const uint32_t ways = c->ways;
+    if (ways == 0)
+        return NULL;
+    /* The fingerprints give a matching way (verified in full) and the first
+     * invalid way; the policy runs only when there is neither. Valid
+     * fingerprints have the top bit set, so the zero-byte flags for invalid
+     * ways are exact. */
+    struct ims_cache_entry *row = c->e + (size_t)set * ways, *e;
+    uint8_t *f = c->fp + (size_t)set * c->fp_stride;
+    const uint8_t fp = ims_cache_fp_(tag, dom, shift);
+    const uint64_t pat = fp * IMS_FP_ONES;
+    const uint64_t key = ims_cache_key_(dom, shift);
+    uint32_t way = ways, invalid = ways;
+    for (uint32_t g = 0; g < ways && way == ways; g += 8) {
+        uint64_t v;
+        memcpy(&v, f + g, sizeof v);
+        for (uint64_t m = ims_fp_zero_bytes_(v ^ pat); m; m &= m - 1) {
+            uint32_t w = g + ((uint32_t)__builtin_ctzll(m) >> 3);
+            if (w < ways && ims_cache_same_(&row[w], tag, key)) {
+                way = w;
+                break;
+            }
+        }
+        uint64_t z = ims_fp_zero_bytes_(v);
+        if (z && invalid == ways) {
+            uint32_t w = g + ((uint32_t)__builtin_ctzll(z) >> 3);
+            if (w < ways)
+                invalid = w;
+        }
+    }
+    if (way != ways) {
+        e = &row[way];
+    } else {
+        if (invalid != ways) {
+            way = invalid;
+        } else {
+            way = ims_cache_victim_(c, set);
+            c->st.evictions++;
+            if (victim)
+                *victim = row[way];
+        }
+        e = &row[way];
+        e->tag = tag;
+        e->dom = dom;
+        e->shift = shift;
+        e->valid = 1;
+        e->data = 0;
+        e->aux = 0;
+        f[way] = fp;
+    }
+    c->st.fills++;
+    if (c->cfg.repl == IMS_REPL_FIFO || c->cfg.repl == IMS_REPL_LRU)
+        c->stamp[(size_t)set * ways + way] = ++c->clock;
+    else if (c->cfg.repl == IMS_REPL_PLRU)
+        ims_cache_touch_(c, set, way);
+    return e;
 }
 
 #endif /* IMS_CACHE_IMPL_H */

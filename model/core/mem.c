@@ -1,6 +1,6 @@
 /* Sparse simulated physical memory: 4 KiB frames allocated on first write,
  * found through an open-addressing (linear probing) hash table keyed by frame
- * number, with a one-entry cache of the last frame used. Page walks read it,
+ * number, with a small direct-mapped cache of recently used frames. Page walks read it,
  * so lookups are kept short. */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 #include "iommusim/mem.h"
 
 #define EMPTY_KEY UINT64_MAX /* frame numbers are < 2^52 */
+#define FRAME_CACHE 64       /* entries, power of two */
 
 struct ims_mem {
     uint64_t *keys;   /* frame number, or EMPTY_KEY */
@@ -16,8 +17,11 @@ struct ims_mem {
     size_t cap;       /* power of two */
     size_t used;
     unsigned bits;    /* log2(cap) */
-    uint64_t last_fn; /* one-entry cache */
-    uint8_t *last_page;
+    /* Direct-mapped cache of recently used frames, indexed by the low bits
+     * of the frame number: a walk touches a handful of table frames in turn
+     * (root, context, one per level), which a single entry would not hold. */
+    uint64_t fc_fn[FRAME_CACHE];
+    uint8_t *fc_page[FRAME_CACHE];
 };
 
 static inline size_t slot_of(const struct ims_mem *m, uint64_t fn)
@@ -49,7 +53,8 @@ struct ims_mem *ims_mem_create(void)
         free(m);
         return NULL;
     }
-    m->last_fn = EMPTY_KEY;
+    for (size_t i = 0; i < FRAME_CACHE; i++)
+        m->fc_fn[i] = EMPTY_KEY;
     return m;
 }
 
@@ -67,14 +72,15 @@ void ims_mem_destroy(struct ims_mem *m)
 /* The frame's page, or NULL if it was never written. */
 static inline uint8_t *find_page(struct ims_mem *m, uint64_t fn)
 {
-    if (fn == m->last_fn)
-        return m->last_page;
+    size_t c = (size_t)fn & (FRAME_CACHE - 1);
+    if (__builtin_expect(m->fc_fn[c] == fn, 1))
+        return m->fc_page[c];
     size_t mask = m->cap - 1;
     for (size_t i = slot_of(m, fn);; i = (i + 1) & mask) {
         uint64_t k = m->keys[i];
         if (k == fn) {
-            m->last_fn = fn;
-            m->last_page = m->pages[i];
+            m->fc_fn[c] = fn;
+            m->fc_page[c] = m->pages[i];
             return m->pages[i];
         }
         if (k == EMPTY_KEY)
@@ -118,8 +124,8 @@ static uint8_t *touch_page(struct ims_mem *m, uint64_t fn)
         abort();
     insert_slot(m, fn, p);
     m->used++;
-    m->last_fn = fn;
-    m->last_page = p;
+    m->fc_fn[fn & (FRAME_CACHE - 1)] = fn;
+    m->fc_page[fn & (FRAME_CACHE - 1)] = p;
     return p;
 }
 
@@ -181,8 +187,8 @@ void ims_mem_zero_page(struct ims_mem *m, uint64_t pa)
     }
     free(m->pages[i]);
     m->used--;
-    if (m->last_fn == fn)
-        m->last_fn = EMPTY_KEY;
+    if (m->fc_fn[fn & (FRAME_CACHE - 1)] == fn)
+        m->fc_fn[fn & (FRAME_CACHE - 1)] = EMPTY_KEY;
     /* Backward-shift deletion keeps every probe chain unbroken. */
     size_t hole = i;
     for (size_t j = (i + 1) & mask; m->keys[j] != EMPTY_KEY; j = (j + 1) & mask) {

@@ -25,8 +25,9 @@ static inline uint64_t rd(struct ims_iommu *mmu, struct ims_xlate *out, uint64_t
 /* Context-cache miss: root entry, then context entry, each checked. On
  * success returns 0 with the packed entry (see IMS_CC_AW_SHIFT) and DID.
  * *fpd is set as soon as the context entry is known. */
-static unsigned load_context(struct ims_iommu *mmu, uint16_t rid, uint32_t cset, uint64_t *lo_out,
-                             uint16_t *did_out, bool *fpd, struct ims_xlate *out)
+static __attribute__((noinline)) unsigned load_context(struct ims_iommu *mmu, uint16_t rid, uint32_t cset,
+                                                      uint64_t *lo_out, uint16_t *did_out, bool *fpd,
+                                                      struct ims_xlate *out)
 {
     const struct ims_caps *caps = &mmu->cfg.caps;
     const uint64_t above_haw = ~((UINT64_C(1) << caps->haw) - 1); /* bits 63:HAW */
@@ -104,7 +105,7 @@ static void iotlb_fill(struct ims_iommu *mmu, uint64_t iova, uint16_t did, unsig
     uint64_t tag = iova >> shift;
     struct ims_cache_entry victim;
     victim.valid = 0;
-    struct ims_cache_entry *e = ims_cache_insert(c, ims_iotlb_set(c, tag, did), tag, did, (uint8_t)shift, &victim);
+    struct ims_cache_entry *e = ims_cache_insert_inl(c, ims_iotlb_set(c, tag, did), tag, did, (uint8_t)shift, &victim);
     e->data = base;
     e->aux = (uint16_t)perm;
     mmu->iotlb_size_count[(shift - 12) / 9]++;
@@ -112,95 +113,35 @@ static void iotlb_fill(struct ims_iommu *mmu, uint64_t iova, uint16_t did, unsig
         mmu->iotlb_size_count[(victim.shift - 12) / 9]--;
 }
 
-int ims_translate(struct ims_iommu *mmu, const struct ims_req *req, struct ims_xlate *out)
+/* A failed translation: clears the result, counts, reports. Off the hot path. */
+static __attribute__((noinline, cold)) int fault_out(struct ims_iommu *mmu, const struct ims_req *req,
+                                                     struct ims_xlate *out, unsigned reason, bool fpd)
+{
+    out->fault = (uint8_t)reason;
+    out->pa = 0;
+    out->len = 0;
+    out->page_shift = 0;
+    out->perm = 0;
+    mmu->st.faults++;
+    mmu->st.fault_reason[reason & 15u]++;
+    mmu->st.reads_per_xlate[out->n_reads]++;
+    ims_fault_report(mmu, req, reason, fpd, out);
+    return (int)reason;
+}
+
+static inline unsigned perm_fault(unsigned access) { return access == IMS_PERM_W ? IMS_FR_WRITE : IMS_FR_READ; }
+
+/* IOTLB miss: paging-structure caches, then the walk from the deepest hit
+ * down to the leaf, filling the PSCs and the IOTLB. Returns 0 or a fault
+ * reason (the caller reports it). Kept out of line so that the hit path in
+ * ims_translate stays small. */
+static __attribute__((noinline)) unsigned walk(struct ims_iommu *mmu, const struct ims_req *req,
+                                               struct ims_xlate *out, uint64_t lo, uint16_t did,
+                                               unsigned levels)
 {
     const struct ims_caps *caps = &mmu->cfg.caps;
-    const uint16_t rid = req->rid;
     const uint64_t iova = req->iova;
-    unsigned reason;
-    bool fpd = false;
-    uint64_t lo;
-    uint16_t did;
-
-    out->flags = 0;
-    out->n_reads = 0;
-    out->psc_level = 0;
-    out->fault = 0;
-    out->did = 0;
-    mmu->st.translations++;
-
-    /* 1. Context: cache (tag = requester id), else root and context tables. */
-    struct ims_cache *cc = mmu->ctx;
-    uint32_t cset = ims_ctx_set(cc, rid);
-    struct ims_cache_entry *ce = ims_cache_lookup_inl(cc, cset, rid, 0, 0);
-    if (ce) {
-        out->flags |= IMS_XLATE_CTX_HIT;
-        lo = ce->data;
-        did = ce->aux;
-        fpd = ims_ctx_fpd(lo);
-        if (!ims_ctx_present(lo)) { /* caching mode: cached not-present entry */
-            reason = IMS_FR_CTX_ENTRY_P;
-            goto fault;
-        }
-    } else {
-        reason = load_context(mmu, rid, cset, &lo, &did, &fpd, out);
-        if (reason)
-            goto fault;
-    }
-    out->did = did;
-
-    /* 2. Translation type vs request type (9.3 TT; 4.2.3 for ATS). */
-    unsigned tt = ims_ctx_tt(lo);
-    if (req->at != IMS_AT_UNTRANSLATED) {
-        if (tt != IMS_TT_DEVTLB) {
-            reason = IMS_FR_CTX_ENTRY_TT;
-            goto fault;
-        }
-        if (req->at == IMS_AT_TRANSLATED) { /* already translated by the device TLB */
-            out->flags |= IMS_XLATE_PASSTHRU;
-            finish(mmu, req, out, iova & ~(IMS_PAGE_SIZE - 1), IMS_PAGE_SHIFT, IMS_PERM_RW);
-            return 0;
-        }
-    }
-    if (tt == IMS_TT_PASSTHROUGH) {
-        out->flags |= IMS_XLATE_PASSTHRU;
-        finish(mmu, req, out, iova & ~(IMS_PAGE_SIZE - 1), IMS_PAGE_SHIFT, IMS_PERM_RW);
-        return 0;
-    }
-
-    /* 3. Input address width: min(MGAW, AGAW of the context entry). */
-    unsigned aw = (unsigned)(lo >> IMS_CC_AW_SHIFT) & 7u;
-    unsigned levels = ims_aw_levels(aw);
-    unsigned width = ims_aw_bits(aw) < mmu->mgaw ? ims_aw_bits(aw) : mmu->mgaw;
-    if (iova >> width) {
-        reason = IMS_FR_ADDR_BEYOND_MGAW;
-        goto fault;
-    }
     const unsigned access = req->access;
-
-    /* 4. IOTLB: one logical lookup (counted once), probing only the page
-     *    sizes it currently holds, 4 KiB first. */
-    struct ims_cache *tlb = mmu->iotlb;
-    struct ims_cache_entry *e = NULL;
-    unsigned shift = 0;
-    for (unsigned i = 0; i < IMS_NSIZES && !e; i++) {
-        if (!mmu->iotlb_size_count[i])
-            continue;
-        shift = ims_size_shift[i];
-        uint64_t tag = iova >> shift;
-        e = ims_cache_find_touch_inl(tlb, ims_iotlb_set(tlb, tag, did), tag, did, (uint8_t)shift);
-    }
-    if (ims_cache_enabled(tlb))
-        ims_cache_count_inl(tlb, e != NULL);
-    if (e) {
-        out->flags |= IMS_XLATE_IOTLB_HIT;
-        if (!(e->aux & access)) { /* cached permissions decide, as in hardware */
-            reason = access == IMS_PERM_W ? IMS_FR_WRITE : IMS_FR_READ;
-            goto fault;
-        }
-        finish(mmu, req, out, e->data, shift, e->aux);
-        return 0;
-    }
 
     /* 5. Paging-structure caches: the deepest hit skips the most levels. */
     mmu->st.walks++;
@@ -222,10 +163,8 @@ int ims_translate(struct ims_iommu *mmu, const struct ims_req *req, struct ims_x
             break;
         }
     }
-    if (!(perm & access)) {
-        reason = access == IMS_PERM_W ? IMS_FR_WRITE : IMS_FR_READ;
-        goto fault;
-    }
+    if (!(perm & access))
+        return perm_fault(access);
 
     /* 6. The walk, from `level` down to the leaf.
      * Reserved bits (9.8; same masks as QEMU's VTD_SPTE_PAGE_L*_RSVD_MASK and
@@ -241,10 +180,8 @@ int ims_translate(struct ims_iommu *mmu, const struct ims_req *req, struct ims_x
         uint64_t e = rd(mmu, out, epa, IMS_MEM_PTE, level);
         /* Not present (neither R nor W): reported as a permission fault for
          * the access (QEMU vtd_iova_to_slpte does the same). */
-        if (!ims_slpte_present(e)) {
-            reason = access == IMS_PERM_W ? IMS_FR_WRITE : IMS_FR_READ;
-            goto fault;
-        }
+        if (__builtin_expect(!ims_slpte_present(e), 0))
+            return perm_fault(access);
         uint64_t rsvd = rsvd_base;
         bool leaf = level == 1;
         if (level >= 4) {
@@ -256,10 +193,8 @@ int ims_translate(struct ims_iommu *mmu, const struct ims_req *req, struct ims_x
             rsvd |= ((UINT64_C(1) << ims_level_shift(level)) - 1) & ~(IMS_PAGE_SIZE - 1);
             leaf = true;
         }
-        if (e & rsvd) {
-            reason = IMS_FR_PAGING_ENTRY_RSVD;
-            goto fault;
-        }
+        if (__builtin_expect((e & rsvd) != 0, 0))
+            return IMS_FR_PAGING_ENTRY_RSVD;
         perm &= ims_slpte_perm(e);
         uint64_t next = ims_slpte_addr(e);
         if (!leaf) {
@@ -267,15 +202,13 @@ int ims_translate(struct ims_iommu *mmu, const struct ims_req *req, struct ims_x
             if (pc->ways) {
                 uint64_t tag = iova >> ims_level_shift(level);
                 struct ims_cache_entry *pe =
-                    ims_cache_insert(pc, ims_psc_set(pc, tag, did), tag, did, (uint8_t)level, NULL);
+                    ims_cache_insert_inl(pc, ims_psc_set(pc, tag, did), tag, did, (uint8_t)level, NULL);
                 pe->data = next;
                 pe->aux = (uint16_t)perm;
             }
         }
-        if (!(perm & access)) {
-            reason = access == IMS_PERM_W ? IMS_FR_WRITE : IMS_FR_READ;
-            goto fault;
-        }
+        if (__builtin_expect(!(perm & access), 0))
+            return perm_fault(access);
         if (leaf) {
             unsigned shift = ims_level_shift(level);
             iotlb_fill(mmu, iova, did, shift, next, perm);
@@ -285,16 +218,113 @@ int ims_translate(struct ims_iommu *mmu, const struct ims_req *req, struct ims_x
         table = next;
         level--;
     }
+}
 
+/* One IOTLB probe for one page size (ims_size_shift order: 12, 21, 30). */
+static inline struct ims_cache_entry *iotlb_probe(struct ims_cache *tlb, uint64_t iova, uint16_t did, unsigned shift)
+{
+    uint64_t tag = iova >> shift;
+    return ims_cache_find_touch_inl(tlb, ims_iotlb_set(tlb, tag, did), tag, did, (uint8_t)shift);
+}
+
+int ims_translate(struct ims_iommu *mmu, const struct ims_req *req, struct ims_xlate *out)
+{
+    const uint16_t rid = req->rid;
+    const uint64_t iova = req->iova;
+    unsigned reason;
+    bool fpd = false;
+    uint64_t lo;
+    uint16_t did;
+
+    /* flags, n_reads, psc_level, fault and did start at 0; pa, len,
+     * page_shift and perm are set by finish() or fault_out(). */
+    out->flags = 0;
+    out->n_reads = 0;
+    out->psc_level = 0;
+    out->fault = 0;
+    out->did = 0;
+    mmu->st.translations++;
+
+    /* 1. Context: cache (tag = requester id), else root and context tables. */
+    struct ims_cache *cc = mmu->ctx;
+    uint32_t cset = ims_ctx_set(cc, rid);
+    struct ims_cache_entry *ce = ims_cache_lookup_inl(cc, cset, rid, 0, 0);
+    if (__builtin_expect(ce != NULL, 1)) {
+        out->flags = IMS_XLATE_CTX_HIT;
+        lo = ce->data;
+        did = ce->aux;
+        fpd = ims_ctx_fpd(lo);
+        if (__builtin_expect(!ims_ctx_present(lo), 0)) { /* caching mode: cached not-present entry */
+            reason = IMS_FR_CTX_ENTRY_P;
+            goto fault;
+        }
+    } else {
+        reason = load_context(mmu, rid, cset, &lo, &did, &fpd, out);
+        if (reason)
+            goto fault;
+    }
+    out->did = did;
+
+    /* 2. Translation type vs request type (9.3 TT; 4.2.3 for ATS). */
+    unsigned tt = ims_ctx_tt(lo);
+    if (__builtin_expect(req->at != IMS_AT_UNTRANSLATED || tt == IMS_TT_PASSTHROUGH, 0)) {
+        if (req->at != IMS_AT_UNTRANSLATED) {
+            if (tt != IMS_TT_DEVTLB) {
+                reason = IMS_FR_CTX_ENTRY_TT;
+                goto fault;
+            }
+            if (req->at == IMS_AT_TRANSLATED) { /* already translated by the device TLB */
+                out->flags |= IMS_XLATE_PASSTHRU;
+                finish(mmu, req, out, iova & ~(IMS_PAGE_SIZE - 1), IMS_PAGE_SHIFT, IMS_PERM_RW);
+                return 0;
+            }
+        }
+        if (tt == IMS_TT_PASSTHROUGH) {
+            out->flags |= IMS_XLATE_PASSTHRU;
+            finish(mmu, req, out, iova & ~(IMS_PAGE_SIZE - 1), IMS_PAGE_SHIFT, IMS_PERM_RW);
+            return 0;
+        }
+    }
+
+    /* 3. Input address width: min(MGAW, AGAW of the context entry). */
+    unsigned aw = (unsigned)(lo >> IMS_CC_AW_SHIFT) & 7u;
+    unsigned width = ims_aw_bits(aw) < mmu->mgaw ? ims_aw_bits(aw) : mmu->mgaw;
+    if (__builtin_expect((iova >> width) != 0, 0)) {
+        reason = IMS_FR_ADDR_BEYOND_MGAW;
+        goto fault;
+    }
+    const unsigned access = req->access;
+
+    /* 4. IOTLB: one logical lookup (counted once), probing only the page
+     *    sizes it currently holds, 4 KiB first. */
+    struct ims_cache *tlb = mmu->iotlb;
+    struct ims_cache_entry *e = NULL;
+    unsigned shift = 12;
+    if (__builtin_expect(mmu->iotlb_size_count[0] != 0, 1))
+        e = iotlb_probe(tlb, iova, did, 12);
+    if (!e && mmu->iotlb_size_count[1]) {
+        shift = 21;
+        e = iotlb_probe(tlb, iova, did, 21);
+    }
+    if (!e && mmu->iotlb_size_count[2]) {
+        shift = 30;
+        e = iotlb_probe(tlb, iova, did, 30);
+    }
+    if (tlb->ways)
+        ims_cache_count_inl(tlb, e != NULL);
+    if (__builtin_expect(e != NULL, 1)) {
+        out->flags |= IMS_XLATE_IOTLB_HIT;
+        if (__builtin_expect(!(e->aux & access), 0)) { /* cached permissions decide, as in hardware */
+            reason = perm_fault(access);
+            goto fault;
+        }
+        finish(mmu, req, out, e->data, shift, e->aux);
+        return 0;
+    }
+
+    reason = walk(mmu, req, out, lo, did, ims_aw_levels(aw));
+    if (__builtin_expect(reason == 0, 1))
+        return 0;
 fault:
-    out->fault = (uint8_t)reason;
-    out->pa = 0;
-    out->len = 0;
-    out->page_shift = 0;
-    out->perm = 0;
-    mmu->st.faults++;
-    mmu->st.fault_reason[reason & 15u]++;
-    mmu->st.reads_per_xlate[out->n_reads]++;
-    ims_fault_report(mmu, req, reason, fpd, out);
-    return (int)reason;
+    return fault_out(mmu, req, out, reason, fpd);
 }
