@@ -511,78 +511,127 @@ static void rec_encode(const struct ims_rec *r, unsigned char *p)
     }
 }
 
-/* Decodes one record into its canonical form (unused fields zero); the
- * caller checks it. */
-static inline void rec_decode(const unsigned char *p, struct ims_rec *r)
+/* Decodes one record into its canonical form (every field the kind does not
+ * use is zero) and returns a quick verdict on the fields it uses.
+ *
+ * The quick verdict is never laxer than rec_check(): true means rec_check()
+ * would accept the record; false means "ask rec_check()", which gives the
+ * verdict and the error message (so messages have a single source). The
+ * common kinds are checked branch-light, the conditions OR-ed into one test.
+ *
+ * Word 0 is loaded once and split: kind [7:0], flags [15:8], rid [31:16],
+ * did [47:32], a [55:48], b [63:56]. Every store goes through one compound
+ * literal per kind, which zeroes the unused fields (and the MARK label)
+ * without a separate memset. */
+static inline bool rec_decode(const unsigned char *p, struct ims_rec *r)
 {
-    unsigned kind = p[TR_OFF_KIND];
-    if (kind == IMS_REC_DMA) {
-        /* The hot path: most records are DMA. */
-        unsigned flags = p[TR_OFF_FLAGS];
-        r->ts = ld64(p + TR_OFF_TS);
-        r->iova = ld64(p + TR_OFF_IOVA);
-        r->pa = (flags & IMS_RECF_EXPECT_PA) ? ld64(p + TR_OFF_PA) : 0;
-        r->size = ld32(p + TR_OFF_SIZE);
-        r->pasid = (flags & IMS_RECF_PASID) ? ld32(p + TR_OFF_PASID) : 0;
-        r->rid = ld16(p + TR_OFF_RID);
-        r->did = 0;
-        r->kind = (uint8_t)kind;
-        r->flags = (uint8_t)flags;
-        r->perm = r->gran = r->am = r->fm = r->levels = r->tt = 0;
-        r->reason = (flags & IMS_RECF_EXPECT_FAULT) ? p[TR_OFF_A] : 0;
-        memset(r->label, 0, sizeof r->label);
-        return;
-    }
-    memset(r, 0, sizeof *r);
-    r->kind = (uint8_t)kind;
-    r->ts = ld64(p + TR_OFF_TS);
+    uint64_t w0 = ld64(p);
+    unsigned kind = (unsigned)(w0 & 0xff);
+    unsigned flags = (unsigned)(w0 >> 8) & 0xff;
+    uint16_t rid = (uint16_t)(w0 >> 16);
+    uint16_t did = (uint16_t)(w0 >> 32);
+    unsigned a = (unsigned)(w0 >> 48) & 0xff;
+    unsigned b = (unsigned)(w0 >> 56);
+    uint64_t ts = ld64(p + TR_OFF_TS);
     switch (kind) {
-    case IMS_REC_MAP:
-        r->did = ld16(p + TR_OFF_DID);
-        r->perm = p[TR_OFF_A];
-        r->iova = ld64(p + TR_OFF_IOVA);
-        r->pa = ld64(p + TR_OFF_PA);
-        r->size = ld64(p + TR_OFF_SIZE);
-        break;
-    case IMS_REC_UNMAP:
-        r->did = ld16(p + TR_OFF_DID);
-        r->iova = ld64(p + TR_OFF_IOVA);
-        r->size = ld64(p + TR_OFF_SIZE);
-        break;
-    case IMS_REC_INV_IOTLB:
-        r->flags = p[TR_OFF_FLAGS];
-        r->gran = p[TR_OFF_A];
-        if (r->gran != IMS_INV_GLOBAL)
-            r->did = ld16(p + TR_OFF_DID);
-        if (r->gran == IMS_INV_PAGE) {
-            r->am = p[TR_OFF_B];
-            r->iova = ld64(p + TR_OFF_IOVA);
-        }
-        break;
-    case IMS_REC_INV_CTX:
-        r->gran = p[TR_OFF_A];
-        if (r->gran != IMS_INV_GLOBAL)
-            r->did = ld16(p + TR_OFF_DID);
-        if (r->gran == IMS_INV_DEVICE) {
-            r->rid = ld16(p + TR_OFF_RID);
-            r->fm = p[TR_OFF_B];
-        }
-        break;
+    case IMS_REC_DMA: {
+        /* The hot path: most records are DMA. */
+        uint64_t iova = ld64(p + TR_OFF_IOVA);
+        uint64_t size = ld32(p + TR_OFF_SIZE);
+        uint32_t pasid = (flags & IMS_RECF_PASID) ? ld32(p + TR_OFF_PASID) : 0;
+        unsigned reason = (flags & IMS_RECF_EXPECT_FAULT) ? a : 0;
+        *r = (struct ims_rec){
+            .ts = ts,
+            .iova = iova,
+            .pa = (flags & IMS_RECF_EXPECT_PA) ? ld64(p + TR_OFF_PA) : 0,
+            .size = size,
+            .pasid = pasid,
+            .rid = rid,
+            .kind = IMS_REC_DMA,
+            .flags = (uint8_t)flags,
+            .reason = (uint8_t)reason,
+        };
+        /* reason 0 only when the fault flag is clear, so reason - 1 < 15
+         * unless the flag is set with 0 or > 15. */
+        unsigned bad = (flags & ~DMA_FLAGS) |
+                       ((flags & (IMS_RECF_EXPECT_PA | IMS_RECF_EXPECT_FAULT)) ==
+                        (IMS_RECF_EXPECT_PA | IMS_RECF_EXPECT_FAULT)) |
+                       (size == 0) | (iova + (size - 1) < iova) | (pasid > PASID_MAX) |
+                       ((flags & IMS_RECF_EXPECT_FAULT) && reason - 1u >= 15u);
+        return !bad;
+    }
+    case IMS_REC_MAP: {
+        uint64_t size = ld64(p + TR_OFF_SIZE);
+        *r = (struct ims_rec){
+            .ts = ts,
+            .iova = ld64(p + TR_OFF_IOVA),
+            .pa = ld64(p + TR_OFF_PA),
+            .size = size,
+            .did = did,
+            .kind = IMS_REC_MAP,
+            .perm = (uint8_t)a,
+        };
+        return (a - 1u < 3u) & (size != 0); /* perm r, w or rw */
+    }
+    case IMS_REC_UNMAP: {
+        uint64_t size = ld64(p + TR_OFF_SIZE);
+        *r = (struct ims_rec){
+            .ts = ts,
+            .iova = ld64(p + TR_OFF_IOVA),
+            .size = size,
+            .did = did,
+            .kind = IMS_REC_UNMAP,
+        };
+        return size != 0;
+    }
+    case IMS_REC_INV_IOTLB: {
+        bool page = a == IMS_INV_PAGE;
+        *r = (struct ims_rec){
+            .ts = ts,
+            .iova = page ? ld64(p + TR_OFF_IOVA) : 0,
+            .did = a != IMS_INV_GLOBAL ? did : 0,
+            .kind = IMS_REC_INV_IOTLB,
+            .flags = (uint8_t)flags,
+            .gran = (uint8_t)a,
+            .am = page ? (uint8_t)b : 0,
+        };
+        bool gran_ok = a == IMS_INV_GLOBAL || a == IMS_INV_DOMAIN || page;
+        return gran_ok & !(flags & ~IMS_RECF_IH) & (!page | (b <= AM_MAX));
+    }
+    case IMS_REC_INV_CTX: {
+        bool dev = a == IMS_INV_DEVICE;
+        *r = (struct ims_rec){
+            .ts = ts,
+            .rid = dev ? rid : 0,
+            .did = a != IMS_INV_GLOBAL ? did : 0,
+            .kind = IMS_REC_INV_CTX,
+            .gran = (uint8_t)a,
+            .fm = dev ? (uint8_t)b : 0,
+        };
+        bool gran_ok = a == IMS_INV_GLOBAL || a == IMS_INV_DOMAIN || dev;
+        return gran_ok & (!dev | (b <= 3));
+    }
     case IMS_REC_ATTACH:
-        r->rid = ld16(p + TR_OFF_RID);
-        r->did = ld16(p + TR_OFF_DID);
-        r->levels = p[TR_OFF_A];
-        r->tt = p[TR_OFF_B];
-        r->pa = ld64(p + TR_OFF_PA);
-        break;
+        *r = (struct ims_rec){
+            .ts = ts,
+            .pa = ld64(p + TR_OFF_PA),
+            .rid = rid,
+            .did = did,
+            .kind = IMS_REC_ATTACH,
+            .levels = (uint8_t)a,
+            .tt = (uint8_t)b,
+        };
+        return (a - 3u <= 2u) & (b <= 3); /* levels 3..5, tt 0..3 */
     case IMS_REC_DETACH:
-        r->rid = ld16(p + TR_OFF_RID);
-        break;
+        *r = (struct ims_rec){.ts = ts, .rid = rid, .kind = IMS_REC_DETACH};
+        return true;
     case IMS_REC_MARK:
+        *r = (struct ims_rec){.ts = ts, .kind = IMS_REC_MARK};
         memcpy(r->label, p + TR_OFF_LABEL, IMS_REC_LABEL_MAX);
-        break;
+        return false; /* rare: rec_check() looks at the label */
     default:
-        break;
+        *r = (struct ims_rec){.ts = ts, .kind = (uint8_t)kind};
+        return false; /* unknown kind */
     }
 }
 
@@ -591,7 +640,7 @@ static void rec_canon(const struct ims_rec *in, struct ims_rec *out)
 {
     unsigned char p[TR_REC_SIZE];
     rec_encode(in, p);
-    rec_decode(p, out);
+    (void)rec_decode(p, out);
 }
 
 /* ---- Reader ---- */
@@ -1527,14 +1576,19 @@ static int bin_rec_error(struct ims_trace_reader *r, const char *fmt, ...)
                 r->form == IMS_TRACE_BINARY_ZSTD ? " (decompressed)" : "", msg);
 }
 
-/* Fast check of a decoded record: DMA records inline, the rest via rec_check. */
-static inline bool dma_quick_ok(const struct ims_rec *rec)
+/* Slow path for a record rec_decode() did not pass: rec_check() decides.
+ * Returns true (and sets the reader's error, naming the record i places past
+ * r->index) if the record is invalid. */
+static bool rec_reject(struct ims_trace_reader *r, const struct ims_rec *rec, size_t i)
 {
-    return rec->kind == IMS_REC_DMA && !(rec->flags & ~DMA_FLAGS) &&
-           (rec->flags & (IMS_RECF_EXPECT_PA | IMS_RECF_EXPECT_FAULT)) !=
-               (IMS_RECF_EXPECT_PA | IMS_RECF_EXPECT_FAULT) &&
-           rec->size != 0 && rec->iova + (rec->size - 1) >= rec->iova && rec->pasid <= PASID_MAX &&
-           (!(rec->flags & IMS_RECF_EXPECT_FAULT) || (rec->reason != 0 && rec->reason <= 15));
+    char e[256];
+    if (rec_check(rec, e, sizeof e) == 0)
+        return false;
+    uint64_t index = r->index;
+    r->index += i;
+    bin_rec_error(r, "%s", e);
+    r->index = index;
+    return true;
 }
 
 long ims_trace_read(struct ims_trace_reader *r, struct ims_rec *recs, size_t max)
@@ -1573,24 +1627,20 @@ long ims_trace_read(struct ims_trace_reader *r, struct ims_rec *recs, size_t max
         }
         if (avail > max - n)
             avail = max - n;
+        /* Records are decoded in place; only one that straddles the end of
+         * the buffer is moved (by buf_want) before it is decoded. */
         const unsigned char *p = r->buf + r->pos;
-        for (size_t i = 0; i < avail; i++, p += TR_REC_SIZE) {
-            struct ims_rec *rec = &recs[n];
-            rec_decode(p, rec);
-            if (!dma_quick_ok(rec)) {
-                char e[256];
-                if (rec_check(rec, e, sizeof e) < 0) {
-                    r->pos = (size_t)(p - r->buf);
-                    bin_rec_error(r, "%s", e);
-                    goto out;
-                }
-            }
-            n++;
-            r->index++;
-        }
-        r->pos = (size_t)(p - r->buf);
+        struct ims_rec *out = recs + n;
+        size_t i = 0;
+        for (; i < avail; i++)
+            if (!rec_decode(p + i * TR_REC_SIZE, &out[i]) && rec_reject(r, &out[i], i))
+                break;
+        n += i;
+        r->index += i;
+        r->pos += i * TR_REC_SIZE;
+        if (i < avail)
+            break; /* record n failed its check; r->err says why */
     }
-out:
     if (r->failed) {
         if (n == 0)
             return -1;
