@@ -162,7 +162,7 @@ Cycles Iommu::mem_timed(Cycles t, std::uint64_t pa)
     tr.set_address(pa);
     tr.set_data_ptr(reinterpret_cast<unsigned char *>(&m_mdata));
     tr.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    const Cycles now = m_clk.to_cycles(sc_core::sc_time_stamp());
+    const Cycles now = m_clk.to_cycles(m_clk.now());
     sc_core::sc_time delay = m_clk.to_time(std::max(t, now) - now);
     mem->b_transport(tr, delay);
     return m_clk.arrival(delay);

@@ -8,7 +8,8 @@
 namespace ims {
 
 Clock::Clock(std::uint32_t mhz)
-    : m_period_ps(static_cast<std::uint64_t>(std::llround(1e6 / static_cast<double>(mhz))))
+    : m_period_ps(static_cast<std::uint64_t>(std::llround(1e6 / static_cast<double>(mhz)))),
+      m_ctx(sc_core::sc_get_curr_simcontext())
 {
     if (m_period_ps == 0)
         m_period_ps = 1;

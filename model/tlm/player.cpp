@@ -95,7 +95,7 @@ void TracePlayer::end_warmup()
 
 void TracePlayer::sync(Cycles t)
 {
-    const Cycles now = m_clk.to_cycles(sc_core::sc_time_stamp());
+    const Cycles now = m_clk.to_cycles(m_clk.now());
     if (t > now + kQuantum)
         wait(m_clk.to_time(t - now));
 }
@@ -142,7 +142,7 @@ void TracePlayer::dma(const ims_rec &rec, Cycles issue, Cycles *last_done)
         trans.set_data_length(req.size);
         trans.set_streaming_width(req.size);
         trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-        sc_core::sc_time delay = m_clk.to_time(t) - sc_core::sc_time_stamp();
+        sc_core::sc_time delay = m_clk.to_time(t) - m_clk.now();
         isock->b_transport(trans, delay);
 
         const ims_xlate &x = ext.xlate;
