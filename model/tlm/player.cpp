@@ -158,6 +158,7 @@ void TracePlayer::dma(const ims_rec &rec, Cycles issue, Cycles *last_done)
             }
         }
         m_st.requests++;
+        m_st.requests_simulated++;
         m_st.translations++;
         m_st.bytes += req.size;
         dev.requests++;

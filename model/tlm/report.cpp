@@ -236,7 +236,7 @@ void report_text(const ReportInputs &in, std::FILE *out)
     }
     if (in.wall_seconds > 0)
         std::fprintf(out, "\nwall time %.3f s: %.2f M translations/s\n", in.wall_seconds,
-                     static_cast<double>(r.requests) / in.wall_seconds / 1e6);
+                     static_cast<double>(r.requests_simulated) / in.wall_seconds / 1e6);
 }
 
 bool report_json(const ReportInputs &in, const char *path, std::string *err)
@@ -256,6 +256,7 @@ bool report_json(const ReportInputs &in, const char *path, std::string *err)
     o.f("  \"translations\": %" PRIu64 ",\n  \"bytes\": %" PRIu64 ",\n  \"faults\": %" PRIu64
         ",\n  \"expected_faults\": %" PRIu64 ",\n",
         r.translations, r.bytes, r.faults, r.expected_faults);
+    o.f("  \"requests_simulated\": %" PRIu64 ",\n", r.requests_simulated);
     o.f("  \"checked\": %" PRIu64 ",\n  \"mismatches\": %" PRIu64 ",\n  \"cycles\": %" PRIu64 ",\n", r.checked,
         r.mismatches, span);
     o.f("  \"latency_cycles\": {\"min\": %" PRIu64 ", \"mean\": %.3f, \"p50\": %" PRIu64 ", \"p90\": %" PRIu64
