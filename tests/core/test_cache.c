@@ -1,6 +1,7 @@
 /* Set-associative cache: hits, exact victim order per policy, invalid ways
  * first, disabled caches, invalidation, configuration errors. */
 #include <check.h>
+#include "ims_check.h"
 #include <string.h>
 
 #include "iommusim/cache.h"
@@ -195,9 +196,5 @@ int main(void)
     tcase_add_test(tc, disabled);
     tcase_add_test(tc, cfg_errors);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ims_check_run(s);
 }

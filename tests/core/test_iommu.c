@@ -2,6 +2,7 @@
  * reachable fault reason, FPD, aliasing, caching and invalidation semantics,
  * caching mode, the fault queue. Tables come from the table builder. */
 #include "core_fx.h"
+#include "ims_check.h"
 
 #include <string.h>
 
@@ -667,9 +668,5 @@ int main(void)
     tcase_add_test(tc, stats_sub);
     tcase_add_test(tc, create_errors);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ims_check_run(s);
 }

@@ -1,6 +1,7 @@
 /* Sparse memory: zero until written, little-endian, page-crossing copies,
  * frames freed by zero_page, hash table growth and deletion. */
 #include <check.h>
+#include "ims_check.h"
 #include <stdint.h>
 #include <string.h>
 
@@ -88,9 +89,5 @@ int main(void)
     tcase_add_test(tc, grow_and_delete);
     tcase_add_test(tc, direct_ops);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ims_check_run(s);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core_fx.h"
+#include "ims_check.h"
 
 #define NDOM 4
 #define NPAGES 2048 /* 8 MiB of IOVA per domain */
@@ -140,9 +141,5 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, random_agrees_with_reference, 0, 8);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ims_check_run(s);
 }

@@ -1,6 +1,7 @@
 /* Table builder: page-size choice, all-or-nothing map, unmap with superpage
  * splitting and table freeing, domains, attach/detach, capability limits. */
 #include <check.h>
+#include "ims_check.h"
 
 #include "iommusim/iommu.h"
 #include "iommusim/tb.h"
@@ -203,9 +204,5 @@ int main(void)
     tcase_add_test(tc, domains_attach);
     tcase_add_test(tc, region_exhausted);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ims_check_run(s);
 }

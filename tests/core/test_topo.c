@@ -1,5 +1,6 @@
 /* Requester-ID aliasing through bridges, and topology checks. */
 #include <check.h>
+#include "ims_check.h"
 #include <string.h>
 
 #include "iommusim/topo.h"
@@ -104,9 +105,5 @@ int main(void)
     tcase_add_test(tc, no_bridge);
     tcase_add_test(tc, check_errors);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ims_check_run(s);
 }

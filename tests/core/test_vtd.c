@@ -1,6 +1,7 @@
 /* VT-d encodings: CAP/ECAP field positions, caps checks, fault record
  * layout, fault reason names and qualification. */
 #include <check.h>
+#include "ims_check.h"
 #include <string.h>
 
 #include "iommusim/vtd.h"
@@ -102,9 +103,5 @@ int main(void)
     tcase_add_test(tc, fault_record_layout);
     tcase_add_test(tc, fault_reasons);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ims_check_run(s);
 }

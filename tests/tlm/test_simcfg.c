@@ -2,6 +2,7 @@
  * design points, and docs/config.md documenting every key. */
 #define _POSIX_C_SOURCE 200809L
 #include <check.h>
+#include "ims_check.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,9 +145,5 @@ int main(void)
     tcase_add_test(tc, gem5_point_geometry);
     tcase_add_test(tc, docs_list_every_key);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ims_check_run(s);
 }

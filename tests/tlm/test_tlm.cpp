@@ -8,6 +8,7 @@
 
 // After the C++ headers: check.h defines a macro `fail` that std::ios uses.
 #include <check.h>
+#include "ims_check.h"
 
 namespace {
 
@@ -419,11 +420,7 @@ Suite *tlm_suite()
 int main()
 {
     setenv("SC_COPYRIGHT_MESSAGE", "DISABLE", 1);
-    SRunner *sr = srunner_create(tlm_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    const int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ims_check_run(tlm_suite());
 }
 
 // Linked with libsystemc, whose main() wants one; never called.

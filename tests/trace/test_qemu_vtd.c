@@ -3,6 +3,7 @@
  * Real excerpts of recorded logs live in tests/trace/data/qemu/ (see its
  * README); small hand-written logs below pin single rules. */
 #include <check.h>
+#include "ims_check.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -594,9 +595,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ims_check_run(suite());
 }

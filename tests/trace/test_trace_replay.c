@@ -3,6 +3,7 @@
  * splitting, expected-PA and fault checks, invalidations, control errors). */
 #define _POSIX_C_SOURCE 200809L
 #include <check.h>
+#include "ims_check.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -373,9 +374,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ims_check_run(suite());
 }
