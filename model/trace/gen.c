@@ -23,6 +23,7 @@
 #include "iommusim/iommu.h"
 #include "iommusim/mem.h"
 #include "iommusim/trace.h"
+#include "errf.h"
 
 #define G_PAGE     UINT64_C(4096)
 #define G_2M       (UINT64_C(1) << 21)
@@ -118,16 +119,6 @@ static const struct gen_opt opts[] = {
 #undef OFF
 #define N_OPTS (sizeof opts / sizeof opts[0])
 
-static int gfail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (err && errlen)
-        vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 /* Decimal or 0x hex with an optional k/m/g (x1024) suffix. */
 static bool parse_size(const char *s, uint64_t *out)
 {
@@ -161,9 +152,9 @@ int ims_gen_set(struct ims_gen_cfg *c, const char *key, const char *val, char *e
         if (!strcmp(opts[i].name, key))
             o = &opts[i];
     if (!o)
-        return gfail(err, errlen, "unknown option '--%s' (see 'iommusim trace gen --help')", key);
+        return ims_errf(err, errlen, "unknown option '--%s' (see 'iommusim trace gen --help')", key);
     if (!(o->kinds & (1u << c->kind)))
-        return gfail(err, errlen, "option '--%s' does not apply to generator '%s'", key, gen_names[c->kind]);
+        return ims_errf(err, errlen, "option '--%s' does not apply to generator '%s'", key, gen_names[c->kind]);
     char *p = (char *)c + o->off;
     uint64_t v;
     switch (o->type) {
@@ -171,7 +162,7 @@ int ims_gen_set(struct ims_gen_cfg *c, const char *key, const char *val, char *e
     case OPT_U32:
     case OPT_UNS:
         if (!parse_size(val, &v) || v < o->min || v > o->max)
-            return gfail(err, errlen, "--%s: expected a number %llu..%llu (k/m/g suffixes allowed), got '%s'", key,
+            return ims_errf(err, errlen, "--%s: expected a number %llu..%llu (k/m/g suffixes allowed), got '%s'", key,
                          (unsigned long long)o->min, (unsigned long long)o->max, val);
         if (o->type == OPT_U64)
             *(uint64_t *)(void *)p = v;
@@ -184,7 +175,7 @@ int ims_gen_set(struct ims_gen_cfg *c, const char *key, const char *val, char *e
         char *end;
         double d = strtod(val, &end);
         if (end == val || *end || !(d >= 0.0 && d < 1.0))
-            return gfail(err, errlen, "--%s: expected a fraction 0 <= x < 1, got '%s'", key, val);
+            return ims_errf(err, errlen, "--%s: expected a fraction 0 <= x < 1, got '%s'", key, val);
         *(double *)(void *)p = d;
         return 0;
     }
@@ -194,7 +185,7 @@ int ims_gen_set(struct ims_gen_cfg *c, const char *key, const char *val, char *e
         else if (!strcmp(val, "deferred"))
             *(bool *)(void *)p = false;
         else
-            return gfail(err, errlen, "--%s: expected strict or deferred, got '%s'", key, val);
+            return ims_errf(err, errlen, "--%s: expected strict or deferred, got '%s'", key, val);
         return 0;
     case OPT_ONOFF:
         if (!strcmp(val, "on"))
@@ -202,7 +193,7 @@ int ims_gen_set(struct ims_gen_cfg *c, const char *key, const char *val, char *e
         else if (!strcmp(val, "off"))
             *(bool *)(void *)p = false;
         else
-            return gfail(err, errlen, "--%s: expected on or off, got '%s'", key, val);
+            return ims_errf(err, errlen, "--%s: expected on or off, got '%s'", key, val);
         return 0;
     }
     return 0;
@@ -211,41 +202,41 @@ int ims_gen_set(struct ims_gen_cfg *c, const char *key, const char *val, char *e
 int ims_gen_check(const struct ims_gen_cfg *c, char *err, size_t errlen)
 {
     if (c->kind >= IMS_GEN_KIND_COUNT)
-        return gfail(err, errlen, "unknown generator %u", c->kind);
+        return ims_errf(err, errlen, "unknown generator %u", c->kind);
     if (c->count == 0)
-        return gfail(err, errlen, "--count is required (number of DMA records, >= 1)");
+        return ims_errf(err, errlen, "--count is required (number of DMA records, >= 1)");
     if (!(c->warmup >= 0.0 && c->warmup < 1.0))
-        return gfail(err, errlen, "--warmup: expected a fraction 0 <= x < 1");
+        return ims_errf(err, errlen, "--warmup: expected a fraction 0 <= x < 1");
     if (c->levels < 3 || c->levels > 5)
-        return gfail(err, errlen, "--levels: expected 3, 4 or 5");
+        return ims_errf(err, errlen, "--levels: expected 3, 4 or 5");
     switch (c->kind) {
     case IMS_GEN_NIC:
         if (c->ring_size < 8 || c->ring_size > 4096 || c->buf_size < 64 || c->buf_size > 65536)
-            return gfail(err, errlen, "--ring-size 8..4096 and --buf-size 64..65536");
+            return ims_errf(err, errlen, "--ring-size 8..4096 and --buf-size 64..65536");
         break;
     case IMS_GEN_NVME:
         if (c->block_size != 512 && c->block_size != 1024 && c->block_size != 2048 && c->block_size != 4096)
-            return gfail(err, errlen, "--block-size: expected 512, 1024, 2048 or 4096, got %u", c->block_size);
+            return ims_errf(err, errlen, "--block-size: expected 512, 1024, 2048 or 4096, got %u", c->block_size);
         if (c->io_size == 0 || c->io_size % 4096 || c->io_size > (1u << 20))
-            return gfail(err, errlen, "--io-size: expected a multiple of 4096 up to 1m, got %u", c->io_size);
+            return ims_errf(err, errlen, "--io-size: expected a multiple of 4096 up to 1m, got %u", c->io_size);
         if (c->queue_depth < 1 || c->queue_depth > 1024)
-            return gfail(err, errlen, "--queue-depth: expected 1..1024");
+            return ims_errf(err, errlen, "--queue-depth: expected 1..1024");
         break;
     case IMS_GEN_GPU:
         if (c->footprint == 0 || c->footprint % G_2M || c->footprint > (UINT64_C(64) << 30))
-            return gfail(err, errlen, "--footprint: gpu expects a multiple of 2 MiB up to 64g");
+            return ims_errf(err, errlen, "--footprint: gpu expects a multiple of 2 MiB up to 64g");
         if (c->chunk < 64 || c->chunk > G_2M)
-            return gfail(err, errlen, "--chunk: expected 64..2m");
+            return ims_errf(err, errlen, "--chunk: expected 64..2m");
         if (c->streams < 1 || c->streams > 64 || c->footprint / c->streams < c->chunk)
-            return gfail(err, errlen, "--streams: expected 1..64 with footprint/streams >= chunk");
+            return ims_errf(err, errlen, "--streams: expected 1..64 with footprint/streams >= chunk");
         break;
     case IMS_GEN_RANDOM:
         if (c->footprint == 0 || c->footprint % G_PAGE || c->footprint > (UINT64_C(16) << 30))
-            return gfail(err, errlen, "--footprint: random expects a multiple of 4 KiB up to 16g");
+            return ims_errf(err, errlen, "--footprint: random expects a multiple of 4 KiB up to 16g");
         break;
     case IMS_GEN_MULTI:
         if (c->devices < 1 || c->devices > 64 || c->domains < 1 || c->domains > c->devices)
-            return gfail(err, errlen, "--devices 1..64 and --domains 1..devices");
+            return ims_errf(err, errlen, "--devices 1..64 and --domains 1..devices");
         break;
     }
     return 0;
@@ -892,7 +883,7 @@ int ims_gen_write(const struct ims_gen_cfg *cfg, const char *path, struct ims_ge
     cfg_describe(cfg, hdr.source, sizeof hdr.source);
     if (make_topo(cfg, &hdr.topo) < 0) {
         ims_trace_hdr_free(&hdr);
-        return gfail(err, errlen, "out of memory");
+        return ims_errf(err, errlen, "out of memory");
     }
     struct gen g;
     memset(&g, 0, sizeof g);
@@ -912,7 +903,7 @@ int ims_gen_write(const struct ims_gen_cfg *cfg, const char *path, struct ims_ge
     }
     if (g.failed) {
         ims_trace_abort(g.w);
-        return gfail(err, errlen, "%s: %s", path, g.err);
+        return ims_errf(err, errlen, "%s: %s", path, g.err);
     }
     if (ims_trace_commit(g.w, err, errlen) < 0)
         return -1;

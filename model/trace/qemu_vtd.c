@@ -24,6 +24,7 @@
 #include "iommusim/iommu.h"
 #include "iommusim/trace.h"
 #include "iommusim/vtd.h"
+#include "errf.h"
 
 #define QV_PAGE_4K   4096u
 #define QV_PAGE_2M   (UINT64_C(1) << 21)
@@ -121,17 +122,6 @@ struct qv_conv {
     int nhints;
     uint64_t translations;
 };
-
-static int qv_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 void ims_qemu_vtd_opts_default(struct ims_qemu_vtd_opts *opts)
 {
@@ -361,7 +351,7 @@ static int qv_parse(const char *path, struct qv_events *evs, struct ims_qemu_vtd
 {
     FILE *f = fopen(path, "r");
     if (!f)
-        return qv_fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return ims_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     char *buf = NULL;
     size_t cap = 0;
     long len;
@@ -374,7 +364,7 @@ static int qv_parse(const char *path, struct qv_events *evs, struct ims_qemu_vtd
         uint64_t ts = 0;
         int p = qv_prefix(s, &ts, &rest);
         if (p < 0) {
-            rc = qv_fail(err, errlen, "%s:%u: malformed timestamp prefix (expected TID@SECONDS.MICROS:)", path, line);
+            rc = ims_errf(err, errlen, "%s:%u: malformed timestamp prefix (expected TID@SECONDS.MICROS:)", path, line);
             break;
         }
         /* Event name: the first word. Anything else is not ours and is skipped. */
@@ -390,7 +380,7 @@ static int qv_parse(const char *path, struct qv_events *evs, struct ims_qemu_vtd
         if (ts_mode < 0)
             ts_mode = p;
         else if (ts_mode != p) {
-            rc = qv_fail(err, errlen, "%s:%u: %s without a timestamp prefix while earlier events had one%s", path,
+            rc = ims_errf(err, errlen, "%s:%u: %s without a timestamp prefix while earlier events had one%s", path,
                          line, def->name, p ? " (the reverse, in fact)" : "");
             break;
         }
@@ -399,20 +389,20 @@ static int qv_parse(const char *path, struct qv_events *evs, struct ims_qemu_vtd
         while (*args == ' ')
             args++;
         if (!qv_parse_args(def->type, args, &ev)) {
-            rc = qv_fail(err, errlen, "%s:%u: malformed %s event: expected \"%s\"", path, line, def->name,
+            rc = ims_errf(err, errlen, "%s:%u: malformed %s event: expected \"%s\"", path, line, def->name,
                          def->expect);
             break;
         }
         if (qv_push(evs, &ev) < 0) {
-            rc = qv_fail(err, errlen, "%s:%u: out of memory", path, line);
+            rc = ims_errf(err, errlen, "%s:%u: out of memory", path, line);
             break;
         }
         st->events++;
     }
     if (len == -2 && rc == 0)
-        rc = qv_fail(err, errlen, "%s:%u: out of memory", path, line + 1);
+        rc = ims_errf(err, errlen, "%s:%u: out of memory", path, line + 1);
     if (rc == 0 && ferror(f))
-        rc = qv_fail(err, errlen, "%s:%u: read error", path, line + 1);
+        rc = ims_errf(err, errlen, "%s:%u: read error", path, line + 1);
     st->lines = line;
     st->timestamps = ts_mode > 0;
     free(buf);
@@ -834,7 +824,7 @@ int ims_qemu_vtd_convert(const char *log_path, const char *out_path, const struc
         any = evs.v[i].type == QV_HIT || evs.v[i].type == QV_UPDATE || evs.v[i].type == QV_FAULT;
     if (!any) {
         free(evs.v);
-        return qv_fail(err, errlen,
+        return ims_errf(err, errlen,
                        "%s: no vtd_iotlb_page_hit/_update or vtd_dmar_fault events in %" PRIu64
                        " lines (was QEMU run with -trace events=... listing them?)",
                        log_path, st->lines);
@@ -851,7 +841,7 @@ int ims_qemu_vtd_convert(const char *log_path, const char *out_path, const struc
     c.ctx = calloc(65536, sizeof *c.ctx);
     int rc = -1;
     if (!seen || !c.bucket || !c.ctx) {
-        qv_fail(err, errlen, "%s: out of memory", log_path);
+        ims_errf(err, errlen, "%s: out of memory", log_path);
         goto out;
     }
     for (unsigned i = 0; i < QV_BUCKETS; i++)
@@ -865,7 +855,7 @@ int ims_qemu_vtd_convert(const char *log_path, const char *out_path, const struc
     }
     hdr.topo.devices = calloc((size_t)ndev, sizeof *hdr.topo.devices);
     if (!hdr.topo.devices) {
-        qv_fail(err, errlen, "%s: out of memory", log_path);
+        ims_errf(err, errlen, "%s: out of memory", log_path);
         goto out;
     }
     for (unsigned sid = 0; sid < 65536; sid++) {

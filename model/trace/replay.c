@@ -12,6 +12,7 @@
 
 #include "iommusim/mem.h"
 #include "iommusim/topo.h"
+#include "errf.h"
 
 #define RP_RIDS 65536
 
@@ -41,27 +42,17 @@ void ims_replay_cfg_default(struct ims_replay_cfg *cfg)
     cfg->tb.caps = cfg->iommu.caps;
 }
 
-static int rfail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (err && errlen)
-        vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 struct ims_replay *ims_replay_create(const struct ims_trace_hdr *hdr, const struct ims_replay_cfg *cfg,
                                      const struct ims_mem_ops *ops, void *mem_ctx, char *err, size_t errlen)
 {
     char e[256];
     if (ims_topo_check(&hdr->topo, e, sizeof e) < 0) {
-        rfail(err, errlen, "trace topology: %s", e);
+        ims_errf(err, errlen, "trace topology: %s", e);
         return NULL;
     }
     struct ims_replay *rp = calloc(1, sizeof *rp);
     if (!rp) {
-        rfail(err, errlen, "out of memory");
+        ims_errf(err, errlen, "out of memory");
         return NULL;
     }
     rp->alias = malloc(RP_RIDS * sizeof *rp->alias);
@@ -69,7 +60,7 @@ struct ims_replay *ims_replay_create(const struct ims_trace_hdr *hdr, const stru
     rp->dom_levels = calloc(RP_RIDS, 1);
     rp->mem = ims_mem_create();
     if (!rp->alias || !rp->ctx || !rp->dom_levels || !rp->mem) {
-        rfail(err, errlen, "out of memory");
+        ims_errf(err, errlen, "out of memory");
         ims_replay_destroy(rp);
         return NULL;
     }
@@ -165,18 +156,18 @@ int ims_replay_control(struct ims_replay *rp, const struct ims_rec *rec, char *e
         if (!rp->dom_levels[rec->did]) {
             rc = ims_tb_domain_create(rp->tb, rec->did, rec->levels);
             if (rc != IMS_TB_OK)
-                return rfail(err, errlen, "attach %s: cannot create domain %u with %u levels: %s", who, rec->did,
+                return ims_errf(err, errlen, "attach %s: cannot create domain %u with %u levels: %s", who, rec->did,
                              rec->levels, ims_tb_strerror(rc));
             rp->dom_levels[rec->did] = rec->levels;
         } else if (rp->dom_levels[rec->did] != rec->levels) {
-            return rfail(err, errlen, "attach %s: domain %u has %u levels, the record says %u", who, rec->did,
+            return ims_errf(err, errlen, "attach %s: domain %u has %u levels, the record says %u", who, rec->did,
                          rp->dom_levels[rec->did], rec->levels);
         }
         if (c->refs && c->did != rec->did)
-            return rfail(err, errlen, "attach %s: already attached to domain %u (detach first)", who, c->did);
+            return ims_errf(err, errlen, "attach %s: already attached to domain %u (detach first)", who, c->did);
         rc = ims_tb_attach(rp->tb, sid, rec->did, rec->tt, false);
         if (rc != IMS_TB_OK)
-            return rfail(err, errlen, "attach %s to domain %u: %s", who, rec->did, ims_tb_strerror(rc));
+            return ims_errf(err, errlen, "attach %s to domain %u: %s", who, rec->did, ims_tb_strerror(rc));
         c->did = rec->did;
         c->refs++;
         break;
@@ -186,29 +177,29 @@ int ims_replay_control(struct ims_replay *rp, const struct ims_rec *rec, char *e
         struct rp_ctx *c = &rp->ctx[sid];
         fmt_rid(rp, who, sizeof who, rec->rid);
         if (!c->refs)
-            return rfail(err, errlen, "detach %s: not attached", who);
+            return ims_errf(err, errlen, "detach %s: not attached", who);
         if (--c->refs == 0) {
             rc = ims_tb_detach(rp->tb, sid);
             if (rc != IMS_TB_OK)
-                return rfail(err, errlen, "detach %s: %s", who, ims_tb_strerror(rc));
+                return ims_errf(err, errlen, "detach %s: %s", who, ims_tb_strerror(rc));
         }
         break;
     }
     case IMS_REC_MAP:
         if (!rp->dom_levels[rec->did])
-            return rfail(err, errlen, "map in domain %u: no such domain (no attach created it)", rec->did);
+            return ims_errf(err, errlen, "map in domain %u: no such domain (no attach created it)", rec->did);
         rc = ims_tb_map(rp->tb, rec->did, rec->iova, rec->pa, rec->size, rec->perm);
         if (rc != IMS_TB_OK)
-            return rfail(err, errlen, "map did %u iova 0x%llx size 0x%llx -> pa 0x%llx: %s", rec->did,
+            return ims_errf(err, errlen, "map did %u iova 0x%llx size 0x%llx -> pa 0x%llx: %s", rec->did,
                          (unsigned long long)rec->iova, (unsigned long long)rec->size, (unsigned long long)rec->pa,
                          rc == IMS_TB_EEXIST ? "already mapped (mapping over a mapping)" : ims_tb_strerror(rc));
         break;
     case IMS_REC_UNMAP:
         if (!rp->dom_levels[rec->did])
-            return rfail(err, errlen, "unmap in domain %u: no such domain", rec->did);
+            return ims_errf(err, errlen, "unmap in domain %u: no such domain", rec->did);
         rc = ims_tb_unmap(rp->tb, rec->did, rec->iova, rec->size);
         if (rc != IMS_TB_OK)
-            return rfail(err, errlen, "unmap did %u iova 0x%llx size 0x%llx: %s", rec->did,
+            return ims_errf(err, errlen, "unmap did %u iova 0x%llx size 0x%llx: %s", rec->did,
                          (unsigned long long)rec->iova, (unsigned long long)rec->size,
                          rc == IMS_TB_ENOENT ? "nothing mapped there" : ims_tb_strerror(rc));
         break;
@@ -222,9 +213,9 @@ int ims_replay_control(struct ims_replay *rp, const struct ims_rec *rec, char *e
     case IMS_REC_MARK:
         break;
     case IMS_REC_DMA:
-        return rfail(err, errlen, "dma record given to ims_replay_control (use ims_replay_dma)");
+        return ims_errf(err, errlen, "dma record given to ims_replay_control (use ims_replay_dma)");
     default:
-        return rfail(err, errlen, "unknown record kind %u", rec->kind);
+        return ims_errf(err, errlen, "unknown record kind %u", rec->kind);
     }
     rp->st.records++;
     return 0;

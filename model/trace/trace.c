@@ -23,6 +23,7 @@
 
 #include "iommusim/iommu.h"
 #include "iommusim/vtd.h"
+#include "errf.h"
 
 /* ---- Binary layout ---- */
 
@@ -157,7 +158,7 @@ static const char *bridge_kind_name(unsigned kind)
 #define PASID_MAX ((UINT32_C(1) << 20) - 1)
 #define AM_MAX    52u
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int ims_errf(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -183,57 +184,57 @@ static int rec_check(const struct ims_rec *r, char *err, size_t errlen)
 {
     const char *k = ims_rec_kind_name(r->kind);
     if (!k)
-        return fail(err, errlen, "unknown record kind %u (expected 1..%u)", r->kind, IMS_REC_KIND_MAX);
+        return ims_errf(err, errlen, "unknown record kind %u (expected 1..%u)", r->kind, IMS_REC_KIND_MAX);
     switch (r->kind) {
     case IMS_REC_DMA:
         if (r->flags & ~DMA_FLAGS)
-            return fail(err, errlen, "dma: flags 0x%x has unknown bits", r->flags);
+            return ims_errf(err, errlen, "dma: flags 0x%x has unknown bits", r->flags);
         if ((r->flags & IMS_RECF_EXPECT_PA) && (r->flags & IMS_RECF_EXPECT_FAULT))
-            return fail(err, errlen, "dma: both an expected pa and an expected fault");
+            return ims_errf(err, errlen, "dma: both an expected pa and an expected fault");
         if (r->size == 0 || r->size > UINT32_MAX)
-            return fail(err, errlen, "dma: size %llu out of range (1..4294967295)", (unsigned long long)r->size);
+            return ims_errf(err, errlen, "dma: size %llu out of range (1..4294967295)", (unsigned long long)r->size);
         if (r->iova + (r->size - 1) < r->iova)
-            return fail(err, errlen, "dma: iova 0x%llx + size wraps past 2^64", (unsigned long long)r->iova);
+            return ims_errf(err, errlen, "dma: iova 0x%llx + size wraps past 2^64", (unsigned long long)r->iova);
         if ((r->flags & IMS_RECF_PASID) && r->pasid > PASID_MAX)
-            return fail(err, errlen, "dma: pasid %u out of range (0..%u)", r->pasid, PASID_MAX);
+            return ims_errf(err, errlen, "dma: pasid %u out of range (0..%u)", r->pasid, PASID_MAX);
         if ((r->flags & IMS_RECF_EXPECT_FAULT) && (r->reason == 0 || r->reason > 15))
-            return fail(err, errlen, "dma: fault reason %u out of range (1..15)", r->reason);
+            return ims_errf(err, errlen, "dma: fault reason %u out of range (1..15)", r->reason);
         return 0;
     case IMS_REC_MAP:
         if (!perm_name(r->perm))
-            return fail(err, errlen, "map: perm %u out of range (r=1, w=2, rw=3)", r->perm);
+            return ims_errf(err, errlen, "map: perm %u out of range (r=1, w=2, rw=3)", r->perm);
         if (r->size == 0)
-            return fail(err, errlen, "map: size 0");
+            return ims_errf(err, errlen, "map: size 0");
         return 0;
     case IMS_REC_UNMAP:
         if (r->size == 0)
-            return fail(err, errlen, "unmap: size 0");
+            return ims_errf(err, errlen, "unmap: size 0");
         return 0;
     case IMS_REC_INV_IOTLB:
         if (r->gran != IMS_INV_GLOBAL && r->gran != IMS_INV_DOMAIN && r->gran != IMS_INV_PAGE)
-            return fail(err, errlen, "inv-iotlb: granularity %u out of range (global=1, domain=2, page=4)", r->gran);
+            return ims_errf(err, errlen, "inv-iotlb: granularity %u out of range (global=1, domain=2, page=4)", r->gran);
         if (r->flags & ~IMS_RECF_IH)
-            return fail(err, errlen, "inv-iotlb: flags 0x%x has unknown bits", r->flags);
+            return ims_errf(err, errlen, "inv-iotlb: flags 0x%x has unknown bits", r->flags);
         if (r->gran == IMS_INV_PAGE && r->am > AM_MAX)
-            return fail(err, errlen, "inv-iotlb: am %u out of range (0..%u)", r->am, AM_MAX);
+            return ims_errf(err, errlen, "inv-iotlb: am %u out of range (0..%u)", r->am, AM_MAX);
         return 0;
     case IMS_REC_INV_CTX:
         if (r->gran != IMS_INV_GLOBAL && r->gran != IMS_INV_DOMAIN && r->gran != IMS_INV_DEVICE)
-            return fail(err, errlen, "inv-ctx: granularity %u out of range (global=1, domain=2, device=3)", r->gran);
+            return ims_errf(err, errlen, "inv-ctx: granularity %u out of range (global=1, domain=2, device=3)", r->gran);
         if (r->gran == IMS_INV_DEVICE && r->fm > 3)
-            return fail(err, errlen, "inv-ctx: fm %u out of range (0..3)", r->fm);
+            return ims_errf(err, errlen, "inv-ctx: fm %u out of range (0..3)", r->fm);
         return 0;
     case IMS_REC_ATTACH:
         if (r->levels < 3 || r->levels > 5)
-            return fail(err, errlen, "attach: levels %u out of range (3..5)", r->levels);
+            return ims_errf(err, errlen, "attach: levels %u out of range (3..5)", r->levels);
         if (r->tt > 3)
-            return fail(err, errlen, "attach: tt %u out of range (0..3)", r->tt);
+            return ims_errf(err, errlen, "attach: tt %u out of range (0..3)", r->tt);
         return 0;
     case IMS_REC_DETACH:
         return 0;
     case IMS_REC_MARK:
         if (!label_ok(r->label))
-            return fail(err, errlen, "mark: label must be 1..%d printable characters without spaces or '#'",
+            return ims_errf(err, errlen, "mark: label must be 1..%d printable characters without spaces or '#'",
                         IMS_REC_LABEL_MAX - 1);
         return 0;
     }
@@ -304,36 +305,36 @@ static bool text_ok(const char *s)
 static int hdr_check(const struct ims_trace_hdr *h, char *err, size_t errlen)
 {
     if (!text_ok(h->creator))
-        return fail(err, errlen, "header: creator has control characters or is not terminated");
+        return ims_errf(err, errlen, "header: creator has control characters or is not terminated");
     if (!text_ok(h->source))
-        return fail(err, errlen, "header: source has control characters or is not terminated");
+        return ims_errf(err, errlen, "header: source has control characters or is not terminated");
     const struct ims_topo *t = &h->topo;
     if (t->n_bridges < 0 || t->n_devices < 0 || t->n_bridges > 65536 || t->n_devices > 65536)
-        return fail(err, errlen, "header: bad topology counts");
+        return ims_errf(err, errlen, "header: bad topology counts");
     for (int i = 0; i < t->n_bridges; i++) {
         const struct ims_bridge *b = &t->bridges[i];
         if (!name_ok(b->name))
-            return fail(err, errlen, "header: bridge %d: bad name (1..%d characters, no spaces, '#' or '=')", i,
+            return ims_errf(err, errlen, "header: bridge %d: bad name (1..%d characters, no spaces, '#' or '=')", i,
                         IMS_TOPO_NAME_MAX - 1);
         if (!bridge_kind_name(b->kind))
-            return fail(err, errlen, "header: bridge '%s': kind %u out of range (0..1)", b->name, b->kind);
+            return ims_errf(err, errlen, "header: bridge '%s': kind %u out of range (0..1)", b->name, b->kind);
         if (b->parent != IMS_TOPO_NONE && (b->parent < 0 || b->parent >= i))
-            return fail(err, errlen, "header: bridge '%s': parent %d must be an earlier bridge or none", b->name,
+            return ims_errf(err, errlen, "header: bridge '%s': parent %d must be an earlier bridge or none", b->name,
                         b->parent);
         for (int j = 0; j < i; j++)
             if (!strcmp(t->bridges[j].name, b->name))
-                return fail(err, errlen, "header: bridge name '%s' used twice", b->name);
+                return ims_errf(err, errlen, "header: bridge name '%s' used twice", b->name);
     }
     for (int i = 0; i < t->n_devices; i++) {
         const struct ims_device *d = &t->devices[i];
         if (!name_ok(d->name))
-            return fail(err, errlen, "header: device %d: bad name (1..%d characters, no spaces, '#' or '=')", i,
+            return ims_errf(err, errlen, "header: device %d: bad name (1..%d characters, no spaces, '#' or '=')", i,
                         IMS_TOPO_NAME_MAX - 1);
         if (d->bridge != IMS_TOPO_NONE && (d->bridge < 0 || d->bridge >= t->n_bridges))
-            return fail(err, errlen, "header: device '%s': bridge %d out of range", d->name, d->bridge);
+            return ims_errf(err, errlen, "header: device '%s': bridge %d out of range", d->name, d->bridge);
         for (int j = 0; j < i; j++)
             if (!strcmp(t->devices[j].name, d->name))
-                return fail(err, errlen, "header: device name '%s' used twice", d->name);
+                return ims_errf(err, errlen, "header: device name '%s' used twice", d->name);
     }
     return 0;
 }
@@ -1495,13 +1496,13 @@ struct ims_trace_reader *ims_trace_open(const char *path, char *err, size_t errl
 {
     struct ims_trace_reader *r = calloc(1, sizeof *r);
     if (!r) {
-        fail(err, errlen, "%s: out of memory", path);
+        ims_errf(err, errlen, "%s: out of memory", path);
         return NULL;
     }
     r->path = strdup(path);
     if (!r->path) {
         free(r);
-        fail(err, errlen, "%s: out of memory", path);
+        ims_errf(err, errlen, "%s: out of memory", path);
         return NULL;
     }
     r->f = fopen(path, "rb");
@@ -1549,7 +1550,7 @@ struct ims_trace_reader *ims_trace_open(const char *path, char *err, size_t errl
         goto bad;
     return r;
 bad:
-    fail(err, errlen, "%s", r->err);
+    ims_errf(err, errlen, "%s", r->err);
     ims_trace_close(r);
     return NULL;
 }
@@ -1844,17 +1845,17 @@ struct ims_trace_writer *ims_trace_create(const char *path, const struct ims_tra
 {
     int form = ims_trace_form_from_path(path);
     if (form < 0) {
-        fail(err, errlen, "%s: unknown trace suffix (expected .itr, .itr.zst, .txt or .itt)", path);
+        ims_errf(err, errlen, "%s: unknown trace suffix (expected .itr, .itr.zst, .txt or .itt)", path);
         return NULL;
     }
     char e[256];
     if (hdr_check(hdr, e, sizeof e) < 0) {
-        fail(err, errlen, "%s: %s", path, e);
+        ims_errf(err, errlen, "%s: %s", path, e);
         return NULL;
     }
     struct ims_trace_writer *w = calloc(1, sizeof *w);
     if (!w || !(w->path = strdup(path)) || !(w->tmp = malloc(strlen(path) + 16))) {
-        fail(err, errlen, "%s: out of memory", path);
+        ims_errf(err, errlen, "%s: out of memory", path);
         if (w)
             free(w->path);
         free(w);
@@ -1864,7 +1865,7 @@ struct ims_trace_writer *ims_trace_create(const char *path, const struct ims_tra
     sprintf(w->tmp, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(w->tmp);
     if (fd < 0) {
-        fail(err, errlen, "%s: cannot create a temporary file next to it: %s", path, strerror(errno));
+        ims_errf(err, errlen, "%s: cannot create a temporary file next to it: %s", path, strerror(errno));
         free(w->tmp);
         w->tmp = NULL;
         ims_trace_abort(w);
@@ -1878,7 +1879,7 @@ struct ims_trace_writer *ims_trace_create(const char *path, const struct ims_tra
     w->f = fdopen(fd, "wb");
     if (!w->f) {
         close(fd);
-        fail(err, errlen, "%s: %s", path, strerror(errno));
+        ims_errf(err, errlen, "%s: %s", path, strerror(errno));
         ims_trace_abort(w);
         return NULL;
     }
@@ -1886,7 +1887,7 @@ struct ims_trace_writer *ims_trace_create(const char *path, const struct ims_tra
         w->cap = TR_WBUF_SIZE;
         w->buf = malloc(w->cap);
         if (!w->buf) {
-            fail(err, errlen, "%s: out of memory", path);
+            ims_errf(err, errlen, "%s: out of memory", path);
             ims_trace_abort(w);
             return NULL;
         }
@@ -1896,7 +1897,7 @@ struct ims_trace_writer *ims_trace_create(const char *path, const struct ims_tra
         w->zout_cap = ZSTD_CStreamOutSize();
         w->zout = malloc(w->zout_cap);
         if (!w->cctx || !w->zout) {
-            fail(err, errlen, "%s: out of memory", path);
+            ims_errf(err, errlen, "%s: out of memory", path);
             ims_trace_abort(w);
             return NULL;
         }
@@ -1905,7 +1906,7 @@ struct ims_trace_writer *ims_trace_create(const char *path, const struct ims_tra
     }
     int rc = form == IMS_TRACE_TEXT ? w_header_text(w, hdr) : w_header_binary(w, hdr);
     if (rc < 0) {
-        fail(err, errlen, "%s", w->err);
+        ims_errf(err, errlen, "%s", w->err);
         ims_trace_abort(w);
         return NULL;
     }
@@ -1967,7 +1968,7 @@ int ims_trace_commit(struct ims_trace_writer *w, char *err, size_t errlen)
     if (!w->failed && rename(w->tmp, w->path) != 0)
         werr(w, "cannot rename the temporary file into place: %s", strerror(errno));
     if (w->failed) {
-        fail(err, errlen, "%s", w->err);
+        ims_errf(err, errlen, "%s", w->err);
         unlink(w->tmp);
         w_free(w);
         return -1;
