@@ -144,6 +144,36 @@ static int pageset_add(struct pageset *s, uint16_t rid, uint64_t page)
     return 0;
 }
 
+/* The one FILE argument of `info` and `validate`: 0, or a message and
+ * EXIT_USAGE for an unknown option or a second file. */
+static int take_file(const char *cmd, const char *arg, const char **path)
+{
+    if (arg[0] == '-' && arg[1]) {
+        fprintf(stderr, "iommusim trace %s: unknown option '%s'\n", cmd, arg);
+        return EXIT_USAGE;
+    }
+    if (*path) {
+        fprintf(stderr, "iommusim trace %s: expected one FILE, got '%s' and '%s'\n", cmd, *path, arg);
+        return EXIT_USAGE;
+    }
+    *path = arg;
+    return 0;
+}
+
+/* Opens the FILE of `cmd` (NULL: usage message); prints why not. */
+static struct ims_trace_reader *open_file(const char *cmd, const char *path)
+{
+    if (!path) {
+        fprintf(stderr, "usage: iommusim trace %s FILE\n", cmd);
+        return NULL;
+    }
+    char err[1024];
+    struct ims_trace_reader *r = ims_trace_open(path, err, sizeof err);
+    if (!r)
+        fprintf(stderr, "iommusim trace %s: %s\n", cmd, err);
+    return r;
+}
+
 static int cmd_info(int argc, char **argv)
 {
     const char *path = NULL;
@@ -159,26 +189,12 @@ static int cmd_info(int argc, char **argv)
                    "Exit status: 0 ok, 2 unreadable or malformed trace.\n");
             return EXIT_OK;
         }
-        if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "iommusim trace info: unknown option '%s'\n", argv[i]);
+        if (take_file("info", argv[i], &path))
             return EXIT_USAGE;
-        }
-        if (path) {
-            fprintf(stderr, "iommusim trace info: expected one FILE, got '%s' and '%s'\n", path, argv[i]);
-            return EXIT_USAGE;
-        }
-        path = argv[i];
     }
-    if (!path) {
-        fprintf(stderr, "usage: iommusim trace info FILE\n");
+    struct ims_trace_reader *r = open_file("info", path);
+    if (!r)
         return EXIT_USAGE;
-    }
-    char err[1024];
-    struct ims_trace_reader *r = ims_trace_open(path, err, sizeof err);
-    if (!r) {
-        fprintf(stderr, "iommusim trace info: %s\n", err);
-        return EXIT_USAGE;
-    }
     struct ims_rec *recs = malloc(BATCH * sizeof *recs);
     uint8_t *seen = calloc(65536 / 8, 1);
     struct pageset ps = {0};
@@ -501,26 +517,13 @@ static int cmd_validate(int argc, char **argv)
             quiet = true;
             continue;
         }
-        if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "iommusim trace validate: unknown option '%s'\n", argv[i]);
+        if (take_file("validate", argv[i], &path))
             return EXIT_USAGE;
-        }
-        if (path) {
-            fprintf(stderr, "iommusim trace validate: expected one FILE, got '%s' and '%s'\n", path, argv[i]);
-            return EXIT_USAGE;
-        }
-        path = argv[i];
     }
-    if (!path) {
-        fprintf(stderr, "usage: iommusim trace validate FILE\n");
+    struct ims_trace_reader *r = open_file("validate", path);
+    if (!r)
         return EXIT_USAGE;
-    }
     char err[1024];
-    struct ims_trace_reader *r = ims_trace_open(path, err, sizeof err);
-    if (!r) {
-        fprintf(stderr, "iommusim trace validate: %s\n", err);
-        return EXIT_USAGE;
-    }
     struct ims_replay_cfg cfg;
     ims_replay_cfg_default(&cfg);
     struct ims_replay *rp = ims_replay_create(ims_trace_header(r), &cfg, NULL, NULL, err, sizeof err);
