@@ -149,7 +149,7 @@ void Iommu::op_write(void *ctx, std::uint64_t pa, std::uint64_t val, ims_mem_kin
     t.set_data_ptr(reinterpret_cast<unsigned char *>(&val));
     t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     self->mem->transport_dbg(t);
-    self->m_writes.push_back(Write{pa, val});
+    self->m_writes.push_back(pa);
 }
 
 // One timed access on the memory port at cycle t; returns its completion.
@@ -273,8 +273,8 @@ void Iommu::translate(Cycles t, const ims_req &req, ReqExt &ext)
             m_observer->on_walk(req, x, start, done);
     }
     // Fault records are posted writes: they use bandwidth, not the request's time.
-    for (const Write &wr : m_writes)
-        mem_timed(done, wr.pa);
+    for (const std::uint64_t pa : m_writes)
+        mem_timed(done, pa);
     m_st.fault_writes += m_writes.size();
 
     ext.latency = done - t;

@@ -83,7 +83,7 @@ void TracePlayer::end_warmup()
     m_core_start = *ims_iommu_stats(ims_replay_iommu(m_rp));
     m_iommu.reset_timing_stats();
     m_st.warmup_records = m_st.dma_records;
-    m_st.requests = m_st.bytes = m_st.translations = m_st.faults = m_st.expected_faults = 0;
+    m_st.bytes = m_st.translations = m_st.faults = m_st.expected_faults = 0;
     m_st.latency = LatHist();
     m_st.queue_delay = LatHist();
     for (DeviceStats &d : m_st.devices) {
@@ -114,7 +114,7 @@ void TracePlayer::progress(bool force)
     last = now;
     const double el = now - m_wall_start;
     std::fprintf(stderr, "\r%s: %" PRIu64 " records, %" PRIu64 " translations, %.1f M/s   ", m_path.c_str(),
-                 m_st.records, m_st.requests, el > 0 ? m_st.requests / el / 1e6 : 0.0);
+                 m_st.records, m_st.requests_simulated, el > 0 ? m_st.requests_simulated / el / 1e6 : 0.0);
     if (force)
         std::fputc('\n', stderr);
 }
@@ -157,7 +157,6 @@ void TracePlayer::dma(const ims_rec &rec, Cycles issue, Cycles *last_done)
                 m_st.first_mismatch = buf;
             }
         }
-        m_st.requests++;
         m_st.requests_simulated++;
         m_st.translations++;
         m_st.bytes += req.size;

@@ -166,9 +166,8 @@ void report_text(const ReportInputs &in, std::FILE *out)
     const IommuTimingStats &t = *in.timing;
     const Cycles span = r.end_cycle > r.start_cycle ? r.end_cycle - r.start_cycle : 0;
     std::fprintf(out, "iommusim run: %s  (config %s, %u MHz)\n", in.trace_path, in.config_name, in.cfg->clock_mhz);
-    std::fprintf(out, "records %" PRIu64 ", DMA records %" PRIu64 " (%" PRIu64 " warm-up), requests %" PRIu64
-                      ", bytes %" PRIu64 "\n",
-                 r.records, r.dma_records, r.warmup_records, r.requests, r.bytes);
+    std::fprintf(out, "records %" PRIu64 ", DMA records %" PRIu64 " (%" PRIu64 " warm-up), bytes %" PRIu64 "\n", r.records,
+                 r.dma_records, r.warmup_records, r.bytes);
     std::fprintf(out, "translations %" PRIu64 ", faults %" PRIu64 " (expected by the trace %" PRIu64 ")\n",
                  r.translations, r.faults, r.expected_faults);
     std::fprintf(out, "checked against the recording %" PRIu64 ", mismatches %" PRIu64 "\n", r.checked, r.mismatches);

@@ -49,7 +49,7 @@ struct DeviceStats {
 };
 
 struct RunStats {
-    std::uint64_t records = 0, dma_records = 0, requests = 0, bytes = 0;
+    std::uint64_t records = 0, dma_records = 0, bytes = 0;
     std::uint64_t requests_simulated = 0;      // every request, warm-up included (for speed figures)
     std::uint64_t translations = 0, faults = 0, expected_faults = 0;
     std::uint64_t checked = 0, mismatches = 0; // over the whole run, warm-up included

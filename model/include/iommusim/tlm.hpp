@@ -229,10 +229,7 @@ private:
     std::size_t m_walker = 0;           // the walker the current walk took
 
     // Fault-record writes the core made during the current translation.
-    struct Write {
-        std::uint64_t pa, val;
-    };
-    std::vector<Write> m_writes;
+    std::vector<std::uint64_t> m_writes;  // their addresses
     tlm::tlm_generic_payload m_mtrans;  // reused for memory accesses
     std::uint64_t m_mdata = 0;
     IommuTimingStats m_st;
