@@ -123,19 +123,7 @@ size_t ims_cache_invalidate_if(struct ims_cache *c, ims_cache_pred pred, void *a
 
 size_t ims_cache_invalidate_set_if(struct ims_cache *c, uint32_t set, ims_cache_pred pred, void *arg)
 {
-    if (c->ways == 0 || set > c->set_mask)
-        return 0;
-    size_t n = 0;
-    struct ims_cache_entry *row = c->e + (size_t)set * c->ways;
-    for (uint32_t w = 0; w < c->ways; w++) {
-        if (row[w].valid && pred(&row[w], arg)) {
-            row[w].valid = 0;
-            c->fp[(size_t)set * c->fp_stride + w] = 0;
-            n++;
-        }
-    }
-    c->st.invalidated += n;
-    return n;
+    return ims_cache_invalidate_set_inl(c, set, pred, arg);
 }
 
 static bool pred_all(const struct ims_cache_entry *e, void *arg)

@@ -250,4 +250,24 @@ static inline struct ims_cache_entry *ims_cache_insert_inl(struct ims_cache *c, 
     return e;
 }
 
+
+/* ims_cache_invalidate_set_if, inlinable: with a constant predicate the
+ * compiler inlines it too (page-selective invalidation runs once per unmap). */
+static inline size_t ims_cache_invalidate_set_inl(struct ims_cache *c, uint32_t set, ims_cache_pred pred, void *arg)
+{
+    if (c->ways == 0 || set > c->set_mask)
+        return 0;
+    size_t n = 0;
+    struct ims_cache_entry *row = c->e + (size_t)set * c->ways;
+    for (uint32_t w = 0; w < c->ways; w++) {
+        if (row[w].valid && pred(&row[w], arg)) {
+            row[w].valid = 0;
+            c->fp[(size_t)set * c->fp_stride + w] = 0;
+            n++;
+        }
+    }
+    c->st.invalidated += n;
+    return n;
+}
+
 #endif /* IMS_CACHE_IMPL_H */

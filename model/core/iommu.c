@@ -176,19 +176,19 @@ static bool inv_by_sets(const struct ims_cache *c, const struct tlb_match *m, co
     uint64_t tags = 0;
     for (unsigned i = 0; i < n; i++)
         tags += (m->hi >> shifts[i]) - (m->lo >> shifts[i]) + 1;
-    return tags <= IMS_INV_SET_LIMIT && tags <= ims_cache_sets(c);
+    return tags <= IMS_INV_SET_LIMIT && tags <= (uint64_t)c->set_mask + 1;
 }
 
 static size_t inv_sets(struct ims_cache *c, struct tlb_match *m, const uint32_t *size_count)
 {
-    if (!ims_cache_enabled(c))
+    if (c->ways == 0)
         return 0;
     unsigned shifts[3], n = inv_shifts(m, size_count, shifts);
     size_t removed = 0;
     for (unsigned i = 0; i < n; i++) {
         for (uint64_t tag = m->lo >> shifts[i]; tag <= m->hi >> shifts[i]; tag++) {
             uint32_t set = m->psc_level ? ims_psc_set(c, tag, m->did) : ims_iotlb_set(c, tag, m->did);
-            removed += ims_cache_invalidate_set_if(c, set, tlb_pred, m);
+            removed += ims_cache_invalidate_set_inl(c, set, tlb_pred, m);
         }
     }
     return removed;
