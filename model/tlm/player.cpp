@@ -107,11 +107,10 @@ void TracePlayer::progress(bool force)
     if (!force && m_st.records < m_next_progress)
         return;
     m_next_progress = m_st.records + 65536;
-    static double last = 0;
     const double now = wall_now();
-    if (!force && now - last < 0.5)
+    if (!force && now - m_last_progress < 0.5)
         return;
-    last = now;
+    m_last_progress = now;
     const double el = now - m_wall_start;
     std::fprintf(stderr, "\r%s: %" PRIu64 " records, %" PRIu64 " translations, %.1f M/s   ", m_path.c_str(),
                  m_st.records, m_st.requests_simulated, el > 0 ? m_st.requests_simulated / el / 1e6 : 0.0);
@@ -149,11 +148,18 @@ void TracePlayer::dma(const ims_rec &rec, Cycles issue, Cycles *last_done)
         if (!ims_replay_check(m_rp, &rec, &req, &x)) {
             dev.mismatches++;
             if (m_st.first_mismatch.empty()) {
+                char got[64], want[64];
+                if (x.fault)
+                    std::snprintf(got, sizeof got, "fault 0x%x", x.fault);
+                else
+                    std::snprintf(got, sizeof got, "0x%" PRIx64, x.pa);
+                if (rec.flags & IMS_RECF_EXPECT_FAULT)
+                    std::snprintf(want, sizeof want, "fault 0x%x", rec.reason);
+                else
+                    std::snprintf(want, sizeof want, "0x%" PRIx64, rec.pa);
                 char buf[256];
-                std::snprintf(buf, sizeof buf,
-                              "record %" PRIu64 ": iova 0x%" PRIx64 " -> %s0x%" PRIx64 " (fault 0x%x), recorded %s0x%" PRIx64,
-                              m_st.records - 1, req.iova, "", x.pa, x.fault,
-                              (rec.flags & IMS_RECF_EXPECT_FAULT) ? "fault " : "", rec.pa);
+                std::snprintf(buf, sizeof buf, "record %" PRIu64 ": iova 0x%" PRIx64 " -> %s, recorded %s",
+                              m_st.records - 1, req.iova, got, want);
                 m_st.first_mismatch = buf;
             }
         }

@@ -112,7 +112,8 @@ private:
     tlm::tlm_generic_payload m_trans;       // reused for every request
     ReqExt m_ext;
     double m_wall_start = 0;
-    std::uint64_t m_next_progress = 0;
+    std::uint64_t m_next_progress = 0;      // record count of the next progress check
+    double m_last_progress = 0;             // wall time of the last progress line
 };
 
 struct ReportInputs {
