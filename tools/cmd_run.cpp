@@ -165,7 +165,6 @@ extern "C" int ims_cmd_run(int argc, char **argv)
         if (!quiet)
             ims::report_text(in, stdout);
         std::string werr;
-        in.wall_seconds = 0;
         if (!json.empty() && !ims::report_json(in, json.c_str(), &werr))
             rc = fail(werr);
         if (!csv.empty() && !ims::report_csv(in, csv.c_str(), &werr))

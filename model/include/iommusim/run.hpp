@@ -125,7 +125,7 @@ struct ReportInputs {
     const IommuTimingStats *timing;  // measured phase
     const MemTiming *mem;
     std::uint32_t walkers;
-    double wall_seconds;             // text report only (keeps JSON deterministic)
+    double wall_seconds;             // text report only; JSON and CSV never print it (deterministic)
 };
 
 void report_text(const ReportInputs &in, std::FILE *out);
