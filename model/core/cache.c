@@ -109,7 +109,7 @@ struct ims_cache_entry *ims_cache_insert(struct ims_cache *c, uint32_t set, uint
 
 size_t ims_cache_invalidate_if(struct ims_cache *c, ims_cache_pred pred, void *arg)
 {
-    size_t n = 0, total = (size_t)(c->ways ? c->set_mask + 1 : 0) * c->ways;
+    size_t n = 0, total = (size_t)(c->n_valid ? c->set_mask + 1 : 0) * c->ways;
     for (size_t i = 0; i < total; i++) {
         if (c->e[i].valid && pred(&c->e[i], arg)) {
             c->e[i].valid = 0;
@@ -117,6 +117,7 @@ size_t ims_cache_invalidate_if(struct ims_cache *c, ims_cache_pred pred, void *a
             n++;
         }
     }
+    c->n_valid -= (uint32_t)n;
     c->st.invalidated += n;
     return n;
 }

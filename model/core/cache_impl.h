@@ -18,6 +18,7 @@ struct ims_cache {
     uint64_t *plru;                /* PLRU: tree bits per set (node i at bit i) */
     uint8_t *fp;                   /* per set, fp_stride bytes: way fingerprint, 0 = invalid (or padding) */
     uint32_t fp_stride;            /* ways rounded up to 8 */
+    uint32_t n_valid;              /* valid entries: lets invalidations skip an empty cache */
     uint64_t clock;                /* LRU/FIFO time */
     uint64_t rng;                  /* RANDOM: xorshift64 state */
     struct ims_cache_stats st;
@@ -187,6 +188,62 @@ static inline uint32_t ims_cache_victim_(struct ims_cache *c, uint32_t set)
     }
 }
 
+/* The way of `set` holding (tag, dom, shift), found through the fingerprints
+ * (candidates verified in full), or c->ways if there is none. If `invalid`
+ * is not NULL it receives the first invalid way (or c->ways) among the
+ * groups of 8 ways scanned; when no match is found that is all of them.
+ * Valid fingerprints have the top bit set, so the zero-byte flags for
+ * invalid ways are exact. */
+static inline uint32_t ims_cache_fp_find_(const struct ims_cache *c, uint32_t set, uint64_t tag, uint32_t dom,
+                                          uint8_t shift, uint8_t fp, uint32_t *invalid)
+{
+    const uint32_t ways = c->ways;
+    const struct ims_cache_entry *row = c->e + (size_t)set * ways;
+    const uint8_t *f = c->fp + (size_t)set * c->fp_stride;
+    const uint64_t pat = fp * IMS_FP_ONES;
+    const uint64_t key = ims_cache_key_(dom, shift);
+    uint32_t inv = ways;
+    for (uint32_t g = 0; g < ways; g += 8) {
+        uint64_t v;
+        memcpy(&v, f + g, sizeof v);
+        for (uint64_t m = ims_fp_zero_bytes_(v ^ pat); m; m &= m - 1) {
+            uint32_t w = g + ((uint32_t)__builtin_ctzll(m) >> 3);
+            if (w < ways && ims_cache_same_(&row[w], tag, key))
+                return w;
+        }
+        uint64_t z = ims_fp_zero_bytes_(v);
+        if (invalid && z && inv == ways) {
+            uint32_t w = g + ((uint32_t)__builtin_ctzll(z) >> 3);
+            if (w < ways)
+                inv = w;
+        }
+    }
+    if (invalid)
+        *invalid = inv;
+    return ways;
+}
+
+/* Removes the entry (tag, dom, shift) from `set` if it is there: the exact
+ * form of ims_cache_invalidate_set_inl for invalidations that name one
+ * entry. Copies it to *removed (if not NULL) and returns true. */
+static inline bool ims_cache_remove_inl(struct ims_cache *c, uint32_t set, uint64_t tag, uint32_t dom,
+                                        uint8_t shift, struct ims_cache_entry *removed)
+{
+    if (c->n_valid == 0 || set > c->set_mask)
+        return false;
+    const uint32_t way = ims_cache_fp_find_(c, set, tag, dom, shift, ims_cache_fp_(tag, dom, shift), NULL);
+    if (way == c->ways)
+        return false;
+    struct ims_cache_entry *e = c->e + (size_t)set * c->ways + way;
+    if (removed)
+        *removed = *e;
+    e->valid = 0;
+    c->fp[(size_t)set * c->fp_stride + way] = 0;
+    c->n_valid--;
+    c->st.invalidated++;
+    return true;
+}
+
 /* ims_cache_insert (see cache.h), inlined for the translator's fills. */
 static inline struct ims_cache_entry *ims_cache_insert_inl(struct ims_cache *c, uint32_t set, uint64_t tag,
                                                            uint32_t dom, uint8_t shift,
@@ -195,38 +252,19 @@ static inline struct ims_cache_entry *ims_cache_insert_inl(struct ims_cache *c, 
     const uint32_t ways = c->ways;
     if (ways == 0)
         return NULL;
-    /* The fingerprints give a matching way (verified in full) and the first
-     * invalid way; the policy runs only when there is neither. Valid
-     * fingerprints have the top bit set, so the zero-byte flags for invalid
-     * ways are exact. */
+    /* A matching way (refilled in place), else the first invalid way; the
+     * policy runs only when there is neither. */
     struct ims_cache_entry *row = c->e + (size_t)set * ways, *e;
     uint8_t *f = c->fp + (size_t)set * c->fp_stride;
     const uint8_t fp = ims_cache_fp_(tag, dom, shift);
-    const uint64_t pat = fp * IMS_FP_ONES;
-    const uint64_t key = ims_cache_key_(dom, shift);
-    uint32_t way = ways, invalid = ways;
-    for (uint32_t g = 0; g < ways && way == ways; g += 8) {
-        uint64_t v;
-        memcpy(&v, f + g, sizeof v);
-        for (uint64_t m = ims_fp_zero_bytes_(v ^ pat); m; m &= m - 1) {
-            uint32_t w = g + ((uint32_t)__builtin_ctzll(m) >> 3);
-            if (w < ways && ims_cache_same_(&row[w], tag, key)) {
-                way = w;
-                break;
-            }
-        }
-        uint64_t z = ims_fp_zero_bytes_(v);
-        if (z && invalid == ways) {
-            uint32_t w = g + ((uint32_t)__builtin_ctzll(z) >> 3);
-            if (w < ways)
-                invalid = w;
-        }
-    }
+    uint32_t invalid = ways;
+    uint32_t way = ims_cache_fp_find_(c, set, tag, dom, shift, fp, &invalid);
     if (way != ways) {
         e = &row[way];
     } else {
         if (invalid != ways) {
             way = invalid;
+            c->n_valid++;
         } else {
             way = ims_cache_victim_(c, set);
             c->st.evictions++;
@@ -255,7 +293,7 @@ static inline struct ims_cache_entry *ims_cache_insert_inl(struct ims_cache *c, 
  * compiler inlines it too (page-selective invalidation runs once per unmap). */
 static inline size_t ims_cache_invalidate_set_inl(struct ims_cache *c, uint32_t set, ims_cache_pred pred, void *arg)
 {
-    if (c->ways == 0 || set > c->set_mask)
+    if (c->n_valid == 0 || set > c->set_mask)
         return 0;
     size_t n = 0;
     struct ims_cache_entry *row = c->e + (size_t)set * c->ways;
@@ -266,6 +304,7 @@ static inline size_t ims_cache_invalidate_set_inl(struct ims_cache *c, uint32_t 
             n++;
         }
     }
+    c->n_valid -= (uint32_t)n;
     c->st.invalidated += n;
     return n;
 }

@@ -32,12 +32,23 @@ public:
             e->ready = std::max(e->ready, ready);
         }
         m_max_ready = std::max(m_max_ready, ready);
+        Cycles &m = m_class_max[kind][shift & 63];
+        m = std::max(m, ready);
     }
 
     Cycles get(std::uint8_t kind, std::uint32_t dom, std::uint64_t tag, std::uint8_t shift)
     {
         const Entry *e = find(kind, dom, tag, shift);
         return e->used ? e->ready : 0;
+    }
+
+    // max(t, ready of (kind, dom, tag, shift)): the hash probe is skipped
+    // when no fill of this kind and shift can still be in flight at t.
+    Cycles wait_for(std::uint8_t kind, std::uint32_t dom, std::uint64_t tag, std::uint8_t shift, Cycles t)
+    {
+        if (m_class_max[kind][shift & 63] <= t)
+            return t;
+        return std::max(t, get(kind, dom, tag, shift));
     }
 
     // Latest ready cycle after `now` among entries of `kinds` (bit mask) in
@@ -102,6 +113,8 @@ private:
     std::vector<Entry> m_tab;
     std::size_t m_count = 0;
     Cycles m_max_ready = 0;  // latest ready cycle ever put
+    static constexpr unsigned kKinds = kPsc + IMS_MAX_LEVELS + 1;
+    Cycles m_class_max[kKinds][64] = {};  // the same, per kind and shift
 };
 
 const ims_mem_ops Iommu::kMemOps = {&Iommu::op_read, &Iommu::op_write};
@@ -236,23 +249,22 @@ void Iommu::translate(Cycles t, const ims_req &req, ReqExt &ext)
     if (ctx_read)
         m_pending->put(Pending::kCtx, req.rid, x.did, 0, cur, tin);
     else if (x.flags & IMS_XLATE_CTX_HIT)
-        cur = std::max(cur, m_pending->get(Pending::kCtx, req.rid, x.did, 0));
+        cur = m_pending->wait_for(Pending::kCtx, req.rid, x.did, 0, cur);
 
     Cycles done = cur, queue = 0;
     bool merged = false;
     if (x.flags & IMS_XLATE_IOTLB_HIT) {
         const Cycles tt = cur + m_cfg.iotlb_latency;
-        const Cycles ready = m_pending->get(Pending::kIotlb, x.did, req.iova >> x.page_shift, x.page_shift);
-        merged = ready > tt;
-        done = std::max(tt, ready);
+        done = m_pending->wait_for(Pending::kIotlb, x.did, req.iova >> x.page_shift, x.page_shift, tt);
+        merged = done > tt;
         m_st.merged += merged;
     } else if (x.flags & IMS_XLATE_WALKED) {
         const Cycles start = acquire_walker(cur + m_cfg.iotlb_latency, &queue);
         Cycles w = start + m_cfg.psc_latency;
         if (x.psc_level) {
             const unsigned l = x.psc_level;
-            w = std::max(w, m_pending->get(static_cast<std::uint8_t>(Pending::kPsc + l), x.did,
-                                           req.iova >> ims_level_shift(l), static_cast<std::uint8_t>(ims_level_shift(l))));
+            w = m_pending->wait_for(static_cast<std::uint8_t>(Pending::kPsc + l), x.did, req.iova >> ims_level_shift(l),
+                                    static_cast<std::uint8_t>(ims_level_shift(l)), w);
         }
         for (; i < x.n_reads; i++) {
             w = mem_timed(w + m_cfg.walk_step, x.reads[i].pa);
@@ -360,14 +372,14 @@ Cycles Iommu::invalidate_iotlb(Cycles t, ims_inv_gran gran, std::uint16_t did, s
             // (each page size's tags, each level's tag) instead of scanning.
             for (unsigned s = 12; s <= 30; s += 9)
                 for (std::uint64_t tag = lo >> s; tag <= hi >> s; tag++)
-                    drained = std::max(drained, m_pending->get(Pending::kIotlb, did, tag, static_cast<std::uint8_t>(s)));
+                    drained = m_pending->wait_for(Pending::kIotlb, did, tag, static_cast<std::uint8_t>(s), drained);
             for (unsigned l = 2; l <= IMS_MAX_LEVELS; l++) {
                 if (!(kinds & (1u << (Pending::kPsc + l))))
                     continue;
                 const unsigned s = ims_level_shift(l);
                 for (std::uint64_t tag = lo >> s; tag <= hi >> s; tag++)
-                    drained = std::max(drained, m_pending->get(static_cast<std::uint8_t>(Pending::kPsc + l), did, tag,
-                                                               static_cast<std::uint8_t>(s)));
+                    drained = m_pending->wait_for(static_cast<std::uint8_t>(Pending::kPsc + l), did, tag,
+                                                  static_cast<std::uint8_t>(s), drained);
             }
         } else {
             drained = std::max(drained, m_pending->latest(kinds, gran == IMS_INV_GLOBAL ? -1 : did, lo, hi, tin));

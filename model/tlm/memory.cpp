@@ -7,12 +7,15 @@
 
 namespace ims {
 
-Clock::Clock(std::uint32_t mhz)
-    : m_period_ps(static_cast<std::uint64_t>(std::llround(1e6 / static_cast<double>(mhz)))),
-      m_ctx(sc_core::sc_get_curr_simcontext())
+Clock::Clock(std::uint32_t mhz) : m_recip(0), m_ctx(sc_core::sc_get_curr_simcontext())
 {
-    if (m_period_ps == 0)
-        m_period_ps = 1;
+    const double res_ps = sc_core::sc_get_time_resolution().to_seconds() * 1e12;
+    m_period = static_cast<std::uint64_t>(std::llround(1e6 / static_cast<double>(mhz) / res_ps));
+    if (m_period == 0)
+        m_period = 1;
+    if (m_period > 1)
+        m_recip = static_cast<std::uint64_t>((static_cast<unsigned __int128>(1) << 64) / m_period);
+    m_period_time = sc_core::sc_time::from_value(m_period);
 }
 
 namespace {
@@ -20,7 +23,8 @@ namespace {
 // far more than any walk's distance ahead of the requests still arriving.
 constexpr std::uint64_t kBucketCycles = 4;
 constexpr std::size_t kBuckets = 1u << 14;
-constexpr std::uint64_t kCoarseBuckets = 16;  // buckets per coarse bucket (64 cycles)
+constexpr std::uint64_t kCoarseBuckets = 64;  // buckets per coarse bucket (256 cycles)
+constexpr std::size_t kCoarse = kBuckets / kCoarseBuckets;  // coarse buckets kept (a power of two)
 
 std::uint64_t xorshift64(std::uint64_t &s)
 {
@@ -38,10 +42,11 @@ MemTiming::MemTiming(const ims_sim_cfg &cfg)
       m_capacity(cfg.mem_bytes_per_cycle * static_cast<std::uint32_t>(kBucketCycles)),
       m_span{std::max<std::uint64_t>(1, (cfg.mem_latency + kBucketCycles - 1) / kBucketCycles),
              std::max<std::uint64_t>(1, (cfg.ptw_cache_latency + kBucketCycles - 1) / kBucketCycles)},
+      m_back(std::max(m_span[0], m_span[1])),
       m_hit_prob(cfg.ptw_cache_hit),
       m_rng(cfg.seed * 0x9e3779b97f4a7c15ull + 0x2545f4914f6cdd1dull),
       m_cal(kBuckets),
-      m_coarse(kBuckets / kCoarseBuckets)
+      m_coarse(kCoarse)
 {
     if (m_rng == 0)
         m_rng = 1;
@@ -70,22 +75,26 @@ std::uint32_t MemTiming::starts_at(std::uint64_t b, unsigned cls) const
 }
 
 // Would an access of class `cls` starting in bucket b keep every bucket it
-// occupies below the outstanding limit?
-bool MemTiming::outstanding_ok(std::uint64_t b, unsigned cls) const
+// occupies below the outstanding limit? First a cheap upper bound: every
+// access that started from `back` buckets before b to the end of this one's
+// span, counted by coarse buckets (one or two of them). Only when that bound
+// reaches the limit is the exact count taken.
+inline bool MemTiming::outstanding_ok(std::uint64_t b, unsigned cls) const
 {
-    const std::uint64_t span = m_span[cls], back = std::max(m_span[0], m_span[1]);
-    // Upper bound: every access that started from `back` buckets before b to
-    // the end of this one's span, counted by coarse buckets.
-    const std::uint64_t lo = b >= back ? b - back + 1 : 0, hi = b + span - 1;
+    const std::uint64_t lo = b >= m_back ? b - m_back + 1 : 0, hi = b + m_span[cls] - 1;
     std::uint64_t bound = 0;
     for (std::uint64_t c = lo / kCoarseBuckets; c <= hi / kCoarseBuckets; c++) {
-        const Coarse &k = m_coarse[c % m_coarse.size()];
+        const Coarse &k = m_coarse[c % kCoarse];
         bound += k.index == c ? k.starts : 0;
     }
-    if (bound < m_outstanding)
-        return true;
-    // Exact: in flight at bucket x = the accesses of each class that started
-    // within that class's span up to x. Slide x across [b, b + span).
+    return bound < m_outstanding || outstanding_exact(b, cls);
+}
+
+bool MemTiming::outstanding_exact(std::uint64_t b, unsigned cls) const
+{
+    // In flight at bucket x = the accesses of each class that started within
+    // that class's span up to x. Slide x across [b, b + span).
+    const std::uint64_t span = m_span[cls];
     std::uint64_t inflight = 0;
     for (unsigned c = 0; c < 2; c++)
         for (std::uint64_t y = b >= m_span[c] - 1 ? b - (m_span[c] - 1) : 0; y <= b; y++)
@@ -118,28 +127,31 @@ Cycles MemTiming::access(Cycles t, std::uint32_t bytes)
         }
     }
     // A transfer wider than one bucket's bandwidth occupies whole buckets.
-    const std::uint32_t need = (bytes + m_capacity - 1) / m_capacity;
+    const std::uint32_t need = bytes <= m_capacity ? 1 : (bytes + m_capacity - 1) / m_capacity;
     std::uint64_t b = t / kBucketCycles;
-    for (;; b++) {
-        bool ok = true;
-        if (need == 1) {
-            ok = slot(b).bytes <= m_capacity - bytes;
-        } else {
+    if (need == 1) {
+        Bucket *s;
+        for (;; b++) {
+            s = &slot(b);  // an overrun slot reads as full
+            if (s->bytes <= m_capacity - bytes && outstanding_ok(b, cls))
+                break;
+        }
+        s->bytes += bytes;
+        s->starts[cls]++;
+    } else {
+        for (;; b++) {
+            bool ok = true;
             for (std::uint32_t i = 0; i < need && ok; i++)
                 ok = slot(b + i).bytes == 0;
+            if (ok && outstanding_ok(b, cls))
+                break;
         }
-        if (ok && outstanding_ok(b, cls))
-            break;
-    }
-    if (need == 1) {
-        slot(b).bytes += bytes;
-    } else {
         for (std::uint32_t i = 0; i < need; i++)
             slot(b + i).bytes = m_capacity;
+        slot(b).starts[cls]++;
     }
-    slot(b).starts[cls]++;
     const std::uint64_t c = b / kCoarseBuckets;
-    Coarse &k = m_coarse[c % m_coarse.size()];
+    Coarse &k = m_coarse[c % kCoarse];
     if (k.index != c)
         k = Coarse{c, 0};
     k.starts++;
@@ -185,7 +197,10 @@ void Memory::access(tlm::tlm_generic_payload &trans)
 
 void Memory::b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay)
 {
-    access(trans);
+    if (trans.get_command() == tlm::TLM_IGNORE_COMMAND)  // timing only (the IOMMU's timed re-issue)
+        trans.set_response_status(m_mem ? tlm::TLM_OK_RESPONSE : tlm::TLM_GENERIC_ERROR_RESPONSE);
+    else
+        access(trans);
     const Cycles t = m_clk.arrival(delay);
     const Cycles done = m_timing.access(t, std::max(m_access_bytes, trans.get_data_length()));
     delay += m_clk.to_time(done - t);

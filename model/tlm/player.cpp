@@ -21,11 +21,15 @@ double wall_now()
 
 // Cycles between synchronisations with the SystemC kernel (temporal decoupling).
 constexpr Cycles kQuantum = 1000000;
-constexpr std::size_t kBatch = 4096;
+constexpr std::size_t kBatch = 16384;
 constexpr std::size_t kSegment = 4096;
 
 Cycles ns_to_cycles(std::uint64_t ns, std::uint32_t mhz)
 {
+    // 64-bit arithmetic while ns * mhz surely fits (timestamps below ~13
+    // days, clocks up to 16 GHz); 128-bit, a library call, beyond.
+    if (ns <= UINT64_MAX / 16384 && mhz <= 16384)
+        return ns * mhz / 1000u;
     return static_cast<Cycles>(static_cast<unsigned __int128>(ns) * mhz / 1000u);
 }
 }  // namespace

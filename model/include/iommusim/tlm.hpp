@@ -33,20 +33,51 @@ namespace ims {
 
 using Cycles = std::uint64_t;
 
-// IOMMU clock: conversions between cycles and sc_time (periods are whole ps).
+// IOMMU clock: conversions between cycles and sc_time. The period is a
+// whole number of SystemC time-resolution units (1 ps by default).
+// Conversions run several times per request, so sc_time -> cycles divides by
+// multiplying with a precomputed reciprocal (exact; see to_cycles).
 class Clock {
 public:
     explicit Clock(std::uint32_t mhz);
-    sc_core::sc_time to_time(Cycles c) const { return sc_core::sc_time::from_value(c * m_period_ps); }
-    Cycles to_cycles(const sc_core::sc_time &t) const { return t.value() / m_period_ps; }
+    sc_core::sc_time to_time(Cycles c) const
+    {
+        // sc_time has no inline constructor from a raw value (from_value()
+        // is a library call); its inline multiply by a double is exact while
+        // the product stays below 2^52, which covers every delay and any run
+        // shorter than ~75 simulated minutes at 1 ps resolution.
+        if (c < kExactBelow / m_period) {
+            sc_core::sc_time t = m_period_time;
+            t *= static_cast<double>(c);
+            return t;
+        }
+        return sc_core::sc_time::from_value(c * m_period);
+    }
+    Cycles to_cycles(const sc_core::sc_time &t) const
+    {
+        // floor(v / p): with m = floor(2^64 / p) the high half of v * m is
+        // floor(v / p) or one less; the remainder says which. p = 1 has no
+        // 64-bit m and needs no division.
+        const std::uint64_t v = t.value();
+        if (m_period == 1)
+            return v;
+        Cycles q = static_cast<Cycles>((static_cast<unsigned __int128>(v) * m_recip) >> 64);
+        if (v - q * m_period >= m_period)
+            q++;
+        return q;
+    }
     // The cycle a request annotated with `delay` arrives at.
     Cycles arrival(const sc_core::sc_time &delay) const { return to_cycles(now() + delay); }
     // sc_time_stamp() without the out-of-line call (hot: several per request).
     const sc_core::sc_time &now() const { return m_ctx->time_stamp(); }
-    std::uint64_t period_ps() const { return m_period_ps; }
+    // The period in time-resolution units.
+    std::uint64_t period() const { return m_period; }
 
 private:
-    std::uint64_t m_period_ps;
+    static constexpr std::uint64_t kExactBelow = std::uint64_t{1} << 52;
+    std::uint64_t m_period;
+    std::uint64_t m_recip;  // floor(2^64 / m_period), for m_period > 1
+    sc_core::sc_time m_period_time;
     sc_core::sc_simcontext *m_ctx;
 };
 
@@ -99,8 +130,10 @@ private:
     Bucket &slot(std::uint64_t b);
     std::uint32_t starts_at(std::uint64_t b, unsigned cls) const;
     bool outstanding_ok(std::uint64_t b, unsigned cls) const;
+    bool outstanding_exact(std::uint64_t b, unsigned cls) const;
     std::uint32_t m_latency, m_cache_latency, m_outstanding, m_capacity;
     std::uint64_t m_span[2];  // buckets an access occupies, per class
+    std::uint64_t m_back;     // the longer of the two spans
     double m_hit_prob;
     std::uint64_t m_rng;
     std::vector<Bucket> m_cal;
