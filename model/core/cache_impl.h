@@ -102,7 +102,7 @@ static inline struct ims_cache_entry *ims_cache_find_(struct ims_cache *c, uint3
                                                       uint32_t dom, uint8_t shift, uint32_t *way_out)
 {
     const uint32_t ways = c->ways;
-    if (__builtin_expect(ways == 0, 0))
+    if (__builtin_expect(c->n_valid == 0, 0)) /* disabled (no ways) or empty */
         return NULL;
     struct ims_cache_entry *e = c->e + (size_t)set * ways;
     const uint64_t key = ims_cache_key_(dom, shift);

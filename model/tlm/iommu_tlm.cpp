@@ -42,6 +42,9 @@ public:
         return e->used ? e->ready : 0;
     }
 
+    // Is any fill still in flight after cycle t?
+    bool busy_after(Cycles t) const { return m_max_ready > t; }
+
     // max(t, ready of (kind, dom, tag, shift)): the hash probe is skipped
     // when no fill of this kind and shift can still be in flight at t.
     Cycles wait_for(std::uint8_t kind, std::uint32_t dom, std::uint64_t tag, std::uint8_t shift, Cycles t)
@@ -354,7 +357,7 @@ Cycles Iommu::invalidate_iotlb(Cycles t, ims_inv_gran gran, std::uint16_t did, s
 {
     const Cycles tin = std::max(t, m_input_ready);
     Cycles drained = tin;
-    if (m_cfg.inv_policy == IMS_INV_DRAIN) {
+    if (m_cfg.inv_policy == IMS_INV_DRAIN && m_pending->busy_after(tin)) {
         // With the hint (ih) only leaves change: paging-structure fills in
         // flight are out of scope.
         unsigned kinds = 1u << Pending::kIotlb;
