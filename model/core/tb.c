@@ -351,8 +351,6 @@ static bool level_allowed(const struct ims_tb *tb, unsigned level)
 /* Non-leaf entries grant R and W; the leaf decides. */
 #define TB_TABLE_PERM (IMS_SLPTE_R | IMS_SLPTE_W)
 
-/* Sets one leaf at `level`, creating tables on the way. The caller checked
- * that nothing is mapped there. */
 /* Writes a paging entry, keeping its table's count of non-zero entries. */
 static void pte_write(struct ims_tb *tb, uint64_t epa, uint64_t val)
 {
@@ -361,6 +359,16 @@ static void pte_write(struct ims_tb *tb, uint64_t epa, uint64_t val)
     tb->live[(epa - tb->cfg.tbl_base) >> IMS_PAGE_SHIFT] += (uint16_t)((val != 0) - (old != 0));
 }
 
+/* pte_write when the caller has just read the entry (`old`) and nothing was
+ * written to memory since: same effect, one read fewer. */
+static void pte_write_known(struct ims_tb *tb, uint64_t epa, uint64_t old, uint64_t val)
+{
+    ims_mem_write64(tb->mem, epa, val);
+    tb->live[(epa - tb->cfg.tbl_base) >> IMS_PAGE_SHIFT] += (uint16_t)((val != 0) - (old != 0));
+}
+
+/* Sets one leaf at `level`, creating tables on the way. The caller checked
+ * that nothing is mapped there. */
 static int set_leaf(struct ims_tb *tb, struct tb_domain *d, uint64_t iova, uint64_t pa, unsigned perm,
                     unsigned level)
 {
@@ -396,6 +404,141 @@ static bool slot_free(const struct ims_tb *tb, const struct tb_domain *d, uint64
     }
 }
 
+/* ---- Maps with 4 KiB leaves only: fast paths ----
+ * The general loop in ims_tb_map checks the whole range with find_leaf, then
+ * for each page tries the superpage sizes and calls set_leaf, which walks
+ * from the root again. When no superpage can be chosen every leaf is 4 KiB,
+ * and the functions below make the same memory writes, frame allocations
+ * and frees and live[] updates, in the same order, with fewer walks. Reads
+ * change nothing (memory is only changed by writes, zero_page and frees),
+ * so dropping repeated ones leaves the results as they were. */
+
+/* Could the general loop pick a 2 MiB or 1 GiB leaf anywhere in the range?
+ * Size s needs level_allowed, left >= s (so size >= s), and va and out both
+ * s-aligned; va - out stays iova - pa, so that needs iova == pa modulo s.
+ * "false" is exact; "true" may be pessimistic (the general loop then runs). */
+static bool superpage_possible(const struct ims_tb *tb, uint64_t iova, uint64_t pa, uint64_t size)
+{
+    for (unsigned l = 2; l <= 3; l++) {
+        uint64_t s = UINT64_C(1) << ims_level_shift(l);
+        if (level_allowed(tb, l) && size >= s && !((iova ^ pa) & (s - 1)))
+            return true;
+    }
+    return false;
+}
+
+/* Maps one 4 KiB page in one walk. find_leaf (the check) and set_leaf (the
+ * build) read the same entries down to the first non-present one, with no
+ * write in between, so one walk serves both. Above that entry the walk only
+ * reads, so an EEXIST (a leaf on the path) is found before anything is
+ * allocated or written. From that entry on, the loop is set_leaf's own: the
+ * tables below are the ones it creates, and find_leaf, having stopped at
+ * that entry with "unmapped", never looks at them, so no EEXIST can follow
+ * an allocation. */
+static int map_page(struct ims_tb *tb, struct tb_domain *d, uint16_t did, uint64_t iova, uint64_t pa, unsigned perm)
+{
+    uint64_t table = d->root, epa, e;
+    unsigned l = d->levels;
+    for (;; l--) {
+        epa = entry_pa(table, l, iova);
+        e = ims_mem_read64(tb->mem, epa);
+        if (!ims_slpte_present(e))
+            break;
+        if (is_leaf(e, l))
+            return IMS_TB_EEXIST;
+        table = ims_slpte_addr(e);
+    }
+    for (; l > 1; l--) {
+        if (!ims_slpte_present(e)) {
+            uint64_t t = frame_alloc(tb);
+            if (!t) {
+                ims_tb_unmap(tb, did, iova, IMS_PAGE_SIZE); /* undo, as the general loop does */
+                return IMS_TB_ENOMEM;
+            }
+            pte_write_known(tb, epa, e, t | TB_TABLE_PERM); /* frame_alloc writes no memory */
+            e = t | TB_TABLE_PERM;
+        }
+        epa = entry_pa(ims_slpte_addr(e), l - 1, iova);
+        e = ims_mem_read64(tb->mem, epa);
+    }
+    pte_write_known(tb, epa, e, pa | perm);
+    return IMS_TB_OK;
+}
+
+/* Maps [iova, iova + size), more than one page, with 4 KiB leaves.
+ * Check: for each page under one level-1 table, find_leaf walks the same
+ * upper entries and then reads that page's entry; one walk per table and a
+ * scan of its entries give the same verdict (the check writes nothing).
+ * Build: the general loop calls set_leaf for each page in order. For the
+ * pages after the first under one level-1 table, set_leaf reads the same
+ * upper entries (same indices), which the first page's walk left present,
+ * and the only writes since are leaves in that level-1 table; if that table
+ * is none of the tables above it, those entries are unchanged and set_leaf
+ * reaches the same table and writes the leaf. So one walk per table and a
+ * run of leaf writes is the same. The builder's tables always form a tree;
+ * should a corrupted entry point back up the path, each page takes
+ * set_leaf's own walk instead. */
+static int map_pages(struct ims_tb *tb, struct tb_domain *d, uint16_t did, uint64_t iova, uint64_t pa, uint64_t size,
+                     unsigned perm)
+{
+    const uint64_t l1_span = UINT64_C(1) << ims_level_shift(2); /* IOVA range of one level-1 table */
+    uint64_t end = iova + size;
+    for (uint64_t a = iova; a < end;) {
+        uint64_t table = d->root;
+        unsigned l = d->levels;
+        for (; l > 1; l--) {
+            uint64_t e = ims_mem_read64(tb->mem, entry_pa(table, l, a));
+            if (!ims_slpte_present(e))
+                break;
+            if (ims_slpte_ps(e))
+                return IMS_TB_EEXIST;
+            table = ims_slpte_addr(e);
+        }
+        uint64_t span = UINT64_C(1) << ims_level_shift(l > 1 ? l : 2);
+        uint64_t stop = (a & ~(span - 1)) + span; /* find_leaf's skip_to, or the table's end */
+        if (l == 1) {
+            const uint64_t *f = ims_mem_frame(tb->mem, table); /* NULL: never written, reads as zero */
+            for (uint64_t p = a; f && p < stop && p < end; p += IMS_PAGE_SIZE)
+                if (ims_slpte_present(f[(p >> IMS_PAGE_SHIFT) & 511u]))
+                    return IMS_TB_EEXIST;
+        }
+        a = stop;
+    }
+    for (uint64_t a = iova; a < end;) {
+        uint64_t up[IMS_MAX_LEVELS + 1], table = d->root;
+        for (unsigned l = d->levels; l > 1; l--) { /* set_leaf's walk */
+            up[l] = table;
+            uint64_t epa = entry_pa(table, l, a);
+            uint64_t e = ims_mem_read64(tb->mem, epa);
+            if (!ims_slpte_present(e)) {
+                uint64_t t = frame_alloc(tb);
+                if (!t)
+                    goto nomem;
+                pte_write_known(tb, epa, e, t | TB_TABLE_PERM);
+                e = t | TB_TABLE_PERM;
+            }
+            table = ims_slpte_addr(e);
+        }
+        bool tree = true;
+        for (unsigned l = 2; l <= d->levels; l++)
+            tree = tree && up[l] != table;
+        uint64_t stop = (a & ~(l1_span - 1)) + l1_span;
+        if (stop > end)
+            stop = end;
+        pte_write(tb, entry_pa(table, 1, a), (pa + (a - iova)) | perm);
+        for (a += IMS_PAGE_SIZE; a < stop; a += IMS_PAGE_SIZE) {
+            if (tree)
+                pte_write(tb, entry_pa(table, 1, a), (pa + (a - iova)) | perm);
+            else if (set_leaf(tb, d, a, pa + (a - iova), perm, 1) != IMS_TB_OK)
+                goto nomem;
+        }
+    }
+    return IMS_TB_OK;
+nomem:
+    ims_tb_unmap(tb, did, iova, size); /* undo, as the general loop does */
+    return IMS_TB_ENOMEM;
+}
+
 int ims_tb_map(struct ims_tb *tb, uint16_t did, uint64_t iova, uint64_t pa, uint64_t size, unsigned perm)
 {
     struct tb_domain *d = get_dom(tb, did);
@@ -406,6 +549,9 @@ int ims_tb_map(struct ims_tb *tb, uint16_t did, uint64_t iova, uint64_t pa, uint
     uint64_t limit = dom_limit(tb, d), top = UINT64_C(1) << tb->cfg.caps.haw;
     if (iova >= limit || size > limit - iova || pa >= top || size > top - pa)
         return IMS_TB_ECAPS;
+    if (!superpage_possible(tb, iova, pa, size)) /* same result as the loops below, fewer walks */
+        return size == IMS_PAGE_SIZE ? map_page(tb, d, did, iova, pa, perm)
+                                     : map_pages(tb, d, did, iova, pa, size, perm);
     /* All or nothing: refuse if any page in the range is mapped. */
     for (uint64_t a = iova; a < iova + size;) {
         uint64_t e = 0, skip = 0;
@@ -515,6 +661,44 @@ static long unmap_level(struct ims_tb *tb, uint64_t table, unsigned level, uint6
     return n;
 }
 
+/* Unmaps one 4 KiB page in one walk. For a 4 KiB range unmap_level visits
+ * exactly one entry per level (the next entry starts at or past the range's
+ * end): going down it stops at the first non-present entry or clears the
+ * level-1 leaf; coming back up, at every level it frees the sub-table if
+ * table_empty says it is empty, deepest first. This loop pair makes the
+ * same table_empty calls, writes and frame_free calls in the same order. A
+ * superpage on the path needs split(); nothing is written before it is
+ * found, so the general path can take over. Returns leaves cleared (0 or 1),
+ * or -1 for "use the general path". */
+static int unmap_page(struct ims_tb *tb, const struct tb_domain *d, uint64_t iova)
+{
+    uint64_t table[IMS_MAX_LEVELS + 1], epa[IMS_MAX_LEVELS + 1];
+    unsigned l = d->levels;
+    int n = 0;
+    table[l] = d->root;
+    for (;; l--) {
+        epa[l] = entry_pa(table[l], l, iova);
+        uint64_t e = ims_mem_read64(tb->mem, epa[l]);
+        if (!ims_slpte_present(e))
+            break;
+        if (l == 1) {
+            pte_write_known(tb, epa[1], e, 0);
+            n = 1;
+            break;
+        }
+        if (ims_slpte_ps(e))
+            return -1;
+        table[l - 1] = ims_slpte_addr(e);
+    }
+    for (l++; l <= d->levels; l++) {
+        if (table_empty(tb, table[l - 1])) {
+            pte_write(tb, epa[l], 0);
+            frame_free(tb, table[l - 1]);
+        }
+    }
+    return n;
+}
+
 int ims_tb_unmap(struct ims_tb *tb, uint16_t did, uint64_t iova, uint64_t size)
 {
     struct tb_domain *d = get_dom(tb, did);
@@ -525,6 +709,11 @@ int ims_tb_unmap(struct ims_tb *tb, uint16_t did, uint64_t iova, uint64_t size)
     uint64_t limit = dom_limit(tb, d);
     if (iova >= limit || size > limit - iova)
         return IMS_TB_ECAPS;
+    if (size == IMS_PAGE_SIZE) {
+        int one = unmap_page(tb, d, iova); /* same result as unmap_level, one walk */
+        if (one >= 0)
+            return one ? IMS_TB_OK : IMS_TB_ENOENT;
+    }
     long n = unmap_level(tb, d->root, d->levels, 0, iova, iova + size);
     if (n < 0)
         return (int)n;

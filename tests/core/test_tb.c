@@ -98,6 +98,92 @@ START_TEST(map_exists)
 }
 END_TEST
 
+/* A one-page map onto a mapped 4 KiB page, or inside a 2 MiB page, fails
+ * with EEXIST, allocates no table and leaves the old mapping as it was. */
+START_TEST(map_exists_one_page)
+{
+    struct tbx t;
+    open_tb(&t, 3, true);
+    ck_assert_int_eq(ims_tb_map(t.tb, 1, 0x7000, 0x9000, 0x1000, IMS_PERM_R), 0);
+    ck_assert_int_eq(ims_tb_map(t.tb, 1, GIB, 8 * GIB, MIB2, IMS_PERM_RW), 0);
+    size_t tables = ims_tb_tables(t.tb);
+    ck_assert_int_eq(ims_tb_map(t.tb, 1, 0x7000, 0x3000, 0x1000, IMS_PERM_RW), IMS_TB_EEXIST);
+    ck_assert_int_eq(ims_tb_map(t.tb, 1, GIB + 0x5000, 0x3000, 0x1000, IMS_PERM_RW), IMS_TB_EEXIST);
+    ck_assert_uint_eq(ims_tb_tables(t.tb), tables);
+    uint64_t pa;
+    unsigned perm, s;
+    ck_assert_int_eq(ims_tb_lookup(t.tb, 1, 0x7000, &pa, &perm, &s), 0);
+    ck_assert_uint_eq(pa, 0x9000);
+    ck_assert_uint_eq(perm, IMS_PERM_R);
+    ck_assert_int_eq(ims_tb_lookup(t.tb, 1, GIB + 0x5000, &pa, NULL, &s), 0);
+    ck_assert_uint_eq(pa, 8 * GIB + 0x5000);
+    ck_assert_uint_eq(s, 21);
+    close_tb(&t);
+}
+END_TEST
+
+/* Four 4 KiB pages across a 2 MiB boundary: two level-1 tables, each page
+ * at its own PA. A run that overlaps a mapped page in its second table
+ * fails with EEXIST before allocating anything for its first part. */
+START_TEST(map_pages_across_tables)
+{
+    struct tbx t;
+    open_tb(&t, 3, true);
+    size_t base = ims_tb_tables(t.tb);
+    ck_assert_int_eq(ims_tb_map(t.tb, 1, MIB2 - 0x2000, 0x40000000, 0x4000, IMS_PERM_RW), 0);
+    ck_assert_uint_eq(ims_tb_tables(t.tb), base + 4); /* level 3, level 2, two level 1 */
+    for (uint64_t i = 0; i < 4; i++) {
+        uint64_t pa;
+        ck_assert_int_eq(ims_tb_lookup(t.tb, 1, MIB2 - 0x2000 + i * 0x1000, &pa, NULL, NULL), 0);
+        ck_assert_uint_eq(pa, 0x40000000 + i * 0x1000);
+    }
+    ck_assert_int_eq(ims_tb_map(t.tb, 1, 3 * MIB2 + 0x3000, 0x5000, 0x1000, IMS_PERM_R), 0);
+    size_t tables = ims_tb_tables(t.tb);
+    ck_assert_int_eq(ims_tb_map(t.tb, 1, 3 * MIB2 - 0x2000, 0x9000, 0x8000, IMS_PERM_R), IMS_TB_EEXIST);
+    ck_assert_uint_eq(ims_tb_tables(t.tb), tables);
+    ck_assert_int_eq(ims_tb_lookup(t.tb, 1, 3 * MIB2 - 0x2000, NULL, NULL, NULL), IMS_TB_ENOENT);
+    close_tb(&t);
+}
+END_TEST
+
+/* Table frame holding iova's level-`level` entry in domain 1. */
+static uint64_t table_at(struct tbx *t, uint64_t iova, unsigned level)
+{
+    uint64_t pa = 0;
+    ck_assert_int_eq(ims_tb_entry_pa(t->tb, 1, iova, level, &pa), 0);
+    return pa & ~0xfffull;
+}
+
+/* One-page unmaps: a page with a neighbour in its table leaves the tables;
+ * an unmapped page in a live table is ENOENT and changes nothing; the last
+ * page frees its level-1, 2 and 3 tables (deepest first), so the next map
+ * elsewhere gets the same frames back at the same levels. */
+START_TEST(unmap_one_page_frees_tables)
+{
+    struct tbx t;
+    open_tb(&t, 3, true);
+    size_t base = ims_tb_tables(t.tb);
+    ck_assert_int_eq(ims_tb_map(t.tb, 1, 0x3000, 0x8000, 0x1000, IMS_PERM_RW), 0);
+    ck_assert_int_eq(ims_tb_map(t.tb, 1, 0x4000, 0x9000, 0x1000, IMS_PERM_RW), 0);
+    uint64_t l3 = table_at(&t, 0x3000, 3), l2 = table_at(&t, 0x3000, 2), l1 = table_at(&t, 0x3000, 1);
+    ck_assert_uint_eq(ims_tb_tables(t.tb), base + 3);
+    ck_assert_int_eq(ims_tb_unmap(t.tb, 1, 0x4000, 0x1000), 0);
+    ck_assert_uint_eq(ims_tb_tables(t.tb), base + 3);
+    ck_assert_int_eq(ims_tb_unmap(t.tb, 1, 0x5000, 0x1000), IMS_TB_ENOENT);
+    ck_assert_uint_eq(ims_tb_tables(t.tb), base + 3);
+    ck_assert_int_eq(ims_tb_unmap(t.tb, 1, 0x3000, 0x1000), 0);
+    ck_assert_uint_eq(ims_tb_tables(t.tb), base);
+    uint64_t pa;
+    ck_assert_int_eq(ims_tb_entry_pa(t.tb, 1, 0x3000, 3, &pa), IMS_TB_ENOENT); /* level-4 entry cleared */
+    ck_assert_int_eq(ims_tb_unmap(t.tb, 1, 0x3000, 0x1000), IMS_TB_ENOENT);
+    ck_assert_int_eq(ims_tb_map(t.tb, 1, 5 * GIB, 0x8000, 0x1000, IMS_PERM_R), 0);
+    ck_assert_uint_eq(table_at(&t, 5 * GIB, 3), l3);
+    ck_assert_uint_eq(table_at(&t, 5 * GIB, 2), l2);
+    ck_assert_uint_eq(table_at(&t, 5 * GIB, 1), l1);
+    close_tb(&t);
+}
+END_TEST
+
 /* Unmapping 4 KiB inside a 2 MiB page splits it: neighbours keep their PA;
  * unmapping the rest frees every table but the domain root. */
 START_TEST(unmap_split_and_free)
@@ -199,6 +285,9 @@ int main(void)
     tcase_add_test(tc, largest_pages);
     tcase_add_test(tc, alignment_and_caps);
     tcase_add_test(tc, map_exists);
+    tcase_add_test(tc, map_exists_one_page);
+    tcase_add_test(tc, map_pages_across_tables);
+    tcase_add_test(tc, unmap_one_page_frees_tables);
     tcase_add_test(tc, unmap_split_and_free);
     tcase_add_test(tc, split_1g_without_2m);
     tcase_add_test(tc, domains_attach);
