@@ -15,7 +15,6 @@ Clock::Clock(std::uint32_t mhz) : m_recip(0), m_ctx(sc_core::sc_get_curr_simcont
         m_period = 1;
     if (m_period > 1)
         m_recip = static_cast<std::uint64_t>((static_cast<unsigned __int128>(1) << 64) / m_period);
-    m_period_time = sc_core::sc_time::from_value(m_period);
 }
 
 namespace {
@@ -129,6 +128,11 @@ Cycles MemTiming::access(Cycles t, std::uint32_t bytes)
     // A transfer wider than one bucket's bandwidth occupies whole buckets.
     const std::uint32_t need = bytes <= m_capacity ? 1 : (bytes + m_capacity - 1) / m_capacity;
     std::uint64_t b = t / kBucketCycles;
+    // A slot is next used a whole calendar turn after its last use, so it is
+    // rarely still cached: fetch the slots the next accesses will likely
+    // want (a walk's later reads, the next requests) while this one runs.
+    for (std::uint64_t k = 1; k <= 4; k++)
+        __builtin_prefetch(&m_cal[(b + k * m_span[0]) % kBuckets]);
     if (need == 1) {
         Bucket *s;
         for (;; b++) {

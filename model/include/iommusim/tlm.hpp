@@ -40,19 +40,7 @@ using Cycles = std::uint64_t;
 class Clock {
 public:
     explicit Clock(std::uint32_t mhz);
-    sc_core::sc_time to_time(Cycles c) const
-    {
-        // sc_time has no inline constructor from a raw value (from_value()
-        // is a library call); its inline multiply by a double is exact while
-        // the product stays below 2^52, which covers every delay and any run
-        // shorter than ~75 simulated minutes at 1 ps resolution.
-        if (c < kExactBelow / m_period) {
-            sc_core::sc_time t = m_period_time;
-            t *= static_cast<double>(c);
-            return t;
-        }
-        return sc_core::sc_time::from_value(c * m_period);
-    }
+    sc_core::sc_time to_time(Cycles c) const { return sc_core::sc_time::from_value(c * m_period); }
     Cycles to_cycles(const sc_core::sc_time &t) const
     {
         // floor(v / p): with m = floor(2^64 / p) the high half of v * m is
@@ -74,10 +62,8 @@ public:
     std::uint64_t period() const { return m_period; }
 
 private:
-    static constexpr std::uint64_t kExactBelow = std::uint64_t{1} << 52;
     std::uint64_t m_period;
     std::uint64_t m_recip;  // floor(2^64 / m_period), for m_period > 1
-    sc_core::sc_time m_period_time;
     sc_core::sc_simcontext *m_ctx;
 };
 
