@@ -21,7 +21,7 @@ double wall_now()
 
 // Cycles between synchronisations with the SystemC kernel (temporal decoupling).
 constexpr Cycles kQuantum = 1000000;
-constexpr std::size_t kBatch = 16384;
+constexpr std::size_t kBatch = 4096;
 constexpr std::size_t kSegment = 4096;
 
 Cycles ns_to_cycles(std::uint64_t ns, std::uint32_t mhz)

@@ -13,21 +13,10 @@
 namespace ims {
 
 namespace {
-constexpr std::size_t kExact = 1024;  // exact buckets for 0..1023
-constexpr unsigned kSubBits = 6;      // 64 sub-buckets per power of two above
-constexpr std::size_t kBuckets = kExact + (64 - 10) * (std::size_t{1} << kSubBits);
+constexpr std::size_t kBuckets = LatHist::kExact + (64 - 10) * (std::size_t{1} << LatHist::kSubBits);
 }  // namespace
 
 LatHist::LatHist() : m_b(kBuckets, 0) {}
-
-std::size_t LatHist::index(Cycles v)
-{
-    if (v < kExact)
-        return static_cast<std::size_t>(v);
-    const unsigned e = 63u - static_cast<unsigned>(__builtin_clzll(v));  // >= 10
-    const std::size_t sub = static_cast<std::size_t>((v >> (e - kSubBits)) & ((1u << kSubBits) - 1));
-    return kExact + (e - 10) * (std::size_t{1} << kSubBits) + sub;
-}
 
 Cycles LatHist::lower(std::size_t i)
 {
@@ -37,17 +26,6 @@ Cycles LatHist::lower(std::size_t i)
     const unsigned e = static_cast<unsigned>(k >> kSubBits) + 10;
     const Cycles sub = k & ((1u << kSubBits) - 1);
     return (Cycles{1} << e) | (sub << (e - kSubBits));
-}
-
-void LatHist::add(Cycles v)
-{
-    m_b[index(v)]++;
-    m_count++;
-    m_sum += v;
-    if (v < m_min)
-        m_min = v;
-    if (v > m_max)
-        m_max = v;
 }
 
 Cycles LatHist::percentile(double p) const

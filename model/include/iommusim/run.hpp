@@ -22,7 +22,14 @@ namespace ims {
 class LatHist {
 public:
     LatHist();
-    void add(Cycles v);
+    void add(Cycles v)  // inline: three per request
+    {
+        m_b[index(v)]++;
+        m_count++;
+        m_sum += v;
+        m_min = v < m_min ? v : m_min;
+        m_max = v > m_max ? v : m_max;
+    }
     std::uint64_t count() const { return m_count; }
     Cycles min() const { return m_count ? m_min : 0; }
     Cycles max() const { return m_max; }
@@ -32,8 +39,18 @@ public:
     // Counts in power-of-two ranges [2^k, 2^(k+1)) (and [0, 1)), for display.
     std::vector<std::uint64_t> log2_counts() const;
 
+    static constexpr std::size_t kExact = 1024;  // exact buckets for 0..1023
+    static constexpr unsigned kSubBits = 6;      // 64 sub-buckets per power of two above
+
 private:
-    static std::size_t index(Cycles v);
+    static std::size_t index(Cycles v)
+    {
+        if (v < kExact)
+            return static_cast<std::size_t>(v);
+        const unsigned e = 63u - static_cast<unsigned>(__builtin_clzll(v));  // >= 10
+        const std::size_t sub = static_cast<std::size_t>((v >> (e - kSubBits)) & ((1u << kSubBits) - 1));
+        return kExact + (e - 10) * (std::size_t{1} << kSubBits) + sub;
+    }
     static Cycles lower(std::size_t i);
     std::vector<std::uint64_t> m_b;
     std::uint64_t m_count = 0, m_sum = 0;
