@@ -367,24 +367,40 @@ static void pte_write_known(struct ims_tb *tb, uint64_t epa, uint64_t old, uint6
     tb->live[(epa - tb->cfg.tbl_base) >> IMS_PAGE_SHIFT] += (uint16_t)((val != 0) - (old != 0));
 }
 
-/* Sets one leaf at `level`, creating tables on the way. The caller checked
- * that nothing is mapped there. */
-static int set_leaf(struct ims_tb *tb, struct tb_domain *d, uint64_t iova, uint64_t pa, unsigned perm,
-                    unsigned level)
+/* Walks from the root to the table holding iova's entry at `level`,
+ * creating missing tables on the way; *table_out receives it. If `up` is not
+ * NULL, up[l] receives the table walked through at each level l > `level`.
+ * Returns IMS_TB_OK or IMS_TB_ENOMEM. */
+static int table_path(struct ims_tb *tb, const struct tb_domain *d, uint64_t iova, unsigned level,
+                      uint64_t *table_out, uint64_t *up)
 {
     uint64_t table = d->root;
     for (unsigned l = d->levels; l > level; l--) {
+        if (up)
+            up[l] = table;
         uint64_t epa = entry_pa(table, l, iova);
         uint64_t e = ims_mem_read64(tb->mem, epa);
         if (!ims_slpte_present(e)) {
             uint64_t t = frame_alloc(tb);
             if (!t)
                 return IMS_TB_ENOMEM;
+            pte_write_known(tb, epa, e, t | TB_TABLE_PERM); /* frame_alloc writes no memory */
             e = t | TB_TABLE_PERM;
-            pte_write(tb, epa, e);
         }
         table = ims_slpte_addr(e);
     }
+    *table_out = table;
+    return IMS_TB_OK;
+}
+
+/* Sets one leaf at `level`, creating tables on the way. The caller checked
+ * that nothing is mapped there. */
+static int set_leaf(struct ims_tb *tb, struct tb_domain *d, uint64_t iova, uint64_t pa, unsigned perm,
+                    unsigned level)
+{
+    uint64_t table;
+    if (table_path(tb, d, iova, level, &table, NULL) != IMS_TB_OK)
+        return IMS_TB_ENOMEM;
     pte_write(tb, entry_pa(table, level, iova), pa | perm | (level > 1 ? IMS_SLPTE_PS : 0));
     return IMS_TB_OK;
 }
@@ -505,20 +521,9 @@ static int map_pages(struct ims_tb *tb, struct tb_domain *d, uint16_t did, uint6
         a = stop;
     }
     for (uint64_t a = iova; a < end;) {
-        uint64_t up[IMS_MAX_LEVELS + 1], table = d->root;
-        for (unsigned l = d->levels; l > 1; l--) { /* set_leaf's walk */
-            up[l] = table;
-            uint64_t epa = entry_pa(table, l, a);
-            uint64_t e = ims_mem_read64(tb->mem, epa);
-            if (!ims_slpte_present(e)) {
-                uint64_t t = frame_alloc(tb);
-                if (!t)
-                    goto nomem;
-                pte_write_known(tb, epa, e, t | TB_TABLE_PERM);
-                e = t | TB_TABLE_PERM;
-            }
-            table = ims_slpte_addr(e);
-        }
+        uint64_t up[IMS_MAX_LEVELS + 1], table;
+        if (table_path(tb, d, a, 1, &table, up) != IMS_TB_OK) /* set_leaf's walk */
+            goto nomem;
         bool tree = true;
         for (unsigned l = 2; l <= d->levels; l++)
             tree = tree && up[l] != table;
