@@ -223,21 +223,18 @@ static inline uint32_t ims_cache_fp_find_(const struct ims_cache *c, uint32_t se
     return ways;
 }
 
-/* Removes the entry (tag, dom, shift) from `set` if it is there: the exact
- * form of ims_cache_invalidate_set_inl for invalidations that name one
- * entry. Copies it to *removed (if not NULL) and returns true. */
+/* Removes the entry (tag, dom, shift) from `set` if it is there (returns
+ * true): the exact form of ims_cache_invalidate_set_inl for invalidations
+ * that name one entry. */
 static inline bool ims_cache_remove_inl(struct ims_cache *c, uint32_t set, uint64_t tag, uint32_t dom,
-                                        uint8_t shift, struct ims_cache_entry *removed)
+                                        uint8_t shift)
 {
     if (c->n_valid == 0 || set > c->set_mask)
         return false;
     const uint32_t way = ims_cache_fp_find_(c, set, tag, dom, shift, ims_cache_fp_(tag, dom, shift), NULL);
     if (way == c->ways)
         return false;
-    struct ims_cache_entry *e = c->e + (size_t)set * c->ways + way;
-    if (removed)
-        *removed = *e;
-    e->valid = 0;
+    c->e[(size_t)set * c->ways + way].valid = 0;
     c->fp[(size_t)set * c->fp_stride + way] = 0;
     c->n_valid--;
     c->st.invalidated++;

@@ -179,6 +179,22 @@ static bool inv_by_sets(const struct ims_cache *c, const struct tlb_match *m, co
     return tags <= IMS_INV_SET_LIMIT && tags <= (uint64_t)c->set_mask + 1;
 }
 
+/* Removes the one entry of domain `did` whose tag is `tag` at page shift
+ * `shift`, if present: from the IOTLB (psc_level 0, keeping its per-size
+ * counts) or from paging-structure cache `psc_level`. Used where an
+ * invalidated range lies inside one page of that size, so that entry is the
+ * only one that can overlap it. Returns 1 if it was there. */
+static inline size_t inv_exact(struct ims_iommu *mmu, unsigned psc_level, uint32_t did, uint64_t tag, unsigned shift)
+{
+    struct ims_cache *c = psc_level ? mmu->psc[psc_level] : mmu->iotlb;
+    const uint32_t set = psc_level ? ims_psc_set(c, tag, did) : ims_iotlb_set(c, tag, did);
+    if (!ims_cache_remove_inl(c, set, tag, did, (uint8_t)(psc_level ? psc_level : shift)))
+        return 0;
+    if (!psc_level)
+        mmu->iotlb_size_count[(shift - 12) / 9]--;
+    return 1;
+}
+
 static size_t inv_sets(struct ims_cache *c, struct tlb_match *m, const uint32_t *size_count)
 {
     if (c->ways == 0)
@@ -187,17 +203,8 @@ static size_t inv_sets(struct ims_cache *c, struct tlb_match *m, const uint32_t 
     size_t removed = 0;
     for (unsigned i = 0; i < n; i++) {
         const uint64_t first = m->lo >> shifts[i];
-        if (first == m->hi >> shifts[i]) {
-            /* The range lies inside one page of this size (a single-page
-             * invalidation): only the entry with exactly this tag can
-             * overlap it, so remove that one entry, if present. */
-            const uint8_t key = (uint8_t)(m->psc_level ? m->psc_level : shifts[i]);
-            const uint32_t set = m->psc_level ? ims_psc_set(c, first, m->did) : ims_iotlb_set(c, first, m->did);
-            if (ims_cache_remove_inl(c, set, first, m->did, key, NULL)) {
-                removed++;
-                if (!m->psc_level)
-                    m->mmu->iotlb_size_count[(shifts[i] - 12) / 9]--;
-            }
+        if (first == m->hi >> shifts[i]) { /* inside one page of this size */
+            removed += inv_exact(m->mmu, m->psc_level, m->did, first, shifts[i]);
             continue;
         }
         for (uint64_t tag = first; tag <= m->hi >> shifts[i]; tag++) {
@@ -216,25 +223,13 @@ static size_t inv_sets(struct ims_cache *c, struct tlb_match *m, const uint32_t 
 static size_t inv_one_page(struct ims_iommu *mmu, uint16_t did, uint64_t addr, bool ih)
 {
     size_t n = 0;
-    struct ims_cache *tlb = mmu->iotlb;
-    for (unsigned i = 0; i < IMS_NSIZES; i++) {
-        if (!mmu->iotlb_size_count[i])
-            continue;
-        const uint64_t tag = addr >> ims_size_shift[i];
-        if (ims_cache_remove_inl(tlb, ims_iotlb_set(tlb, tag, did), tag, did, ims_size_shift[i], NULL)) {
-            mmu->iotlb_size_count[i]--;
-            n++;
-        }
-    }
+    for (unsigned i = 0; i < IMS_NSIZES; i++)
+        if (mmu->iotlb_size_count[i])
+            n += inv_exact(mmu, 0, did, addr >> ims_size_shift[i], ims_size_shift[i]);
     if (ih)
         return n; /* hint: only leaves changed; paging-structure caches stay */
-    for (unsigned l = 2; l <= IMS_MAX_LEVELS; l++) {
-        struct ims_cache *pc = mmu->psc[l];
-        if (!pc->ways)
-            continue;
-        const uint64_t tag = addr >> ims_level_shift(l);
-        n += ims_cache_remove_inl(pc, ims_psc_set(pc, tag, did), tag, did, (uint8_t)l, NULL);
-    }
+    for (unsigned l = 2; l <= IMS_MAX_LEVELS; l++)
+        n += inv_exact(mmu, l, did, addr >> ims_level_shift(l), ims_level_shift(l));
     return n;
 }
 

@@ -36,12 +36,6 @@ public:
         m = std::max(m, ready);
     }
 
-    Cycles get(std::uint8_t kind, std::uint32_t dom, std::uint64_t tag, std::uint8_t shift)
-    {
-        const Entry *e = find(kind, dom, tag, shift);
-        return e->used ? e->ready : 0;
-    }
-
     // Is any fill still in flight after cycle t?
     bool busy_after(Cycles t) const { return m_max_ready > t; }
 
@@ -51,7 +45,8 @@ public:
     {
         if (m_class_max[kind][shift & 63] <= t)
             return t;
-        return std::max(t, get(kind, dom, tag, shift));
+        const Entry *e = find(kind, dom, tag, shift);
+        return e->used ? std::max(t, e->ready) : t;
     }
 
     // Latest ready cycle after `now` among entries of `kinds` (bit mask) in

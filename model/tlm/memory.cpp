@@ -180,6 +180,10 @@ void Memory::access(tlm::tlm_generic_payload &trans)
         trans.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
         return;
     }
+    if (trans.get_command() == tlm::TLM_IGNORE_COMMAND) {  // timing only (the IOMMU's timed re-issue)
+        trans.set_response_status(tlm::TLM_OK_RESPONSE);
+        return;
+    }
     unsigned char *data = trans.get_data_ptr();
     if (len == 8 && !(pa & 7)) {  // table entries: the common case
         std::uint64_t v;
@@ -195,16 +199,12 @@ void Memory::access(tlm::tlm_generic_payload &trans)
     } else if (trans.is_write()) {
         ims_mem_write(m_mem, pa, data, len);
     }
-    // TLM_IGNORE_COMMAND: timing only, nothing moves.
     trans.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 
 void Memory::b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay)
 {
-    if (trans.get_command() == tlm::TLM_IGNORE_COMMAND)  // timing only (the IOMMU's timed re-issue)
-        trans.set_response_status(m_mem ? tlm::TLM_OK_RESPONSE : tlm::TLM_GENERIC_ERROR_RESPONSE);
-    else
-        access(trans);
+    access(trans);
     const Cycles t = m_clk.arrival(delay);
     const Cycles done = m_timing.access(t, std::max(m_access_bytes, trans.get_data_length()));
     delay += m_clk.to_time(done - t);

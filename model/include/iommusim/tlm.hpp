@@ -58,8 +58,6 @@ public:
     Cycles arrival(const sc_core::sc_time &delay) const { return to_cycles(now() + delay); }
     // sc_time_stamp() without the out-of-line call (hot: several per request).
     const sc_core::sc_time &now() const { return m_ctx->time_stamp(); }
-    // The period in time-resolution units.
-    std::uint64_t period() const { return m_period; }
 
 private:
     std::uint64_t m_period;
