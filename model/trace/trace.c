@@ -804,6 +804,26 @@ static void hc_str(struct hcur *c, char *dst, size_t cap)
     dst[n] = 0;
 }
 
+/* A count, then that many elements of at least `min_bytes` each: reads the
+ * count, checks that it fits in what is left of the header, and allocates
+ * the elements (zeroed; NULL for none). Sets *n; on failure sets the
+ * reader's error (r->failed) and returns NULL. */
+static void *hc_array(struct ims_trace_reader *r, struct hcur *c, const char *what, size_t min_bytes, size_t size,
+                      uint32_t *n)
+{
+    *n = hc_u32(c);
+    if (!c->bad && *n > c->left / min_bytes) {
+        rerr(r, "header: %u %s do not fit in the header", *n, what);
+        return NULL;
+    }
+    if (!*n)
+        return NULL;
+    void *a = calloc(*n, size);
+    if (!a)
+        rerr(r, "out of memory");
+    return a;
+}
+
 static int bin_open(struct ims_trace_reader *r)
 {
     r->cap = TR_BUF_SIZE;
@@ -850,14 +870,10 @@ static int bin_open(struct ims_trace_reader *r)
     struct hcur c = {r->buf + TR_FIXED_HDR, hlen - TR_FIXED_HDR, false};
     hc_str(&c, r->hdr.creator, sizeof r->hdr.creator);
     hc_str(&c, r->hdr.source, sizeof r->hdr.source);
-    uint32_t nb = hc_u32(&c);
-    if (!c.bad && nb > c.left / 8)
-        return rerr(r, "header: %u bridges do not fit in the header", nb);
-    if (nb) {
-        r->hdr.topo.bridges = calloc(nb, sizeof *r->hdr.topo.bridges);
-        if (!r->hdr.topo.bridges)
-            return rerr(r, "out of memory");
-    }
+    uint32_t nb;
+    r->hdr.topo.bridges = hc_array(r, &c, "bridges", 8, sizeof *r->hdr.topo.bridges, &nb);
+    if (r->failed)
+        return -1;
     r->hdr.topo.n_bridges = (int)nb;
     for (uint32_t i = 0; i < nb && !c.bad; i++) {
         struct ims_bridge *b = &r->hdr.topo.bridges[i];
@@ -867,14 +883,10 @@ static int bin_open(struct ims_trace_reader *r)
         b->kind = hc_u8(&c);
         b->parent = (int32_t)hc_u32(&c);
     }
-    uint32_t nd = hc_u32(&c);
-    if (!c.bad && nd > c.left / 6)
-        return rerr(r, "header: %u devices do not fit in the header", nd);
-    if (nd) {
-        r->hdr.topo.devices = calloc(nd, sizeof *r->hdr.topo.devices);
-        if (!r->hdr.topo.devices)
-            return rerr(r, "out of memory");
-    }
+    uint32_t nd;
+    r->hdr.topo.devices = hc_array(r, &c, "devices", 6, sizeof *r->hdr.topo.devices, &nd);
+    if (r->failed)
+        return -1;
     r->hdr.topo.n_devices = (int)nd;
     for (uint32_t i = 0; i < nd && !c.bad; i++) {
         struct ims_device *d = &r->hdr.topo.devices[i];
