@@ -352,6 +352,39 @@ START_TEST(truncated_header)
 }
 END_TEST
 
+/* A bridge or device count larger than the rest of the header could hold is
+ * refused naming the count, before anything is allocated for it. */
+START_TEST(header_count_too_large)
+{
+    size_t len;
+    uint32_t hlen;
+    unsigned char *b = sample_bytes(&len, &hlen);
+    /* Fixed part, then creator and source (u16 length + bytes each), the
+     * bridge count, each bridge (name, u16 bdf, u8 bus, u8 kind, u32
+     * parent), the device count. */
+    size_t off = 24;
+    for (int i = 0; i < 2; i++)
+        off += 2u + (size_t)(b[off] | b[off + 1] << 8);
+    const size_t nb_off = off;
+    const uint32_t nb = b[off] | b[off + 1] << 8 | b[off + 2] << 16 | (uint32_t)b[off + 3] << 24;
+    off += 4;
+    for (uint32_t i = 0; i < nb; i++)
+        off += 2u + (size_t)(b[off] | b[off + 1] << 8) + 8u;
+    const size_t nd_off = off;
+    const char *p = tu_path("hc.itr");
+    unsigned char saved[4];
+    memcpy(saved, b + nb_off, 4);
+    memset(b + nb_off, 0xff, 4);
+    tu_write_file(p, b, len);
+    expect_open_error(p, "header: 4294967295 bridges do not fit in the header");
+    memcpy(b + nb_off, saved, 4);
+    memset(b + nd_off, 0xff, 4);
+    tu_write_file(p, b, len);
+    expect_open_error(p, "header: 4294967295 devices do not fit in the header");
+    free(b);
+}
+END_TEST
+
 /* A file cut inside a record: the error names the record index and its byte
  * offset; the complete records before it are returned. */
 START_TEST(truncated_record)
@@ -564,6 +597,7 @@ static Suite *suite(void)
     tcase_add_test(tc, bad_magic);
     tcase_add_test(tc, unknown_version);
     tcase_add_test(tc, truncated_header);
+    tcase_add_test(tc, header_count_too_large);
     tcase_add_test(tc, truncated_record);
     tcase_add_test(tc, truncated_zstd);
     tcase_add_loop_test(tc, binary_bad_field, 0, (int)(sizeof bin_bad / sizeof bin_bad[0]));
