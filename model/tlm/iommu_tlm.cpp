@@ -173,7 +173,7 @@ Cycles Iommu::mem_timed(Cycles t, std::uint64_t pa)
     tr.set_address(pa);
     tr.set_data_ptr(reinterpret_cast<unsigned char *>(&m_mdata));
     tr.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    const Cycles now = m_clk.to_cycles(m_clk.now());
+    const Cycles now = m_now;
     sc_core::sc_time delay = m_clk.to_time(std::max(t, now) - now);
     mem->b_transport(tr, delay);
     return m_clk.arrival(delay);
@@ -224,6 +224,7 @@ Cycles Iommu::acquire_walker(Cycles t, Cycles *queue_wait)
 void Iommu::translate(Cycles t, const ims_req &req, ReqExt &ext)
 {
     ims_xlate &x = ext.xlate;
+    m_now = m_clk.to_cycles(m_clk.now());  // time stands still until we return
     m_writes.clear();
     ims_translate(m_core, &req, &x);
     m_st.requests++;

@@ -15,6 +15,9 @@ Clock::Clock(std::uint32_t mhz) : m_recip(0), m_ctx(sc_core::sc_get_curr_simcont
         m_period = 1;
     if (m_period > 1)
         m_recip = static_cast<std::uint64_t>((static_cast<unsigned __int128>(1) << 64) / m_period);
+    m_table.reserve(kTable);
+    for (Cycles c = 0; c < kTable; c++)
+        m_table.push_back(sc_core::sc_time::from_value(c * m_period));
 }
 
 namespace {

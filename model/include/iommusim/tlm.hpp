@@ -36,11 +36,16 @@ using Cycles = std::uint64_t;
 // IOMMU clock: conversions between cycles and sc_time. The period is a
 // whole number of SystemC time-resolution units (1 ps by default).
 // Conversions run several times per request, so sc_time -> cycles divides by
-// multiplying with a precomputed reciprocal (exact; see to_cycles).
+// multiplying with a precomputed reciprocal (exact; see to_cycles), and
+// short durations (latencies, a walk's offsets) come from a table instead of
+// an out-of-line sc_time::from_value() call.
 class Clock {
 public:
     explicit Clock(std::uint32_t mhz);
-    sc_core::sc_time to_time(Cycles c) const { return sc_core::sc_time::from_value(c * m_period); }
+    sc_core::sc_time to_time(Cycles c) const
+    {
+        return c < kTable ? m_table[c] : sc_core::sc_time::from_value(c * m_period);
+    }
     Cycles to_cycles(const sc_core::sc_time &t) const
     {
         // floor(v / p): with m = floor(2^64 / p) the high half of v * m is
@@ -60,9 +65,11 @@ public:
     const sc_core::sc_time &now() const { return m_ctx->time_stamp(); }
 
 private:
+    static constexpr Cycles kTable = 1024;
     std::uint64_t m_period;
     std::uint64_t m_recip;  // floor(2^64 / m_period), for m_period > 1
     sc_core::sc_simcontext *m_ctx;
+    std::vector<sc_core::sc_time> m_table;  // to_time(c) for c < kTable
 };
 
 // Payload extension for device requests: who asks, and what happened.
@@ -244,6 +251,7 @@ private:
     Cycles m_port_cycle = 0;            // IOTLB port: cycle being filled and lookups in it
     std::uint32_t m_port_used = 0;
     std::size_t m_walker = 0;           // the walker the current walk took
+    Cycles m_now = 0;                   // sc_time_stamp() in cycles, during translate()
 
     // Fault-record writes the core made during the current translation.
     std::vector<std::uint64_t> m_writes;  // their addresses
