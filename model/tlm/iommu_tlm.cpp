@@ -119,8 +119,8 @@ const ims_mem_ops Iommu::kMemOps = {&Iommu::op_read, &Iommu::op_write};
 
 Iommu::Iommu(sc_core::sc_module_name name, const ims_sim_cfg &cfg, const Clock &clk)
     : sc_module(name),
-      dma_in("dma_in"),
-      ats_in("ats_in"),
+      dma_in("dma_in", *this),
+      ats_in("ats_in", *this),
       dma_out("dma_out"),
       mem("mem"),
       m_cfg(cfg),
@@ -128,8 +128,6 @@ Iommu::Iommu(sc_core::sc_module_name name, const ims_sim_cfg &cfg, const Clock &
       m_pending(new Pending),
       m_walker_free(cfg.walkers, 0)
 {
-    dma_in.register_b_transport(this, &Iommu::b_transport);
-    ats_in.register_b_transport(this, &Iommu::b_transport_ats);
     m_mtrans.set_data_length(8);
     m_mtrans.set_streaming_width(8);
     m_mtrans.set_byte_enable_ptr(nullptr);
@@ -173,8 +171,11 @@ Cycles Iommu::mem_timed(Cycles t, std::uint64_t pa)
     tr.set_address(pa);
     tr.set_data_ptr(reinterpret_cast<unsigned char *>(&m_mdata));
     tr.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    const Cycles now = m_now;
-    sc_core::sc_time delay = m_clk.to_time(std::max(t, now) - now);
+    sc_core::sc_time delay;
+    if (m_base_valid && t >= m_base_cycle)
+        delay = m_base_delay + m_clk.to_time(t - m_base_cycle);
+    else
+        delay = m_clk.to_time(std::max(t, m_now) - m_now);
     mem->b_transport(tr, delay);
     return m_clk.arrival(delay);
 }
@@ -293,6 +294,17 @@ void Iommu::translate(Cycles t, const ims_req &req, ReqExt &ext)
     ext.merged = merged;
 }
 
+// translate() for a request arriving through a socket with annotation `delay`.
+void Iommu::translate_at(const sc_core::sc_time &delay, const ims_req &req, ReqExt &ext)
+{
+    const Cycles t = m_clk.arrival(delay);
+    m_base_valid = true;
+    m_base_cycle = t;
+    m_base_delay = delay;
+    translate(t, req, ext);
+    m_base_valid = false;
+}
+
 void Iommu::b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay)
 {
     ReqExt *ext = nullptr;
@@ -310,7 +322,7 @@ void Iommu::b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay
     req.size = len;
     req.access = trans.is_write() ? IMS_PERM_W : IMS_PERM_R;
     req.at = IMS_AT_UNTRANSLATED;
-    translate(m_clk.arrival(delay), req, *ext);
+    translate_at(delay, req, *ext);
     delay += m_clk.to_time(ext->latency);
     if (ext->xlate.fault) {
         trans.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
@@ -343,7 +355,7 @@ void Iommu::b_transport_ats(tlm::tlm_generic_payload &trans, sc_core::sc_time &d
     req.size = std::max(1u, trans.get_data_length());
     req.access = trans.is_write() ? IMS_PERM_W : IMS_PERM_R;
     req.at = IMS_AT_TRANSLATION;
-    translate(m_clk.arrival(delay), req, *ext);
+    translate_at(delay, req, *ext);
     delay += m_clk.to_time(ext->latency);
     trans.set_response_status(ext->xlate.fault ? tlm::TLM_ADDRESS_ERROR_RESPONSE : tlm::TLM_OK_RESPONSE);
 }

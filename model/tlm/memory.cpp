@@ -168,10 +168,8 @@ Cycles MemTiming::access(Cycles t, std::uint32_t bytes)
 }
 
 Memory::Memory(sc_core::sc_module_name name, const ims_sim_cfg &cfg, const Clock &clk)
-    : sc_module(name), tsock("tsock"), m_clk(clk), m_timing(cfg)
+    : sc_module(name), tsock("tsock", *this), m_clk(clk), m_timing(cfg)
 {
-    tsock.register_b_transport(this, &Memory::b_transport);
-    tsock.register_transport_dbg(this, &Memory::transport_dbg);
     m_access_bytes = cfg.mem_access_bytes;
 }
 
@@ -219,10 +217,7 @@ unsigned Memory::transport_dbg(tlm::tlm_generic_payload &trans)
     return trans.get_response_status() == tlm::TLM_OK_RESPONSE ? trans.get_data_length() : 0;
 }
 
-DataSink::DataSink(sc_core::sc_module_name name) : sc_module(name), tsock("tsock")
-{
-    tsock.register_b_transport(this, &DataSink::b_transport);
-}
+DataSink::DataSink(sc_core::sc_module_name name) : sc_module(name), tsock("tsock", *this) {}
 
 void DataSink::b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &)
 {

@@ -104,6 +104,18 @@ void TracePlayer::sync(Cycles t)
         wait(m_clk.to_time(t - now));
 }
 
+// to_time(t) for issue cycles that mostly advance in small steps: adds the
+// step to the last result (exact: both are whole cycles).
+sc_core::sc_time TracePlayer::time_of(Cycles t)
+{
+    if (t >= m_time_cycle && t - m_time_cycle < 1024)
+        m_time += m_clk.to_time(t - m_time_cycle);
+    else
+        m_time = m_clk.to_time(t);
+    m_time_cycle = t;
+    return m_time;
+}
+
 void TracePlayer::progress(bool force)
 {
     if (!m_progress)
@@ -145,7 +157,7 @@ void TracePlayer::dma(const ims_rec &rec, Cycles issue, Cycles *last_done)
         trans.set_data_length(req.size);
         trans.set_streaming_width(req.size);
         trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-        sc_core::sc_time delay = m_clk.to_time(t) - m_clk.now();
+        sc_core::sc_time delay = time_of(t) - m_clk.now();
         isock->b_transport(trans, delay);
 
         const ims_xlate &x = ext.xlate;

@@ -343,6 +343,76 @@ START_TEST(sockets_forward_and_ats)
 }
 END_TEST
 
+// The target sockets beyond b_transport: a non-blocking BEGIN_REQ completes
+// at once (TLM_COMPLETED) with the same latency a blocking call sees; any
+// other phase is a protocol error; debug transport reaches the memory's
+// data, and a target without debug access answers 0 bytes. A request whose
+// arrival is not on a clock edge is timed from the cycle it falls in.
+START_TEST(socket_protocols)
+{
+    Rig r(test_cfg());
+    r.map(0x10000, 0x80000000);
+    r.map(0x40000000, 0x90000000);
+    r.map(0x80000000, 0xa0000000);
+    r.xlate(0, 0x10000);  // context now cached: later misses are plain walks
+    unsigned char buf[64];
+    ims::ReqExt ext;
+    ext.rid = kRid;
+    tlm::tlm_generic_payload t;
+    t.set_extension(&ext);
+    t.set_command(tlm::TLM_READ_COMMAND);
+    t.set_address(0x40000000);
+    t.set_data_ptr(buf);
+    t.set_data_length(64);
+    t.set_streaming_width(64);
+    tlm::tlm_phase ph = tlm::BEGIN_REQ;
+    sc_core::sc_time d = r.clk.to_time(5000);
+    ck_assert_int_eq(r.dev.dma->nb_transport_fw(t, ph, d), tlm::TLM_COMPLETED);
+    ck_assert_int_eq(t.get_response_status(), tlm::TLM_OK_RESPONSE);
+    ck_assert(ext.xlate.flags & IMS_XLATE_WALKED);
+    ck_assert_uint_eq(ext.latency, r.walk_latency(4));
+    ck_assert(d == r.clk.to_time(5000 + r.walk_latency(4)));
+    ck_assert_uint_eq(r.sink.requests(), 1);
+
+    // Arrival half a cycle after cycle 9000's edge: timed from cycle 9000,
+    // the half cycle kept in the returned delay.
+    t.set_address(0x80000000);
+    t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    const sc_core::sc_time half = r.clk.to_time(1) / 2;
+    d = r.clk.to_time(9000) + half;
+    r.dev.dma->b_transport(t, d);
+    ck_assert_int_eq(t.get_response_status(), tlm::TLM_OK_RESPONSE);
+    ck_assert(ext.xlate.flags & IMS_XLATE_WALKED);
+    ck_assert_uint_eq(ext.latency, r.walk_latency(4));
+    ck_assert(d == r.clk.to_time(9000 + r.walk_latency(4)) + half);
+
+    ph = tlm::END_RESP;
+    bool threw = false;
+    try {
+        r.dev.dma->nb_transport_fw(t, ph, d);
+    } catch (const sc_core::sc_report &) {
+        threw = true;
+    }
+    ck_assert(threw);
+    t.clear_extension(&ext);
+
+    // Debug transport: the memory serves data, the data sink has none.
+    ims_mem_write64(ims_replay_mem(r.rp), 0x5000, 0x1122334455667788ull);
+    std::uint64_t v = 0;
+    tlm::tlm_generic_payload g;
+    g.set_command(tlm::TLM_READ_COMMAND);
+    g.set_address(0x5000);
+    g.set_data_ptr(reinterpret_cast<unsigned char *>(&v));
+    g.set_data_length(8);
+    g.set_streaming_width(8);
+    ck_assert_uint_eq(r.iommu.mem->transport_dbg(g), 8);
+    ck_assert_uint_eq(v, 0x1122334455667788ull);
+    ck_assert_uint_eq(r.iommu.dma_out->transport_dbg(g), 0);
+    ck_assert_int_eq(g.get_response_status(), tlm::TLM_COMMAND_ERROR_RESPONSE);
+    g.set_data_ptr(nullptr);
+}
+END_TEST
+
 // Memory bandwidth and outstanding limits delay table reads.
 START_TEST(memory_limits)
 {
@@ -409,6 +479,7 @@ Suite *tlm_suite()
     tcase_add_loop_test(tc, invalidation_ordering, IMS_INV_DRAIN, IMS_INV_DISCARD + 1);
     tcase_add_test(tc, fault_record_lands_in_memory);
     tcase_add_test(tc, sockets_forward_and_ats);
+    tcase_add_test(tc, socket_protocols);
     tcase_add_test(tc, memory_limits);
     tcase_add_test(tc, walk_observer_sees_walks);
     suite_add_tcase(s, tc);

@@ -106,6 +106,7 @@ private:
     void end_warmup();
     DeviceStats &device(std::uint16_t rid);
     void sync(Cycles t);
+    sc_core::sc_time time_of(Cycles t);
     void progress(bool force);
 
     const ims_sim_cfg &m_cfg;
@@ -124,6 +125,8 @@ private:
     IommuTimingStats m_timing_delta{};
     std::vector<std::int32_t> m_dev_index; // rid -> index in m_st.devices, -1 if none
     Cycles m_now = 0;                       // current issue cycle (non-decreasing)
+    Cycles m_time_cycle = 0;                // time_of(): the last cycle converted
+    sc_core::sc_time m_time;                // and its time
     std::uint64_t m_fault_pending = 0;      // records written since the last drain
     std::vector<unsigned char> m_data;      // payload buffer (data is not modelled)
     tlm::tlm_generic_payload m_trans;       // reused for every request

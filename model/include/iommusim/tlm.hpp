@@ -72,6 +72,63 @@ private:
     std::vector<sc_core::sc_time> m_table;  // to_time(c) for c < kTable
 };
 
+// A TLM-2.0 target socket (an ordinary tlm_target_socket<32>, so any
+// initiator socket binds to it) whose calls go straight to its owner's
+// handlers, named at compile time. simple_target_socket reaches the handler
+// through a process object and a member-function pointer, which costs ~25
+// instructions a call; the model makes several calls per request.
+// Blocking and debug transport; a non-blocking BEGIN_REQ is answered at once
+// with TLM_COMPLETED (early completion, allowed by the base protocol), the
+// latency added to its delay; DMI is not offered.
+template <class M, void (M::*B)(tlm::tlm_generic_payload &, sc_core::sc_time &),
+          unsigned (M::*D)(tlm::tlm_generic_payload &) = nullptr>
+class TargetSocket : public tlm::tlm_target_socket<32> {
+public:
+    TargetSocket(const char *name, M &owner) : tlm::tlm_target_socket<32>(name), m_fw(owner, *this)
+    {
+        bind(m_fw);
+    }
+
+private:
+    class Fw : public tlm::tlm_fw_transport_if<> {
+    public:
+        Fw(M &owner, sc_core::sc_object &sock) : m_owner(owner), m_sock(sock) {}
+        void b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay) override
+        {
+            (m_owner.*B)(trans, delay);
+        }
+        tlm::tlm_sync_enum nb_transport_fw(tlm::tlm_generic_payload &trans, tlm::tlm_phase &phase,
+                                           sc_core::sc_time &delay) override
+        {
+            if (phase != tlm::BEGIN_REQ) {
+                // Every request completes on BEGIN_REQ, so no later phase can come.
+                SC_REPORT_ERROR(m_sock.name(), "nb_transport_fw: unexpected phase (requests complete at BEGIN_REQ)");
+                return tlm::TLM_COMPLETED;
+            }
+            (m_owner.*B)(trans, delay);
+            phase = tlm::END_RESP;
+            return tlm::TLM_COMPLETED;
+        }
+        bool get_direct_mem_ptr(tlm::tlm_generic_payload &, tlm::tlm_dmi &dmi) override
+        {
+            dmi.allow_none();
+            return false;
+        }
+        unsigned transport_dbg(tlm::tlm_generic_payload &trans) override
+        {
+            if constexpr (D != nullptr)
+                return (m_owner.*D)(trans);
+            trans.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+            return 0;
+        }
+
+    private:
+        M &m_owner;
+        sc_core::sc_object &m_sock;
+    };
+    Fw m_fw;
+};
+
 // Payload extension for device requests: who asks, and what happened.
 struct ReqExt : tlm::tlm_extension<ReqExt> {
     // In: the requester id the IOMMU sees (already aliased), PASID, AT.
@@ -137,16 +194,18 @@ private:
 // Simulated memory as a TLM target: functional data from an ims_mem, timing
 // from MemTiming. Serves page-table reads and fault-record writes.
 class Memory : public sc_core::sc_module {
+    // (Declared first: the socket type names them.)
+    void b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay);
+    unsigned transport_dbg(tlm::tlm_generic_payload &trans);
+
 public:
-    tlm_utils::simple_target_socket<Memory> tsock;
+    TargetSocket<Memory, &Memory::b_transport, &Memory::transport_dbg> tsock;
 
     Memory(sc_core::sc_module_name name, const ims_sim_cfg &cfg, const Clock &clk);
     void bind_backing(ims_mem *mem) { m_mem = mem; }
     const MemTiming &timing() const { return m_timing; }
 
 private:
-    void b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay);
-    unsigned transport_dbg(tlm::tlm_generic_payload &trans);
     void access(tlm::tlm_generic_payload &trans);
     const Clock &m_clk;
     ims_mem *m_mem = nullptr;
@@ -156,14 +215,15 @@ private:
 
 // Where translated DMA goes in a standalone run: counts bytes, costs nothing.
 class DataSink : public sc_core::sc_module {
+    void b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay);
+
 public:
-    tlm_utils::simple_target_socket<DataSink> tsock;
+    TargetSocket<DataSink, &DataSink::b_transport> tsock;
     explicit DataSink(sc_core::sc_module_name name);
     std::uint64_t bytes() const { return m_bytes; }
     std::uint64_t requests() const { return m_requests; }
 
 private:
-    void b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay);
     std::uint64_t m_bytes = 0, m_requests = 0;
 };
 
@@ -196,9 +256,13 @@ public:
 // The IOMMU: requester-ID lookup + context cache, IOTLB, paging-structure
 // caches, walker pool with a bounded queue, fault-queue writer.
 class Iommu : public sc_core::sc_module {
+    // (Declared first: the socket types name them.)
+    void b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay);
+    void b_transport_ats(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay);
+
 public:
-    tlm_utils::simple_target_socket<Iommu> dma_in;     // untranslated device DMA
-    tlm_utils::simple_target_socket<Iommu> ats_in;     // translation-only (ATS-style) requests
+    TargetSocket<Iommu, &Iommu::b_transport> dma_in;      // untranslated device DMA
+    TargetSocket<Iommu, &Iommu::b_transport_ats> ats_in;  // translation-only (ATS-style) requests
     tlm_utils::simple_initiator_socket<Iommu> dma_out; // translated DMA, to memory
     tlm_utils::simple_initiator_socket<Iommu> mem;     // table reads, fault-record writes
 
@@ -228,8 +292,7 @@ public:
     std::uint32_t walkers() const { return static_cast<std::uint32_t>(m_walker_free.size()); }
 
 private:
-    void b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay);
-    void b_transport_ats(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay);
+    void translate_at(const sc_core::sc_time &delay, const ims_req &req, ReqExt &ext);
     static std::uint64_t op_read(void *ctx, std::uint64_t pa, ims_mem_kind kind);
     static void op_write(void *ctx, std::uint64_t pa, std::uint64_t val, ims_mem_kind kind);
     Cycles mem_timed(Cycles t, std::uint64_t pa);
@@ -252,6 +315,15 @@ private:
     std::uint32_t m_port_used = 0;
     std::size_t m_walker = 0;           // the walker the current walk took
     Cycles m_now = 0;                   // sc_time_stamp() in cycles, during translate()
+    // The request being translated arrived through a socket in cycle
+    // m_base_cycle, `m_base_delay` after sc_time_stamp(): a table read at
+    // cycle t >= m_base_cycle is annotated with m_base_delay + (t -
+    // m_base_cycle) cycles. That lands in cycle t (any fraction of a cycle
+    // in the arrival carries over and is floored away again) and, the
+    // difference being short, needs no sc_time::from_value() call.
+    bool m_base_valid = false;
+    Cycles m_base_cycle = 0;
+    sc_core::sc_time m_base_delay;
 
     // Fault-record writes the core made during the current translation.
     std::vector<std::uint64_t> m_writes;  // their addresses
