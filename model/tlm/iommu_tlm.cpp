@@ -378,7 +378,17 @@ Cycles Iommu::invalidate_iotlb(Cycles t, ims_inv_gran gran, std::uint16_t did, s
             lo = s >= 64 ? 0 : (addr >> s) << s;
             hi = s >= 64 ? UINT64_MAX : lo + ((std::uint64_t{1} << s) - 1);
         }
-        if (gran == IMS_INV_PAGE && am <= 9) {
+        if (gran == IMS_INV_PAGE && am == 0) {
+            // One 4 KiB page (what a strict-mode driver sends per unmapped
+            // page): one tag per page size and per level can overlap it.
+            for (unsigned s = 12; s <= 30; s += 9)
+                drained = m_pending->wait_for(Pending::kIotlb, did, addr >> s, static_cast<std::uint8_t>(s), drained);
+            if (!ih)
+                for (unsigned l = 2; l <= IMS_MAX_LEVELS; l++)
+                    drained = m_pending->wait_for(static_cast<std::uint8_t>(Pending::kPsc + l), did,
+                                                  addr >> ims_level_shift(l),
+                                                  static_cast<std::uint8_t>(ims_level_shift(l)), drained);
+        } else if (gran == IMS_INV_PAGE && am <= 9) {
             // A small range: look up the few fills that could overlap it
             // (each page size's tags, each level's tag) instead of scanning.
             for (unsigned s = 12; s <= 30; s += 9)
