@@ -22,6 +22,8 @@ struct ims_mem {
      * (root, context, one per level), which a single entry would not hold. */
     uint64_t fc_fn[FRAME_CACHE];
     uint8_t *fc_page[FRAME_CACHE];
+    void (*free_hook)(void *ctx, uint64_t pa); /* see ims_mem_set_free_hook */
+    void *free_ctx;
 };
 
 static inline size_t slot_of(const struct ims_mem *m, uint64_t fn)
@@ -185,6 +187,8 @@ void ims_mem_zero_page(struct ims_mem *m, uint64_t pa)
             return; /* never backed: already zero */
         i = (i + 1) & mask;
     }
+    if (m->free_hook)
+        m->free_hook(m->free_ctx, fn << IMS_PAGE_SHIFT);
     free(m->pages[i]);
     m->used--;
     if (m->fc_fn[fn & (FRAME_CACHE - 1)] == fn)
@@ -206,6 +210,12 @@ void ims_mem_zero_page(struct ims_mem *m, uint64_t pa)
 }
 
 size_t ims_mem_pages(const struct ims_mem *m) { return m->used; }
+
+void ims_mem_set_free_hook(struct ims_mem *m, void (*fn)(void *ctx, uint64_t pa), void *ctx)
+{
+    m->free_hook = fn;
+    m->free_ctx = fn ? ctx : NULL;
+}
 
 static uint64_t direct_read64(void *ctx, uint64_t pa, enum ims_mem_kind kind)
 {

@@ -7,6 +7,7 @@
 #include "iommusim/tlm.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace ims {
 
@@ -126,8 +127,10 @@ Iommu::Iommu(sc_core::sc_module_name name, const ims_sim_cfg &cfg, const Clock &
       m_cfg(cfg),
       m_clk(clk),
       m_pending(new Pending),
-      m_walker_free(cfg.walkers, 0)
+      m_walker_free(cfg.walkers, 0),
+      m_dmi(kDmiFrames)
 {
+    mem.register_invalidate_direct_mem_ptr(this, &Iommu::invalidate_dmi);
     m_mtrans.set_data_length(8);
     m_mtrans.set_streaming_width(8);
     m_mtrans.set_byte_enable_ptr(nullptr);
@@ -139,14 +142,55 @@ Iommu::~Iommu() { m_mtrans.set_data_ptr(nullptr); }
 std::uint64_t Iommu::op_read(void *ctx, std::uint64_t pa, ims_mem_kind)
 {
     Iommu *self = static_cast<Iommu *>(ctx);
-    std::uint64_t v = 0;
-    tlm::tlm_generic_payload &t = self->m_mtrans;
+    const std::uint64_t fn = pa >> IMS_PAGE_SHIFT;
+    const DmiFrame &f = self->m_dmi[fn & (kDmiFrames - 1)];
+    if (f.fn == fn) {  // the core reads aligned 64-bit words
+        std::uint64_t v;
+        std::memcpy(&v, f.data + (pa & (IMS_PAGE_SIZE - 8)), 8);
+        return v;  // little-endian host: the bytes are the value
+    }
+    return self->read_slow(pa);
+}
+
+// A table read in a frame with no DMI pointer yet: ask for one (a whole
+// readable 4 KiB frame is kept), else read through debug transport.
+std::uint64_t Iommu::read_slow(std::uint64_t pa)
+{
+    const std::uint64_t fn = pa >> IMS_PAGE_SHIFT, base = fn << IMS_PAGE_SHIFT;
+    tlm::tlm_generic_payload &t = m_mtrans;
     t.set_command(tlm::TLM_READ_COMMAND);
     t.set_address(pa);
+    tlm::tlm_dmi dmi;
+    if (mem->get_direct_mem_ptr(t, dmi) && dmi.is_read_allowed() && dmi.get_start_address() <= base &&
+        dmi.get_end_address() >= base + (IMS_PAGE_SIZE - 1)) {
+        DmiFrame &f = m_dmi[fn & (kDmiFrames - 1)];
+        f.fn = fn;
+        f.data = dmi.get_dmi_ptr() + (base - dmi.get_start_address());
+        std::uint64_t v;
+        std::memcpy(&v, f.data + (pa & (IMS_PAGE_SIZE - 8)), 8);
+        return v;
+    }
+    std::uint64_t v = 0;
     t.set_data_ptr(reinterpret_cast<unsigned char *>(&v));
     t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    self->mem->transport_dbg(t);
-    return v;  // little-endian host: the bytes are the value
+    mem->transport_dbg(t);
+    return v;
+}
+
+// The memory revoked DMI for [start, end]: forget the frames inside it.
+void Iommu::invalidate_dmi(sc_dt::uint64 start, sc_dt::uint64 end)
+{
+    const std::uint64_t first = start >> IMS_PAGE_SHIFT, last = end >> IMS_PAGE_SHIFT;
+    if (last - first >= kDmiFrames) {
+        for (DmiFrame &f : m_dmi)
+            f = DmiFrame{};
+        return;
+    }
+    for (std::uint64_t fn = first; fn <= last; fn++) {
+        DmiFrame &f = m_dmi[fn & (kDmiFrames - 1)];
+        if (f.fn == fn)
+            f = DmiFrame{};
+    }
 }
 
 void Iommu::op_write(void *ctx, std::uint64_t pa, std::uint64_t val, ims_mem_kind)

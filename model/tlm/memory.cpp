@@ -168,7 +168,7 @@ Cycles MemTiming::access(Cycles t, std::uint32_t bytes)
 }
 
 Memory::Memory(sc_core::sc_module_name name, const ims_sim_cfg &cfg, const Clock &clk)
-    : sc_module(name), tsock("tsock", *this), m_clk(clk), m_timing(cfg)
+    : sc_module(name), tsock("tsock", *this), m_clk(clk), m_latency(cfg.mem_latency), m_timing(cfg)
 {
     m_access_bytes = cfg.mem_access_bytes;
 }
@@ -201,6 +201,43 @@ void Memory::access(tlm::tlm_generic_payload &trans)
         ims_mem_write(m_mem, pa, data, len);
     }
     trans.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
+void Memory::bind_backing(ims_mem *mem)
+{
+    if (m_mem)
+        ims_mem_set_free_hook(m_mem, nullptr, nullptr);
+    m_mem = mem;
+    if (m_mem)
+        ims_mem_set_free_hook(m_mem, &Memory::frame_freed, this);
+}
+
+void Memory::frame_freed(void *ctx, std::uint64_t pa)
+{
+    Memory *self = static_cast<Memory *>(ctx);
+    if (self->m_dmi_granted)
+        self->tsock->invalidate_direct_mem_ptr(pa, pa + (IMS_PAGE_SIZE - 1));
+}
+
+// Read-only DMI to one backed frame. Writes keep going through transport (a
+// write may have to allocate the frame), and a frame never written has no
+// storage to point at: both are refused for that frame.
+bool Memory::get_direct_mem_ptr(tlm::tlm_generic_payload &trans, tlm::tlm_dmi &dmi)
+{
+    const std::uint64_t base = trans.get_address() & ~(IMS_PAGE_SIZE - 1);
+    dmi.set_start_address(base);
+    dmi.set_end_address(base + (IMS_PAGE_SIZE - 1));
+    const void *frame = m_mem && trans.is_read() ? ims_mem_frame(m_mem, base) : nullptr;
+    if (!frame) {
+        dmi.allow_none();
+        return false;
+    }
+    // The pointer is read-only in use (allow_read); tlm_dmi takes it non-const.
+    dmi.set_dmi_ptr(const_cast<unsigned char *>(static_cast<const unsigned char *>(frame)));
+    dmi.allow_read();
+    dmi.set_read_latency(m_clk.to_time(m_latency));
+    m_dmi_granted = true;
+    return true;
 }
 
 void Memory::b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay)

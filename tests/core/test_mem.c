@@ -79,6 +79,47 @@ START_TEST(direct_ops)
 }
 END_TEST
 
+/* A frame's pointer sees later writes; the free hook fires once, with the
+ * frame's address, when zero_page frees a backed frame (not for an unbacked
+ * one), and not at all once removed. */
+struct hook_log {
+    int calls;
+    uint64_t pa;
+};
+static void log_free(void *ctx, uint64_t pa)
+{
+    struct hook_log *h = ctx;
+    h->calls++;
+    h->pa = pa;
+}
+
+START_TEST(frame_pointer_and_free_hook)
+{
+    struct ims_mem *m = ims_mem_create();
+    struct hook_log h = {0, 0};
+    ims_mem_set_free_hook(m, log_free, &h);
+    ck_assert_ptr_null(ims_mem_frame(m, 0x7000));
+    ims_mem_write64(m, 0x7010, 5);
+    const uint64_t *f = ims_mem_frame(m, 0x7ff8);
+    ck_assert_ptr_nonnull(f);
+    for (uint64_t i = 0; i < 3000; i++) /* growth moves the index, not the frames */
+        ims_mem_write64(m, (i + 100) << 12, i);
+    ims_mem_write64(m, 0x7018, 6);
+    ck_assert_ptr_eq(ims_mem_frame(m, 0x7000), f);
+    ck_assert_uint_eq(f[2], 5);
+    ck_assert_uint_eq(f[3], 6);
+    ims_mem_zero_page(m, 0x9999000); /* never backed */
+    ck_assert_int_eq(h.calls, 0);
+    ims_mem_zero_page(m, 0x7000);
+    ck_assert_int_eq(h.calls, 1);
+    ck_assert_uint_eq(h.pa, 0x7000);
+    ims_mem_set_free_hook(m, NULL, NULL);
+    ims_mem_zero_page(m, 100 << 12);
+    ck_assert_int_eq(h.calls, 1);
+    ims_mem_destroy(m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("mem");
@@ -88,6 +129,7 @@ int main(void)
     tcase_add_test(tc, cross_page_copy);
     tcase_add_test(tc, grow_and_delete);
     tcase_add_test(tc, direct_ops);
+    tcase_add_test(tc, frame_pointer_and_free_hook);
     suite_add_tcase(s, tc);
     return ims_check_run(s);
 }

@@ -413,6 +413,50 @@ START_TEST(socket_protocols)
 }
 END_TEST
 
+// Table reads use DMI: the memory grants read-only access to backed 4 KiB
+// frames (never to unbacked ones, never for writes), and revokes a frame
+// when the table builder frees it, so a walk through tables rebuilt in
+// reused frames sees the new entries, not the freed storage.
+START_TEST(dmi_table_reads_follow_frees)
+{
+    Rig r(test_cfg());
+    r.map(0x10000, 0x80000000);
+    ims::ReqExt e = r.xlate(0, 0x10000);  // a walk: frames granted
+    ck_assert_uint_eq(e.xlate.pa, 0x80000000);
+    const std::uint64_t table = e.xlate.reads[e.xlate.n_reads - 1].pa & ~std::uint64_t{0xfff};
+
+    tlm::tlm_generic_payload g;
+    tlm::tlm_dmi dmi;
+    g.set_command(tlm::TLM_READ_COMMAND);
+    g.set_address(table + 8);
+    ck_assert(r.iommu.mem->get_direct_mem_ptr(g, dmi));
+    ck_assert(dmi.is_read_allowed() && !dmi.is_write_allowed());
+    ck_assert_uint_eq(dmi.get_start_address(), table);
+    ck_assert_uint_eq(dmi.get_end_address(), table + 0xfff);
+    g.set_command(tlm::TLM_WRITE_COMMAND);
+    ck_assert(!r.iommu.mem->get_direct_mem_ptr(g, dmi));
+    g.set_command(tlm::TLM_READ_COMMAND);
+    g.set_address(0x7654321000ull);  // never written
+    ck_assert(!r.iommu.mem->get_direct_mem_ptr(g, dmi));
+
+    const std::size_t pages = ims_mem_pages(ims_replay_mem(r.rp));
+    ims_rec u{};
+    u.kind = IMS_REC_UNMAP;
+    u.did = kDid;
+    u.iova = 0x10000;
+    u.size = 4096;
+    r.apply(u);  // frees the emptied tables below the root
+    ck_assert_uint_lt(ims_mem_pages(ims_replay_mem(r.rp)), pages);
+    r.iommu.invalidate_iotlb(10000, IMS_INV_DOMAIN, kDid, 0, 0, false);
+    r.map(0x40000000, 0x90000000);  // new tables in the freed frames
+    e = r.xlate(20000, 0x40000000);
+    ck_assert_int_eq(e.xlate.fault, 0);
+    ck_assert_uint_eq(e.xlate.pa, 0x90000000);
+    e = r.xlate(30000, 0x10000);
+    ck_assert_int_ne(e.xlate.fault, 0);
+}
+END_TEST
+
 // Memory bandwidth and outstanding limits delay table reads.
 START_TEST(memory_limits)
 {
@@ -480,6 +524,7 @@ Suite *tlm_suite()
     tcase_add_test(tc, fault_record_lands_in_memory);
     tcase_add_test(tc, sockets_forward_and_ats);
     tcase_add_test(tc, socket_protocols);
+    tcase_add_test(tc, dmi_table_reads_follow_frees);
     tcase_add_test(tc, memory_limits);
     tcase_add_test(tc, walk_observer_sees_walks);
     suite_add_tcase(s, tc);

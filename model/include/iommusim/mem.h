@@ -31,9 +31,15 @@ void ims_mem_zero_page(struct ims_mem *mem, uint64_t pa);
 /* Number of 4 KiB frames currently backed. */
 size_t ims_mem_pages(const struct ims_mem *mem);
 /* The backing store of the 4 KiB frame holding pa (read-only view), or NULL
- * if that frame was never written (it reads as zero). Valid until the next
- * write to memory. */
+ * if that frame was never written (it reads as zero). Frames do not move:
+ * the pointer stays valid, and sees every later write, until
+ * ims_mem_zero_page() frees that frame (the free hook below says when). */
 const void *ims_mem_frame(struct ims_mem *mem, uint64_t pa);
+/* Calls fn(ctx, pa) just before ims_mem_zero_page() frees the backing store
+ * of the frame at pa, so that whoever holds pointers from ims_mem_frame()
+ * (a TLM target handing out DMI pointers) can drop them. One hook per
+ * memory; fn NULL removes it. */
+void ims_mem_set_free_hook(struct ims_mem *mem, void (*fn)(void *ctx, uint64_t pa), void *ctx);
 
 /* Why the IOMMU touches memory; lets the timing layer account per kind. */
 enum ims_mem_kind {

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <systemc>
@@ -77,11 +78,12 @@ private:
 // handlers, named at compile time. simple_target_socket reaches the handler
 // through a process object and a member-function pointer, which costs ~25
 // instructions a call; the model makes several calls per request.
-// Blocking and debug transport; a non-blocking BEGIN_REQ is answered at once
-// with TLM_COMPLETED (early completion, allowed by the base protocol), the
-// latency added to its delay; DMI is not offered.
-template <class M, void (M::*B)(tlm::tlm_generic_payload &, sc_core::sc_time &),
-          unsigned (M::*D)(tlm::tlm_generic_payload &) = nullptr>
+// Blocking and debug transport, and DMI where the owner offers it (G); a
+// non-blocking BEGIN_REQ is answered at once with TLM_COMPLETED (early
+// completion, allowed by the base protocol), the latency added to its delay.
+// B, D, G: the owner's b_transport, transport_dbg and get_direct_mem_ptr
+// (member-function pointers); D and G may be left out (nullptr).
+template <class M, auto B, auto D = nullptr, auto G = nullptr>
 class TargetSocket : public tlm::tlm_target_socket<32> {
 public:
     TargetSocket(const char *name, M &owner) : tlm::tlm_target_socket<32>(name), m_fw(owner, *this)
@@ -109,14 +111,16 @@ private:
             phase = tlm::END_RESP;
             return tlm::TLM_COMPLETED;
         }
-        bool get_direct_mem_ptr(tlm::tlm_generic_payload &, tlm::tlm_dmi &dmi) override
+        bool get_direct_mem_ptr(tlm::tlm_generic_payload &trans, tlm::tlm_dmi &dmi) override
         {
+            if constexpr (!std::is_same_v<decltype(G), std::nullptr_t>)
+                return (m_owner.*G)(trans, dmi);
             dmi.allow_none();
             return false;
         }
         unsigned transport_dbg(tlm::tlm_generic_payload &trans) override
         {
-            if constexpr (D != nullptr)
+            if constexpr (!std::is_same_v<decltype(D), std::nullptr_t>)
                 return (m_owner.*D)(trans);
             trans.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
             return 0;
@@ -192,23 +196,31 @@ private:
 };
 
 // Simulated memory as a TLM target: functional data from an ims_mem, timing
-// from MemTiming. Serves page-table reads and fault-record writes.
+// from MemTiming. Serves page-table reads and fault-record writes. Offers
+// read-only DMI, one backed 4 KiB frame per region, and revokes a frame's
+// region when the ims_mem frees that frame.
 class Memory : public sc_core::sc_module {
     // (Declared first: the socket type names them.)
     void b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay);
     unsigned transport_dbg(tlm::tlm_generic_payload &trans);
+    bool get_direct_mem_ptr(tlm::tlm_generic_payload &trans, tlm::tlm_dmi &dmi);
 
 public:
-    TargetSocket<Memory, &Memory::b_transport, &Memory::transport_dbg> tsock;
+    TargetSocket<Memory, &Memory::b_transport, &Memory::transport_dbg, &Memory::get_direct_mem_ptr> tsock;
 
     Memory(sc_core::sc_module_name name, const ims_sim_cfg &cfg, const Clock &clk);
-    void bind_backing(ims_mem *mem) { m_mem = mem; }
+    // The backing memory; it must not free frames (ims_mem_zero_page) once
+    // this module is gone.
+    void bind_backing(ims_mem *mem);
     const MemTiming &timing() const { return m_timing; }
 
 private:
     void access(tlm::tlm_generic_payload &trans);
+    static void frame_freed(void *ctx, std::uint64_t pa);
     const Clock &m_clk;
     ims_mem *m_mem = nullptr;
+    bool m_dmi_granted = false;  // revocations are sent only after a grant
+    std::uint32_t m_latency;
     std::uint32_t m_access_bytes;
     MemTiming m_timing;
 };
@@ -294,6 +306,8 @@ public:
 private:
     void translate_at(const sc_core::sc_time &delay, const ims_req &req, ReqExt &ext);
     static std::uint64_t op_read(void *ctx, std::uint64_t pa, ims_mem_kind kind);
+    std::uint64_t read_slow(std::uint64_t pa);
+    void invalidate_dmi(sc_dt::uint64 start, sc_dt::uint64 end);
     static void op_write(void *ctx, std::uint64_t pa, std::uint64_t val, ims_mem_kind kind);
     Cycles mem_timed(Cycles t, std::uint64_t pa);
     Cycles port_slot(Cycles t);
@@ -324,6 +338,16 @@ private:
     bool m_base_valid = false;
     Cycles m_base_cycle = 0;
     sc_core::sc_time m_base_delay;
+
+    // Functional table reads use DMI where the memory offers it: the host
+    // pointers of recently read 4 KiB frames, direct-mapped by frame number
+    // (a miss asks the target; a refused frame is read by transport_dbg).
+    struct DmiFrame {
+        std::uint64_t fn = UINT64_MAX;
+        const unsigned char *data = nullptr;
+    };
+    static constexpr std::size_t kDmiFrames = 256;
+    std::vector<DmiFrame> m_dmi;
 
     // Fault-record writes the core made during the current translation.
     std::vector<std::uint64_t> m_writes;  // their addresses
