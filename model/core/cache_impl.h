@@ -72,16 +72,21 @@ static inline void ims_cache_touch_(struct ims_cache *c, uint32_t set, uint32_t 
     }
 }
 
-/* Way fingerprints: one byte per way, a hash of (tag, dom, shift) with the
+/* Way fingerprints: one byte per way, a hash of (tag, dom) with the
  * top bit set, or 0 for an invalid way. A probe scans 8 ways at a time as one
  * 64-bit word; only ways whose fingerprint matches are compared in full, so
  * a fingerprint collision costs time, never a wrong answer. */
 #define IMS_FP_ONES UINT64_C(0x0101010101010101)
 #define IMS_FP_HIGHS UINT64_C(0x8080808080808080)
 
+/* Hashes tag and dom only (dom above the bits a tag normally uses): shift is
+ * the same for every entry of a paging-structure cache, and IOTLB entries of
+ * two page sizes rarely share a tag and a set, so mixing it in would cost
+ * instructions on every fill and removal for little. */
 static inline uint8_t ims_cache_fp_(uint64_t tag, uint32_t dom, uint8_t shift)
 {
-    uint64_t h = (tag ^ ((uint64_t)dom << 20) ^ ((uint64_t)shift << 52)) * UINT64_C(0x9e3779b97f4a7c15);
+    (void)shift;
+    uint64_t h = (tag ^ (uint64_t)dom << 32) * UINT64_C(0x9e3779b97f4a7c15);
     return (uint8_t)((h >> 57) | 0x80);
 }
 
@@ -225,12 +230,12 @@ static inline uint32_t ims_cache_fp_find_(const struct ims_cache *c, uint32_t se
 
 /* Removes the entry (tag, dom, shift) from `set` if it is there (returns
  * true): the exact form of ims_cache_invalidate_set_inl for invalidations
- * that name one entry. */
+ * that name one entry. Contract: set <= c->set_mask (callers hash into
+ * the set range), and the cache is not empty (c->n_valid != 0; callers
+ * test that before hashing). */
 static inline bool ims_cache_remove_inl(struct ims_cache *c, uint32_t set, uint64_t tag, uint32_t dom,
                                         uint8_t shift)
 {
-    if (c->n_valid == 0 || set > c->set_mask)
-        return false;
     const uint32_t way = ims_cache_fp_find_(c, set, tag, dom, shift, ims_cache_fp_(tag, dom, shift), NULL);
     if (way == c->ways)
         return false;
@@ -239,6 +244,46 @@ static inline bool ims_cache_remove_inl(struct ims_cache *c, uint32_t set, uint6
     c->n_valid--;
     c->st.invalidated++;
     return true;
+}
+
+/* The fill's replacement update: FIFO and LRU stamp the way, PLRU marks it
+ * used. */
+static inline void ims_cache_filled_(struct ims_cache *c, uint32_t set, uint32_t way)
+{
+    c->st.fills++;
+    if (c->cfg.repl == IMS_REPL_FIFO || c->cfg.repl == IMS_REPL_LRU)
+        c->stamp[(size_t)set * c->ways + way] = ++c->clock;
+    else if (c->cfg.repl == IMS_REPL_PLRU)
+        ims_cache_touch_(c, set, way);
+}
+
+/* Writes a new entry (tag, dom, shift) into `set`, which does not hold it:
+ * into way `invalid` if that is an invalid way, else (invalid == c->ways)
+ * over the policy's victim, copied to *victim if that is not NULL. */
+static inline struct ims_cache_entry *ims_cache_place_(struct ims_cache *c, uint32_t set, uint32_t invalid,
+                                                       uint64_t tag, uint32_t dom, uint8_t shift, uint8_t fp,
+                                                       struct ims_cache_entry *victim)
+{
+    struct ims_cache_entry *row = c->e + (size_t)set * c->ways;
+    uint32_t way = invalid;
+    if (way != c->ways) {
+        c->n_valid++;
+    } else {
+        way = ims_cache_victim_(c, set);
+        c->st.evictions++;
+        if (victim)
+            *victim = row[way];
+    }
+    struct ims_cache_entry *e = &row[way];
+    e->tag = tag;
+    e->dom = dom;
+    e->shift = shift;
+    e->valid = 1;
+    e->data = 0;
+    e->aux = 0;
+    c->fp[(size_t)set * c->fp_stride + way] = fp;
+    ims_cache_filled_(c, set, way);
+    return e;
 }
 
 /* ims_cache_insert (see cache.h), inlined for the translator's fills. */
@@ -251,38 +296,40 @@ static inline struct ims_cache_entry *ims_cache_insert_inl(struct ims_cache *c, 
         return NULL;
     /* A matching way (refilled in place), else the first invalid way; the
      * policy runs only when there is neither. */
-    struct ims_cache_entry *row = c->e + (size_t)set * ways, *e;
-    uint8_t *f = c->fp + (size_t)set * c->fp_stride;
     const uint8_t fp = ims_cache_fp_(tag, dom, shift);
     uint32_t invalid = ways;
     uint32_t way = ims_cache_fp_find_(c, set, tag, dom, shift, fp, &invalid);
-    if (way != ways) {
-        e = &row[way];
-    } else {
-        if (invalid != ways) {
-            way = invalid;
-            c->n_valid++;
-        } else {
-            way = ims_cache_victim_(c, set);
-            c->st.evictions++;
-            if (victim)
-                *victim = row[way];
+    if (way == ways)
+        return ims_cache_place_(c, set, invalid, tag, dom, shift, fp, victim);
+    ims_cache_filled_(c, set, way);
+    return &c->e[(size_t)set * ways + way];
+}
+
+/* ims_cache_insert_inl for a caller that knows `set` does not hold (tag,
+ * dom, shift): it has just looked it up there and missed, and nothing has
+ * changed the cache since. The entry goes where ims_cache_insert_inl would
+ * put it (the first invalid way, else the victim), found without scanning
+ * for a match: a walk fills every cache it missed in, so this saves that
+ * scan on each fill. Contract: the cache is enabled (c->ways != 0). */
+static inline struct ims_cache_entry *ims_cache_fill_missed_inl(struct ims_cache *c, uint32_t set, uint64_t tag,
+                                                                uint32_t dom, uint8_t shift,
+                                                                struct ims_cache_entry *victim)
+{
+    const uint32_t ways = c->ways;
+    const uint8_t *f = c->fp + (size_t)set * c->fp_stride;
+    uint32_t invalid = ways;
+    for (uint32_t g = 0; g < ways; g += 8) {
+        uint64_t v;
+        memcpy(&v, f + g, sizeof v);
+        uint64_t z = ims_fp_zero_bytes_(v); /* exact: valid fingerprints have the top bit set */
+        if (z) {
+            uint32_t w = g + ((uint32_t)__builtin_ctzll(z) >> 3);
+            if (w < ways) /* not padding (only the last group has any) */
+                invalid = w;
+            break;
         }
-        e = &row[way];
-        e->tag = tag;
-        e->dom = dom;
-        e->shift = shift;
-        e->valid = 1;
-        e->data = 0;
-        e->aux = 0;
-        f[way] = fp;
     }
-    c->st.fills++;
-    if (c->cfg.repl == IMS_REPL_FIFO || c->cfg.repl == IMS_REPL_LRU)
-        c->stamp[(size_t)set * ways + way] = ++c->clock;
-    else if (c->cfg.repl == IMS_REPL_PLRU)
-        ims_cache_touch_(c, set, way);
-    return e;
+    return ims_cache_place_(c, set, invalid, tag, dom, shift, ims_cache_fp_(tag, dom, shift), victim);
 }
 
 

@@ -187,6 +187,8 @@ static bool inv_by_sets(const struct ims_cache *c, const struct tlb_match *m, co
 static inline size_t inv_exact(struct ims_iommu *mmu, unsigned psc_level, uint32_t did, uint64_t tag, unsigned shift)
 {
     struct ims_cache *c = psc_level ? mmu->psc[psc_level] : mmu->iotlb;
+    if (c->n_valid == 0) /* also true of a disabled cache; skips the hashing */
+        return 0;
     const uint32_t set = psc_level ? ims_psc_set(c, tag, did) : ims_iotlb_set(c, tag, did);
     if (!ims_cache_remove_inl(c, set, tag, did, (uint8_t)(psc_level ? psc_level : shift)))
         return 0;

@@ -6,25 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "iommusim/mem.h"
+#include "mem_impl.h"
 
 #define EMPTY_KEY UINT64_MAX /* frame numbers are < 2^52 */
-#define FRAME_CACHE 64       /* entries, power of two */
-
-struct ims_mem {
-    uint64_t *keys;   /* frame number, or EMPTY_KEY */
-    uint8_t **pages;  /* 4 KiB each */
-    size_t cap;       /* power of two */
-    size_t used;
-    unsigned bits;    /* log2(cap) */
-    /* Direct-mapped cache of recently used frames, indexed by the low bits
-     * of the frame number: a walk touches a handful of table frames in turn
-     * (root, context, one per level), which a single entry would not hold. */
-    uint64_t fc_fn[FRAME_CACHE];
-    uint8_t *fc_page[FRAME_CACHE];
-    void (*free_hook)(void *ctx, uint64_t pa); /* see ims_mem_set_free_hook */
-    void *free_ctx;
-};
+#define FRAME_CACHE IMS_MEM_FRAME_CACHE
 
 static inline size_t slot_of(const struct ims_mem *m, uint64_t fn)
 {

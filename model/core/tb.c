@@ -7,6 +7,7 @@
 #include "iommusim/iommu.h"
 #include "iommusim/tb.h"
 #include "iommusim/topo.h"
+#include "mem_impl.h"
 
 struct tb_domain {
     uint64_t root;     /* second-level table root; 0 = no such domain */
@@ -186,7 +187,7 @@ static void free_tree(struct ims_tb *tb, uint64_t table, unsigned level)
 {
     if (level > 1) {
         for (unsigned i = 0; i < 512; i++) {
-            uint64_t e = ims_mem_read64(tb->mem, table + i * 8u);
+            uint64_t e = ims_mem_read64_inl(tb->mem, table + i * 8u);
             if (ims_slpte_present(e) && !is_leaf(e, level))
                 free_tree(tb, ims_slpte_addr(e), level - 1);
         }
@@ -216,21 +217,21 @@ int ims_tb_attach(struct ims_tb *tb, uint16_t rid, uint16_t did, unsigned tt, bo
     if ((tt == IMS_TT_DEVTLB && !tb->cfg.caps.dt) || (tt == IMS_TT_PASSTHROUGH && !tb->cfg.caps.pt))
         return IMS_TB_ECAPS;
     uint64_t rpa = tb->root + (uint64_t)(rid >> 8) * IMS_ROOT_ENTRY_SIZE;
-    uint64_t rlo = ims_mem_read64(tb->mem, rpa);
+    uint64_t rlo = ims_mem_read64_inl(tb->mem, rpa);
     if (!ims_root_present(rlo)) {
         uint64_t ctp = frame_alloc(tb);
         if (!ctp)
             return IMS_TB_ENOMEM;
         rlo = ims_root_make(ctp);
-        ims_mem_write64(tb->mem, rpa, rlo);
+        ims_mem_write64_inl(tb->mem, rpa, rlo);
     }
     uint64_t cpa = ims_root_ctp(rlo) + (uint64_t)(rid & 0xffu) * IMS_CTX_ENTRY_SIZE;
     uint64_t lo = d->root | ((uint64_t)tt << 2) | ((uint64_t)(fpd ? 1 : 0) << 1) | 1u;
     uint64_t hi = ((uint64_t)did << 8) | ims_levels_aw(d->levels);
     /* High word first, so the entry never looks present with a stale DID. */
-    ims_mem_write64(tb->mem, cpa, 0);
-    ims_mem_write64(tb->mem, cpa + 8, hi);
-    ims_mem_write64(tb->mem, cpa, lo);
+    ims_mem_write64_inl(tb->mem, cpa, 0);
+    ims_mem_write64_inl(tb->mem, cpa + 8, hi);
+    ims_mem_write64_inl(tb->mem, cpa, lo);
     if (tb->rid_did[rid] >= 0)
         tb->dom[tb->rid_did[rid]].attached--;
     tb->rid_did[rid] = did;
@@ -242,10 +243,10 @@ int ims_tb_detach(struct ims_tb *tb, uint16_t rid)
 {
     if (tb->rid_did[rid] < 0)
         return IMS_TB_ENOENT;
-    uint64_t rlo = ims_mem_read64(tb->mem, tb->root + (uint64_t)(rid >> 8) * IMS_ROOT_ENTRY_SIZE);
+    uint64_t rlo = ims_mem_read64_inl(tb->mem, tb->root + (uint64_t)(rid >> 8) * IMS_ROOT_ENTRY_SIZE);
     uint64_t cpa = ims_root_ctp(rlo) + (uint64_t)(rid & 0xffu) * IMS_CTX_ENTRY_SIZE;
-    ims_mem_write64(tb->mem, cpa, 0);
-    ims_mem_write64(tb->mem, cpa + 8, 0);
+    ims_mem_write64_inl(tb->mem, cpa, 0);
+    ims_mem_write64_inl(tb->mem, cpa + 8, 0);
     tb->dom[tb->rid_did[rid]].attached--;
     tb->rid_did[rid] = -1;
     return IMS_TB_OK;
@@ -259,7 +260,7 @@ static unsigned find_leaf(const struct ims_tb *tb, const struct tb_domain *d, ui
     uint64_t table = d->root;
     for (unsigned level = d->levels;; level--) {
         uint64_t epa = entry_pa(table, level, iova);
-        uint64_t e = ims_mem_read64(tb->mem, epa);
+        uint64_t e = ims_mem_read64_inl(tb->mem, epa);
         if (!ims_slpte_present(e)) {
             uint64_t span = UINT64_C(1) << ims_level_shift(level);
             *skip_to = (iova & ~(span - 1)) + span;
@@ -319,7 +320,7 @@ int ims_tb_entry_pa(const struct ims_tb *tb, uint16_t did, uint64_t iova, unsign
             *pa = epa;
             return IMS_TB_OK;
         }
-        uint64_t e = ims_mem_read64(tb->mem, epa);
+        uint64_t e = ims_mem_read64_inl(tb->mem, epa);
         if (!ims_slpte_present(e) || is_leaf(e, l))
             return IMS_TB_ENOENT;
         table = ims_slpte_addr(e);
@@ -328,7 +329,7 @@ int ims_tb_entry_pa(const struct ims_tb *tb, uint16_t did, uint64_t iova, unsign
 
 int ims_tb_ctx_entry_pa(const struct ims_tb *tb, uint16_t rid, uint64_t *pa)
 {
-    uint64_t rlo = ims_mem_read64(tb->mem, tb->root + (uint64_t)(rid >> 8) * IMS_ROOT_ENTRY_SIZE);
+    uint64_t rlo = ims_mem_read64_inl(tb->mem, tb->root + (uint64_t)(rid >> 8) * IMS_ROOT_ENTRY_SIZE);
     if (!ims_root_present(rlo))
         return IMS_TB_ENOENT;
     *pa = ims_root_ctp(rlo) + (uint64_t)(rid & 0xffu) * IMS_CTX_ENTRY_SIZE;
@@ -354,8 +355,8 @@ static bool level_allowed(const struct ims_tb *tb, unsigned level)
 /* Writes a paging entry, keeping its table's count of non-zero entries. */
 static void pte_write(struct ims_tb *tb, uint64_t epa, uint64_t val)
 {
-    uint64_t old = ims_mem_read64(tb->mem, epa);
-    ims_mem_write64(tb->mem, epa, val);
+    uint64_t old = ims_mem_read64_inl(tb->mem, epa);
+    ims_mem_write64_inl(tb->mem, epa, val);
     tb->live[(epa - tb->cfg.tbl_base) >> IMS_PAGE_SHIFT] += (uint16_t)((val != 0) - (old != 0));
 }
 
@@ -363,7 +364,7 @@ static void pte_write(struct ims_tb *tb, uint64_t epa, uint64_t val)
  * written to memory since: same effect, one read fewer. */
 static void pte_write_known(struct ims_tb *tb, uint64_t epa, uint64_t old, uint64_t val)
 {
-    ims_mem_write64(tb->mem, epa, val);
+    ims_mem_write64_inl(tb->mem, epa, val);
     tb->live[(epa - tb->cfg.tbl_base) >> IMS_PAGE_SHIFT] += (uint16_t)((val != 0) - (old != 0));
 }
 
@@ -379,7 +380,7 @@ static int table_path(struct ims_tb *tb, const struct tb_domain *d, uint64_t iov
         if (up)
             up[l] = table;
         uint64_t epa = entry_pa(table, l, iova);
-        uint64_t e = ims_mem_read64(tb->mem, epa);
+        uint64_t e = ims_mem_read64_inl(tb->mem, epa);
         if (!ims_slpte_present(e)) {
             uint64_t t = frame_alloc(tb);
             if (!t)
@@ -411,7 +412,7 @@ static bool slot_free(const struct ims_tb *tb, const struct tb_domain *d, uint64
 {
     uint64_t table = d->root;
     for (unsigned l = d->levels;; l--) {
-        uint64_t e = ims_mem_read64(tb->mem, entry_pa(table, l, iova));
+        uint64_t e = ims_mem_read64_inl(tb->mem, entry_pa(table, l, iova));
         if (!ims_slpte_present(e))
             return true;
         if (l == level || is_leaf(e, l))
@@ -457,7 +458,7 @@ static int map_page(struct ims_tb *tb, struct tb_domain *d, uint16_t did, uint64
     unsigned l = d->levels;
     for (;; l--) {
         epa = entry_pa(table, l, iova);
-        e = ims_mem_read64(tb->mem, epa);
+        e = ims_mem_read64_inl(tb->mem, epa);
         if (!ims_slpte_present(e))
             break;
         if (is_leaf(e, l))
@@ -475,7 +476,7 @@ static int map_page(struct ims_tb *tb, struct tb_domain *d, uint16_t did, uint64
             e = t | TB_TABLE_PERM;
         }
         epa = entry_pa(ims_slpte_addr(e), l - 1, iova);
-        e = ims_mem_read64(tb->mem, epa);
+        e = ims_mem_read64_inl(tb->mem, epa);
     }
     pte_write_known(tb, epa, e, pa | perm);
     return IMS_TB_OK;
@@ -503,7 +504,7 @@ static int map_pages(struct ims_tb *tb, struct tb_domain *d, uint16_t did, uint6
         uint64_t table = d->root;
         unsigned l = d->levels;
         for (; l > 1; l--) {
-            uint64_t e = ims_mem_read64(tb->mem, entry_pa(table, l, a));
+            uint64_t e = ims_mem_read64_inl(tb->mem, entry_pa(table, l, a));
             if (!ims_slpte_present(e))
                 break;
             if (ims_slpte_ps(e))
@@ -638,7 +639,7 @@ static long unmap_level(struct ims_tb *tb, uint64_t table, unsigned level, uint6
         if (lo >= end)
             break;
         uint64_t epa = table + i * 8u;
-        uint64_t e = ims_mem_read64(tb->mem, epa);
+        uint64_t e = ims_mem_read64_inl(tb->mem, epa);
         if (!ims_slpte_present(e))
             continue;
         bool whole = start <= lo && hi <= end;
@@ -651,7 +652,7 @@ static long unmap_level(struct ims_tb *tb, uint64_t table, unsigned level, uint6
             int rc = split(tb, epa, e, level); /* partly inside: split first */
             if (rc)
                 return rc;
-            e = ims_mem_read64(tb->mem, epa);
+            e = ims_mem_read64_inl(tb->mem, epa);
         }
         uint64_t sub = ims_slpte_addr(e);
         long r = unmap_level(tb, sub, level - 1, lo, start > lo ? start : lo, end < hi ? end : hi);
@@ -683,7 +684,7 @@ static int unmap_page(struct ims_tb *tb, const struct tb_domain *d, uint64_t iov
     table[l] = d->root;
     for (;; l--) {
         epa[l] = entry_pa(table[l], l, iova);
-        uint64_t e = ims_mem_read64(tb->mem, epa[l]);
+        uint64_t e = ims_mem_read64_inl(tb->mem, epa[l]);
         if (!ims_slpte_present(e))
             break;
         if (l == 1) {

@@ -96,6 +96,10 @@ static inline void finish(struct ims_iommu *mmu, const struct ims_req *req, stru
     mmu->st.reads_per_xlate[out->n_reads]++;
 }
 
+/* The IOTLB holds no entry for this page: ims_translate missed in it for
+ * every page size it holds (an absent size has no entry to find), and
+ * nothing has changed the IOTLB since (the walk's memory reads do not
+ * re-enter the IOMMU). */
 static void iotlb_fill(struct ims_iommu *mmu, uint64_t iova, uint16_t did, unsigned shift, uint64_t base,
                        unsigned perm)
 {
@@ -105,7 +109,8 @@ static void iotlb_fill(struct ims_iommu *mmu, uint64_t iova, uint16_t did, unsig
     uint64_t tag = iova >> shift;
     struct ims_cache_entry victim;
     victim.valid = 0;
-    struct ims_cache_entry *e = ims_cache_insert_inl(c, ims_iotlb_set(c, tag, did), tag, did, (uint8_t)shift, &victim);
+    struct ims_cache_entry *e =
+        ims_cache_fill_missed_inl(c, ims_iotlb_set(c, tag, did), tag, did, (uint8_t)shift, &victim);
     e->data = base;
     e->aux = (uint16_t)perm;
     mmu->iotlb_size_count[(shift - 12) / 9]++;
@@ -198,11 +203,14 @@ static __attribute__((noinline)) unsigned walk(struct ims_iommu *mmu, const stru
         perm &= ims_slpte_perm(e);
         uint64_t next = ims_slpte_addr(e);
         if (!leaf) {
+            /* Step 5 looked this level up and missed: the walk starts
+             * one level below the deepest hit (at the top if none), so
+             * every level it fills is one that missed. */
             struct ims_cache *pc = mmu->psc[level];
             if (pc->ways) {
                 uint64_t tag = iova >> ims_level_shift(level);
                 struct ims_cache_entry *pe =
-                    ims_cache_insert_inl(pc, ims_psc_set(pc, tag, did), tag, did, (uint8_t)level, NULL);
+                    ims_cache_fill_missed_inl(pc, ims_psc_set(pc, tag, did), tag, did, (uint8_t)level, NULL);
                 pe->data = next;
                 pe->aux = (uint16_t)perm;
             }
@@ -232,8 +240,7 @@ int ims_translate(struct ims_iommu *mmu, const struct ims_req *req, struct ims_x
     const uint16_t rid = req->rid;
     const uint64_t iova = req->iova;
     unsigned reason;
-    bool fpd = false;
-    uint64_t lo;
+    uint64_t lo; /* the cached context entry: FPD for every fault after step 1 */
     uint16_t did;
 
     /* flags, n_reads, psc_level, fault and did start at 0; pa, len,
@@ -253,15 +260,21 @@ int ims_translate(struct ims_iommu *mmu, const struct ims_req *req, struct ims_x
         out->flags = IMS_XLATE_CTX_HIT;
         lo = ce->data;
         did = ce->aux;
-        fpd = ims_ctx_fpd(lo);
         if (__builtin_expect(!ims_ctx_present(lo), 0)) { /* caching mode: cached not-present entry */
             reason = IMS_FR_CTX_ENTRY_P;
             goto fault;
         }
     } else {
-        reason = load_context(mmu, rid, cset, &lo, &did, &fpd, out);
+        /* Its own outputs: lo and did, if their addresses were taken, would
+         * live in memory on the hit path too. */
+        uint64_t clo = 0;
+        uint16_t cdid = 0;
+        bool cfpd = false;
+        reason = load_context(mmu, rid, cset, &clo, &cdid, &cfpd, out);
         if (reason)
-            goto fault;
+            return fault_out(mmu, req, out, reason, cfpd);
+        lo = clo;
+        did = cdid;
     }
     out->did = did;
 
@@ -326,5 +339,5 @@ int ims_translate(struct ims_iommu *mmu, const struct ims_req *req, struct ims_x
     if (__builtin_expect(reason == 0, 1))
         return 0;
 fault:
-    return fault_out(mmu, req, out, reason, fpd);
+    return fault_out(mmu, req, out, reason, ims_ctx_fpd(lo));
 }

@@ -144,64 +144,99 @@ static void fmt_rid(const struct ims_replay *rp, char *buf, size_t len, uint16_t
     }
 }
 
-int ims_replay_control(struct ims_replay *rp, const struct ims_rec *rec, char *err, size_t errlen)
+/* Attach and detach are rare and need a name buffer; kept out of line so
+ * that ims_replay_control, which runs for every map, unmap and
+ * invalidation, saves no registers and no stack for them. */
+static __attribute__((noinline)) int replay_attach(struct ims_replay *rp, const struct ims_rec *rec, char *err,
+                                                   size_t errlen)
 {
     char who[48];
     int rc;
-    switch (rec->kind) {
-    case IMS_REC_ATTACH: {
-        uint16_t sid = rp->alias[rec->rid];
-        struct rp_ctx *c = &rp->ctx[sid];
-        fmt_rid(rp, who, sizeof who, rec->rid);
-        if (!rp->dom_levels[rec->did]) {
-            rc = ims_tb_domain_create(rp->tb, rec->did, rec->levels);
-            if (rc != IMS_TB_OK)
-                return ims_errf(err, errlen, "attach %s: cannot create domain %u with %u levels: %s", who, rec->did,
-                             rec->levels, ims_tb_strerror(rc));
-            rp->dom_levels[rec->did] = rec->levels;
-        } else if (rp->dom_levels[rec->did] != rec->levels) {
-            return ims_errf(err, errlen, "attach %s: domain %u has %u levels, the record says %u", who, rec->did,
-                         rp->dom_levels[rec->did], rec->levels);
-        }
-        if (c->refs && c->did != rec->did)
-            return ims_errf(err, errlen, "attach %s: already attached to domain %u (detach first)", who, c->did);
-        rc = ims_tb_attach(rp->tb, sid, rec->did, rec->tt, false);
+    uint16_t sid = rp->alias[rec->rid];
+    struct rp_ctx *c = &rp->ctx[sid];
+    fmt_rid(rp, who, sizeof who, rec->rid);
+    if (!rp->dom_levels[rec->did]) {
+        rc = ims_tb_domain_create(rp->tb, rec->did, rec->levels);
         if (rc != IMS_TB_OK)
-            return ims_errf(err, errlen, "attach %s to domain %u: %s", who, rec->did, ims_tb_strerror(rc));
-        c->did = rec->did;
-        c->refs++;
-        break;
+            return ims_errf(err, errlen, "attach %s: cannot create domain %u with %u levels: %s", who, rec->did,
+                         rec->levels, ims_tb_strerror(rc));
+        rp->dom_levels[rec->did] = rec->levels;
+    } else if (rp->dom_levels[rec->did] != rec->levels) {
+        return ims_errf(err, errlen, "attach %s: domain %u has %u levels, the record says %u", who, rec->did,
+                     rp->dom_levels[rec->did], rec->levels);
     }
-    case IMS_REC_DETACH: {
-        uint16_t sid = rp->alias[rec->rid];
-        struct rp_ctx *c = &rp->ctx[sid];
-        fmt_rid(rp, who, sizeof who, rec->rid);
-        if (!c->refs)
-            return ims_errf(err, errlen, "detach %s: not attached", who);
-        if (--c->refs == 0) {
-            rc = ims_tb_detach(rp->tb, sid);
-            if (rc != IMS_TB_OK)
-                return ims_errf(err, errlen, "detach %s: %s", who, ims_tb_strerror(rc));
-        }
-        break;
+    if (c->refs && c->did != rec->did)
+        return ims_errf(err, errlen, "attach %s: already attached to domain %u (detach first)", who, c->did);
+    rc = ims_tb_attach(rp->tb, sid, rec->did, rec->tt, false);
+    if (rc != IMS_TB_OK)
+        return ims_errf(err, errlen, "attach %s to domain %u: %s", who, rec->did, ims_tb_strerror(rc));
+    c->did = rec->did;
+    c->refs++;
+    return 0;
+}
+
+static __attribute__((noinline)) int replay_detach(struct ims_replay *rp, const struct ims_rec *rec, char *err,
+                                                   size_t errlen)
+{
+    char who[48];
+    uint16_t sid = rp->alias[rec->rid];
+    struct rp_ctx *c = &rp->ctx[sid];
+    fmt_rid(rp, who, sizeof who, rec->rid);
+    if (!c->refs)
+        return ims_errf(err, errlen, "detach %s: not attached", who);
+    if (--c->refs == 0) {
+        int rc = ims_tb_detach(rp->tb, sid);
+        if (rc != IMS_TB_OK)
+            return ims_errf(err, errlen, "detach %s: %s", who, ims_tb_strerror(rc));
     }
+    return 0;
+}
+
+/* The message for a map or unmap record that failed with table-builder
+ * code rc (IMS_TB_OK: its domain does not exist). */
+static __attribute__((noinline, cold)) int map_error(const struct ims_rec *rec, int rc, char *err, size_t errlen)
+{
+    if (rec->kind == IMS_REC_MAP) {
+        if (rc == IMS_TB_OK)
+            return ims_errf(err, errlen, "map in domain %u: no such domain (no attach created it)", rec->did);
+        return ims_errf(err, errlen, "map did %u iova 0x%llx size 0x%llx -> pa 0x%llx: %s", rec->did,
+                     (unsigned long long)rec->iova, (unsigned long long)rec->size, (unsigned long long)rec->pa,
+                     rc == IMS_TB_EEXIST ? "already mapped (mapping over a mapping)" : ims_tb_strerror(rc));
+    }
+    if (rc == IMS_TB_OK)
+        return ims_errf(err, errlen, "unmap in domain %u: no such domain", rec->did);
+    return ims_errf(err, errlen, "unmap did %u iova 0x%llx size 0x%llx: %s", rec->did,
+                 (unsigned long long)rec->iova, (unsigned long long)rec->size,
+                 rc == IMS_TB_ENOENT ? "nothing mapped there" : ims_tb_strerror(rc));
+}
+
+int ims_replay_control(struct ims_replay *rp, const struct ims_rec *rec, char *err, size_t errlen)
+{
+    int rc;
+    switch (rec->kind) {
+    case IMS_REC_ATTACH:
+        rc = replay_attach(rp, rec, err, errlen);
+        if (rc)
+            return rc;
+        break;
+    case IMS_REC_DETACH:
+        rc = replay_detach(rp, rec, err, errlen);
+        if (rc)
+            return rc;
+        break;
     case IMS_REC_MAP:
         if (!rp->dom_levels[rec->did])
-            return ims_errf(err, errlen, "map in domain %u: no such domain (no attach created it)", rec->did);
+            return map_error(rec, IMS_TB_OK, err, errlen);
         rc = ims_tb_map(rp->tb, rec->did, rec->iova, rec->pa, rec->size, rec->perm);
         if (rc != IMS_TB_OK)
-            return ims_errf(err, errlen, "map did %u iova 0x%llx size 0x%llx -> pa 0x%llx: %s", rec->did,
-                         (unsigned long long)rec->iova, (unsigned long long)rec->size, (unsigned long long)rec->pa,
-                         rc == IMS_TB_EEXIST ? "already mapped (mapping over a mapping)" : ims_tb_strerror(rc));
+            return map_error(rec, rc, err, errlen);
         break;
     case IMS_REC_UNMAP:
         if (!rp->dom_levels[rec->did])
-            return ims_errf(err, errlen, "unmap in domain %u: no such domain", rec->did);
+            return map_error(rec, IMS_TB_OK, err, errlen);
         rc = ims_tb_unmap(rp->tb, rec->did, rec->iova, rec->size);
         if (rc != IMS_TB_OK)
-            return ims_errf(err, errlen, "unmap did %u iova 0x%llx size 0x%llx: %s", rec->did,
-                         (unsigned long long)rec->iova, (unsigned long long)rec->size,
-                         rc == IMS_TB_ENOENT ? "nothing mapped there" : ims_tb_strerror(rc));
+            return map_error(rec, rc, err, errlen);
         break;
     case IMS_REC_INV_IOTLB:
         ims_inv_iotlb(rp->mmu, (enum ims_inv_gran)rec->gran, rec->did, rec->iova, rec->am,
