@@ -99,9 +99,12 @@ void TracePlayer::end_warmup()
 
 void TracePlayer::sync(Cycles t)
 {
+    if (t <= m_sync_until)  // time moves only when this thread waits
+        return;
     const Cycles now = m_clk.to_cycles(m_clk.now());
     if (t > now + kQuantum)
         wait(m_clk.to_time(t - now));
+    m_sync_until = m_clk.to_cycles(m_clk.now()) + kQuantum;
 }
 
 // to_time(t) for issue cycles that mostly advance in small steps: adds the

@@ -125,6 +125,7 @@ private:
     IommuTimingStats m_timing_delta{};
     std::vector<std::int32_t> m_dev_index; // rid -> index in m_st.devices, -1 if none
     Cycles m_now = 0;                       // current issue cycle (non-decreasing)
+    Cycles m_sync_until = 0;                // sync(): no wait needed up to this cycle
     Cycles m_time_cycle = 0;                // time_of(): the last cycle converted
     sc_core::sc_time m_time;                // and its time
     std::uint64_t m_fault_pending = 0;      // records written since the last drain
