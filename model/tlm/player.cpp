@@ -428,7 +428,8 @@ void TracePlayer::run()
                     flush();
                 end_warmup();
             }
-            progress(false);
+            if (m_progress)  // (checked here: one call saved per record)
+                progress(false);
         }
     }
     if (ok && m_error.empty())

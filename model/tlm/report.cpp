@@ -18,6 +18,31 @@ constexpr std::size_t kBuckets = LatHist::kExact + (64 - 10) * (std::size_t{1} <
 
 LatHist::LatHist() : m_b(kBuckets, 0) {}
 
+void LatHist::add_large(Cycles v)
+{
+    m_b[index(v)]++;
+    m_large_min = std::min(m_large_min, v);
+    m_large_max = std::max(m_large_max, v);
+}
+
+Cycles LatHist::min() const
+{
+    for (std::size_t i = 0; i < kExact; i++)
+        if (m_b[i])
+            return i;
+    return m_count ? m_large_min : 0;
+}
+
+Cycles LatHist::max() const
+{
+    if (m_large_max)
+        return m_large_max;
+    for (std::size_t i = kExact; i-- > 0;)
+        if (m_b[i])
+            return i;
+    return 0;
+}
+
 Cycles LatHist::lower(std::size_t i)
 {
     if (i < kExact)
@@ -44,7 +69,7 @@ Cycles LatHist::percentile(double p) const
         if (seen >= rank)
             return std::max(lower(i), min());
     }
-    return m_max;
+    return max();
 }
 
 std::vector<std::uint64_t> LatHist::log2_counts() const

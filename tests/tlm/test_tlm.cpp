@@ -457,6 +457,39 @@ START_TEST(dmi_table_reads_follow_frees)
 }
 END_TEST
 
+// The latency histogram: exact below 1,024 cycles, min and max exact at any
+// size (kept directly only for values above the exact range), percentiles
+// the smallest value with enough samples at or below it.
+START_TEST(latency_histogram)
+{
+    ims::LatHist h;
+    ck_assert_uint_eq(h.count(), 0);
+    ck_assert_uint_eq(h.min(), 0);
+    ck_assert_uint_eq(h.max(), 0);
+    ck_assert_uint_eq(h.percentile(0.5), 0);
+    for (ims::Cycles v : {5, 3, 700, 5})
+        h.add(v);
+    ck_assert_uint_eq(h.min(), 3);
+    ck_assert_uint_eq(h.max(), 700);
+    ck_assert_uint_eq(h.percentile(0.5), 5);   // 3 5 | 5 700
+    ck_assert_uint_eq(h.percentile(1.0), 700);
+    ck_assert_double_eq_tol(h.mean(), 713.0 / 4, 1e-9);
+    h.add(100000);
+    h.add(5000);
+    ck_assert_uint_eq(h.min(), 3);
+    ck_assert_uint_eq(h.max(), 100000);
+    ck_assert_uint_le(h.percentile(1.0), 100000);
+    ck_assert_uint_gt(h.percentile(1.0), 5000);  // not the 5,000 sample's bucket
+
+    ims::LatHist big;  // only values above the exact range
+    big.add(3000);
+    big.add(2000);
+    ck_assert_uint_eq(big.min(), 2000);
+    ck_assert_uint_eq(big.max(), 3000);
+    ck_assert_uint_eq(big.percentile(0.0), 2000);
+}
+END_TEST
+
 // Memory bandwidth and outstanding limits delay table reads.
 START_TEST(memory_limits)
 {
@@ -525,6 +558,7 @@ Suite *tlm_suite()
     tcase_add_test(tc, sockets_forward_and_ats);
     tcase_add_test(tc, socket_protocols);
     tcase_add_test(tc, dmi_table_reads_follow_frees);
+    tcase_add_test(tc, latency_histogram);
     tcase_add_test(tc, memory_limits);
     tcase_add_test(tc, walk_observer_sees_walks);
     suite_add_tcase(s, tc);

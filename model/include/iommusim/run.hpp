@@ -24,15 +24,16 @@ public:
     LatHist();
     void add(Cycles v)  // inline: three per request
     {
-        m_b[index(v)]++;
         m_count++;
         m_sum += v;
-        m_min = v < m_min ? v : m_min;
-        m_max = v > m_max ? v : m_max;
+        if (__builtin_expect(v < kExact, 1))
+            m_b[v]++;  // min and max come from the exact buckets when needed
+        else
+            add_large(v);
     }
     std::uint64_t count() const { return m_count; }
-    Cycles min() const { return m_count ? m_min : 0; }
-    Cycles max() const { return m_max; }
+    Cycles min() const;
+    Cycles max() const;
     double mean() const { return m_count ? static_cast<double>(m_sum) / static_cast<double>(m_count) : 0.0; }
     // Smallest value v with at least p * count samples <= v (p in [0, 1]).
     Cycles percentile(double p) const;
@@ -52,9 +53,10 @@ private:
         return kExact + (e - 10) * (std::size_t{1} << kSubBits) + sub;
     }
     static Cycles lower(std::size_t i);
+    void add_large(Cycles v);
     std::vector<std::uint64_t> m_b;
     std::uint64_t m_count = 0, m_sum = 0;
-    Cycles m_min = ~Cycles{0}, m_max = 0;
+    Cycles m_large_min = ~Cycles{0}, m_large_max = 0;  // of the values >= kExact
 };
 
 struct DeviceStats {
