@@ -302,6 +302,24 @@ START_TEST(fault_record_lands_in_memory)
 }
 END_TEST
 
+// A 64-byte device read of `addr` from kRid, ready for a socket call.
+struct DmaPayload {
+    unsigned char buf[64];
+    ims::ReqExt ext;
+    tlm::tlm_generic_payload t;
+    explicit DmaPayload(std::uint64_t addr)
+    {
+        ext.rid = kRid;
+        t.set_extension(&ext);
+        t.set_command(tlm::TLM_READ_COMMAND);
+        t.set_address(addr);
+        t.set_data_ptr(buf);
+        t.set_data_length(64);
+        t.set_streaming_width(64);
+    }
+    ~DmaPayload() { t.clear_extension(&ext); }  // not the payload's to delete
+};
+
 // Through the sockets: a DMA is translated and forwarded to memory with the
 // translated address; a fault is answered with an address error and not
 // forwarded; an ATS translation request returns the translation only.
@@ -309,16 +327,9 @@ START_TEST(sockets_forward_and_ats)
 {
     Rig r(test_cfg());
     r.map(0x10000, 0x80000000);
-    unsigned char buf[64];
-    ims::ReqExt ext;
-    ext.rid = kRid;
-    tlm::tlm_generic_payload t;
-    t.set_extension(&ext);
-    t.set_command(tlm::TLM_READ_COMMAND);
-    t.set_address(0x10040);
-    t.set_data_ptr(buf);
-    t.set_data_length(64);
-    t.set_streaming_width(64);
+    DmaPayload p(0x10040);
+    tlm::tlm_generic_payload &t = p.t;
+    const ims::ReqExt &ext = p.ext;
     sc_core::sc_time d = sc_core::SC_ZERO_TIME;
     r.dev.dma->b_transport(t, d);
     ck_assert_int_eq(t.get_response_status(), tlm::TLM_OK_RESPONSE);
@@ -339,7 +350,6 @@ START_TEST(sockets_forward_and_ats)
     ck_assert_int_eq(t.get_response_status(), tlm::TLM_OK_RESPONSE);
     ck_assert_uint_eq(ext.xlate.pa, 0x80000000);
     ck_assert_uint_eq(r.sink.requests(), 1);
-    t.clear_extension(&ext);
 }
 END_TEST
 
@@ -355,16 +365,9 @@ START_TEST(socket_protocols)
     r.map(0x40000000, 0x90000000);
     r.map(0x80000000, 0xa0000000);
     r.xlate(0, 0x10000);  // context now cached: later misses are plain walks
-    unsigned char buf[64];
-    ims::ReqExt ext;
-    ext.rid = kRid;
-    tlm::tlm_generic_payload t;
-    t.set_extension(&ext);
-    t.set_command(tlm::TLM_READ_COMMAND);
-    t.set_address(0x40000000);
-    t.set_data_ptr(buf);
-    t.set_data_length(64);
-    t.set_streaming_width(64);
+    DmaPayload p(0x40000000);
+    tlm::tlm_generic_payload &t = p.t;
+    const ims::ReqExt &ext = p.ext;
     tlm::tlm_phase ph = tlm::BEGIN_REQ;
     sc_core::sc_time d = r.clk.to_time(5000);
     ck_assert_int_eq(r.dev.dma->nb_transport_fw(t, ph, d), tlm::TLM_COMPLETED);
@@ -394,7 +397,6 @@ START_TEST(socket_protocols)
         threw = true;
     }
     ck_assert(threw);
-    t.clear_extension(&ext);
 
     // Debug transport: the memory serves data, the data sink has none.
     ims_mem_write64(ims_replay_mem(r.rp), 0x5000, 0x1122334455667788ull);
