@@ -88,20 +88,20 @@ void ims_cache_destroy(struct ims_cache *c)
 bool ims_cache_enabled(const struct ims_cache *c) { return c->ways != 0; }
 uint32_t ims_cache_sets(const struct ims_cache *c) { return c->ways ? c->set_mask + 1 : 0; }
 
-struct ims_cache_entry *ims_cache_lookup(struct ims_cache *c, uint32_t set, uint64_t tag, uint32_t dom,
+struct ims_cache_entry *ims_cache_lookup(struct ims_cache *c, uint32_t set, uint64_t tag, uint64_t dom,
                                          uint8_t shift)
 {
     return ims_cache_lookup_inl(c, set, tag, dom, shift);
 }
 
-struct ims_cache_entry *ims_cache_probe(struct ims_cache *c, uint32_t set, uint64_t tag, uint32_t dom,
+struct ims_cache_entry *ims_cache_probe(struct ims_cache *c, uint32_t set, uint64_t tag, uint64_t dom,
                                         uint8_t shift)
 {
     uint32_t way;
     return ims_cache_find_(c, set, tag, dom, shift, &way);
 }
 
-struct ims_cache_entry *ims_cache_insert(struct ims_cache *c, uint32_t set, uint64_t tag, uint32_t dom,
+struct ims_cache_entry *ims_cache_insert(struct ims_cache *c, uint32_t set, uint64_t tag, uint64_t dom,
                                          uint8_t shift, struct ims_cache_entry *victim)
 {
     return ims_cache_insert_inl(c, set, tag, dom, shift, victim);

@@ -24,24 +24,25 @@ struct ims_cache {
     struct ims_cache_stats st;
 };
 
-/* The probe compares an entry in two 64-bit words: the tag, and the word
- * holding dom (bits 31:0), aux (47:32, not part of the match), shift (55:48)
- * and valid (63:56) on the little-endian host. */
-_Static_assert(sizeof(struct ims_cache_entry) == 24, "cache entry layout");
-_Static_assert(offsetof(struct ims_cache_entry, dom) == 16 && offsetof(struct ims_cache_entry, aux) == 20 &&
-                   offsetof(struct ims_cache_entry, shift) == 22 && offsetof(struct ims_cache_entry, valid) == 23,
+/* The probe compares an entry in three 64-bit words: the tag, dom, and the
+ * word holding aux (bits 31:0, not part of the match), shift (39:32), valid
+ * (47:40) and spare (63:48, not part of the match) on the little-endian
+ * host. The third compare runs only on a tag and dom match. */
+_Static_assert(sizeof(struct ims_cache_entry) == 32, "cache entry layout");
+_Static_assert(offsetof(struct ims_cache_entry, dom) == 16 && offsetof(struct ims_cache_entry, aux) == 24 &&
+                   offsetof(struct ims_cache_entry, shift) == 28 && offsetof(struct ims_cache_entry, valid) == 29,
                "cache entry layout");
-#define IMS_CACHE_KEY_MASK UINT64_C(0xffff0000ffffffff)
+#define IMS_CACHE_KEY_MASK UINT64_C(0x0000ffff00000000)
 
-static inline uint64_t ims_cache_key_(uint32_t dom, uint8_t shift)
+static inline uint64_t ims_cache_key_(uint8_t shift)
 {
-    return (uint64_t)dom | (uint64_t)shift << 48 | UINT64_C(1) << 56; /* valid = 1 */
+    return (uint64_t)shift << 32 | UINT64_C(1) << 40; /* valid = 1 */
 }
 
 static inline uint64_t ims_cache_keyword_(const struct ims_cache_entry *e)
 {
     uint64_t k;
-    memcpy(&k, (const unsigned char *)e + offsetof(struct ims_cache_entry, dom), sizeof k);
+    memcpy(&k, (const unsigned char *)e + offsetof(struct ims_cache_entry, aux), sizeof k);
     return k;
 }
 
@@ -83,10 +84,10 @@ static inline void ims_cache_touch_(struct ims_cache *c, uint32_t set, uint32_t 
  * the same for every entry of a paging-structure cache, and IOTLB entries of
  * two page sizes rarely share a tag and a set, so mixing it in would cost
  * instructions on every fill and removal for little. */
-static inline uint8_t ims_cache_fp_(uint64_t tag, uint32_t dom, uint8_t shift)
+static inline uint8_t ims_cache_fp_(uint64_t tag, uint64_t dom, uint8_t shift)
 {
     (void)shift;
-    uint64_t h = (tag ^ (uint64_t)dom << 32) * UINT64_C(0x9e3779b97f4a7c15);
+    uint64_t h = (tag ^ dom << 32 ^ dom >> 32) * UINT64_C(0x9e3779b97f4a7c15);
     return (uint8_t)((h >> 57) | 0x80);
 }
 
@@ -94,9 +95,9 @@ static inline uint8_t ims_cache_fp_(uint64_t tag, uint32_t dom, uint8_t shift)
  * guaranteed; higher flags may be false when a byte is 0x01, never missed). */
 static inline uint64_t ims_fp_zero_bytes_(uint64_t v) { return (v - IMS_FP_ONES) & ~v & IMS_FP_HIGHS; }
 
-static inline bool ims_cache_same_(const struct ims_cache_entry *e, uint64_t tag, uint64_t key)
+static inline bool ims_cache_same_(const struct ims_cache_entry *e, uint64_t tag, uint64_t dom, uint64_t key)
 {
-    return e->tag == tag && (ims_cache_keyword_(e) & IMS_CACHE_KEY_MASK) == key;
+    return e->tag == tag && e->dom == dom && (ims_cache_keyword_(e) & IMS_CACHE_KEY_MASK) == key;
 }
 
 /* The hot path: match (tag, dom, shift) among the ways of one set. Two
@@ -104,15 +105,15 @@ static inline bool ims_cache_same_(const struct ims_cache_entry *e, uint64_t tag
  * fingerprint scan (which insert uses), as the hit is usually in an early way
  * and the loop branch predicts well. */
 static inline struct ims_cache_entry *ims_cache_find_(struct ims_cache *c, uint32_t set, uint64_t tag,
-                                                      uint32_t dom, uint8_t shift, uint32_t *way_out)
+                                                      uint64_t dom, uint8_t shift, uint32_t *way_out)
 {
     const uint32_t ways = c->ways;
     if (__builtin_expect(c->n_valid == 0, 0)) /* disabled (no ways) or empty */
         return NULL;
     struct ims_cache_entry *e = c->e + (size_t)set * ways;
-    const uint64_t key = ims_cache_key_(dom, shift);
+    const uint64_t key = ims_cache_key_(shift);
     for (uint32_t w = 0; w < ways; w++) {
-        if (ims_cache_same_(&e[w], tag, key)) {
+        if (ims_cache_same_(&e[w], tag, dom, key)) {
             *way_out = w;
             return &e[w];
         }
@@ -124,7 +125,7 @@ static inline struct ims_cache_entry *ims_cache_find_(struct ims_cache *c, uint3
  * times per logical lookup (the IOTLB, once per page size). Count the logical
  * lookup with ims_cache_count_inl(). */
 static inline struct ims_cache_entry *ims_cache_find_touch_inl(struct ims_cache *c, uint32_t set, uint64_t tag,
-                                                               uint32_t dom, uint8_t shift)
+                                                               uint64_t dom, uint8_t shift)
 {
     uint32_t way;
     struct ims_cache_entry *hit = ims_cache_find_(c, set, tag, dom, shift, &way);
@@ -141,7 +142,7 @@ static inline void ims_cache_count_inl(struct ims_cache *c, bool hit)
 }
 
 static inline struct ims_cache_entry *ims_cache_lookup_inl(struct ims_cache *c, uint32_t set, uint64_t tag,
-                                                           uint32_t dom, uint8_t shift)
+                                                           uint64_t dom, uint8_t shift)
 {
     uint32_t way;
     c->st.lookups++;
@@ -199,21 +200,21 @@ static inline uint32_t ims_cache_victim_(struct ims_cache *c, uint32_t set)
  * groups of 8 ways scanned; when no match is found that is all of them.
  * Valid fingerprints have the top bit set, so the zero-byte flags for
  * invalid ways are exact. */
-static inline uint32_t ims_cache_fp_find_(const struct ims_cache *c, uint32_t set, uint64_t tag, uint32_t dom,
+static inline uint32_t ims_cache_fp_find_(const struct ims_cache *c, uint32_t set, uint64_t tag, uint64_t dom,
                                           uint8_t shift, uint8_t fp, uint32_t *invalid)
 {
     const uint32_t ways = c->ways;
     const struct ims_cache_entry *row = c->e + (size_t)set * ways;
     const uint8_t *f = c->fp + (size_t)set * c->fp_stride;
     const uint64_t pat = fp * IMS_FP_ONES;
-    const uint64_t key = ims_cache_key_(dom, shift);
+    const uint64_t key = ims_cache_key_(shift);
     uint32_t inv = ways;
     for (uint32_t g = 0; g < ways; g += 8) {
         uint64_t v;
         memcpy(&v, f + g, sizeof v);
         for (uint64_t m = ims_fp_zero_bytes_(v ^ pat); m; m &= m - 1) {
             uint32_t w = g + ((uint32_t)__builtin_ctzll(m) >> 3);
-            if (w < ways && ims_cache_same_(&row[w], tag, key))
+            if (w < ways && ims_cache_same_(&row[w], tag, dom, key))
                 return w;
         }
         uint64_t z = ims_fp_zero_bytes_(v);
@@ -233,7 +234,7 @@ static inline uint32_t ims_cache_fp_find_(const struct ims_cache *c, uint32_t se
  * that name one entry. Contract: set <= c->set_mask (callers hash into
  * the set range), and the cache is not empty (c->n_valid != 0; callers
  * test that before hashing). */
-static inline bool ims_cache_remove_inl(struct ims_cache *c, uint32_t set, uint64_t tag, uint32_t dom,
+static inline bool ims_cache_remove_inl(struct ims_cache *c, uint32_t set, uint64_t tag, uint64_t dom,
                                         uint8_t shift)
 {
     const uint32_t way = ims_cache_fp_find_(c, set, tag, dom, shift, ims_cache_fp_(tag, dom, shift), NULL);
@@ -261,7 +262,7 @@ static inline void ims_cache_filled_(struct ims_cache *c, uint32_t set, uint32_t
  * into way `invalid` if that is an invalid way, else (invalid == c->ways)
  * over the policy's victim, copied to *victim if that is not NULL. */
 static inline struct ims_cache_entry *ims_cache_place_(struct ims_cache *c, uint32_t set, uint32_t invalid,
-                                                       uint64_t tag, uint32_t dom, uint8_t shift, uint8_t fp,
+                                                       uint64_t tag, uint64_t dom, uint8_t shift, uint8_t fp,
                                                        struct ims_cache_entry *victim)
 {
     struct ims_cache_entry *row = c->e + (size_t)set * c->ways;
@@ -288,7 +289,7 @@ static inline struct ims_cache_entry *ims_cache_place_(struct ims_cache *c, uint
 
 /* ims_cache_insert (see cache.h), inlined for the translator's fills. */
 static inline struct ims_cache_entry *ims_cache_insert_inl(struct ims_cache *c, uint32_t set, uint64_t tag,
-                                                           uint32_t dom, uint8_t shift,
+                                                           uint64_t dom, uint8_t shift,
                                                            struct ims_cache_entry *victim)
 {
     const uint32_t ways = c->ways;
@@ -312,7 +313,7 @@ static inline struct ims_cache_entry *ims_cache_insert_inl(struct ims_cache *c, 
  * for a match: a walk fills every cache it missed in, so this saves that
  * scan on each fill. Contract: the cache is enabled (c->ways != 0). */
 static inline struct ims_cache_entry *ims_cache_fill_missed_inl(struct ims_cache *c, uint32_t set, uint64_t tag,
-                                                                uint32_t dom, uint8_t shift,
+                                                                uint64_t dom, uint8_t shift,
                                                                 struct ims_cache_entry *victim)
 {
     const uint32_t ways = c->ways;

@@ -4,7 +4,27 @@
  * memory ops; software drains them directly. */
 #include "iommu_impl.h"
 
-void ims_fault_report(struct ims_iommu *mmu, const struct ims_req *req, unsigned reason, bool fpd,
+static void fault_report(struct ims_iommu *mmu, const struct ims_req *req, unsigned reason, bool fpd,
+                         struct ims_xlate *out);
+
+/* Off the hot path: a translation faults rarely. */
+__attribute__((noinline, cold)) int ims_fault_out(struct ims_iommu *mmu, const struct ims_req *req,
+                                                  struct ims_xlate *out, unsigned reason, bool fpd)
+{
+    out->fault = (uint8_t)reason;
+    out->pa = 0;
+    out->len = 0;
+    out->page_shift = 0;
+    out->perm = 0;
+    mmu->st.faults++;
+    mmu->st.fault_reason[reason & 0xffu]++;
+    mmu->st.reads_per_xlate[out->n_reads]++;
+    fault_report(mmu, req, reason, fpd, out);
+    return (int)reason;
+}
+
+/* Records (or drops, or suppresses) a fault; sets out->flags. */
+static void fault_report(struct ims_iommu *mmu, const struct ims_req *req, unsigned reason, bool fpd,
                       struct ims_xlate *out)
 {
     /* FPD (9.3) suppresses qualified faults only. */

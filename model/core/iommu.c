@@ -1,6 +1,5 @@
-/* The IOMMU instance: configuration, creation, invalidation (VT-d 6.5:
- * context-cache and IOTLB invalidation granularities) and statistics. The
- * translation itself is in walk.c, the fault queue in fault.c. */
+/* The IOMMU instance: configuration, creation and statistics. The blocks
+ * it holds live in their own files (iommu_impl.h lists them). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,189 +92,6 @@ const struct ims_iommu_cfg *ims_iommu_cfg(const struct ims_iommu *mmu) { return 
 
 void ims_iommu_set_root(struct ims_iommu *mmu, uint64_t rtaddr) { mmu->rtaddr = rtaddr & ~(IMS_PAGE_SIZE - 1); }
 
-/* ---- Context-cache invalidation ---- */
-
-struct ctx_match {
-    uint16_t did, sid, mask;
-    bool by_sid;
-};
-
-static bool ctx_pred(const struct ims_cache_entry *e, void *arg)
-{
-    const struct ctx_match *m = arg;
-    if (e->aux != m->did)
-        return false;
-    return !m->by_sid || ((uint16_t)e->tag & m->mask) == (m->sid & m->mask);
-}
-
-size_t ims_inv_context(struct ims_iommu *mmu, enum ims_inv_gran gran, uint16_t did, uint16_t sid, uint8_t fm)
-{
-    mmu->st.inv_ctx++;
-    if (gran == IMS_INV_GLOBAL)
-        return ims_cache_invalidate_all(mmu->ctx);
-    if (gran != IMS_INV_DOMAIN && gran != IMS_INV_DEVICE)
-        return 0;
-    /* Function mask (6.5.2.1 FM): 1 ignores function bit 2, 2 bits 2:1, 3 bits 2:0. */
-    static const uint16_t fm_bits[4] = {0, 0x4, 0x6, 0x7};
-    struct ctx_match m = {did, sid, (uint16_t)~fm_bits[fm & 3u], gran == IMS_INV_DEVICE};
-    return ims_cache_invalidate_if(mmu->ctx, ctx_pred, &m);
-}
-
-/* ---- IOTLB and paging-structure-cache invalidation ---- */
-
-struct tlb_match {
-    struct ims_iommu *mmu;
-    uint32_t did;
-    bool by_did;
-    bool by_range;
-    uint64_t lo, hi;     /* [lo, hi] inclusive */
-    unsigned psc_level;  /* 0: IOTLB entry */
-};
-
-static bool tlb_pred(const struct ims_cache_entry *e, void *arg)
-{
-    struct tlb_match *m = arg;
-    if (m->by_did && e->dom != m->did)
-        return false;
-    if (m->by_range) {
-        unsigned shift = m->psc_level ? ims_level_shift(m->psc_level) : e->shift;
-        uint64_t first = e->tag << shift;
-        uint64_t last = first + ((UINT64_C(1) << shift) - 1);
-        if (last < m->lo || first > m->hi)
-            return false;
-    }
-    if (!m->psc_level)
-        m->mmu->iotlb_size_count[(e->shift - 12) / 9]--;
-    return true;
-}
-
-/* Page-selective invalidation of a small range need not scan a whole cache:
- * an entry of page shift s covering the range has a tag in
- * [lo >> s, hi >> s], so it can only live in those tags' sets. For the IOTLB
- * (size_count != NULL) each page size it holds is a shift; for a
- * paging-structure cache the shift is its level's. The predicate stays exact,
- * so visiting a set twice or a set with no match changes nothing. */
-#define IMS_INV_SET_LIMIT 64 /* more tags than this: a full scan is cheaper */
-
-static unsigned inv_shifts(const struct tlb_match *m, const uint32_t *size_count, unsigned shifts[3])
-{
-    if (m->psc_level) {
-        shifts[0] = ims_level_shift(m->psc_level);
-        return 1;
-    }
-    unsigned n = 0;
-    for (unsigned i = 0; i < 3; i++)
-        if (size_count[i])
-            shifts[n++] = 12 + 9 * i;
-    return n;
-}
-
-static bool inv_by_sets(const struct ims_cache *c, const struct tlb_match *m, const uint32_t *size_count)
-{
-    unsigned shifts[3], n = inv_shifts(m, size_count, shifts);
-    uint64_t tags = 0;
-    for (unsigned i = 0; i < n; i++)
-        tags += (m->hi >> shifts[i]) - (m->lo >> shifts[i]) + 1;
-    return tags <= IMS_INV_SET_LIMIT && tags <= (uint64_t)c->set_mask + 1;
-}
-
-/* Removes the one entry of domain `did` whose tag is `tag` at page shift
- * `shift`, if present: from the IOTLB (psc_level 0, keeping its per-size
- * counts) or from paging-structure cache `psc_level`. Used where an
- * invalidated range lies inside one page of that size, so that entry is the
- * only one that can overlap it. Returns 1 if it was there. */
-static inline size_t inv_exact(struct ims_iommu *mmu, unsigned psc_level, uint32_t did, uint64_t tag, unsigned shift)
-{
-    struct ims_cache *c = psc_level ? mmu->psc[psc_level] : mmu->iotlb;
-    if (c->n_valid == 0) /* also true of a disabled cache; skips the hashing */
-        return 0;
-    const uint32_t set = psc_level ? ims_psc_set(c, tag, did) : ims_iotlb_set(c, tag, did);
-    if (!ims_cache_remove_inl(c, set, tag, did, (uint8_t)(psc_level ? psc_level : shift)))
-        return 0;
-    if (!psc_level)
-        mmu->iotlb_size_count[(shift - 12) / 9]--;
-    return 1;
-}
-
-static size_t inv_sets(struct ims_cache *c, struct tlb_match *m, const uint32_t *size_count)
-{
-    if (c->ways == 0)
-        return 0;
-    unsigned shifts[3], n = inv_shifts(m, size_count, shifts);
-    size_t removed = 0;
-    for (unsigned i = 0; i < n; i++) {
-        const uint64_t first = m->lo >> shifts[i];
-        if (first == m->hi >> shifts[i]) { /* inside one page of this size */
-            removed += inv_exact(m->mmu, m->psc_level, m->did, first, shifts[i]);
-            continue;
-        }
-        for (uint64_t tag = first; tag <= m->hi >> shifts[i]; tag++) {
-            uint32_t set = m->psc_level ? ims_psc_set(c, tag, m->did) : ims_iotlb_set(c, tag, m->did);
-            removed += ims_cache_invalidate_set_inl(c, set, tlb_pred, m);
-        }
-    }
-    return removed;
-}
-
-/* Page-selective invalidation of one 4 KiB page (AM 0: what a strict-mode
- * driver sends for every unmapped page). For each page size, and for each
- * paging-structure level, only the entry whose tag is this address's can
- * overlap the page, so each structure needs one exact removal: the result is
- * the same as inv_sets() with tlb_pred, at a fraction of the cost. */
-static size_t inv_one_page(struct ims_iommu *mmu, uint16_t did, uint64_t addr, bool ih)
-{
-    size_t n = 0;
-    for (unsigned i = 0; i < IMS_NSIZES; i++)
-        if (mmu->iotlb_size_count[i])
-            n += inv_exact(mmu, 0, did, addr >> ims_size_shift[i], ims_size_shift[i]);
-    if (ih)
-        return n; /* hint: only leaves changed; paging-structure caches stay */
-    for (unsigned l = 2; l <= IMS_MAX_LEVELS; l++)
-        n += inv_exact(mmu, l, did, addr >> ims_level_shift(l), ims_level_shift(l));
-    return n;
-}
-
-size_t ims_inv_iotlb(struct ims_iommu *mmu, enum ims_inv_gran gran, uint16_t did, uint64_t addr, uint8_t am, bool ih)
-{
-    mmu->st.inv_iotlb++;
-    if (gran == IMS_INV_PAGE && am == 0)
-        return inv_one_page(mmu, did, addr, ih);
-    struct tlb_match m = {.mmu = mmu, .did = did};
-    if (gran == IMS_INV_GLOBAL) {
-        /* by_did = false, by_range = false: everything */
-    } else if (gran == IMS_INV_DOMAIN) {
-        m.by_did = true;
-    } else if (gran == IMS_INV_PAGE) {
-        m.by_did = true;
-        m.by_range = true;
-        unsigned bits = 12u + am;
-        if (bits >= 64) {
-            m.lo = 0;
-            m.hi = UINT64_MAX;
-        } else {
-            m.lo = addr & ~((UINT64_C(1) << bits) - 1);
-            m.hi = m.lo + ((UINT64_C(1) << bits) - 1);
-        }
-    } else {
-        return 0;
-    }
-    size_t n = 0;
-    if (gran == IMS_INV_PAGE && inv_by_sets(mmu->iotlb, &m, mmu->iotlb_size_count))
-        n += inv_sets(mmu->iotlb, &m, mmu->iotlb_size_count);
-    else
-        n += ims_cache_invalidate_if(mmu->iotlb, tlb_pred, &m);
-    if (gran == IMS_INV_PAGE && ih)
-        return n; /* hint: only leaves changed; paging-structure caches stay */
-    for (unsigned l = 2; l <= IMS_MAX_LEVELS; l++) {
-        m.psc_level = l;
-        if (gran == IMS_INV_PAGE && inv_by_sets(mmu->psc[l], &m, NULL))
-            n += inv_sets(mmu->psc[l], &m, NULL);
-        else
-            n += ims_cache_invalidate_if(mmu->psc[l], tlb_pred, &m);
-    }
-    return n;
-}
-
 /* ---- Statistics ---- */
 
 const struct ims_stats *ims_iommu_stats(struct ims_iommu *mmu)
@@ -312,7 +128,7 @@ void ims_stats_sub(struct ims_stats *out, const struct ims_stats *a, const struc
     struct ims_stats r;
     r.translations = a->translations - b->translations;
     r.faults = a->faults - b->faults;
-    for (unsigned i = 0; i < 16; i++)
+    for (unsigned i = 0; i < 256; i++)
         r.fault_reason[i] = a->fault_reason[i] - b->fault_reason[i];
     r.fault_records = a->fault_records - b->fault_records;
     r.fault_dropped = a->fault_dropped - b->fault_dropped;

@@ -1,14 +1,25 @@
-/* Internal: the IOMMU instance, shared by iommu.c (setup, invalidation,
- * stats), walk.c (translation) and fault.c (fault queue). */
+/* Internal: the IOMMU instance and what its blocks share. One file per
+ * block (docs/architecture.md, "where things live"):
+ *   context.c    root and context tables: fetch and check a device's context
+ *   ctx_cache.h  context cache (tag: requester id + PASID)
+ *   iotlb.h/.c   IOTLB (tag: domain, page number, page size)
+ *   psc.h/.c     paging-structure caches (one per level)
+ *   walk.c       second-level page walker
+ *   fault.c      fault recording
+ *   inv.c        invalidation commands and their scopes
+ *   translate.c  ims_translate: calls the blocks in the order hardware does
+ *   iommu.c      instance setup, statistics
+ * Hot paths are static inline in the block headers so that translate.c's
+ * hit path is one function. Nothing outside model/core includes this file. */
 #ifndef IMS_IOMMU_IMPL_H
 #define IMS_IOMMU_IMPL_H
 
 #include "cache_impl.h"
 #include "iommusim/iommu.h"
 
-/* Page sizes the IOTLB can hold, in probe order. */
-#define IMS_NSIZES 3
-static const uint8_t ims_size_shift[IMS_NSIZES] = {12, 21, 30};
+/* Page sizes the IOTLB holds, in probe order: 4 KiB, 2 MiB, 1 GiB. */
+#define IMS_IOTLB_NSIZES 3
+static inline unsigned ims_iotlb_shift(unsigned i) { return IMS_PAGE_SHIFT + 9 * i; }
 
 struct ims_iommu {
     struct ims_iommu_cfg cfg;
@@ -21,32 +32,69 @@ struct ims_iommu {
     struct ims_cache *ctx;
     struct ims_cache *iotlb;
     struct ims_cache *psc[IMS_MAX_LEVELS + 1];
-    uint32_t iotlb_size_count[IMS_NSIZES]; /* valid IOTLB entries per page size */
+    uint32_t iotlb_size_count[IMS_IOTLB_NSIZES]; /* valid IOTLB entries per page size (iotlb.h) */
     struct ims_fq_state fq;
     struct ims_stats st;
 };
 
-/* Context-cache payload: data = context entry lo word (P, FPD, TT, SLPTPTR)
- * with AW packed into bits 6:4 (reserved-zero in a valid entry); aux = DID;
- * dom = 0, shift = 0, tag = requester id. */
-#define IMS_CC_AW_SHIFT 4
+/* Reads one 64-bit table word through the ops and logs it for the timing
+ * layer. `cont`: the word belongs to the same entry (and memory access) as
+ * the read before it. The log is bounded: a read past IMS_XLATE_MAX_READS
+ * is still made, but only flagged (IMS_XLATE_READS_LOST), never written past
+ * the array. */
+static inline uint64_t ims_read_entry(struct ims_iommu *mmu, struct ims_xlate *out, uint64_t pa,
+                                      enum ims_mem_kind kind, unsigned level, bool cont)
+{
+    uint64_t v = mmu->read64(mmu->mem_ctx, pa, kind);
+    if (kind == IMS_MEM_PTE)
+        mmu->st.ptw_reads++;
+    else
+        mmu->st.ctx_reads++;
+    if (__builtin_expect(out->n_reads >= IMS_XLATE_MAX_READS, 0)) {
+        out->flags |= IMS_XLATE_READS_LOST;
+        return v;
+    }
+    struct ims_mem_read_rec *r = &out->reads[out->n_reads++];
+    r->pa = pa;
+    r->val = v;
+    r->kind = (uint8_t)kind;
+    r->level = (uint8_t)level;
+    r->cont = cont;
+    return v;
+}
 
-static inline uint32_t ims_iotlb_set(const struct ims_cache *c, uint64_t tag, uint32_t did)
+/* A successful translation: `base` is the output page of size 2^shift. */
+static inline void ims_xlate_finish(struct ims_iommu *mmu, const struct ims_req *req, struct ims_xlate *out,
+                                    uint64_t base, unsigned shift, unsigned perm)
 {
-    uint64_t h = tag ^ (tag >> 7) ^ ((uint64_t)did * 0x9e5u);
-    return (uint32_t)h & c->set_mask;
-}
-static inline uint32_t ims_psc_set(const struct ims_cache *c, uint64_t tag, uint32_t did)
-{
-    return (uint32_t)(tag ^ (tag >> 9) ^ did) & c->set_mask;
-}
-static inline uint32_t ims_ctx_set(const struct ims_cache *c, uint16_t rid)
-{
-    return (uint32_t)(rid ^ (rid >> 8)) & c->set_mask;
+    uint64_t size = UINT64_C(1) << shift;
+    uint64_t off = req->iova & (size - 1);
+    uint64_t left = size - off;
+    out->pa = base | off;
+    out->len = req->size < left ? req->size : (uint32_t)left;
+    out->page_shift = (uint8_t)shift;
+    out->perm = (uint8_t)perm;
+    mmu->st.reads_per_xlate[out->n_reads]++;
 }
 
-/* fault.c: records (or drops, or suppresses) a fault; sets out->flags. */
-void ims_fault_report(struct ims_iommu *mmu, const struct ims_req *req, unsigned reason, bool fpd,
-                      struct ims_xlate *out);
+/* The permission fault for a denied access. */
+static inline unsigned ims_perm_fault(unsigned access) { return access == IMS_PERM_W ? IMS_FR_WRITE : IMS_FR_READ; }
+
+/* context.c: context-cache miss: fetches and checks the root and context
+ * entries for `rid`, fills the context cache (set `cset`). Returns 0 with
+ * the entry in *ce, or a fault reason; *fpd is set as soon as the context
+ * entry is known. */
+unsigned ims_context_fetch(struct ims_iommu *mmu, uint16_t rid, uint32_t cset, struct ims_ctx_entry *ce, bool *fpd,
+                           struct ims_xlate *out);
+
+/* walk.c: IOTLB miss: paging-structure caches, then the second-level walk
+ * from the deepest hit to the leaf, filling the PSCs and the IOTLB and
+ * finishing *out. Returns 0 or a fault reason (the caller reports it). */
+unsigned ims_sl_walk(struct ims_iommu *mmu, const struct ims_req *req, struct ims_xlate *out,
+                     const struct ims_ctx_entry *ce, uint16_t did, unsigned levels);
+
+/* fault.c: a failed translation: clears the result, counts it, and records
+ * (or drops, or suppresses) the fault. Returns the reason. */
+int ims_fault_out(struct ims_iommu *mmu, const struct ims_req *req, struct ims_xlate *out, unsigned reason, bool fpd);
 
 #endif /* IMS_IOMMU_IMPL_H */

@@ -216,22 +216,28 @@ int ims_tb_attach(struct ims_tb *tb, uint16_t rid, uint16_t did, unsigned tt, bo
         return IMS_TB_EINVAL;
     if ((tt == IMS_TT_DEVTLB && !tb->cfg.caps.dt) || (tt == IMS_TT_PASSTHROUGH && !tb->cfg.caps.pt))
         return IMS_TB_ECAPS;
-    uint64_t rpa = tb->root + (uint64_t)(rid >> 8) * IMS_ROOT_ENTRY_SIZE;
-    uint64_t rlo = ims_mem_read64_inl(tb->mem, rpa);
-    if (!ims_root_present(rlo)) {
+    uint64_t rpa = tb->root + ims_root_offset(rid >> 8);
+    struct ims_root_entry re = {ims_mem_read64_inl(tb->mem, rpa), 0};
+    if (!ims_root_present(&re)) {
         uint64_t ctp = frame_alloc(tb);
         if (!ctp)
             return IMS_TB_ENOMEM;
-        rlo = ims_root_make(ctp);
-        ims_mem_write64_inl(tb->mem, rpa, rlo);
+        ims_root_set_ctp(&re, ctp);
+        ims_root_set_present(&re, true);
+        ims_mem_write64_inl(tb->mem, rpa, re.lo);
     }
-    uint64_t cpa = ims_root_ctp(rlo) + (uint64_t)(rid & 0xffu) * IMS_CTX_ENTRY_SIZE;
-    uint64_t lo = d->root | ((uint64_t)tt << 2) | ((uint64_t)(fpd ? 1 : 0) << 1) | 1u;
-    uint64_t hi = ((uint64_t)did << 8) | ims_levels_aw(d->levels);
+    uint64_t cpa = ims_root_ctp(&re) + ims_ctx_offset(rid & 0xffu);
+    struct ims_ctx_entry ce = {0, 0};
+    ims_ctx_set_slptptr(&ce, d->root);
+    ims_ctx_set_tt(&ce, tt);
+    ims_ctx_set_fpd(&ce, fpd);
+    ims_ctx_set_aw(&ce, ims_levels_aw(d->levels));
+    ims_ctx_set_did(&ce, did);
+    ims_ctx_set_present(&ce, true);
     /* High word first, so the entry never looks present with a stale DID. */
     ims_mem_write64_inl(tb->mem, cpa, 0);
-    ims_mem_write64_inl(tb->mem, cpa + 8, hi);
-    ims_mem_write64_inl(tb->mem, cpa, lo);
+    ims_mem_write64_inl(tb->mem, cpa + 8, ce.hi);
+    ims_mem_write64_inl(tb->mem, cpa, ce.lo);
     if (tb->rid_did[rid] >= 0)
         tb->dom[tb->rid_did[rid]].attached--;
     tb->rid_did[rid] = did;
@@ -243,8 +249,8 @@ int ims_tb_detach(struct ims_tb *tb, uint16_t rid)
 {
     if (tb->rid_did[rid] < 0)
         return IMS_TB_ENOENT;
-    uint64_t rlo = ims_mem_read64_inl(tb->mem, tb->root + (uint64_t)(rid >> 8) * IMS_ROOT_ENTRY_SIZE);
-    uint64_t cpa = ims_root_ctp(rlo) + (uint64_t)(rid & 0xffu) * IMS_CTX_ENTRY_SIZE;
+    const struct ims_root_entry re = {ims_mem_read64_inl(tb->mem, tb->root + ims_root_offset(rid >> 8)), 0};
+    uint64_t cpa = ims_root_ctp(&re) + ims_ctx_offset(rid & 0xffu);
     ims_mem_write64_inl(tb->mem, cpa, 0);
     ims_mem_write64_inl(tb->mem, cpa + 8, 0);
     tb->dom[tb->rid_did[rid]].attached--;
@@ -329,10 +335,10 @@ int ims_tb_entry_pa(const struct ims_tb *tb, uint16_t did, uint64_t iova, unsign
 
 int ims_tb_ctx_entry_pa(const struct ims_tb *tb, uint16_t rid, uint64_t *pa)
 {
-    uint64_t rlo = ims_mem_read64_inl(tb->mem, tb->root + (uint64_t)(rid >> 8) * IMS_ROOT_ENTRY_SIZE);
-    if (!ims_root_present(rlo))
+    const struct ims_root_entry re = {ims_mem_read64_inl(tb->mem, tb->root + ims_root_offset(rid >> 8)), 0};
+    if (!ims_root_present(&re))
         return IMS_TB_ENOENT;
-    *pa = ims_root_ctp(rlo) + (uint64_t)(rid & 0xffu) * IMS_CTX_ENTRY_SIZE;
+    *pa = ims_root_ctp(&re) + ims_ctx_offset(rid & 0xffu);
     return IMS_TB_OK;
 }
 

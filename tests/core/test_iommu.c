@@ -49,7 +49,24 @@ START_TEST(levels_x_sizes)
         ck_assert_uint_eq(x.reads[i].kind, i == 0 ? IMS_MEM_ROOT : i < 3 ? IMS_MEM_CONTEXT : IMS_MEM_PTE);
         if (i >= 3)
             ck_assert_uint_eq(x.reads[i].level, levels - (i - 3));
+        /* Only the context entry's high word continues an access. */
+        ck_assert_uint_eq(x.reads[i].cont, i == 2);
+        /* Reads above the leaf name the paging-structure entry they yield. */
+        struct ims_key k;
+        bool psc = ims_xlate_read_key(&(struct ims_req){.rid = RID_A, .iova = iova + off}, &x, i, &k);
+        ck_assert(psc == (i >= 3 && x.reads[i].level >= 2));
+        if (psc) {
+            ck_assert_uint_eq(k.kind, IMS_KEY_PSC + x.reads[i].level);
+            ck_assert_uint_eq(k.shift, ims_level_shift(x.reads[i].level));
+            ck_assert_uint_eq(k.tag, (iova + off) >> k.shift);
+            ck_assert_uint_eq(k.dom, 5);
+        }
     }
+    struct ims_key lk;
+    ims_xlate_leaf_key(&(struct ims_req){.rid = RID_A, .iova = iova + off}, &x, &lk);
+    ck_assert_uint_eq(lk.kind, IMS_KEY_IOTLB);
+    ck_assert_uint_eq(lk.shift, shift);
+    ck_assert_uint_eq(lk.tag, (iova + off) >> shift);
     ck_assert_int_eq(fx_xlate(&f, RID_A, iova, IMS_PERM_W, &x), 0);
     ck_assert_uint_eq(x.n_reads, 0);
     ck_assert_uint_eq(x.flags & (IMS_XLATE_IOTLB_HIT | IMS_XLATE_CTX_HIT), IMS_XLATE_IOTLB_HIT | IMS_XLATE_CTX_HIT);
@@ -630,6 +647,46 @@ START_TEST(stats_sub)
 END_TEST
 
 /* Creation errors name the parameter. */
+/* Invalidation scopes name what each command covers, and a narrow scope's
+ * keys are counted per class of entry size. */
+START_TEST(inv_scopes)
+{
+    struct ims_inv_scope s;
+    /* One page, no hint: the IOTLB and every paging-structure level, in its domain. */
+    ims_inv_iotlb_scope(IMS_INV_PAGE, 7, 0x12345678, 0, false, &s);
+    ck_assert(!s.any_dom);
+    ck_assert_uint_eq(s.dom, 7);
+    ck_assert_uint_eq(s.lo, 0x12345000);
+    ck_assert_uint_eq(s.hi, 0x12345fff);
+    ck_assert_uint_eq(s.kinds, (1u << IMS_KEY_IOTLB) | (0xfu << (IMS_KEY_PSC + 2)));
+    ck_assert_uint_eq(ims_inv_scope_nkeys(&s, 600), 7); /* one key per class */
+    /* The hint leaves the paging-structure caches out. */
+    ims_inv_iotlb_scope(IMS_INV_PAGE, 7, 0x12345678, 0, true, &s);
+    ck_assert_uint_eq(s.kinds, 1u << IMS_KEY_IOTLB);
+    ck_assert_uint_eq(ims_inv_scope_nkeys(&s, 600), 3);
+    /* 2^9 pages: 512 4 KiB tags + one 2 MiB + one 1 GiB; too many for 100. */
+    ims_inv_iotlb_scope(IMS_INV_PAGE, 7, 0x40000000, 9, true, &s);
+    ck_assert_uint_eq(s.hi - s.lo + 1, 512u * 4096u);
+    ck_assert_uint_eq(ims_inv_scope_nkeys(&s, 600), 514);
+    ck_assert_uint_eq(ims_inv_scope_nkeys(&s, 100), 0);
+    /* Domain and global: not narrow. */
+    ims_inv_iotlb_scope(IMS_INV_DOMAIN, 7, 0, 0, false, &s);
+    ck_assert(!s.any_dom && s.lo == 0 && s.hi == UINT64_MAX);
+    ck_assert_uint_eq(ims_inv_scope_nkeys(&s, 600), 0);
+    ims_inv_iotlb_scope(IMS_INV_GLOBAL, 7, 0, 0, true, &s);
+    ck_assert(s.any_dom);
+    ck_assert_uint_eq(s.kinds & (1u << (IMS_KEY_PSC + 2)), 1u << (IMS_KEY_PSC + 2)); /* IH only for pages */
+    /* Context: keys are (dom = requester id, tag = domain id). */
+    ims_inv_context_scope(IMS_INV_DOMAIN, 9, 0, 0, &s);
+    ck_assert(s.any_dom && s.lo == 9 && s.hi == 9 && s.kinds == 1u << IMS_KEY_CTX);
+    ims_inv_context_scope(IMS_INV_DEVICE, 9, 0x0310, 0, &s);
+    ck_assert(!s.any_dom && s.dom == 0x0310 && s.lo == 0 && s.hi == UINT64_MAX);
+    ims_inv_context_scope(IMS_INV_DEVICE, 9, 0x0310, 1, &s); /* function mask: all (conservative) */
+    ck_assert(s.any_dom && s.lo == 0 && s.hi == UINT64_MAX);
+    ck_assert_uint_eq(ims_inv_scope_nkeys(&s, 600), 0);
+}
+END_TEST
+
 START_TEST(create_errors)
 {
     struct ims_iommu_cfg cfg;
@@ -667,6 +724,7 @@ int main(void)
     tcase_add_test(tc, fault_queue);
     tcase_add_test(tc, stats_sub);
     tcase_add_test(tc, create_errors);
+    tcase_add_test(tc, inv_scopes);
     suite_add_tcase(s, tc);
     return ims_check_run(s);
 }

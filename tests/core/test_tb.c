@@ -242,16 +242,20 @@ START_TEST(domains_attach)
     ck_assert_int_eq(ims_tb_attach(t.tb, 0x0310, 2, IMS_TT_UNTRANSLATED, true), 0);
     uint64_t pa;
     ck_assert_int_eq(ims_tb_ctx_entry_pa(t.tb, 0x0310, &pa), 0);
-    uint64_t lo = ims_mem_read64(t.mem, pa), hi = ims_mem_read64(t.mem, pa + 8);
-    ck_assert(ims_ctx_present(lo) && ims_ctx_fpd(lo));
-    ck_assert_uint_eq(ims_ctx_slptptr(lo), ims_tb_domain_root(t.tb, 2));
-    ck_assert_uint_eq(ims_ctx_aw(hi), IMS_AW_39);
-    ck_assert_uint_eq(ims_ctx_did(hi), 2);
+    const struct ims_ctx_entry ce = {ims_mem_read64(t.mem, pa), ims_mem_read64(t.mem, pa + 8)};
+    ck_assert(ims_ctx_present(&ce) && ims_ctx_fpd(&ce));
+    ck_assert_uint_eq(ims_ctx_tt(&ce), IMS_TT_UNTRANSLATED);
+    ck_assert_uint_eq(ims_ctx_slptptr(&ce), ims_tb_domain_root(t.tb, 2));
+    ck_assert_uint_eq(ims_ctx_aw(&ce), IMS_AW_39);
+    ck_assert_uint_eq(ims_ctx_did(&ce), 2);
+    ck_assert_uint_eq(ce.lo & IMS_CTX_LO_RSVD, 0); /* reserved bits stay clear */
+    ck_assert_uint_eq(ce.hi & IMS_CTX_HI_RSVD, 0);
     ck_assert_int_eq(ims_tb_domain_destroy(t.tb, 2), IMS_TB_EEXIST);
     ck_assert_int_eq(ims_tb_attach(t.tb, 0x0310, 1, IMS_TT_UNTRANSLATED, false), 0); /* move */
     ck_assert_int_eq(ims_tb_domain_destroy(t.tb, 2), 0);
     ck_assert_int_eq(ims_tb_detach(t.tb, 0x0310), 0);
-    ck_assert(!ims_ctx_present(ims_mem_read64(t.mem, pa)));
+    const struct ims_ctx_entry gone = {ims_mem_read64(t.mem, pa), ims_mem_read64(t.mem, pa + 8)};
+    ck_assert(!ims_ctx_present(&gone));
     ck_assert_int_eq(ims_tb_detach(t.tb, 0x0310), IMS_TB_ENOENT);
     ck_assert_int_eq(ims_tb_attach(t.tb, 0x0310, 1, 3, false), IMS_TB_EINVAL);
     ck_assert_str_eq(ims_tb_strerror(IMS_TB_ENOMEM), "table region exhausted");

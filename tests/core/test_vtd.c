@@ -82,6 +82,49 @@ START_TEST(fault_record_layout)
 END_TEST
 
 /* Qualified: 2-7, c, d (QEMU's table); not: 1, 8, 9, a, b. Names known for 0..d. */
+/* Setters write exactly their field: every field round-trips at its extreme
+ * values, the others are left as they were, reserved bits stay clear. */
+START_TEST(entry_setters)
+{
+    struct ims_root_entry re = {0, 0};
+    ims_root_set_ctp(&re, UINT64_C(0x000fffffffffffff)); /* low 12 bits dropped */
+    ck_assert_uint_eq(ims_root_ctp(&re), UINT64_C(0x000ffffffffff000));
+    ck_assert(!ims_root_present(&re));
+    ims_root_set_present(&re, true);
+    ck_assert(ims_root_present(&re));
+    ck_assert_uint_eq(re.lo & IMS_ROOT_LO_RSVD, 0);
+    ck_assert_uint_eq(re.lo, UINT64_C(0x000ffffffffff001));
+    ck_assert_uint_eq(re.hi, 0);
+    ck_assert_uint_eq(ims_root_offset(0xff), 0xff0);
+
+    struct ims_ctx_entry ce = {0, 0};
+    ims_ctx_set_slptptr(&ce, UINT64_C(0x123456789abcdfff));
+    ims_ctx_set_tt(&ce, IMS_TT_PASSTHROUGH);
+    ims_ctx_set_fpd(&ce, true);
+    ims_ctx_set_aw(&ce, IMS_AW_57);
+    ims_ctx_set_did(&ce, 0xffff);
+    ims_ctx_set_present(&ce, true);
+    ck_assert_uint_eq(ce.lo, UINT64_C(0x123456789abcd00b)); /* P | FPD | TT=2 | SLPTPTR */
+    ck_assert_uint_eq(ce.hi, UINT64_C(0x0000000000ffff03)); /* AW=3 | DID */
+    ck_assert_uint_eq(ce.lo & IMS_CTX_LO_RSVD, 0);
+    ck_assert_uint_eq(ce.hi & IMS_CTX_HI_RSVD, 0);
+    ck_assert(ims_ctx_present(&ce) && ims_ctx_fpd(&ce));
+    ck_assert_uint_eq(ims_ctx_tt(&ce), IMS_TT_PASSTHROUGH);
+    ck_assert_uint_eq(ims_ctx_aw(&ce), IMS_AW_57);
+    ck_assert_uint_eq(ims_ctx_did(&ce), 0xffff);
+    /* Clearing one field leaves the others. */
+    ims_ctx_set_fpd(&ce, false);
+    ims_ctx_set_did(&ce, 0x1234);
+    ims_ctx_set_tt(&ce, IMS_TT_UNTRANSLATED);
+    ck_assert_uint_eq(ce.lo, UINT64_C(0x123456789abcd001));
+    ck_assert_uint_eq(ce.hi, UINT64_C(0x0000000000123403));
+    ims_ctx_set_present(&ce, false);
+    ck_assert(!ims_ctx_present(&ce));
+    ck_assert_uint_eq(ims_ctx_slptptr(&ce), UINT64_C(0x123456789abcd000));
+    ck_assert_uint_eq(ims_ctx_offset(0x12), 0x120);
+}
+END_TEST
+
 START_TEST(fault_reasons)
 {
     static const bool q[14] = {0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1};
@@ -102,6 +145,7 @@ int main(void)
     tcase_add_test(tc, caps_check);
     tcase_add_test(tc, fault_record_layout);
     tcase_add_test(tc, fault_reasons);
+    tcase_add_test(tc, entry_setters);
     suite_add_tcase(s, tc);
     return ims_check_run(s);
 }

@@ -34,14 +34,18 @@ struct ims_cache_cfg {
 /* 0 if valid; else -1 with a message naming the field, prefixed with `what`. */
 int ims_cache_cfg_check(const struct ims_cache_cfg *cfg, const char *what, char *err, size_t errlen);
 
-/* One way. tag/dom/shift identify the entry; data/aux are the owner's payload. */
+/* One way. tag/dom/shift identify the entry; data/aux are the owner's payload.
+ * Wide enough for what scalable mode tags a translation with: tag holds a
+ * page number (or requester id and PASID), dom a domain id with a PASID and
+ * translation-kind bits above it, shift the page size. */
 struct ims_cache_entry {
     uint64_t tag;   /* owner-defined, e.g. IOVA >> shift */
     uint64_t data;  /* owner payload, e.g. output page address */
-    uint32_t dom;   /* domain id (or requester id for the context cache) */
-    uint16_t aux;   /* owner payload, e.g. permissions */
+    uint64_t dom;   /* owner-defined, e.g. domain id | PASID << 16 */
+    uint32_t aux;   /* owner payload, e.g. permissions */
     uint8_t shift;  /* owner-defined, e.g. page shift; part of the match */
     uint8_t valid;
+    uint16_t spare; /* padding, always 0 */
 };
 
 struct ims_cache_stats {
@@ -62,16 +66,16 @@ uint32_t ims_cache_sets(const struct ims_cache *c);
 
 /* Finds (tag, dom, shift) in `set` (set < sets). On a hit updates the
  * replacement state and returns the entry; NULL on a miss. Counts a lookup. */
-struct ims_cache_entry *ims_cache_lookup(struct ims_cache *c, uint32_t set, uint64_t tag, uint32_t dom,
+struct ims_cache_entry *ims_cache_lookup(struct ims_cache *c, uint32_t set, uint64_t tag, uint64_t dom,
                                          uint8_t shift);
 /* Same match, but no statistics and no replacement update (for checks). */
-struct ims_cache_entry *ims_cache_probe(struct ims_cache *c, uint32_t set, uint64_t tag, uint32_t dom,
+struct ims_cache_entry *ims_cache_probe(struct ims_cache *c, uint32_t set, uint64_t tag, uint64_t dom,
                                         uint8_t shift);
 /* Inserts (tag, dom, shift), replacing a matching entry if present, else an
  * invalid way, else the policy's victim. Returns the entry for the owner to
  * fill data/aux (NULL if disabled). If a valid entry was evicted and `victim`
  * is not NULL, *victim receives a copy of it. */
-struct ims_cache_entry *ims_cache_insert(struct ims_cache *c, uint32_t set, uint64_t tag, uint32_t dom,
+struct ims_cache_entry *ims_cache_insert(struct ims_cache *c, uint32_t set, uint64_t tag, uint64_t dom,
                                          uint8_t shift, struct ims_cache_entry *victim);
 
 /* Removes every valid entry for which pred returns true; returns the count. */

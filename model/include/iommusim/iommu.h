@@ -75,13 +75,24 @@ struct ims_req {
 #define IMS_XLATE_FAULT_DROPPED  (1u << 5) /* fault queue full: dropped, counted */
 #define IMS_XLATE_FAULT_SUPPRESSED (1u << 6) /* FPD set: not recorded */
 
-#define IMS_XLATE_MAX_READS 8 /* root + context + 5 levels, with room */
+#define IMS_XLATE_READS_LOST (1u << 7) /* more table reads than reads[] holds: the rest were made, not logged */
+
+/* Table reads one translation may log. The longest walk to come is a nested
+ * 5-level first-level walk over 5-level second-level tables: each of the 5
+ * first-level entries and the final output address is translated by a
+ * 5-level second-level walk (6 x 5 reads) besides the 5 first-level reads,
+ * plus root (2 words), context (2), PASID directory (1) and PASID-table
+ * entry (up to 8 words) reads: 48. Legacy mode needs at most 8. */
+#define IMS_XLATE_MAX_READS 64
+#define IMS_XLATE_READS_NESTED_WORST (6 * 5 + 5 + 2 + 2 + 1 + 8)
+IMS_STATIC_ASSERT(IMS_XLATE_MAX_READS >= IMS_XLATE_READS_NESTED_WORST, "reads[] holds the longest nested walk");
 
 struct ims_mem_read_rec {
     uint64_t pa;      /* address read */
     uint64_t val;     /* value read */
     uint8_t kind;     /* enum ims_mem_kind */
     uint8_t level;    /* paging level for IMS_MEM_PTE, else 0 */
+    uint8_t cont;     /* 1: another word of the entry the previous read began (one memory access) */
 };
 
 struct ims_xlate {
@@ -100,7 +111,7 @@ struct ims_xlate {
 struct ims_stats {
     uint64_t translations;      /* ims_translate() calls */
     uint64_t faults;            /* translations that faulted */
-    uint64_t fault_reason[16];  /* per enum ims_fault_reason */
+    uint64_t fault_reason[256]; /* per enum ims_fault_reason (the architecture's 8-bit code) */
     uint64_t fault_records;     /* records written to the fault queue */
     uint64_t fault_dropped;     /* faults lost to a full queue */
     uint64_t fault_suppressed;  /* faults not recorded because of FPD */
@@ -153,6 +164,102 @@ size_t ims_inv_context(struct ims_iommu *mmu, enum ims_inv_gran gran, uint16_t d
  * entries covering the range are removed too unless ih (invalidation hint:
  * only leaves changed) is set. Returns IOTLB + PSC entries removed. */
 size_t ims_inv_iotlb(struct ims_iommu *mmu, enum ims_inv_gran gran, uint16_t did, uint64_t addr, uint8_t am, bool ih);
+
+/* ---- Cache keys and invalidation scopes, for a timing layer ----
+ * A timing layer tracks the cache fills that walks still have in flight (an
+ * entry is usable only when its fill completes; an invalidation waits for
+ * the fills it covers) without knowing how the architecture tags its caches:
+ * the core names each cache entry by an opaque key, and each invalidation by
+ * a scope over keys. A key covers the input bytes [tag << shift,
+ * (tag + 1) << shift); kind says which structure holds it. A second
+ * architecture provides the same functions for its own structures. */
+enum ims_key_kind {
+    IMS_KEY_CTX = 0,   /* device context (dom = requester id, tag = domain id, shift 0) */
+    IMS_KEY_IOTLB = 1, /* leaf translation */
+    IMS_KEY_PSC = 2,   /* + level: paging-structure cache of that level */
+    IMS_KEY_KINDS = IMS_KEY_PSC + IMS_MAX_LEVELS + 1
+};
+struct ims_key {
+    uint64_t tag;
+    uint32_t dom;
+    uint8_t kind;  /* enum ims_key_kind */
+    uint8_t shift; /* bytes covered: 2^shift */
+};
+
+/* The context entry a translation used (valid once x->did is known). */
+static inline void ims_xlate_ctx_key(const struct ims_req *req, const struct ims_xlate *x, struct ims_key *k)
+{
+    *k = (struct ims_key){.tag = x->did, .dom = req->rid, .kind = IMS_KEY_CTX, .shift = 0};
+}
+/* The IOTLB entry a successful translation hit or filled. */
+static inline void ims_xlate_leaf_key(const struct ims_req *req, const struct ims_xlate *x, struct ims_key *k)
+{
+    *k = (struct ims_key){
+        .tag = req->iova >> x->page_shift, .dom = x->did, .kind = IMS_KEY_IOTLB, .shift = x->page_shift};
+}
+/* The paging-structure-cache entry whose hit started the walk (x->psc_level != 0). */
+static inline void ims_xlate_psc_key(const struct ims_req *req, const struct ims_xlate *x, struct ims_key *k)
+{
+    const unsigned l = x->psc_level, s = ims_level_shift(l);
+    *k = (struct ims_key){.tag = req->iova >> s, .dom = x->did, .kind = (uint8_t)(IMS_KEY_PSC + l), .shift = (uint8_t)s};
+}
+/* Whether table read i of a walk yields a paging-structure-cache entry (a
+ * read above the leaf level), and its key. */
+static inline bool ims_xlate_read_key(const struct ims_req *req, const struct ims_xlate *x, unsigned i,
+                                      struct ims_key *k)
+{
+    const unsigned l = x->reads[i].level;
+    if (x->reads[i].kind != IMS_MEM_PTE || l < 2)
+        return false;
+    const unsigned s = ims_level_shift(l);
+    *k = (struct ims_key){.tag = req->iova >> s, .dom = x->did, .kind = (uint8_t)(IMS_KEY_PSC + l), .shift = (uint8_t)s};
+    return true;
+}
+
+/* The keys an invalidation covers: kinds (bit per enum ims_key_kind), in
+ * domain dom (any if any_dom), overlapping the input bytes [lo, hi]. */
+struct ims_inv_scope {
+    uint32_t kinds;
+    bool any_dom;
+    uint32_t dom;
+    uint64_t lo, hi;
+};
+void ims_inv_context_scope(enum ims_inv_gran gran, uint16_t did, uint16_t sid, uint8_t fm, struct ims_inv_scope *s);
+void ims_inv_iotlb_scope(enum ims_inv_gran gran, uint16_t did, uint64_t addr, uint8_t am, bool ih,
+                         struct ims_inv_scope *s);
+/* The entry sizes each key kind comes in (VT-d: the IOTLB holds 4 KiB,
+ * 2 MiB and 1 GiB pages; the paging-structure cache of level L entries of
+ * 2^(12 + 9L - 9) bytes): the classes a scope's keys fall into. Inline: a
+ * timing layer walks them per invalidation. */
+#define IMS_KEY_NSIZES 7
+static const struct ims_key_size {
+    uint8_t kind, shift;
+} ims_key_sizes[IMS_KEY_NSIZES] = {
+    {IMS_KEY_IOTLB, 12},   {IMS_KEY_IOTLB, 21},   {IMS_KEY_IOTLB, 30},   {IMS_KEY_PSC + 2, 21},
+    {IMS_KEY_PSC + 3, 30}, {IMS_KEY_PSC + 4, 39}, {IMS_KEY_PSC + 5, 48},
+};
+
+/* How many keys a narrow scope covers: for each class i of ims_key_sizes
+ * whose kind is in s->kinds, the tags [s->lo >> shift, s->hi >> shift] in
+ * domain s->dom. Returns 0 when the scope is not narrow (any domain, a
+ * context scope, or more than max keys): then match keys against the
+ * scope's range instead. */
+static inline size_t ims_inv_scope_nkeys(const struct ims_inv_scope *s, size_t max)
+{
+    if (s->any_dom || (s->kinds & (1u << IMS_KEY_CTX)))
+        return 0;
+    size_t n = 0;
+    for (unsigned i = 0; i < IMS_KEY_NSIZES; i++) {
+        const unsigned shift = ims_key_sizes[i].shift;
+        if (!(s->kinds & (1u << ims_key_sizes[i].kind)))
+            continue;
+        const uint64_t span = (s->hi >> shift) - (s->lo >> shift);
+        if (span >= max - n)
+            return 0;
+        n += span + 1;
+    }
+    return n;
+}
 
 /* ---- Fault queue: a circular buffer of 16-byte VT-d fault records in memory.
  * The IOMMU writes at tail; software reads at head. Full when

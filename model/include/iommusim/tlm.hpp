@@ -265,6 +265,10 @@ public:
     virtual void on_walk(const ims_req &req, const ims_xlate &x, Cycles start, Cycles done) = 0;
 };
 
+class InFlightFills;
+class WalkerPool;
+class LookupPort;
+
 // The IOMMU: requester-ID lookup + context cache, IOTLB, paging-structure
 // caches, walker pool with a bounded queue, fault-queue writer.
 class Iommu : public sc_core::sc_module {
@@ -301,7 +305,7 @@ public:
     void set_walk_observer(WalkObserver *obs) { m_observer = obs; }
     const IommuTimingStats &timing_stats() const { return m_st; }
     void reset_timing_stats() { m_st = IommuTimingStats{}; }
-    std::uint32_t walkers() const { return static_cast<std::uint32_t>(m_walker_free.size()); }
+    std::uint32_t walkers() const;
 
 private:
     void translate_at(const sc_core::sc_time &delay, const ims_req &req, ReqExt &ext);
@@ -310,24 +314,18 @@ private:
     void invalidate_dmi(sc_dt::uint64 start, sc_dt::uint64 end);
     static void op_write(void *ctx, std::uint64_t pa, std::uint64_t val, ims_mem_kind kind);
     Cycles mem_timed(Cycles t, std::uint64_t pa);
-    Cycles port_slot(Cycles t);
-    Cycles acquire_walker(Cycles t, Cycles *queue_wait);
-    Cycles drain_scope(Cycles t, int kind, std::uint16_t did, std::uint64_t lo, std::uint64_t hi);
-
-    // Fills in flight: when an entry a walk is filling becomes usable.
-    class Pending;
+    Cycles drain(Cycles tin, const ims_inv_scope &scope);
 
     const ims_sim_cfg m_cfg;
     const Clock &m_clk;
     ims_iommu *m_core = nullptr;
-    std::unique_ptr<Pending> m_pending;
-    std::vector<Cycles> m_walker_free;  // per walker: cycle it becomes free
-    std::vector<Cycles> m_queue;        // start cycles of walks still waiting (FIFO)
-    std::size_t m_queue_head = 0;
+    // The timing blocks, each in its own file under model/tlm/: fills in
+    // flight (inflight.hpp), the walker pool and the lookup port
+    // (walker_pool.hpp); invalidation timing is inv_timing.cpp.
+    std::unique_ptr<InFlightFills> m_fills;
+    std::unique_ptr<WalkerPool> m_walkers;
+    std::unique_ptr<LookupPort> m_port;
     Cycles m_input_ready = 0;           // the input is stalled until this cycle
-    Cycles m_port_cycle = 0;            // IOTLB port: cycle being filled and lookups in it
-    std::uint32_t m_port_used = 0;
-    std::size_t m_walker = 0;           // the walker the current walk took
     Cycles m_now = 0;                   // sc_time_stamp() in cycles, during translate()
     // The request being translated arrived through a socket in cycle
     // m_base_cycle, `m_base_delay` after sc_time_stamp(): a table read at

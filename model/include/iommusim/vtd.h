@@ -14,6 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Layout checks that also compile as C++ (these headers serve both). */
+#ifdef __cplusplus
+#define IMS_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#define IMS_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+
 /* ---- Capabilities (what CAP_REG reports; builder and walker honour them) ---- */
 
 /* SAGAW bits: supported adjusted guest address widths. */
@@ -86,12 +93,27 @@ bool ims_fault_reason_qualified(unsigned reason);
  *  lo[0]      P    present
  *  lo[11:1]   reserved
  *  lo[63:12]  CTP  context-table pointer (bits above HAW reserved)
- *  hi[63:0]   reserved (legacy mode)
+ *  hi[63:0]   reserved (legacy mode; UCTP in scalable mode)
+ * Entries are kept as their two little-endian words, low first, as they lie
+ * in memory; the accessors below are the only code that knows the layout.
  */
 #define IMS_ROOT_ENTRY_SIZE 16
-static inline bool ims_root_present(uint64_t lo) { return lo & 1; }
-static inline uint64_t ims_root_ctp(uint64_t lo) { return lo & ~UINT64_C(0xfff); }
-static inline uint64_t ims_root_make(uint64_t ctp) { return (ctp & ~UINT64_C(0xfff)) | 1; }
+struct ims_root_entry {
+    uint64_t lo, hi;
+};
+IMS_STATIC_ASSERT(sizeof(struct ims_root_entry) == IMS_ROOT_ENTRY_SIZE, "root entry is 16 bytes");
+IMS_STATIC_ASSERT(offsetof(struct ims_root_entry, hi) == 8, "root entry: low word first");
+#define IMS_ROOT_LO_RSVD UINT64_C(0x0000000000000ffe) /* lo[11:1] */
+static inline bool ims_root_present(const struct ims_root_entry *e) { return e->lo & 1; }
+static inline uint64_t ims_root_ctp(const struct ims_root_entry *e) { return e->lo & ~UINT64_C(0xfff); }
+static inline void ims_root_set_present(struct ims_root_entry *e, bool p) { e->lo = (e->lo & ~UINT64_C(1)) | p; }
+/* ctp: 4 KiB-aligned PA of the context table (low bits are dropped). */
+static inline void ims_root_set_ctp(struct ims_root_entry *e, uint64_t ctp)
+{
+    e->lo = (e->lo & UINT64_C(0xfff)) | (ctp & ~UINT64_C(0xfff));
+}
+/* Byte offset of bus `bus`'s entry in the root table. */
+static inline uint64_t ims_root_offset(unsigned bus) { return (uint64_t)(bus & 0xffu) * IMS_ROOT_ENTRY_SIZE; }
 
 /* ---- Context entry (128 bits, 256 per context table, indexed by devfn) ----
  *  lo[0]      P        present
@@ -106,20 +128,46 @@ static inline uint64_t ims_root_make(uint64_t ctp) { return (ctp & ~UINT64_C(0xf
  *  hi[63:24]  reserved
  */
 #define IMS_CTX_ENTRY_SIZE 16
+struct ims_ctx_entry {
+    uint64_t lo, hi;
+};
+IMS_STATIC_ASSERT(sizeof(struct ims_ctx_entry) == IMS_CTX_ENTRY_SIZE, "context entry is 16 bytes");
+IMS_STATIC_ASSERT(offsetof(struct ims_ctx_entry, hi) == 8, "context entry: low word first");
 enum ims_tt {
     IMS_TT_UNTRANSLATED = 0,
     IMS_TT_DEVTLB = 1,
     IMS_TT_PASSTHROUGH = 2,
     IMS_TT_RESERVED = 3,
 };
-static inline bool ims_ctx_present(uint64_t lo) { return lo & 1; }
-static inline bool ims_ctx_fpd(uint64_t lo) { return (lo >> 1) & 1; }
-static inline unsigned ims_ctx_tt(uint64_t lo) { return (lo >> 2) & 3; }
-static inline uint64_t ims_ctx_slptptr(uint64_t lo) { return lo & ~UINT64_C(0xfff); }
-static inline unsigned ims_ctx_aw(uint64_t hi) { return hi & 7; }
-static inline unsigned ims_ctx_did(uint64_t hi) { return (hi >> 8) & 0xffff; }
 #define IMS_CTX_LO_RSVD UINT64_C(0x0000000000000ff0)
 #define IMS_CTX_HI_RSVD UINT64_C(0xffffffffff000080)
+static inline bool ims_ctx_present(const struct ims_ctx_entry *e) { return e->lo & 1; }
+static inline bool ims_ctx_fpd(const struct ims_ctx_entry *e) { return (e->lo >> 1) & 1; }
+static inline unsigned ims_ctx_tt(const struct ims_ctx_entry *e) { return (e->lo >> 2) & 3; }
+static inline uint64_t ims_ctx_slptptr(const struct ims_ctx_entry *e) { return e->lo & ~UINT64_C(0xfff); }
+static inline unsigned ims_ctx_aw(const struct ims_ctx_entry *e) { return e->hi & 7; }
+static inline uint16_t ims_ctx_did(const struct ims_ctx_entry *e) { return (uint16_t)(e->hi >> 8); }
+static inline void ims_ctx_set_present(struct ims_ctx_entry *e, bool p) { e->lo = (e->lo & ~UINT64_C(1)) | p; }
+static inline void ims_ctx_set_fpd(struct ims_ctx_entry *e, bool fpd)
+{
+    e->lo = (e->lo & ~UINT64_C(2)) | ((uint64_t)fpd << 1);
+}
+static inline void ims_ctx_set_tt(struct ims_ctx_entry *e, unsigned tt)
+{
+    e->lo = (e->lo & ~UINT64_C(0xc)) | ((uint64_t)(tt & 3u) << 2);
+}
+/* slptptr: 4 KiB-aligned PA of the second-level table (low bits are dropped). */
+static inline void ims_ctx_set_slptptr(struct ims_ctx_entry *e, uint64_t slptptr)
+{
+    e->lo = (e->lo & UINT64_C(0xfff)) | (slptptr & ~UINT64_C(0xfff));
+}
+static inline void ims_ctx_set_aw(struct ims_ctx_entry *e, unsigned aw) { e->hi = (e->hi & ~UINT64_C(7)) | (aw & 7u); }
+static inline void ims_ctx_set_did(struct ims_ctx_entry *e, uint16_t did)
+{
+    e->hi = (e->hi & ~UINT64_C(0xffff00)) | ((uint64_t)did << 8);
+}
+/* Byte offset of devfn `devfn`'s entry in a context table. */
+static inline uint64_t ims_ctx_offset(unsigned devfn) { return (uint64_t)(devfn & 0xffu) * IMS_CTX_ENTRY_SIZE; }
 
 /* ---- Second-level paging entry (64 bits, 512 per table) ----
  *  [0]      R     read

@@ -1,0 +1,104 @@
+/* Internal: the IOTLB. Not architectural in its geometry: one
+ * set-associative cache holding leaf translations of every page size.
+ *
+ * Tag: page number (IOVA >> page shift); dom: domain id (PASID bits above
+ * bit 16 are 0 in legacy mode); shift: the page size (12, 21 or 30).
+ * Payload: data = output page address; aux = permissions (IMS_PERM_*).
+ * Faults are never cached. The instance counts valid entries per page size,
+ * so a lookup probes only the sizes the IOTLB holds. */
+#ifndef IMS_IOTLB_H
+#define IMS_IOTLB_H
+
+#include "iommu_impl.h"
+
+/* Index of a page shift in iotlb_size_count. */
+static inline unsigned ims_iotlb_size_index(unsigned shift) { return (shift - IMS_PAGE_SHIFT) / 9; }
+
+static inline uint32_t ims_iotlb_set(const struct ims_cache *c, uint64_t tag, uint64_t did)
+{
+    uint64_t h = tag ^ (tag >> 7) ^ (did * 0x9e5u);
+    return (uint32_t)h & c->set_mask;
+}
+
+/* One probe for one page size; updates replacement state, counts nothing. */
+static inline struct ims_cache_entry *ims_iotlb_probe(struct ims_cache *tlb, uint64_t iova, uint16_t did,
+                                                      unsigned shift)
+{
+    uint64_t tag = iova >> shift;
+    return ims_cache_find_touch_inl(tlb, ims_iotlb_set(tlb, tag, did), tag, did, (uint8_t)shift);
+}
+
+/* One logical lookup (counted once), probing only the page sizes the IOTLB
+ * holds, 4 KiB first. Returns the entry or NULL; *shift_out gets its size. */
+static inline struct ims_cache_entry *ims_iotlb_lookup(struct ims_iommu *mmu, uint64_t iova, uint16_t did,
+                                                       unsigned *shift_out)
+{
+    struct ims_cache *tlb = mmu->iotlb;
+    struct ims_cache_entry *e = NULL;
+    unsigned shift = 12;
+    if (__builtin_expect(mmu->iotlb_size_count[0] != 0, 1))
+        e = ims_iotlb_probe(tlb, iova, did, 12);
+    if (!e && mmu->iotlb_size_count[1]) {
+        shift = 21;
+        e = ims_iotlb_probe(tlb, iova, did, 21);
+    }
+    if (!e && mmu->iotlb_size_count[2]) {
+        shift = 30;
+        e = ims_iotlb_probe(tlb, iova, did, 30);
+    }
+    if (tlb->ways)
+        ims_cache_count_inl(tlb, e != NULL);
+    *shift_out = shift;
+    return e;
+}
+
+/* Fills the translation of a walk. Contract: the IOTLB holds no entry for
+ * this page: the lookup missed for every page size it holds (an absent size
+ * has no entry to find), and nothing has changed the IOTLB since (the walk's
+ * memory reads do not re-enter the IOMMU). */
+static inline void ims_iotlb_fill(struct ims_iommu *mmu, uint64_t iova, uint16_t did, unsigned shift, uint64_t base,
+                                  unsigned perm)
+{
+    struct ims_cache *c = mmu->iotlb;
+    if (!c->ways)
+        return;
+    uint64_t tag = iova >> shift;
+    struct ims_cache_entry victim;
+    victim.valid = 0;
+    struct ims_cache_entry *e =
+        ims_cache_fill_missed_inl(c, ims_iotlb_set(c, tag, did), tag, did, (uint8_t)shift, &victim);
+    e->data = base;
+    e->aux = perm;
+    mmu->iotlb_size_count[ims_iotlb_size_index(shift)]++;
+    if (victim.valid)
+        mmu->iotlb_size_count[ims_iotlb_size_index(victim.shift)]--;
+}
+
+/* Invalidation (VT-d 6.5.1.2): every entry of domain `did` (any domain if
+ * !by_did) overlapping [lo, hi] (bytes, inclusive). Returns entries removed. */
+size_t ims_iotlb_invalidate(struct ims_iommu *mmu, bool by_did, uint16_t did, uint64_t lo, uint64_t hi);
+
+/* Removes the entry (did, tag, shift) if present, keeping the size counts. */
+static inline size_t ims_iotlb_remove(struct ims_iommu *mmu, uint16_t did, uint64_t tag, unsigned shift)
+{
+    struct ims_cache *c = mmu->iotlb;
+    if (c->n_valid == 0) /* also true of a disabled IOTLB; skips the hashing */
+        return 0;
+    if (!ims_cache_remove_inl(c, ims_iotlb_set(c, tag, did), tag, did, (uint8_t)shift))
+        return 0;
+    mmu->iotlb_size_count[ims_iotlb_size_index(shift)]--;
+    return 1;
+}
+
+/* The one 4 KiB page at addr in domain `did` (what a strict-mode driver
+ * invalidates per unmapped page): one exact removal per size held. */
+static inline size_t ims_iotlb_invalidate_page(struct ims_iommu *mmu, uint16_t did, uint64_t addr)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < IMS_IOTLB_NSIZES; i++)
+        if (mmu->iotlb_size_count[i])
+            n += ims_iotlb_remove(mmu, did, addr >> ims_iotlb_shift(i), ims_iotlb_shift(i));
+    return n;
+}
+
+#endif /* IMS_IOTLB_H */
