@@ -43,6 +43,7 @@
 _Static_assert(TR_OFF_SIZE + 8 == TR_REC_SIZE, "record layout: size is the last field");
 _Static_assert(TR_OFF_LABEL + IMS_REC_LABEL_MAX == TR_REC_SIZE, "record layout: MARK label fills bytes 16..39");
 _Static_assert(TR_OFF_PASID + 4 == TR_REC_SIZE, "record layout: DMA pasid is the last word");
+_Static_assert(IMS_REC_REASON_MAX == 255, "rec_decode() checks only reason != 0: a narrower range needs a test there");
 
 /* ---- Record codec ---- */
 
@@ -151,13 +152,12 @@ static inline bool rec_decode(const unsigned char *p, struct ims_rec *r)
             .flags = (uint8_t)flags,
             .reason = (uint8_t)reason,
         };
-        /* reason 0 only when the fault flag is clear, so reason - 1 < 15
-         * unless the flag is set with 0 or > 15. */
+        /* With the fault flag every reason but 0 is valid (a byte holds 1..255). */
         unsigned bad = (flags & ~TR_DMA_FLAGS) |
                        ((flags & (IMS_RECF_EXPECT_PA | IMS_RECF_EXPECT_FAULT)) ==
                         (IMS_RECF_EXPECT_PA | IMS_RECF_EXPECT_FAULT)) |
                        (size == 0) | (iova + (size - 1) < iova) | (pasid > TR_PASID_MAX) |
-                       ((flags & IMS_RECF_EXPECT_FAULT) && reason - 1u >= 15u);
+                       (((flags & IMS_RECF_EXPECT_FAULT) != 0) & (a == 0));
         return !bad;
     }
     case IMS_REC_MAP: {

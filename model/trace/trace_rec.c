@@ -84,8 +84,9 @@ int ims_rec_check(const struct ims_rec *r, char *err, size_t errlen)
             return ims_errf(err, errlen, "dma: iova 0x%llx + size wraps past 2^64", (unsigned long long)r->iova);
         if ((r->flags & IMS_RECF_PASID) && r->pasid > TR_PASID_MAX)
             return ims_errf(err, errlen, "dma: pasid %u out of range (0..%u)", r->pasid, TR_PASID_MAX);
-        if ((r->flags & IMS_RECF_EXPECT_FAULT) && (r->reason == 0 || r->reason > 15))
-            return ims_errf(err, errlen, "dma: fault reason %u out of range (1..15)", r->reason);
+        /* reason is a byte, so 0 is the only value out of range. */
+        if ((r->flags & IMS_RECF_EXPECT_FAULT) && r->reason == 0)
+            return ims_errf(err, errlen, "dma: fault reason %u out of range (1..%u)", r->reason, IMS_REC_REASON_MAX);
         return 0;
     case IMS_REC_MAP:
         if (!ims_tr_perm_name(r->perm))

@@ -365,8 +365,8 @@ static int text_record(struct ims_trace_reader *r, char **tok, int ntok, struct 
         if (TR_HAVE("fault")) {
             if (rec->flags & IMS_RECF_EXPECT_PA)
                 return lerr(r, "dma: expected either expect= or fault=, got both");
-            if (!parse_u64(t->val, 15, &v) || v == 0)
-                return lerr(r, "fault=: expected a VT-d fault reason 1..15, got '%s'", t->val);
+            if (!parse_u64(t->val, IMS_REC_REASON_MAX, &v) || v == 0)
+                return lerr(r, "fault=: expected a VT-d fault reason 1..%u, got '%s'", IMS_REC_REASON_MAX, t->val);
             rec->reason = (uint8_t)v;
             rec->flags |= IMS_RECF_EXPECT_FAULT;
         }
