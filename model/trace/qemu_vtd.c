@@ -864,7 +864,9 @@ int ims_qemu_vtd_convert(const char *log_path, const char *out_path, const struc
         if (!seen[sid])
             continue;
         struct ims_device *d = &hdr.topo.devices[hdr.topo.n_devices++];
-        snprintf(d->name, sizeof d->name, "sid-%02x:%02x.%x", IMS_BDF_BUS(sid), IMS_BDF_DEV(sid), IMS_BDF_FN(sid));
+        char bdf[IMS_BDF_TEXT_MAX];
+        ims_bdf_format(bdf, sizeof bdf, (uint16_t)sid);
+        snprintf(d->name, sizeof d->name, "sid-%s", bdf);
         d->bdf = (uint16_t)sid;
         d->bridge = IMS_TOPO_NONE;
     }

@@ -17,11 +17,6 @@
 
 /* ---- Text formatting ---- */
 
-static int fmt_bdf(char *buf, size_t len, uint16_t bdf)
-{
-    return snprintf(buf, len, "%02x:%02x.%u", IMS_BDF_BUS(bdf), IMS_BDF_DEV(bdf), IMS_BDF_FN(bdf));
-}
-
 /* Appends to a buffer, tracking the length snprintf would need. */
 struct sbuf {
     char *p;
@@ -43,7 +38,7 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
 int ims_rec_format(const struct ims_rec *r, char *buf, size_t len)
 {
     struct sbuf b = {buf, len, 0};
-    char bdf[16];
+    char bdf[IMS_BDF_TEXT_MAX];
     if (len)
         buf[0] = 0;
     const char *k = ims_rec_kind_name(r->kind);
@@ -54,7 +49,7 @@ int ims_rec_format(const struct ims_rec *r, char *buf, size_t len)
         sb_printf(&b, " t=%llu", (unsigned long long)r->ts);
     switch (r->kind) {
     case IMS_REC_DMA:
-        fmt_bdf(bdf, sizeof bdf, r->rid);
+        ims_bdf_format(bdf, sizeof bdf, r->rid);
         sb_printf(&b, " rid=%s iova=0x%llx size=%llu %s", bdf, (unsigned long long)r->iova,
                   (unsigned long long)r->size, (r->flags & IMS_RECF_WRITE) ? "w" : "r");
         if (r->flags & IMS_RECF_PASID)
@@ -88,18 +83,18 @@ int ims_rec_format(const struct ims_rec *r, char *buf, size_t len)
         if (r->gran == IMS_INV_DOMAIN) {
             sb_printf(&b, " did=%u", r->did);
         } else if (r->gran == IMS_INV_DEVICE) {
-            fmt_bdf(bdf, sizeof bdf, r->rid);
+            ims_bdf_format(bdf, sizeof bdf, r->rid);
             sb_printf(&b, " did=%u sid=%s fm=%u", r->did, bdf, r->fm);
         }
         break;
     case IMS_REC_ATTACH:
-        fmt_bdf(bdf, sizeof bdf, r->rid);
+        ims_bdf_format(bdf, sizeof bdf, r->rid);
         sb_printf(&b, " rid=%s did=%u levels=%u tt=%u", bdf, r->did, r->levels, r->tt);
         if (r->pa)
             sb_printf(&b, " root=0x%llx", (unsigned long long)r->pa);
         break;
     case IMS_REC_DETACH:
-        fmt_bdf(bdf, sizeof bdf, r->rid);
+        ims_bdf_format(bdf, sizeof bdf, r->rid);
         sb_printf(&b, " rid=%s", bdf);
         break;
     case IMS_REC_MARK:
@@ -732,7 +727,7 @@ long ims_tr_text_read(struct ims_trace_reader *r, struct ims_rec *recs, size_t m
 int ims_tr_text_write_header(struct ims_trace_writer *w, const struct ims_trace_hdr *h)
 {
     const struct ims_topo *t = &h->topo;
-    char bdf[16];
+    char bdf[IMS_BDF_TEXT_MAX];
     fprintf(w->f, "version %d\n", IMS_TRACE_VERSION);
     if (h->creator[0])
         fprintf(w->f, "creator %s\n", h->creator);
@@ -740,13 +735,13 @@ int ims_tr_text_write_header(struct ims_trace_writer *w, const struct ims_trace_
         fprintf(w->f, "source %s\n", h->source);
     for (int i = 0; i < t->n_bridges; i++) {
         const struct ims_bridge *b = &t->bridges[i];
-        fmt_bdf(bdf, sizeof bdf, b->bdf);
+        ims_bdf_format(bdf, sizeof bdf, b->bdf);
         fprintf(w->f, "bridge %s bdf=%s secondary=%u kind=%s parent=%s\n", b->name, bdf, b->secondary_bus,
                 ims_tr_bridge_kind_name(b->kind), b->parent == IMS_TOPO_NONE ? "-" : t->bridges[b->parent].name);
     }
     for (int i = 0; i < t->n_devices; i++) {
         const struct ims_device *d = &t->devices[i];
-        fmt_bdf(bdf, sizeof bdf, d->bdf);
+        ims_bdf_format(bdf, sizeof bdf, d->bdf);
         fprintf(w->f, "device %s bdf=%s bridge=%s\n", d->name, bdf,
                 d->bridge == IMS_TOPO_NONE ? "-" : t->bridges[d->bridge].name);
     }
