@@ -90,11 +90,6 @@ static const char *form_name(int form)
     }
 }
 
-static void fmt_bdf(char *buf, size_t len, uint16_t bdf)
-{
-    snprintf(buf, len, "%02x:%02x.%u", IMS_BDF_BUS(bdf), IMS_BDF_DEV(bdf), IMS_BDF_FN(bdf));
-}
-
 /* ---- info ---- */
 
 /* Open-addressing set of (requester id, 4 KiB IOVA page) pairs; grows at
@@ -261,8 +256,8 @@ static int cmd_info(int argc, char **argv)
     printf("source: %s\n", h->source[0] ? h->source : "-");
     printf("topology: %d devices, %d bridges\n", h->topo.n_devices, h->topo.n_bridges);
     for (int i = 0; i < h->topo.n_devices; i++) {
-        char b[16];
-        fmt_bdf(b, sizeof b, h->topo.devices[i].bdf);
+        char b[IMS_BDF_TEXT_MAX];
+        ims_bdf_format(b, sizeof b, h->topo.devices[i].bdf);
         printf("  device %s %s%s%s\n", h->topo.devices[i].name, b, h->topo.devices[i].bridge >= 0 ? " behind " : "",
                h->topo.devices[i].bridge >= 0 ? h->topo.bridges[h->topo.devices[i].bridge].name : "");
     }
@@ -552,8 +547,8 @@ static int cmd_validate(int argc, char **argv)
             /* Stored as ts + 1 so that 0 means "no DMA seen yet". */
             if (last_ts[rec->rid] && rec->ts < last_ts[rec->rid] - 1) {
                 v.ts_errors++;
-                char b[16];
-                fmt_bdf(b, sizeof b, rec->rid);
+                char b[IMS_BDF_TEXT_MAX];
+                ims_bdf_format(b, sizeof b, rec->rid);
                 problem(&v, index, rec, "timestamp %" PRIu64 " before the previous dma of %s at %" PRIu64, rec->ts,
                         b, last_ts[rec->rid] - 1);
             } else if (rec->ts != UINT64_MAX) {

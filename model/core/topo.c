@@ -4,6 +4,11 @@
 
 #include "iommusim/topo.h"
 
+int ims_bdf_format(char *buf, size_t len, uint16_t bdf)
+{
+    return snprintf(buf, len, "%02x:%02x.%u", IMS_BDF_BUS(bdf), IMS_BDF_DEV(bdf), IMS_BDF_FN(bdf));
+}
+
 uint16_t ims_topo_requester_id(const struct ims_topo *topo, int dev)
 {
     if (dev < 0 || dev >= topo->n_devices)
@@ -93,8 +98,10 @@ int ims_topo_check(const struct ims_topo *topo, char *err, size_t errlen)
                 return -1;
             }
             if (topo->devices[j].bdf == d->bdf) {
-                snprintf(err, errlen, "device \"%s\": bdf %02x:%02x.%u already used by \"%s\"", d->name,
-                         IMS_BDF_BUS(d->bdf), IMS_BDF_DEV(d->bdf), IMS_BDF_FN(d->bdf), topo->devices[j].name);
+                char bdf[IMS_BDF_TEXT_MAX];
+                ims_bdf_format(bdf, sizeof bdf, d->bdf);
+                snprintf(err, errlen, "device \"%s\": bdf %s already used by \"%s\"", d->name, bdf,
+                         topo->devices[j].name);
                 return -1;
             }
         }

@@ -94,7 +94,7 @@ double rate(std::uint64_t num, std::uint64_t den) { return den ? static_cast<dou
 std::string bdf(std::uint16_t rid)
 {
     char b[16];
-    std::snprintf(b, sizeof b, "%02x:%02x.%x", rid >> 8, (rid >> 3) & 0x1f, rid & 7);
+    ims_bdf_format(b, sizeof b, rid);
     return b;
 }
 

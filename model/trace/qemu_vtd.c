@@ -716,8 +716,10 @@ static int qv_context(struct qv_conv *c, const struct qv_event *ev)
 
 static int qv_fault(struct qv_conv *c, const struct qv_event *ev)
 {
-    if (ev->y < 1 || ev->y > 15)
-        return qv_err(c, ev, "fault reason %u is not a legacy-mode VT-d reason (1..15)", ev->y);
+    /* Scalable-mode reasons (0x30 and up) are kept: the trace holds the whole
+     * 8-bit field, whether or not the model produces the code. */
+    if (ev->y < 1 || ev->y > IMS_REC_REASON_MAX)
+        return qv_err(c, ev, "fault reason %u is not a VT-d fault reason (1..%u)", ev->y, IMS_REC_REASON_MAX);
     uint64_t room = QV_PAGE_4K - (ev->a & (QV_PAGE_4K - 1));
     struct ims_rec r = {.kind = IMS_REC_DMA, .rid = (uint16_t)ev->x, .iova = ev->a,
                         .size = c->default_size < room ? c->default_size : room, .reason = (uint8_t)ev->y,
@@ -862,7 +864,9 @@ int ims_qemu_vtd_convert(const char *log_path, const char *out_path, const struc
         if (!seen[sid])
             continue;
         struct ims_device *d = &hdr.topo.devices[hdr.topo.n_devices++];
-        snprintf(d->name, sizeof d->name, "sid-%02x:%02x.%x", IMS_BDF_BUS(sid), IMS_BDF_DEV(sid), IMS_BDF_FN(sid));
+        char bdf[IMS_BDF_TEXT_MAX];
+        ims_bdf_format(bdf, sizeof bdf, (uint16_t)sid);
+        snprintf(d->name, sizeof d->name, "sid-%s", bdf);
         d->bdf = (uint16_t)sid;
         d->bridge = IMS_TOPO_NONE;
     }

@@ -126,20 +126,15 @@ uint16_t ims_replay_alias(const struct ims_replay *rp, uint16_t rid)
     return rp->alias[rid];
 }
 
-static void fmt_bdf(char *buf, size_t len, uint16_t bdf)
-{
-    snprintf(buf, len, "%02x:%02x.%u", IMS_BDF_BUS(bdf), IMS_BDF_DEV(bdf), IMS_BDF_FN(bdf));
-}
-
 /* "03:00.0" or "40:01.0 (seen as 40:00.0)". */
 static void fmt_rid(const struct ims_replay *rp, char *buf, size_t len, uint16_t rid)
 {
     char a[16], b[16];
-    fmt_bdf(a, sizeof a, rid);
+    ims_bdf_format(a, sizeof a, rid);
     if (rp->alias[rid] == rid) {
         snprintf(buf, len, "%s", a);
     } else {
-        fmt_bdf(b, sizeof b, rp->alias[rid]);
+        ims_bdf_format(b, sizeof b, rp->alias[rid]);
         snprintf(buf, len, "%s (seen as %s)", a, b);
     }
 }

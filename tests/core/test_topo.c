@@ -1,4 +1,4 @@
-/* Requester-ID aliasing through bridges, and topology checks. */
+/* Requester-ID aliasing through bridges, topology checks, and the BDF text form. */
 #include <check.h>
 #include "ims_check.h"
 #include <string.h>
@@ -94,6 +94,47 @@ START_TEST(check_errors)
 }
 END_TEST
 
+/* Text form of a BDF: bus and device in two hex digits, function in one;
+ * every value of the 16 bits has one. Expected: the strings below, length 7. */
+static const struct {
+    uint16_t bdf;
+    const char *text;
+} bdf_texts[] = {
+    {IMS_BDF(0, 0, 0), "00:00.0"},       {IMS_BDF(3, 0, 0), "03:00.0"},    {IMS_BDF(0, 0x1f, 7), "00:1f.7"},
+    {IMS_BDF(0x0a, 0x10, 5), "0a:10.5"}, {IMS_BDF(0x40, 1, 0), "40:01.0"}, {0xffff, "ff:1f.7"},
+};
+
+START_TEST(bdf_format)
+{
+    char buf[IMS_BDF_TEXT_MAX];
+    memset(buf, 'x', sizeof buf);
+    ck_assert_int_eq(ims_bdf_format(buf, sizeof buf, bdf_texts[_i].bdf), 7);
+    ck_assert_str_eq(buf, bdf_texts[_i].text);
+}
+END_TEST
+
+/* Like snprintf: a short buffer gets a terminated prefix, and the return is
+ * still the whole length (7); no buffer at all just measures. */
+START_TEST(bdf_format_truncates)
+{
+    char buf[4];
+    ck_assert_int_eq(ims_bdf_format(buf, sizeof buf, IMS_BDF(0x12, 3, 4)), 7);
+    ck_assert_str_eq(buf, "12:");
+    ck_assert_int_eq(ims_bdf_format(NULL, 0, IMS_BDF(0x12, 3, 4)), 7);
+}
+END_TEST
+
+/* Two devices on one BDF: the message names it in the same text form. */
+START_TEST(check_duplicate_bdf)
+{
+    char err[128];
+    struct ims_device d2[2] = {{"a", IMS_BDF(0, 0x1f, 7), IMS_TOPO_NONE}, {"b", IMS_BDF(0, 0x1f, 7), IMS_TOPO_NONE}};
+    struct ims_topo t = {NULL, 0, d2, 2};
+    ck_assert_int_eq(ims_topo_check(&t, err, sizeof err), -1);
+    ck_assert_str_eq(err, "device \"b\": bdf 00:1f.7 already used by \"a\"");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("topo");
@@ -104,6 +145,9 @@ int main(void)
     tcase_add_test(tc, nested_alias);
     tcase_add_test(tc, no_bridge);
     tcase_add_test(tc, check_errors);
+    tcase_add_test(tc, check_duplicate_bdf);
+    tcase_add_loop_test(tc, bdf_format, 0, (int)(sizeof bdf_texts / sizeof bdf_texts[0]));
+    tcase_add_test(tc, bdf_format_truncates);
     suite_add_tcase(s, tc);
     return ims_check_run(s);
 }

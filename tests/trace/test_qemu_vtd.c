@@ -508,6 +508,25 @@ START_TEST(fault_line)
 }
 END_TEST
 
+/* Expected: scalable-mode fault reasons (QEMU prints them in decimal: 88 is
+ * 0x58, 255 is 0xff) are kept as recorded, like legacy-mode ones. */
+START_TEST(fault_line_scalable_reason)
+{
+    const char *log = "9@5.000001:vtd_dmar_fault sid 0x18 fault 88 addr 0x1000 write 0\n"
+                      "9@5.000002:vtd_dmar_fault sid 0x18 fault 255 addr 0x2000 write 1\n";
+    struct ims_qemu_vtd_stats st;
+    struct recs r;
+    convert_text_ok(log, &st, &r);
+    ck_assert_uint_eq(r.n, 2);
+    ck_assert_uint_eq(r.v[0].flags, IMS_RECF_EXPECT_FAULT);
+    ck_assert_uint_eq(r.v[0].reason, 0x58);
+    ck_assert_uint_eq(r.v[1].flags, IMS_RECF_EXPECT_FAULT | IMS_RECF_WRITE);
+    ck_assert_uint_eq(r.v[1].reason, 0xff);
+    ck_assert_uint_eq(st.faults, 2);
+    recs_free(&r);
+}
+END_TEST
+
 /* ---- errors: each names the file and line; no output is left behind ------- */
 
 static const struct {
@@ -534,8 +553,11 @@ static const struct {
     /* a domain that is not the context entry's */
     {CC "1@100.000010:vtd_iotlb_page_update IOTLB page update sid 0x10 iova 0x1000 slpte 0x20001003 domain 0x6\n",
      "in.log:2: translation for sid 0x10 in domain 0x6"},
-    /* a reason outside the legacy-mode range */
-    {"1@1.000001:vtd_dmar_fault sid 0x10 fault 88 addr 0x1000 write 0\n", "in.log:1: fault reason 88"},
+    /* reasons outside VT-d's 8-bit fault reason field, and 0 (no fault) */
+    {"1@1.000001:vtd_dmar_fault sid 0x10 fault 256 addr 0x1000 write 0\n",
+     "in.log:1: fault reason 256 is not a VT-d fault reason (1..255)"},
+    {"1@1.000001:vtd_dmar_fault sid 0x10 fault 0 addr 0x1000 write 0\n",
+     "in.log:1: fault reason 0 is not a VT-d fault reason (1..255)"},
     /* a context entry with a bad address width */
     {"1@1.000001:vtd_iotlb_cc_update IOTLB context update bus 0x0 devfn 0x10 high 0x505 low 0x7000001 gen 0 -> "
      "gen 1\n1@1.000002:vtd_dmar_fault sid 0x10 fault 6 addr 0x1000 write 0\n",
@@ -584,6 +606,7 @@ static Suite *suite(void)
     tcase_add_test(tc, sorted_by_time);
     tcase_add_test(tc, no_timestamps);
     tcase_add_test(tc, fault_line);
+    tcase_add_test(tc, fault_line_scalable_reason);
     suite_add_tcase(s, tc);
     tc = tcase_create("errors");
     tcase_add_checked_fixture(tc, tu_setup, tu_teardown);

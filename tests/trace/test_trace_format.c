@@ -45,6 +45,11 @@ static const struct ims_rec sample[] = {
     {.kind = IMS_REC_DETACH, .ts = 8, .rid = IMS_BDF(1, 2, 3)},
     {.kind = IMS_REC_MARK, .label = "warmup-end"},
     {.kind = IMS_REC_MARK, .ts = 4, .label = "abcdefghijklmnopqrstuvw"},
+    /* Scalable-mode fault reasons: the whole byte (last, so the indices above stay put). */
+    {.kind = IMS_REC_DMA, .ts = 9, .rid = IMS_BDF(3, 0, 0), .iova = 0x4000, .size = 8, .flags = IMS_RECF_EXPECT_FAULT,
+     .reason = 0x30},
+    {.kind = IMS_REC_DMA, .ts = 10, .rid = IMS_BDF(3, 0, 0), .iova = 0x5000, .size = 8,
+     .flags = IMS_RECF_WRITE | IMS_RECF_EXPECT_FAULT, .reason = 0xff},
 };
 #define NSAMPLE (sizeof sample / sizeof sample[0])
 
@@ -146,6 +151,47 @@ START_TEST(round_trip_chain)
 }
 END_TEST
 
+/* Expected fault reasons take VT-d's whole 8-bit field: legacy-mode codes,
+ * the first codes past them and scalable-mode ones (0x30, 0xff) come back
+ * unchanged from every form; the binary form holds the byte at offset 6 and
+ * the text form writes it as fault=0x... . */
+START_TEST(fault_reason_full_byte)
+{
+    static const uint8_t reasons[] = {0x1, 0xd, 0xf, 0x10, 0x30, 0x58, 0xff};
+    const size_t nr = sizeof reasons;
+    const char *p = tu_path(form_name[_i]);
+    struct ims_trace_hdr h = {.version = 1};
+    struct ims_trace_writer *w = ims_trace_create(p, &h, err, sizeof err);
+    ck_assert_msg(w != NULL, "%s", err);
+    for (size_t i = 0; i < nr; i++) {
+        struct ims_rec r = {.kind = IMS_REC_DMA, .ts = i, .rid = IMS_BDF(3, 0, 0), .iova = 0x1000 * i, .size = 4,
+                            .flags = IMS_RECF_EXPECT_FAULT, .reason = reasons[i]};
+        ck_assert_msg(ims_trace_write(w, &r) == 0, "reason 0x%x: %s", reasons[i], ims_trace_writer_error(w));
+    }
+    ck_assert_msg(ims_trace_commit(w, err, sizeof err) == 0, "%s", err);
+    struct ims_trace_reader *rd = ims_trace_open(p, err, sizeof err);
+    ck_assert_msg(rd != NULL, "%s", err);
+    struct ims_rec got;
+    for (size_t i = 0; i < nr; i++) {
+        ck_assert_msg(ims_trace_next(rd, &got) == 1, "reason 0x%x: %s", reasons[i], ims_trace_error(rd));
+        ck_assert_uint_eq(got.flags, IMS_RECF_EXPECT_FAULT);
+        ck_assert_uint_eq(got.reason, reasons[i]);
+    }
+    ck_assert_int_eq(ims_trace_next(rd, &got), 0);
+    ims_trace_close(rd);
+    size_t len;
+    char *b = tu_read_file(p, &len);
+    if (_i == 0) { /* binary: the last record's reason byte */
+        ck_assert_uint_ge(len, 40 * nr);
+        ck_assert_uint_eq((unsigned char)b[len - 40 + 6], 0xff);
+    } else if (_i >= 2) {
+        ck_assert_ptr_nonnull(strstr(b, " fault=0x30\n"));
+        ck_assert_ptr_nonnull(strstr(b, " fault=0xff\n"));
+    }
+    free(b);
+}
+END_TEST
+
 static void make_rec(uint64_t i, struct ims_rec *r)
 {
     memset(r, 0, sizeof *r);
@@ -242,7 +288,7 @@ static const struct {
     {{.kind = IMS_REC_DMA, .size = 0}, "dma: size 0 out of range"},
     {{.kind = IMS_REC_DMA, .size = UINT64_C(1) << 32}, "dma: size 4294967296 out of range"},
     {{.kind = IMS_REC_DMA, .size = 1, .flags = IMS_RECF_PASID, .pasid = 1u << 20}, "pasid 1048576 out of range"},
-    {{.kind = IMS_REC_DMA, .size = 1, .flags = IMS_RECF_EXPECT_FAULT}, "fault reason 0 out of range"},
+    {{.kind = IMS_REC_DMA, .size = 1, .flags = IMS_RECF_EXPECT_FAULT}, "fault reason 0 out of range (1..255)"},
     {{.kind = IMS_REC_DMA, .size = 1, .flags = IMS_RECF_EXPECT_FAULT | IMS_RECF_EXPECT_PA, .reason = 5},
      "both an expected pa and an expected fault"},
     {{.kind = IMS_REC_DMA, .size = 2, .iova = UINT64_MAX}, "wraps"},
@@ -442,6 +488,7 @@ static const struct {
     {6, 1, 0x80, "dma: flags 0x80 has unknown bits"},
     {12, 6, 3, "inv-iotlb: granularity 3 out of range"},
     {6, 32, 0, "dma: size 0 out of range"},
+    {8, 6, 0, "dma: fault reason 0 out of range (1..255)"}, /* the fault flag with reason 0 */
 };
 
 START_TEST(binary_bad_field)
@@ -480,7 +527,8 @@ static const struct {
     {"dma t=1 rid=00:03.0 iova=zz size=1 r", ":2: iova=: expected a number"},
     {"dma t=1 rid=00:03.0 iova=1 size=1 r pasid=0x100000", ":2: pasid=: expected a number 0..1048575"},
     {"dma t=1 rid=00:03.0 iova=1 size=1 r expect=0x1000 fault=5", ":2: dma: expected either expect= or fault="},
-    {"dma t=1 rid=00:03.0 iova=1 size=1 r fault=16", ":2: fault=: expected a VT-d fault reason 1..15"},
+    {"dma t=1 rid=00:03.0 iova=1 size=1 r fault=0x100", ":2: fault=: expected a VT-d fault reason 1..255, got '0x100'"},
+    {"dma t=1 rid=00:03.0 iova=1 size=1 r fault=0", ":2: fault=: expected a VT-d fault reason 1..255, got '0'"},
     {"dma t=1 t=2 rid=00:03.0 iova=1 size=1 r", ":2: dma: 't=' given twice"},
     {"dma t=1 rid=00:03.0 iova=1 size=1 r bogus=3", ":2: dma: unknown key 'bogus='"},
     {"map did=1 iova=0x1000 pa=0x2000 size=0x1000 perm=x", ":2: perm=: expected r, w or rw, got 'x'"},
@@ -591,6 +639,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_loop_test(tc, round_trip_each_form, 0, 4);
     tcase_add_test(tc, round_trip_chain);
+    tcase_add_loop_test(tc, fault_reason_full_byte, 0, 4);
     tcase_add_loop_test(tc, batch_read_across_buffers, 0, 2);
     tcase_add_test(tc, writer_whole_or_nothing);
     tcase_add_loop_test(tc, writer_rejects_out_of_range, 0, (int)(sizeof bad_recs / sizeof bad_recs[0]));

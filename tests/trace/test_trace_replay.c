@@ -305,6 +305,26 @@ START_TEST(replay_faults_and_mismatch)
 }
 END_TEST
 
+/* A recorded fault reason the model does not produce (scalable-mode 0x30,
+ * 0xff) is compared as recorded: the model's reason 6 for an unmapped read
+ * disagrees with it, a mismatch rather than an error or a crash. */
+START_TEST(replay_scalable_reason_mismatch)
+{
+    ctl_ok((struct ims_rec){.kind = IMS_REC_ATTACH, .rid = IMS_BDF(3, 0, 0), .did = 1, .levels = 4});
+    static const uint8_t reasons[] = {0x30, 0xff};
+    for (int i = 0; i < 2; i++) {
+        struct ims_rec f = {.kind = IMS_REC_DMA, .rid = IMS_BDF(3, 0, 0), .iova = 0x20000, .size = 4,
+                            .flags = IMS_RECF_EXPECT_FAULT, .reason = reasons[i]};
+        ck_assert_uint_eq(ims_replay_dma(rp, &f), 1);
+        ck_assert_uint_eq(ims_replay_stats(rp)->mismatches, (uint64_t)i + 1);
+    }
+    struct ims_rec ok = {.kind = IMS_REC_DMA, .rid = IMS_BDF(3, 0, 0), .iova = 0x20000, .size = 4,
+                         .flags = IMS_RECF_EXPECT_FAULT, .reason = IMS_FR_READ};
+    ck_assert_uint_eq(ims_replay_dma(rp, &ok), 0);
+    ck_assert_uint_eq(ims_replay_stats(rp)->mismatches, 2);
+}
+END_TEST
+
 /* Invalidation records reach the IOMMU: remapping an IOVA without an IOTLB
  * invalidation leaves the stale translation in use (as on hardware); the
  * page-selective invalidation fixes it. */
@@ -366,6 +386,7 @@ static Suite *suite(void)
     tcase_add_test(r, replay_alias_shares_context);
     tcase_add_test(r, replay_split_and_offsets);
     tcase_add_test(r, replay_faults_and_mismatch);
+    tcase_add_test(r, replay_scalable_reason_mismatch);
     tcase_add_test(r, replay_invalidation_applies);
     tcase_add_test(r, replay_control_errors);
     suite_add_tcase(s, r);

@@ -22,6 +22,11 @@
 #define IMS_BDF_FN(bdf)    ((unsigned)(bdf) & 0x7u)
 #define IMS_BDF_DEVFN(bdf) ((unsigned)(bdf) & 0xffu)
 
+/* Text form of a bus:device.function: "bb:dd.f" (bus and device two hex
+ * digits, function one), e.g. "03:00.0"; IMS_BDF_TEXT_MAX bytes hold it and
+ * its NUL. */
+#define IMS_BDF_TEXT_MAX 8
+
 #define IMS_TOPO_NAME_MAX 32
 #define IMS_TOPO_NONE     (-1)
 
@@ -55,5 +60,11 @@ struct ims_topo {
 uint16_t ims_topo_requester_id(const struct ims_topo *topo, int dev);
 /* Checks indices, cycles and names; returns 0, or -1 with a message in err. */
 int ims_topo_check(const struct ims_topo *topo, char *err, size_t errlen);
+
+/* Writes the text form of bdf ("03:00.0") into buf (at most len bytes with
+ * the NUL); returns, like snprintf, the characters the whole text needs (7)
+ * even when len is smaller. The one formatter every printer of a BDF or
+ * requester id uses. */
+int ims_bdf_format(char *buf, size_t len, uint16_t bdf);
 
 #endif /* IMS_TOPO_H */

@@ -46,6 +46,12 @@ const char *ims_rec_kind_name(unsigned kind);
 
 #define IMS_REC_LABEL_MAX 24 /* MARK label, including the terminating NUL */
 
+/* DMA expected fault reasons are VT-d's whole 8-bit fault reason field,
+ * 1..IMS_REC_REASON_MAX: the legacy-mode codes of enum ims_fault_reason and
+ * the scalable-mode ones (0x30 and up), which the model does not produce (a
+ * replay counts a recorded one as a mismatch). */
+#define IMS_REC_REASON_MAX 255u
+
 struct ims_rec {
     uint64_t ts;     /* nanoseconds since the trace's start (DMA; others optional) */
     uint64_t iova;   /* DMA/MAP/UNMAP address; INV_IOTLB page address */
@@ -64,7 +70,7 @@ struct ims_rec {
     uint8_t fm;      /* INV_CTX device: function mask */
     uint8_t levels;  /* ATTACH: 3, 4 or 5 */
     uint8_t tt;      /* ATTACH: enum ims_tt */
-    uint8_t reason;  /* DMA with IMS_RECF_EXPECT_FAULT: enum ims_fault_reason */
+    uint8_t reason;  /* DMA with IMS_RECF_EXPECT_FAULT: 1..IMS_REC_REASON_MAX (VT-d fault reason) */
     char label[IMS_REC_LABEL_MAX]; /* MARK */
 };
 

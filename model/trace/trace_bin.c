@@ -1,0 +1,491 @@
+/* Binary trace codec: the fixed 40-byte little-endian record (encode, and
+ * the decode the reader's batch loop runs for every record), and the binary
+ * header after the magic. Bytes come from and go to trace_io.c's buffers;
+ * this file never touches a file. docs/trace-format.md's layout tables and
+ * the offsets below must agree (the _Static_asserts pin the sizes).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iommusim/iommu.h"
+#include "iommusim/vtd.h"
+#include "trace_impl.h"
+
+/* ---- Record layout ---- */
+
+/* One record, 40 bytes, little-endian:
+ *  [0]      kind
+ *  [1]      flags
+ *  [3:2]    rid
+ *  [5:4]    did
+ *  [6]      a: DMA reason | MAP perm | INV_* gran | ATTACH levels
+ *  [7]      b: INV_IOTLB am | INV_CTX fm | ATTACH tt
+ *  [15:8]   ts
+ *  [23:16]  iova   (MARK: label bytes 0..7)
+ *  [31:24]  pa     (MARK: label bytes 8..15)
+ *  [39:32]  size   (DMA: [35:32] size, [39:36] pasid; MARK: label bytes 16..23)
+ * Bytes a kind does not use are written as zero and ignored when read. */
+#define TR_OFF_KIND  0
+#define TR_OFF_FLAGS 1
+#define TR_OFF_RID   2
+#define TR_OFF_DID   4
+#define TR_OFF_A     6
+#define TR_OFF_B     7
+#define TR_OFF_TS    8
+#define TR_OFF_IOVA  16
+#define TR_OFF_PA    24
+#define TR_OFF_SIZE  32
+#define TR_OFF_PASID 36
+#define TR_OFF_LABEL 16
+_Static_assert(TR_OFF_SIZE + 8 == TR_REC_SIZE, "record layout: size is the last field");
+_Static_assert(TR_OFF_LABEL + IMS_REC_LABEL_MAX == TR_REC_SIZE, "record layout: MARK label fills bytes 16..39");
+_Static_assert(TR_OFF_PASID + 4 == TR_REC_SIZE, "record layout: DMA pasid is the last word");
+_Static_assert(IMS_REC_REASON_MAX == 255, "rec_decode() checks only reason != 0: a narrower range needs a test there");
+
+/* ---- Record codec ---- */
+
+static void rec_encode(const struct ims_rec *r, unsigned char *p)
+{
+    memset(p, 0, TR_REC_SIZE);
+    p[TR_OFF_KIND] = r->kind;
+    st64(p + TR_OFF_TS, r->ts);
+    switch (r->kind) {
+    case IMS_REC_DMA:
+        p[TR_OFF_FLAGS] = r->flags;
+        st16(p + TR_OFF_RID, r->rid);
+        if (r->flags & IMS_RECF_EXPECT_FAULT)
+            p[TR_OFF_A] = r->reason;
+        st64(p + TR_OFF_IOVA, r->iova);
+        if (r->flags & IMS_RECF_EXPECT_PA)
+            st64(p + TR_OFF_PA, r->pa);
+        st32(p + TR_OFF_SIZE, (uint32_t)r->size);
+        if (r->flags & IMS_RECF_PASID)
+            st32(p + TR_OFF_PASID, r->pasid);
+        break;
+    case IMS_REC_MAP:
+        st16(p + TR_OFF_DID, r->did);
+        p[TR_OFF_A] = r->perm;
+        st64(p + TR_OFF_IOVA, r->iova);
+        st64(p + TR_OFF_PA, r->pa);
+        st64(p + TR_OFF_SIZE, r->size);
+        break;
+    case IMS_REC_UNMAP:
+        st16(p + TR_OFF_DID, r->did);
+        st64(p + TR_OFF_IOVA, r->iova);
+        st64(p + TR_OFF_SIZE, r->size);
+        break;
+    case IMS_REC_INV_IOTLB:
+        p[TR_OFF_FLAGS] = r->flags & IMS_RECF_IH;
+        p[TR_OFF_A] = r->gran;
+        if (r->gran != IMS_INV_GLOBAL)
+            st16(p + TR_OFF_DID, r->did);
+        if (r->gran == IMS_INV_PAGE) {
+            p[TR_OFF_B] = r->am;
+            st64(p + TR_OFF_IOVA, r->iova);
+        }
+        break;
+    case IMS_REC_INV_CTX:
+        p[TR_OFF_A] = r->gran;
+        if (r->gran != IMS_INV_GLOBAL)
+            st16(p + TR_OFF_DID, r->did);
+        if (r->gran == IMS_INV_DEVICE) {
+            st16(p + TR_OFF_RID, r->rid);
+            p[TR_OFF_B] = r->fm;
+        }
+        break;
+    case IMS_REC_ATTACH:
+        st16(p + TR_OFF_RID, r->rid);
+        st16(p + TR_OFF_DID, r->did);
+        p[TR_OFF_A] = r->levels;
+        p[TR_OFF_B] = r->tt;
+        st64(p + TR_OFF_PA, r->pa);
+        break;
+    case IMS_REC_DETACH:
+        st16(p + TR_OFF_RID, r->rid);
+        break;
+    case IMS_REC_MARK:
+        memcpy(p + TR_OFF_LABEL, r->label, strnlen(r->label, IMS_REC_LABEL_MAX - 1));
+        break;
+    }
+}
+
+/* Decodes one record into its canonical form (every field the kind does not
+ * use is zero) and returns a quick verdict on the fields it uses.
+ *
+ * The quick verdict is never laxer than ims_rec_check(): true means
+ * ims_rec_check() would accept the record; false means "ask ims_rec_check()",
+ * which gives the verdict and the error message (so messages have a single
+ * source). The common kinds are checked branch-light, the conditions OR-ed into one test.
+ *
+ * Word 0 is loaded once and split: kind [7:0], flags [15:8], rid [31:16],
+ * did [47:32], a [55:48], b [63:56]. Every store goes through one compound
+ * literal per kind, which zeroes the unused fields (and the MARK label)
+ * without a separate memset. */
+static inline bool rec_decode(const unsigned char *p, struct ims_rec *r)
+{
+    uint64_t w0 = ld64(p);
+    unsigned kind = (unsigned)(w0 & 0xff);
+    unsigned flags = (unsigned)(w0 >> 8) & 0xff;
+    uint16_t rid = (uint16_t)(w0 >> 16);
+    uint16_t did = (uint16_t)(w0 >> 32);
+    unsigned a = (unsigned)(w0 >> 48) & 0xff;
+    unsigned b = (unsigned)(w0 >> 56);
+    uint64_t ts = ld64(p + TR_OFF_TS);
+    switch (kind) {
+    case IMS_REC_DMA: {
+        /* The hot path: most records are DMA. */
+        uint64_t iova = ld64(p + TR_OFF_IOVA);
+        uint64_t size = ld32(p + TR_OFF_SIZE);
+        uint32_t pasid = (flags & IMS_RECF_PASID) ? ld32(p + TR_OFF_PASID) : 0;
+        unsigned reason = (flags & IMS_RECF_EXPECT_FAULT) ? a : 0;
+        *r = (struct ims_rec){
+            .ts = ts,
+            .iova = iova,
+            .pa = (flags & IMS_RECF_EXPECT_PA) ? ld64(p + TR_OFF_PA) : 0,
+            .size = size,
+            .pasid = pasid,
+            .rid = rid,
+            .kind = IMS_REC_DMA,
+            .flags = (uint8_t)flags,
+            .reason = (uint8_t)reason,
+        };
+        /* With the fault flag every reason but 0 is valid (a byte holds 1..255). */
+        unsigned bad = (flags & ~TR_DMA_FLAGS) |
+                       ((flags & (IMS_RECF_EXPECT_PA | IMS_RECF_EXPECT_FAULT)) ==
+                        (IMS_RECF_EXPECT_PA | IMS_RECF_EXPECT_FAULT)) |
+                       (size == 0) | (iova + (size - 1) < iova) | (pasid > TR_PASID_MAX) |
+                       (((flags & IMS_RECF_EXPECT_FAULT) != 0) & (a == 0));
+        return !bad;
+    }
+    case IMS_REC_MAP: {
+        uint64_t size = ld64(p + TR_OFF_SIZE);
+        *r = (struct ims_rec){
+            .ts = ts,
+            .iova = ld64(p + TR_OFF_IOVA),
+            .pa = ld64(p + TR_OFF_PA),
+            .size = size,
+            .did = did,
+            .kind = IMS_REC_MAP,
+            .perm = (uint8_t)a,
+        };
+        return (a - 1u < 3u) & (size != 0); /* perm r, w or rw */
+    }
+    case IMS_REC_UNMAP: {
+        uint64_t size = ld64(p + TR_OFF_SIZE);
+        *r = (struct ims_rec){
+            .ts = ts,
+            .iova = ld64(p + TR_OFF_IOVA),
+            .size = size,
+            .did = did,
+            .kind = IMS_REC_UNMAP,
+        };
+        return size != 0;
+    }
+    case IMS_REC_INV_IOTLB: {
+        bool page = a == IMS_INV_PAGE;
+        *r = (struct ims_rec){
+            .ts = ts,
+            .iova = page ? ld64(p + TR_OFF_IOVA) : 0,
+            .did = a != IMS_INV_GLOBAL ? did : 0,
+            .kind = IMS_REC_INV_IOTLB,
+            .flags = (uint8_t)flags,
+            .gran = (uint8_t)a,
+            .am = page ? (uint8_t)b : 0,
+        };
+        bool gran_ok = a == IMS_INV_GLOBAL || a == IMS_INV_DOMAIN || page;
+        return gran_ok & !(flags & ~IMS_RECF_IH) & (!page | (b <= TR_AM_MAX));
+    }
+    case IMS_REC_INV_CTX: {
+        bool dev = a == IMS_INV_DEVICE;
+        *r = (struct ims_rec){
+            .ts = ts,
+            .rid = dev ? rid : 0,
+            .did = a != IMS_INV_GLOBAL ? did : 0,
+            .kind = IMS_REC_INV_CTX,
+            .gran = (uint8_t)a,
+            .fm = dev ? (uint8_t)b : 0,
+        };
+        bool gran_ok = a == IMS_INV_GLOBAL || a == IMS_INV_DOMAIN || dev;
+        return gran_ok & (!dev | (b <= 3));
+    }
+    case IMS_REC_ATTACH:
+        *r = (struct ims_rec){
+            .ts = ts,
+            .pa = ld64(p + TR_OFF_PA),
+            .rid = rid,
+            .did = did,
+            .kind = IMS_REC_ATTACH,
+            .levels = (uint8_t)a,
+            .tt = (uint8_t)b,
+        };
+        return (a - 3u <= 2u) & (b <= 3); /* levels 3..5, tt 0..3 */
+    case IMS_REC_DETACH:
+        *r = (struct ims_rec){.ts = ts, .rid = rid, .kind = IMS_REC_DETACH};
+        return true;
+    case IMS_REC_MARK:
+        *r = (struct ims_rec){.ts = ts, .kind = IMS_REC_MARK};
+        memcpy(r->label, p + TR_OFF_LABEL, IMS_REC_LABEL_MAX);
+        return false; /* rare: ims_rec_check() looks at the label */
+    default:
+        *r = (struct ims_rec){.ts = ts, .kind = (uint8_t)kind};
+        return false; /* unknown kind */
+    }
+}
+
+/* Out-of-line copies for the writer and ims_rec_canon(). */
+void ims_tr_rec_encode(const struct ims_rec *rec, unsigned char *p)
+{
+    rec_encode(rec, p);
+}
+
+bool ims_tr_rec_decode(const unsigned char *p, struct ims_rec *rec)
+{
+    return rec_decode(p, rec);
+}
+
+/* ---- Batch decode (the reader's hot path) ---- */
+
+int ims_tr_bin_rec_error(struct ims_trace_reader *r, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return ims_tr_rerr(r, "record %llu at byte offset %llu%s: %s", (unsigned long long)r->index,
+                       (unsigned long long)(r->hdr_len + r->index * TR_REC_SIZE),
+                       r->form == IMS_TRACE_BINARY_ZSTD ? " (decompressed)" : "", msg);
+}
+
+/* Slow path for a record rec_decode() did not pass: ims_rec_check() decides.
+ * Returns true (and sets the reader's error, naming the record i places past
+ * r->index) if the record is invalid. */
+static bool rec_reject(struct ims_trace_reader *r, const struct ims_rec *rec, size_t i)
+{
+    char e[256];
+    if (ims_rec_check(rec, e, sizeof e) == 0)
+        return false;
+    uint64_t index = r->index;
+    r->index += i;
+    ims_tr_bin_rec_error(r, "%s", e);
+    r->index = index;
+    return true;
+}
+
+/* The per-record loop lives here, beside rec_decode(), so that the decode is
+ * inlined into it: the reader pays one call per buffered span of records, not
+ * one per record. */
+size_t ims_tr_bin_decode(struct ims_trace_reader *r, const unsigned char *p, size_t n, struct ims_rec *out)
+{
+    size_t i = 0;
+    for (; i < n; i++)
+        if (!rec_decode(p + i * TR_REC_SIZE, &out[i]) && rec_reject(r, &out[i], i))
+            break;
+    return i;
+}
+
+/* ---- Header: reading ---- */
+
+struct hcur {
+    const unsigned char *p;
+    size_t left;
+    bool bad;
+};
+
+static const unsigned char *hc_take(struct hcur *c, size_t n)
+{
+    if (c->bad || c->left < n) {
+        c->bad = true;
+        return NULL;
+    }
+    const unsigned char *p = c->p;
+    c->p += n;
+    c->left -= n;
+    return p;
+}
+static uint8_t hc_u8(struct hcur *c)
+{
+    const unsigned char *p = hc_take(c, 1);
+    return p ? p[0] : 0;
+}
+static uint16_t hc_u16(struct hcur *c)
+{
+    const unsigned char *p = hc_take(c, 2);
+    return p ? ld16(p) : 0;
+}
+static uint32_t hc_u32(struct hcur *c)
+{
+    const unsigned char *p = hc_take(c, 4);
+    return p ? ld32(p) : 0;
+}
+static void hc_str(struct hcur *c, char *dst, size_t cap)
+{
+    uint16_t n = hc_u16(c);
+    const unsigned char *p = hc_take(c, n);
+    dst[0] = 0;
+    if (!p)
+        return;
+    if (n >= cap || memchr(p, 0, n)) {
+        c->bad = true;
+        return;
+    }
+    memcpy(dst, p, n);
+    dst[n] = 0;
+}
+
+/* A count, then that many elements of at least `min_bytes` each: reads the
+ * count, checks that it fits in what is left of the header, and allocates
+ * the elements (zeroed; NULL for none). Sets *n; on failure sets the
+ * reader's error (r->failed) and returns NULL. */
+static void *hc_array(struct ims_trace_reader *r, struct hcur *c, const char *what, size_t min_bytes, size_t size,
+                      uint32_t *n)
+{
+    *n = hc_u32(c);
+    if (!c->bad && *n > c->left / min_bytes) {
+        ims_tr_rerr(r, "header: %u %s do not fit in the header", *n, what);
+        return NULL;
+    }
+    if (!*n)
+        return NULL;
+    void *a = calloc(*n, size);
+    if (!a)
+        ims_tr_rerr(r, "out of memory");
+    return a;
+}
+
+int ims_tr_bin_read_header(struct ims_trace_reader *r)
+{
+    long n = ims_tr_buf_want(r, TR_FIXED_HDR);
+    if (n < 0)
+        return -1;
+    const unsigned char *p = r->buf;
+    if ((size_t)n < TR_MAGIC_LEN || memcmp(p, TR_MAGIC, TR_MAGIC_LEN) != 0)
+        return ims_tr_rerr(r, "bad magic: %s does not start with \"" TR_MAGIC "\"",
+                           r->form == IMS_TRACE_BINARY_ZSTD ? "the decompressed zstd stream" : "the file");
+    if ((size_t)n < 16)
+        return ims_tr_rerr(r, "truncated header: %ld of %d fixed header bytes", n, TR_FIXED_HDR);
+    uint32_t version = ld32(p + 8);
+    if (version != IMS_TRACE_VERSION)
+        return ims_tr_rerr(r, "unknown trace version %u (this reader knows version %d)", version, IMS_TRACE_VERSION);
+    if ((size_t)n < TR_FIXED_HDR)
+        return ims_tr_rerr(r, "truncated header: %ld of %d fixed header bytes", n, TR_FIXED_HDR);
+    uint32_t hlen = ld32(p + 12);
+    uint32_t rsize = ld32(p + 16);
+    if (hlen < TR_FIXED_HDR || hlen > TR_HDR_MAX)
+        return ims_tr_rerr(r, "header length %u out of range (%d..%u)", hlen, TR_FIXED_HDR, TR_HDR_MAX);
+    if (rsize != TR_REC_SIZE)
+        return ims_tr_rerr(r, "record size %u not supported (version %d records are %d bytes)", rsize,
+                           IMS_TRACE_VERSION, TR_REC_SIZE);
+    n = ims_tr_buf_want(r, hlen);
+    if (n < 0)
+        return -1;
+    if ((size_t)n < hlen)
+        return ims_tr_rerr(r, "truncated header: %ld of %u header bytes", n, hlen);
+    r->hdr_len = hlen;
+    r->rec_size = rsize;
+    r->hdr.version = version;
+
+    struct hcur c = {r->buf + TR_FIXED_HDR, hlen - TR_FIXED_HDR, false};
+    hc_str(&c, r->hdr.creator, sizeof r->hdr.creator);
+    hc_str(&c, r->hdr.source, sizeof r->hdr.source);
+    uint32_t nb;
+    r->hdr.topo.bridges = hc_array(r, &c, "bridges", 8, sizeof *r->hdr.topo.bridges, &nb);
+    if (r->failed)
+        return -1;
+    r->hdr.topo.n_bridges = (int)nb;
+    for (uint32_t i = 0; i < nb && !c.bad; i++) {
+        struct ims_bridge *b = &r->hdr.topo.bridges[i];
+        hc_str(&c, b->name, sizeof b->name);
+        b->bdf = hc_u16(&c);
+        b->secondary_bus = hc_u8(&c);
+        b->kind = hc_u8(&c);
+        b->parent = (int32_t)hc_u32(&c);
+    }
+    uint32_t nd;
+    r->hdr.topo.devices = hc_array(r, &c, "devices", 6, sizeof *r->hdr.topo.devices, &nd);
+    if (r->failed)
+        return -1;
+    r->hdr.topo.n_devices = (int)nd;
+    for (uint32_t i = 0; i < nd && !c.bad; i++) {
+        struct ims_device *d = &r->hdr.topo.devices[i];
+        hc_str(&c, d->name, sizeof d->name);
+        d->bdf = hc_u16(&c);
+        d->bridge = (int32_t)hc_u32(&c);
+    }
+    if (c.bad)
+        return ims_tr_rerr(r, "header: malformed (a field runs past the %u-byte header or a string is too long)", hlen);
+    char e[256];
+    if (ims_tr_hdr_check(&r->hdr, e, sizeof e) < 0)
+        return ims_tr_rerr(r, "%s", e);
+    r->pos = hlen;
+    return 0;
+}
+
+/* ---- Header: writing ---- */
+
+static void hb_u8(unsigned char **p, uint8_t v)
+{
+    *(*p)++ = v;
+}
+static void hb_u16(unsigned char **p, uint16_t v)
+{
+    st16(*p, v);
+    *p += 2;
+}
+static void hb_u32(unsigned char **p, uint32_t v)
+{
+    st32(*p, v);
+    *p += 4;
+}
+static void hb_str(unsigned char **p, const char *s)
+{
+    size_t n = strlen(s);
+    hb_u16(p, (uint16_t)n);
+    memcpy(*p, s, n);
+    *p += n;
+}
+
+int ims_tr_bin_write_header(struct ims_trace_writer *w, const struct ims_trace_hdr *h)
+{
+    const struct ims_topo *t = &h->topo;
+    size_t max = TR_FIXED_HDR + 2 * (2 + IMS_TRACE_TEXT_MAX) + 8 +
+                 (size_t)t->n_bridges * (2 + IMS_TOPO_NAME_MAX + 8) + (size_t)t->n_devices * (2 + IMS_TOPO_NAME_MAX + 6);
+    unsigned char *hb = malloc(max);
+    if (!hb)
+        return ims_tr_werr(w, "out of memory");
+    unsigned char *p = hb;
+    memcpy(p, TR_MAGIC, TR_MAGIC_LEN);
+    p += TR_MAGIC_LEN;
+    hb_u32(&p, IMS_TRACE_VERSION);
+    hb_u32(&p, 0); /* header length, patched below */
+    hb_u32(&p, TR_REC_SIZE);
+    hb_u32(&p, 0); /* reserved */
+    hb_str(&p, h->creator);
+    hb_str(&p, h->source);
+    hb_u32(&p, (uint32_t)t->n_bridges);
+    for (int i = 0; i < t->n_bridges; i++) {
+        hb_str(&p, t->bridges[i].name);
+        hb_u16(&p, t->bridges[i].bdf);
+        hb_u8(&p, t->bridges[i].secondary_bus);
+        hb_u8(&p, t->bridges[i].kind);
+        hb_u32(&p, (uint32_t)t->bridges[i].parent);
+    }
+    hb_u32(&p, (uint32_t)t->n_devices);
+    for (int i = 0; i < t->n_devices; i++) {
+        hb_str(&p, t->devices[i].name);
+        hb_u16(&p, t->devices[i].bdf);
+        hb_u32(&p, (uint32_t)t->devices[i].bridge);
+    }
+    size_t hlen = (size_t)(p - hb);
+    if (hlen > TR_HDR_MAX) {
+        free(hb);
+        return ims_tr_werr(w, "header too large (%zu bytes)", hlen);
+    }
+    st32(hb + 12, (uint32_t)hlen);
+    int rc = ims_tr_w_bytes(w, hb, hlen);
+    free(hb);
+    return rc;
+}

@@ -1,0 +1,194 @@
+/* Internal to the trace library (model/trace/trace_*.c): what its four parts
+ * share. Each part is one concern:
+ *
+ *   trace_rec.c   records and headers: kind/gran/perm/bridge names, the range
+ *                 checks every reader and writer applies, canonical copies,
+ *                 header copy/free
+ *   trace_bin.c   binary codec: the 40-byte record layout, record encode and
+ *                 decode (the reader's hot path), the binary header
+ *   trace_text.c  text codec: parsing and formatting of records and headers
+ *   trace_io.c    streaming and files: reader open and form detection, source
+ *                 buffering, zstd in and out, the writer's temporary file and
+ *                 rename, ims_trace_read()'s batch loop
+ *
+ * docs/trace-format.md is the reference for every byte and keyword.
+ */
+#ifndef IMS_TRACE_IMPL_H
+#define IMS_TRACE_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <zstd.h>
+
+#include "iommusim/trace.h"
+#include "errf.h"
+
+/* ---- Binary framing (the record layout itself is in trace_bin.c) ---- */
+
+#define TR_MAGIC      "IMSTRACE"
+#define TR_MAGIC_LEN  8
+#define TR_FIXED_HDR  24 /* magic, version, header length, record size, reserved */
+#define TR_HDR_MAX    (16u << 20)
+#define TR_ZSTD_MAGIC 0xFD2FB528u
+#define TR_REC_SIZE   40 /* bytes per binary record */
+
+#define TR_BUF_SIZE  (256u << 10) /* decoded-byte buffer (multiple of nothing in particular) */
+#define TR_WBUF_SIZE (256u << 10)
+
+/* ---- Field ranges (shared by the checks, the binary decoder's quick
+ * verdict and the text parser) ---- */
+
+#define TR_DMA_FLAGS (IMS_RECF_WRITE | IMS_RECF_PASID | IMS_RECF_EXPECT_PA | IMS_RECF_EXPECT_FAULT)
+#define TR_PASID_MAX ((UINT32_C(1) << 20) - 1)
+#define TR_AM_MAX    52u
+
+/* ---- Little-endian helpers ---- */
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define TR_LE16(x) __builtin_bswap16(x)
+#define TR_LE32(x) __builtin_bswap32(x)
+#define TR_LE64(x) __builtin_bswap64(x)
+#else
+#define TR_LE16(x) (x)
+#define TR_LE32(x) (x)
+#define TR_LE64(x) (x)
+#endif
+
+static inline uint16_t ld16(const unsigned char *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return TR_LE16(v);
+}
+static inline uint32_t ld32(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return TR_LE32(v);
+}
+static inline uint64_t ld64(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return TR_LE64(v);
+}
+static inline void st16(unsigned char *p, uint16_t v)
+{
+    v = TR_LE16(v);
+    memcpy(p, &v, 2);
+}
+static inline void st32(unsigned char *p, uint32_t v)
+{
+    v = TR_LE32(v);
+    memcpy(p, &v, 4);
+}
+static inline void st64(unsigned char *p, uint64_t v)
+{
+    v = TR_LE64(v);
+    memcpy(p, &v, 8);
+}
+
+/* ---- Reader and writer state ---- */
+
+struct ims_trace_reader {
+    char *path;
+    int form;
+    FILE *f;
+    struct ims_trace_hdr hdr;
+    uint64_t index;        /* next record */
+    char err[768];
+    bool failed;           /* err is set; every later call fails */
+    bool pending;          /* an error found after records already returned in a batch */
+    /* binary and zstd */
+    unsigned char *buf;
+    size_t cap, pos, len;
+    bool src_eof;
+    uint64_t hdr_len;
+    uint32_t rec_size;
+    ZSTD_DCtx *dctx;
+    unsigned char *zin;
+    size_t zin_cap;
+    ZSTD_inBuffer zib;
+    size_t zret;           /* last ZSTD_decompressStream result: 0 = at a frame end */
+    bool zin_eof;
+    /* text */
+    char *line;
+    size_t line_cap;
+    uint64_t lineno;
+    bool text_body;        /* a record line has been seen */
+    char *peek_line;       /* first record line read while parsing the header */
+};
+
+struct ims_trace_writer {
+    char *path;
+    char *tmp;
+    int form;
+    FILE *f;
+    ZSTD_CCtx *cctx;
+    unsigned char *buf; /* binary bytes not yet written/compressed */
+    size_t len, cap;
+    unsigned char *zout;
+    size_t zout_cap;
+    uint64_t index;
+    char err[512];
+    bool failed;
+};
+
+/* ---- trace_rec.c ---- */
+
+/* "global", "domain", ...; "r", "w", "rw"; "pcie-to-pci", "pci-to-pci";
+ * NULL if the code is not one of them. */
+const char *ims_tr_gran_name(unsigned gran);
+const char *ims_tr_perm_name(unsigned perm);
+const char *ims_tr_bridge_kind_name(unsigned kind);
+/* What the trace formats need of a header (names usable in the text form and
+ * unique, parents listed before children): 0, or -1 with a message. */
+int ims_tr_hdr_check(const struct ims_trace_hdr *h, char *err, size_t errlen);
+
+/* ---- trace_bin.c ---- */
+
+/* Writes the 40-byte binary form of rec (fields its kind does not use as zero). */
+void ims_tr_rec_encode(const struct ims_rec *rec, unsigned char *p);
+/* Decodes one 40-byte record into its canonical form; true if it is surely
+ * valid, false if ims_rec_check() must decide (see trace_bin.c). */
+bool ims_tr_rec_decode(const unsigned char *p, struct ims_rec *rec);
+/* Decodes n records at p into out, checking each; returns how many passed.
+ * Fewer than n: record r->index + the return value is invalid and the
+ * reader's error names it. Does not advance r->index. */
+size_t ims_tr_bin_decode(struct ims_trace_reader *r, const unsigned char *p, size_t n, struct ims_rec *out);
+/* Error naming record r->index and its byte offset; returns -1. */
+int ims_tr_bin_rec_error(struct ims_trace_reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Parses and checks the binary header at the start of the reader's buffer,
+ * fills r->hdr and leaves r->pos at the first record; 0 or -1. */
+int ims_tr_bin_read_header(struct ims_trace_reader *r);
+/* Writes the binary header into the writer's buffer; 0 or -1. */
+int ims_tr_bin_write_header(struct ims_trace_writer *w, const struct ims_trace_hdr *h);
+
+/* ---- trace_text.c ---- */
+
+/* Parses the header directives up to the first record line; 0 or -1. */
+int ims_tr_text_read_header(struct ims_trace_reader *r);
+/* Up to max records, like ims_trace_read(). */
+long ims_tr_text_read(struct ims_trace_reader *r, struct ims_rec *recs, size_t max);
+/* Writes the header directives; 0 or -1. */
+int ims_tr_text_write_header(struct ims_trace_writer *w, const struct ims_trace_hdr *h);
+/* Writes one (already checked) record line; 0 or -1. */
+int ims_tr_text_write_rec(struct ims_trace_writer *w, const struct ims_rec *rec);
+
+/* ---- trace_io.c ---- */
+
+/* Sets the reader's error ("PATH: message") and marks it failed; returns -1. */
+int ims_tr_rerr(struct ims_trace_reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Sets the writer's error ("PATH: message") and marks it failed; returns -1. */
+int ims_tr_werr(struct ims_trace_writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Makes at least `need` bytes available at r->buf + r->pos (fewer only at the
+ * end). Returns bytes available, or -1 on error. */
+long ims_tr_buf_want(struct ims_trace_reader *r, size_t need);
+/* Appends bytes to the writer's binary buffer, flushing as it fills; 0 or -1. */
+int ims_tr_w_bytes(struct ims_trace_writer *w, const void *p, size_t n);
+
+#endif /* IMS_TRACE_IMPL_H */

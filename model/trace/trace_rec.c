@@ -1,0 +1,236 @@
+/* Trace records and headers: the names of record kinds and codes, the range
+ * checks every writer and both readers apply, canonical copies, and header
+ * copy/free. The checks are the single source of every "out of range"
+ * message; the binary decoder's quick verdict (trace_bin.c) defers to them.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "iommusim/iommu.h"
+#include "iommusim/vtd.h"
+#include "trace_impl.h"
+
+/* ---- Names ---- */
+
+static const char *const kind_names[IMS_REC_KIND_MAX + 1] = {
+    NULL, "dma", "map", "unmap", "inv-iotlb", "inv-ctx", "attach", "detach", "mark",
+};
+
+const char *ims_rec_kind_name(unsigned kind)
+{
+    return kind >= 1 && kind <= IMS_REC_KIND_MAX ? kind_names[kind] : NULL;
+}
+
+const char *ims_tr_gran_name(unsigned gran)
+{
+    switch (gran) {
+    case IMS_INV_GLOBAL: return "global";
+    case IMS_INV_DOMAIN: return "domain";
+    case IMS_INV_DEVICE: return "device";
+    case IMS_INV_PAGE: return "page";
+    default: return NULL;
+    }
+}
+
+const char *ims_tr_perm_name(unsigned perm)
+{
+    switch (perm) {
+    case IMS_PERM_R: return "r";
+    case IMS_PERM_W: return "w";
+    case IMS_PERM_RW: return "rw";
+    default: return NULL;
+    }
+}
+
+const char *ims_tr_bridge_kind_name(unsigned kind)
+{
+    switch (kind) {
+    case IMS_BRIDGE_PCIE_TO_PCI: return "pcie-to-pci";
+    case IMS_BRIDGE_PCI_TO_PCI: return "pci-to-pci";
+    default: return NULL;
+    }
+}
+
+/* ---- Record checks (shared by writers and both readers) ---- */
+
+static bool label_ok(const char *label)
+{
+    size_t n = strnlen(label, IMS_REC_LABEL_MAX);
+    if (n == 0 || n >= IMS_REC_LABEL_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (label[i] <= ' ' || label[i] > '~' || label[i] == '#')
+            return false;
+    return true;
+}
+
+/* The fields a record's kind uses are in range. Unused fields are not looked at. */
+int ims_rec_check(const struct ims_rec *r, char *err, size_t errlen)
+{
+    const char *k = ims_rec_kind_name(r->kind);
+    if (!k)
+        return ims_errf(err, errlen, "unknown record kind %u (expected 1..%u)", r->kind, IMS_REC_KIND_MAX);
+    switch (r->kind) {
+    case IMS_REC_DMA:
+        if (r->flags & ~TR_DMA_FLAGS)
+            return ims_errf(err, errlen, "dma: flags 0x%x has unknown bits", r->flags);
+        if ((r->flags & IMS_RECF_EXPECT_PA) && (r->flags & IMS_RECF_EXPECT_FAULT))
+            return ims_errf(err, errlen, "dma: both an expected pa and an expected fault");
+        if (r->size == 0 || r->size > UINT32_MAX)
+            return ims_errf(err, errlen, "dma: size %llu out of range (1..4294967295)", (unsigned long long)r->size);
+        if (r->iova + (r->size - 1) < r->iova)
+            return ims_errf(err, errlen, "dma: iova 0x%llx + size wraps past 2^64", (unsigned long long)r->iova);
+        if ((r->flags & IMS_RECF_PASID) && r->pasid > TR_PASID_MAX)
+            return ims_errf(err, errlen, "dma: pasid %u out of range (0..%u)", r->pasid, TR_PASID_MAX);
+        /* reason is a byte, so 0 is the only value out of range. */
+        if ((r->flags & IMS_RECF_EXPECT_FAULT) && r->reason == 0)
+            return ims_errf(err, errlen, "dma: fault reason %u out of range (1..%u)", r->reason, IMS_REC_REASON_MAX);
+        return 0;
+    case IMS_REC_MAP:
+        if (!ims_tr_perm_name(r->perm))
+            return ims_errf(err, errlen, "map: perm %u out of range (r=1, w=2, rw=3)", r->perm);
+        if (r->size == 0)
+            return ims_errf(err, errlen, "map: size 0");
+        return 0;
+    case IMS_REC_UNMAP:
+        if (r->size == 0)
+            return ims_errf(err, errlen, "unmap: size 0");
+        return 0;
+    case IMS_REC_INV_IOTLB:
+        if (r->gran != IMS_INV_GLOBAL && r->gran != IMS_INV_DOMAIN && r->gran != IMS_INV_PAGE)
+            return ims_errf(err, errlen, "inv-iotlb: granularity %u out of range (global=1, domain=2, page=4)", r->gran);
+        if (r->flags & ~IMS_RECF_IH)
+            return ims_errf(err, errlen, "inv-iotlb: flags 0x%x has unknown bits", r->flags);
+        if (r->gran == IMS_INV_PAGE && r->am > TR_AM_MAX)
+            return ims_errf(err, errlen, "inv-iotlb: am %u out of range (0..%u)", r->am, TR_AM_MAX);
+        return 0;
+    case IMS_REC_INV_CTX:
+        if (r->gran != IMS_INV_GLOBAL && r->gran != IMS_INV_DOMAIN && r->gran != IMS_INV_DEVICE)
+            return ims_errf(err, errlen, "inv-ctx: granularity %u out of range (global=1, domain=2, device=3)", r->gran);
+        if (r->gran == IMS_INV_DEVICE && r->fm > 3)
+            return ims_errf(err, errlen, "inv-ctx: fm %u out of range (0..3)", r->fm);
+        return 0;
+    case IMS_REC_ATTACH:
+        if (r->levels < 3 || r->levels > 5)
+            return ims_errf(err, errlen, "attach: levels %u out of range (3..5)", r->levels);
+        if (r->tt > 3)
+            return ims_errf(err, errlen, "attach: tt %u out of range (0..3)", r->tt);
+        return 0;
+    case IMS_REC_DETACH:
+        return 0;
+    case IMS_REC_MARK:
+        if (!label_ok(r->label))
+            return ims_errf(err, errlen, "mark: label must be 1..%d printable characters without spaces or '#'",
+                            IMS_REC_LABEL_MAX - 1);
+        return 0;
+    }
+    return 0;
+}
+
+/* ---- Header helpers ---- */
+
+void ims_trace_hdr_free(struct ims_trace_hdr *hdr)
+{
+    if (!hdr)
+        return;
+    free(hdr->topo.bridges);
+    free(hdr->topo.devices);
+    hdr->topo.bridges = NULL;
+    hdr->topo.devices = NULL;
+    hdr->topo.n_bridges = hdr->topo.n_devices = 0;
+}
+
+int ims_trace_hdr_copy(struct ims_trace_hdr *dst, const struct ims_trace_hdr *src)
+{
+    struct ims_trace_hdr t = *src;
+    t.topo.bridges = NULL;
+    t.topo.devices = NULL;
+    if (src->topo.n_bridges > 0) {
+        t.topo.bridges = malloc(sizeof *t.topo.bridges * (size_t)src->topo.n_bridges);
+        if (!t.topo.bridges)
+            return -1;
+        memcpy(t.topo.bridges, src->topo.bridges, sizeof *t.topo.bridges * (size_t)src->topo.n_bridges);
+    }
+    if (src->topo.n_devices > 0) {
+        t.topo.devices = malloc(sizeof *t.topo.devices * (size_t)src->topo.n_devices);
+        if (!t.topo.devices) {
+            free(t.topo.bridges);
+            return -1;
+        }
+        memcpy(t.topo.devices, src->topo.devices, sizeof *t.topo.devices * (size_t)src->topo.n_devices);
+    }
+    *dst = t;
+    return 0;
+}
+
+static bool name_ok(const char *name)
+{
+    size_t n = strnlen(name, IMS_TOPO_NAME_MAX);
+    if (n == 0 || n >= IMS_TOPO_NAME_MAX || !strcmp(name, "-"))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (name[i] <= ' ' || name[i] > '~' || name[i] == '#' || name[i] == '=')
+            return false;
+    return true;
+}
+
+static bool text_ok(const char *s)
+{
+    size_t n = strnlen(s, IMS_TRACE_TEXT_MAX);
+    if (n >= IMS_TRACE_TEXT_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < ' ' || s[i] == 0x7f)
+            return false;
+    return true;
+}
+
+/* What the trace formats need of a header: names usable in the text form and
+ * unique, references pointing backwards (a parent is listed before its
+ * children, so the text form can name it). ims_topo_check() checks the rest. */
+int ims_tr_hdr_check(const struct ims_trace_hdr *h, char *err, size_t errlen)
+{
+    if (!text_ok(h->creator))
+        return ims_errf(err, errlen, "header: creator has control characters or is not terminated");
+    if (!text_ok(h->source))
+        return ims_errf(err, errlen, "header: source has control characters or is not terminated");
+    const struct ims_topo *t = &h->topo;
+    if (t->n_bridges < 0 || t->n_devices < 0 || t->n_bridges > 65536 || t->n_devices > 65536)
+        return ims_errf(err, errlen, "header: bad topology counts");
+    for (int i = 0; i < t->n_bridges; i++) {
+        const struct ims_bridge *b = &t->bridges[i];
+        if (!name_ok(b->name))
+            return ims_errf(err, errlen, "header: bridge %d: bad name (1..%d characters, no spaces, '#' or '=')", i,
+                            IMS_TOPO_NAME_MAX - 1);
+        if (!ims_tr_bridge_kind_name(b->kind))
+            return ims_errf(err, errlen, "header: bridge '%s': kind %u out of range (0..1)", b->name, b->kind);
+        if (b->parent != IMS_TOPO_NONE && (b->parent < 0 || b->parent >= i))
+            return ims_errf(err, errlen, "header: bridge '%s': parent %d must be an earlier bridge or none", b->name,
+                            b->parent);
+        for (int j = 0; j < i; j++)
+            if (!strcmp(t->bridges[j].name, b->name))
+                return ims_errf(err, errlen, "header: bridge name '%s' used twice", b->name);
+    }
+    for (int i = 0; i < t->n_devices; i++) {
+        const struct ims_device *d = &t->devices[i];
+        if (!name_ok(d->name))
+            return ims_errf(err, errlen, "header: device %d: bad name (1..%d characters, no spaces, '#' or '=')", i,
+                            IMS_TOPO_NAME_MAX - 1);
+        if (d->bridge != IMS_TOPO_NONE && (d->bridge < 0 || d->bridge >= t->n_bridges))
+            return ims_errf(err, errlen, "header: device '%s': bridge %d out of range", d->name, d->bridge);
+        for (int j = 0; j < i; j++)
+            if (!strcmp(t->devices[j].name, d->name))
+                return ims_errf(err, errlen, "header: device name '%s' used twice", d->name);
+    }
+    return 0;
+}
+
+/* Canonical copy: only the fields the kind uses, as the readers return them. */
+void ims_rec_canon(const struct ims_rec *in, struct ims_rec *out)
+{
+    unsigned char p[TR_REC_SIZE];
+    ims_tr_rec_encode(in, p);
+    (void)ims_tr_rec_decode(p, out);
+}
