@@ -132,6 +132,7 @@ extern "C" int ims_cmd_run(int argc, char **argv)
         rcfg.iommu.psc[l].seed = cfg.seed ^ (0x10 + l);
     rcfg.tb = cfg.tb;
     rcfg.tb.caps = cfg.iommu.caps;
+    rcfg.fault_drain_every = cfg.fault_drain_every;
 
     setenv("SC_COPYRIGHT_MESSAGE", "DISABLE", 1);
     ims::Clock clk(cfg.clock_mhz);

@@ -441,6 +441,10 @@ out:
 /* ---- validate ---- */
 
 struct vstate {
+    struct ims_replay *rp;
+    uint64_t index;   /* the record being checked */
+    bool bad;         /* it has had its message */
+    struct ims_xlate x;
     const char *path;
     uint64_t problems;
     uint64_t max_print;
@@ -473,6 +477,51 @@ static const char *fault_name(unsigned reason)
 {
     const char *n = ims_fault_reason_name(reason);
     return n ? n : "unknown";
+}
+
+/* The functional path of `validate`: the core itself. */
+static const struct ims_xlate *validate_xlate(void *ctx, const struct ims_req *req, unsigned part)
+{
+    struct vstate *v = ctx;
+    (void)part;
+    ims_translate(ims_replay_iommu(v->rp), req, &v->x);
+    return &v->x;
+}
+
+/* One message per record: the first part that disagrees. */
+static void validate_seen(void *ctx, const struct ims_rec *rec, const struct ims_req *req, const struct ims_xlate *x,
+                          bool ok)
+{
+    struct vstate *v = ctx;
+    if (v->bad)
+        return;
+    if (rec->flags & IMS_RECF_EXPECT_PA) {
+        if (!ok) {
+            v->bad = true;
+            uint64_t want = rec->pa + (req->iova - rec->iova);
+            if (x->fault)
+                problem(v, v->index, rec, "iova 0x%" PRIx64 " faulted (0x%x %s), expected pa 0x%" PRIx64,
+                        req->iova, x->fault, fault_name(x->fault), want);
+            else
+                problem(v, v->index, rec, "iova 0x%" PRIx64 " -> pa 0x%" PRIx64 ", expected pa 0x%" PRIx64,
+                        req->iova, x->pa, want);
+        }
+    } else if (rec->flags & IMS_RECF_EXPECT_FAULT) {
+        if (!ok) {
+            v->bad = true;
+            if (x->fault)
+                problem(v, v->index, rec, "iova 0x%" PRIx64 " faulted 0x%x %s, expected fault 0x%x %s",
+                        req->iova, x->fault, fault_name(x->fault), rec->reason, fault_name(rec->reason));
+            else
+                problem(v, v->index, rec,
+                        "iova 0x%" PRIx64 " -> pa 0x%" PRIx64 ", expected fault 0x%x %s", req->iova,
+                        x->pa, rec->reason, fault_name(rec->reason));
+        }
+    } else if (x->fault) {
+        v->bad = true;
+        problem(v, v->index, rec, "iova 0x%" PRIx64 " faulted (0x%x %s): not mapped for this access",
+                req->iova, x->fault, fault_name(x->fault));
+    }
 }
 
 static int cmd_validate(int argc, char **argv)
@@ -554,47 +603,11 @@ static int cmd_validate(int argc, char **argv)
             } else if (rec->ts != UINT64_MAX) {
                 last_ts[rec->rid] = rec->ts + 1;
             }
-            unsigned parts = ims_replay_dma_parts(rec);
-            bool bad = false;
-            for (unsigned p = 0; p < parts; p++) {
-                struct ims_req req;
-                struct ims_xlate x;
-                ims_replay_dma_req(rp, rec, p, &req);
-                ims_translate(ims_replay_iommu(rp), &req, &x);
-                bool ok = ims_replay_check(rp, rec, &req, &x);
-                if (x.flags & IMS_XLATE_FAULT_RECORDED)
-                    ims_replay_drain_faults(rp);
-                if (bad)
-                    continue; /* one message per record */
-                if (rec->flags & IMS_RECF_EXPECT_PA) {
-                    if (!ok) {
-                        bad = true;
-                        uint64_t want = rec->pa + (req.iova - rec->iova);
-                        if (x.fault)
-                            problem(&v, index, rec, "iova 0x%" PRIx64 " faulted (0x%x %s), expected pa 0x%" PRIx64,
-                                    req.iova, x.fault, fault_name(x.fault), want);
-                        else
-                            problem(&v, index, rec, "iova 0x%" PRIx64 " -> pa 0x%" PRIx64 ", expected pa 0x%" PRIx64,
-                                    req.iova, x.pa, want);
-                    }
-                } else if (rec->flags & IMS_RECF_EXPECT_FAULT) {
-                    if (!ok) {
-                        bad = true;
-                        if (x.fault)
-                            problem(&v, index, rec, "iova 0x%" PRIx64 " faulted 0x%x %s, expected fault 0x%x %s",
-                                    req.iova, x.fault, fault_name(x.fault), rec->reason, fault_name(rec->reason));
-                        else
-                            problem(&v, index, rec,
-                                    "iova 0x%" PRIx64 " -> pa 0x%" PRIx64 ", expected fault 0x%x %s", req.iova,
-                                    x.pa, rec->reason, fault_name(rec->reason));
-                    }
-                } else if (x.fault) {
-                    bad = true;
-                    problem(&v, index, rec, "iova 0x%" PRIx64 " faulted (0x%x %s): not mapped for this access",
-                            req.iova, x.fault, fault_name(x.fault));
-                }
-            }
-            if (bad)
+            v.rp = rp;
+            v.index = index;
+            v.bad = false;
+            ims_replay_dma_loop(rp, rec, validate_xlate, validate_seen, &v);
+            if (v.bad)
                 v.dma_errors++;
         }
         progress_tick(&pr, index);

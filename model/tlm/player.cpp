@@ -137,75 +137,96 @@ void TracePlayer::progress(bool force)
         std::fputc('\n', stderr);
 }
 
+// One DMA record in flight through ims_replay_dma_loop: what the two
+// callbacks below share.
+struct TracePlayer::DmaCtx {
+    TracePlayer &p;
+    DeviceStats &dev;
+    Cycles issue;     // cycle of the first part; part i issues at issue + i
+    Cycles done_max;  // latest completion so far
+};
+
+// Part `part` goes out on the socket in cycle issue + part.
+// Both callbacks are inlined into ims_replay_dma_loop (hot: per request).
+__attribute__((always_inline)) inline const ims_xlate *TracePlayer::part_xlate(void *vctx, const ims_req *req,
+                                                                            unsigned part)
+{
+    DmaCtx &c = *static_cast<DmaCtx *>(vctx);
+    TracePlayer &p = c.p;
+    // One payload and extension for the whole run: a payload owns a heap
+    // array of extension slots, too dear to build per record.
+    tlm::tlm_generic_payload &trans = p.m_trans;
+    ReqExt &ext = p.m_ext;
+    const Cycles t = c.issue + part;
+    p.sync(t);
+    ext.rid = req->rid;
+    ext.pasid = req->pasid;
+    ext.at = req->at;
+    trans.set_command(req->access == IMS_PERM_W ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+    trans.set_address(req->iova);
+    trans.set_data_length(req->size);
+    trans.set_streaming_width(req->size);
+    trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    sc_core::sc_time delay = p.time_of(t) - p.m_clk.now();
+    p.isock->b_transport(trans, delay);
+    c.done_max = std::max(c.done_max, t + ext.latency);
+    return &ext.xlate;
+}
+
+// The statistics of one translated part (checked already: ok).
+__attribute__((always_inline)) inline void TracePlayer::part_seen(void *vctx, const ims_rec *recp, const ims_req *reqp,
+                                                                  const ims_xlate *xp, bool ok)
+{
+    DmaCtx &c = *static_cast<DmaCtx *>(vctx);
+    TracePlayer &p = c.p;
+    RunStats &st = p.m_st;
+    DeviceStats &dev = c.dev;
+    const ims_rec &rec = *recp;
+    const ims_req &req = *reqp;
+    const ims_xlate &x = *xp;
+    const ReqExt &ext = p.m_ext;
+    if (!ok) {
+        dev.mismatches++;
+        if (st.first_mismatch.empty()) {
+            char got[64], want[64];
+            if (x.fault)
+                std::snprintf(got, sizeof got, "fault 0x%x", x.fault);
+            else
+                std::snprintf(got, sizeof got, "0x%" PRIx64, x.pa);
+            if (rec.flags & IMS_RECF_EXPECT_FAULT)
+                std::snprintf(want, sizeof want, "fault 0x%x", rec.reason);
+            else
+                std::snprintf(want, sizeof want, "0x%" PRIx64, rec.pa);
+            char buf[256];
+            std::snprintf(buf, sizeof buf, "record %" PRIu64 ": iova 0x%" PRIx64 " -> %s, recorded %s",
+                          st.records - 1, req.iova, got, want);
+            st.first_mismatch = buf;
+        }
+    }
+    st.requests_simulated++;
+    st.translations++;
+    st.bytes += req.size;
+    dev.requests++;
+    if (x.fault) {
+        st.faults++;
+        dev.faults++;
+    }
+    if (rec.flags & IMS_RECF_EXPECT_FAULT)
+        st.expected_faults++;
+    if (x.flags & IMS_XLATE_IOTLB_HIT)
+        dev.iotlb_hits++;
+    st.latency.add(ext.latency);
+    st.queue_delay.add(ext.queue_delay);
+    dev.latency.add(ext.latency);
+}
+
 // Issues one DMA record's parts starting at cycle `issue`, one per cycle.
 void TracePlayer::dma(const ims_rec &rec, Cycles issue, Cycles *last_done)
 {
-    const unsigned parts = ims_replay_dma_parts(&rec);
-    DeviceStats &dev = device(rec.rid);
-    // One payload and extension for the whole run: a payload owns a heap
-    // array of extension slots, too dear to build per record.
-    tlm::tlm_generic_payload &trans = m_trans;
-    ReqExt &ext = m_ext;
-    Cycles done_max = issue;
-    for (unsigned i = 0; i < parts; i++) {
-        ims_req req;
-        ims_replay_dma_req(m_rp, &rec, i, &req);
-        const Cycles t = issue + i;
-        sync(t);
-        ext.rid = req.rid;
-        ext.pasid = req.pasid;
-        ext.at = req.at;
-        trans.set_command(req.access == IMS_PERM_W ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
-        trans.set_address(req.iova);
-        trans.set_data_length(req.size);
-        trans.set_streaming_width(req.size);
-        trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-        sc_core::sc_time delay = time_of(t) - m_clk.now();
-        isock->b_transport(trans, delay);
-
-        const ims_xlate &x = ext.xlate;
-        if (!ims_replay_check(m_rp, &rec, &req, &x)) {
-            dev.mismatches++;
-            if (m_st.first_mismatch.empty()) {
-                char got[64], want[64];
-                if (x.fault)
-                    std::snprintf(got, sizeof got, "fault 0x%x", x.fault);
-                else
-                    std::snprintf(got, sizeof got, "0x%" PRIx64, x.pa);
-                if (rec.flags & IMS_RECF_EXPECT_FAULT)
-                    std::snprintf(want, sizeof want, "fault 0x%x", rec.reason);
-                else
-                    std::snprintf(want, sizeof want, "0x%" PRIx64, rec.pa);
-                char buf[256];
-                std::snprintf(buf, sizeof buf, "record %" PRIu64 ": iova 0x%" PRIx64 " -> %s, recorded %s",
-                              m_st.records - 1, req.iova, got, want);
-                m_st.first_mismatch = buf;
-            }
-        }
-        m_st.requests_simulated++;
-        m_st.translations++;
-        m_st.bytes += req.size;
-        dev.requests++;
-        if (x.fault) {
-            m_st.faults++;
-            dev.faults++;
-        }
-        if (rec.flags & IMS_RECF_EXPECT_FAULT)
-            m_st.expected_faults++;
-        if (x.flags & IMS_XLATE_IOTLB_HIT)
-            dev.iotlb_hits++;
-        m_st.latency.add(ext.latency);
-        m_st.queue_delay.add(ext.queue_delay);
-        dev.latency.add(ext.latency);
-        done_max = std::max(done_max, t + ext.latency);
-        if (x.flags & IMS_XLATE_FAULT_RECORDED && ++m_fault_pending >= m_cfg.fault_drain_every) {
-            ims_replay_drain_faults(m_rp);
-            m_fault_pending = 0;
-        }
-    }
-
-    m_st.end_cycle = std::max(m_st.end_cycle, done_max);
-    *last_done = done_max;
+    DmaCtx c{*this, device(rec.rid), issue, issue};
+    ims_replay_dma_loop(m_rp, &rec, &TracePlayer::part_xlate, &TracePlayer::part_seen, &c);
+    m_st.end_cycle = std::max(m_st.end_cycle, c.done_max);
+    *last_done = c.done_max;
 }
 
 // Applies a non-DMA record at the current cycle. False (with m_error) if the

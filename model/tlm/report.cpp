@@ -223,7 +223,7 @@ void report_text(const ReportInputs &in, std::FILE *out)
     std::fprintf(out, "fault queue: %" PRIu64 " records written, %" PRIu64 " dropped (full), %" PRIu64
                       " suppressed (FPD)\n",
                  c.fault_records, c.fault_dropped, c.fault_suppressed);
-    for (unsigned fr = 1; fr < 16; fr++)
+    for (unsigned fr = 1; fr < 256; fr++)
         if (c.fault_reason[fr])
             std::fprintf(out, "  fault 0x%x %-28s %" PRIu64 "\n", fr,
                          ims_fault_reason_name(fr) ? ims_fault_reason_name(fr) : "?", c.fault_reason[fr]);
@@ -296,7 +296,7 @@ bool report_json(const ReportInputs &in, const char *path, std::string *err)
         c.fault_records, c.fault_dropped, c.fault_suppressed);
     o.f("  \"fault_reasons\": {");
     bool first = true;
-    for (unsigned fr = 1; fr < 16; fr++) {
+    for (unsigned fr = 1; fr < 256; fr++) {
         if (!c.fault_reason[fr])
             continue;
         o.f("%s\"0x%x\": %" PRIu64, first ? "" : ", ", fr, c.fault_reason[fr]);

@@ -30,23 +30,8 @@
 #define QV_PAGE_2M   (UINT64_C(1) << 21)
 #define QV_DEFAULT_SIZE 4096u
 
-/* Second-level leaf entry (VT-d 3.x, 9.8): bit 0 R, bit 1 W, bit 7 PS (a
- * superpage leaf at level 2 or 3), bits 51:12 the output address. Bits 62
- * (TM), 11 (SNP) and the ignored bits do not change the translation. */
-#define QV_SLPTE_R       (UINT64_C(1) << 0)
-#define QV_SLPTE_W       (UINT64_C(1) << 1)
-#define QV_SLPTE_PS      (UINT64_C(1) << 7)
-#define QV_SLPTE_ADDR    UINT64_C(0x000ffffffffff000)
-
-/* Legacy context entry as QEMU prints it (high, low words):
- * low bit 0 P, bits 3:2 TT, bits 63:12 second-level table root;
- * high bits 2:0 AW (1: 39-bit/3-level, 2: 48-bit/4-level, 3: 57-bit/5-level),
- * bits 23:8 domain id. */
-static inline bool qv_ce_present(uint64_t lo) { return lo & 1; }
-static inline unsigned qv_ce_tt(uint64_t lo) { return (unsigned)((lo >> 2) & 3); }
-static inline uint64_t qv_ce_root(uint64_t lo) { return lo & ~UINT64_C(0xfff); }
-static inline unsigned qv_ce_aw(uint64_t hi) { return (unsigned)(hi & 7); }
-static inline uint16_t qv_ce_did(uint64_t hi) { return (uint16_t)((hi >> 8) & 0xffff); }
+/* Entry layouts (context entries as QEMU prints them, high word first;
+ * second-level leaf entries) come from iommusim/vtd.h. */
 
 enum qv_type {
     QV_HIT,        /* vtd_iotlb_page_hit */
@@ -617,15 +602,15 @@ static int qv_translation(struct qv_conv *c, const struct qv_event *ev)
     if (ctx->did != did)
         return qv_err(c, ev, "translation for sid 0x%x in domain 0x%x, but its context entry says domain 0x%x", sid,
                       did, ctx->did);
-    uint8_t perm = (uint8_t)(((slpte & QV_SLPTE_R) ? IMS_PERM_R : 0) | ((slpte & QV_SLPTE_W) ? IMS_PERM_W : 0));
+    uint8_t perm = (uint8_t)ims_slpte_perm(slpte); /* IMS_PERM_R/W are the entry's R/W bits */
     if (!perm)
         return qv_err(c, ev, "leaf entry 0x%" PRIx64 " grants neither read nor write", slpte);
     /* The event does not say the leaf's level. PS marks a superpage leaf;
      * QEMU's VT-d offers 2 MiB and 1 GiB ones and a 1 GiB leaf with a 1 GiB-
      * aligned output cannot be told from a 2 MiB one: such leaves are taken
      * as 2 MiB (Linux's DMA API does not build 1 GiB IOVA pages). */
-    uint64_t size = (slpte & QV_SLPTE_PS) ? QV_PAGE_2M : QV_PAGE_4K;
-    uint64_t out = slpte & QV_SLPTE_ADDR;
+    uint64_t size = ims_slpte_ps(slpte) ? QV_PAGE_2M : QV_PAGE_4K;
+    uint64_t out = ims_slpte_addr(slpte);
     if (out & (size - 1))
         return qv_err(c, ev, "superpage leaf entry 0x%" PRIx64 " has an output address not 2 MiB aligned", slpte);
     uint64_t page = iova & ~(size - 1);
@@ -691,14 +676,14 @@ static int qv_translation(struct qv_conv *c, const struct qv_event *ev)
 static int qv_context(struct qv_conv *c, const struct qv_event *ev)
 {
     uint16_t sid = (uint16_t)ev->x;
-    uint64_t hi = ev->a, lo = ev->b;
-    if (!qv_ce_present(lo))
-        return qv_err(c, ev, "context entry for sid 0x%x is not present (low 0x%" PRIx64 ")", sid, lo);
-    unsigned aw = qv_ce_aw(hi);
+    const struct ims_ctx_entry ce = {.lo = ev->b, .hi = ev->a};
+    if (!ims_ctx_present(&ce))
+        return qv_err(c, ev, "context entry for sid 0x%x is not present (low 0x%" PRIx64 ")", sid, ce.lo);
+    unsigned aw = ims_ctx_aw(&ce);
     if (aw < 1 || aw > 3)
         return qv_err(c, ev, "context entry for sid 0x%x has address width code %u (expected 1..3)", sid, aw);
-    struct qv_ctx nc = {.root = qv_ce_root(lo), .did = qv_ce_did(hi), .levels = (uint8_t)(aw + 2),
-                        .tt = (uint8_t)qv_ce_tt(lo), .valid = true};
+    struct qv_ctx nc = {.root = ims_ctx_slptptr(&ce), .did = ims_ctx_did(&ce), .levels = (uint8_t)(aw + 2),
+                        .tt = (uint8_t)ims_ctx_tt(&ce), .valid = true};
     struct qv_ctx *cur = &c->ctx[sid];
     if (cur->valid && cur->root == nc.root && cur->did == nc.did && cur->levels == nc.levels && cur->tt == nc.tt)
         return 0; /* reloaded after a context-cache invalidation, unchanged */

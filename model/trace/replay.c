@@ -33,6 +33,9 @@ struct ims_replay {
     struct rp_ctx *ctx;       /* per aliased requester id */
     uint8_t *dom_levels;      /* per domain id: levels it was created with, 0 = none */
     struct ims_fault_record fr[64];
+    uint32_t drain_every;     /* cfg.fault_drain_every */
+    uint32_t fault_pending;   /* faults recorded since the last drain */
+    struct ims_xlate x;       /* the functional path's result buffer */
 };
 
 void ims_replay_cfg_default(struct ims_replay_cfg *cfg)
@@ -40,6 +43,7 @@ void ims_replay_cfg_default(struct ims_replay_cfg *cfg)
     ims_iommu_cfg_default(&cfg->iommu);
     ims_tb_cfg_default(&cfg->tb);
     cfg->tb.caps = cfg->iommu.caps;
+    cfg->fault_drain_every = 1;
 }
 
 struct ims_replay *ims_replay_create(const struct ims_trace_hdr *hdr, const struct ims_replay_cfg *cfg,
@@ -48,6 +52,10 @@ struct ims_replay *ims_replay_create(const struct ims_trace_hdr *hdr, const stru
     char e[256];
     if (ims_topo_check(&hdr->topo, e, sizeof e) < 0) {
         ims_errf(err, errlen, "trace topology: %s", e);
+        return NULL;
+    }
+    if (cfg->fault_drain_every == 0) {
+        ims_errf(err, errlen, "fault_drain_every must be at least 1 (drain after that many fault records)");
         return NULL;
     }
     struct ims_replay *rp = calloc(1, sizeof *rp);
@@ -59,6 +67,7 @@ struct ims_replay *ims_replay_create(const struct ims_trace_hdr *hdr, const stru
     rp->ctx = calloc(RP_RIDS, sizeof *rp->ctx);
     rp->dom_levels = calloc(RP_RIDS, 1);
     rp->mem = ims_mem_create();
+    rp->drain_every = cfg->fault_drain_every;
     if (!rp->alias || !rp->ctx || !rp->dom_levels || !rp->mem) {
         ims_errf(err, errlen, "out of memory");
         ims_replay_destroy(rp);
@@ -299,20 +308,26 @@ bool ims_replay_check(struct ims_replay *rp, const struct ims_rec *rec, const st
     return ok;
 }
 
+void ims_replay_fault_recorded(struct ims_replay *rp)
+{
+    if (++rp->fault_pending >= rp->drain_every) {
+        ims_replay_drain_faults(rp);
+        rp->fault_pending = 0;
+    }
+}
+
+/* The functional path's translation: the core itself, into the replayer's buffer. */
+static const struct ims_xlate *core_xlate(void *ctx, const struct ims_req *req, unsigned part)
+{
+    struct ims_replay *rp = ctx;
+    (void)part;
+    ims_translate(rp->mmu, req, &rp->x);
+    return &rp->x;
+}
+
 unsigned ims_replay_dma(struct ims_replay *rp, const struct ims_rec *rec)
 {
-    unsigned parts = ims_replay_dma_parts(rec), bad = 0;
-    for (unsigned i = 0; i < parts; i++) {
-        struct ims_req req;
-        struct ims_xlate x;
-        ims_replay_dma_req(rp, rec, i, &req);
-        ims_translate(rp->mmu, &req, &x);
-        if (!ims_replay_check(rp, rec, &req, &x))
-            bad++;
-        if (x.flags & IMS_XLATE_FAULT_RECORDED)
-            ims_replay_drain_faults(rp);
-    }
-    return bad;
+    return ims_replay_dma_loop(rp, rec, core_xlate, NULL, rp);
 }
 
 size_t ims_replay_drain_faults(struct ims_replay *rp)

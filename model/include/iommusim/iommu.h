@@ -35,6 +35,7 @@
 #define IMS_PERM_R 1u
 #define IMS_PERM_W 2u
 #define IMS_PERM_RW (IMS_PERM_R | IMS_PERM_W)
+IMS_STATIC_ASSERT(IMS_PERM_R == IMS_SLPTE_R && IMS_PERM_W == IMS_SLPTE_W, "permissions are the entry's R/W bits");
 
 /* PCIe address type of a request (TLP AT field). */
 enum ims_at {

@@ -24,6 +24,7 @@
 struct ims_replay_cfg {
     struct ims_iommu_cfg iommu;
     struct ims_tb_cfg tb;       /* tb.caps is overwritten with iommu.caps */
+    uint32_t fault_drain_every; /* software drains the fault queue after this many new records (>= 1) */
 };
 void ims_replay_cfg_default(struct ims_replay_cfg *cfg);
 
@@ -64,8 +65,43 @@ void ims_replay_dma_req(const struct ims_replay *rp, const struct ims_rec *rec, 
  * true if it agrees (or nothing was expected). */
 bool ims_replay_check(struct ims_replay *rp, const struct ims_rec *rec, const struct ims_req *req,
                       const struct ims_xlate *x);
-/* Translates and checks every part of a DMA record (functional path).
- * Returns the number of parts that disagreed with the recording. */
+/* Counts a recorded fault and, every `fault_drain_every` of them (see
+ * struct ims_replay_cfg), drains the fault queue as software would. */
+void ims_replay_fault_recorded(struct ims_replay *rp);
+
+/* The one replay loop of a DMA record, shared by every replayer (the
+ * functional path below, `trace validate`, the timing model's player):
+ * splits the record at 4 KiB boundaries; has each part translated by
+ * xlate(ctx, req, part) (the functional core, or a timing model's socket:
+ * it returns the translation, valid until the next call); checks the result
+ * against the recording (ims_replay_check); shows it to seen(ctx, rec, req,
+ * x, ok) (may be NULL); and drains faults as software does. Inline, so that
+ * a caller's callbacks inline into it. Returns the parts that disagreed. */
+typedef const struct ims_xlate *(*ims_replay_xlate_fn)(void *ctx, const struct ims_req *req, unsigned part);
+typedef void (*ims_replay_seen_fn)(void *ctx, const struct ims_rec *rec, const struct ims_req *req,
+                                   const struct ims_xlate *x, bool ok);
+static inline unsigned ims_replay_dma_loop(struct ims_replay *rp, const struct ims_rec *rec,
+                                           ims_replay_xlate_fn xlate, ims_replay_seen_fn seen, void *ctx)
+{
+    const unsigned parts = ims_replay_dma_parts(rec);
+    unsigned bad = 0;
+    for (unsigned i = 0; i < parts; i++) {
+        struct ims_req req;
+        ims_replay_dma_req(rp, rec, i, &req);
+        const struct ims_xlate *x = xlate(ctx, &req, i);
+        const bool ok = ims_replay_check(rp, rec, &req, x);
+        bad += !ok;
+        if (seen)
+            seen(ctx, rec, &req, x, ok);
+        if (x->flags & IMS_XLATE_FAULT_RECORDED)
+            ims_replay_fault_recorded(rp);
+    }
+    return bad;
+}
+
+/* Translates and checks every part of a DMA record through the functional
+ * core (ims_replay_dma_loop with ims_translate). Returns the number of
+ * parts that disagreed with the recording. */
 unsigned ims_replay_dma(struct ims_replay *rp, const struct ims_rec *rec);
 
 /* Drains the fault queue (as software does); returns records drained. */

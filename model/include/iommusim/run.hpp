@@ -105,6 +105,9 @@ private:
     void run();
     bool control(const ims_rec &rec, std::uint64_t index);
     void dma(const ims_rec &rec, Cycles issue, Cycles *last_done);
+    struct DmaCtx;
+    static const ims_xlate *part_xlate(void *ctx, const ims_req *req, unsigned part);
+    static void part_seen(void *ctx, const ims_rec *rec, const ims_req *req, const ims_xlate *x, bool ok);
     void end_warmup();
     DeviceStats &device(std::uint16_t rid);
     void sync(Cycles t);
@@ -130,7 +133,6 @@ private:
     Cycles m_sync_until = 0;                // sync(): no wait needed up to this cycle
     Cycles m_time_cycle = 0;                // time_of(): the last cycle converted
     sc_core::sc_time m_time;                // and its time
-    std::uint64_t m_fault_pending = 0;      // records written since the last drain
     std::vector<unsigned char> m_data;      // payload buffer (data is not modelled)
     tlm::tlm_generic_payload m_trans;       // reused for every request
     ReqExt m_ext;
