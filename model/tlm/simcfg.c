@@ -47,7 +47,7 @@ struct key {
 #define CACHE_KEYS(prefix, field, what)                                                                         \
     {prefix ".sets", CORE, KT_U32, F(field.sets), 0, 1 << 20, "sets", what " sets (power of two; 0 disables)"},   \
         {prefix ".ways", CORE, KT_U32, F(field.ways), 0, 64, "ways", what " ways (0 disables)"},                  \
-        {prefix ".repl", CORE, KT_REPL, F(field.repl), 0, 0, "", what " replacement: lru, plru, fifo, random"}
+        {prefix ".repl", CORE, KT_REPL, F(field.repl), 0, 0, "", what " replacement:"} /* + the policies' names */
 
 static const struct key keys[] = {
     {"clock.mhz", "1000", KT_U32, F(clock_mhz), 1, 100000, "MHz", "IOMMU clock frequency"},
@@ -249,7 +249,7 @@ static int set_key(struct ims_sim_cfg *cfg, const struct key *k, const char *val
     case KT_REPL: {
         int r = ims_repl_from_name(value);
         if (r < 0) {
-            snprintf(err, errlen, "%s: unknown replacement policy '%s' (lru, plru, fifo, random)", name, value);
+            snprintf(err, errlen, "%s: unknown replacement policy '%s' (known: %s)", name, value, ims_repl_known());
             return -1;
         }
         *(uint8_t *)p = (uint8_t)r;
@@ -478,7 +478,11 @@ void ims_sim_cfg_print(const struct ims_sim_cfg *cfg, void *file)
         char v[64], d[64];
         format_value(v, sizeof v, k, (const char *)cfg + k->off);
         format_value(d, sizeof d, k, (const char *)&def + k->off);
-        fprintf(f, "%-24s = %s  # %s%s%s%s", k->name, v, k->doc, *k->unit ? " (" : "", k->unit, *k->unit ? ")" : "");
+        fprintf(f, "%-24s = %s  # %s", k->name, v, k->doc);
+        if (k->type == KT_REPL)
+            fprintf(f, " %s", ims_repl_known());
+        if (*k->unit)
+            fprintf(f, " (%s)", k->unit);
         if (strcmp(v, d))
             fprintf(f, " [default %s]", d);
         fputc('\n', f);

@@ -60,7 +60,7 @@ END_TEST
 
 /* Values out of range or of the wrong form are errors naming the key. */
 static const char *bad[] = {
-    "walker.count=0",      "walker.count=-1",       "mem.latency=abc",     "iotlb.repl=mru",
+    "walker.count=0",      "walker.count=-1",       "mem.latency=abc",     "iotlb.repl=bogus",
     "caps.sagaw=40",       "caps.superpages=4k",    "player.mode=fast",    "mem.ptw_cache_hit=1.5",
     "caps.haw=60",         "iotlb.ways=65",         "iotlb.ways",          "inv.policy=later",
 };
@@ -315,6 +315,45 @@ START_TEST(docs_table_matches_keys)
 }
 END_TEST
 
+/* Expected: every registered replacement policy is accepted by name for
+ * every cache key and prints back under that name; an unknown name is an
+ * error listing the known ones; docs/config.md mentions each. */
+START_TEST(policies_by_name)
+{
+    static const char *const caches[] = {"ctx_cache", "iotlb", "psc.l2", "psc.l3", "psc.l4", "psc.l5"};
+    for (int r = 0; r < IMS_REPL_COUNT; r++) {
+        const char *name = ims_repl_name((enum ims_repl)r);
+        for (size_t i = 0; i < sizeof caches / sizeof caches[0]; i++) {
+            struct ims_sim_cfg c = defaults();
+            char kv[64], key[32], got[64];
+            snprintf(key, sizeof key, "%s.repl", caches[i]);
+            snprintf(kv, sizeof kv, "%s=%s", key, name);
+            ck_assert_msg(ims_sim_cfg_set_kv(&c, kv, "--set", err, sizeof err) == 0, "%s", err);
+            ck_assert_msg(ims_sim_cfg_check(&c, err, sizeof err) == 0, "%s: %s", kv, err);
+            ck_assert_int_eq(ims_sim_cfg_get(&c, key, got, sizeof got), 0);
+            ck_assert_str_eq(got, name);
+        }
+    }
+    struct ims_sim_cfg c = defaults();
+    ck_assert_int_eq(ims_sim_cfg_set_kv(&c, "iotlb.repl=bogus", "--set", err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "'bogus'") && strstr(err, ims_repl_known()), "%s", err);
+
+    char path[512];
+    snprintf(path, sizeof path, "%s/docs/config.md", IMS_SOURCE_DIR);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    static char doc[1 << 16];
+    size_t n = fread(doc, 1, sizeof doc - 1, f);
+    doc[n] = 0;
+    fclose(f);
+    for (int r = 0; r < IMS_REPL_COUNT; r++) {
+        char want[32];
+        snprintf(want, sizeof want, "`%s`", ims_repl_name((enum ims_repl)r));
+        ck_assert_msg(strstr(doc, want) != NULL, "docs/config.md does not describe policy %s", want);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("simcfg");
@@ -332,6 +371,7 @@ int main(void)
     tcase_add_test(tc, fault_queue_follows_nfr);
     tcase_add_test(tc, fault_queue_too_small);
     tcase_add_test(tc, docs_table_matches_keys);
+    tcase_add_test(tc, policies_by_name);
     suite_add_tcase(s, tc);
     return ims_check_run(s);
 }
