@@ -1,12 +1,27 @@
 /* One set-associative cache for every translation cache. Not architectural:
- * geometry and replacement policy are parameters (see cache.h). */
+ * geometry and replacement policy are parameters (see cache.h; the policies
+ * are listed in iommusim/repl_list.h and written in repl_<name>.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cache_impl.h"
 
-static const char *const repl_names[IMS_REPL_COUNT] = {"lru", "plru", "fifo", "random"};
+#define IMS_REPL_NAME_(U, l) [IMS_REPL_##U] = #l,
+static const char *const repl_names[IMS_REPL_COUNT] = {IMS_REPL_LIST(IMS_REPL_NAME_)};
+#undef IMS_REPL_NAME_
+
+/* ", lru, plru, ..." : ims_repl_known() skips the first separator. */
+#define IMS_REPL_KNOWN_(U, l) ", " #l
+static const char repl_known[] = IMS_REPL_LIST(IMS_REPL_KNOWN_);
+#undef IMS_REPL_KNOWN_
+
+/* State words per way and per set, as each policy declares them. */
+#define IMS_REPL_WORDS_(U, l) [IMS_REPL_##U] = {IMS_REPL_##U##_WAY_WORDS, IMS_REPL_##U##_SET_WORDS},
+static const struct {
+    uint8_t way, set;
+} repl_words[IMS_REPL_COUNT] = {IMS_REPL_LIST(IMS_REPL_WORDS_)};
+#undef IMS_REPL_WORDS_
 
 int ims_repl_from_name(const char *name)
 {
@@ -20,6 +35,8 @@ const char *ims_repl_name(enum ims_repl repl)
 {
     return (unsigned)repl < IMS_REPL_COUNT ? repl_names[repl] : "unknown";
 }
+
+const char *ims_repl_known(void) { return repl_known + 2; }
 
 static bool is_pow2(uint32_t v) { return v && !(v & (v - 1)); }
 
@@ -40,8 +57,9 @@ int ims_cache_cfg_check(const struct ims_cache_cfg *cfg, const char *what, char 
         snprintf(err, errlen, "%s: repl (%u) is not a known policy", w, cfg->repl);
         return -1;
     }
-    if (cfg->repl == IMS_REPL_PLRU && !is_pow2(cfg->ways)) {
-        snprintf(err, errlen, "%s: ways (%u) must be a power of two for plru", w, cfg->ways);
+    const char *why = ims_repl_check_(cfg->repl, cfg->ways);
+    if (why) {
+        snprintf(err, errlen, "%s: ways (%u) %s", w, cfg->ways, why);
         return -1;
     }
     return 0;
@@ -56,18 +74,19 @@ struct ims_cache *ims_cache_create(const struct ims_cache_cfg *cfg)
     if (!c)
         return NULL;
     c->cfg = *cfg;
-    c->rng = cfg->seed ? cfg->seed : UINT64_C(0x9e3779b97f4a7c15);
+    ims_repl_init_(cfg->repl, &c->repl, cfg->seed);
     if (cfg->sets == 0 || cfg->ways == 0)
         return c; /* disabled: ways = 0, every lookup misses */
     c->ways = cfg->ways;
     c->set_mask = cfg->sets - 1;
     size_t n = (size_t)cfg->sets * cfg->ways;
     c->e = calloc(n, sizeof *c->e);
-    c->stamp = calloc(n, sizeof *c->stamp);
-    c->plru = calloc(cfg->sets, sizeof *c->plru);
+    const size_t way_words = n * repl_words[cfg->repl].way, set_words = (size_t)cfg->sets * repl_words[cfg->repl].set;
+    c->repl.way = way_words ? calloc(way_words, sizeof *c->repl.way) : NULL;
+    c->repl.set = set_words ? calloc(set_words, sizeof *c->repl.set) : NULL;
     c->fp_stride = (cfg->ways + 7u) & ~7u;
     c->fp = calloc((size_t)cfg->sets * c->fp_stride, 1); /* all ways invalid */
-    if (!c->e || !c->stamp || !c->plru || !c->fp) {
+    if (!c->e || !c->fp || (way_words && !c->repl.way) || (set_words && !c->repl.set)) {
         ims_cache_destroy(c);
         return NULL;
     }
@@ -79,8 +98,8 @@ void ims_cache_destroy(struct ims_cache *c)
     if (!c)
         return;
     free(c->e);
-    free(c->stamp);
-    free(c->plru);
+    free(c->repl.way);
+    free(c->repl.set);
     free(c->fp);
     free(c);
 }

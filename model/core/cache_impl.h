@@ -8,19 +8,17 @@
 #include <string.h>
 
 #include "iommusim/cache.h"
+#include "repl.h"
 
 struct ims_cache {
     struct ims_cache_cfg cfg;
     uint32_t set_mask;             /* sets - 1 */
     uint32_t ways;                 /* 0 when disabled */
     struct ims_cache_entry *e;     /* sets * ways, set-major */
-    uint64_t *stamp;               /* LRU: last use; FIFO: fill time (per way) */
-    uint64_t *plru;                /* PLRU: tree bits per set (node i at bit i) */
+    struct ims_repl_state repl;    /* the policy's (cfg.repl) state: see repl.h */
     uint8_t *fp;                   /* per set, fp_stride bytes: way fingerprint, 0 = invalid (or padding) */
     uint32_t fp_stride;            /* ways rounded up to 8 */
     uint32_t n_valid;              /* valid entries: lets invalidations skip an empty cache */
-    uint64_t clock;                /* LRU/FIFO time */
-    uint64_t rng;                  /* RANDOM: xorshift64 state */
     struct ims_cache_stats st;
 };
 
@@ -46,31 +44,10 @@ static inline uint64_t ims_cache_keyword_(const struct ims_cache_entry *e)
     return k;
 }
 
+/* The policy's update for a hit on (set, way). */
 static inline void ims_cache_touch_(struct ims_cache *c, uint32_t set, uint32_t way)
 {
-    switch (c->cfg.repl) {
-    case IMS_REPL_LRU:
-        c->stamp[(size_t)set * c->ways + way] = ++c->clock;
-        break;
-    case IMS_REPL_PLRU: {
-        /* Heap-ordered tree: node n's children are 2n and 2n+1; leaves are
-         * ways + way. A node bit of 1 points the victim search right. */
-        uint64_t bits = c->plru[set];
-        unsigned node = c->ways + way;
-        while (node > 1) {
-            unsigned parent = node >> 1;
-            if (node & 1)
-                bits &= ~(UINT64_C(1) << parent); /* used right: victim left */
-            else
-                bits |= UINT64_C(1) << parent;    /* used left: victim right */
-            node = parent;
-        }
-        c->plru[set] = bits;
-        break;
-    }
-    default:
-        break;
-    }
+    ims_repl_touch_(c->cfg.repl, &c->repl, c->ways, set, way);
 }
 
 /* Way fingerprints: one byte per way, a hash of (tag, dom) with the
@@ -129,7 +106,7 @@ static inline struct ims_cache_entry *ims_cache_find_touch_inl(struct ims_cache 
 {
     uint32_t way;
     struct ims_cache_entry *hit = ims_cache_find_(c, set, tag, dom, shift, &way);
-    if (hit && c->cfg.repl <= IMS_REPL_PLRU)
+    if (hit)
         ims_cache_touch_(c, set, way);
     return hit;
 }
@@ -149,49 +126,17 @@ static inline struct ims_cache_entry *ims_cache_lookup_inl(struct ims_cache *c, 
     struct ims_cache_entry *hit = ims_cache_find_(c, set, tag, dom, shift, &way);
     if (__builtin_expect(hit != NULL, 1)) {
         c->st.hits++;
-        if (c->cfg.repl <= IMS_REPL_PLRU)
-            ims_cache_touch_(c, set, way);
+        ims_cache_touch_(c, set, way);
     } else {
         c->st.misses++;
     }
     return hit;
 }
 
-static inline uint64_t ims_cache_xorshift64_(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    *s = x;
-    return x;
-}
-
 /* The policy's victim among the (all valid) ways of a set. */
 static inline uint32_t ims_cache_victim_(struct ims_cache *c, uint32_t set)
 {
-    const uint64_t *st = c->stamp + (size_t)set * c->ways;
-    switch (c->cfg.repl) {
-    case IMS_REPL_PLRU: {
-        uint64_t bits = c->plru[set];
-        unsigned node = 1;
-        while (node < c->ways)
-            node = 2 * node + ((bits >> node) & 1);
-        return node - c->ways;
-    }
-    case IMS_REPL_RANDOM:
-        return (uint32_t)(ims_cache_xorshift64_(&c->rng) % c->ways);
-    default: { /* LRU and FIFO: smallest stamp (least recent use / oldest fill), first on ties */
-        uint32_t v = 0;
-        uint64_t best = st[0];
-        for (uint32_t w = 1; w < c->ways; w++) {
-            bool lt = st[w] < best;
-            v = lt ? w : v;
-            best = lt ? st[w] : best;
-        }
-        return v;
-    }
-    }
+    return ims_repl_victim_(c->cfg.repl, &c->repl, c->ways, set);
 }
 
 /* The way of `set` holding (tag, dom, shift), found through the fingerprints
@@ -247,15 +192,11 @@ static inline bool ims_cache_remove_inl(struct ims_cache *c, uint32_t set, uint6
     return true;
 }
 
-/* The fill's replacement update: FIFO and LRU stamp the way, PLRU marks it
- * used. */
+/* Counts the fill of (set, way) and gives it to the policy. */
 static inline void ims_cache_filled_(struct ims_cache *c, uint32_t set, uint32_t way)
 {
     c->st.fills++;
-    if (c->cfg.repl == IMS_REPL_FIFO || c->cfg.repl == IMS_REPL_LRU)
-        c->stamp[(size_t)set * c->ways + way] = ++c->clock;
-    else if (c->cfg.repl == IMS_REPL_PLRU)
-        ims_cache_touch_(c, set, way);
+    ims_repl_fill_(c->cfg.repl, &c->repl, c->ways, set, way);
 }
 
 /* Writes a new entry (tag, dom, shift) into `set`, which does not hold it:

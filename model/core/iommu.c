@@ -8,14 +8,21 @@
 
 void ims_iommu_cfg_default(struct ims_iommu_cfg *cfg)
 {
+    /* The one source of these defaults: the timing model's configuration
+     * (simcfg.c) takes them from here, and docs/config.md lists them (a test
+     * compares the two). The paging-structure caches shrink with the
+     * level: each level up, an entry covers 512 times the address space. */
+    static const struct {
+        uint32_t sets, ways;
+    } psc[IMS_MAX_LEVELS + 1] = {[2] = {8, 4}, [3] = {2, 4}, [4] = {1, 4}, [5] = {1, 2}};
     memset(cfg, 0, sizeof *cfg);
     ims_caps_default(&cfg->caps);
     cfg->ctx_cache = (struct ims_cache_cfg){.sets = 16, .ways = 4, .repl = IMS_REPL_LRU, .seed = 1};
     cfg->iotlb = (struct ims_cache_cfg){.sets = 64, .ways = 8, .repl = IMS_REPL_LRU, .seed = 1};
     for (unsigned l = 2; l <= IMS_MAX_LEVELS; l++)
-        cfg->psc[l] = (struct ims_cache_cfg){.sets = 4, .ways = 4, .repl = IMS_REPL_LRU, .seed = 1};
+        cfg->psc[l] = (struct ims_cache_cfg){.sets = psc[l].sets, .ways = psc[l].ways, .repl = IMS_REPL_LRU, .seed = 1};
     cfg->fq_base = UINT64_C(0x00000000fee00000);
-    cfg->fq_records = 0;
+    cfg->fq_records = 0; /* follows caps.nfr, also when that is changed */
 }
 
 static const struct ims_cache_cfg no_cache = {0, 0, 0, 0};

@@ -1,6 +1,13 @@
-/* Configuration keys of the timing model: one table gives each key's field,
- * type, range, unit and meaning; parsing, defaults, checks and the printed
- * reference all come from it. */
+/* Configuration keys of the timing model: one table gives each key's
+ * default, field, type, range, unit and meaning; parsing, defaults, checks
+ * and the printed reference all come from it.
+ *
+ * Defaults have one source each. A key whose field belongs to the C core
+ * (caps, caches, fault queue, replayed tables) takes the core's default,
+ * ims_iommu_cfg_default() or ims_tb_cfg_default(): the core cannot link this
+ * file, and its own users (functional replay, tests, benchmarks) must get
+ * the same design point. Every other key's default is the text in its row,
+ * parsed as a configuration file would be. */
 #include "iommusim/simcfg.h"
 
 #include <ctype.h>
@@ -27,6 +34,7 @@ enum key_type {
 
 struct key {
     const char *name;
+    const char *def; /* default as a file would set it; CORE: the C core's default */
     enum key_type type;
     size_t off;
     double min, max; /* numeric range (inclusive) */
@@ -34,62 +42,63 @@ struct key {
     const char *doc;
 };
 
+#define CORE NULL
 #define F(field) offsetof(struct ims_sim_cfg, field)
-#define CACHE_KEYS(prefix, field, what)                                                                        \
-    {prefix ".sets", KT_U32, F(field.sets), 0, 1 << 20, "sets", what " sets (power of two; 0 disables)"},        \
-        {prefix ".ways", KT_U32, F(field.ways), 0, 64, "ways", what " ways (0 disables)"},                       \
-        {prefix ".repl", KT_REPL, F(field.repl), 0, 0, "", what " replacement: lru, plru, fifo, random"}
+#define CACHE_KEYS(prefix, field, what)                                                                         \
+    {prefix ".sets", CORE, KT_U32, F(field.sets), 0, 1 << 20, "sets", what " sets (power of two; 0 disables)"},   \
+        {prefix ".ways", CORE, KT_U32, F(field.ways), 0, 64, "ways", what " ways (0 disables)"},                  \
+        {prefix ".repl", CORE, KT_REPL, F(field.repl), 0, 0, "", what " replacement:"} /* + the policies' names */
 
 static const struct key keys[] = {
-    {"clock.mhz", KT_U32, F(clock_mhz), 1, 100000, "MHz", "IOMMU clock frequency"},
+    {"clock.mhz", "1000", KT_U32, F(clock_mhz), 1, 100000, "MHz", "IOMMU clock frequency"},
 
-    {"caps.sagaw", KT_SAGAW, F(iommu.caps.sagaw), 0, 0, "", "supported address widths: list of 39, 48, 57"},
-    {"caps.mgaw", KT_U8, F(iommu.caps.mgaw), 30, 57, "bits", "maximum guest address width"},
-    {"caps.haw", KT_U8, F(iommu.caps.haw), 32, 52, "bits", "host address width"},
-    {"caps.superpages", KT_SLLPS, F(iommu.caps.sllps), 0, 0, "", "second-level superpages: list of 2m, 1g, or none"},
-    {"caps.nd", KT_U8, F(iommu.caps.nd), 0, 6, "", "domain-id width code: 2^(4+2*nd) domains"},
-    {"caps.nfr", KT_U16, F(iommu.caps.nfr), 1, 256, "records", "fault records reported in CAP_REG.NFR"},
-    {"caps.caching_mode", KT_BOOL, F(iommu.caps.cm), 0, 1, "", "caching mode (not-present entries may be cached)"},
-    {"caps.pass_through", KT_BOOL, F(iommu.caps.pt), 0, 1, "", "pass-through translation type supported"},
-    {"caps.device_tlb", KT_BOOL, F(iommu.caps.dt), 0, 1, "", "device-TLB (ATS) translation type supported"},
+    {"caps.sagaw", CORE, KT_SAGAW, F(iommu.caps.sagaw), 0, 0, "", "supported address widths: list of 39, 48, 57"},
+    {"caps.mgaw", CORE, KT_U8, F(iommu.caps.mgaw), 30, 57, "bits", "maximum guest address width"},
+    {"caps.haw", CORE, KT_U8, F(iommu.caps.haw), 32, 52, "bits", "host address width"},
+    {"caps.superpages", CORE, KT_SLLPS, F(iommu.caps.sllps), 0, 0, "", "second-level superpages: list of 2m, 1g, or none"},
+    {"caps.nd", CORE, KT_U8, F(iommu.caps.nd), 0, 6, "", "domain-id width code: 2^(4+2*nd) domains"},
+    {"caps.nfr", CORE, KT_U16, F(iommu.caps.nfr), 1, 256, "records", "fault records reported in CAP_REG.NFR"},
+    {"caps.caching_mode", CORE, KT_BOOL, F(iommu.caps.cm), 0, 1, "", "caching mode (not-present entries may be cached)"},
+    {"caps.pass_through", CORE, KT_BOOL, F(iommu.caps.pt), 0, 1, "", "pass-through translation type supported"},
+    {"caps.device_tlb", CORE, KT_BOOL, F(iommu.caps.dt), 0, 1, "", "device-TLB (ATS) translation type supported"},
 
     CACHE_KEYS("ctx_cache", iommu.ctx_cache, "context cache"),
-    {"ctx_cache.latency", KT_U32, F(ctx_latency), 0, 1000, "cycles", "context-cache lookup latency"},
+    {"ctx_cache.latency", "2", KT_U32, F(ctx_latency), 0, 1000, "cycles", "context-cache lookup latency"},
     CACHE_KEYS("iotlb", iommu.iotlb, "IOTLB"),
-    {"iotlb.latency", KT_U32, F(iotlb_latency), 0, 1000, "cycles", "IOTLB lookup latency"},
-    {"iotlb.ports", KT_U32, F(iotlb_ports), 1, 64, "lookups/cycle", "IOTLB lookups accepted per cycle"},
+    {"iotlb.latency", "2", KT_U32, F(iotlb_latency), 0, 1000, "cycles", "IOTLB lookup latency"},
+    {"iotlb.ports", "1", KT_U32, F(iotlb_ports), 1, 64, "lookups/cycle", "IOTLB lookups accepted per cycle"},
     CACHE_KEYS("psc.l2", iommu.psc[2], "paging-structure cache for level-2 entries (PDE)"),
     CACHE_KEYS("psc.l3", iommu.psc[3], "paging-structure cache for level-3 entries (PDPE)"),
     CACHE_KEYS("psc.l4", iommu.psc[4], "paging-structure cache for level-4 entries (PML4E)"),
     CACHE_KEYS("psc.l5", iommu.psc[5], "paging-structure cache for level-5 entries (PML5E)"),
-    {"psc.latency", KT_U32, F(psc_latency), 0, 1000, "cycles", "paging-structure-cache lookup latency"},
+    {"psc.latency", "2", KT_U32, F(psc_latency), 0, 1000, "cycles", "paging-structure-cache lookup latency"},
 
-    {"walker.count", KT_U32, F(walkers), 1, 1024, "walkers", "page walks in flight at once"},
-    {"walker.queue", KT_U32, F(walk_queue), 0, 65536, "requests", "misses waiting for a walker before the input stalls"},
-    {"walker.step", KT_U32, F(walk_step), 0, 1000, "cycles", "walker cycles per level besides the memory read"},
-    {"walker.fill_latency", KT_U32, F(fill_latency), 0, 1000, "cycles", "from the leaf read to the response"},
+    {"walker.count", "4", KT_U32, F(walkers), 1, 1024, "walkers", "page walks in flight at once"},
+    {"walker.queue", "16", KT_U32, F(walk_queue), 0, 65536, "requests", "misses waiting for a walker before the input stalls"},
+    {"walker.step", "1", KT_U32, F(walk_step), 0, 1000, "cycles", "walker cycles per level besides the memory read"},
+    {"walker.fill_latency", "2", KT_U32, F(fill_latency), 0, 1000, "cycles", "from the leaf read to the response"},
 
-    {"mem.latency", KT_U32, F(mem_latency), 1, 100000, "cycles", "table-read latency"},
-    {"mem.bytes_per_cycle", KT_U32, F(mem_bytes_per_cycle), 1, 4096, "bytes/cycle", "memory bandwidth for IOMMU accesses"},
-    {"mem.access_bytes", KT_U32, F(mem_access_bytes), 8, 4096, "bytes", "bytes moved per table read"},
-    {"mem.outstanding", KT_U32, F(mem_outstanding), 1, 4096, "reads", "table reads in flight at once"},
-    {"mem.ptw_cache_hit", KT_DBL, F(ptw_cache_hit), 0, 1, "probability", "chance a table read hits a cache on the way"},
-    {"mem.ptw_cache_latency", KT_U32, F(ptw_cache_latency), 1, 100000, "cycles", "latency of such a hit"},
+    {"mem.latency", "100", KT_U32, F(mem_latency), 1, 100000, "cycles", "table-read latency"},
+    {"mem.bytes_per_cycle", "32", KT_U32, F(mem_bytes_per_cycle), 1, 4096, "bytes/cycle", "memory bandwidth for IOMMU accesses"},
+    {"mem.access_bytes", "64", KT_U32, F(mem_access_bytes), 8, 4096, "bytes", "bytes moved per table read"},
+    {"mem.outstanding", "32", KT_U32, F(mem_outstanding), 1, 4096, "reads", "table reads in flight at once"},
+    {"mem.ptw_cache_hit", "0", KT_DBL, F(ptw_cache_hit), 0, 1, "probability", "chance a table read hits a cache on the way"},
+    {"mem.ptw_cache_latency", "20", KT_U32, F(ptw_cache_latency), 1, 100000, "cycles", "latency of such a hit"},
 
-    {"fault.queue_base", KT_U64, F(iommu.fq_base), 0, 18446744073709551615.0, "address", "fault queue base (16-byte aligned)"},
-    {"fault.queue_records", KT_U32, F(iommu.fq_records), 2, 1 << 20, "records", "fault queue size"},
-    {"fault.drain_every", KT_U32, F(fault_drain_every), 1, 1 << 20, "records", "software drains after this many new records"},
+    {"fault.queue_base", CORE, KT_U64, F(iommu.fq_base), 0, 18446744073709551615.0, "address", "fault queue base (16-byte aligned)"},
+    {"fault.queue_records", CORE, KT_U32, F(iommu.fq_records), 0, 1 << 20, "records", "fault queue size; 0: caps.nfr records"},
+    {"fault.drain_every", "16", KT_U32, F(fault_drain_every), 1, 1 << 20, "records", "software drains after this many new records"},
 
-    {"inv.latency", KT_U32, F(inv_latency), 0, 100000, "cycles", "cycles an invalidation occupies the lookup pipeline"},
-    {"inv.policy", KT_INVPOL, F(inv_policy), 0, 0, "", "in-flight walks in scope: drain (wait) or discard"},
+    {"inv.latency", "10", KT_U32, F(inv_latency), 0, 100000, "cycles", "cycles an invalidation occupies the lookup pipeline"},
+    {"inv.policy", "drain", KT_INVPOL, F(inv_policy), 0, 0, "", "in-flight walks in scope: drain (wait) or discard"},
 
-    {"player.mode", KT_PLAYER, F(player_mode), 0, 0, "", "open (recorded timestamps) or closed (per-device window)"},
-    {"player.window", KT_U32, F(window), 1, 4096, "requests", "closed loop: outstanding requests per device"},
-    {"player.warmup", KT_U64, F(warmup), 0, 1e18, "records", "DMA records excluded from stats (a MARK warmup-end also ends warm-up)"},
+    {"player.mode", "open", KT_PLAYER, F(player_mode), 0, 0, "", "open (recorded timestamps) or closed (per-device window)"},
+    {"player.window", "8", KT_U32, F(window), 1, 4096, "requests", "closed loop: outstanding requests per device"},
+    {"player.warmup", "0", KT_U64, F(warmup), 0, 1e18, "records", "DMA records excluded from stats (a MARK warmup-end also ends warm-up)"},
 
-    {"tables.base", KT_U64, F(tb.tbl_base), 0, 18446744073709551615.0, "address", "where replayed page tables are placed"},
-    {"tables.size", KT_U64, F(tb.tbl_size), 4096, 18446744073709551615.0, "bytes", "room for replayed page tables"},
-    {"seed", KT_U64, F(seed), 0, 18446744073709551615.0, "", "seed for random replacement and the table-read cache"},
+    {"tables.base", CORE, KT_U64, F(tb.tbl_base), 0, 18446744073709551615.0, "address", "where replayed page tables are placed"},
+    {"tables.size", CORE, KT_U64, F(tb.tbl_size), 4096, 18446744073709551615.0, "bytes", "room for replayed page tables"},
+    {"seed", "1", KT_U64, F(seed), 0, 18446744073709551615.0, "", "seed for random replacement and the table-read cache"},
 };
 #undef CACHE_KEYS
 #undef F
@@ -99,34 +108,21 @@ static const struct key keys[] = {
 size_t ims_sim_cfg_keys(void) { return NKEYS; }
 const char *ims_sim_cfg_key(size_t i) { return i < NKEYS ? keys[i].name : NULL; }
 
+static int set_key(struct ims_sim_cfg *cfg, const struct key *k, const char *value, char *err, size_t errlen);
+
 void ims_sim_cfg_default(struct ims_sim_cfg *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     ims_iommu_cfg_default(&cfg->iommu);
     ims_tb_cfg_default(&cfg->tb);
-    cfg->iommu.fq_records = cfg->iommu.caps.nfr;
-    cfg->clock_mhz = 1000;
-    cfg->ctx_latency = 2;
-    cfg->iotlb_latency = 2;
-    cfg->iotlb_ports = 1;
-    cfg->psc_latency = 2;
-    cfg->walkers = 4;
-    cfg->walk_queue = 16;
-    cfg->walk_step = 1;
-    cfg->fill_latency = 2;
-    cfg->mem_latency = 100;
-    cfg->mem_bytes_per_cycle = 32;
-    cfg->mem_access_bytes = 64;
-    cfg->mem_outstanding = 32;
-    cfg->ptw_cache_hit = 0.0;
-    cfg->ptw_cache_latency = 20;
-    cfg->inv_latency = 10;
-    cfg->inv_policy = IMS_INV_DRAIN;
-    cfg->player_mode = IMS_PLAYER_OPEN;
-    cfg->window = 8;
-    cfg->warmup = 0;
-    cfg->fault_drain_every = 16;
-    cfg->seed = 1;
+    for (size_t i = 0; i < NKEYS; i++) {
+        char err[256];
+        if (keys[i].def && set_key(cfg, &keys[i], keys[i].def, err, sizeof err)) {
+            /* A typo in the table above; test_simcfg runs this on every build. */
+            fprintf(stderr, "iommusim: internal error: built-in default of %s\n", err);
+            abort();
+        }
+    }
 }
 
 static const struct key *find_key(const char *name)
@@ -195,6 +191,12 @@ int ims_sim_cfg_set(struct ims_sim_cfg *cfg, const char *name, const char *value
         snprintf(err, errlen, "unknown key '%s' (see 'iommusim run --print-config')", name);
         return -1;
     }
+    return set_key(cfg, k, value, err, errlen);
+}
+
+static int set_key(struct ims_sim_cfg *cfg, const struct key *k, const char *value, char *err, size_t errlen)
+{
+    const char *name = k->name;
     void *p = (char *)cfg + k->off;
     uint64_t u;
     switch (k->type) {
@@ -247,7 +249,7 @@ int ims_sim_cfg_set(struct ims_sim_cfg *cfg, const char *name, const char *value
     case KT_REPL: {
         int r = ims_repl_from_name(value);
         if (r < 0) {
-            snprintf(err, errlen, "%s: unknown replacement policy '%s' (lru, plru, fifo, random)", name, value);
+            snprintf(err, errlen, "%s: unknown replacement policy '%s' (known: %s)", name, value, ims_repl_known());
             return -1;
         }
         *(uint8_t *)p = (uint8_t)r;
@@ -381,6 +383,17 @@ int ims_sim_cfg_check(const struct ims_sim_cfg *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "fault.queue_base: 0x%" PRIx64 " is not 16-byte aligned", cfg->iommu.fq_base);
         return -1;
     }
+    /* One slot of the ring always stays free to tell full from empty. */
+    if (cfg->iommu.fq_records == 1) {
+        snprintf(err, errlen, "fault.queue_records: 1 is too small: at least 2 (one slot stays free), or 0 to follow "
+                 "caps.nfr");
+        return -1;
+    }
+    if (cfg->iommu.fq_records == 0 && cfg->iommu.caps.nfr < 2) {
+        snprintf(err, errlen, "fault.queue_records: 0 follows caps.nfr (%u), but the queue needs at least 2 records "
+                 "(one slot stays free): raise caps.nfr or set fault.queue_records", cfg->iommu.caps.nfr);
+        return -1;
+    }
     if (cfg->tb.tbl_base & 0xfff) {
         snprintf(err, errlen, "tables.base: 0x%" PRIx64 " is not 4 KiB aligned", cfg->tb.tbl_base);
         return -1;
@@ -392,69 +405,86 @@ int ims_sim_cfg_check(const struct ims_sim_cfg *cfg, char *err, size_t errlen)
     return 0;
 }
 
-static void print_value(FILE *f, const struct key *k, const void *p)
+/* Writes a key's value as a configuration file would set it. */
+static void format_value(char *buf, size_t len, const struct key *k, const void *p)
 {
     switch (k->type) {
     case KT_U8:
-        fprintf(f, "%u", *(const uint8_t *)p);
-        break;
+        snprintf(buf, len, "%u", *(const uint8_t *)p);
+        return;
     case KT_U16:
-        fprintf(f, "%u", *(const uint16_t *)p);
-        break;
+        snprintf(buf, len, "%u", *(const uint16_t *)p);
+        return;
     case KT_U32:
-        fprintf(f, "%u", *(const uint32_t *)p);
-        break;
+        snprintf(buf, len, "%u", *(const uint32_t *)p);
+        return;
     case KT_U64:
-        if (!strcmp(k->unit, "address"))
-            fprintf(f, "0x%" PRIx64, *(const uint64_t *)p);
+        if (!strcmp(k->unit, "address") || !strcmp(k->unit, "bytes")) /* addresses and sizes of memory */
+            snprintf(buf, len, "0x%" PRIx64, *(const uint64_t *)p);
         else
-            fprintf(f, "%" PRIu64, *(const uint64_t *)p);
-        break;
+            snprintf(buf, len, "%" PRIu64, *(const uint64_t *)p);
+        return;
     case KT_DBL:
-        fprintf(f, "%g", *(const double *)p);
-        break;
+        snprintf(buf, len, "%g", *(const double *)p);
+        return;
     case KT_BOOL:
-        fprintf(f, "%d", *(const bool *)p ? 1 : 0);
-        break;
+        snprintf(buf, len, "%d", *(const bool *)p ? 1 : 0);
+        return;
     case KT_REPL:
-        fprintf(f, "%s", ims_repl_name(*(const uint8_t *)p));
-        break;
+        snprintf(buf, len, "%s", ims_repl_name(*(const uint8_t *)p));
+        return;
     case KT_SAGAW: {
         uint8_t m = *(const uint8_t *)p;
-        const char *sep = "";
-        if (m & IMS_SAGAW_39)
-            fprintf(f, "%s39", sep), sep = ",";
-        if (m & IMS_SAGAW_48)
-            fprintf(f, "%s48", sep), sep = ",";
-        if (m & IMS_SAGAW_57)
-            fprintf(f, "%s57", sep);
-        break;
+        snprintf(buf, len, "%s%s%s%s%s", (m & IMS_SAGAW_39) ? "39" : "",
+                 (m & IMS_SAGAW_39) && (m & (IMS_SAGAW_48 | IMS_SAGAW_57)) ? "," : "", (m & IMS_SAGAW_48) ? "48" : "",
+                 (m & IMS_SAGAW_48) && (m & IMS_SAGAW_57) ? "," : "", (m & IMS_SAGAW_57) ? "57" : "");
+        return;
     }
     case KT_SLLPS: {
         uint8_t m = *(const uint8_t *)p;
         if (!m)
-            fprintf(f, "none");
+            snprintf(buf, len, "none");
         else
-            fprintf(f, "%s%s%s", (m & IMS_SLLPS_2M) ? "2m" : "", (m & IMS_SLLPS_2M) && (m & IMS_SLLPS_1G) ? "," : "",
-                    (m & IMS_SLLPS_1G) ? "1g" : "");
-        break;
+            snprintf(buf, len, "%s%s%s", (m & IMS_SLLPS_2M) ? "2m" : "",
+                     (m & IMS_SLLPS_2M) && (m & IMS_SLLPS_1G) ? "," : "", (m & IMS_SLLPS_1G) ? "1g" : "");
+        return;
     }
     case KT_PLAYER:
-        fprintf(f, "%s", *(const uint8_t *)p == IMS_PLAYER_CLOSED ? "closed" : "open");
-        break;
+        snprintf(buf, len, "%s", *(const uint8_t *)p == IMS_PLAYER_CLOSED ? "closed" : "open");
+        return;
     case KT_INVPOL:
-        fprintf(f, "%s", *(const uint8_t *)p == IMS_INV_DISCARD ? "discard" : "drain");
-        break;
+        snprintf(buf, len, "%s", *(const uint8_t *)p == IMS_INV_DISCARD ? "discard" : "drain");
+        return;
     }
+    snprintf(buf, len, "?");
+}
+
+int ims_sim_cfg_get(const struct ims_sim_cfg *cfg, const char *key, char *buf, size_t len)
+{
+    const struct key *k = find_key(key);
+    if (!k)
+        return -1;
+    format_value(buf, len, k, (const char *)cfg + k->off);
+    return 0;
 }
 
 void ims_sim_cfg_print(const struct ims_sim_cfg *cfg, void *file)
 {
     FILE *f = file;
+    struct ims_sim_cfg def;
+    ims_sim_cfg_default(&def);
     for (size_t i = 0; i < NKEYS; i++) {
         const struct key *k = &keys[i];
-        fprintf(f, "%-24s = ", k->name);
-        print_value(f, k, (const char *)cfg + k->off);
-        fprintf(f, "  # %s%s%s%s\n", k->doc, *k->unit ? " (" : "", k->unit, *k->unit ? ")" : "");
+        char v[64], d[64];
+        format_value(v, sizeof v, k, (const char *)cfg + k->off);
+        format_value(d, sizeof d, k, (const char *)&def + k->off);
+        fprintf(f, "%-24s = %s  # %s", k->name, v, k->doc);
+        if (k->type == KT_REPL)
+            fprintf(f, " %s", ims_repl_known());
+        if (*k->unit)
+            fprintf(f, " (%s)", k->unit);
+        if (strcmp(v, d))
+            fprintf(f, " [default %s]", d);
+        fputc('\n', f);
     }
 }

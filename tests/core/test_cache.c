@@ -162,6 +162,78 @@ START_TEST(disabled)
 }
 END_TEST
 
+/* Every registered policy (loop over IMS_REPL_LIST): its name round-trips
+ * through the name table and appears in the known-names list; a 2-set 4-way
+ * cache with it works: four fills evict nothing, each later fill of set 0
+ * evicts exactly one of the set's entries and the new entry hits at once,
+ * set 1 is untouched, and the counts add up. */
+static bool tags_has(const uint64_t *tags, size_t n, uint64_t t)
+{
+    for (size_t i = 0; i < n; i++)
+        if (tags[i] == t)
+            return true;
+    return false;
+}
+START_TEST(every_policy_registered)
+{
+    const char *name = ims_repl_name((enum ims_repl)_i);
+    ck_assert_str_ne(name, "unknown");
+    ck_assert_int_eq(ims_repl_from_name(name), _i);
+    ck_assert_msg(strstr(ims_repl_known(), name) != NULL, "%s not in '%s'", name, ims_repl_known());
+    struct ims_cache_cfg cfg = {.sets = 2, .ways = 4, .repl = (uint8_t)_i, .seed = 3};
+    char err[128];
+    ck_assert_msg(ims_cache_cfg_check(&cfg, name, err, sizeof err) == 0, "%s", err);
+    struct ims_cache *c = ims_cache_create(&cfg);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_ptr_nonnull(ims_cache_insert(c, 1, 1000, 0, 12, NULL));
+    uint64_t in_set[4];
+    for (uint64_t t = 1; t <= 4; t++) {
+        ck_assert_int_eq(ins(c, t), -1);
+        in_set[t - 1] = t;
+    }
+    for (uint64_t t = 1; t <= 4; t++)
+        ck_assert(hit(c, t));
+    for (uint64_t t = 5; t <= 20; t++) {
+        long v = ins(c, t);
+        ck_assert_msg(v >= 0 && tags_has(in_set, 4, (uint64_t)v), "%s: fill %lu evicted %ld", name,
+                      (unsigned long)t, v);
+        for (size_t i = 0; i < 4; i++)
+            if (in_set[i] == (uint64_t)v)
+                in_set[i] = t;
+        ck_assert(hit(c, t));
+        if (t % 3 == 0)
+            ck_assert(hit(c, in_set[t % 4])); /* hits in between, for policies that track them */
+    }
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_msg(hit(c, in_set[i]), "%s: tag %lu lost", name, (unsigned long)in_set[i]);
+    ck_assert_ptr_nonnull(ims_cache_lookup(c, 1, 1000, 0, 12));
+    ck_assert_uint_eq(ims_cache_count(c), 5);
+    ck_assert_uint_eq(ims_cache_stats(c)->evictions, 16);
+    ck_assert_uint_eq(ims_cache_stats(c)->fills, 21);
+    ims_cache_destroy(c);
+}
+END_TEST
+
+/* Names outside the table are rejected; values outside it have no name. */
+START_TEST(unknown_policy_names)
+{
+    ck_assert_int_eq(ims_repl_from_name("bogus"), -1);
+    ck_assert_int_eq(ims_repl_from_name(""), -1);
+    ck_assert_int_eq(ims_repl_from_name("LRU"), -1);
+    ck_assert_int_eq(ims_repl_from_name(NULL), -1);
+    ck_assert_str_eq(ims_repl_name(IMS_REPL_COUNT), "unknown");
+    size_t commas = 0;
+    for (const char *p = ims_repl_known(); *p; p++)
+        commas += *p == ',';
+    ck_assert_uint_eq(commas, IMS_REPL_COUNT - 1); /* one name per policy */
+    char err[128];
+    struct ims_cache_cfg cfg = {.sets = 4, .ways = 4, .repl = IMS_REPL_COUNT};
+    ck_assert_int_eq(ims_cache_cfg_check(&cfg, "iotlb", err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "iotlb: repl"));
+    ck_assert_ptr_null(ims_cache_create(&cfg));
+}
+END_TEST
+
 /* Bad geometry is rejected naming the field and the owner. */
 START_TEST(cfg_errors)
 {
@@ -177,7 +249,7 @@ START_TEST(cfg_errors)
     cfg.repl = IMS_REPL_LRU;
     ck_assert_int_eq(ims_cache_cfg_check(&cfg, "psc", err, sizeof err), 0);
     ck_assert_int_eq(ims_repl_from_name("plru"), IMS_REPL_PLRU);
-    ck_assert_int_eq(ims_repl_from_name("mru"), -1);
+    ck_assert_int_eq(ims_repl_from_name("bogus"), -1);
     ck_assert_str_eq(ims_repl_name(IMS_REPL_RANDOM), "random");
 }
 END_TEST
@@ -195,6 +267,8 @@ int main(void)
     tcase_add_test(tc, match_fields);
     tcase_add_test(tc, disabled);
     tcase_add_test(tc, cfg_errors);
+    tcase_add_loop_test(tc, every_policy_registered, 0, IMS_REPL_COUNT);
+    tcase_add_test(tc, unknown_policy_names);
     suite_add_tcase(s, tc);
     return ims_check_run(s);
 }

@@ -1,5 +1,6 @@
-/* Configuration: defaults, parsing, errors naming the key and line, shipped
- * design points, and docs/config.md documenting every key. */
+/* Configuration: defaults (one source: an empty file, configs/default.cfg
+ * and docs/config.md all agree with them), parsing, errors naming the key and
+ * line, shipped design points, the fault queue following caps.nfr. */
 #define _POSIX_C_SOURCE 200809L
 #include <check.h>
 #include "ims_check.h"
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "iommusim/mem.h"
 #include "iommusim/simcfg.h"
 
 static char err[512];
@@ -58,7 +60,7 @@ END_TEST
 
 /* Values out of range or of the wrong form are errors naming the key. */
 static const char *bad[] = {
-    "walker.count=0",      "walker.count=-1",       "mem.latency=abc",     "iotlb.repl=mru",
+    "walker.count=0",      "walker.count=-1",       "mem.latency=abc",     "iotlb.repl=bogus",
     "caps.sagaw=40",       "caps.superpages=4k",    "player.mode=fast",    "mem.ptw_cache_hit=1.5",
     "caps.haw=60",         "iotlb.ways=65",         "iotlb.ways",          "inv.policy=later",
 };
@@ -114,9 +116,228 @@ START_TEST(gem5_point_geometry)
 }
 END_TEST
 
-/* docs/config.md names every key (so the reference cannot drift). */
-START_TEST(docs_list_every_key)
+/* Built-in defaults, as ims_sim_cfg_default() gives them. */
+static struct ims_sim_cfg defaults(void)
 {
+    struct ims_sim_cfg c;
+    ims_sim_cfg_default(&c);
+    return c;
+}
+
+/* Fails naming the first key whose value differs between got and want. */
+static void assert_same_cfg(const struct ims_sim_cfg *got, const struct ims_sim_cfg *want, const char *what)
+{
+    for (size_t i = 0; i < ims_sim_cfg_keys(); i++) {
+        char g[64], w[64];
+        ck_assert_int_eq(ims_sim_cfg_get(got, ims_sim_cfg_key(i), g, sizeof g), 0);
+        ck_assert_int_eq(ims_sim_cfg_get(want, ims_sim_cfg_key(i), w, sizeof w), 0);
+        ck_assert_msg(!strcmp(g, w), "%s: %s = %s, built-in default %s", what, ims_sim_cfg_key(i), g, w);
+    }
+    /* Also the fields no key sets (cache seeds, tb.caps, padding). */
+    ck_assert_msg(!memcmp(got, want, sizeof *got), "%s: struct ims_sim_cfg differs outside the keys", what);
+}
+
+/* Expected: a file that sets nothing (empty, or only comments) leaves
+ * exactly the built-in defaults. */
+START_TEST(empty_file_gives_defaults)
+{
+    static const char *texts[] = {"", "# nothing\n\n   # set here\n"};
+    for (size_t t = 0; t < 2; t++) {
+        struct ims_sim_cfg c = defaults(), want = defaults();
+        const char *p = write_tmp(texts[t]);
+        ck_assert_int_eq(ims_sim_cfg_load(&c, p, err, sizeof err), 0);
+        unlink(p);
+        assert_same_cfg(&c, &want, "empty file");
+    }
+}
+END_TEST
+
+/* Expected: configs/default.cfg states only built-in defaults, so
+ * `--config default` and an empty file run the same design point. */
+START_TEST(default_cfg_is_defaults)
+{
+    struct ims_sim_cfg c = defaults(), want = defaults();
+    char path[512];
+    snprintf(path, sizeof path, "%s/configs/default.cfg", IMS_SOURCE_DIR);
+    ck_assert_msg(ims_sim_cfg_load(&c, path, err, sizeof err) == 0, "%s", err);
+    assert_same_cfg(&c, &want, "configs/default.cfg");
+}
+END_TEST
+
+/* Expected: the defaults are the design point configs/default.cfg has
+ * always had (so --config default results did not change), among them the
+ * per-level paging-structure caches that once differed from the core's. */
+START_TEST(default_values)
+{
+    struct ims_sim_cfg c = defaults();
+    ck_assert_uint_eq(c.iommu.iotlb.sets, 64);
+    ck_assert_uint_eq(c.iommu.iotlb.ways, 8);
+    ck_assert_uint_eq(c.iommu.psc[2].sets, 8);
+    ck_assert_uint_eq(c.iommu.psc[3].sets, 2);
+    ck_assert_uint_eq(c.iommu.psc[4].sets, 1);
+    ck_assert_uint_eq(c.iommu.psc[5].sets, 1);
+    ck_assert_uint_eq(c.iommu.psc[5].ways, 2);
+    ck_assert_uint_eq(c.walkers, 4);
+    ck_assert_uint_eq(c.mem_latency, 100);
+    /* The core's own default is the same (functional replay uses it). */
+    struct ims_iommu_cfg core;
+    ims_iommu_cfg_default(&core);
+    ck_assert(!memcmp(&core, &c.iommu, sizeof core));
+    char v[64];
+    ck_assert_int_eq(ims_sim_cfg_get(&c, "iotlb.size", v, sizeof v), -1);
+}
+END_TEST
+
+/* Expected: --print-config writes a file that loads back to the same
+ * configuration, also when values differ from the defaults (their comments
+ * then name the default). */
+START_TEST(print_config_round_trips)
+{
+    struct ims_sim_cfg c = defaults();
+    char path[512];
+    snprintf(path, sizeof path, "%s/configs/small.cfg", IMS_SOURCE_DIR);
+    ck_assert_int_eq(ims_sim_cfg_load(&c, path, err, sizeof err), 0);
+    ck_assert_int_eq(ims_sim_cfg_set_kv(&c, "caps.sagaw=39,57", "--set", err, sizeof err), 0);
+    ck_assert_int_eq(ims_sim_cfg_set_kv(&c, "inv.policy=discard", "--set", err, sizeof err), 0);
+    char tmp[] = "/tmp/ims_cfgXXXXXX";
+    int fd = mkstemp(tmp);
+    ck_assert_int_ge(fd, 0);
+    FILE *f = fdopen(fd, "w+");
+    ims_sim_cfg_print(&c, f);
+    rewind(f);
+    static char text[1 << 15];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = 0;
+    fclose(f);
+    ck_assert_msg(strstr(text, "= 16  # IOTLB sets") && strstr(text, "[default 64]"), "%s", text);
+    struct ims_sim_cfg back = defaults();
+    ck_assert_msg(ims_sim_cfg_load(&back, tmp, err, sizeof err) == 0, "%s", err);
+    unlink(tmp);
+    assert_same_cfg(&back, &c, "printed small.cfg");
+}
+END_TEST
+
+/* Fault-queue records after applying `sets` (--set style) to the defaults,
+ * as the core sizes the queue it creates from that configuration. */
+static uint32_t fq_records_after(const char *const *sets, size_t n)
+{
+    struct ims_sim_cfg c = defaults();
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(ims_sim_cfg_set_kv(&c, sets[i], "--set", err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(ims_sim_cfg_check(&c, err, sizeof err) == 0, "%s", err);
+    struct ims_mem *mem = ims_mem_create();
+    struct ims_iommu *mmu = ims_iommu_create(&c.iommu, &ims_mem_direct_ops, mem, err, sizeof err);
+    ck_assert_msg(mmu != NULL, "%s", err);
+    struct ims_fq_state st;
+    ims_fq_get(mmu, &st);
+    ims_iommu_destroy(mmu);
+    ims_mem_destroy(mem);
+    return st.records;
+}
+
+/* Expected: the fault queue has caps.nfr records (256 by default, 16 after
+ * --set caps.nfr=16) unless fault.queue_records is set, which then wins
+ * whatever the order of the settings. */
+START_TEST(fault_queue_follows_nfr)
+{
+    ck_assert_uint_eq(fq_records_after(NULL, 0), 256);
+    const char *nfr16[] = {"caps.nfr=16"};
+    ck_assert_uint_eq(fq_records_after(nfr16, 1), 16);
+    const char *both[] = {"fault.queue_records=64", "caps.nfr=16"};
+    ck_assert_uint_eq(fq_records_after(both, 2), 64);
+    const char *both_rev[] = {"caps.nfr=16", "fault.queue_records=64"};
+    ck_assert_uint_eq(fq_records_after(both_rev, 2), 64);
+    const char *back[] = {"fault.queue_records=64", "fault.queue_records=0", "caps.nfr=16"};
+    ck_assert_uint_eq(fq_records_after(back, 3), 16);
+}
+END_TEST
+
+/* Expected: a queue of one record (set, or following caps.nfr=1) is
+ * rejected by the checks, naming fault.queue_records. */
+START_TEST(fault_queue_too_small)
+{
+    static const char *sets[] = {"fault.queue_records=1", "caps.nfr=1"};
+    for (size_t i = 0; i < 2; i++) {
+        struct ims_sim_cfg c = defaults();
+        ck_assert_int_eq(ims_sim_cfg_set_kv(&c, sets[i], "--set", err, sizeof err), 0);
+        ck_assert_int_eq(ims_sim_cfg_check(&c, err, sizeof err), -1);
+        ck_assert_msg(strstr(err, "fault.queue_records") != NULL, "%s -> %s", sets[i], err);
+    }
+    struct ims_sim_cfg c = defaults();
+    ck_assert_int_eq(ims_sim_cfg_set_kv(&c, "caps.nfr=1", "--set", err, sizeof err), 0);
+    ck_assert_int_eq(ims_sim_cfg_set_kv(&c, "fault.queue_records=2", "--set", err, sizeof err), 0);
+    ck_assert_int_eq(ims_sim_cfg_check(&c, err, sizeof err), 0);
+}
+END_TEST
+
+/* Expected: docs/config.md's key table has one row per key, no row for a key
+ * the parser does not know, and each row's default column is the built-in
+ * default exactly as --print-config writes it (so the page cannot drift). */
+START_TEST(docs_table_matches_keys)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/docs/config.md", IMS_SOURCE_DIR);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    const struct ims_sim_cfg def = defaults();
+    const size_t nkeys = ims_sim_cfg_keys();
+    unsigned *rows = calloc(nkeys, sizeof *rows);
+    char line[1024];
+    unsigned lineno = 0;
+    bool in_keys = false; /* within "## Keys", not another section's table */
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        if (!strncmp(line, "## ", 3))
+            in_keys = !strcmp(line, "## Keys\n");
+        /* A key row: | `key` | default | unit | meaning | */
+        if (!in_keys || strncmp(line, "| `", 3))
+            continue;
+        char *key = line + 3, *end = strchr(key, '`');
+        ck_assert_msg(end && !strncmp(end, "` | ", 4), "docs/config.md:%u: malformed key row", lineno);
+        *end = 0;
+        char *dv = end + 4, *dend = strstr(dv, " |");
+        ck_assert_msg(dend != NULL, "docs/config.md:%u: no default column", lineno);
+        *dend = 0;
+        size_t i = 0;
+        while (i < nkeys && strcmp(ims_sim_cfg_key(i), key))
+            i++;
+        ck_assert_msg(i < nkeys, "docs/config.md:%u: `%s` is not a configuration key", lineno, key);
+        rows[i]++;
+        char want[64];
+        ck_assert_int_eq(ims_sim_cfg_get(&def, key, want, sizeof want), 0);
+        ck_assert_msg(!strcmp(dv, want), "docs/config.md:%u: %s default '%s', the code has '%s'", lineno, key, dv,
+                      want);
+    }
+    fclose(f);
+    for (size_t i = 0; i < nkeys; i++)
+        ck_assert_msg(rows[i] == 1, "docs/config.md has %u rows for `%s` (want 1)", rows[i], ims_sim_cfg_key(i));
+    free(rows);
+}
+END_TEST
+
+/* Expected: every registered replacement policy is accepted by name for
+ * every cache key and prints back under that name; an unknown name is an
+ * error listing the known ones; docs/config.md mentions each. */
+START_TEST(policies_by_name)
+{
+    static const char *const caches[] = {"ctx_cache", "iotlb", "psc.l2", "psc.l3", "psc.l4", "psc.l5"};
+    for (int r = 0; r < IMS_REPL_COUNT; r++) {
+        const char *name = ims_repl_name((enum ims_repl)r);
+        for (size_t i = 0; i < sizeof caches / sizeof caches[0]; i++) {
+            struct ims_sim_cfg c = defaults();
+            char kv[64], key[32], got[64];
+            snprintf(key, sizeof key, "%s.repl", caches[i]);
+            snprintf(kv, sizeof kv, "%s=%s", key, name);
+            ck_assert_msg(ims_sim_cfg_set_kv(&c, kv, "--set", err, sizeof err) == 0, "%s", err);
+            ck_assert_msg(ims_sim_cfg_check(&c, err, sizeof err) == 0, "%s: %s", kv, err);
+            ck_assert_int_eq(ims_sim_cfg_get(&c, key, got, sizeof got), 0);
+            ck_assert_str_eq(got, name);
+        }
+    }
+    struct ims_sim_cfg c = defaults();
+    ck_assert_int_eq(ims_sim_cfg_set_kv(&c, "iotlb.repl=bogus", "--set", err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "'bogus'") && strstr(err, ims_repl_known()), "%s", err);
+
     char path[512];
     snprintf(path, sizeof path, "%s/docs/config.md", IMS_SOURCE_DIR);
     FILE *f = fopen(path, "r");
@@ -125,10 +346,10 @@ START_TEST(docs_list_every_key)
     size_t n = fread(doc, 1, sizeof doc - 1, f);
     doc[n] = 0;
     fclose(f);
-    for (size_t i = 0; i < ims_sim_cfg_keys(); i++) {
-        char want[80];
-        snprintf(want, sizeof want, "`%s`", ims_sim_cfg_key(i));
-        ck_assert_msg(strstr(doc, want) != NULL, "docs/config.md does not document %s", want);
+    for (int r = 0; r < IMS_REPL_COUNT; r++) {
+        char want[32];
+        snprintf(want, sizeof want, "`%s`", ims_repl_name((enum ims_repl)r));
+        ck_assert_msg(strstr(doc, want) != NULL, "docs/config.md does not describe policy %s", want);
     }
 }
 END_TEST
@@ -143,7 +364,14 @@ int main(void)
     tcase_add_test(tc, check_catches_geometry);
     tcase_add_loop_test(tc, shipped_configs_load, 0, (int)(sizeof configs / sizeof configs[0]));
     tcase_add_test(tc, gem5_point_geometry);
-    tcase_add_test(tc, docs_list_every_key);
+    tcase_add_test(tc, empty_file_gives_defaults);
+    tcase_add_test(tc, default_cfg_is_defaults);
+    tcase_add_test(tc, default_values);
+    tcase_add_test(tc, print_config_round_trips);
+    tcase_add_test(tc, fault_queue_follows_nfr);
+    tcase_add_test(tc, fault_queue_too_small);
+    tcase_add_test(tc, docs_table_matches_keys);
+    tcase_add_test(tc, policies_by_name);
     suite_add_tcase(s, tc);
     return ims_check_run(s);
 }

@@ -14,16 +14,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "iommusim/repl_list.h"
+
+/* One value per IMS_REPL_LIST entry (iommusim/repl_list.h), in its order. */
 enum ims_repl {
-    IMS_REPL_LRU = 0,    /* least recently used (hits and fills update) */
-    IMS_REPL_PLRU = 1,   /* tree pseudo-LRU; ways must be a power of two */
-    IMS_REPL_FIFO = 2,   /* oldest fill first; hits do not update */
-    IMS_REPL_RANDOM = 3, /* seeded xorshift; deterministic per seed */
+#define IMS_REPL_ENUM_(U, l) IMS_REPL_##U,
+    IMS_REPL_LIST(IMS_REPL_ENUM_)
+#undef IMS_REPL_ENUM_
     IMS_REPL_COUNT
 };
-/* "lru", "plru", "fifo", "random"; returns -1 for an unknown name. */
+/* The policy named `name` ("lru", ...), or -1 for an unknown name. */
 int ims_repl_from_name(const char *name);
+/* The policy's name, or "unknown". */
 const char *ims_repl_name(enum ims_repl repl);
+/* Every policy's name in enum order: "lru, plru, fifo, random" (for messages). */
+const char *ims_repl_known(void);
 
 struct ims_cache_cfg {
     uint32_t sets;  /* power of two, or 0 to disable */

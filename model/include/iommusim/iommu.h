@@ -52,10 +52,9 @@ struct ims_iommu_cfg {
     uint64_t fq_base;                          /* fault queue base PA (16-byte records) */
     uint32_t fq_records;                       /* fault queue size; 0 = caps.nfr */
 };
-/* Defaults: ims_caps_default(); context cache 16x4 LRU; IOTLB 64x8 LRU;
- * paging-structure caches 4x4 LRU for levels 2..5; fault queue of caps.nfr
- * records at 0x00000000fee00000 - see docs/config.md for the SystemC layer's
- * own defaults. */
+/* Defaults: ims_caps_default(), LRU caches, a fault queue of caps.nfr
+ * records; the sizes are in the body, their one source (the timing model's
+ * configuration takes them from it; docs/config.md lists them). */
 void ims_iommu_cfg_default(struct ims_iommu_cfg *cfg);
 
 struct ims_req {

@@ -1,7 +1,8 @@
 /* Configuration of the cycle-approximate model: every key, its default, unit
- * and range, in one table (simcfg.c). Files are `key = value` lines; `#`
- * starts a comment. Unknown keys and out-of-range values are errors naming
- * the key and the file:line (or "--set"). docs/config.md is the reference;
+ * and range, in one table (simcfg.c; the C core's fields take the core's
+ * defaults). Files are `key = value` lines; `#` starts a comment. Unknown
+ * keys and out-of-range values are errors naming the key and the file:line
+ * (or "--set"). docs/config.md is the reference;
  * `iommusim run --print-config` prints the same table.
  */
 #ifndef IMS_SIMCFG_H
@@ -59,6 +60,9 @@ struct ims_sim_cfg {
     uint64_t seed;              /* for random replacement and the table-read cache */
 };
 
+/* The built-in design point: the C core's defaults (ims_iommu_cfg_default,
+ * ims_tb_cfg_default) for its fields, the key table's for the rest. An empty
+ * file and configs/default.cfg both leave exactly this. */
 void ims_sim_cfg_default(struct ims_sim_cfg *cfg);
 /* Sets one key from text; 0, or -1 with "key: message" in err. */
 int ims_sim_cfg_set(struct ims_sim_cfg *cfg, const char *key, const char *value, char *err, size_t errlen);
@@ -68,11 +72,15 @@ int ims_sim_cfg_set_kv(struct ims_sim_cfg *cfg, const char *kv, const char *wher
 int ims_sim_cfg_load(struct ims_sim_cfg *cfg, const char *path, char *err, size_t errlen);
 /* Cross-key checks (e.g. PLRU needs power-of-two ways; cache geometry). */
 int ims_sim_cfg_check(const struct ims_sim_cfg *cfg, char *err, size_t errlen);
-/* Writes every key with its current value, unit and description as a config file. */
+/* Writes every key with its current value, unit and description as a config
+ * file; a value that differs from the built-in default also names the default. */
 void ims_sim_cfg_print(const struct ims_sim_cfg *cfg, void *file);
 /* Number of keys and the i-th key's name (for docs checks). */
 size_t ims_sim_cfg_keys(void);
 const char *ims_sim_cfg_key(size_t i);
+/* Writes key's value in cfg as a file would set it (e.g. "39,48", "lru",
+ * "0xfee00000"); 0, or -1 for an unknown key. */
+int ims_sim_cfg_get(const struct ims_sim_cfg *cfg, const char *key, char *buf, size_t len);
 
 #ifdef __cplusplus
 }
