@@ -14,6 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum ims_repl {
     IMS_REPL_LRU = 0,    /* least recently used (hits and fills update) */
     IMS_REPL_PLRU = 1,   /* tree pseudo-LRU; ways must be a power of two */
@@ -91,5 +95,9 @@ void ims_cache_stats_reset(struct ims_cache *c);
 /* Visits every valid entry of one set in way order (for tests). */
 typedef void (*ims_cache_visit)(const struct ims_cache_entry *e, unsigned way, void *arg);
 void ims_cache_visit_set(const struct ims_cache *c, uint32_t set, ims_cache_visit fn, void *arg);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* IMS_CACHE_H */

@@ -15,6 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define IMS_BDF(bus, dev, fn) \
     ((uint16_t)((((unsigned)(bus) & 0xffu) << 8) | (((unsigned)(dev) & 0x1fu) << 3) | ((unsigned)(fn) & 0x7u)))
 #define IMS_BDF_BUS(bdf)   (((unsigned)(bdf) >> 8) & 0xffu)
@@ -55,5 +59,9 @@ struct ims_topo {
 uint16_t ims_topo_requester_id(const struct ims_topo *topo, int dev);
 /* Checks indices, cycles and names; returns 0, or -1 with a message in err. */
 int ims_topo_check(const struct ims_topo *topo, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* IMS_TOPO_H */

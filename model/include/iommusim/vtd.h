@@ -14,6 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ---- Capabilities (what CAP_REG reports; builder and walker honour them) ---- */
 
 /* SAGAW bits: supported adjusted guest address widths. */
@@ -168,5 +172,9 @@ struct ims_fault_record {
 void ims_fault_record_encode(const struct ims_fault_record *rec, uint64_t words[2]);
 /* Returns false if the F bit is clear (no record). */
 bool ims_fault_record_decode(const uint64_t words[2], struct ims_fault_record *rec);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* IMS_VTD_H */
