@@ -10,8 +10,9 @@ extern "C" {
 int ims_cmd_trace(int argc, char **argv);
 int ims_cmd_run(int argc, char **argv);
 
-/* Where shipped files (configs/, traces/) live: $IMS_DATA_DIR, else the
- * source tree the tool was built from. */
+/* Where shipped files (configs/, traces/) live: $IMS_DATA_DIR; else the
+ * installed share directory beside the executable (bin/../share/iommusim)
+ * when it holds configs/; else the source tree the tool was built from. */
 const char *ims_data_dir(void);
 
 #ifdef __cplusplus

@@ -1,11 +1,16 @@
 /* iommusim: the command-line front end. Dispatches to subcommands. */
+#define _XOPEN_SOURCE 700 /* readlink, realpath */
+
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cmd.h"
-
-#define IMS_VERSION "0.1.0"
+#include "iommusim/version.h"
 
 static void usage(FILE *f)
 {
@@ -20,10 +25,47 @@ static void usage(FILE *f)
             "'iommusim <command> --help' describes each command.\n");
 }
 
+/* An installed tool's data: IMS_DATA_REL (the share directory, relative to
+ * the bin directory) from the directory of the running executable, if it
+ * holds configs/. Written into buf (canonical, no "..") on success. */
+static bool installed_data_dir(char *buf, size_t len)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return false;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return false;
+    *slash = '\0';
+    char share[PATH_MAX], real[PATH_MAX], configs[PATH_MAX + 16];
+    int w = snprintf(share, sizeof share, "%s/%s", exe, IMS_DATA_REL);
+    if (w < 0 || (size_t)w >= sizeof share || !realpath(share, real))
+        return false;
+    snprintf(configs, sizeof configs, "%s/configs", real);
+    struct stat st;
+    if (stat(configs, &st) != 0 || !S_ISDIR(st.st_mode) || strlen(real) >= len)
+        return false;
+    strcpy(buf, real);
+    return true;
+}
+
 const char *ims_data_dir(void)
 {
     const char *d = getenv("IMS_DATA_DIR");
-    return (d && *d) ? d : IMS_SOURCE_DIR;
+    if (d && *d)
+        return d;
+    /* Looked up once: the executable does not move while it runs. */
+    static char installed[PATH_MAX];
+    static bool looked;
+    if (!looked) {
+        looked = true;
+        if (!installed_data_dir(installed, sizeof installed))
+            installed[0] = '\0';
+    }
+    /* Not installed (build/iommusim): the source tree it was built from. */
+    return installed[0] ? installed : IMS_SOURCE_DIR;
 }
 
 int main(int argc, char **argv)
@@ -38,7 +80,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
-        printf("iommusim %s\n", IMS_VERSION);
+        printf("iommusim %s (git %s)\n", IMS_VERSION_STRING, IMS_GIT_DESCRIBE);
         return 0;
     }
     if (!strcmp(cmd, "trace"))

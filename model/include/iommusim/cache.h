@@ -16,6 +16,10 @@
 
 #include "iommusim/repl_list.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* One value per IMS_REPL_LIST entry (iommusim/repl_list.h), in its order. */
 enum ims_repl {
 #define IMS_REPL_ENUM_(U, l) IMS_REPL_##U,
@@ -100,5 +104,9 @@ void ims_cache_stats_reset(struct ims_cache *c);
 /* Visits every valid entry of one set in way order (for tests). */
 typedef void (*ims_cache_visit)(const struct ims_cache_entry *e, unsigned way, void *arg);
 void ims_cache_visit_set(const struct ims_cache *c, uint32_t set, ims_cache_visit fn, void *arg);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* IMS_CACHE_H */

@@ -23,6 +23,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum ims_gen_kind {
     IMS_GEN_NIC = 0,    /* rx/tx descriptor rings + packet buffers */
     IMS_GEN_NVME = 1,   /* submission/completion queues, PRP lists, data pages */
@@ -80,5 +84,9 @@ struct ims_gen_stats {
 /* Generates the trace into `path` (form by suffix). 0, or -1 with err. */
 int ims_gen_write(const struct ims_gen_cfg *cfg, const char *path, struct ims_gen_stats *stats, char *err,
                   size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* IMS_GEN_H */

@@ -29,6 +29,10 @@
 #include "iommusim/mem.h"
 #include "iommusim/vtd.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define IMS_NO_PASID UINT32_MAX
 
 /* Access bits of a request and permission bits of a mapping. */
@@ -282,5 +286,9 @@ void ims_fq_clear_overflow(struct ims_iommu *mmu);
 
 const struct ims_stats *ims_iommu_stats(struct ims_iommu *mmu);
 void ims_iommu_stats_reset(struct ims_iommu *mmu);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* IMS_IOMMU_H */

@@ -12,6 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define IMS_PAGE_SHIFT 12
 #define IMS_PAGE_SIZE  (UINT64_C(1) << IMS_PAGE_SHIFT)
 
@@ -59,5 +63,9 @@ struct ims_mem_ops {
 
 /* Pass-through ops: ctx is a struct ims_mem *. */
 extern const struct ims_mem_ops ims_mem_direct_ops;
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* IMS_MEM_H */

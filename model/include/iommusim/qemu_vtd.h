@@ -6,6 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct ims_qemu_vtd_opts {
     uint32_t default_size;  /* bytes per DMA when no device event gives one (default 4096) */
     const char *source;     /* free text for the header's source field; NULL: derived */
@@ -29,5 +33,9 @@ struct ims_qemu_vtd_stats {
  * not at all. */
 int ims_qemu_vtd_convert(const char *log_path, const char *out_path, const struct ims_qemu_vtd_opts *opts,
                          struct ims_qemu_vtd_stats *stats, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* IMS_QEMU_VTD_H */

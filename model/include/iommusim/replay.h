@@ -21,6 +21,10 @@
 #include "iommusim/tb.h"
 #include "iommusim/trace.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct ims_replay_cfg {
     struct ims_iommu_cfg iommu;
     struct ims_tb_cfg tb;       /* tb.caps is overwritten with iommu.caps */
@@ -106,5 +110,9 @@ unsigned ims_replay_dma(struct ims_replay *rp, const struct ims_rec *rec);
 
 /* Drains the fault queue (as software does); returns records drained. */
 size_t ims_replay_drain_faults(struct ims_replay *rp);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* IMS_REPLAY_H */

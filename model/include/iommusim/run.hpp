@@ -10,10 +10,8 @@
 
 #include "iommusim/tlm.hpp"
 
-extern "C" {
 #include "iommusim/replay.h"
 #include "iommusim/trace.h"
-}
 
 namespace ims {
 

@@ -23,6 +23,10 @@
 #include "iommusim/mem.h"
 #include "iommusim/vtd.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum ims_tb_err {
     IMS_TB_OK = 0,
     IMS_TB_EINVAL = -1,    /* bad argument: alignment, size 0, perm 0, ... */
@@ -90,5 +94,9 @@ size_t ims_tb_tables(const struct ims_tb *tb);
  * above that level), and PA of the context entry of requester id rid. */
 int ims_tb_entry_pa(const struct ims_tb *tb, uint16_t did, uint64_t iova, unsigned level, uint64_t *pa);
 int ims_tb_ctx_entry_pa(const struct ims_tb *tb, uint16_t rid, uint64_t *pa);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* IMS_TB_H */

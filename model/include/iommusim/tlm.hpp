@@ -25,10 +25,8 @@
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 
-extern "C" {
 #include "iommusim/iommu.h"
 #include "iommusim/simcfg.h"
-}
 
 namespace ims {
 

@@ -15,6 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define IMS_BDF(bus, dev, fn) \
     ((uint16_t)((((unsigned)(bus) & 0xffu) << 8) | (((unsigned)(dev) & 0x1fu) << 3) | ((unsigned)(fn) & 0x7u)))
 #define IMS_BDF_BUS(bdf)   (((unsigned)(bdf) >> 8) & 0xffu)
@@ -66,5 +70,9 @@ int ims_topo_check(const struct ims_topo *topo, char *err, size_t errlen);
  * even when len is smaller. The one formatter every printer of a BDF or
  * requester id uses. */
 int ims_bdf_format(char *buf, size_t len, uint16_t bdf);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* IMS_TOPO_H */

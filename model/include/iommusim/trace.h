@@ -21,6 +21,10 @@
 
 #include "iommusim/topo.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define IMS_TRACE_VERSION 1
 
 enum ims_rec_kind {
@@ -133,5 +137,9 @@ int ims_rec_check(const struct ims_rec *rec, char *err, size_t errlen);
  * readers return; two records are equal in every form iff their canonical
  * copies are byte-identical). */
 void ims_rec_canon(const struct ims_rec *in, struct ims_rec *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* IMS_TRACE_H */

@@ -21,6 +21,10 @@
 #define IMS_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
 #endif
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ---- Capabilities (what CAP_REG reports; builder and walker honour them) ---- */
 
 /* SAGAW bits: supported adjusted guest address widths. */
@@ -216,5 +220,9 @@ struct ims_fault_record {
 void ims_fault_record_encode(const struct ims_fault_record *rec, uint64_t words[2]);
 /* Returns false if the F bit is clear (no record). */
 bool ims_fault_record_decode(const uint64_t words[2], struct ims_fault_record *rec);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* IMS_VTD_H */
