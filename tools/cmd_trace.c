@@ -441,10 +441,8 @@ out:
 /* ---- validate ---- */
 
 struct vstate {
-    struct ims_replay *rp;
     uint64_t index;   /* the record being checked */
     bool bad;         /* it has had its message */
-    struct ims_xlate x;
     const char *path;
     uint64_t problems;
     uint64_t max_print;
@@ -477,15 +475,6 @@ static const char *fault_name(unsigned reason)
 {
     const char *n = ims_fault_reason_name(reason);
     return n ? n : "unknown";
-}
-
-/* The functional path of `validate`: the core itself. */
-static const struct ims_xlate *validate_xlate(void *ctx, const struct ims_req *req, unsigned part)
-{
-    struct vstate *v = ctx;
-    (void)part;
-    ims_translate(ims_replay_iommu(v->rp), req, &v->x);
-    return &v->x;
 }
 
 /* One message per record: the first part that disagrees. */
@@ -603,10 +592,9 @@ static int cmd_validate(int argc, char **argv)
             } else if (rec->ts != UINT64_MAX) {
                 last_ts[rec->rid] = rec->ts + 1;
             }
-            v.rp = rp;
             v.index = index;
             v.bad = false;
-            ims_replay_dma_loop(rp, rec, validate_xlate, validate_seen, &v);
+            ims_replay_dma_seen(rp, rec, validate_seen, &v);
             if (v.bad)
                 v.dma_errors++;
         }

@@ -37,6 +37,10 @@ struct ims_iommu {
     struct ims_stats st;
 };
 
+/* A range invalidation visits only the sets its tags hash to when there are
+ * at most this many tags (iotlb.c, psc.c); beyond it a full scan is cheaper. */
+#define IMS_INV_SET_LIMIT 64
+
 /* Reads one 64-bit table word through the ops and logs it for the timing
  * layer. `cont`: the word belongs to the same entry (and memory access) as
  * the read before it. The log is bounded: a read past IMS_XLATE_MAX_READS

@@ -5,9 +5,8 @@
 
 /* A page-selective invalidation of a small range need not scan the whole
  * IOTLB: an entry of page shift s overlapping [lo, hi] has a tag in
- * [lo >> s, hi >> s], so it can only live in those tags' sets. Beyond this
- * many tags a full scan is cheaper. */
-#define IOTLB_INV_SET_LIMIT 64
+ * [lo >> s, hi >> s], so it can only live in those tags' sets (up to
+ * IMS_INV_SET_LIMIT of them). */
 
 struct match {
     struct ims_iommu *mmu;
@@ -40,7 +39,7 @@ size_t ims_iotlb_invalidate(struct ims_iommu *mmu, bool by_did, uint16_t did, ui
     for (unsigned i = 0; i < IMS_IOTLB_NSIZES; i++)
         if (mmu->iotlb_size_count[i])
             tags += (hi >> ims_iotlb_shift(i)) - (lo >> ims_iotlb_shift(i)) + 1;
-    if (!by_did || tags > IOTLB_INV_SET_LIMIT || tags > (uint64_t)c->set_mask + 1)
+    if (!by_did || tags > IMS_INV_SET_LIMIT || tags > (uint64_t)c->set_mask + 1)
         return ims_cache_invalidate_if(c, pred, &m);
     size_t removed = 0;
     for (unsigned i = 0; i < IMS_IOTLB_NSIZES; i++) {

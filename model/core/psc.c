@@ -4,9 +4,6 @@
  * The lookup and fill are inline in psc.h. */
 #include "psc.h"
 
-/* As in iotlb.c: beyond this many tags a full scan is cheaper. */
-#define PSC_INV_SET_LIMIT 64
-
 struct match {
     bool by_did;
     uint16_t did;
@@ -34,7 +31,7 @@ size_t ims_psc_invalidate(struct ims_iommu *mmu, bool by_did, uint16_t did, uint
         const uint64_t first = lo >> s, last = hi >> s;
         if (c->ways == 0)
             continue;
-        if (!by_did || last - first + 1 > PSC_INV_SET_LIMIT || last - first + 1 > (uint64_t)c->set_mask + 1) {
+        if (!by_did || last - first + 1 > IMS_INV_SET_LIMIT || last - first + 1 > (uint64_t)c->set_mask + 1) {
             n += ims_cache_invalidate_if(c, pred, &m);
         } else if (first == last) { /* inside one entry's range */
             n += ims_psc_remove(mmu, l, did, first);

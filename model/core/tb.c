@@ -249,8 +249,9 @@ int ims_tb_detach(struct ims_tb *tb, uint16_t rid)
 {
     if (tb->rid_did[rid] < 0)
         return IMS_TB_ENOENT;
-    const struct ims_root_entry re = {ims_mem_read64_inl(tb->mem, tb->root + ims_root_offset(rid >> 8)), 0};
-    uint64_t cpa = ims_root_ctp(&re) + ims_ctx_offset(rid & 0xffu);
+    uint64_t cpa;
+    if (ims_tb_ctx_entry_pa(tb, rid, &cpa) != IMS_TB_OK) /* attached: its root entry is present */
+        return IMS_TB_ENOENT;
     ims_mem_write64_inl(tb->mem, cpa, 0);
     ims_mem_write64_inl(tb->mem, cpa + 8, 0);
     tb->dom[tb->rid_did[rid]].attached--;

@@ -316,18 +316,38 @@ void ims_replay_fault_recorded(struct ims_replay *rp)
     }
 }
 
-/* The functional path's translation: the core itself, into the replayer's buffer. */
-static const struct ims_xlate *core_xlate(void *ctx, const struct ims_req *req, unsigned part)
+/* The functional path: the core translates into the replayer's buffer; the
+ * caller's seen() gets its own context. */
+struct core_ctx {
+    struct ims_replay *rp;
+    ims_replay_seen_fn seen;
+    void *ctx;
+};
+
+static const struct ims_xlate *core_xlate(void *vctx, const struct ims_req *req, unsigned part)
 {
-    struct ims_replay *rp = ctx;
+    struct ims_replay *rp = ((struct core_ctx *)vctx)->rp;
     (void)part;
     ims_translate(rp->mmu, req, &rp->x);
     return &rp->x;
 }
 
+static void core_seen(void *vctx, const struct ims_rec *rec, const struct ims_req *req, const struct ims_xlate *x,
+                      bool ok)
+{
+    const struct core_ctx *c = vctx;
+    c->seen(c->ctx, rec, req, x, ok);
+}
+
+unsigned ims_replay_dma_seen(struct ims_replay *rp, const struct ims_rec *rec, ims_replay_seen_fn seen, void *ctx)
+{
+    struct core_ctx c = {rp, seen, ctx};
+    return ims_replay_dma_loop(rp, rec, core_xlate, seen ? core_seen : NULL, &c);
+}
+
 unsigned ims_replay_dma(struct ims_replay *rp, const struct ims_rec *rec)
 {
-    return ims_replay_dma_loop(rp, rec, core_xlate, NULL, rp);
+    return ims_replay_dma_seen(rp, rec, NULL, NULL);
 }
 
 size_t ims_replay_drain_faults(struct ims_replay *rp)

@@ -202,10 +202,17 @@ static inline void ims_xlate_leaf_key(const struct ims_req *req, const struct im
         .tag = req->iova >> x->page_shift, .dom = x->did, .kind = IMS_KEY_IOTLB, .shift = x->page_shift};
 }
 /* The paging-structure-cache entry whose hit started the walk (x->psc_level != 0). */
+/* The paging-structure-cache entry of `level` covering the request's IOVA. */
+static inline void ims_xlate_psc_level_key(const struct ims_req *req, const struct ims_xlate *x, unsigned level,
+                                           struct ims_key *k)
+{
+    const unsigned s = ims_level_shift(level);
+    *k = (struct ims_key){
+        .tag = req->iova >> s, .dom = x->did, .kind = (uint8_t)(IMS_KEY_PSC + level), .shift = (uint8_t)s};
+}
 static inline void ims_xlate_psc_key(const struct ims_req *req, const struct ims_xlate *x, struct ims_key *k)
 {
-    const unsigned l = x->psc_level, s = ims_level_shift(l);
-    *k = (struct ims_key){.tag = req->iova >> s, .dom = x->did, .kind = (uint8_t)(IMS_KEY_PSC + l), .shift = (uint8_t)s};
+    ims_xlate_psc_level_key(req, x, x->psc_level, k);
 }
 /* Whether table read i of a walk yields a paging-structure-cache entry (a
  * read above the leaf level), and its key. */
@@ -215,8 +222,7 @@ static inline bool ims_xlate_read_key(const struct ims_req *req, const struct im
     const unsigned l = x->reads[i].level;
     if (x->reads[i].kind != IMS_MEM_PTE || l < 2)
         return false;
-    const unsigned s = ims_level_shift(l);
-    *k = (struct ims_key){.tag = req->iova >> s, .dom = x->did, .kind = (uint8_t)(IMS_KEY_PSC + l), .shift = (uint8_t)s};
+    ims_xlate_psc_level_key(req, x, l, k);
     return true;
 }
 

@@ -107,6 +107,8 @@ static inline unsigned ims_replay_dma_loop(struct ims_replay *rp, const struct i
  * core (ims_replay_dma_loop with ims_translate). Returns the number of
  * parts that disagreed with the recording. */
 unsigned ims_replay_dma(struct ims_replay *rp, const struct ims_rec *rec);
+/* The same, showing each part's result to seen(ctx, ...) (for reports). */
+unsigned ims_replay_dma_seen(struct ims_replay *rp, const struct ims_rec *rec, ims_replay_seen_fn seen, void *ctx);
 
 /* Drains the fault queue (as software does); returns records drained. */
 size_t ims_replay_drain_faults(struct ims_replay *rp);
