@@ -46,6 +46,7 @@ static void fault_report(struct ims_iommu *mmu, const struct ims_req *req, unsig
         .sid = req->rid,
         .reason = (uint8_t)reason,
         .is_read = req->access != IMS_PERM_W,
+        .at = req->at,
         .pasid_present = false,
         .pasid = 0,
     };
@@ -79,3 +80,19 @@ size_t ims_fq_drain(struct ims_iommu *mmu, struct ims_mem *mem, struct ims_fault
 }
 
 void ims_fq_clear_overflow(struct ims_iommu *mmu) { mmu->fq.overflow = false; }
+
+/* An ATS translation request that found no translation: a successful
+ * translation completion with R = W = 0 (VT-d 4.2.3), not a fault. */
+__attribute__((noinline, cold)) int ims_ats_no_access(struct ims_iommu *mmu, const struct ims_req *req,
+                                                      struct ims_xlate *out)
+{
+    const uint64_t left = IMS_PAGE_SIZE - (req->iova & (IMS_PAGE_SIZE - 1));
+    out->fault = 0;
+    out->pa = 0;
+    out->len = req->size < left ? req->size : (uint32_t)left;
+    out->page_shift = IMS_PAGE_SHIFT;
+    out->perm = 0;
+    mmu->st.ats_no_access++;
+    mmu->st.reads_per_xlate[out->n_reads]++;
+    return 0;
+}

@@ -64,9 +64,12 @@ struct ims_iommu *ims_iommu_create(const struct ims_iommu_cfg *cfg, const struct
     mmu->cfg.fq_records = records;
     mmu->read64 = ops->read64;
     mmu->write64 = ops->write64;
+    mmu->read64_err = ops->read64_err;
     mmu->mem_ctx = mem_ctx;
     mmu->mgaw = cfg->caps.mgaw;
-    mmu->haw_rsvd = ((UINT64_C(1) << 52) - 1) & ~((UINT64_C(1) << cfg->caps.haw) - 1);
+    /* Second-level paging entries (9.8); walk.c explains the masks. */
+    const uint64_t haw_rsvd = ((UINT64_C(1) << 52) - 1) & ~((UINT64_C(1) << cfg->caps.haw) - 1); /* 51:HAW */
+    mmu->pte_rsvd = haw_rsvd | IMS_SLPTE_SNP | (cfg->caps.dt ? 0 : IMS_SLPTE_TM);
     mmu->ctx = ims_cache_create(&cfg->ctx_cache);
     mmu->iotlb = ims_cache_create(&cfg->iotlb);
     bool ok = mmu->ctx && mmu->iotlb;
@@ -140,6 +143,7 @@ void ims_stats_sub(struct ims_stats *out, const struct ims_stats *a, const struc
     r.fault_records = a->fault_records - b->fault_records;
     r.fault_dropped = a->fault_dropped - b->fault_dropped;
     r.fault_suppressed = a->fault_suppressed - b->fault_suppressed;
+    r.ats_no_access = a->ats_no_access - b->ats_no_access;
     r.walks = a->walks - b->walks;
     r.ctx_reads = a->ctx_reads - b->ctx_reads;
     r.ptw_reads = a->ptw_reads - b->ptw_reads;

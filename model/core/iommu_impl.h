@@ -25,9 +25,10 @@ struct ims_iommu {
     struct ims_iommu_cfg cfg;
     uint64_t (*read64)(void *ctx, uint64_t pa, enum ims_mem_kind kind);
     void (*write64)(void *ctx, uint64_t pa, uint64_t val, enum ims_mem_kind kind);
+    uint64_t (*read64_err)(void *ctx, uint64_t pa, enum ims_mem_kind kind, bool *error); /* NULL: reads never fail */
     void *mem_ctx;
     uint64_t rtaddr;
-    uint64_t haw_rsvd;   /* bits [51:HAW] (reserved address bits in entries) */
+    uint64_t pte_rsvd; /* reserved in every paging entry (walk.c adds the rest): 51:HAW, SNP, TM without ECAP.DT */
     unsigned mgaw;
     struct ims_cache *ctx;
     struct ims_cache *iotlb;
@@ -43,13 +44,25 @@ struct ims_iommu {
 
 /* Reads one 64-bit table word through the ops and logs it for the timing
  * layer. `cont`: the word belongs to the same entry (and memory access) as
- * the read before it. The log is bounded: a read past IMS_XLATE_MAX_READS
- * is still made, but only flagged (IMS_XLATE_READS_LOST), never written past
- * the array. */
-static inline uint64_t ims_read_entry(struct ims_iommu *mmu, struct ims_xlate *out, uint64_t pa,
-                                      enum ims_mem_kind kind, unsigned level, bool cont)
+ * the read before it. A read the memory answers with an error (ops with
+ * read64_err) sets *error and returns 0; it is counted and logged like any
+ * other (it took its time). *error is never cleared here. The log is
+ * bounded: a read past IMS_XLATE_MAX_READS is still made, but only flagged
+ * (IMS_XLATE_READS_LOST), never written past the array. */
+static inline uint64_t ims_read_entry(struct ims_iommu *mmu, struct ims_xlate *out, uint64_t pa, enum ims_mem_kind kind,
+                                      unsigned level, bool cont, bool *error)
 {
-    uint64_t v = mmu->read64(mmu->mem_ctx, pa, kind);
+    uint64_t v;
+    if (mmu->read64_err) {
+        bool e = false;
+        v = mmu->read64_err(mmu->mem_ctx, pa, kind, &e);
+        if (__builtin_expect(e, 0)) {
+            *error = true;
+            v = 0;
+        }
+    } else {
+        v = mmu->read64(mmu->mem_ctx, pa, kind);
+    }
     if (kind == IMS_MEM_PTE)
         mmu->st.ptw_reads++;
     else
@@ -100,5 +113,9 @@ unsigned ims_sl_walk(struct ims_iommu *mmu, const struct ims_req *req, struct im
 /* fault.c: a failed translation: clears the result, counts it, and records
  * (or drops, or suppresses) the fault. Returns the reason. */
 int ims_fault_out(struct ims_iommu *mmu, const struct ims_req *req, struct ims_xlate *out, unsigned reason, bool fpd);
+/* fault.c: an ATS translation request that found no translation (beyond the
+ * address width, not present, no permission): completes with R = W = 0
+ * (out->fault 0, out->perm 0), records nothing. Returns 0. */
+int ims_ats_no_access(struct ims_iommu *mmu, const struct ims_req *req, struct ims_xlate *out);
 
 #endif /* IMS_IOMMU_IMPL_H */

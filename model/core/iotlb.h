@@ -29,9 +29,10 @@ static inline struct ims_cache_entry *ims_iotlb_probe(struct ims_cache *tlb, uin
 }
 
 /* One logical lookup (counted once), probing only the page sizes the IOTLB
- * holds, 4 KiB first. Returns the entry or NULL; *shift_out gets its size. */
-static inline struct ims_cache_entry *ims_iotlb_lookup(struct ims_iommu *mmu, uint64_t iova, uint16_t did,
-                                                       unsigned *shift_out)
+ * holds, 4 KiB first. Returns the entry or NULL; *shift_out gets its size.
+ * Always inline: ims_translate's hit path and its cold ATS path both use it. */
+static inline __attribute__((always_inline)) struct ims_cache_entry *
+ims_iotlb_lookup(struct ims_iommu *mmu, uint64_t iova, uint16_t did, unsigned *shift_out)
 {
     struct ims_cache *tlb = mmu->iotlb;
     struct ims_cache_entry *e = NULL;

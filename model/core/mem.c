@@ -11,10 +11,7 @@
 #define EMPTY_KEY UINT64_MAX /* frame numbers are < 2^52 */
 #define FRAME_CACHE IMS_MEM_FRAME_CACHE
 
-static inline size_t slot_of(const struct ims_mem *m, uint64_t fn)
-{
-    return (size_t)((fn * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - m->bits));
-}
+static inline size_t slot_of(const struct ims_mem *m, uint64_t fn) { return (size_t)((fn * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - m->bits)); }
 
 static int table_init(struct ims_mem *m, unsigned bits)
 {
@@ -40,6 +37,8 @@ struct ims_mem *ims_mem_create(void)
         free(m);
         return NULL;
     }
+    m->err_lo = UINT64_MAX; /* no error range */
+    m->err_hi = 0;
     for (size_t i = 0; i < FRAME_CACHE; i++)
         m->fc_fn[i] = EMPTY_KEY;
     return m;
@@ -214,9 +213,23 @@ static void direct_write64(void *ctx, uint64_t pa, uint64_t val, enum ims_mem_ki
     ims_mem_write64(ctx, pa, val);
 }
 
-const struct ims_mem_ops ims_mem_direct_ops = {direct_read64, direct_write64};
-
-const void *ims_mem_frame(struct ims_mem *m, uint64_t pa)
+void ims_mem_set_error_range(struct ims_mem *m, uint64_t lo, uint64_t hi)
 {
-    return find_page(m, pa >> IMS_PAGE_SHIFT);
+    m->err_lo = lo;
+    m->err_hi = hi;
 }
+
+static uint64_t direct_read64_err(void *ctx, uint64_t pa, enum ims_mem_kind kind, bool *error)
+{
+    (void)kind;
+    struct ims_mem *m = ctx;
+    if (__builtin_expect(pa >= m->err_lo && pa <= m->err_hi, 0)) {
+        *error = true;
+        return 0;
+    }
+    return ims_mem_read64_inl(m, pa);
+}
+
+const struct ims_mem_ops ims_mem_direct_ops = {direct_read64, direct_write64, direct_read64_err};
+
+const void *ims_mem_frame(struct ims_mem *m, uint64_t pa) { return find_page(m, pa >> IMS_PAGE_SHIFT); }

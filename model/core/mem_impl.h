@@ -25,6 +25,7 @@ struct ims_mem {
     uint8_t *fc_page[IMS_MEM_FRAME_CACHE];
     void (*free_hook)(void *ctx, uint64_t pa); /* see ims_mem_set_free_hook */
     void *free_ctx;
+    uint64_t err_lo, err_hi; /* reads in [err_lo, err_hi] fail (ims_mem_set_error_range); empty: lo > hi */
 };
 
 /* ims_mem_read64, with the frame-cache hit inlined; a miss takes the full

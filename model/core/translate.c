@@ -6,6 +6,40 @@
 #include "ctx_cache.h"
 #include "iotlb.h"
 
+/* Steps 3 to 5 for an ATS translation request (TT = 1), off the hot path.
+ * It asks for whatever access the mapping grants, so it is checked and
+ * walked as a read-write request, and its completion carries the granted
+ * R/W. One that finds no translation (beyond the address width, not
+ * present, neither permission) completes successfully with R = W = 0 and
+ * records no fault (4.2.3); every other fault is reported (the device sees
+ * UR or CA). */
+static __attribute__((noinline, cold)) int ats_translate(struct ims_iommu *mmu, const struct ims_req *req,
+                                                         struct ims_xlate *out, const struct ims_ctx_entry *ce,
+                                                         uint16_t did)
+{
+    struct ims_req rw = *req;
+    rw.access = IMS_PERM_RW;
+    const unsigned aw = ims_ctx_aw(ce);
+    const unsigned width = ims_aw_bits(aw) < mmu->mgaw ? ims_aw_bits(aw) : mmu->mgaw;
+    unsigned reason, shift;
+    if ((req->iova >> width) != 0) {
+        reason = IMS_FR_ADDR_BEYOND_MGAW;
+    } else {
+        const struct ims_cache_entry *e = ims_iotlb_lookup(mmu, req->iova, did, &shift);
+        if (e) {
+            out->flags |= IMS_XLATE_IOTLB_HIT;
+            ims_xlate_finish(mmu, req, out, e->data, shift, e->aux); /* entries hold R or W or both */
+            return 0;
+        }
+        reason = ims_sl_walk(mmu, &rw, out, ce, did, ims_aw_levels(aw));
+        if (reason == 0)
+            return 0;
+    }
+    if (reason == IMS_FR_ADDR_BEYOND_MGAW || reason == IMS_FR_WRITE || reason == IMS_FR_READ)
+        return ims_ats_no_access(mmu, req, out);
+    return ims_fault_out(mmu, req, out, reason, ims_ctx_fpd(ce));
+}
+
 int ims_translate(struct ims_iommu *mmu, const struct ims_req *req, struct ims_xlate *out)
 {
     const uint16_t rid = req->rid;
@@ -45,25 +79,33 @@ int ims_translate(struct ims_iommu *mmu, const struct ims_req *req, struct ims_x
     const uint16_t did = ims_ctx_did(&ce);
     out->did = did;
 
-    /* 2. Translation type vs request type (9.3 TT; 4.2.3 for ATS). */
+    /* 2. Translation type vs request type (9.3 TT; 4.2.3, 4.2.4 for ATS). */
     unsigned tt = ims_ctx_tt(&ce);
     if (__builtin_expect(req->at != IMS_AT_UNTRANSLATED || tt == IMS_TT_PASSTHROUGH, 0)) {
         if (req->at != IMS_AT_UNTRANSLATED) {
-            if (tt != IMS_TT_DEVTLB) {
+            /* Only TT = 1 admits translation and translated requests; AT 3
+             * (reserved in PCIe) is blocked the same way. */
+            if (tt != IMS_TT_DEVTLB || req->at > IMS_AT_TRANSLATED) {
                 reason = IMS_FR_CTX_ENTRY_TT;
                 goto fault;
             }
-            if (req->at == IMS_AT_TRANSLATED) { /* already translated by the device TLB */
-                out->flags |= IMS_XLATE_PASSTHRU;
-                ims_xlate_finish(mmu, req, out, iova & ~(IMS_PAGE_SIZE - 1), IMS_PAGE_SHIFT, IMS_PERM_RW);
-                return 0;
-            }
-        }
-        if (tt == IMS_TT_PASSTHROUGH) {
+            if (req->at == IMS_AT_TRANSLATION)
+                return ats_translate(mmu, req, out, &ce, did);
+            /* Already translated by the device TLB: the address is a host
+             * physical address, so neither MGAW nor the AGAW applies. */
             out->flags |= IMS_XLATE_PASSTHRU;
             ims_xlate_finish(mmu, req, out, iova & ~(IMS_PAGE_SIZE - 1), IMS_PAGE_SHIFT, IMS_PERM_RW);
             return 0;
         }
+        /* Pass-through (9.3 AW): untranslated requests above 2^AGAW - 1,
+         * the AGAW from the entry's AW, are blocked as translation faults. */
+        if (iova >> ims_aw_bits(ims_ctx_aw(&ce))) {
+            reason = IMS_FR_ADDR_BEYOND_MGAW;
+            goto fault;
+        }
+        out->flags |= IMS_XLATE_PASSTHRU;
+        ims_xlate_finish(mmu, req, out, iova & ~(IMS_PAGE_SIZE - 1), IMS_PAGE_SHIFT, IMS_PERM_RW);
+        return 0;
     }
 
     /* 3. Input address width: min(MGAW, AGAW of the context entry). */

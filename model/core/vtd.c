@@ -135,6 +135,7 @@ void ims_fault_record_encode(const struct ims_fault_record *rec, uint64_t words[
     hi |= (uint64_t)rec->reason << 32;                      /* 103:96 -> hi 39:32 */
     if (rec->pasid_present)
         hi |= (uint64_t)(rec->pasid & 0xfffffu) << 40;      /* 123:104 -> hi 59:40 */
+    hi |= (uint64_t)(rec->at & 3u) << 60;                   /* 125:124 AT -> hi 61:60 */
     hi |= (uint64_t)(rec->is_read ? 1 : 0) << 62;           /* 126 T  -> hi 62    */
     hi |= UINT64_C(1) << 63;                                /* 127 F  -> hi 63    */
     words[1] = hi;
@@ -151,5 +152,6 @@ bool ims_fault_record_decode(const uint64_t words[2], struct ims_fault_record *r
     rec->reason = (uint8_t)((hi >> 32) & 0xff);
     rec->pasid = rec->pasid_present ? (uint32_t)((hi >> 40) & 0xfffff) : 0;
     rec->is_read = (hi >> 62) & 1;
+    rec->at = (uint8_t)((hi >> 60) & 3);
     return true;
 }

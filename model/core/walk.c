@@ -27,31 +27,41 @@ __attribute__((noinline)) unsigned ims_sl_walk(struct ims_iommu *mmu, const stru
         return ims_perm_fault(access);
 
     /* The walk, from `level` down to the leaf.
-     * Reserved bits (9.8; same masks as QEMU's VTD_SPTE_PAGE_L*_RSVD_MASK and
-     * VTD_SPTE_LPAGE_L*_RSVD_MASK): address bits 51:HAW at every level; bit 11
-     * (SNP: ECAP.SC is 0 here) at every level; PS (bit 7) at levels 4 and 5,
-     * and at 2/3 when SLLPS lacks that size; in a 2 MiB / 1 GiB leaf, address
-     * bits 20:12 / 29:12. Bits 6:3 of non-leaf entries are ignored, not
-     * reserved (neither the spec's non-leaf formats nor QEMU reserve them);
-     * bits 63:52 are ignored. */
-    const uint64_t rsvd_base = mmu->haw_rsvd | (UINT64_C(1) << 11);
+     * Reserved bits (9.8), compared bit by bit with QEMU's VTD_SPTE_PAGE_L*
+     * and VTD_SPTE_LPAGE_L*_RSVD_MASK (which reserve ~(HAW mask | bits 63,
+     * 61:52) plus 0x800, and 0x880 at level 4): address bits 51:HAW and bit
+     * 11 (SNP: ECAP.SC is 0 here) at every level; bit 62 in every non-leaf
+     * entry; bit 62 (TM, rev. 3.0/3.1) of a leaf only without ECAP.DT
+     * (rev. 3.2 on, and current QEMU, reserve it always: docs/vtd.md); PS
+     * (bit 7) at levels 4 and 5, and at 2/3 when SLLPS lacks that size; in a
+     * 2 MiB / 1 GiB leaf, address bits 20:12 / 29:12. Bits 6:3 of non-leaf
+     * entries are ignored, not reserved (neither the spec's non-leaf formats
+     * nor QEMU reserve them); bits 63 and 61:52 are ignored. A read answered
+     * with an error is fault 0x7 (7.1.3). */
+    bool error = false;
+    const uint64_t rsvd_base = mmu->pte_rsvd; /* 51:HAW, SNP, TM without ECAP.DT */
     for (;;) {
         uint64_t epa = table + ((iova >> ims_level_shift(level)) & 511u) * 8u;
-        uint64_t e = ims_read_entry(mmu, out, epa, IMS_MEM_PTE, level, false);
+        uint64_t e = ims_read_entry(mmu, out, epa, IMS_MEM_PTE, level, false, &error);
         /* Not present (neither R nor W): reported as a permission fault for
-         * the access (QEMU vtd_iova_to_slpte does the same). */
+         * the access (QEMU vtd_iova_to_slpte does the same). A read answered
+         * with an error returns 0, so it lands here too. */
         if (__builtin_expect(!ims_slpte_present(e), 0))
-            return ims_perm_fault(access);
+            return error ? IMS_FR_PAGING_ENTRY_INV : ims_perm_fault(access);
         uint64_t rsvd = rsvd_base;
         bool leaf = level == 1;
         if (level >= 4) {
-            rsvd |= IMS_SLPTE_PS;
-        } else if (level >= 2 && ims_slpte_ps(e)) {
-            unsigned ok = level == 2 ? (caps->sllps & IMS_SLLPS_2M) : (caps->sllps & IMS_SLLPS_1G);
-            if (!ok)
-                rsvd |= IMS_SLPTE_PS;
-            rsvd |= ((UINT64_C(1) << ims_level_shift(level)) - 1) & ~(IMS_PAGE_SIZE - 1);
-            leaf = true;
+            rsvd |= IMS_SLPTE_PS | IMS_SLPTE_TM;
+        } else if (level >= 2) {
+            if (ims_slpte_ps(e)) {
+                unsigned ok = level == 2 ? (caps->sllps & IMS_SLLPS_2M) : (caps->sllps & IMS_SLLPS_1G);
+                if (!ok)
+                    rsvd |= IMS_SLPTE_PS;
+                rsvd |= ((UINT64_C(1) << ims_level_shift(level)) - 1) & ~(IMS_PAGE_SIZE - 1);
+                leaf = true;
+            } else {
+                rsvd |= IMS_SLPTE_TM;
+            }
         }
         if (__builtin_expect((e & rsvd) != 0, 0))
             return IMS_FR_PAGING_ENTRY_RSVD;

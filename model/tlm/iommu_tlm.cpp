@@ -14,7 +14,8 @@
 
 namespace ims {
 
-const ims_mem_ops Iommu::kMemOps = {&Iommu::op_read, &Iommu::op_write};
+// No read64_err: the timing model's memory never answers a table read with an error.
+const ims_mem_ops Iommu::kMemOps = {&Iommu::op_read, &Iommu::op_write, nullptr};
 
 Iommu::Iommu(sc_core::sc_module_name name, const ims_sim_cfg &cfg, const Clock &clk)
     : sc_module(name),

@@ -41,20 +41,20 @@ START_TEST(levels_x_sizes)
     ck_assert_uint_eq(x.page_shift, shift);
     ck_assert_uint_eq(x.len, 4);
     ck_assert_uint_eq(x.did, 5);
-    ck_assert_uint_eq(x.n_reads, 3 + levels - leaf + 1);
+    ck_assert_uint_eq(x.n_reads, 4 + levels - leaf + 1);
     ck_assert(x.flags & IMS_XLATE_WALKED);
     for (unsigned i = 0; i < x.n_reads; i++) {
         ck_assert_uint_ge(x.reads[i].pa, f.tcfg.tbl_base);
         ck_assert_uint_lt(x.reads[i].pa, f.tcfg.tbl_base + f.tcfg.tbl_size);
-        ck_assert_uint_eq(x.reads[i].kind, i == 0 ? IMS_MEM_ROOT : i < 3 ? IMS_MEM_CONTEXT : IMS_MEM_PTE);
-        if (i >= 3)
-            ck_assert_uint_eq(x.reads[i].level, levels - (i - 3));
-        /* Only the context entry's high word continues an access. */
-        ck_assert_uint_eq(x.reads[i].cont, i == 2);
+        ck_assert_uint_eq(x.reads[i].kind, i < 2 ? IMS_MEM_ROOT : i < 4 ? IMS_MEM_CONTEXT : IMS_MEM_PTE);
+        if (i >= 4)
+            ck_assert_uint_eq(x.reads[i].level, levels - (i - 4));
+        /* Only the root and context entries' high words continue an access. */
+        ck_assert_uint_eq(x.reads[i].cont, i == 1 || i == 3);
         /* Reads above the leaf name the paging-structure entry they yield. */
         struct ims_key k;
         bool psc = ims_xlate_read_key(&(struct ims_req){.rid = RID_A, .iova = iova + off}, &x, i, &k);
-        ck_assert(psc == (i >= 3 && x.reads[i].level >= 2));
+        ck_assert(psc == (i >= 4 && x.reads[i].level >= 2));
         if (psc) {
             ck_assert_uint_eq(k.kind, IMS_KEY_PSC + x.reads[i].level);
             ck_assert_uint_eq(k.shift, ims_level_shift(x.reads[i].level));
@@ -88,14 +88,14 @@ START_TEST(no_caches_every_time)
     struct ims_xlate x;
     for (int i = 0; i < 3; i++) {
         ck_assert_int_eq(fx_xlate(&f, RID_A, 0x10010, IMS_PERM_R, &x), 0);
-        ck_assert_uint_eq(x.n_reads, 7);
+        ck_assert_uint_eq(x.n_reads, 8);
         ck_assert_uint_eq(x.pa, 0x50010);
     }
     const struct ims_stats *st = ims_iommu_stats(f.mmu);
     ck_assert_uint_eq(st->walks, 3);
     ck_assert_uint_eq(st->ptw_reads, 12);
-    ck_assert_uint_eq(st->ctx_reads, 9);
-    ck_assert_uint_eq(st->reads_per_xlate[7], 3);
+    ck_assert_uint_eq(st->ctx_reads, 12);
+    ck_assert_uint_eq(st->reads_per_xlate[8], 3);
     fx_close(&f);
 }
 END_TEST

@@ -86,7 +86,8 @@ struct ims_req {
  * first-level entries and the final output address is translated by a
  * 5-level second-level walk (6 x 5 reads) besides the 5 first-level reads,
  * plus root (2 words), context (2), PASID directory (1) and PASID-table
- * entry (up to 8 words) reads: 48. Legacy mode needs at most 8. */
+ * entry (up to 8 words) reads: 48. Legacy mode needs at most 9 (root 2,
+ * context 2, 5 levels). */
 #define IMS_XLATE_MAX_READS 64
 #define IMS_XLATE_READS_NESTED_WORST (6 * 5 + 5 + 2 + 2 + 1 + 8)
 IMS_STATIC_ASSERT(IMS_XLATE_MAX_READS >= IMS_XLATE_READS_NESTED_WORST, "reads[] holds the longest nested walk");
@@ -103,7 +104,8 @@ struct ims_xlate {
     uint64_t pa;          /* output address of xlate.iova (valid if fault == 0) */
     uint32_t len;         /* bytes of the request covered by this translation */
     uint8_t page_shift;   /* 12, 21 or 30 (pass-through: 12) */
-    uint8_t perm;         /* IMS_PERM_* granted by the leaf (cumulative) */
+    uint8_t perm;         /* IMS_PERM_* granted by the leaf (cumulative); 0 with fault 0: an ATS
+                           * translation request found no translation (completion with R = W = 0) */
     uint8_t fault;        /* enum ims_fault_reason; 0 = success */
     uint8_t flags;        /* IMS_XLATE_* */
     uint16_t did;         /* domain id used (valid once the context entry is known) */
@@ -119,6 +121,7 @@ struct ims_stats {
     uint64_t fault_records;     /* records written to the fault queue */
     uint64_t fault_dropped;     /* faults lost to a full queue */
     uint64_t fault_suppressed;  /* faults not recorded because of FPD */
+    uint64_t ats_no_access;     /* ATS translation requests completed with R = W = 0 (no translation; not faults) */
     uint64_t walks;             /* second-level walks started */
     uint64_t ctx_reads;         /* root + context entry reads */
     uint64_t ptw_reads;         /* paging-entry reads */
@@ -146,7 +149,11 @@ const struct ims_iommu_cfg *ims_iommu_cfg(const struct ims_iommu *mmu);
 void ims_iommu_set_root(struct ims_iommu *mmu, uint64_t rtaddr);
 
 /* Translates one request. Returns 0 on success, else the fault reason (also in
- * out->fault). Never fails for any other reason. */
+ * out->fault). Never fails for any other reason. An ATS translation request
+ * (IMS_AT_TRANSLATION) returns the permissions the mapping grants (any of R,
+ * W); one that finds no translation (address beyond the width, entry not
+ * present, neither permission) succeeds with out->perm 0 and records no
+ * fault (VT-d 4.2.3); its other faults are recorded as for any request. */
 int ims_translate(struct ims_iommu *mmu, const struct ims_req *req, struct ims_xlate *out);
 
 /* Invalidation granularities, as VT-d's context-cache and IOTLB invalidate

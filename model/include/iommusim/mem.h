@@ -9,6 +9,7 @@
 #ifndef IMS_MEM_H
 #define IMS_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,13 +56,29 @@ enum ims_mem_kind {
 };
 
 /* Contract: read64/write64 behave like ims_mem_read64/write64 on the backing
- * memory; they may count or time the access but must not change its value. */
+ * memory; they may count or time the access but must not change its value.
+ * read64_err may be NULL. If it is set, the IOMMU uses it instead of read64
+ * for every table read: it behaves like read64, and sets *error (and returns
+ * 0) when the memory answers the read with an error (an unsupported-request
+ * or completer-abort completion, an uncorrectable data error). The IOMMU
+ * then reports the access-error fault of what it was reading (VT-d fault
+ * reasons 0x8 root table, 0x9 context table, 0x7 paging entry). Ops without
+ * it (read64_err NULL) never fail a read. */
 struct ims_mem_ops {
     uint64_t (*read64)(void *ctx, uint64_t pa, enum ims_mem_kind kind);
     void (*write64)(void *ctx, uint64_t pa, uint64_t val, enum ims_mem_kind kind);
+    uint64_t (*read64_err)(void *ctx, uint64_t pa, enum ims_mem_kind kind, bool *error);
 };
 
-/* Pass-through ops: ctx is a struct ims_mem *. */
+/* Reads the ops make through ims_mem_direct_ops (read64_err) at byte
+ * addresses in [lo, hi] answer with an error, as a hole in the platform's
+ * address map or poisoned memory would; lo > hi (the default) means none.
+ * One range per memory; a new call replaces it. The direct accessors
+ * (ims_mem_read64, ...) and all writes are unaffected. */
+void ims_mem_set_error_range(struct ims_mem *mem, uint64_t lo, uint64_t hi);
+
+/* Pass-through ops: ctx is a struct ims_mem *. read64_err honours the
+ * memory's error range. */
 extern const struct ims_mem_ops ims_mem_direct_ops;
 
 #ifdef __cplusplus

@@ -97,7 +97,7 @@ bool ims_fault_reason_qualified(unsigned reason);
  *  lo[0]      P    present
  *  lo[11:1]   reserved
  *  lo[63:12]  CTP  context-table pointer (bits above HAW reserved)
- *  hi[63:0]   reserved (legacy mode; UCTP in scalable mode)
+ *  hi[63:0]   reserved (legacy mode; UCTP in scalable mode): fault 0xa if non-zero
  * Entries are kept as their two little-endian words, low first, as they lie
  * in memory; the accessors below are the only code that knows the layout.
  */
@@ -108,6 +108,7 @@ struct ims_root_entry {
 IMS_STATIC_ASSERT(sizeof(struct ims_root_entry) == IMS_ROOT_ENTRY_SIZE, "root entry is 16 bytes");
 IMS_STATIC_ASSERT(offsetof(struct ims_root_entry, hi) == 8, "root entry: low word first");
 #define IMS_ROOT_LO_RSVD UINT64_C(0x0000000000000ffe) /* lo[11:1] */
+#define IMS_ROOT_HI_RSVD UINT64_C(0xffffffffffffffff) /* hi[63:0] (legacy mode) */
 static inline bool ims_root_present(const struct ims_root_entry *e) { return e->lo & 1; }
 static inline uint64_t ims_root_ctp(const struct ims_root_entry *e) { return e->lo & ~UINT64_C(0xfff); }
 static inline void ims_root_set_present(struct ims_root_entry *e, bool p) { e->lo = (e->lo & ~UINT64_C(1)) | p; }
@@ -188,13 +189,16 @@ static inline uint64_t ims_ctx_offset(unsigned devfn) { return (uint64_t)(devfn 
  *                 low 9 / 18 address bits are reserved-zero
  *  [51:HAW] reserved
  *  [61:52]  ignored
- *  [62]     TM    (ignored)
+ *  [62]     non-leaf: reserved; leaf: TM (transient mapping, rev. 3.0/3.1), ignored
+ *           with ECAP.DT = 1, reserved with ECAP.DT = 0
  *  [63]     ignored
  * The exact reserved masks live in model/core/walk.c, with the spec section cited.
  */
 #define IMS_SLPTE_R  (UINT64_C(1) << 0)
 #define IMS_SLPTE_W  (UINT64_C(1) << 1)
 #define IMS_SLPTE_PS (UINT64_C(1) << 7)
+#define IMS_SLPTE_SNP (UINT64_C(1) << 11)
+#define IMS_SLPTE_TM (UINT64_C(1) << 62)
 static inline bool ims_slpte_present(uint64_t e) { return (e & (IMS_SLPTE_R | IMS_SLPTE_W)) != 0; }
 static inline bool ims_slpte_ps(uint64_t e) { return (e & IMS_SLPTE_PS) != 0; }
 static inline uint64_t ims_slpte_addr(uint64_t e) { return e & UINT64_C(0x000ffffffffff000); }
@@ -206,6 +210,7 @@ static inline unsigned ims_slpte_perm(uint64_t e) { return (unsigned)(e & 3); }
  *  bits 103:96  FR   fault reason
  *  bits 123:104 PV   PASID value (when PP)
  *  bit  95      PP   PASID present
+ *  bits 125:124 AT   the request's address type (enum ims_at)
  *  bit  126     T    type: 0 = write, 1 = read
  *  bit  127     F    fault (valid)
  */
@@ -214,6 +219,7 @@ struct ims_fault_record {
     uint16_t sid;     /* requester id as seen by the IOMMU (after aliasing) */
     uint8_t reason;   /* enum ims_fault_reason */
     bool is_read;     /* T: true for a read request */
+    uint8_t at;       /* AT: the request's PCIe address type (enum ims_at in iommu.h), 0..3 */
     bool pasid_present;
     uint32_t pasid;
 };
