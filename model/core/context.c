@@ -1,6 +1,6 @@
 /* Device context: the root-table and context-table reads of a context-cache
  * miss, and every check VT-d makes on them (spec rev. 3.x, 3.4.2; 9.1 root
- * entry, 9.3 context entry; fault reasons 7.1.3). Each failing check returns
+ * entry, 9.3 context entry; fault reasons 7.1). Each failing check returns
  * its own fault reason. */
 #include "ctx_cache.h"
 
@@ -16,7 +16,7 @@ unsigned ims_context_fetch(struct ims_iommu *mmu, uint16_t rid, uint32_t cset, s
         return IMS_FR_ROOT_TABLE_INV;
     /* Root entry (9.1): one 16-byte access, read as two words. In legacy
      * mode the high word (UCTP in scalable mode) is all reserved. A read
-     * answered with an error is fault 0x8 (7.1.3). */
+     * answered with an error is fault 0x8 (7.1). */
     const uint64_t rpa = mmu->rtaddr + ims_root_offset(rid >> 8);
     struct ims_root_entry re;
     re.lo = ims_read_entry(mmu, out, rpa, IMS_MEM_ROOT, 0, false, &error);

@@ -37,7 +37,7 @@ __attribute__((noinline)) unsigned ims_sl_walk(struct ims_iommu *mmu, const stru
      * 2 MiB / 1 GiB leaf, address bits 20:12 / 29:12. Bits 6:3 of non-leaf
      * entries are ignored, not reserved (neither the spec's non-leaf formats
      * nor QEMU reserve them); bits 63 and 61:52 are ignored. A read answered
-     * with an error is fault 0x7 (7.1.3). */
+     * with an error is fault 0x7 (7.1). */
     bool error = false;
     const uint64_t rsvd_base = mmu->pte_rsvd; /* 51:HAW, SNP, TM without ECAP.DT */
     for (;;) {

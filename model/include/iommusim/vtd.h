@@ -80,9 +80,9 @@ enum ims_fault_reason {
     IMS_FR_ADDR_BEYOND_MGAW = 0x4,  /* input address above 2^min(MGAW, AGAW) - 1 */
     IMS_FR_WRITE = 0x5,             /* write to a page without W */
     IMS_FR_READ = 0x6,              /* read from a page without R */
-    IMS_FR_PAGING_ENTRY_INV = 0x7,  /* access error reading a paging entry (not reachable: see docs/vtd.md) */
-    IMS_FR_ROOT_TABLE_INV = 0x8,    /* root-table address beyond HAW / access error */
-    IMS_FR_CTX_TABLE_INV = 0x9,     /* access error reading a context entry (not reachable: see docs/vtd.md) */
+    IMS_FR_PAGING_ENTRY_INV = 0x7,  /* a paging-entry read answered with an error (mem.h read64_err) */
+    IMS_FR_ROOT_TABLE_INV = 0x8,    /* RTADDR 0 or beyond HAW, or a root-entry read answered with an error */
+    IMS_FR_CTX_TABLE_INV = 0x9,     /* a context-entry read answered with an error (mem.h read64_err) */
     IMS_FR_ROOT_ENTRY_RSVD = 0xa,   /* non-zero reserved field in a present root entry */
     IMS_FR_CTX_ENTRY_RSVD = 0xb,    /* non-zero reserved field in a present context entry */
     IMS_FR_PAGING_ENTRY_RSVD = 0xc, /* non-zero reserved field in a paging entry with R or W */
