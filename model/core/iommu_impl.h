@@ -44,16 +44,20 @@ struct ims_iommu {
 
 /* Reads one 64-bit table word through the ops and logs it for the timing
  * layer. `cont`: the word belongs to the same entry (and memory access) as
- * the read before it. A read the memory answers with an error (ops with
- * read64_err) sets *error and returns 0; it is counted and logged like any
- * other (it took its time). *error is never cleared here. The log is
+ * the read before it. `checked` (a constant at each call) must be
+ * mmu->read64_err != NULL: then a read the memory answers with an error sets
+ * *error and returns 0; it is counted and logged like any other (it took its
+ * time). *error is never cleared here. The walker instantiates its loop for
+ * each value, so ops without read64_err pay nothing per read. The log is
  * bounded: a read past IMS_XLATE_MAX_READS is still made, but only flagged
  * (IMS_XLATE_READS_LOST), never written past the array. */
-static inline uint64_t ims_read_entry(struct ims_iommu *mmu, struct ims_xlate *out, uint64_t pa, enum ims_mem_kind kind,
-                                      unsigned level, bool cont, bool *error)
+static inline __attribute__((always_inline)) uint64_t ims_read_entry_as(struct ims_iommu *mmu, struct ims_xlate *out,
+                                                                        uint64_t pa, enum ims_mem_kind kind,
+                                                                        unsigned level, bool cont, bool *error,
+                                                                        const bool checked)
 {
     uint64_t v;
-    if (mmu->read64_err) {
+    if (checked) {
         bool e = false;
         v = mmu->read64_err(mmu->mem_ctx, pa, kind, &e);
         if (__builtin_expect(e, 0)) {
@@ -78,6 +82,14 @@ static inline uint64_t ims_read_entry(struct ims_iommu *mmu, struct ims_xlate *o
     r->level = (uint8_t)level;
     r->cont = cont;
     return v;
+}
+
+/* ims_read_entry_as for either kind of ops (off the walker's loop). */
+static inline uint64_t ims_read_entry(struct ims_iommu *mmu, struct ims_xlate *out, uint64_t pa, enum ims_mem_kind kind,
+                                      unsigned level, bool cont, bool *error)
+{
+    return mmu->read64_err ? ims_read_entry_as(mmu, out, pa, kind, level, cont, error, true)
+                           : ims_read_entry_as(mmu, out, pa, kind, level, cont, error, false);
 }
 
 /* A successful translation: `base` is the output page of size 2^shift. */

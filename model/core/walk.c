@@ -6,10 +6,11 @@
 #include "iotlb.h"
 #include "psc.h"
 
-/* Kept out of line so that the hit path in ims_translate stays small. */
-__attribute__((noinline)) unsigned ims_sl_walk(struct ims_iommu *mmu, const struct ims_req *req,
-                                               struct ims_xlate *out, const struct ims_ctx_entry *ce, uint16_t did,
-                                               unsigned levels)
+/* The walk, instantiated twice below: `checked` is whether the memory ops
+ * can answer a read with an error (read64_err). */
+static inline __attribute__((always_inline)) unsigned sl_walk(struct ims_iommu *mmu, const struct ims_req *req,
+                                                              struct ims_xlate *out, const struct ims_ctx_entry *ce,
+                                                              uint16_t did, unsigned levels, const bool checked)
 {
     const struct ims_caps *caps = &mmu->cfg.caps;
     const uint64_t iova = req->iova;
@@ -42,7 +43,7 @@ __attribute__((noinline)) unsigned ims_sl_walk(struct ims_iommu *mmu, const stru
     const uint64_t rsvd_base = mmu->pte_rsvd; /* 51:HAW, SNP, TM without ECAP.DT */
     for (;;) {
         uint64_t epa = table + ((iova >> ims_level_shift(level)) & 511u) * 8u;
-        uint64_t e = ims_read_entry(mmu, out, epa, IMS_MEM_PTE, level, false, &error);
+        uint64_t e = ims_read_entry_as(mmu, out, epa, IMS_MEM_PTE, level, false, &error, checked);
         /* Not present (neither R nor W): reported as a permission fault for
          * the access (QEMU vtd_iova_to_slpte does the same). A read answered
          * with an error returns 0, so it lands here too. */
@@ -80,4 +81,13 @@ __attribute__((noinline)) unsigned ims_sl_walk(struct ims_iommu *mmu, const stru
         table = next;
         level--;
     }
+}
+
+/* Kept out of line so that the hit path in ims_translate stays small. */
+__attribute__((noinline)) unsigned ims_sl_walk(struct ims_iommu *mmu, const struct ims_req *req,
+                                               struct ims_xlate *out, const struct ims_ctx_entry *ce, uint16_t did,
+                                               unsigned levels)
+{
+    return mmu->read64_err ? sl_walk(mmu, req, out, ce, did, levels, true)
+                           : sl_walk(mmu, req, out, ce, did, levels, false);
 }
