@@ -27,9 +27,11 @@ namespace {
 constexpr std::uint64_t kBucketCycles = 4;
 constexpr std::size_t kMinBuckets = 1u << 14;
 constexpr std::uint64_t kCoarseBuckets = 64;  // buckets per coarse bucket (256 cycles)
-// Spans covering at most this many coarse buckets use the coarse bound;
-// longer ones count the list of accesses in flight instead.
-constexpr std::uint64_t kCoarseMax = 3;
+// Spans up to this many buckets (256 cycles) are counted bucket by bucket
+// near the limit (cost bounded by kShortSpan^2 bucket reads at worst); longer
+// ones count the list of accesses in flight, whose cost does not grow with
+// the span.
+constexpr std::uint64_t kShortSpan = 64;
 
 std::uint64_t xorshift64(std::uint64_t &s)
 {
@@ -56,10 +58,13 @@ MemTiming::MemTiming(const ims_sim_cfg &cfg)
       m_span{std::max<std::uint64_t>(1, (cfg.mem_latency + kBucketCycles - 1) / kBucketCycles),
              std::max<std::uint64_t>(1, (cfg.ptw_cache_latency + kBucketCycles - 1) / kBucketCycles)},
       m_back(std::max(m_span[0], m_span[1])),
+      m_long(m_back > kShortSpan),
       m_hit_prob(cfg.ptw_cache_hit),
       m_rng(cfg.seed * 0x9e3779b97f4a7c15ull + 0x2545f4914f6cdd1dull),
       m_cal(calendar_size(m_back)),
-      m_coarse(m_cal.size() / kCoarseBuckets)
+      m_coarse(m_cal.size() / kCoarseBuckets),
+      m_cal_mask(m_cal.size() - 1),
+      m_coarse_mask(m_coarse.size() - 1)
 {
     if (m_rng == 0)
         m_rng = 1;
@@ -67,18 +72,24 @@ MemTiming::MemTiming(const ims_sim_cfg &cfg)
 
 MemTiming::Bucket &MemTiming::slot(std::uint64_t b)
 {
-    Bucket &s = m_cal[b & (m_cal.size() - 1)];
+    Bucket &s = m_cal[b & m_cal_mask];
     if (s.index != b) {
         if (s.index != UINT64_MAX && s.index > b) {
             // Overrun: the slot already holds a bucket a whole calendar
             // ahead. Report it full, so the search moves on to later buckets.
-            m_full = Bucket{b, UINT32_MAX};
+            m_full = Bucket{b, UINT32_MAX, {0, 0}};
             return m_full;
         }
         // The slot held an older bucket (long past): recycle it.
-        s = Bucket{b, 0};
+        s = Bucket{b, 0, {0, 0}};
     }
     return s;
+}
+
+std::uint32_t MemTiming::starts_at(std::uint64_t b, unsigned cls) const
+{
+    const Bucket &s = m_cal[b & m_cal_mask];
+    return s.index == b ? s.starts[cls] : 0;
 }
 
 // Would an access of class `cls` starting in bucket b keep every bucket it
@@ -87,28 +98,53 @@ MemTiming::Bucket &MemTiming::slot(std::uint64_t b)
 // span. For short spans it comes from the coarse ring (one to three coarse
 // buckets), for long ones from the list of accesses in flight (two binary
 // searches). Only when that bound reaches the limit is the exact count taken.
+// On failure *next is the next bucket worth trying.
 inline bool MemTiming::outstanding_ok(std::uint64_t b, unsigned cls, std::uint64_t *next)
 {
     const std::uint64_t lo = b >= m_back ? b - m_back + 1 : 0, hi = b + m_span[cls] - 1;
     std::uint64_t bound = 0;
-    if (hi / kCoarseBuckets - lo / kCoarseBuckets < kCoarseMax) {
-        const std::size_t mask = m_coarse.size() - 1;
+    if (!m_long) {
         for (std::uint64_t c = lo / kCoarseBuckets; c <= hi / kCoarseBuckets; c++) {
-            const Coarse &k = m_coarse[c & mask];
+            const Coarse &k = m_coarse[c & m_coarse_mask];
             bound += k.index == c ? k.starts : 0;
         }
-    } else {
-        const auto first = m_live.begin() + static_cast<long>(m_live_head);
-        const auto by_b = [](const Live &e, std::uint64_t v) { return e.b < v; };
-        const auto a = std::lower_bound(first, m_live.end(), lo, by_b);
-        const auto z = std::lower_bound(a, m_live.end(), hi + 1, by_b);
-        bound = static_cast<std::uint64_t>(z - a);
+        if (bound < m_outstanding || outstanding_short(b, cls))
+            return true;
+        *next = b + 1;
+        return false;
     }
+    const auto first = m_live.begin() + static_cast<long>(m_live_head);
+    const auto by_b = [](const Live &e, std::uint64_t v) { return e.b < v; };
+    const auto a = std::lower_bound(first, m_live.end(), lo, by_b);
+    const auto z = std::lower_bound(a, m_live.end(), hi + 1, by_b);
+    bound = static_cast<std::uint64_t>(z - a);
     return bound < m_outstanding || outstanding_exact(b, cls, next);
 }
 
-// In flight at bucket x: the accesses of each class that started within that
-// class's span up to x. Swept over [b, b + span) as +1/-1 events of the
+// Short spans: in flight at bucket x = the accesses of each class that
+// started within that class's span up to x. Slide x across [b, b + span).
+bool MemTiming::outstanding_short(std::uint64_t b, unsigned cls) const
+{
+    const std::uint64_t span = m_span[cls];
+    std::uint64_t inflight = 0;
+    for (unsigned c = 0; c < 2; c++)
+        for (std::uint64_t y = b >= m_span[c] - 1 ? b - (m_span[c] - 1) : 0; y <= b; y++)
+            inflight += starts_at(y, c);
+    for (std::uint64_t x = b;; x++) {
+        if (inflight >= m_outstanding)
+            return false;
+        if (x + 1 == b + span)
+            return true;
+        for (unsigned c = 0; c < 2; c++) {
+            inflight += starts_at(x + 1, c);
+            if (x + 1 >= m_span[c])
+                inflight -= starts_at(x + 1 - m_span[c], c);
+        }
+    }
+}
+
+// Long spans: in flight at bucket x, the accesses of each class that started
+// within that class's span up to x, swept over [b, b + span) as +1/-1 events of the
 // accesses that overlap it (at most a few times the limit of them), so the
 // cost does not depend on the span. On failure *next is the bucket after the
 // last saturated one: every start up to it would include that bucket too.
@@ -182,9 +218,8 @@ Cycles MemTiming::access(Cycles t, std::uint32_t bytes, Cycles floor)
     // A slot is next used a whole calendar turn after its last use, so it is
     // rarely still cached: fetch the slots the next accesses will likely
     // want (a walk's later reads, the next requests) while this one runs.
-    const std::size_t mask = m_cal.size() - 1;
     for (std::uint64_t k = 1; k <= 4; k++)
-        __builtin_prefetch(&m_cal[(b + k * m_span[0]) & mask]);
+        __builtin_prefetch(&m_cal[(b + k * m_span[0]) & m_cal_mask]);
     std::uint64_t next = 0;
     if (need == 1) {
         Bucket *s;
@@ -199,6 +234,7 @@ Cycles MemTiming::access(Cycles t, std::uint32_t bytes, Cycles floor)
             }
         }
         s->bytes += bytes;
+        s->starts[cls]++;
     } else {
         for (;;) {
             bool ok = true;
@@ -213,10 +249,12 @@ Cycles MemTiming::access(Cycles t, std::uint32_t bytes, Cycles floor)
         }
         for (std::uint32_t i = 0; i < need; i++)
             slot(b + i).bytes = m_capacity;
+        slot(b).starts[cls]++;
     }
-    add_live(b, cls, floor / kBucketCycles);
+    if (m_long)
+        add_live(b, cls, floor / kBucketCycles);
     const std::uint64_t c = b / kCoarseBuckets;
-    Coarse &k = m_coarse[c & (m_coarse.size() - 1)];
+    Coarse &k = m_coarse[c & m_coarse_mask];
     if (k.index != c)
         k = Coarse{c, 0};
     k.starts++;
@@ -303,7 +341,7 @@ void Memory::b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &dela
     access(trans);
     const Cycles t = m_clk.arrival(delay);
     // Nothing arrives before the current time (delays are never negative).
-    const Cycles now = m_clk.to_cycles(m_clk.now());
+    const Cycles now = m_timing.uses_floor() ? m_clk.to_cycles(m_clk.now()) : 0;
     const Cycles done = m_timing.access(t, std::max(m_access_bytes, trans.get_data_length()), now);
     delay += m_clk.to_time(done - t);
 }
