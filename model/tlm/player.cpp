@@ -91,6 +91,11 @@ void TracePlayer::end_warmup()
     m_warm = false;
     m_core_start = *ims_iommu_stats(ims_replay_iommu(m_rp));
     m_iommu.reset_timing_stats();
+    if (m_mem) {
+        m_st.mem_accesses0 = m_mem->accesses();
+        m_st.mem_cache_hits0 = m_mem->cache_hits();
+        m_st.mem_stall0 = m_mem->stall_cycles();
+    }
     m_st.warmup_records = m_st.dma_records;
     m_st.bytes = m_st.translations = m_st.faults = m_st.expected_faults = 0;
     m_st.latency = LatHist();

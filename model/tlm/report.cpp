@@ -309,7 +309,8 @@ void report_text(const ReportInputs &in, std::FILE *out)
                  t.queue_max, t.input_stall_cycles, 100.0 * wait_fraction(r, t));
     std::fprintf(out, "memory: %" PRIu64 " accesses, %" PRIu64 " table-read cache hits, %" PRIu64
                       " cycles waiting for bandwidth/slots\n",
-                 in.mem->accesses(), in.mem->cache_hits(), in.mem->stall_cycles());
+                 in.mem->accesses() - r.mem_accesses0, in.mem->cache_hits() - r.mem_cache_hits0,
+                 in.mem->stall_cycles() - r.mem_stall0);
     std::fprintf(out, "invalidations: IOTLB %" PRIu64 ", context %" PRIu64 ", mean completion %.1f cycles\n",
                  t.inv_iotlb, t.inv_ctx, rate(t.inv_cycles, t.inv_iotlb + t.inv_ctx));
     std::fprintf(out, "fault queue: %" PRIu64 " records written, %" PRIu64 " dropped (full), %" PRIu64
@@ -395,7 +396,8 @@ bool report_json(const ReportInputs &in, const char *path, std::string *err)
         in.walkers, rate(t.walk_cycles, span * in.walkers), t.queued, rate(t.queue_cycles, t.walks), t.queue_max,
         t.input_stall_cycles, wait_fraction(r, t));
     o.f("  \"memory\": {\"accesses\": %" PRIu64 ", \"cache_hits\": %" PRIu64 ", \"stall_cycles\": %" PRIu64 "},\n",
-        in.mem->accesses(), in.mem->cache_hits(), in.mem->stall_cycles());
+        in.mem->accesses() - r.mem_accesses0, in.mem->cache_hits() - r.mem_cache_hits0,
+        in.mem->stall_cycles() - r.mem_stall0);
     o.f("  \"invalidations\": {\"iotlb\": %" PRIu64 ", \"context\": %" PRIu64 ", \"mean_latency_cycles\": %.3f},\n",
         t.inv_iotlb, t.inv_ctx, rate(t.inv_cycles, t.inv_iotlb + t.inv_ctx));
     o.f("  \"fault_queue\": {\"records\": %" PRIu64 ", \"dropped\": %" PRIu64 ", \"suppressed\": %" PRIu64 "},\n",

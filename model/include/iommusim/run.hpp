@@ -87,6 +87,9 @@ struct RunStats {
     // Open loop: every DMA record carried the same timestamp (e.g. all 0).
     bool timestamps_equal = true;
     std::uint64_t first_ts = 0;                // ns, of the first DMA record
+    // The memory's counters when warm-up ended (set_memory()), subtracted in the report.
+    std::uint64_t mem_accesses0 = 0, mem_cache_hits0 = 0;
+    Cycles mem_stall0 = 0;
     std::string first_mismatch;                // for the report
 };
 
@@ -116,6 +119,9 @@ public:
     const ims_stats &core_stats() const { return m_core_delta; }
     const IommuTimingStats &timing_stats() const { return m_timing_delta; }
     bool done() const { return m_done; }
+    // The memory whose counters warm-up excludes (not owned; without it the
+    // report's memory figures cover the whole run).
+    void set_memory(const MemTiming *mem) { m_mem = mem; }
 
 private:
     void run();
@@ -140,6 +146,7 @@ private:
     ims_replay *m_rp;
     Iommu &m_iommu;
     bool m_progress;
+    const MemTiming *m_mem = nullptr;
     bool m_warm;              // still in warm-up
     bool m_warm_ended = false;  // warm-up ended (by count or by MARK)
     bool m_done = false;
