@@ -147,6 +147,7 @@ extern "C" int ims_cmd_run(int argc, char **argv)
     memory.bind_backing(ims_replay_mem(rp));
     iommu.bind_core(ims_replay_iommu(rp));
     ims::TracePlayer player("player", cfg, clk, reader, trace.c_str(), rp, iommu, !quiet && isatty(2));
+    player.set_memory(&memory.timing());  // warm-up excludes memory counters too
     player.isock.bind(iommu.dma_in);
     player.ats.bind(iommu.ats_in);
     iommu.dma_out.bind(sink.tsock);

@@ -153,8 +153,11 @@ void Iommu::translate(Cycles t, const ims_req &req, ReqExt &ext)
     ims_xlate_ctx_key(&req, &x, &key);
     if (ctx_read)
         m_fills->put(key, cur, tin);
-    else if (x.flags & IMS_XLATE_CTX_HIT)
-        cur = m_fills->wait_for(key, cur);
+    else if (x.flags & IMS_XLATE_CTX_HIT) {
+        const Cycles ready = m_fills->wait_for(key, cur);
+        m_st.ctx_merged += ready > cur;
+        cur = ready;
+    }
 
     Cycles done = cur, queue = 0;
     bool merged = false;
@@ -169,7 +172,9 @@ void Iommu::translate(Cycles t, const ims_req &req, ReqExt &ext)
         Cycles w = start + m_cfg.psc_latency;
         if (x.psc_level) {
             ims_xlate_psc_key(&req, &x, &key);
-            w = m_fills->wait_for(key, w);
+            const Cycles ready = m_fills->wait_for(key, w);
+            m_st.psc_merged[x.psc_level] += ready > w;
+            w = ready;
         }
         for (; i < x.n_reads; i++) {
             w = mem_timed(w + m_cfg.walk_step, x.reads[i].pa);

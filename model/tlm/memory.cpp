@@ -21,12 +21,17 @@ Clock::Clock(std::uint32_t mhz) : m_recip(0), m_ctx(sc_core::sc_get_curr_simcont
 }
 
 namespace {
-// Cycles per calendar bucket and buckets kept: the calendar spans 2^16 cycles,
+// Cycles per calendar bucket and the least number of buckets kept: the
+// calendar spans at least 2^16 cycles and four times the longest latency,
 // far more than any walk's distance ahead of the requests still arriving.
 constexpr std::uint64_t kBucketCycles = 4;
-constexpr std::size_t kBuckets = 1u << 14;
+constexpr std::size_t kMinBuckets = 1u << 14;
 constexpr std::uint64_t kCoarseBuckets = 64;  // buckets per coarse bucket (256 cycles)
-constexpr std::size_t kCoarse = kBuckets / kCoarseBuckets;  // coarse buckets kept (a power of two)
+// Spans up to this many buckets (256 cycles) are counted bucket by bucket
+// near the limit (cost bounded by kShortSpan^2 bucket reads at worst); longer
+// ones count the list of accesses in flight, whose cost does not grow with
+// the span.
+constexpr std::uint64_t kShortSpan = 64;
 
 std::uint64_t xorshift64(std::uint64_t &s)
 {
@@ -34,6 +39,14 @@ std::uint64_t xorshift64(std::uint64_t &s)
     s ^= s >> 7;
     s ^= s << 17;
     return s;
+}
+
+std::size_t calendar_size(std::uint64_t back)
+{
+    std::size_t n = kMinBuckets;
+    while (n < 4 * back)
+        n *= 2;
+    return n;
 }
 }  // namespace
 
@@ -45,10 +58,13 @@ MemTiming::MemTiming(const ims_sim_cfg &cfg)
       m_span{std::max<std::uint64_t>(1, (cfg.mem_latency + kBucketCycles - 1) / kBucketCycles),
              std::max<std::uint64_t>(1, (cfg.ptw_cache_latency + kBucketCycles - 1) / kBucketCycles)},
       m_back(std::max(m_span[0], m_span[1])),
+      m_long(m_back > kShortSpan),
       m_hit_prob(cfg.ptw_cache_hit),
       m_rng(cfg.seed * 0x9e3779b97f4a7c15ull + 0x2545f4914f6cdd1dull),
-      m_cal(kBuckets),
-      m_coarse(kCoarse)
+      m_cal(calendar_size(m_back)),
+      m_coarse(m_cal.size() / kCoarseBuckets),
+      m_cal_mask(m_cal.size() - 1),
+      m_coarse_mask(m_coarse.size() - 1)
 {
     if (m_rng == 0)
         m_rng = 1;
@@ -56,7 +72,7 @@ MemTiming::MemTiming(const ims_sim_cfg &cfg)
 
 MemTiming::Bucket &MemTiming::slot(std::uint64_t b)
 {
-    Bucket &s = m_cal[b % kBuckets];
+    Bucket &s = m_cal[b & m_cal_mask];
     if (s.index != b) {
         if (s.index != UINT64_MAX && s.index > b) {
             // Overrun: the slot already holds a bucket a whole calendar
@@ -72,30 +88,43 @@ MemTiming::Bucket &MemTiming::slot(std::uint64_t b)
 
 std::uint32_t MemTiming::starts_at(std::uint64_t b, unsigned cls) const
 {
-    const Bucket &s = m_cal[b % kBuckets];
+    const Bucket &s = m_cal[b & m_cal_mask];
     return s.index == b ? s.starts[cls] : 0;
 }
 
 // Would an access of class `cls` starting in bucket b keep every bucket it
 // occupies below the outstanding limit? First a cheap upper bound: every
 // access that started from `back` buckets before b to the end of this one's
-// span, counted by coarse buckets (one or two of them). Only when that bound
-// reaches the limit is the exact count taken.
-inline bool MemTiming::outstanding_ok(std::uint64_t b, unsigned cls) const
+// span. For short spans it comes from the coarse ring (one to three coarse
+// buckets), for long ones from the list of accesses in flight (two binary
+// searches). Only when that bound reaches the limit is the exact count taken.
+// On failure *next is the next bucket worth trying.
+inline bool MemTiming::outstanding_ok(std::uint64_t b, unsigned cls, std::uint64_t *next)
 {
     const std::uint64_t lo = b >= m_back ? b - m_back + 1 : 0, hi = b + m_span[cls] - 1;
     std::uint64_t bound = 0;
-    for (std::uint64_t c = lo / kCoarseBuckets; c <= hi / kCoarseBuckets; c++) {
-        const Coarse &k = m_coarse[c % kCoarse];
-        bound += k.index == c ? k.starts : 0;
+    if (!m_long) {
+        for (std::uint64_t c = lo / kCoarseBuckets; c <= hi / kCoarseBuckets; c++) {
+            const Coarse &k = m_coarse[c & m_coarse_mask];
+            bound += k.index == c ? k.starts : 0;
+        }
+        if (bound < m_outstanding || outstanding_short(b, cls))
+            return true;
+        *next = b + 1;
+        return false;
     }
-    return bound < m_outstanding || outstanding_exact(b, cls);
+    const auto first = m_live.begin() + static_cast<long>(m_live_head);
+    const auto by_b = [](const Live &e, std::uint64_t v) { return e.b < v; };
+    const auto a = std::lower_bound(first, m_live.end(), lo, by_b);
+    const auto z = std::lower_bound(a, m_live.end(), hi + 1, by_b);
+    bound = static_cast<std::uint64_t>(z - a);
+    return bound < m_outstanding || outstanding_exact(b, cls, next);
 }
 
-bool MemTiming::outstanding_exact(std::uint64_t b, unsigned cls) const
+// Short spans: in flight at bucket x = the accesses of each class that
+// started within that class's span up to x. Slide x across [b, b + span).
+bool MemTiming::outstanding_short(std::uint64_t b, unsigned cls) const
 {
-    // In flight at bucket x = the accesses of each class that started within
-    // that class's span up to x. Slide x across [b, b + span).
     const std::uint64_t span = m_span[cls];
     std::uint64_t inflight = 0;
     for (unsigned c = 0; c < 2; c++)
@@ -114,7 +143,62 @@ bool MemTiming::outstanding_exact(std::uint64_t b, unsigned cls) const
     }
 }
 
-Cycles MemTiming::access(Cycles t, std::uint32_t bytes)
+// Long spans: in flight at bucket x, the accesses of each class that started
+// within that class's span up to x, swept over [b, b + span) as +1/-1 events of the
+// accesses that overlap it (at most a few times the limit of them), so the
+// cost does not depend on the span. On failure *next is the bucket after the
+// last saturated one: every start up to it would include that bucket too.
+bool MemTiming::outstanding_exact(std::uint64_t b, unsigned cls, std::uint64_t *next)
+{
+    const std::uint64_t lo = b >= m_back ? b - m_back + 1 : 0, end = b + m_span[cls];
+    const auto first = m_live.begin() + static_cast<long>(m_live_head);
+    auto it = std::lower_bound(first, m_live.end(), lo, [](const Live &e, std::uint64_t v) { return e.b < v; });
+    m_events.clear();
+    for (; it != m_live.end() && it->b < end; ++it) {
+        const std::uint64_t e_end = it->b + m_span[it->cls];
+        if (e_end <= b)
+            continue;
+        m_events.emplace_back(std::max(it->b, b), +1);
+        m_events.emplace_back(std::min(e_end, end), -1);
+    }
+    std::sort(m_events.begin(), m_events.end());  // at equal buckets, ends (-1) first
+    std::int64_t inflight = 0;
+    std::uint64_t last_sat = 0;
+    bool sat = false;
+    for (std::size_t i = 0; i < m_events.size();) {
+        const std::uint64_t x = m_events[i].first;
+        for (; i < m_events.size() && m_events[i].first == x; i++)
+            inflight += m_events[i].second;
+        // inflight holds over [x, next event or end)
+        const std::uint64_t until = i < m_events.size() ? m_events[i].first : end;
+        if (inflight >= static_cast<std::int64_t>(m_outstanding) && until > x) {
+            sat = true;
+            last_sat = until - 1;
+        }
+    }
+    if (!sat)
+        return true;
+    *next = last_sat + 1;
+    return false;
+}
+
+// Records an access starting in bucket b; forgets those that ended before
+// floor_b (no access can start before it).
+void MemTiming::add_live(std::uint64_t b, unsigned cls, std::uint64_t floor_b)
+{
+    while (m_live_head < m_live.size() && m_live[m_live_head].b + m_back <= floor_b)
+        m_live_head++;
+    if (m_live_head > 4096 && 2 * m_live_head > m_live.size()) {
+        m_live.erase(m_live.begin(), m_live.begin() + static_cast<long>(m_live_head));
+        m_live_head = 0;
+    }
+    m_live.push_back(Live{b, cls});
+    // Mostly in order already: move it back past later starts.
+    for (std::size_t i = m_live.size() - 1; i > m_live_head && m_live[i - 1].b > b; i--)
+        std::swap(m_live[i - 1], m_live[i]);
+}
+
+Cycles MemTiming::access(Cycles t, std::uint32_t bytes, Cycles floor)
 {
     m_accesses++;
     unsigned cls = 0;
@@ -135,30 +219,42 @@ Cycles MemTiming::access(Cycles t, std::uint32_t bytes)
     // rarely still cached: fetch the slots the next accesses will likely
     // want (a walk's later reads, the next requests) while this one runs.
     for (std::uint64_t k = 1; k <= 4; k++)
-        __builtin_prefetch(&m_cal[(b + k * m_span[0]) % kBuckets]);
+        __builtin_prefetch(&m_cal[(b + k * m_span[0]) & m_cal_mask]);
+    std::uint64_t next = 0;
     if (need == 1) {
         Bucket *s;
-        for (;; b++) {
+        for (;;) {
             s = &slot(b);  // an overrun slot reads as full
-            if (s->bytes <= m_capacity - bytes && outstanding_ok(b, cls))
+            if (s->bytes > m_capacity - bytes) {
+                b++;
+            } else if (outstanding_ok(b, cls, &next)) {
                 break;
+            } else {
+                b = next;
+            }
         }
         s->bytes += bytes;
         s->starts[cls]++;
     } else {
-        for (;; b++) {
+        for (;;) {
             bool ok = true;
             for (std::uint32_t i = 0; i < need && ok; i++)
                 ok = slot(b + i).bytes == 0;
-            if (ok && outstanding_ok(b, cls))
+            if (!ok)
+                b++;
+            else if (outstanding_ok(b, cls, &next))
                 break;
+            else
+                b = next;
         }
         for (std::uint32_t i = 0; i < need; i++)
             slot(b + i).bytes = m_capacity;
         slot(b).starts[cls]++;
     }
+    if (m_long)
+        add_live(b, cls, floor / kBucketCycles);
     const std::uint64_t c = b / kCoarseBuckets;
-    Coarse &k = m_coarse[c % kCoarse];
+    Coarse &k = m_coarse[c & m_coarse_mask];
     if (k.index != c)
         k = Coarse{c, 0};
     k.starts++;
@@ -244,7 +340,9 @@ void Memory::b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &dela
 {
     access(trans);
     const Cycles t = m_clk.arrival(delay);
-    const Cycles done = m_timing.access(t, std::max(m_access_bytes, trans.get_data_length()));
+    // Nothing arrives before the current time (delays are never negative).
+    const Cycles now = m_timing.uses_floor() ? m_clk.to_cycles(m_clk.now()) : 0;
+    const Cycles done = m_timing.access(t, std::max(m_access_bytes, trans.get_data_length()), now);
     delay += m_clk.to_time(done - t);
 }
 

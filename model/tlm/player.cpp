@@ -24,13 +24,16 @@ constexpr Cycles kQuantum = 1000000;
 constexpr std::size_t kBatch = 4096;
 constexpr std::size_t kSegment = 4096;
 
+// ns -> cycles, saturating at UINT64_MAX (the caller refuses what is beyond
+// the model's range before it could saturate anything).
 Cycles ns_to_cycles(std::uint64_t ns, std::uint32_t mhz)
 {
     // 64-bit arithmetic while ns * mhz surely fits (timestamps below ~13
     // days, clocks up to 16 GHz); 128-bit, a library call, beyond.
     if (ns <= UINT64_MAX / 16384 && mhz <= 16384)
         return ns * mhz / 1000u;
-    return static_cast<Cycles>(static_cast<unsigned __int128>(ns) * mhz / 1000u);
+    const unsigned __int128 c = static_cast<unsigned __int128>(ns) * mhz / 1000u;
+    return c > UINT64_MAX ? UINT64_MAX : static_cast<Cycles>(c);
 }
 }  // namespace
 
@@ -49,6 +52,8 @@ TracePlayer::TracePlayer(sc_core::sc_module_name name, const ims_sim_cfg &cfg, c
       m_progress(progress),
       m_warm(cfg.warmup > 0),
       m_dev_index(65536, -1),
+      m_last_ts(65536, 0),
+      m_max_cycles(clk.max_cycles()),
       m_data(4096)
 {
     // Devices named in the trace's topology appear in the report even if idle.
@@ -86,6 +91,11 @@ void TracePlayer::end_warmup()
     m_warm = false;
     m_core_start = *ims_iommu_stats(ims_replay_iommu(m_rp));
     m_iommu.reset_timing_stats();
+    if (m_mem) {
+        m_st.mem_accesses0 = m_mem->accesses();
+        m_st.mem_cache_hits0 = m_mem->cache_hits();
+        m_st.mem_stall0 = m_mem->stall_cycles();
+    }
     m_st.warmup_records = m_st.dma_records;
     m_st.bytes = m_st.translations = m_st.faults = m_st.expected_faults = 0;
     m_st.latency = LatHist();
@@ -94,7 +104,66 @@ void TracePlayer::end_warmup()
         d.requests = d.faults = d.iotlb_hits = d.mismatches = 0;
         d.latency = LatHist();
     }
-    m_st.start_cycle = m_now;
+    m_st.measured_issued = false;  // the next DMA request issued starts the measured span
+}
+
+// Records the issue cycle of a DMA record's first request: the first of the
+// run, and the first of the measured phase.
+void TracePlayer::note_issue(Cycles issue)
+{
+    if (!m_st.any_issued) {
+        m_st.any_issued = true;
+        m_st.first_issue = issue;
+    }
+    if (!m_warm && !m_st.measured_issued) {
+        m_st.measured_issued = true;
+        m_st.start_cycle = issue;
+    }
+}
+
+// A DMA record's timestamp: never before the same device's previous DMA
+// record (the rule `trace validate` checks), and, in the open loop, within
+// what the model can represent. Sets *issue (open loop: the cycle of its
+// timestamp). False with m_error naming the record otherwise.
+inline bool TracePlayer::check_ts(const ims_rec &rec, std::uint64_t index, Cycles *issue)
+{
+    std::uint64_t &last = m_last_ts[rec.rid];
+    if (__builtin_expect(rec.ts < last, 0))
+        return ts_error(rec, index, last);
+    last = rec.ts;
+    if (m_cfg.player_mode != IMS_PLAYER_OPEN)
+        return true;
+    const Cycles ts = ns_to_cycles(rec.ts, m_cfg.clock_mhz);
+    if (__builtin_expect(ts > m_max_cycles, 0))
+        return ts_error(rec, index, last);
+    m_st.timestamps_equal &= rec.ts == m_st.first_ts || m_st.dma_records == 1;
+    if (m_st.dma_records == 1)  // (counted already)
+        m_st.first_ts = rec.ts;
+    *issue = ts;
+    return true;
+}
+
+// check_ts()'s failures: m_error names the record. Returns false.
+bool TracePlayer::ts_error(const ims_rec &rec, std::uint64_t index, std::uint64_t last)
+{
+    char msg[512];
+    if (rec.ts < last) {
+        char b[IMS_BDF_TEXT_MAX];
+        ims_bdf_format(b, sizeof b, rec.rid);
+        std::snprintf(msg, sizeof msg,
+                      "%s: record %" PRIu64 " (dma): timestamp %" PRIu64 " before the previous dma of %s at %" PRIu64
+                      " (a device's timestamps must not decrease; `iommusim trace validate` lists every such record)",
+                      m_path.c_str(), index, rec.ts, b, last);
+    } else {
+        const std::uint64_t max_ns =
+            static_cast<std::uint64_t>(static_cast<unsigned __int128>(m_max_cycles) * 1000u / m_cfg.clock_mhz);
+        std::snprintf(msg, sizeof msg,
+                      "%s: record %" PRIu64 " (dma): timestamp %" PRIu64 " ns is beyond what the model can represent"
+                      " at %u MHz (at most %" PRIu64 " ns)",
+                      m_path.c_str(), index, rec.ts, m_cfg.clock_mhz, max_ns);
+    }
+    m_error = msg;
+    return false;
 }
 
 void TracePlayer::sync(Cycles t)
@@ -213,7 +282,7 @@ __attribute__((always_inline)) inline void TracePlayer::part_seen(void *vctx, co
     }
     if (rec.flags & IMS_RECF_EXPECT_FAULT)
         st.expected_faults++;
-    if (x.flags & IMS_XLATE_IOTLB_HIT)
+    if ((x.flags & IMS_XLATE_IOTLB_HIT) && !ext.merged)  // a merged miss is no hit
         dev.iotlb_hits++;
     st.latency.add(ext.latency);
     st.queue_delay.add(ext.queue_delay);
@@ -224,6 +293,8 @@ __attribute__((always_inline)) inline void TracePlayer::part_seen(void *vctx, co
 void TracePlayer::dma(const ims_rec &rec, Cycles issue, Cycles *last_done)
 {
     DmaCtx c{*this, device(rec.rid), issue, issue};
+    if (__builtin_expect(!m_st.measured_issued, 0))
+        note_issue(issue);
     ims_replay_dma_loop(m_rp, &rec, &TracePlayer::part_xlate, &TracePlayer::part_seen, &c);
     m_st.end_cycle = std::max(m_st.end_cycle, c.done_max);
     *last_done = c.done_max;
@@ -244,8 +315,11 @@ bool TracePlayer::control(const ims_rec &rec, std::uint64_t index)
         m_iommu.invalidate_context(m_now, static_cast<ims_inv_gran>(rec.gran), rec.did, rec.rid, rec.fm);
         return true;
     case IMS_REC_MARK:
-        if (!std::strcmp(rec.label, "warmup-end"))
+        if (!std::strcmp(rec.label, "warmup-end")) {
+            if (!m_warm_ended)
+                m_warmup_mark = index;
             end_warmup();
+        }
         return true;
     default:
         if (ims_replay_control(m_rp, &rec, err, sizeof err) == 0)
@@ -423,8 +497,12 @@ void TracePlayer::run()
                 continue;
             }
             m_st.dma_records++;
+            Cycles ts = 0;
+            if (!check_ts(rec, index, &ts)) {
+                ok = false;
+                break;
+            }
             if (m_cfg.player_mode == IMS_PLAYER_OPEN) {
-                const Cycles ts = ns_to_cycles(rec.ts, m_cfg.clock_mhz);
                 if (ts < m_now)
                     m_st.reordered++;
                 else
@@ -455,6 +533,24 @@ void TracePlayer::run()
     }
     if (ok && m_error.empty())
         flush();
+    // Warm-up that covers every DMA record would leave nothing measured:
+    // refuse rather than report zeros (or, before, silently everything).
+    const bool never_ended = m_warm;  // player.warmup not reached, no mark
+    const bool ended_at_end = m_warm_ended && m_st.warmup_records == m_st.dma_records;
+    if (m_error.empty() && m_st.dma_records > 0 && (never_ended || ended_at_end)) {
+        char msg[512];
+        if (m_warmup_mark != UINT64_MAX)
+            std::snprintf(msg, sizeof msg,
+                          "%s: warm-up covers the whole trace: the `mark warmup-end` at record %" PRIu64
+                          " comes after the last of its %" PRIu64 " DMA records; nothing would be measured",
+                          m_path.c_str(), m_warmup_mark, m_st.dma_records);
+        else
+            std::snprintf(msg, sizeof msg,
+                          "%s: warm-up covers the whole trace: player.warmup is %" PRIu64 " DMA records and the trace"
+                          " has %" PRIu64 "; nothing would be measured (lower player.warmup)",
+                          m_path.c_str(), m_cfg.warmup, m_st.dma_records);
+        m_error = msg;
+    }
     ims_replay_drain_faults(m_rp);
     ims_stats_sub(&m_core_delta, ims_iommu_stats(ims_replay_iommu(m_rp)), &m_core_start);
     m_timing_delta = m_iommu.timing_stats();

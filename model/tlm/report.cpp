@@ -152,22 +152,103 @@ struct Out {
     }
 };
 
-void json_cache(Out &o, const char *name, const struct ims_cache_stats &c, bool comma)
+// A cache's statistics as the report gives them: the core counts a lookup
+// that finds an entry still being filled as a hit; the timing model knows it
+// waited for that fill, so it is a miss (merged into the fill in flight, as a
+// cache counts an MSHR hit).
+struct CacheView {
+    struct ims_cache_stats s;
+    std::uint64_t merged;
+};
+
+CacheView cache_view(const struct ims_cache_stats &c, std::uint64_t merged)
 {
-    o.f("  \"%s\": {\"lookups\": %" PRIu64 ", \"hits\": %" PRIu64 ", \"misses\": %" PRIu64 ", \"hit_rate\": %.6f, "
-        "\"fills\": %" PRIu64 ", \"evictions\": %" PRIu64 ", \"invalidated\": %" PRIu64 "}%s\n",
-        name, c.lookups, c.hits, c.misses, rate(c.hits, c.lookups), c.fills, c.evictions, c.invalidated,
+    CacheView v{c, std::min(merged, c.hits)};
+    v.s.hits -= v.merged;
+    v.s.misses += v.merged;
+    return v;
+}
+
+CacheView iotlb_view(const ReportInputs &in) { return cache_view(in.core->iotlb, in.timing->merged); }
+
+void json_cache(Out &o, const char *name, const CacheView &v, bool comma)
+{
+    const struct ims_cache_stats &c = v.s;
+    o.f("  \"%s\": {\"lookups\": %" PRIu64 ", \"hits\": %" PRIu64 ", \"misses\": %" PRIu64 ", \"merged\": %" PRIu64
+        ", \"hit_rate\": %.6f, \"fills\": %" PRIu64 ", \"evictions\": %" PRIu64 ", \"invalidated\": %" PRIu64 "}%s\n",
+        name, c.lookups, c.hits, c.misses, v.merged, rate(c.hits, c.lookups), c.fills, c.evictions, c.invalidated,
         comma ? "," : "");
 }
 
+// The spans of simulated time (cycles): total (from 0, which may be long
+// before the first DMA), of the DMA (first issue to last completion) and of
+// the measured phase (first request after warm-up to last completion).
+struct Spans {
+    Cycles total, dma, measured;
+};
+
+Spans spans(const RunStats &r)
+{
+    Spans s{r.end_cycle, 0, 0};
+    if (r.any_issued && r.end_cycle > r.first_issue)
+        s.dma = r.end_cycle - r.first_issue;
+    if (r.measured_issued && r.end_cycle > r.start_cycle)
+        s.measured = r.end_cycle - r.start_cycle;
+    return s;
+}
+
+double ms(Cycles c, std::uint32_t mhz) { return static_cast<double>(c) / mhz / 1000.0; }
+
+// Measured throughput: translations per microsecond and bytes per nanosecond (GB/s).
+double per_us(std::uint64_t n, Cycles c, std::uint32_t mhz)
+{
+    return c ? static_cast<double>(n) * mhz / static_cast<double>(c) : 0.0;
+}
+
+// The overload criterion's threshold (docs/timing.md).
+constexpr double kOverloadWait = 0.5;
+
 }  // namespace
+
+double wait_fraction(const RunStats &r, const IommuTimingStats &t)
+{
+    const std::uint64_t sum = r.latency.sum();
+    return sum ? static_cast<double>(t.input_stall_cycles + t.queue_cycles) / static_cast<double>(sum) : 0.0;
+}
+
+std::vector<RunWarning> run_warnings(const ReportInputs &in)
+{
+    const RunStats &r = *in.run;
+    std::vector<RunWarning> w;
+    char b[512];
+    if (in.cfg->player_mode == IMS_PLAYER_OPEN && r.dma_records > 1 && r.timestamps_equal) {
+        std::snprintf(b, sizeof b,
+                      "open loop, but every DMA record has the same timestamp (%" PRIu64
+                      " ns): all were issued at once, so latencies measure the backlog, not the IOMMU "
+                      "(use player.mode=closed, or a trace with timestamps)",
+                      r.first_ts);
+        w.push_back({"untimed_open_loop", b});
+    }
+    const double f = wait_fraction(r, *in.timing);
+    if (in.cfg->player_mode == IMS_PLAYER_OPEN && f > kOverloadWait) {
+        std::snprintf(b, sizeof b,
+                      "open-loop overload: %.1f%% of the measured translation latency was spent waiting at a stalled "
+                      "input or for a walker (more than %.0f%%): the trace offers more than the model sustains, so "
+                      "latencies grow with the backlog (use player.mode=closed, or more walkers)",
+                      100.0 * f, 100.0 * kOverloadWait);
+        w.push_back({"open_loop_overload", b});
+    }
+    return w;
+}
 
 void report_text(const ReportInputs &in, std::FILE *out)
 {
     const RunStats &r = *in.run;
     const ims_stats &c = *in.core;
     const IommuTimingStats &t = *in.timing;
-    const Cycles span = r.end_cycle > r.start_cycle ? r.end_cycle - r.start_cycle : 0;
+    const Spans sp = spans(r);
+    const Cycles span = sp.measured;
+    const std::uint32_t mhz = in.cfg->clock_mhz;
     std::fprintf(out, "iommusim run: %s  (config %s, %u MHz)\n", in.trace_path, in.config_name, in.cfg->clock_mhz);
     std::fprintf(out, "records %" PRIu64 ", DMA records %" PRIu64 " (%" PRIu64 " warm-up), bytes %" PRIu64 "\n", r.records,
                  r.dma_records, r.warmup_records, r.bytes);
@@ -176,8 +257,16 @@ void report_text(const ReportInputs &in, std::FILE *out)
     std::fprintf(out, "checked against the recording %" PRIu64 ", mismatches %" PRIu64 "\n", r.checked, r.mismatches);
     if (!r.first_mismatch.empty())
         std::fprintf(out, "  first mismatch: %s\n", r.first_mismatch.c_str());
-    std::fprintf(out, "simulated %" PRIu64 " cycles (%.3f ms)\n\n", span,
-                 static_cast<double>(span) / in.cfg->clock_mhz / 1000.0);
+    if (r.reordered)
+        std::fprintf(out, "reordered (open loop: issued after a later timestamp of another device) %" PRIu64 "\n",
+                     r.reordered);
+    std::fprintf(out, "simulated %" PRIu64 " cycles (%.3f ms); DMA from cycle %" PRIu64 ": %" PRIu64
+                      " cycles; measured (after warm-up) %" PRIu64 " cycles (%.3f ms)\n",
+                 sp.total, ms(sp.total, mhz), r.first_issue, sp.dma, span, ms(span, mhz));
+    std::fprintf(out, "throughput (measured span): %.3f translations/us, %.3f GB/s\n\n",
+                 per_us(r.translations, span, mhz), per_us(r.bytes, span, mhz) / 1000.0);
+    for (const RunWarning &w : run_warnings(in))
+        std::fprintf(out, "WARNING [%s]: %s\n\n", w.code.c_str(), w.text.c_str());
 
     const LatHist &h = r.latency;
     std::fprintf(out, "translation latency (cycles): min %" PRIu64 "  mean %.1f  p50 %" PRIu64 "  p90 %" PRIu64
@@ -196,28 +285,32 @@ void report_text(const ReportInputs &in, std::FILE *out)
         std::fprintf(out, "  %7" PRIu64 "-%-7" PRIu64 " %10" PRIu64 " %5.1f%% %.*s\n", lo, hi, lg[k],
                      100.0 * rate(lg[k], h.count()), bar, "##################################################");
     }
-    std::fprintf(out, "\n%-22s %12s %12s %9s\n", "cache", "lookups", "hits", "hit rate");
-    auto row = [&](const char *n, const struct ims_cache_stats &s) {
-        std::fprintf(out, "%-22s %12" PRIu64 " %12" PRIu64 " %8.2f%%\n", n, s.lookups, s.hits,
-                     100.0 * rate(s.hits, s.lookups));
+    std::fprintf(out, "\n%-22s %12s %12s %9s %12s\n", "cache", "lookups", "hits", "hit rate", "merged");
+    auto row = [&](const char *n, const CacheView &v) {
+        const struct ims_cache_stats &s = v.s;
+        std::fprintf(out, "%-22s %12" PRIu64 " %12" PRIu64 " %8.2f%% %12" PRIu64 "\n", n, s.lookups, s.hits,
+                     100.0 * rate(s.hits, s.lookups), v.merged);
     };
-    row("context cache", c.ctx_cache);
-    row("IOTLB", c.iotlb);
+    row("context cache", cache_view(c.ctx_cache, t.ctx_merged));
+    row("IOTLB", iotlb_view(in));
     static const char *psc_names[] = {"", "", "PSC L2 (PDE)", "PSC L3 (PDPE)", "PSC L4 (PML4E)", "PSC L5 (PML5E)"};
     for (unsigned l = 2; l <= IMS_MAX_LEVELS; l++)
         if (in.cfg->iommu.psc[l].sets && in.cfg->iommu.psc[l].ways)
-            row(psc_names[l], c.psc[l]);
+            row(psc_names[l], cache_view(c.psc[l], t.psc_merged[l]));
+    std::fprintf(out, "(merged: misses that found the entry still being filled and waited for that fill; counted "
+                      "as misses)\n");
 
     std::fprintf(out, "\nwalks %" PRIu64 ", table reads %" PRIu64 " (%.2f per walk), context reads %" PRIu64
                       ", misses merged into walks in flight %" PRIu64 "\n",
                  c.walks, c.ptw_reads, rate(c.ptw_reads, c.walks), c.ctx_reads, t.merged);
     std::fprintf(out, "walkers %u: occupancy %.4f%%, walks that waited %" PRIu64 ", queueing delay mean %.1f max %" PRIu64
-                      " cycles; input stalled %" PRIu64 " request-cycles\n",
+                      " cycles; input stalled %" PRIu64 " request-cycles; waiting share of latency %.2f%%\n",
                  in.walkers, 100.0 * rate(t.walk_cycles, span * in.walkers), t.queued, rate(t.queue_cycles, t.walks),
-                 t.queue_max, t.input_stall_cycles);
+                 t.queue_max, t.input_stall_cycles, 100.0 * wait_fraction(r, t));
     std::fprintf(out, "memory: %" PRIu64 " accesses, %" PRIu64 " table-read cache hits, %" PRIu64
                       " cycles waiting for bandwidth/slots\n",
-                 in.mem->accesses(), in.mem->cache_hits(), in.mem->stall_cycles());
+                 in.mem->accesses() - r.mem_accesses0, in.mem->cache_hits() - r.mem_cache_hits0,
+                 in.mem->stall_cycles() - r.mem_stall0);
     std::fprintf(out, "invalidations: IOTLB %" PRIu64 ", context %" PRIu64 ", mean completion %.1f cycles\n",
                  t.inv_iotlb, t.inv_ctx, rate(t.inv_cycles, t.inv_iotlb + t.inv_ctx));
     std::fprintf(out, "fault queue: %" PRIu64 " records written, %" PRIu64 " dropped (full), %" PRIu64
@@ -247,7 +340,9 @@ bool report_json(const ReportInputs &in, const char *path, std::string *err)
     const ims_stats &c = *in.core;
     const IommuTimingStats &t = *in.timing;
     const LatHist &h = r.latency;
-    const Cycles span = r.end_cycle > r.start_cycle ? r.end_cycle - r.start_cycle : 0;
+    const Spans sp = spans(r);
+    const Cycles span = sp.measured;
+    const std::uint32_t mhz = in.cfg->clock_mhz;
     Out o;
     o.f("{\n");
     o.s += "  \"trace\": " + json_str(in.trace_path) + ",\n";
@@ -259,8 +354,20 @@ bool report_json(const ReportInputs &in, const char *path, std::string *err)
         ",\n  \"expected_faults\": %" PRIu64 ",\n",
         r.translations, r.bytes, r.faults, r.expected_faults);
     o.f("  \"requests_simulated\": %" PRIu64 ",\n", r.requests_simulated);
-    o.f("  \"checked\": %" PRIu64 ",\n  \"mismatches\": %" PRIu64 ",\n  \"cycles\": %" PRIu64 ",\n", r.checked,
-        r.mismatches, span);
+    o.f("  \"checked\": %" PRIu64 ",\n  \"mismatches\": %" PRIu64 ",\n  \"reordered\": %" PRIu64
+        ",\n  \"cycles\": %" PRIu64 ",\n",
+        r.checked, r.mismatches, r.reordered, span);
+    o.f("  \"time\": {\"total_cycles\": %" PRIu64 ", \"first_dma_cycle\": %" PRIu64 ", \"dma_span_cycles\": %" PRIu64
+        ", \"measured_start_cycle\": %" PRIu64 ", \"measured_cycles\": %" PRIu64 "},\n",
+        sp.total, r.first_issue, sp.dma, r.start_cycle, span);
+    o.f("  \"throughput\": {\"translations_per_us\": %.6f, \"gbytes_per_s\": %.6f},\n",
+        per_us(r.translations, span, mhz), per_us(r.bytes, span, mhz) / 1000.0);
+    o.f("  \"warnings\": [");
+    const std::vector<RunWarning> ws = run_warnings(in);
+    for (std::size_t i = 0; i < ws.size(); i++)
+        o.s += std::string(i ? ", " : "") + "{\"code\": " + json_str(ws[i].code) + ", \"text\": " +
+               json_str(ws[i].text) + "}";
+    o.f("],\n");
     o.f("  \"latency_cycles\": {\"min\": %" PRIu64 ", \"mean\": %.3f, \"p50\": %" PRIu64 ", \"p90\": %" PRIu64
         ", \"p99\": %" PRIu64 ", \"p999\": %" PRIu64 ", \"max\": %" PRIu64 "},\n",
         h.min(), h.mean(), h.percentile(0.5), h.percentile(0.9), h.percentile(0.99), h.percentile(0.999), h.max());
@@ -271,25 +378,26 @@ bool report_json(const ReportInputs &in, const char *path, std::string *err)
         o.f("%s{\"lo\": %" PRIu64 ", \"hi\": %" PRIu64 ", \"count\": %" PRIu64 "}", k ? ", " : "", lo, hi, lg[k]);
     }
     o.f("],\n");
-    json_cache(o, "context_cache", c.ctx_cache, true);
-    json_cache(o, "iotlb", c.iotlb, true);
+    json_cache(o, "context_cache", cache_view(c.ctx_cache, t.ctx_merged), true);
+    json_cache(o, "iotlb", iotlb_view(in), true);
     o.f("  \"psc\": {\n");
     for (unsigned l = 2; l <= IMS_MAX_LEVELS; l++) {
         char n[8];
         std::snprintf(n, sizeof n, "l%u", l);
         o.s += "  ";
-        json_cache(o, n, c.psc[l], l < IMS_MAX_LEVELS);
+        json_cache(o, n, cache_view(c.psc[l], t.psc_merged[l]), l < IMS_MAX_LEVELS);
     }
     o.f("  },\n");
     o.f("  \"walks\": %" PRIu64 ",\n  \"ptw_reads\": %" PRIu64 ",\n  \"ptw_reads_per_walk\": %.6f,\n"
         "  \"ctx_reads\": %" PRIu64 ",\n  \"merged_misses\": %" PRIu64 ",\n",
         c.walks, c.ptw_reads, rate(c.ptw_reads, c.walks), c.ctx_reads, t.merged);
     o.f("  \"walker\": {\"count\": %u, \"occupancy\": %.6f, \"queued\": %" PRIu64 ", \"queue_delay_mean\": %.3f, "
-        "\"queue_delay_max\": %" PRIu64 ", \"input_stall_cycles\": %" PRIu64 "},\n",
+        "\"queue_delay_max\": %" PRIu64 ", \"input_stall_cycles\": %" PRIu64 ", \"wait_fraction\": %.6f},\n",
         in.walkers, rate(t.walk_cycles, span * in.walkers), t.queued, rate(t.queue_cycles, t.walks), t.queue_max,
-        t.input_stall_cycles);
+        t.input_stall_cycles, wait_fraction(r, t));
     o.f("  \"memory\": {\"accesses\": %" PRIu64 ", \"cache_hits\": %" PRIu64 ", \"stall_cycles\": %" PRIu64 "},\n",
-        in.mem->accesses(), in.mem->cache_hits(), in.mem->stall_cycles());
+        in.mem->accesses() - r.mem_accesses0, in.mem->cache_hits() - r.mem_cache_hits0,
+        in.mem->stall_cycles() - r.mem_stall0);
     o.f("  \"invalidations\": {\"iotlb\": %" PRIu64 ", \"context\": %" PRIu64 ", \"mean_latency_cycles\": %.3f},\n",
         t.inv_iotlb, t.inv_ctx, rate(t.inv_cycles, t.inv_iotlb + t.inv_ctx));
     o.f("  \"fault_queue\": {\"records\": %" PRIu64 ", \"dropped\": %" PRIu64 ", \"suppressed\": %" PRIu64 "},\n",
@@ -335,7 +443,7 @@ bool report_csv(const ReportInputs &in, const char *path, std::string *err)
     }
     const LatHist &h = r.latency;
     o.f("all,all,all,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.6f,%.3f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
-        r.translations, r.faults, r.mismatches, rate(in.core->iotlb.hits, in.core->iotlb.lookups), h.mean(),
+        r.translations, r.faults, r.mismatches, rate(iotlb_view(in).s.hits, in.core->iotlb.lookups), h.mean(),
         h.percentile(0.5), h.percentile(0.99), h.max());
     return write_whole(path, o.s, err);
 }

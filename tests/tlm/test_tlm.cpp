@@ -1,8 +1,13 @@
 // Timing-model tests: each case builds its own SystemC world (Check forks a
 // process per test), elaborates it, then drives Iommu::translate() and the
 // sockets directly with chosen arrival cycles.
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <string>
+#include <unistd.h>
 
 #include "iommusim/run.hpp"
 
@@ -545,6 +550,617 @@ START_TEST(walk_observer_sees_walks)
 }
 END_TEST
 
+// ---- Whole runs through the trace player: statistics, warnings, hostile input ----
+
+// The header every player test's trace starts with: two devices in domain 1,
+// one page mapped at 0x10000 and one at 0x40000000 (no table shared below the root).
+const char kTraceHead[] = "version 1\n"
+                          "creator hand\n"
+                          "source test_tlm\n"
+                          "device a bdf=00:03.0 bridge=-\n"
+                          "device b bdf=00:04.0 bridge=-\n"
+                          "attach rid=00:03.0 did=1 levels=4 tt=0\n"
+                          "attach rid=00:04.0 did=1 levels=4 tt=0\n"
+                          "map did=1 iova=0x10000 pa=0x80000000 size=0x1000 perm=rw\n"
+                          "map did=1 iova=0x40000000 pa=0x90000000 size=0x1000 perm=rw\n";
+
+// A text trace in a temporary file, replayed by a TracePlayer through the
+// timing model with `cfg` (one run per test process: SystemC elaborates once).
+struct PlayerRun {
+    ims_sim_cfg cfg;
+    ims::Clock clk;
+    ims::Memory memory;
+    ims::DataSink sink;
+    ims::Iommu iommu;
+    std::string path;
+    ims_trace_reader *reader = nullptr;
+    ims_replay *rp = nullptr;
+    std::unique_ptr<ims::TracePlayer> player;
+
+    PlayerRun(const ims_sim_cfg &c, const std::string &body)
+        : cfg(c), clk(c.clock_mhz), memory("memory", cfg, clk), sink("sink"), iommu("iommu", cfg, clk)
+    {
+        char p[] = "/tmp/ims-test-tlm-XXXXXX";
+        const int fd = mkstemp(p);
+        ck_assert_int_ge(fd, 0);
+        const std::string text = std::string(kTraceHead) + body;
+        ck_assert_int_eq(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+        close(fd);
+        path = p;
+        char err[512];
+        reader = ims_trace_open(p, err, sizeof err);
+        ck_assert_msg(reader != nullptr, "open: %s", err);
+        ims_replay_cfg rc;
+        ims_replay_cfg_default(&rc);
+        rc.iommu = cfg.iommu;
+        rc.tb.caps = cfg.iommu.caps;
+        rc.fault_drain_every = cfg.fault_drain_every;
+        rp = ims_replay_create(ims_trace_header(reader), &rc, &ims::Iommu::kMemOps, &iommu, err, sizeof err);
+        ck_assert_msg(rp != nullptr, "replay: %s", err);
+        memory.bind_backing(ims_replay_mem(rp));
+        iommu.bind_core(ims_replay_iommu(rp));
+        player.reset(new ims::TracePlayer("player", cfg, clk, reader, p, rp, iommu, false));
+        player->set_memory(&memory.timing());
+        player->isock.bind(iommu.dma_in);
+        player->ats.bind(iommu.ats_in);
+        iommu.dma_out.bind(sink.tsock);
+        iommu.mem.bind(memory.tsock);
+        sc_core::sc_start();
+        ck_assert(player->done());
+    }
+    ~PlayerRun()
+    {
+        player.reset();
+        ims_replay_destroy(rp);
+        ims_trace_close(reader);
+        unlink(path.c_str());
+    }
+    ims::ReportInputs inputs() const
+    {
+        return ims::ReportInputs{&cfg,   path.c_str(), "test", &player->stats(), &player->core_stats(),
+                                 &player->timing_stats(), &memory.timing(), iommu.walkers(), 0};
+    }
+    // The JSON report, as report_json writes it.
+    std::string json() const
+    {
+        ck_assert_msg(!player->failed(), "run failed: %s", player->error().c_str());
+        const std::string out = path + ".json";
+        std::string err;
+        ck_assert_msg(ims::report_json(inputs(), out.c_str(), &err), "%s", err.c_str());
+        std::string s;
+        if (std::FILE *f = std::fopen(out.c_str(), "r")) {
+            char buf[4096];
+            std::size_t n;
+            while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
+                s.append(buf, n);
+            std::fclose(f);
+        }
+        unlink(out.c_str());
+        ck_assert(!s.empty());
+        return s;
+    }
+    // The text report.
+    std::string text() const
+    {
+        char *buf = nullptr;
+        std::size_t len = 0;
+        std::FILE *f = open_memstream(&buf, &len);
+        ims::report_text(inputs(), f);
+        std::fclose(f);
+        std::string s(buf, len);
+        std::free(buf);
+        return s;
+    }
+};
+
+// The number after `"key": ` in the JSON, searched from the first occurrence
+// of `within` (an enclosing key; "" for the start). Fails the test if absent.
+std::uint64_t jnum(const std::string &js, const char *within, const char *key)
+{
+    std::size_t at = 0;
+    if (*within) {
+        at = js.find(std::string("\"") + within + "\": ");
+        ck_assert_msg(at != std::string::npos, "no %s in the JSON", within);
+    }
+    const std::string k = std::string("\"") + key + "\": ";
+    const std::size_t p = js.find(k, at);
+    ck_assert_msg(p != std::string::npos, "no %s.%s in the JSON", within, key);
+    return std::strtoull(js.c_str() + p + k.size(), nullptr, 10);
+}
+
+double jdbl(const std::string &js, const char *within, const char *key)
+{
+    std::size_t at = *within ? js.find(std::string("\"") + within + "\": ") : 0;
+    ck_assert(at != std::string::npos);
+    const std::string k = std::string("\"") + key + "\": ";
+    const std::size_t p = js.find(k, at);
+    ck_assert_msg(p != std::string::npos, "no %s.%s in the JSON", within, key);
+    return std::strtod(js.c_str() + p + k.size(), nullptr);
+}
+
+bool has(const std::string &s, const char *needle) { return s.find(needle) != std::string::npos; }
+
+// A miss that arrives while the walk for its page is in flight merges into
+// it: the core saw an IOTLB hit (and a context-cache hit on the context
+// entry still being read); the report counts both as misses, merged. A
+// later lookup of the filled entry is a true hit.
+START_TEST(merged_miss_is_a_miss)
+{
+    PlayerRun r(test_cfg(), "dma t=100 rid=00:03.0 iova=0x10000 size=64 r expect=0x80000000\n"
+                            "dma t=101 rid=00:03.0 iova=0x10040 size=64 r expect=0x80000040\n"
+                            "dma t=100000 rid=00:03.0 iova=0x10080 size=64 r expect=0x80000080\n");
+    const std::string js = r.json();
+    ck_assert_uint_eq(r.player->core_stats().iotlb.hits, 2);  // what the core saw
+    ck_assert_uint_eq(jnum(js, "iotlb", "lookups"), 3);
+    ck_assert_uint_eq(jnum(js, "iotlb", "hits"), 1);
+    ck_assert_uint_eq(jnum(js, "iotlb", "misses"), 2);
+    ck_assert_uint_eq(jnum(js, "iotlb", "merged"), 1);
+    ck_assert_double_eq_tol(jdbl(js, "iotlb", "hit_rate"), 1.0 / 3, 1e-6);
+    ck_assert_uint_eq(jnum(js, "", "merged_misses"), 1);
+    ck_assert_uint_eq(jnum(js, "context_cache", "hits"), 1);
+    ck_assert_uint_eq(jnum(js, "context_cache", "misses"), 2);
+    ck_assert_uint_eq(jnum(js, "context_cache", "merged"), 1);
+    ck_assert_double_eq_tol(jdbl(js, "devices", "iotlb_hit_rate"), 1.0 / 3, 1e-6);
+    ck_assert(has(r.text(), "merged"));
+}
+END_TEST
+
+// A paging-structure-cache hit on an entry a walk in flight is still filling
+// is a merged miss of that cache too.
+START_TEST(merged_psc_miss_is_a_miss)
+{
+    ims_sim_cfg c = test_cfg();
+    c.iommu.psc[2].sets = 1;
+    c.iommu.psc[2].ways = 4;
+    // 0x10000 and 0x11000 share their PDE (level 2): the second walk starts
+    // below the PDE the first walk is still reading.
+    PlayerRun r(c, "map did=1 iova=0x11000 pa=0x80001000 size=0x1000 perm=rw\n"
+                   "dma t=100 rid=00:03.0 iova=0x10000 size=64 r expect=0x80000000\n"
+                   "dma t=101 rid=00:03.0 iova=0x11000 size=64 r expect=0x80001000\n");
+    const std::string js = r.json();
+    const ims_stats &core = r.player->core_stats();
+    ck_assert_uint_ge(core.psc[2].hits, 1);
+    ck_assert_uint_eq(r.player->timing_stats().psc_merged[2], 1);
+    ck_assert_uint_eq(jnum(js, "l2", "merged"), 1);
+    ck_assert_uint_eq(jnum(js, "l2", "hits"), core.psc[2].hits - 1);
+    ck_assert_uint_eq(jnum(js, "l2", "misses"), core.psc[2].misses + 1);
+}
+END_TEST
+
+// Open loop: a record stamped before the current issue cycle (another
+// device's later record came first) is issued late and counted.
+START_TEST(reordered_is_reported)
+{
+    PlayerRun r(test_cfg(), "dma t=50 rid=00:03.0 iova=0x10000 size=64 r expect=0x80000000\n"
+                            "dma t=40 rid=00:04.0 iova=0x10000 size=64 r expect=0x80000000\n"
+                            "dma t=60 rid=00:04.0 iova=0x10000 size=64 r expect=0x80000000\n");
+    ck_assert_uint_eq(r.player->stats().reordered, 1);
+    ck_assert_uint_eq(jnum(r.json(), "", "reordered"), 1);
+    ck_assert(has(r.text(), "reordered"));
+}
+END_TEST
+
+// Simulated time starts at 0; the first DMA comes 1 ms later (a guest's
+// boot). The measured span runs from the first request after warm-up to the
+// last completion; throughput uses it.
+START_TEST(measured_span_excludes_time_before_dma)
+{
+    PlayerRun r(test_cfg(), "dma t=1000000 rid=00:03.0 iova=0x10000 size=64 r expect=0x80000000\n"
+                            "mark warmup-end\n"
+                            "dma t=2000000 rid=00:03.0 iova=0x10040 size=64 r expect=0x80000040\n"
+                            "dma t=2000100 rid=00:03.0 iova=0x10080 size=64 r expect=0x80000080\n");
+    const std::string js = r.json();
+    const ims::Cycles hit = r.cfg.ctx_latency + r.cfg.iotlb_latency;  // 1 GHz: 1 ns = 1 cycle
+    ck_assert_uint_eq(jnum(js, "time", "first_dma_cycle"), 1000000);
+    ck_assert_uint_eq(jnum(js, "time", "measured_start_cycle"), 2000000);
+    ck_assert_uint_eq(jnum(js, "time", "total_cycles"), 2000100 + hit);
+    ck_assert_uint_eq(jnum(js, "time", "dma_span_cycles"), 1000100 + hit);
+    ck_assert_uint_eq(jnum(js, "time", "measured_cycles"), 100 + hit);
+    ck_assert_uint_eq(jnum(js, "", "cycles"), 100 + hit);
+    ck_assert_double_eq_tol(jdbl(js, "throughput", "translations_per_us"), 2.0 * 1000 / (100 + hit), 1e-5);
+    ck_assert_double_eq_tol(jdbl(js, "throughput", "gbytes_per_s"), 128.0 / (100 + hit), 1e-5);
+}
+END_TEST
+
+// Open loop with every timestamp equal: a warning with a stable code, in the
+// JSON and the text; the closed loop (which ignores timestamps) has none.
+START_TEST(untimed_open_loop_warns)
+{
+    {
+        const bool closed = _i;
+        ims_sim_cfg c = test_cfg();
+        c.player_mode = closed ? IMS_PLAYER_CLOSED : IMS_PLAYER_OPEN;
+        PlayerRun r(c, "dma t=0 rid=00:03.0 iova=0x10000 size=64 r expect=0x80000000\n"
+                       "dma t=0 rid=00:04.0 iova=0x40000000 size=64 r expect=0x90000000\n");
+        const std::string js = r.json();
+        ck_assert_int_eq(has(js, "{\"code\": \"untimed_open_loop\""), !closed);
+        ck_assert_int_eq(has(r.text(), "WARNING [untimed_open_loop]"), !closed);
+        if (closed)
+            ck_assert(has(js, "\"warnings\": [],"));
+    }
+}
+END_TEST
+
+// Open-loop overload: 1 walker, a miss to a new page every 10 ns, each walk
+// ~400 cycles: the backlog grows and waiting dominates latency. The same
+// misses 1 us apart: no warning.
+START_TEST(open_loop_overload_warns)
+{
+    {
+        const bool slow = _i;
+        ims_sim_cfg c = test_cfg();
+        c.walkers = 1;
+        std::string body;
+        char line[256];
+        for (int i = 0; i < 64; i++) {
+            std::snprintf(line, sizeof line, "map did=1 iova=0x%x pa=0x%x size=0x1000 perm=rw\n",
+                          0x100000 + 0x200000 * i, 0x1000000 + 0x1000 * i);
+            body += line;
+        }
+        for (int i = 0; i < 64; i++) {
+            std::snprintf(line, sizeof line, "dma t=%d rid=00:03.0 iova=0x%x size=64 r expect=0x%x\n",
+                          (slow ? 1000 : 10) * (i + 1), 0x100000 + 0x200000 * i, 0x1000000 + 0x1000 * i);
+            body += line;
+        }
+        PlayerRun r(c, body);
+        const std::string js = r.json();
+        const double f = jdbl(js, "walker", "wait_fraction");
+        const ims::IommuTimingStats &t = r.player->timing_stats();
+        ck_assert_double_eq_tol(f, double(t.input_stall_cycles + t.queue_cycles) / r.player->stats().latency.sum(),
+                                1e-6);
+        if (slow) {
+            ck_assert_double_eq_tol(f, 0.0, 1e-9);
+            ck_assert(has(js, "\"warnings\": [],"));
+        } else {
+            ck_assert_double_gt(f, 0.5);
+            ck_assert(has(js, "{\"code\": \"open_loop_overload\""));
+            ck_assert(has(r.text(), "WARNING [open_loop_overload]"));
+        }
+    }
+}
+END_TEST
+
+// Hostile timestamps and warm-up: each run stops with an error naming the
+// trace and the record (iommusim run exits 2 on it), in both player modes
+// where the rule applies.
+START_TEST(hostile_timestamps_refused)
+{
+    {
+        const bool closed = _i;
+        ims_sim_cfg c = test_cfg();
+        c.player_mode = closed ? IMS_PLAYER_CLOSED : IMS_PLAYER_OPEN;
+        // A device's timestamp going back: the rule trace validate checks.
+        PlayerRun r(c, "dma t=50 rid=00:03.0 iova=0x10000 size=64 r expect=0x80000000\n"
+                       "dma t=40 rid=00:03.0 iova=0x10000 size=64 r expect=0x80000000\n");
+        ck_assert(r.player->failed());
+        ck_assert_msg(has(r.player->error(), "record 5 (dma): timestamp 40 before the previous dma of 00:03.0 at 50"),
+                      "%s", r.player->error().c_str());
+        ck_assert(has(r.player->error(), r.path.c_str()));
+    }
+}
+END_TEST
+
+START_TEST(unrepresentable_timestamp_refused)
+{
+    {
+        const bool closed = _i;
+        ims_sim_cfg c = test_cfg();
+        c.player_mode = closed ? IMS_PLAYER_CLOSED : IMS_PLAYER_OPEN;
+        PlayerRun r(c, "dma t=18446744073709551615 rid=00:03.0 iova=0x10000 size=64 r expect=0x80000000\n");
+        if (closed) {  // the closed loop never converts timestamps
+            ck_assert(!r.player->failed());
+        } else {
+            ck_assert(r.player->failed());
+            ck_assert_msg(has(r.player->error(), "record 4 (dma): timestamp 18446744073709551615 ns is beyond what the "
+                                                 "model can represent"),
+                          "%s", r.player->error().c_str());
+        }
+    }
+}
+END_TEST
+
+// The largest representable timestamp still runs; one more ns does not.
+START_TEST(timestamp_range_boundary)
+{
+    {
+        const bool over = _i;
+        ims_sim_cfg c = test_cfg();  // 1 GHz: 1 ns = 1 cycle
+        const ims::Clock probe(c.clock_mhz);
+        const std::uint64_t max = probe.max_cycles();
+        ck_assert_uint_eq(max, UINT64_MAX / 1000 / 2);  // 1 ps resolution, 1000 ps per cycle
+        char body[256];
+        std::snprintf(body, sizeof body, "dma t=%" PRIu64 " rid=00:03.0 iova=0x10000 size=64 r expect=0x80000000\n",
+                      max + (over ? 1 : 0));
+        PlayerRun r(c, body);
+        ck_assert_int_eq(r.player->failed(), over);
+    }
+}
+END_TEST
+
+// Warm-up that covers every DMA record is an error, not a silent number:
+// by count (player.warmup >= the DMA records) or by a mark after the last
+// DMA. One DMA record short of that measures that one record.
+START_TEST(warmup_covering_trace_refused)
+{
+    {
+        const int variant = _i;
+        ims_sim_cfg c = test_cfg();
+        std::string body = "dma t=10 rid=00:03.0 iova=0x10000 size=64 r expect=0x80000000\n"
+                           "dma t=20 rid=00:04.0 iova=0x10000 size=64 r expect=0x80000000\n";
+        const char *want = "warm-up covers the whole trace";
+        bool fails = true;
+        switch (variant) {
+        case 0: c.warmup = 2; break;
+        case 1: c.warmup = 3; break;
+        case 2: body += "mark warmup-end\n"; break;
+        case 3: c.warmup = 1; fails = false; break;
+        }
+        PlayerRun r(c, body);
+        ck_assert_int_eq(r.player->failed(), fails);
+        if (fails)
+            ck_assert_msg(has(r.player->error(), want), "%s", r.player->error().c_str());
+        else
+            ck_assert_uint_eq(r.player->stats().translations, 1);
+        if (variant == 2)
+            ck_assert(has(r.player->error(), "mark warmup-end` at record 6"));
+    }
+}
+END_TEST
+
+// Warm-up is excluded from the core's statistics, the timing statistics and
+// the latency histogram: the warm-up walks (two misses) vanish, the measured
+// hits remain, by count or by mark.
+START_TEST(warmup_excluded_everywhere)
+{
+    {
+        const bool by_mark = _i;
+        ims_sim_cfg c = test_cfg();
+        if (!by_mark)
+            c.warmup = 2;
+        std::string body = "dma t=100 rid=00:03.0 iova=0x10000 size=64 r expect=0x80000000\n"
+                           "dma t=10000 rid=00:03.0 iova=0x40000000 size=64 r expect=0x90000000\n";
+        if (by_mark)
+            body += "mark warmup-end\n";
+        body += "dma t=20000 rid=00:03.0 iova=0x10040 size=64 r expect=0x80000040\n"
+                "dma t=20100 rid=00:03.0 iova=0x40000040 size=64 r expect=0x90000040\n"
+                "dma t=20200 rid=00:04.0 iova=0x10080 size=64 r expect=0x80000080\n";
+        PlayerRun r(c, body);
+        const std::string js = r.json();
+        const ims::Cycles hit = c.ctx_latency + c.iotlb_latency;
+        ck_assert_uint_eq(jnum(js, "", "warmup_dma_records"), 2);
+        ck_assert_uint_eq(jnum(js, "", "translations"), 3);
+        ck_assert_uint_eq(jnum(js, "", "checked"), 5);  // checking covers the whole run
+        ck_assert_uint_eq(jnum(js, "iotlb", "lookups"), 3);
+        ck_assert_uint_eq(jnum(js, "iotlb", "hits"), 3);
+        ck_assert_uint_eq(jnum(js, "", "walks"), 0);
+        ck_assert_uint_eq(jnum(js, "", "ptw_reads"), 0);
+        // Device 00:04.0's first lookup misses the context cache: its root
+        // and context entries are the only timed accesses measured.
+        ck_assert_uint_gt(jnum(js, "", "ctx_reads"), 0);
+        ck_assert_uint_eq(jnum(js, "", "ctx_reads"), r.player->core_stats().ctx_reads);
+        ck_assert_uint_eq(jnum(js, "memory", "accesses"), 2);  // of 12 in the whole run
+        ck_assert_uint_eq(r.memory.timing().accesses(), 12);
+        ck_assert_uint_eq(r.player->core_stats().translations, 3);
+        ck_assert_uint_eq(r.player->timing_stats().requests, 3);
+        ck_assert_uint_eq(r.player->timing_stats().walks, 0);
+        const ims::LatHist &h = r.player->stats().latency;
+        ck_assert_uint_eq(h.count(), 3);
+        ck_assert_uint_eq(h.min(), hit);
+        ck_assert_uint_eq(h.max(), hit + 2 * c.mem_latency);  // the context miss
+        ck_assert_uint_eq(jnum(js, "latency_cycles", "max"), hit + 2 * c.mem_latency);
+        std::uint64_t in_hist = 0;
+        for (std::uint64_t v : h.log2_counts())
+            in_hist += v;
+        ck_assert_uint_eq(in_hist, 3);
+        ck_assert_uint_eq(r.player->stats().queue_delay.count(), 3);
+        ck_assert_uint_eq(r.player->stats().devices[0].requests, 2);
+        ck_assert_uint_eq(r.player->stats().devices[0].latency.count(), 2);
+    }
+}
+END_TEST
+
+// A fault queue of 4 records (a ring: it holds 3) that software drains only
+// after 1,000: of 10 faults, 3 are recorded and 7 dropped, and the JSON says so.
+START_TEST(dropped_faults_reported)
+{
+    ims_sim_cfg c = test_cfg();
+    c.iommu.fq_records = 4;
+    c.fault_drain_every = 1000;
+    std::string body;
+    char line[160];
+    for (int i = 0; i < 10; i++) {
+        std::snprintf(line, sizeof line, "dma t=%d rid=00:03.0 iova=0x%x size=64 w fault=0x%x\n", 1000 * (i + 1),
+                      0x200000 + 0x1000 * i, IMS_FR_WRITE);
+        body += line;
+    }
+    PlayerRun r(c, body);
+    const std::string js = r.json();
+    ck_assert_uint_eq(jnum(js, "", "faults"), 10);
+    ck_assert_uint_eq(jnum(js, "fault_queue", "records"), 3);
+    ck_assert_uint_eq(jnum(js, "fault_queue", "dropped"), 7);
+    ck_assert_uint_eq(jnum(js, "fault_queue", "suppressed"), 0);
+    ck_assert(has(r.text(), "3 records written, 7 dropped (full)"));
+}
+END_TEST
+
+// Percentiles are ranks: the smallest value with at least ceil(p * count)
+// samples at or below it, exact below 1,024 cycles.
+START_TEST(percentile_ranks_exact)
+{
+    ims::LatHist h;  // 1..100, once each
+    for (ims::Cycles v = 100; v >= 1; v--)
+        h.add(v);
+    ck_assert_uint_eq(h.percentile(0.5), 50);
+    ck_assert_uint_eq(h.percentile(0.9), 90);
+    ck_assert_uint_eq(h.percentile(0.99), 99);
+    ck_assert_uint_eq(h.percentile(0.999), 100);  // rank ceil(99.9) = 100
+    ck_assert_uint_eq(h.percentile(0.0), 1);
+    ck_assert_uint_eq(h.max(), 100);
+    ck_assert_uint_eq(h.min(), 1);
+
+    ims::LatHist t;  // 1..10: the rank boundaries
+    for (ims::Cycles v = 1; v <= 10; v++)
+        t.add(v);
+    ck_assert_uint_eq(t.percentile(0.5), 5);
+    ck_assert_uint_eq(t.percentile(0.51), 6);  // rank 5.1 -> 6
+    ck_assert_uint_eq(t.percentile(0.9), 9);
+    ck_assert_uint_eq(t.percentile(0.91), 10);
+    ck_assert_uint_eq(t.percentile(0.1), 1);
+    ck_assert_uint_eq(t.percentile(0.11), 2);
+
+    ims::LatHist m;  // 900 x 10, 90 x 20, 9 x 30, 1 x 1000
+    for (int i = 0; i < 900; i++)
+        m.add(10);
+    for (int i = 0; i < 90; i++)
+        m.add(20);
+    for (int i = 0; i < 9; i++)
+        m.add(30);
+    m.add(1000);
+    ck_assert_uint_eq(m.percentile(0.5), 10);
+    ck_assert_uint_eq(m.percentile(0.9), 10);    // rank 900: the last 10
+    ck_assert_uint_eq(m.percentile(0.901), 20);  // rank 901: the first 20
+    ck_assert_uint_eq(m.percentile(0.99), 20);   // rank 990
+    ck_assert_uint_eq(m.percentile(0.999), 30);  // rank 999
+    ck_assert_uint_eq(m.percentile(1.0), 1000);
+    ck_assert_uint_eq(m.max(), 1000);
+    ck_assert_uint_eq(m.sum(), 900 * 10 + 90 * 20 + 9 * 30 + 1000);
+}
+END_TEST
+
+// The JSON percentiles are the histogram's, of the measured translations:
+// 1 walk + 99 hits: p50 and p90 the hit latency, max the walk.
+START_TEST(json_percentiles)
+{
+    ims_sim_cfg c = test_cfg();
+    std::string body;
+    char line[160];
+    for (int i = 0; i < 100; i++) {
+        std::snprintf(line, sizeof line, "dma t=%d rid=00:03.0 iova=0x%x size=64 r expect=0x%x\n", 10000 * (i + 1),
+                      0x10000 + 64 * (i % 64), 0x80000000u + 64 * (i % 64));
+        body += line;
+    }
+    PlayerRun r(c, body);
+    const std::string js = r.json();
+    const ims::Cycles hit = c.ctx_latency + c.iotlb_latency;
+    const ims::Cycles first = hit + c.psc_latency + 4 * (c.walk_step + c.mem_latency) + c.fill_latency + 2 * c.mem_latency;
+    ck_assert_uint_eq(jnum(js, "latency_cycles", "min"), hit);
+    ck_assert_uint_eq(jnum(js, "latency_cycles", "p50"), hit);
+    ck_assert_uint_eq(jnum(js, "latency_cycles", "p99"), hit);   // rank 99 of 100
+    ck_assert_uint_eq(jnum(js, "latency_cycles", "p999"), first); // rank 100
+    ck_assert_uint_eq(jnum(js, "latency_cycles", "max"), first);
+}
+END_TEST
+
+// MemTiming, exactly: bandwidth admits mem.bytes_per_cycle x 4 bytes per
+// 4-cycle bucket; later accesses move to the next bucket with room.
+START_TEST(memory_bandwidth_exact)
+{
+    ims_sim_cfg c = test_cfg();
+    c.mem_latency = 100;
+    c.mem_bytes_per_cycle = 16;  // 64 bytes per bucket: one 64-byte read
+    ims::MemTiming m(c);
+    ck_assert_uint_eq(m.access(0, 64), 100);
+    ck_assert_uint_eq(m.access(0, 64), 104);
+    ck_assert_uint_eq(m.access(1, 64), 108);
+    ck_assert_uint_eq(m.access(2, 32), 112);
+    ck_assert_uint_eq(m.access(2, 32), 112);  // two halves share a bucket
+    ck_assert_uint_eq(m.stall_cycles(), 4 + 7 + 10 + 10);
+    ck_assert_uint_eq(m.access(40, 256), 40 + 12 + 100);  // 4 whole buckets, from the issue bucket
+    ck_assert_uint_eq(m.access(40, 64), 56 + 100);        // after them
+
+    ims_sim_cfg d = c;
+    d.mem_bytes_per_cycle = 32;  // two reads per bucket
+    ims::MemTiming w(d);
+    ck_assert_uint_eq(w.access(0, 64), 100);
+    ck_assert_uint_eq(w.access(0, 64), 100);
+    ck_assert_uint_eq(w.access(0, 64), 104);
+}
+END_TEST
+
+// The outstanding limit, exactly, for a short latency (bucket counting) and
+// a long one (the list of accesses in flight): an access starts only where
+// every bucket it occupies has a free slot, also between accesses placed out
+// of time order.
+START_TEST(memory_outstanding_exact)
+{
+    {
+        const bool long_lat = _i;
+        ims_sim_cfg c = test_cfg();
+        c.mem_latency = long_lat ? 100000 : 100;  // the allowed maximum, or 25 buckets
+        c.mem_outstanding = 1;
+        const ims::Cycles L = c.mem_latency;
+        ims::MemTiming m(c);
+        ck_assert_uint_eq(m.access(0, 64), L);
+        ck_assert_uint_eq(m.access(0, 64), 2 * L);             // after the first
+        ck_assert_uint_eq(m.access(L / 2, 64), 3 * L);         // after both
+        ck_assert_uint_eq(m.access(5 * L, 64), 6 * L);         // free again
+        ck_assert_uint_eq(m.access(3 * L + 4, 64), 4 * L + 4); // in the gap [3L, 5L) before it
+        // No gap of L between 4L+4 and 5L: skip past the access at 5L.
+        ck_assert_uint_eq(m.access(3 * L, 64), 7 * L);
+        ims_sim_cfg d = c;
+        d.mem_outstanding = 2;
+        ims::MemTiming two(d);
+        ck_assert_uint_eq(two.access(0, 64), L);
+        ck_assert_uint_eq(two.access(0, 64), L);
+        ck_assert_uint_eq(two.access(4, 64), 2 * L);
+        ck_assert_uint_eq(two.access(8, 64), 2 * L);  // beside the third: the first two have ended by L
+    }
+}
+END_TEST
+
+// Domain and global IOTLB invalidations, and global, domain and device
+// context invalidations, arriving while a walk or a context read is in
+// flight: with drain they complete after that fill, with discard at once;
+// either way the fill leaves no stale entry: the next request to the page
+// walks again from the root (paging-structure caches included) or reads the
+// context again.
+START_TEST(invalidation_overlaps_fills)
+{
+    {
+        const int variant = _i / 2, policy = _i % 2 ? IMS_INV_DISCARD : IMS_INV_DRAIN;
+        ims_sim_cfg c = test_cfg();
+        c.inv_policy = static_cast<std::uint8_t>(policy);
+        for (unsigned l = 2; l <= 4; l++) {
+            c.iommu.psc[l].sets = 1;
+            c.iommu.psc[l].ways = 4;
+        }
+        Rig r(c);
+        r.map(0x10000, 0x80000000);
+        r.map(0x40000000, 0x90000000);
+        const ims::Cycles t = 5000;
+        if (variant < 2) {  // IOTLB: domain, global; a walk in flight
+            r.xlate(0, 0x10000);  // context cached
+            const ims::ReqExt miss = r.xlate(t, 0x40000000);
+            ck_assert(miss.xlate.flags & IMS_XLATE_WALKED);
+            const ims::Cycles walk_done = t + miss.latency;
+            const ims::Cycles done =
+                r.iommu.invalidate_iotlb(t + 10, variant == 0 ? IMS_INV_DOMAIN : IMS_INV_GLOBAL, kDid, 0, 0, false);
+            ck_assert_uint_eq(done, policy == IMS_INV_DRAIN ? walk_done + c.inv_latency : t + 10 + c.inv_latency);
+            const ims::ReqExt again = r.xlate(t + 20, 0x40000000);
+            ck_assert(again.xlate.flags & IMS_XLATE_WALKED);
+            ck_assert_uint_eq(again.xlate.psc_level, 0);  // from the root: the PSC entries went too
+            ck_assert(!again.merged);
+            unsigned ptes = 0;
+            for (unsigned i = 0; i < again.xlate.n_reads; i++)
+                ptes += again.xlate.reads[i].kind == IMS_MEM_PTE;
+            ck_assert_uint_eq(ptes, 4);
+        } else {  // context: global, domain, device; the first request's context read in flight
+            const ims::ReqExt first = r.xlate(t, 0x40000000);
+            ck_assert(!(first.xlate.flags & IMS_XLATE_CTX_HIT));
+            const ims::Cycles ctx_ready = t + c.ctx_latency + 2 * c.mem_latency;  // root + context entry
+            const ims_inv_gran g = variant == 2 ? IMS_INV_GLOBAL : variant == 3 ? IMS_INV_DOMAIN : IMS_INV_DEVICE;
+            const ims::Cycles done = r.iommu.invalidate_context(t + 10, g, kDid, kRid, 0);
+            ck_assert_uint_eq(done, policy == IMS_INV_DRAIN ? ctx_ready + c.inv_latency : t + 10 + c.inv_latency);
+            const ims::ReqExt again = r.xlate(t + 20, 0x10000);
+            ck_assert(!(again.xlate.flags & IMS_XLATE_CTX_HIT));  // read again, not the stale entry
+            ck_assert_uint_eq(again.xlate.pa, 0x80000000);
+        }
+        // Another domain's invalidation never waits for these fills.
+        ck_assert_uint_eq(r.iommu.invalidate_iotlb(t + 30, IMS_INV_DOMAIN, kDid + 1, 0, 0, false), t + 30 + c.inv_latency);
+    }
+}
+END_TEST
+
 Suite *tlm_suite()
 {
     Suite *s = suite_create("tlm");
@@ -563,7 +1179,27 @@ Suite *tlm_suite()
     tcase_add_test(tc, latency_histogram);
     tcase_add_test(tc, memory_limits);
     tcase_add_test(tc, walk_observer_sees_walks);
+    tcase_add_test(tc, percentile_ranks_exact);
+    tcase_add_test(tc, memory_bandwidth_exact);
+    tcase_add_loop_test(tc, memory_outstanding_exact, 0, 2);
+    tcase_add_loop_test(tc, invalidation_overlaps_fills, 0, 10);
     suite_add_tcase(s, tc);
+
+    TCase *run = tcase_create("run");  // whole runs through the trace player
+    tcase_add_test(run, merged_miss_is_a_miss);
+    tcase_add_test(run, merged_psc_miss_is_a_miss);
+    tcase_add_test(run, reordered_is_reported);
+    tcase_add_test(run, measured_span_excludes_time_before_dma);
+    tcase_add_loop_test(run, untimed_open_loop_warns, 0, 2);
+    tcase_add_loop_test(run, open_loop_overload_warns, 0, 2);
+    tcase_add_loop_test(run, hostile_timestamps_refused, 0, 2);
+    tcase_add_loop_test(run, unrepresentable_timestamp_refused, 0, 2);
+    tcase_add_loop_test(run, timestamp_range_boundary, 0, 2);
+    tcase_add_loop_test(run, warmup_covering_trace_refused, 0, 4);
+    tcase_add_loop_test(run, warmup_excluded_everywhere, 0, 2);
+    tcase_add_test(run, dropped_faults_reported);
+    tcase_add_test(run, json_percentiles);
+    suite_add_tcase(s, run);
     return s;
 }
 

@@ -30,6 +30,7 @@ public:
             add_large(v);
     }
     std::uint64_t count() const { return m_count; }
+    std::uint64_t sum() const { return m_sum; }
     Cycles min() const;
     Cycles max() const;
     double mean() const { return m_count ? static_cast<double>(m_sum) / static_cast<double>(m_count) : 0.0; }
@@ -70,12 +71,32 @@ struct RunStats {
     std::uint64_t requests_simulated = 0;      // every request, warm-up included (for speed figures)
     std::uint64_t translations = 0, faults = 0, expected_faults = 0;
     std::uint64_t checked = 0, mismatches = 0; // over the whole run, warm-up included
-    std::uint64_t reordered = 0;               // open loop: timestamps that went back in time
+    // Open loop: DMA records whose timestamp lay before the current issue
+    // cycle (set by another device's later record) and were issued late, at
+    // the current cycle. A device's own timestamps never go back (refused).
+    std::uint64_t reordered = 0;
     std::uint64_t warmup_records = 0;          // DMA records excluded as warm-up
     LatHist latency, queue_delay;
     std::vector<DeviceStats> devices;          // in order of first appearance
-    Cycles start_cycle = 0, end_cycle = 0;     // of the measured phase
+    // Time, in cycles from 0 (the start of the simulation, which may lie long
+    // before the first DMA: a guest's boot). end_cycle: the last completion.
+    Cycles first_issue = 0;                    // first DMA request issued (warm-up included)
+    Cycles start_cycle = 0;                    // first DMA request issued after warm-up
+    Cycles end_cycle = 0;
+    bool any_issued = false, measured_issued = false;  // first_issue / start_cycle are set
+    // Open loop: every DMA record carried the same timestamp (e.g. all 0).
+    bool timestamps_equal = true;
+    std::uint64_t first_ts = 0;                // ns, of the first DMA record
+    // The memory's counters when warm-up ended (set_memory()), subtracted in the report.
+    std::uint64_t mem_accesses0 = 0, mem_cache_hits0 = 0;
+    Cycles mem_stall0 = 0;
     std::string first_mismatch;                // for the report
+};
+
+// Something that makes the numbers misleading, said in the report and the
+// JSON. Codes are stable (docs/stats.md).
+struct RunWarning {
+    std::string code, text;
 };
 
 // Reads a trace and plays it into an Iommu: DMA records become TLM requests
@@ -98,6 +119,9 @@ public:
     const ims_stats &core_stats() const { return m_core_delta; }
     const IommuTimingStats &timing_stats() const { return m_timing_delta; }
     bool done() const { return m_done; }
+    // The memory whose counters warm-up excludes (not owned; without it the
+    // report's memory figures cover the whole run).
+    void set_memory(const MemTiming *mem) { m_mem = mem; }
 
 private:
     void run();
@@ -107,6 +131,9 @@ private:
     static const ims_xlate *part_xlate(void *ctx, const ims_req *req, unsigned part);
     static void part_seen(void *ctx, const ims_rec *rec, const ims_req *req, const ims_xlate *x, bool ok);
     void end_warmup();
+    bool check_ts(const ims_rec &rec, std::uint64_t index, Cycles *issue);
+    __attribute__((noinline, cold)) bool ts_error(const ims_rec &rec, std::uint64_t index, std::uint64_t last);
+    void note_issue(Cycles issue);
     DeviceStats &device(std::uint16_t rid);
     void sync(Cycles t);
     sc_core::sc_time time_of(Cycles t);
@@ -119,6 +146,7 @@ private:
     ims_replay *m_rp;
     Iommu &m_iommu;
     bool m_progress;
+    const MemTiming *m_mem = nullptr;
     bool m_warm;              // still in warm-up
     bool m_warm_ended = false;  // warm-up ended (by count or by MARK)
     bool m_done = false;
@@ -127,6 +155,9 @@ private:
     ims_stats m_core_start{}, m_core_delta{};
     IommuTimingStats m_timing_delta{};
     std::vector<std::int32_t> m_dev_index; // rid -> index in m_st.devices, -1 if none
+    std::vector<std::uint64_t> m_last_ts;   // rid -> timestamp of its last DMA record (ns)
+    Cycles m_max_cycles;                    // the latest issue cycle the model can represent
+    std::uint64_t m_warmup_mark = UINT64_MAX; // record index of the `mark warmup-end`, if any
     Cycles m_now = 0;                       // current issue cycle (non-decreasing)
     Cycles m_sync_until = 0;                // sync(): no wait needed up to this cycle
     Cycles m_time_cycle = 0;                // time_of(): the last cycle converted
@@ -150,6 +181,12 @@ struct ReportInputs {
     std::uint32_t walkers;
     double wall_seconds;             // text report only; JSON and CSV never print it (deterministic)
 };
+
+// The warnings a run's numbers deserve (empty when none), in a fixed order.
+std::vector<RunWarning> run_warnings(const ReportInputs &in);
+// Fraction of the measured translation latency spent waiting at a stalled
+// input or for a walker (0 with no latency): the overload criterion.
+double wait_fraction(const RunStats &r, const IommuTimingStats &t);
 
 void report_text(const ReportInputs &in, std::FILE *out);
 // Whole-or-nothing writes (temp file + rename); false with a message on failure.

@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <systemc>
@@ -60,6 +61,9 @@ public:
     }
     // The cycle a request annotated with `delay` arrives at.
     Cycles arrival(const sc_core::sc_time &delay) const { return to_cycles(now() + delay); }
+    // The latest cycle a request may be issued at: half of what sc_time can
+    // represent, the other half left for latencies.
+    Cycles max_cycles() const { return ~std::uint64_t{0} / m_period / 2; }
     // sc_time_stamp() without the out-of-line call (hot: several per request).
     const sc_core::sc_time &now() const { return m_ctx->time_stamp(); }
 
@@ -153,41 +157,63 @@ struct ReqExt : tlm::tlm_extension<ReqExt> {
 // Memory timing: latency, bandwidth and an outstanding-read limit, kept as a
 // calendar of time buckets so accesses issued out of time order (a later
 // request's read that happens before an earlier walk's last read) are
-// accounted correctly. Deterministic for a seed.
+// accounted correctly. Deterministic for a seed. The cost of an access does
+// not grow with mem.latency: the outstanding limit is checked against the
+// list of accesses in flight (at most a few times mem.outstanding of them
+// matter), never bucket by bucket across the latency.
 class MemTiming {
 public:
     explicit MemTiming(const ims_sim_cfg &cfg);
     // Cycle at which an access of `bytes` issued at cycle t completes.
-    Cycles access(Cycles t, std::uint32_t bytes);
+    // `floor`: no access will ever be issued before this cycle (the caller's
+    // current time), so accesses that ended before it can be forgotten.
+    Cycles access(Cycles t, std::uint32_t bytes, Cycles floor = 0);
     std::uint64_t accesses() const { return m_accesses; }
     std::uint64_t cache_hits() const { return m_cache_hits; }
     Cycles stall_cycles() const { return m_stall; }
+    // Whether access() uses its `floor` argument (long latencies only).
+    bool uses_floor() const { return m_long; }
 
 private:
     // Calendar: accesses are recorded where they start; a bucket's reads in
     // flight are the starts of the `span` buckets up to it (span = latency in
-    // buckets, per latency class). A coarse ring of start counts gives a cheap
-    // upper bound, so the exact count is computed only near the limit.
+    // buckets, per latency class). Short spans (m_long false): a coarse ring
+    // of start counts gives a cheap upper bound, and only near the limit are
+    // the buckets of the span counted (at most kShortSpan of them). Long
+    // spans: the accesses in flight are kept in m_live and counted from there.
     struct Bucket {
         std::uint64_t index = UINT64_MAX; // which time bucket occupies this slot
         std::uint32_t bytes = 0;          // bandwidth used
-        std::uint32_t starts[2] = {0, 0}; // accesses started here: [0] memory, [1] table-read cache hit
+        std::uint32_t starts[2] = {0, 0}; // short spans: accesses started here, [0] memory, [1] table-read cache hit
     };
     struct Coarse {
         std::uint64_t index = UINT64_MAX;
         std::uint32_t starts = 0;
     };
+    struct Live {                         // an access that may still be in flight
+        std::uint64_t b;                  // start bucket
+        unsigned cls;                     // 0 memory, 1 table-read cache hit
+    };
     Bucket &slot(std::uint64_t b);
+    // Can an access of class cls start in bucket b? If not, *next is the
+    // first bucket after b where it might.
+    bool outstanding_ok(std::uint64_t b, unsigned cls, std::uint64_t *next);
+    bool outstanding_exact(std::uint64_t b, unsigned cls, std::uint64_t *next);
     std::uint32_t starts_at(std::uint64_t b, unsigned cls) const;
-    bool outstanding_ok(std::uint64_t b, unsigned cls) const;
-    bool outstanding_exact(std::uint64_t b, unsigned cls) const;
+    bool outstanding_short(std::uint64_t b, unsigned cls) const;
+    void add_live(std::uint64_t b, unsigned cls, std::uint64_t floor_b);
     std::uint32_t m_latency, m_cache_latency, m_outstanding, m_capacity;
     std::uint64_t m_span[2];  // buckets an access occupies, per class
     std::uint64_t m_back;     // the longer of the two spans
+    bool m_long;              // m_back > kShortSpan: the list of accesses in flight is used
     double m_hit_prob;
     std::uint64_t m_rng;
-    std::vector<Bucket> m_cal;
-    std::vector<Coarse> m_coarse;
+    std::vector<Bucket> m_cal;     // a power of two in size, at least 4 * m_back
+    std::vector<Coarse> m_coarse;  // m_cal.size() / 64
+    std::size_t m_cal_mask, m_coarse_mask;  // their sizes minus one
+    std::vector<Live> m_live;      // sorted by start bucket, from m_live_head
+    std::size_t m_live_head = 0;
+    std::vector<std::pair<std::uint64_t, int>> m_events;  // outstanding_exact's scratch
     Bucket m_full;
     std::uint64_t m_accesses = 0, m_cache_hits = 0;
     Cycles m_stall = 0;
@@ -241,7 +267,12 @@ private:
 struct IommuTimingStats {
     std::uint64_t requests = 0;
     std::uint64_t walks = 0;
-    std::uint64_t merged = 0;        // misses merged into an in-flight walk
+    // Lookups that found an entry still being filled by a walk or a context
+    // read in flight: the core counts them as hits; they are misses merged
+    // into that fill (as a cache counts an MSHR hit), and the report says so.
+    std::uint64_t merged = 0;        // IOTLB
+    std::uint64_t ctx_merged = 0;    // context cache
+    std::uint64_t psc_merged[IMS_MAX_LEVELS + 1] = {};  // paging-structure caches, by level
     Cycles walk_cycles = 0;          // sum of walk durations (walker busy time)
     Cycles queue_cycles = 0;         // sum of waits for a walker
     Cycles queue_max = 0;
