@@ -2,6 +2,7 @@
  * Exit status: 0 ok, 1 a check failed (validate), 2 usage or input error. */
 #define _POSIX_C_SOURCE 200809L
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -13,6 +14,7 @@
 
 #include "cmd.h"
 #include "iommusim/gen.h"
+#include "iommusim/outfile.h"
 #include "iommusim/qemu_vtd.h"
 #include "iommusim/replay.h"
 #include "iommusim/trace.h"
@@ -362,11 +364,19 @@ static int cmd_convert(int argc, char **argv)
         fprintf(stderr, "iommusim trace convert: %s applies only to --from qemu-vtd\n", qemu_only);
         return EXIT_USAGE;
     }
-    if (ims_trace_form_from_path(out) < 0) {
-        fprintf(stderr, "iommusim trace convert: %s: unknown output suffix (expected .itr, .itr.zst, .itt or .txt)\n",
+    if (strcmp(out, "-") && ims_trace_form_from_path(out) < 0) {
+        fprintf(stderr,
+                "iommusim trace convert: %s: unknown output suffix (expected .itr, .itr.zst, .itt or .txt, or - for "
+                "text on stdout)\n",
                 out);
         return EXIT_USAGE;
     }
+    if (ims_outfile_same(in, out)) {
+        fprintf(stderr, "iommusim trace convert: %s and %s: the output would replace the input\n", in, out);
+        return EXIT_USAGE;
+    }
+    /* With the trace on stdout, the summary goes to stderr. */
+    FILE *info = strcmp(out, "-") ? stdout : stderr;
     char err[1024];
     if (!strcmp(from, "qemu-vtd")) {
         struct ims_qemu_vtd_stats st;
@@ -375,13 +385,13 @@ static int cmd_convert(int argc, char **argv)
             fprintf(stderr, "iommusim trace convert: %s\n", err);
             return EXIT_USAGE;
         }
-        printf("converted %s -> %s\n", in, out);
-        printf("lines: %" PRIu64 ", events used: %" PRIu64 "\n", st.lines, st.events);
-        printf("dma: %" PRIu64 " (sized from device events: %" PRIu64 ", expected faults: %" PRIu64 ")\n", st.dma,
+        fprintf(info, "converted %s -> %s\n", in, out);
+        fprintf(info, "lines: %" PRIu64 ", events used: %" PRIu64 "\n", st.lines, st.events);
+        fprintf(info, "dma: %" PRIu64 " (sized from device events: %" PRIu64 ", expected faults: %" PRIu64 ")\n", st.dma,
                st.sized, st.faults);
-        printf("map: %" PRIu64 ", unmap: %" PRIu64 ", invalidations: %" PRIu64 ", attach: %" PRIu64 "\n", st.maps,
+        fprintf(info, "map: %" PRIu64 ", unmap: %" PRIu64 ", invalidations: %" PRIu64 ", attach: %" PRIu64 "\n", st.maps,
                st.unmaps, st.invalidations, st.attaches);
-        printf("timestamps: %s\n", st.timestamps ? "from the log" : "none in the log: line order used");
+        fprintf(info, "timestamps: %s\n", st.timestamps ? "from the log" : "none in the log: line order used");
         return EXIT_OK;
     }
     struct ims_trace_reader *r = ims_trace_open(in, err, sizeof err);
@@ -434,7 +444,7 @@ out:
         fprintf(stderr, "iommusim trace convert: %s\n", err);
         return EXIT_USAGE;
     }
-    printf("converted %s -> %s: %" PRIu64 " records\n", in, out, total);
+    fprintf(info, "converted %s -> %s: %" PRIu64 " records\n", in, out, total);
     return EXIT_OK;
 }
 
@@ -456,7 +466,8 @@ static void problem(struct vstate *v, uint64_t index, const struct ims_rec *rec,
 {
     v->problems++;
     if (v->problems > v->max_print) {
-        if (v->problems == v->max_print + 1)
+        /* With --quiet or --max-errors 0 none are listed: the summary counts them. */
+        if (v->problems == v->max_print + 1 && v->max_print > 0)
             fprintf(stderr, "%s: more problems; only the first %" PRIu64 " are shown (--max-errors)\n", v->path,
                     v->max_print);
         return;
@@ -538,9 +549,14 @@ static int cmd_validate(int argc, char **argv)
             return EXIT_OK;
         }
         if (!strcmp(argv[i], "--max-errors")) {
-            char *end;
-            if (i + 1 >= argc || (max_print = strtoull(argv[i + 1], &end, 10), *end) || argv[i + 1][0] == '-') {
-                fprintf(stderr, "iommusim trace validate: --max-errors needs a number\n");
+            char *end = NULL;
+            if (i + 1 < argc)
+                errno = 0;
+            if (i + 1 >= argc || (max_print = strtoull(argv[i + 1], &end, 10), *end) || !argv[i + 1][0] ||
+                argv[i + 1][0] == '-' || errno == ERANGE) {
+                fprintf(stderr, "iommusim trace validate: --max-errors needs a number 0..%llu%s%s%s\n",
+                        (unsigned long long)UINT64_MAX, i + 1 < argc ? ", got '" : "", i + 1 < argc ? argv[i + 1] : "",
+                        i + 1 < argc ? "'" : "");
                 return EXIT_USAGE;
             }
             i++;
@@ -700,8 +716,10 @@ static int cmd_gen(int argc, char **argv)
         fprintf(stderr, "iommusim trace gen: expected an output file OUT (.itr, .itr.zst, .itt or .txt)\n");
         return EXIT_USAGE;
     }
-    if (ims_trace_form_from_path(out) < 0) {
-        fprintf(stderr, "iommusim trace gen: %s: unknown output suffix (expected .itr, .itr.zst, .itt or .txt)\n",
+    if (strcmp(out, "-") && ims_trace_form_from_path(out) < 0) {
+        fprintf(stderr,
+                "iommusim trace gen: %s: unknown output suffix (expected .itr, .itr.zst, .itt or .txt, or - for text "
+                "on stdout)\n",
                 out);
         return EXIT_USAGE;
     }
@@ -714,7 +732,7 @@ static int cmd_gen(int argc, char **argv)
         fprintf(stderr, "iommusim trace gen: %s\n", err);
         return EXIT_USAGE;
     }
-    printf("wrote %s: %" PRIu64 " records (dma %" PRIu64 ", map %" PRIu64 ", unmap %" PRIu64
+    fprintf(strcmp(out, "-") ? stdout : stderr, "wrote %s: %" PRIu64 " records (dma %" PRIu64 ", map %" PRIu64 ", unmap %" PRIu64
            ", invalidations %" PRIu64 ", attach %" PRIu64 "), %" PRIu64 " bytes moved\n",
            out, st.records, st.dma, st.maps, st.unmaps, st.invalidations, st.attaches, st.dma_bytes);
     return EXIT_OK;
