@@ -33,7 +33,8 @@ function(ims_cli_expect name code)
     list(APPEND opts -C "${T_DIR}")
   endif()
   add_test(NAME ${name} COMMAND bash ${IMS_EXPECT} ${opts} $<TARGET_FILE:iommusim> ${code} ${T_ARGS})
-  set_tests_properties(${name} PROPERTIES LABELS "cli;${T_LABELS}")
+  # A hung command (e.g. a FIFO nobody writes) fails in minutes, not hours.
+  set_tests_properties(${name} PROPERTIES LABELS "cli;${T_LABELS}" TIMEOUT 300)
 endfunction()
 
 # ims_cli_test(NAME EXIT REGEX args...): iommusim args..., exit status EXIT

@@ -25,7 +25,7 @@ gen)
     ${IMS_TEST_WRAPPER:-} "$bin" trace gen random --count 1000000000000 --seed 1 "$out" >"$dir/out" 2>&1 &
     ;;
 run)
-    "$bin" trace gen nic --count 3000000 --seed 1 "$dir/long.itr.zst" >/dev/null || fail "gen"
+    "$bin" trace gen nic --count 2000000 --seed 1 "$dir/long.itr.zst" >/dev/null || fail "gen"
     out=$dir/r.json
     # shellcheck disable=SC2086
     ${IMS_TEST_WRAPPER:-} "$bin" run --quiet --trace "$dir/long.itr.zst" --json "$out" >"$dir/out" 2>&1 &
@@ -41,7 +41,7 @@ for _ in $(seq 300); do
     sleep 0.05
 done
 [ -n "$found" ] || { kill -KILL "$pid" 2>/dev/null; fail "no $base.tmp.* appeared while it ran"; }
-sleep 0.3 # well inside the long write
+sleep 0.1 # inside the long write
 kill "-$sig" "$pid" || fail "kill -$sig"
 for _ in $(seq 200); do
     kill -0 "$pid" 2>/dev/null || break
