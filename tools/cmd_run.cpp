@@ -31,13 +31,15 @@ const char kUsage[] =
     "  --config NAME|FILE  design point: a file, or a name from configs/ (default: default)\n"
     "  --trace FILE        trace to replay (default: traces/nvme-strict.itr.zst)\n"
     "  --set key=value     override one configuration key (repeatable; after --config)\n"
-    "  --json FILE         also write the statistics as JSON (keys in docs/stats.md)\n"
-    "  --csv FILE          also write the per-device table as CSV\n"
+    "  --json FILE         also write the statistics as JSON (keys in docs/stats.md);\n"
+    "                      - for stdout (then no text report)\n"
+    "  --csv FILE          also write the per-device table as CSV (- for stdout)\n"
     "  --quiet             no text report on stdout\n"
     "  --print-config      print every key with its value and meaning, then exit\n"
     "\n"
     "Exit status: 0 ok; 1 some translation disagreed with the trace's recorded\n"
-    "result (mismatches > 0); 2 bad arguments, configuration or trace.\n";
+    "result (mismatches > 0); 2 bad arguments, configuration or trace, or an\n"
+    "output that could not be written (docs/tools.md, \"Output files\").\n";
 
 // The shipped configurations' names (configs/*.cfg), sorted, for messages.
 std::string shipped_configs(const std::string &dir)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -164,6 +165,10 @@ static struct ims_trace_reader *open_file(const char *cmd, const char *path)
         fprintf(stderr, "usage: iommusim trace %s FILE\n", cmd);
         return NULL;
     }
+    if (!strcmp(path, "-")) {
+        fprintf(stderr, "iommusim trace %s: -: traces are read from files, not standard input\n", cmd);
+        return NULL;
+    }
     char err[1024];
     struct ims_trace_reader *r = ims_trace_open(path, err, sizeof err);
     if (!r)
@@ -286,6 +291,12 @@ out:
 
 /* ---- convert ---- */
 
+static bool is_fifo(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
 static int cmd_convert(int argc, char **argv)
 {
     const char *from = "auto", *in = NULL, *out = NULL;
@@ -297,8 +308,9 @@ static int cmd_convert(int argc, char **argv)
             printf("usage: iommusim trace convert [--from FORMAT] [--default-size BYTES] [--source TEXT] IN OUT\n"
                    "\n"
                    "Copies every record of IN into OUT, whose form follows its suffix:\n"
-                   ".itr (binary), .itr.zst (zstd-compressed binary), .itt or .txt (text).\n"
-                   "OUT is written whole or not at all.\n"
+                   ".itr (binary), .itr.zst (zstd-compressed binary), .itt or .txt (text); - is text\n"
+                   "on stdout. OUT is written whole or not at all; a link is followed, a device or\n"
+                   "FIFO written through (docs/tools.md, \"Output files\"). OUT may not be IN.\n"
                    "\n"
                    "  --from FORMAT        auto (default: detect from IN's first bytes), binary, zstd, text\n"
                    "                       (checked against what IN holds), or qemu-vtd: IN is a QEMU\n"
@@ -379,6 +391,17 @@ static int cmd_convert(int argc, char **argv)
     FILE *info = strcmp(out, "-") ? stdout : stderr;
     char err[1024];
     if (!strcmp(from, "qemu-vtd")) {
+        /* The whole log is parsed before the trace is written: make sure the
+         * output can be created first. A device or FIFO is left alone (a
+         * trial open would hand a FIFO's reader an early end of file). */
+        if (strcmp(out, "-") && !ims_outfile_is_chardev(out) && !is_fifo(out)) {
+            struct ims_outfile *probe = ims_outfile_open(out, err, sizeof err);
+            if (!probe) {
+                fprintf(stderr, "iommusim trace convert: %s\n", err);
+                return EXIT_USAGE;
+            }
+            ims_outfile_abort(probe);
+        }
         struct ims_qemu_vtd_stats st;
         memset(&st, 0, sizeof st);
         if (ims_qemu_vtd_convert(in, out, &qo, &st, err, sizeof err) < 0) {
@@ -387,10 +410,10 @@ static int cmd_convert(int argc, char **argv)
         }
         fprintf(info, "converted %s -> %s\n", in, out);
         fprintf(info, "lines: %" PRIu64 ", events used: %" PRIu64 "\n", st.lines, st.events);
-        fprintf(info, "dma: %" PRIu64 " (sized from device events: %" PRIu64 ", expected faults: %" PRIu64 ")\n", st.dma,
-               st.sized, st.faults);
-        fprintf(info, "map: %" PRIu64 ", unmap: %" PRIu64 ", invalidations: %" PRIu64 ", attach: %" PRIu64 "\n", st.maps,
-               st.unmaps, st.invalidations, st.attaches);
+        fprintf(info, "dma: %" PRIu64 " (sized from device events: %" PRIu64 ", expected faults: %" PRIu64 ")\n",
+                st.dma, st.sized, st.faults);
+        fprintf(info, "map: %" PRIu64 ", unmap: %" PRIu64 ", invalidations: %" PRIu64 ", attach: %" PRIu64 "\n",
+                st.maps, st.unmaps, st.invalidations, st.attaches);
         fprintf(info, "timestamps: %s\n", st.timestamps ? "from the log" : "none in the log: line order used");
         return EXIT_OK;
     }
@@ -732,9 +755,10 @@ static int cmd_gen(int argc, char **argv)
         fprintf(stderr, "iommusim trace gen: %s\n", err);
         return EXIT_USAGE;
     }
-    fprintf(strcmp(out, "-") ? stdout : stderr, "wrote %s: %" PRIu64 " records (dma %" PRIu64 ", map %" PRIu64 ", unmap %" PRIu64
-           ", invalidations %" PRIu64 ", attach %" PRIu64 "), %" PRIu64 " bytes moved\n",
-           out, st.records, st.dma, st.maps, st.unmaps, st.invalidations, st.attaches, st.dma_bytes);
+    fprintf(strcmp(out, "-") ? stdout : stderr,
+            "wrote %s: %" PRIu64 " records (dma %" PRIu64 ", map %" PRIu64 ", unmap %" PRIu64 ", invalidations %" PRIu64
+            ", attach %" PRIu64 "), %" PRIu64 " bytes moved\n",
+            out, st.records, st.dma, st.maps, st.unmaps, st.invalidations, st.attaches, st.dma_bytes);
     return EXIT_OK;
 }
 

@@ -145,7 +145,7 @@ static const struct key *find_key(const char *name)
  * "0100" 64). */
 #define PU_NOT_INT (-1)
 #define PU_TOO_BIG (-2)
-#define PU_OCTAL   (-3)
+#define PU_OCTAL (-3)
 static int parse_u64(const char *s, uint64_t *out)
 {
     if (!*s || *s == '-' || *s == '+' || isspace((unsigned char)*s))
@@ -242,7 +242,8 @@ static int set_key(struct ims_sim_cfg *cfg, const struct key *k, const char *val
             range_err(err, errlen, k, value);
             return -1;
         case PU_OCTAL:
-            snprintf(err, errlen, "%s: '%s' has a leading zero (octal is not accepted: write it in decimal, or in hex as 0x...)",
+            snprintf(err, errlen,
+                     "%s: '%s' has a leading zero (octal is not accepted: write it in decimal, or in hex as 0x...)",
                      name, value);
             return -1;
         default:
@@ -398,8 +399,7 @@ int ims_sim_cfg_load(struct ims_sim_cfg *cfg, const char *path, char *err, size_
             break;
         }
         if ((size_t)n >= CFG_LINE_MAX) {
-            snprintf(err, errlen, "%s:%u: line too long (%zd bytes; at most %d)", path, lineno, n,
-                     CFG_LINE_MAX - 1);
+            snprintf(err, errlen, "%s:%u: line too long (%zd bytes; at most %d)", path, lineno, n, CFG_LINE_MAX - 1);
             rc = -1;
             break;
         }

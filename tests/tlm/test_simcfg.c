@@ -373,12 +373,14 @@ START_TEST(bom_accepted_at_start_only)
 {
     struct ims_sim_cfg c;
     ims_sim_cfg_default(&c);
-    const char *p = write_tmp("\xef\xbb\xbf" "clock.mhz = 500\nseed = 7\n");
+    const char *p = write_tmp("\xef\xbb\xbf"
+                              "clock.mhz = 500\nseed = 7\n");
     ck_assert_msg(ims_sim_cfg_load(&c, p, err, sizeof err) == 0, "%s", err);
     ck_assert_uint_eq(c.clock_mhz, 500);
     ck_assert_uint_eq(c.seed, 7);
     unlink(p);
-    p = write_tmp("clock.mhz = 500\n\xef\xbb\xbf" "seed = 7\n");
+    p = write_tmp("clock.mhz = 500\n\xef\xbb\xbf"
+                  "seed = 7\n");
     ck_assert_int_eq(ims_sim_cfg_load(&c, p, err, sizeof err), -1);
     char want[128];
     snprintf(want, sizeof want, "%s:2: unknown key", p);
@@ -402,7 +404,8 @@ START_TEST(nul_byte_refused)
 {
     struct ims_sim_cfg c;
     ims_sim_cfg_default(&c);
-    static const char text[] = "seed = 3\nclock.mhz = 1\0" "00\n";
+    static const char text[] = "seed = 3\nclock.mhz = 1\0"
+                               "00\n";
     const char *p = write_tmp_bytes(text, sizeof text - 1);
     ck_assert_int_eq(ims_sim_cfg_load(&c, p, err, sizeof err), -1);
     char want[128];
@@ -464,7 +467,6 @@ START_TEST(empty_key_refused)
     ck_assert_msg(strstr(err, "x.cfg:3: expected key=value, got no key before '='") != NULL, "got: %s", err);
 }
 END_TEST
-
 
 int main(void)
 {
