@@ -129,11 +129,15 @@ extern "C" int ims_cmd_run(int argc, char **argv)
                 return fail("--config needs a value");
             if (!once(seen_config))
                 return fail("--config given twice (one design point per run; --set overrides single keys)");
+            if (config.empty())
+                return fail("--config: empty name");
         } else if (a == "--trace") {
             if (!value(trace))
                 return fail("--trace needs a value");
             if (!once(seen_trace))
                 return fail("--trace given twice (one trace per run)");
+            if (trace.empty()) // would silently mean the default trace
+                return fail("--trace: empty file name");
         } else if (a == "--set") {
             if (!value(v))
                 return fail("--set needs key=value");

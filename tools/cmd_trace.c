@@ -146,6 +146,10 @@ static int pageset_add(struct pageset *s, uint16_t rid, uint64_t page)
  * EXIT_USAGE for an unknown option or a second file. */
 static int take_file(const char *cmd, const char *arg, const char **path)
 {
+    if (!*arg) {
+        fprintf(stderr, "iommusim trace %s: empty file name\n", cmd);
+        return EXIT_USAGE;
+    }
     if (arg[0] == '-' && arg[1]) {
         fprintf(stderr, "iommusim trace %s: unknown option '%s'\n", cmd, arg);
         return EXIT_USAGE;
@@ -358,6 +362,10 @@ static int cmd_convert(int argc, char **argv)
     }
     if (!in || !out) {
         fprintf(stderr, "usage: iommusim trace convert [--from FORMAT] IN OUT\n");
+        return EXIT_USAGE;
+    }
+    if (!*in || !*out) {
+        fprintf(stderr, "iommusim trace convert: empty file name for %s\n", *in ? "OUT" : "IN");
         return EXIT_USAGE;
     }
     int want = -1;
@@ -734,6 +742,10 @@ static int cmd_gen(int argc, char **argv)
             return EXIT_USAGE;
         }
         out = argv[i];
+    }
+    if (out && !*out) {
+        fprintf(stderr, "iommusim trace gen: empty file name for OUT\n");
+        return EXIT_USAGE;
     }
     if (!out) {
         fprintf(stderr, "iommusim trace gen: expected an output file OUT (.itr, .itr.zst, .itt or .txt)\n");
