@@ -1,10 +1,13 @@
 // `iommusim run`: replays a trace through the cycle-approximate SystemC model.
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
@@ -28,23 +31,65 @@ const char kUsage[] =
     "  --config NAME|FILE  design point: a file, or a name from configs/ (default: default)\n"
     "  --trace FILE        trace to replay (default: traces/nvme-strict.itr.zst)\n"
     "  --set key=value     override one configuration key (repeatable; after --config)\n"
-    "  --json FILE         also write the statistics as JSON (keys in docs/stats.md)\n"
-    "  --csv FILE          also write the per-device table as CSV\n"
+    "  --json FILE         also write the statistics as JSON (keys in docs/stats.md);\n"
+    "                      - for stdout (then no text report)\n"
+    "  --csv FILE          also write the per-device table as CSV (- for stdout)\n"
     "  --quiet             no text report on stdout\n"
     "  --print-config      print every key with its value and meaning, then exit\n"
     "\n"
     "Exit status: 0 ok; 1 some translation disagreed with the trace's recorded\n"
-    "result (mismatches > 0); 2 bad arguments, configuration or trace.\n";
+    "result (mismatches > 0); 2 bad arguments, configuration or trace, or an\n"
+    "output that could not be written (docs/tools.md, \"Output files\").\n";
 
-bool file_exists(const std::string &p) { return access(p.c_str(), R_OK) == 0; }
-
-// A config argument is a path if it names a readable file, else a name in configs/.
-std::string config_path(const std::string &arg)
+// The shipped configurations' names (configs/*.cfg), sorted, for messages.
+std::string shipped_configs(const std::string &dir)
 {
-    if (file_exists(arg))
+    std::vector<std::string> names;
+    if (DIR *d = opendir(dir.c_str())) {
+        while (const dirent *e = readdir(d)) {
+            const std::string n = e->d_name;
+            if (n.size() > 4 && n.compare(n.size() - 4, 4, ".cfg") == 0)
+                names.push_back(n.substr(0, n.size() - 4));
+        }
+        closedir(d);
+    }
+    std::sort(names.begin(), names.end());
+    std::string s;
+    for (const std::string &n : names)
+        s += (s.empty() ? "" : ", ") + n;
+    return s.empty() ? "none" : s;
+}
+
+// --config ARG: a file if ARG names one; else, if ARG is a bare name (no
+// '/'), configs/ARG.cfg (or configs/ARG if it already ends in .cfg) in the
+// data directory. Empty with a message in *why if neither exists, or if ARG
+// names something that is not a file (a directory would otherwise read as
+// an empty configuration: the built-in defaults).
+std::string config_path(const std::string &arg, std::string *why)
+{
+    struct stat st;
+    if (stat(arg.c_str(), &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            *why = "--config " + arg + ": is a directory, not a configuration file";
+            return std::string();
+        }
         return arg;
-    const std::string p = std::string(ims_data_dir()) + "/configs/" + arg + ".cfg";
-    return file_exists(p) ? p : std::string();
+    }
+    std::string dir = ims_data_dir();
+    while (dir.size() > 1 && dir.back() == '/')
+        dir.pop_back();
+    const bool has_suffix = arg.size() > 4 && arg.compare(arg.size() - 4, 4, ".cfg") == 0;
+    if (arg.empty() || arg.find('/') != std::string::npos) {
+        *why = "--config " + arg + ": no such file";
+        return std::string();
+    }
+    const std::string name = arg + (has_suffix ? "" : ".cfg");
+    const std::string p = dir + "/configs/" + name;
+    if (stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+        return p;
+    *why = "--config " + arg + ": no such file, and no configs/" + name + " in " + dir +
+           " (shipped configurations: " + shipped_configs(dir + "/configs") + ")";
+    return std::string();
 }
 
 int fail(const std::string &msg)
@@ -60,6 +105,7 @@ extern "C" int ims_cmd_run(int argc, char **argv)
     std::string config = "default", trace, json, csv;
     std::vector<std::string> sets;
     bool quiet = false, print_config = false;
+    bool seen_config = false, seen_trace = false, seen_json = false, seen_csv = false;
     for (int i = 1; i < argc; i++) {
         const std::string a = argv[i];
         auto value = [&](std::string &dst) -> bool {
@@ -68,6 +114,12 @@ extern "C" int ims_cmd_run(int argc, char **argv)
             dst = argv[++i];
             return true;
         };
+        // A second --config, --trace, --json or --csv would silently win.
+        auto once = [&](bool &seen) -> bool {
+            const bool first = !seen;
+            seen = true;
+            return first;
+        };
         std::string v;
         if (a == "--help" || a == "-h") {
             std::fputs(kUsage, stdout);
@@ -75,9 +127,17 @@ extern "C" int ims_cmd_run(int argc, char **argv)
         } else if (a == "--config") {
             if (!value(config))
                 return fail("--config needs a value");
+            if (!once(seen_config))
+                return fail("--config given twice (one design point per run; --set overrides single keys)");
+            if (config.empty())
+                return fail("--config: empty name");
         } else if (a == "--trace") {
             if (!value(trace))
                 return fail("--trace needs a value");
+            if (!once(seen_trace))
+                return fail("--trace given twice (one trace per run)");
+            if (trace.empty()) // would silently mean the default trace
+                return fail("--trace: empty file name");
         } else if (a == "--set") {
             if (!value(v))
                 return fail("--set needs key=value");
@@ -85,9 +145,17 @@ extern "C" int ims_cmd_run(int argc, char **argv)
         } else if (a == "--json") {
             if (!value(json))
                 return fail("--json needs a file");
+            if (!once(seen_json))
+                return fail("--json given twice");
+            if (json.empty())
+                return fail("--json: empty file name");
         } else if (a == "--csv") {
             if (!value(csv))
                 return fail("--csv needs a file");
+            if (!once(seen_csv))
+                return fail("--csv given twice");
+            if (csv.empty())
+                return fail("--csv: empty file name");
         } else if (a == "--quiet") {
             quiet = true;
         } else if (a == "--print-config") {
@@ -101,16 +169,24 @@ extern "C" int ims_cmd_run(int argc, char **argv)
     char err[512];
     ims_sim_cfg cfg;
     ims_sim_cfg_default(&cfg);
-    const std::string cpath = config_path(config);
+    std::string why;
+    const std::string cpath = config_path(config, &why);
     if (cpath.empty())
-        return fail("config '" + config + "': no such file, and no configs/" + config + ".cfg in " + ims_data_dir());
+        return fail(why);
     if (ims_sim_cfg_load(&cfg, cpath.c_str(), err, sizeof err))
         return fail(err);
+    // A cross-key check that fails is the file's fault if the file alone
+    // fails it, else the --set values' (they made a good file bad).
+    const ims_sim_cfg file_cfg = cfg;
     for (const std::string &s : sets)
         if (ims_sim_cfg_set_kv(&cfg, s.c_str(), "--set", err, sizeof err))
             return fail(err);
-    if (ims_sim_cfg_check(&cfg, err, sizeof err))
-        return fail(std::string(cpath) + ": " + err);
+    if (ims_sim_cfg_check(&cfg, err, sizeof err)) {
+        if (sets.empty() || ims_sim_cfg_check(&file_cfg, err, sizeof err))
+            return fail(cpath + ": " + err);
+        ims_sim_cfg_check(&cfg, err, sizeof err);
+        return fail(std::string("--set: ") + err + " (over " + cpath + ")");
+    }
     if (print_config) {
         ims_sim_cfg_print(&cfg, stdout);
         return 0;
@@ -118,9 +194,39 @@ extern "C" int ims_cmd_run(int argc, char **argv)
     if (trace.empty())
         trace = std::string(ims_data_dir()) + "/traces/nvme-strict.itr.zst";
 
+    // Outputs: never one of the inputs or each other (a character device such
+    // as /dev/null may be shared), and opened now, so that a path that cannot
+    // be written fails before the run rather than after it.
+    struct Output {
+        const char *opt;
+        const std::string &path;
+    };
+    const Output outs[] = {{"--json", json}, {"--csv", csv}};
+    for (const Output &o : outs) {
+        if (o.path.empty())
+            continue;
+        if (ims_outfile_same(o.path.c_str(), trace.c_str()))
+            return fail(o.opt + std::string(" ") + o.path + ": is the input trace");
+        if (ims_outfile_same(o.path.c_str(), cpath.c_str()))
+            return fail(o.opt + std::string(" ") + o.path + ": is the configuration file");
+    }
+    if (!json.empty() && !csv.empty() && ims_outfile_same(json.c_str(), csv.c_str()) &&
+        !ims_outfile_is_chardev(json.c_str()))
+        return fail("--json " + json + " and --csv " + csv + ": the same file");
+    // Standard output carries the JSON or CSV: no text report around it.
+    if (json == "-" || csv == "-")
+        quiet = true;
+
     ims_trace_reader *reader = ims_trace_open(trace.c_str(), err, sizeof err);
     if (!reader)
         return fail(err);
+    ims_outfile *jout = nullptr, *cout = nullptr;
+    if ((!json.empty() && !(jout = ims_outfile_open(json.c_str(), err, sizeof err))) ||
+        (!csv.empty() && !(cout = ims_outfile_open(csv.c_str(), err, sizeof err)))) {
+        ims_outfile_abort(jout);
+        ims_trace_close(reader);
+        return fail(err);
+    }
 
     // Every random choice derives from the one seed.
     ims_replay_cfg rcfg;
@@ -141,6 +247,8 @@ extern "C" int ims_cmd_run(int argc, char **argv)
     ims::Iommu iommu("iommu", cfg, clk);
     ims_replay *rp = ims_replay_create(ims_trace_header(reader), &rcfg, &ims::Iommu::kMemOps, &iommu, err, sizeof err);
     if (!rp) {
+        ims_outfile_abort(jout);
+        ims_outfile_abort(cout);
         ims_trace_close(reader);
         return fail(trace + ": " + err);
     }
@@ -161,15 +269,17 @@ extern "C" int ims_cmd_run(int argc, char **argv)
     if (player.failed() || !player.done()) {
         std::fprintf(stderr, "iommusim run: %s\n", player.failed() ? player.error().c_str() : "simulation stopped early");
         rc = 2;
+        ims_outfile_abort(jout);
+        ims_outfile_abort(cout);
     } else {
         ims::ReportInputs in{&cfg,  trace.c_str(),          config.c_str(), &player.stats(), &player.core_stats(),
                              &player.timing_stats(), &memory.timing(), iommu.walkers(), wall};
         if (!quiet)
             ims::report_text(in, stdout);
         std::string werr;
-        if (!json.empty() && !ims::report_json(in, json.c_str(), &werr))
+        if (jout && !ims::report_json(in, jout, &werr))
             rc = fail(werr);
-        if (!csv.empty() && !ims::report_csv(in, csv.c_str(), &werr))
+        if (cout && !ims::report_csv(in, cout, &werr))
             rc = fail(werr);
         if (rc == 0 && player.stats().mismatches) {
             std::fprintf(stderr, "iommusim run: %llu translations disagreed with the recording\n",

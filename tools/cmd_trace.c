@@ -2,17 +2,20 @@
  * Exit status: 0 ok, 1 a check failed (validate), 2 usage or input error. */
 #define _POSIX_C_SOURCE 200809L
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
 #include "iommusim/gen.h"
+#include "iommusim/outfile.h"
 #include "iommusim/qemu_vtd.h"
 #include "iommusim/replay.h"
 #include "iommusim/trace.h"
@@ -143,6 +146,10 @@ static int pageset_add(struct pageset *s, uint16_t rid, uint64_t page)
  * EXIT_USAGE for an unknown option or a second file. */
 static int take_file(const char *cmd, const char *arg, const char **path)
 {
+    if (!*arg) {
+        fprintf(stderr, "iommusim trace %s: empty file name\n", cmd);
+        return EXIT_USAGE;
+    }
     if (arg[0] == '-' && arg[1]) {
         fprintf(stderr, "iommusim trace %s: unknown option '%s'\n", cmd, arg);
         return EXIT_USAGE;
@@ -160,6 +167,10 @@ static struct ims_trace_reader *open_file(const char *cmd, const char *path)
 {
     if (!path) {
         fprintf(stderr, "usage: iommusim trace %s FILE\n", cmd);
+        return NULL;
+    }
+    if (!strcmp(path, "-")) {
+        fprintf(stderr, "iommusim trace %s: -: traces are read from files, not standard input\n", cmd);
         return NULL;
     }
     char err[1024];
@@ -284,6 +295,12 @@ out:
 
 /* ---- convert ---- */
 
+static bool is_fifo(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
 static int cmd_convert(int argc, char **argv)
 {
     const char *from = "auto", *in = NULL, *out = NULL;
@@ -295,8 +312,9 @@ static int cmd_convert(int argc, char **argv)
             printf("usage: iommusim trace convert [--from FORMAT] [--default-size BYTES] [--source TEXT] IN OUT\n"
                    "\n"
                    "Copies every record of IN into OUT, whose form follows its suffix:\n"
-                   ".itr (binary), .itr.zst (zstd-compressed binary), .itt or .txt (text).\n"
-                   "OUT is written whole or not at all.\n"
+                   ".itr (binary), .itr.zst (zstd-compressed binary), .itt or .txt (text); - is text\n"
+                   "on stdout. OUT is written whole or not at all; a link is followed, a device or\n"
+                   "FIFO written through (docs/tools.md, \"Output files\"). OUT may not be IN.\n"
                    "\n"
                    "  --from FORMAT        auto (default: detect from IN's first bytes), binary, zstd, text\n"
                    "                       (checked against what IN holds), or qemu-vtd: IN is a QEMU\n"
@@ -346,6 +364,10 @@ static int cmd_convert(int argc, char **argv)
         fprintf(stderr, "usage: iommusim trace convert [--from FORMAT] IN OUT\n");
         return EXIT_USAGE;
     }
+    if (!*in || !*out) {
+        fprintf(stderr, "iommusim trace convert: empty file name for %s\n", *in ? "OUT" : "IN");
+        return EXIT_USAGE;
+    }
     int want = -1;
     if (!strcmp(from, "binary"))
         want = IMS_TRACE_BINARY;
@@ -362,26 +384,45 @@ static int cmd_convert(int argc, char **argv)
         fprintf(stderr, "iommusim trace convert: %s applies only to --from qemu-vtd\n", qemu_only);
         return EXIT_USAGE;
     }
-    if (ims_trace_form_from_path(out) < 0) {
-        fprintf(stderr, "iommusim trace convert: %s: unknown output suffix (expected .itr, .itr.zst, .itt or .txt)\n",
+    if (strcmp(out, "-") && ims_trace_form_from_path(out) < 0) {
+        fprintf(stderr,
+                "iommusim trace convert: %s: unknown output suffix (expected .itr, .itr.zst, .itt or .txt, or - for "
+                "text on stdout)\n",
                 out);
         return EXIT_USAGE;
     }
+    if (ims_outfile_same(in, out)) {
+        fprintf(stderr, "iommusim trace convert: %s and %s: the output would replace the input\n", in, out);
+        return EXIT_USAGE;
+    }
+    /* With the trace on stdout, the summary goes to stderr. */
+    FILE *info = strcmp(out, "-") ? stdout : stderr;
     char err[1024];
     if (!strcmp(from, "qemu-vtd")) {
+        /* The whole log is parsed before the trace is written: make sure the
+         * output can be created first. A device or FIFO is left alone (a
+         * trial open would hand a FIFO's reader an early end of file). */
+        if (strcmp(out, "-") && !ims_outfile_is_chardev(out) && !is_fifo(out)) {
+            struct ims_outfile *probe = ims_outfile_open(out, err, sizeof err);
+            if (!probe) {
+                fprintf(stderr, "iommusim trace convert: %s\n", err);
+                return EXIT_USAGE;
+            }
+            ims_outfile_abort(probe);
+        }
         struct ims_qemu_vtd_stats st;
         memset(&st, 0, sizeof st);
         if (ims_qemu_vtd_convert(in, out, &qo, &st, err, sizeof err) < 0) {
             fprintf(stderr, "iommusim trace convert: %s\n", err);
             return EXIT_USAGE;
         }
-        printf("converted %s -> %s\n", in, out);
-        printf("lines: %" PRIu64 ", events used: %" PRIu64 "\n", st.lines, st.events);
-        printf("dma: %" PRIu64 " (sized from device events: %" PRIu64 ", expected faults: %" PRIu64 ")\n", st.dma,
-               st.sized, st.faults);
-        printf("map: %" PRIu64 ", unmap: %" PRIu64 ", invalidations: %" PRIu64 ", attach: %" PRIu64 "\n", st.maps,
-               st.unmaps, st.invalidations, st.attaches);
-        printf("timestamps: %s\n", st.timestamps ? "from the log" : "none in the log: line order used");
+        fprintf(info, "converted %s -> %s\n", in, out);
+        fprintf(info, "lines: %" PRIu64 ", events used: %" PRIu64 "\n", st.lines, st.events);
+        fprintf(info, "dma: %" PRIu64 " (sized from device events: %" PRIu64 ", expected faults: %" PRIu64 ")\n",
+                st.dma, st.sized, st.faults);
+        fprintf(info, "map: %" PRIu64 ", unmap: %" PRIu64 ", invalidations: %" PRIu64 ", attach: %" PRIu64 "\n",
+                st.maps, st.unmaps, st.invalidations, st.attaches);
+        fprintf(info, "timestamps: %s\n", st.timestamps ? "from the log" : "none in the log: line order used");
         return EXIT_OK;
     }
     struct ims_trace_reader *r = ims_trace_open(in, err, sizeof err);
@@ -434,7 +475,7 @@ out:
         fprintf(stderr, "iommusim trace convert: %s\n", err);
         return EXIT_USAGE;
     }
-    printf("converted %s -> %s: %" PRIu64 " records\n", in, out, total);
+    fprintf(info, "converted %s -> %s: %" PRIu64 " records\n", in, out, total);
     return EXIT_OK;
 }
 
@@ -456,7 +497,8 @@ static void problem(struct vstate *v, uint64_t index, const struct ims_rec *rec,
 {
     v->problems++;
     if (v->problems > v->max_print) {
-        if (v->problems == v->max_print + 1)
+        /* With --quiet or --max-errors 0 none are listed: the summary counts them. */
+        if (v->problems == v->max_print + 1 && v->max_print > 0)
             fprintf(stderr, "%s: more problems; only the first %" PRIu64 " are shown (--max-errors)\n", v->path,
                     v->max_print);
         return;
@@ -538,9 +580,14 @@ static int cmd_validate(int argc, char **argv)
             return EXIT_OK;
         }
         if (!strcmp(argv[i], "--max-errors")) {
-            char *end;
-            if (i + 1 >= argc || (max_print = strtoull(argv[i + 1], &end, 10), *end) || argv[i + 1][0] == '-') {
-                fprintf(stderr, "iommusim trace validate: --max-errors needs a number\n");
+            char *end = NULL;
+            if (i + 1 < argc)
+                errno = 0;
+            if (i + 1 >= argc || (max_print = strtoull(argv[i + 1], &end, 10), *end) || !argv[i + 1][0] ||
+                argv[i + 1][0] == '-' || errno == ERANGE) {
+                fprintf(stderr, "iommusim trace validate: --max-errors needs a number 0..%llu%s%s%s\n",
+                        (unsigned long long)UINT64_MAX, i + 1 < argc ? ", got '" : "", i + 1 < argc ? argv[i + 1] : "",
+                        i + 1 < argc ? "'" : "");
                 return EXIT_USAGE;
             }
             i++;
@@ -696,12 +743,18 @@ static int cmd_gen(int argc, char **argv)
         }
         out = argv[i];
     }
+    if (out && !*out) {
+        fprintf(stderr, "iommusim trace gen: empty file name for OUT\n");
+        return EXIT_USAGE;
+    }
     if (!out) {
         fprintf(stderr, "iommusim trace gen: expected an output file OUT (.itr, .itr.zst, .itt or .txt)\n");
         return EXIT_USAGE;
     }
-    if (ims_trace_form_from_path(out) < 0) {
-        fprintf(stderr, "iommusim trace gen: %s: unknown output suffix (expected .itr, .itr.zst, .itt or .txt)\n",
+    if (strcmp(out, "-") && ims_trace_form_from_path(out) < 0) {
+        fprintf(stderr,
+                "iommusim trace gen: %s: unknown output suffix (expected .itr, .itr.zst, .itt or .txt, or - for text "
+                "on stdout)\n",
                 out);
         return EXIT_USAGE;
     }
@@ -714,9 +767,10 @@ static int cmd_gen(int argc, char **argv)
         fprintf(stderr, "iommusim trace gen: %s\n", err);
         return EXIT_USAGE;
     }
-    printf("wrote %s: %" PRIu64 " records (dma %" PRIu64 ", map %" PRIu64 ", unmap %" PRIu64
-           ", invalidations %" PRIu64 ", attach %" PRIu64 "), %" PRIu64 " bytes moved\n",
-           out, st.records, st.dma, st.maps, st.unmaps, st.invalidations, st.attaches, st.dma_bytes);
+    fprintf(strcmp(out, "-") ? stdout : stderr,
+            "wrote %s: %" PRIu64 " records (dma %" PRIu64 ", map %" PRIu64 ", unmap %" PRIu64 ", invalidations %" PRIu64
+            ", attach %" PRIu64 "), %" PRIu64 " bytes moved\n",
+            out, st.records, st.dma, st.maps, st.unmaps, st.invalidations, st.attaches, st.dma_bytes);
     return EXIT_OK;
 }
 

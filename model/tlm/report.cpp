@@ -116,27 +116,28 @@ std::string json_str(const std::string &s)
     return o + "\"";
 }
 
-// Writes via a temporary file in the same directory, then renames.
-bool write_whole(const char *path, const std::string &text, std::string *err)
+// Writes text into out and commits it (whole or not at all, outfile.h); frees out.
+bool write_whole(ims_outfile *out, const std::string &text, std::string *err)
 {
-    std::string tmp = std::string(path) + ".tmp" + std::to_string(static_cast<long>(getpid()));
-    std::FILE *f = std::fopen(tmp.c_str(), "w");
-    if (!f) {
-        *err = std::string(path) + ": cannot write: " + std::strerror(errno);
-        return false;
+    char e[1024];
+    if (!text.empty() && std::fwrite(text.data(), 1, text.size(), ims_outfile_stream(out)) != text.size()) {
+        // The reason is reported by the commit's flush; fall through to it.
     }
-    const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-    if (std::fclose(f) != 0 || !ok) {
-        std::remove(tmp.c_str());
-        *err = std::string(path) + ": write failed: " + std::strerror(errno);
-        return false;
-    }
-    if (std::rename(tmp.c_str(), path) != 0) {
-        std::remove(tmp.c_str());
-        *err = std::string(path) + ": cannot rename into place: " + std::strerror(errno);
+    if (ims_outfile_commit(out, e, sizeof e) != 0) {
+        *err = e;
         return false;
     }
     return true;
+}
+
+// Opens path for one of the writers below.
+ims_outfile *open_out(const char *path, std::string *err)
+{
+    char e[1024];
+    ims_outfile *out = ims_outfile_open(path, e, sizeof e);
+    if (!out)
+        *err = e;
+    return out;
 }
 
 struct Out {
@@ -336,6 +337,12 @@ void report_text(const ReportInputs &in, std::FILE *out)
 
 bool report_json(const ReportInputs &in, const char *path, std::string *err)
 {
+    ims_outfile *out = open_out(path, err);
+    return out && report_json(in, out, err);
+}
+
+bool report_json(const ReportInputs &in, ims_outfile *out, std::string *err)
+{
     const RunStats &r = *in.run;
     const ims_stats &c = *in.core;
     const IommuTimingStats &t = *in.timing;
@@ -422,10 +429,16 @@ bool report_json(const ReportInputs &in, const char *path, std::string *err)
             d.latency.percentile(0.99), d.latency.max(), i + 1 < r.devices.size() ? "," : "");
     }
     o.f("  ]\n}\n");
-    return write_whole(path, o.s, err);
+    return write_whole(out, o.s, err);
 }
 
 bool report_csv(const ReportInputs &in, const char *path, std::string *err)
+{
+    ims_outfile *out = open_out(path, err);
+    return out && report_csv(in, out, err);
+}
+
+bool report_csv(const ReportInputs &in, ims_outfile *out, std::string *err)
 {
     const RunStats &r = *in.run;
     Out o;
@@ -445,7 +458,7 @@ bool report_csv(const ReportInputs &in, const char *path, std::string *err)
     o.f("all,all,all,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.6f,%.3f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
         r.translations, r.faults, r.mismatches, rate(iotlb_view(in).s.hits, in.core->iotlb.lookups), h.mean(),
         h.percentile(0.5), h.percentile(0.99), h.max());
-    return write_whole(path, o.s, err);
+    return write_whole(out, o.s, err);
 }
 
 }  // namespace ims

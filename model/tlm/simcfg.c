@@ -8,6 +8,8 @@
  * file, and its own users (functional replay, tests, benchmarks) must get
  * the same design point. Every other key's default is the text in its row,
  * parsed as a configuration file would be. */
+#define _POSIX_C_SOURCE 200809L /* getline */
+
 #include "iommusim/simcfg.h"
 
 #include <ctype.h>
@@ -17,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 enum key_type {
     KT_U8,
@@ -103,6 +107,9 @@ static const struct key keys[] = {
 #undef CACHE_KEYS
 #undef F
 
+/* Longest line of a configuration file, and longest --set, in bytes (with the NUL). */
+#define CFG_LINE_MAX 512
+
 #define NKEYS (sizeof keys / sizeof keys[0])
 
 size_t ims_sim_cfg_keys(void) { return NKEYS; }
@@ -133,15 +140,27 @@ static const struct key *find_key(const char *name)
     return NULL;
 }
 
+/* Decimal or 0x hexadecimal. 0 or one of the PU_ reasons below. A leading
+ * zero is refused rather than read as octal (strtoull's base 0 would make
+ * "0100" 64). */
+#define PU_NOT_INT (-1)
+#define PU_TOO_BIG (-2)
+#define PU_OCTAL (-3)
 static int parse_u64(const char *s, uint64_t *out)
 {
-    if (!*s || *s == '-' || isspace((unsigned char)*s))
-        return -1;
+    if (!*s || *s == '-' || *s == '+' || isspace((unsigned char)*s))
+        return PU_NOT_INT;
+    if (s[0] == '0' && isdigit((unsigned char)s[1]))
+        return PU_OCTAL;
     errno = 0;
     char *end;
     unsigned long long v = strtoull(s, &end, 0);
-    if (errno || *end)
-        return -1;
+    if (*end || end == s)
+        return PU_NOT_INT;
+    if (errno == ERANGE)
+        return PU_TOO_BIG;
+    if (errno)
+        return PU_NOT_INT;
     *out = v;
     return 0;
 }
@@ -194,6 +213,18 @@ int ims_sim_cfg_set(struct ims_sim_cfg *cfg, const char *name, const char *value
     return set_key(cfg, k, value, err, errlen);
 }
 
+/* "key: value is out of range [min, max]" for an integer key. A bound of
+ * 2^64 in the table (as a double) is printed as what it means, 2^64-1. */
+static void range_err(char *err, size_t errlen, const struct key *k, const char *value)
+{
+    char hi[32];
+    if (k->max >= 18446744073709551615.0)
+        snprintf(hi, sizeof hi, "%" PRIu64, UINT64_MAX);
+    else
+        snprintf(hi, sizeof hi, "%.0f", k->max);
+    snprintf(err, errlen, "%s: %s is out of range [%.0f, %s]", k->name, value, k->min, hi);
+}
+
 static int set_key(struct ims_sim_cfg *cfg, const struct key *k, const char *value, char *err, size_t errlen)
 {
     const char *name = k->name;
@@ -204,12 +235,23 @@ static int set_key(struct ims_sim_cfg *cfg, const struct key *k, const char *val
     case KT_U16:
     case KT_U32:
     case KT_U64:
-        if (parse_u64(value, &u)) {
+        switch (parse_u64(value, &u)) {
+        case 0:
+            break;
+        case PU_TOO_BIG:
+            range_err(err, errlen, k, value);
+            return -1;
+        case PU_OCTAL:
+            snprintf(err, errlen,
+                     "%s: '%s' has a leading zero (octal is not accepted: write it in decimal, or in hex as 0x...)",
+                     name, value);
+            return -1;
+        default:
             snprintf(err, errlen, "%s: '%s' is not a non-negative integer", name, value);
             return -1;
         }
         if ((double)u < k->min || (double)u > k->max) {
-            snprintf(err, errlen, "%s: %s is out of range [%.0f, %.0f]", name, value, k->min, k->max);
+            range_err(err, errlen, k, value);
             return -1;
         }
         if (k->type == KT_U8)
@@ -304,9 +346,9 @@ static char *trim(char *s)
 
 int ims_sim_cfg_set_kv(struct ims_sim_cfg *cfg, const char *kv, const char *where, char *err, size_t errlen)
 {
-    char buf[512];
+    char buf[CFG_LINE_MAX];
     if (strlen(kv) >= sizeof buf) {
-        snprintf(err, errlen, "%s: setting too long", where);
+        snprintf(err, errlen, "%s: setting too long (%zu bytes; at most %zu)", where, strlen(kv), sizeof buf - 1);
         return -1;
     }
     strcpy(buf, kv);
@@ -316,6 +358,10 @@ int ims_sim_cfg_set_kv(struct ims_sim_cfg *cfg, const char *kv, const char *wher
         return -1;
     }
     *eq = 0;
+    if (!*trim(buf)) {
+        snprintf(err, errlen, "%s: expected key=value, got no key before '=' in '%s'", where, kv);
+        return -1;
+    }
     char msg[384];
     if (ims_sim_cfg_set(cfg, trim(buf), trim(eq + 1), msg, sizeof msg)) {
         snprintf(err, errlen, "%s: %s", where, msg);
@@ -331,20 +377,40 @@ int ims_sim_cfg_load(struct ims_sim_cfg *cfg, const char *path, char *err, size_
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return -1;
     }
-    char line[512], where[300];
+    /* A directory opens, then reads as nothing: the built-in defaults. */
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s: is a directory, not a configuration file", path);
+        fclose(f);
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    char where[300];
     unsigned lineno = 0;
     int rc = 0;
-    while (fgets(line, sizeof line, f)) {
+    ssize_t n;
+    errno = 0;
+    while ((n = getline(&line, &cap, f)) >= 0) {
         lineno++;
-        if (!strchr(line, '\n') && !feof(f)) {
-            snprintf(err, errlen, "%s:%u: line too long", path, lineno);
+        if ((size_t)n != strlen(line)) {
+            snprintf(err, errlen, "%s:%u: NUL byte (not a text file?)", path, lineno);
             rc = -1;
             break;
         }
-        char *hash = strchr(line, '#');
+        if ((size_t)n >= CFG_LINE_MAX) {
+            snprintf(err, errlen, "%s:%u: line too long (%zd bytes; at most %d)", path, lineno, n, CFG_LINE_MAX - 1);
+            rc = -1;
+            break;
+        }
+        char *s = line;
+        /* A UTF-8 byte order mark, as some editors write one. */
+        if (lineno == 1 && !memcmp(s, "﻿", 3))
+            s += 3;
+        char *hash = strchr(s, '#');
         if (hash)
             *hash = 0;
-        char *s = trim(line);
+        s = trim(s);
         if (!*s)
             continue;
         snprintf(where, sizeof where, "%s:%u", path, lineno);
@@ -352,7 +418,13 @@ int ims_sim_cfg_load(struct ims_sim_cfg *cfg, const char *path, char *err, size_
             rc = -1;
             break;
         }
+        errno = 0;
     }
+    if (rc == 0 && ferror(f)) {
+        snprintf(err, errlen, "%s: read error: %s", path, strerror(errno ? errno : EIO));
+        rc = -1;
+    }
+    free(line);
     fclose(f);
     return rc;
 }

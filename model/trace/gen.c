@@ -903,6 +903,9 @@ int ims_gen_write(const struct ims_gen_cfg *cfg, const char *path, struct ims_ge
     }
     if (g.failed) {
         ims_trace_abort(g.w);
+        /* A writer error already names the file. */
+        if (!strncmp(g.err, path, strlen(path)) && g.err[strlen(path)] == ':')
+            return ims_errf(err, errlen, "%s", g.err);
         return ims_errf(err, errlen, "%s: %s", path, g.err);
     }
     if (ims_trace_commit(g.w, err, errlen) < 0)

@@ -125,7 +125,7 @@ struct ims_trace_reader {
 
 struct ims_trace_writer {
     char *path;
-    char *tmp;
+    struct ims_outfile *out; /* the file being written (outfile.h); f is its stream */
     int form;
     FILE *f;
     ZSTD_CCtx *cctx;

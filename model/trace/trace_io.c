@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "iommusim/outfile.h"
 #include "trace_impl.h"
 
 int ims_trace_form_from_path(const char *path)
@@ -336,7 +337,9 @@ int ims_tr_w_bytes(struct ims_trace_writer *w, const void *p, size_t n)
 struct ims_trace_writer *ims_trace_create(const char *path, const struct ims_trace_hdr *hdr, char *err,
                                           size_t errlen)
 {
-    int form = ims_trace_form_from_path(path);
+    /* "-" is standard output, in the text form (binary bytes do not belong
+     * on a terminal, and a pipe gets the same records either way). */
+    int form = strcmp(path, "-") ? ims_trace_form_from_path(path) : IMS_TRACE_TEXT;
     if (form < 0) {
         ims_errf(err, errlen, "%s: unknown trace suffix (expected .itr, .itr.zst, .txt or .itt)", path);
         return NULL;
@@ -347,35 +350,19 @@ struct ims_trace_writer *ims_trace_create(const char *path, const struct ims_tra
         return NULL;
     }
     struct ims_trace_writer *w = calloc(1, sizeof *w);
-    if (!w || !(w->path = strdup(path)) || !(w->tmp = malloc(strlen(path) + 16))) {
+    if (!w || !(w->path = strdup(path))) {
         ims_errf(err, errlen, "%s: out of memory", path);
-        if (w)
-            free(w->path);
         free(w);
         return NULL;
     }
     w->form = form;
-    sprintf(w->tmp, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(w->tmp);
-    if (fd < 0) {
-        ims_errf(err, errlen, "%s: cannot create a temporary file next to it: %s", path, strerror(errno));
-        free(w->tmp);
-        w->tmp = NULL;
+    /* Whole or not at all, and never over a device, FIFO or link (outfile.h). */
+    w->out = ims_outfile_open(path, err, errlen);
+    if (!w->out) {
         ims_trace_abort(w);
         return NULL;
     }
-    mode_t um = umask(0);
-    umask(um);
-    if (fchmod(fd, 0666 & ~um) != 0) {
-        /* Not fatal: the file stays private. */
-    }
-    w->f = fdopen(fd, "wb");
-    if (!w->f) {
-        close(fd);
-        ims_errf(err, errlen, "%s: %s", path, strerror(errno));
-        ims_trace_abort(w);
-        return NULL;
-    }
+    w->f = ims_outfile_stream(w->out);
     if (form != IMS_TRACE_TEXT) {
         w->cap = TR_WBUF_SIZE;
         w->buf = malloc(w->cap);
@@ -441,7 +428,6 @@ static void w_free(struct ims_trace_writer *w)
     ZSTD_freeCCtx(w->cctx);
     free(w->zout);
     free(w->buf);
-    free(w->tmp);
     free(w->path);
     free(w);
 }
@@ -450,34 +436,25 @@ int ims_trace_commit(struct ims_trace_writer *w, char *err, size_t errlen)
 {
     if (!w->failed && w->form != IMS_TRACE_TEXT)
         w_flush(w, w->form == IMS_TRACE_BINARY_ZSTD);
-    if (!w->failed && fflush(w->f) != 0)
-        ims_tr_werr(w, "write error: %s", strerror(errno));
-    if (!w->failed && fsync(fileno(w->f)) != 0 && errno != EINVAL)
-        ims_tr_werr(w, "fsync: %s", strerror(errno));
-    FILE *f = w->f;
+    struct ims_outfile *out = w->out;
+    w->out = NULL;
     w->f = NULL;
-    if (fclose(f) != 0 && !w->failed)
-        ims_tr_werr(w, "close: %s", strerror(errno));
-    if (!w->failed && rename(w->tmp, w->path) != 0)
-        ims_tr_werr(w, "cannot rename the temporary file into place: %s", strerror(errno));
     if (w->failed) {
+        ims_outfile_abort(out);
         ims_errf(err, errlen, "%s", w->err);
-        unlink(w->tmp);
         w_free(w);
         return -1;
     }
+    int rc = ims_outfile_commit(out, err, errlen);
     w_free(w);
-    return 0;
+    return rc;
 }
 
 void ims_trace_abort(struct ims_trace_writer *w)
 {
     if (!w)
         return;
-    if (w->f)
-        fclose(w->f);
-    if (w->tmp)
-        unlink(w->tmp);
+    ims_outfile_abort(w->out);
     w_free(w);
 }
 

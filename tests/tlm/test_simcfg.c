@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <check.h>
 #include "ims_check.h"
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -354,6 +355,119 @@ START_TEST(policies_by_name)
 }
 END_TEST
 
+/* Writes n bytes (NULs included) to a temporary file. */
+static const char *write_tmp_bytes(const char *bytes, size_t n)
+{
+    static char path[64];
+    strcpy(path, "/tmp/ims_cfgXXXXXX");
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, bytes, n), (ssize_t)n);
+    close(fd);
+    return path;
+}
+
+/* A leading UTF-8 byte order mark is not part of the first key; one later
+ * in the file is (an unknown key on its line). */
+START_TEST(bom_accepted_at_start_only)
+{
+    struct ims_sim_cfg c;
+    ims_sim_cfg_default(&c);
+    const char *p = write_tmp("\xef\xbb\xbf"
+                              "clock.mhz = 500\nseed = 7\n");
+    ck_assert_msg(ims_sim_cfg_load(&c, p, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(c.clock_mhz, 500);
+    ck_assert_uint_eq(c.seed, 7);
+    unlink(p);
+    p = write_tmp("clock.mhz = 500\n\xef\xbb\xbf"
+                  "seed = 7\n");
+    ck_assert_int_eq(ims_sim_cfg_load(&c, p, err, sizeof err), -1);
+    char want[128];
+    snprintf(want, sizeof want, "%s:2: unknown key", p);
+    ck_assert_msg(strstr(err, want) != NULL, "got: %s", err);
+    unlink(p);
+}
+END_TEST
+
+/* A directory is not an empty configuration. */
+START_TEST(directory_refused)
+{
+    struct ims_sim_cfg c;
+    ims_sim_cfg_default(&c);
+    ck_assert_int_eq(ims_sim_cfg_load(&c, "/tmp", err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "/tmp: is a directory") != NULL, "got: %s", err);
+}
+END_TEST
+
+/* A NUL byte inside a line is an error on that line, not a cut line. */
+START_TEST(nul_byte_refused)
+{
+    struct ims_sim_cfg c;
+    ims_sim_cfg_default(&c);
+    static const char text[] = "seed = 3\nclock.mhz = 1\0"
+                               "00\n";
+    const char *p = write_tmp_bytes(text, sizeof text - 1);
+    ck_assert_int_eq(ims_sim_cfg_load(&c, p, err, sizeof err), -1);
+    char want[128];
+    snprintf(want, sizeof want, "%s:2: NUL byte", p);
+    ck_assert_msg(strstr(err, want) != NULL, "got: %s", err);
+    unlink(p);
+}
+END_TEST
+
+/* A line over the limit is refused with its length, not split. */
+START_TEST(long_line_refused)
+{
+    struct ims_sim_cfg c;
+    ims_sim_cfg_default(&c);
+    char text[700];
+    snprintf(text, sizeof text, "clock.mhz = 1%*s\n", 600, "");
+    const char *p = write_tmp(text);
+    ck_assert_int_eq(ims_sim_cfg_load(&c, p, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, ":1: line too long (614 bytes; at most 511)") != NULL, "got: %s", err);
+    unlink(p);
+}
+END_TEST
+
+/* Integers are decimal or 0x hex; a leading zero (octal to strtoull's base
+ * 0) is refused, but 0 itself is fine. */
+START_TEST(leading_zero_refused)
+{
+    struct ims_sim_cfg c;
+    ims_sim_cfg_default(&c);
+    ck_assert_int_eq(ims_sim_cfg_set_kv(&c, "clock.mhz=0100", "--set", err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "--set: clock.mhz: '0100' has a leading zero") != NULL, "got: %s", err);
+    ck_assert_uint_eq(c.clock_mhz, 1000);
+    ck_assert_msg(ims_sim_cfg_set_kv(&c, "walker.queue=0", "--set", err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(c.walk_queue, 0);
+    ck_assert_msg(ims_sim_cfg_set_kv(&c, "clock.mhz=0x64", "--set", err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(c.clock_mhz, 100);
+}
+END_TEST
+
+/* 64-bit keys: 2^64-1 is in range, 2^64 is out of range with the true bound. */
+START_TEST(u64_bound)
+{
+    struct ims_sim_cfg c;
+    ims_sim_cfg_default(&c);
+    ck_assert_msg(ims_sim_cfg_set_kv(&c, "seed=18446744073709551615", "--set", err, sizeof err) == 0, "%s", err);
+    ck_assert(c.seed == UINT64_MAX);
+    ck_assert_int_eq(ims_sim_cfg_set_kv(&c, "seed=18446744073709551616", "--set", err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "seed: 18446744073709551616 is out of range [0, 18446744073709551615]") != NULL,
+                  "got: %s", err);
+}
+END_TEST
+
+/* "= 4" has no key: a syntax error, not an unknown key ''. */
+START_TEST(empty_key_refused)
+{
+    struct ims_sim_cfg c;
+    ims_sim_cfg_default(&c);
+    ck_assert_int_eq(ims_sim_cfg_set_kv(&c, " = 4", "x.cfg:3", err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "x.cfg:3: expected key=value, got no key before '='") != NULL, "got: %s", err);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("simcfg");
@@ -372,6 +486,13 @@ int main(void)
     tcase_add_test(tc, fault_queue_too_small);
     tcase_add_test(tc, docs_table_matches_keys);
     tcase_add_test(tc, policies_by_name);
+    tcase_add_test(tc, bom_accepted_at_start_only);
+    tcase_add_test(tc, directory_refused);
+    tcase_add_test(tc, nul_byte_refused);
+    tcase_add_test(tc, long_line_refused);
+    tcase_add_test(tc, leading_zero_refused);
+    tcase_add_test(tc, u64_bound);
+    tcase_add_test(tc, empty_key_refused);
     suite_add_tcase(s, tc);
     return ims_check_run(s);
 }

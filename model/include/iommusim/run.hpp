@@ -10,6 +10,7 @@
 
 #include "iommusim/tlm.hpp"
 
+#include "iommusim/outfile.h"
 #include "iommusim/replay.h"
 #include "iommusim/trace.h"
 
@@ -189,9 +190,14 @@ std::vector<RunWarning> run_warnings(const ReportInputs &in);
 double wait_fraction(const RunStats &r, const IommuTimingStats &t);
 
 void report_text(const ReportInputs &in, std::FILE *out);
-// Whole-or-nothing writes (temp file + rename); false with a message on failure.
+// Whole-or-nothing writes (iommusim/outfile.h: temp file + rename for regular
+// files, written through for devices and FIFOs, "-" for stdout); false with a
+// message naming the path on failure. The ims_outfile forms write into an
+// output opened before the run (so a bad path fails early) and free it.
 bool report_json(const ReportInputs &in, const char *path, std::string *err);
 bool report_csv(const ReportInputs &in, const char *path, std::string *err);
+bool report_json(const ReportInputs &in, ims_outfile *out, std::string *err);
+bool report_csv(const ReportInputs &in, ims_outfile *out, std::string *err);
 
 }  // namespace ims
 
