@@ -276,6 +276,10 @@ extern "C" int ims_cmd_run(int argc, char **argv)
                              &player.timing_stats(), &memory.timing(), iommu.walkers(), wall};
         if (!quiet)
             ims::report_text(in, stdout);
+        else // the text report carries them otherwise; a quiet run must not hide them
+            for (const ims::RunWarning &w : ims::run_warnings(in))
+                std::fprintf(stderr, "iommusim run: warning [%s]: %s\n", w.code.c_str(), w.text.c_str());
+
         std::string werr;
         if (jout && !ims::report_json(in, jout, &werr))
             rc = fail(werr);

@@ -317,7 +317,11 @@ void report_text(const ReportInputs &in, std::FILE *out)
     std::fprintf(out, "fault queue: %" PRIu64 " records written, %" PRIu64 " dropped (full), %" PRIu64
                       " suppressed (FPD)\n",
                  c.fault_records, c.fault_dropped, c.fault_suppressed);
+    if (c.ats_no_access)
+        std::fprintf(out, "ATS translation requests completed with R=W=0 (no translation, not faults) %" PRIu64 "\n",
+                     c.ats_no_access);
     for (unsigned fr = 1; fr < 256; fr++)
+
         if (c.fault_reason[fr])
             std::fprintf(out, "  fault 0x%x %-28s %" PRIu64 "\n", fr,
                          ims_fault_reason_name(fr) ? ims_fault_reason_name(fr) : "?", c.fault_reason[fr]);
@@ -409,6 +413,8 @@ bool report_json(const ReportInputs &in, ims_outfile *out, std::string *err)
         t.inv_iotlb, t.inv_ctx, rate(t.inv_cycles, t.inv_iotlb + t.inv_ctx));
     o.f("  \"fault_queue\": {\"records\": %" PRIu64 ", \"dropped\": %" PRIu64 ", \"suppressed\": %" PRIu64 "},\n",
         c.fault_records, c.fault_dropped, c.fault_suppressed);
+    o.f("  \"ats_no_access\": %" PRIu64 ",\n", c.ats_no_access);
+
     o.f("  \"fault_reasons\": {");
     bool first = true;
     for (unsigned fr = 1; fr < 256; fr++) {
