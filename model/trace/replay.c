@@ -75,8 +75,20 @@ struct ims_replay *ims_replay_create(const struct ims_trace_hdr *hdr, const stru
     }
     for (uint32_t i = 0; i < RP_RIDS; i++)
         rp->alias[i] = (uint16_t)i;
-    for (int i = 0; i < hdr->topo.n_devices; i++)
-        rp->alias[hdr->topo.devices[i].bdf] = ims_topo_requester_id(&hdr->topo, i);
+    if (hdr->topo.n_devices > 0) {
+        /* All at once: linear, where one ims_topo_requester_id() per device
+         * costs the bridge depth each. */
+        uint16_t *rid = malloc((size_t)hdr->topo.n_devices * sizeof *rid);
+        if (!rid || ims_topo_requester_ids(&hdr->topo, rid) < 0) {
+            free(rid);
+            ims_errf(err, errlen, "out of memory");
+            ims_replay_destroy(rp);
+            return NULL;
+        }
+        for (int i = 0; i < hdr->topo.n_devices; i++)
+            rp->alias[hdr->topo.devices[i].bdf] = rid[i];
+        free(rid);
+    }
 
     rp->mmu = ims_iommu_create(&cfg->iommu, ops ? ops : &ims_mem_direct_ops, ops ? mem_ctx : rp->mem, err, errlen);
     if (!rp->mmu) {

@@ -92,6 +92,19 @@ static inline void st64(unsigned char *p, uint64_t v)
     memcpy(p, &v, 8);
 }
 
+/* ---- Name index ---- */
+
+/* Names of a topology list (bridges or devices) by hash, so that header
+ * checks and the text reader's name lookups cost O(1) per entry, not O(N)
+ * (O(N^2) per header). The index stores positions in the list; the names
+ * are read from the list itself (base + i * stride, the name being the
+ * first member of struct ims_bridge and struct ims_device), so the list may
+ * be reallocated between calls. Zero-initialised means empty. */
+struct ims_tr_names {
+    int32_t *slot; /* list positions, -1 = empty; cap is a power of two */
+    size_t cap, n;
+};
+
 /* ---- Reader and writer state ---- */
 
 struct ims_trace_reader {
@@ -121,6 +134,7 @@ struct ims_trace_reader {
     uint64_t lineno;
     bool text_body;        /* a record line has been seen */
     char *peek_line;       /* first record line read while parsing the header */
+    struct ims_tr_names bnames, dnames; /* text header: bridge and device names so far */
 };
 
 struct ims_trace_writer {
@@ -148,6 +162,21 @@ const char *ims_tr_bridge_kind_name(unsigned kind);
 /* What the trace formats need of a header (names usable in the text form and
  * unique, parents listed before children): 0, or -1 with a message. */
 int ims_tr_hdr_check(const struct ims_trace_hdr *h, char *err, size_t errlen);
+/* The parts of ims_tr_hdr_check(), for a reader that checks each entry as it
+ * is parsed (the text reader, which names the line): creator or source text
+ * (`what` names it); bridge or device i of t against the entries before it,
+ * whose names are in `names` (i is then added to it). 0, or -1 with a
+ * message. Linear in the list overall. */
+int ims_tr_hdr_check_text(const char *what, const char *s, char *err, size_t errlen);
+int ims_tr_hdr_check_bridge(const struct ims_topo *t, int i, struct ims_tr_names *names, char *err, size_t errlen);
+int ims_tr_hdr_check_device(const struct ims_topo *t, int i, struct ims_tr_names *names, char *err, size_t errlen);
+/* Position of `name` in the list at base (entries `stride` bytes apart), or -1. */
+int ims_tr_names_find(const struct ims_tr_names *s, const void *base, size_t stride, const char *name);
+/* Adds list position idx; 0, or -1 if out of memory. */
+int ims_tr_names_add(struct ims_tr_names *s, const void *base, size_t stride, int idx);
+void ims_tr_names_free(struct ims_tr_names *s);
+/* Most bridges and most devices a header may list. */
+#define TR_TOPO_MAX 65536
 
 /* ---- trace_bin.c ---- */
 

@@ -275,6 +275,8 @@ void ims_trace_close(struct ims_trace_reader *r)
     free(r->buf);
     free(r->line);
     free(r->peek_line);
+    ims_tr_names_free(&r->bnames);
+    ims_tr_names_free(&r->dnames);
     ims_trace_hdr_free(&r->hdr);
     free(r->path);
     free(r);

@@ -525,6 +525,7 @@ static const char *rest_of(const char *line, const char *kw)
 int ims_tr_text_read_header(struct ims_trace_reader *r)
 {
     bool have_version = false;
+    char e[256];
     struct ims_topo *topo = &r->hdr.topo;
     int cap_b = 0, cap_d = 0;
     for (;;) {
@@ -566,6 +567,8 @@ int ims_tr_text_read_header(struct ims_trace_reader *r)
             char *dst = tok[0][0] == 'c' ? r->hdr.creator : r->hdr.source;
             if (strlen(val) >= IMS_TRACE_TEXT_MAX)
                 ret = lerr(r, "%s: longer than %d characters", tok[0], IMS_TRACE_TEXT_MAX - 1);
+            else if (ims_tr_hdr_check_text(tok[0], val, e, sizeof e) < 0)
+                ret = lerr(r, "%s", e);
             else
                 strcpy(dst, val);
         } else if (!strcmp(tok[0], "bridge") || !strcmp(tok[0], "device")) {
@@ -596,15 +599,14 @@ int ims_tr_text_read_header(struct ims_trace_reader *r)
                 if (!ret) {
                     b.parent = IMS_TOPO_NONE;
                     if (strcmp(a[3].val, "-")) {
-                        b.parent = -2;
-                        for (int i = 0; i < topo->n_bridges; i++)
-                            if (!strcmp(topo->bridges[i].name, a[3].val))
-                                b.parent = i;
-                        if (b.parent == -2)
+                        b.parent = ims_tr_names_find(&r->bnames, topo->bridges, sizeof *topo->bridges, a[3].val);
+                        if (b.parent < 0)
                             ret = lerr(r, "bridge: parent=: expected an earlier bridge's name or -, got '%s'",
                                        a[3].val);
                     }
                 }
+                if (!ret && topo->n_bridges == TR_TOPO_MAX)
+                    ret = lerr(r, "bridge: more than %d bridges", TR_TOPO_MAX);
                 if (!ret) {
                     if (topo->n_bridges == cap_b) {
                         cap_b = cap_b ? 2 * cap_b : 8;
@@ -616,6 +618,8 @@ int ims_tr_text_read_header(struct ims_trace_reader *r)
                         topo->bridges = nb;
                     }
                     topo->bridges[topo->n_bridges++] = b;
+                    if (ims_tr_hdr_check_bridge(topo, topo->n_bridges - 1, &r->bnames, e, sizeof e) < 0)
+                        ret = lerr(r, "%s", e);
                 }
             } else {
                 struct targ a[2] = {{"bdf", NULL}, {"bridge", NULL}};
@@ -629,14 +633,13 @@ int ims_tr_text_read_header(struct ims_trace_reader *r)
                 if (!ret) {
                     d.bridge = IMS_TOPO_NONE;
                     if (strcmp(a[1].val, "-")) {
-                        d.bridge = -2;
-                        for (int i = 0; i < topo->n_bridges; i++)
-                            if (!strcmp(topo->bridges[i].name, a[1].val))
-                                d.bridge = i;
-                        if (d.bridge == -2)
+                        d.bridge = ims_tr_names_find(&r->bnames, topo->bridges, sizeof *topo->bridges, a[1].val);
+                        if (d.bridge < 0)
                             ret = lerr(r, "device: bridge=: expected a bridge's name or -, got '%s'", a[1].val);
                     }
                 }
+                if (!ret && topo->n_devices == TR_TOPO_MAX)
+                    ret = lerr(r, "device: more than %d devices", TR_TOPO_MAX);
                 if (!ret) {
                     if (topo->n_devices == cap_d) {
                         cap_d = cap_d ? 2 * cap_d : 8;
@@ -648,12 +651,9 @@ int ims_tr_text_read_header(struct ims_trace_reader *r)
                         topo->devices = nd;
                     }
                     topo->devices[topo->n_devices++] = d;
+                    if (ims_tr_hdr_check_device(topo, topo->n_devices - 1, &r->dnames, e, sizeof e) < 0)
+                        ret = lerr(r, "%s", e);
                 }
-            }
-            if (!ret) {
-                char e[256];
-                if (ims_tr_hdr_check(&r->hdr, e, sizeof e) < 0)
-                    ret = lerr(r, "%s", e);
             }
         } else {
             /* First record: the header is complete; keep the line for next(). */
