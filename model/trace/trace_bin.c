@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "iommusim/iommu.h"
 #include "iommusim/vtd.h"
 #include "trace_impl.h"
@@ -256,7 +258,7 @@ int ims_tr_bin_rec_error(struct ims_trace_reader *r, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     return ims_tr_rerr(r, "record %llu at byte offset %llu%s: %s", (unsigned long long)r->index,
-                       (unsigned long long)(r->hdr_len + r->index * TR_REC_SIZE),
+                       (unsigned long long)ims_tr_bin_rec_offset(r, r->index),
                        r->form == IMS_TRACE_BINARY_ZSTD ? " (decompressed)" : "", msg);
 }
 
@@ -356,39 +358,73 @@ static void *hc_array(struct ims_trace_reader *r, struct hcur *c, const char *wh
     return a;
 }
 
+/* The first bytes of a file, printable ones as they are and the rest as \xNN,
+ * for "bad magic" messages. */
+void ims_tr_fmt_bytes(char *out, size_t cap, const unsigned char *p, size_t n)
+{
+    size_t k = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < n && k + 5 < cap; i++) {
+        if (p[i] >= ' ' && p[i] <= '~' && p[i] != '\\' && p[i] != '"')
+            out[k++] = (char)p[i];
+        else
+            k += (size_t)snprintf(out + k, cap - k, "\\x%02x", p[i]);
+    }
+    out[k < cap ? k : cap - 1] = 0;
+}
+
 int ims_tr_bin_read_header(struct ims_trace_reader *r)
 {
     long n = ims_tr_buf_want(r, TR_FIXED_HDR);
     if (n < 0)
         return -1;
     const unsigned char *p = r->buf;
-    if ((size_t)n < TR_MAGIC_LEN || memcmp(p, TR_MAGIC, TR_MAGIC_LEN) != 0)
-        return ims_tr_rerr(r, "bad magic: %s does not start with \"" TR_MAGIC "\"",
+    if ((size_t)n < TR_MAGIC_LEN || memcmp(p, TR_MAGIC, TR_MAGIC_LEN) != 0) {
+        char got[48];
+        ims_tr_fmt_bytes(got, sizeof got, p, (size_t)n < TR_MAGIC_LEN ? (size_t)n : TR_MAGIC_LEN);
+        return ims_tr_rerr(r, "not an iommusim trace: bad magic \"%s\" (%s does not start with \"" TR_MAGIC "\")", got,
                            r->form == IMS_TRACE_BINARY_ZSTD ? "the decompressed zstd stream" : "the file");
+    }
     if ((size_t)n < 16)
         return ims_tr_rerr(r, "truncated header: %ld of %d fixed header bytes", n, TR_FIXED_HDR);
     uint32_t version = ld32(p + 8);
-    if (version != IMS_TRACE_VERSION)
-        return ims_tr_rerr(r, "unknown trace version %u (this reader knows version %d)", version, IMS_TRACE_VERSION);
+    if (version != 1 && version != IMS_TRACE_VERSION)
+        return ims_tr_rerr(r, "unknown trace version %u (this reader knows versions 1 and %d)", version,
+                           IMS_TRACE_VERSION);
     if ((size_t)n < TR_FIXED_HDR)
         return ims_tr_rerr(r, "truncated header: %ld of %d fixed header bytes", n, TR_FIXED_HDR);
     uint32_t hlen = ld32(p + 12);
     uint32_t rsize = ld32(p + 16);
-    if (hlen < TR_FIXED_HDR || hlen > TR_HDR_MAX)
-        return ims_tr_rerr(r, "header length %u out of range (%d..%u)", hlen, TR_FIXED_HDR, TR_HDR_MAX);
+    uint32_t flags = version >= 2 ? ld32(p + 20) : 0; /* version 1: reserved, never looked at */
+    const uint32_t hmin = TR_FIXED_HDR + (version >= 2 ? 4 : 0);
+    if (hlen < hmin || hlen > TR_HDR_MAX)
+        return ims_tr_rerr(r, "header length %u out of range (%u..%u)", hlen, hmin, TR_HDR_MAX);
     if (rsize != TR_REC_SIZE)
-        return ims_tr_rerr(r, "record size %u not supported (version %d records are %d bytes)", rsize,
-                           IMS_TRACE_VERSION, TR_REC_SIZE);
+        return ims_tr_rerr(r, "record size %u not supported (version %u records are %d bytes)", rsize, version,
+                           TR_REC_SIZE);
+    if (flags & ~TR_HFLAG_BLOCKS)
+        return ims_tr_rerr(r, "header flags 0x%x at byte offset 20 have unknown bits (this reader knows 0x%x)", flags,
+                           TR_HFLAG_BLOCKS);
     n = ims_tr_buf_want(r, hlen);
     if (n < 0)
         return -1;
     if ((size_t)n < hlen)
         return ims_tr_rerr(r, "truncated header: %ld of %u header bytes", n, hlen);
+    if (version >= 2) {
+        uint32_t want = ld32(r->buf + hlen - 4);
+        uint32_t got = (uint32_t)crc32(0L, r->buf, hlen - 4);
+        if (want != got)
+            return ims_tr_rerr(r,
+                               "header checksum mismatch: the CRC-32 at byte offset %u is 0x%08x, the header's bytes "
+                               "0..%u give 0x%08x (the header is corrupt)",
+                               hlen - 4, want, hlen - 5, got);
+    }
     r->hdr_len = hlen;
     r->rec_size = rsize;
     r->hdr.version = version;
+    r->blocks = (flags & TR_HFLAG_BLOCKS) != 0;
 
-    struct hcur c = {r->buf + TR_FIXED_HDR, hlen - TR_FIXED_HDR, false};
+    struct hcur c = {r->buf + TR_FIXED_HDR, hlen - hmin, false};
     hc_str(&c, r->hdr.creator, sizeof r->hdr.creator);
     hc_str(&c, r->hdr.source, sizeof r->hdr.source);
     uint32_t nb;
@@ -451,7 +487,7 @@ static void hb_str(unsigned char **p, const char *s)
 int ims_tr_bin_write_header(struct ims_trace_writer *w, const struct ims_trace_hdr *h)
 {
     const struct ims_topo *t = &h->topo;
-    size_t max = TR_FIXED_HDR + 2 * (2 + IMS_TRACE_TEXT_MAX) + 8 +
+    size_t max = TR_FIXED_HDR + 2 * (2 + IMS_TRACE_TEXT_MAX) + 8 + 4 +
                  (size_t)t->n_bridges * (2 + IMS_TOPO_NAME_MAX + 8) + (size_t)t->n_devices * (2 + IMS_TOPO_NAME_MAX + 6);
     unsigned char *hb = malloc(max);
     if (!hb)
@@ -462,7 +498,10 @@ int ims_tr_bin_write_header(struct ims_trace_writer *w, const struct ims_trace_h
     hb_u32(&p, IMS_TRACE_VERSION);
     hb_u32(&p, 0); /* header length, patched below */
     hb_u32(&p, TR_REC_SIZE);
-    hb_u32(&p, 0); /* reserved */
+    /* Blocks in the uncompressed form only: zstd's content checksum covers
+     * the compressed one, and a CRC-32 per block would double its read cost. */
+    w->blocks = w->form == IMS_TRACE_BINARY;
+    hb_u32(&p, w->blocks ? TR_HFLAG_BLOCKS : 0);
     hb_str(&p, h->creator);
     hb_str(&p, h->source);
     hb_u32(&p, (uint32_t)t->n_bridges);
@@ -479,13 +518,170 @@ int ims_tr_bin_write_header(struct ims_trace_writer *w, const struct ims_trace_h
         hb_u16(&p, t->devices[i].bdf);
         hb_u32(&p, (uint32_t)t->devices[i].bridge);
     }
-    size_t hlen = (size_t)(p - hb);
+    size_t hlen = (size_t)(p - hb) + 4; /* and the CRC-32 */
     if (hlen > TR_HDR_MAX) {
         free(hb);
         return ims_tr_werr(w, "header too large (%zu bytes)", hlen);
     }
     st32(hb + 12, (uint32_t)hlen);
+    st32(hb + hlen - 4, (uint32_t)crc32(0L, hb, (uInt)(hlen - 4)));
     int rc = ims_tr_w_bytes(w, hb, hlen);
     free(hb);
     return rc;
+}
+
+/* ---- Blocks (version 2) ----
+ *
+ * Block check, 40 bytes, after every TR_BLK_RECS records and after the last
+ * (possibly empty) run of fewer:
+ *  [7:0]    "IMSBLOCK"
+ *  [11:8]   records in the block (TR_BLK_RECS, or 0..TR_BLK_RECS-1 in the last)
+ *  [15:12]  flags: bit 0 the last block
+ *  [23:16]  block index, from 0
+ *  [27:24]  CRC-32 of the block's record bytes
+ *  [39:28]  zero
+ * Every field is checked on reading, so a flip anywhere in a block (its
+ * records or its check) is found before any of its records is returned. */
+#define TR_BLK_OFF_N     8
+#define TR_BLK_OFF_FLAGS 12
+#define TR_BLK_OFF_INDEX 16
+#define TR_BLK_OFF_CRC   24
+#define TR_BLK_OFF_PAD   28
+_Static_assert(TR_BLK_OFF_PAD + 12 == TR_BLK_CHECK, "block check layout: 40 bytes");
+_Static_assert(TR_BLK_RECS * TR_REC_SIZE + TR_BLK_CHECK <= TR_BUF_SIZE, "a whole block fits in the reader's buffer");
+
+uint64_t ims_tr_bin_rec_offset(const struct ims_trace_reader *r, uint64_t index)
+{
+    return r->hdr_len + index * TR_REC_SIZE + (r->blocks ? index / TR_BLK_RECS * TR_BLK_CHECK : 0);
+}
+
+static int block_check(struct ims_trace_writer *w, bool last)
+{
+    unsigned char c[TR_BLK_CHECK];
+    memset(c, 0, sizeof c);
+    memcpy(c, TR_BLK_TAG, 8);
+    st32(c + TR_BLK_OFF_N, w->blk_n);
+    st32(c + TR_BLK_OFF_FLAGS, last ? TR_BLK_LAST : 0);
+    st64(c + TR_BLK_OFF_INDEX, w->blk_index);
+    st32(c + TR_BLK_OFF_CRC, w->blk_crc);
+    w->blk_n = 0;
+    w->blk_crc = 0; /* crc32()'s initial value */
+    w->blk_index++;
+    return ims_tr_w_bytes(w, c, sizeof c);
+}
+
+int ims_tr_bin_block_add(struct ims_trace_writer *w, const unsigned char *rec)
+{
+    if (!w->blocks)
+        return 0;
+    w->blk_crc = (uint32_t)crc32(w->blk_crc, rec, TR_REC_SIZE);
+    if (++w->blk_n == TR_BLK_RECS)
+        return block_check(w, false);
+    return 0;
+}
+
+int ims_tr_bin_write_end(struct ims_trace_writer *w)
+{
+    if (!w->blocks)
+        return 0;
+    return block_check(w, true);
+}
+
+/* Error about block r->blk_index, which starts at byte offset `off`. */
+static int block_error(struct ims_trace_reader *r, uint64_t off, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int block_error(struct ims_trace_reader *r, uint64_t off, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return ims_tr_rerr(r, "block %llu (records from %llu) at byte offset %llu%s: %s", (unsigned long long)r->blk_index,
+                       (unsigned long long)r->index, (unsigned long long)off,
+                       r->form == IMS_TRACE_BINARY_ZSTD ? " (decompressed)" : "", msg);
+}
+
+int ims_tr_bin_next_block(struct ims_trace_reader *r)
+{
+    const size_t full = TR_BLK_RECS * TR_REC_SIZE + TR_BLK_CHECK;
+    const uint64_t off = ims_tr_bin_rec_offset(r, r->index);
+    r->blk_left = 0;
+    if (r->blk_last) {
+        long got = ims_tr_buf_want(r, 1);
+        if (got < 0)
+            return -1;
+        if (got > 0)
+            return ims_tr_rerr(r, "byte offset %llu%s: data after the last block (%s)", (unsigned long long)off,
+                               r->form == IMS_TRACE_BINARY_ZSTD ? " (decompressed)" : "",
+                               got >= 8 && !memcmp(r->buf + r->pos, TR_BLK_TAG, 8) ? "another block check"
+                                                                                  : "the file is corrupt");
+        return 0;
+    }
+    long got = ims_tr_buf_want(r, full);
+    if (got < 0)
+        return -1;
+    if (got == 0 && r->blk_index == 0)
+        return block_error(r, off, "missing: the file ends after its header, without the block check a version 2 "
+                                   "file ends with (the file is truncated)");
+    if (got == 0)
+        return block_error(r, off,
+                           "missing: the file ends after block %llu, which is not the last (the file is truncated)",
+                           (unsigned long long)r->blk_index - 1);
+    size_t n;
+    if ((size_t)got >= full) {
+        n = TR_BLK_RECS;
+    } else if ((size_t)got % TR_REC_SIZE == 0) {
+        n = (size_t)got / TR_REC_SIZE - 1;
+    } else {
+        return block_error(r, off,
+                           "truncated: the file ends %ld bytes into the block, inside a record or the block check "
+                           "(a block is up to %u records of %d bytes and a %u-byte check)",
+                           got, TR_BLK_RECS, TR_REC_SIZE, TR_BLK_CHECK);
+    }
+    const unsigned char *p = r->buf + r->pos, *c = p + n * TR_REC_SIZE;
+    const uint64_t coff = off + n * TR_REC_SIZE;
+    if (n < TR_BLK_RECS && memcmp(c, TR_BLK_TAG, 8) == 0 && ld32(c + TR_BLK_OFF_N) != n) {
+        /* The end holds a check, but not this block's: if a last block's
+         * check comes earlier, something was appended after it. */
+        for (size_t k = 0; k < n; k++) {
+            const unsigned char *e = p + k * TR_REC_SIZE;
+            if (!memcmp(e, TR_BLK_TAG, 8) && ld32(e + TR_BLK_OFF_N) == k &&
+                ld32(e + TR_BLK_OFF_FLAGS) == TR_BLK_LAST)
+                return ims_tr_rerr(r, "byte offset %llu%s: data after the last block (%zu bytes)",
+                                   (unsigned long long)(off + (k + 1) * TR_REC_SIZE),
+                                   r->form == IMS_TRACE_BINARY_ZSTD ? " (decompressed)" : "",
+                                   (n - k) * TR_REC_SIZE);
+        }
+    }
+    if (memcmp(c, TR_BLK_TAG, 8) != 0)
+        return block_error(r, off,
+                           "no block check at byte offset %llu after %zu records (expected \"" TR_BLK_TAG
+                           "\"): the file is truncated or corrupt",
+                           (unsigned long long)coff, n);
+    uint32_t cn = ld32(c + TR_BLK_OFF_N), cflags = ld32(c + TR_BLK_OFF_FLAGS);
+    uint64_t cindex = ld64(c + TR_BLK_OFF_INDEX);
+    bool pad0 = ld64(c + TR_BLK_OFF_PAD) == 0 && ld32(c + TR_BLK_OFF_PAD + 8) == 0;
+    bool last = n < TR_BLK_RECS;
+    if (cn != n || cflags != (last ? TR_BLK_LAST : 0) || cindex != r->blk_index || !pad0)
+        return block_error(r, off,
+                           "the block check at byte offset %llu is corrupt: it says %u records, flags 0x%x, block "
+                           "%llu%s; expected %zu records, flags 0x%x, block %llu",
+                           (unsigned long long)coff, cn, cflags, (unsigned long long)cindex,
+                           pad0 ? "" : ", non-zero padding", n, last ? TR_BLK_LAST : 0,
+                           (unsigned long long)r->blk_index);
+    uint32_t want = ld32(c + TR_BLK_OFF_CRC), have = (uint32_t)crc32(0L, p, (uInt)(n * TR_REC_SIZE));
+    if (want != have)
+        return block_error(r, off,
+                           "checksum mismatch in records %llu..%llu (bytes %llu..%llu): the block check says CRC-32 "
+                           "0x%08x, the bytes give 0x%08x (the file is corrupt)",
+                           (unsigned long long)r->index, (unsigned long long)(r->index + n - 1),
+                           (unsigned long long)off, (unsigned long long)(coff - 1), want, have);
+    r->blk_last = last;
+    r->blk_left = (uint32_t)n;
+    if (n == 0) { /* an empty last block: step over its check */
+        r->pos += TR_BLK_CHECK;
+        r->blk_index++;
+    }
+    return 0;
 }

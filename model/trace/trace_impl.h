@@ -36,6 +36,16 @@
 #define TR_ZSTD_MAGIC 0xFD2FB528u
 #define TR_REC_SIZE   40 /* bytes per binary record */
 
+/* Version 2 framing (docs/trace-format.md, "Integrity"): header flags at
+ * byte 20 (version 1: reserved), a CRC-32 as the header's last 4 bytes, and
+ * the records in blocks of TR_BLK_RECS, each followed by a 40-byte block
+ * check. CRC-32 is zlib's crc32() (the ISO-HDLC polynomial 0x04C11DB7). */
+#define TR_HFLAG_BLOCKS 0x1u /* records in checked blocks */
+#define TR_BLK_RECS     1024u
+#define TR_BLK_CHECK    40u
+#define TR_BLK_TAG      "IMSBLOCK"
+#define TR_BLK_LAST     0x1u /* block check flags: the last block */
+
 #define TR_BUF_SIZE  (256u << 10) /* decoded-byte buffer (multiple of nothing in particular) */
 #define TR_WBUF_SIZE (256u << 10)
 
@@ -122,6 +132,10 @@ struct ims_trace_reader {
     bool src_eof;
     uint64_t hdr_len;
     uint32_t rec_size;
+    bool blocks;           /* version 2 with TR_HFLAG_BLOCKS */
+    uint32_t blk_left;     /* records of the current (verified) block not yet returned */
+    uint64_t blk_index;    /* current block */
+    bool blk_last;         /* the last block's check has been read */
     ZSTD_DCtx *dctx;
     unsigned char *zin;
     size_t zin_cap;
@@ -148,6 +162,10 @@ struct ims_trace_writer {
     unsigned char *zout;
     size_t zout_cap;
     uint64_t index;
+    bool blocks;           /* binary (not zstd): records in checked blocks */
+    uint32_t blk_n;        /* records in the open block */
+    uint32_t blk_crc;      /* their CRC-32 so far */
+    uint64_t blk_index;    /* the open block */
     char err[512];
     bool failed;
 };
@@ -196,6 +214,19 @@ int ims_tr_bin_rec_error(struct ims_trace_reader *r, const char *fmt, ...) __att
 int ims_tr_bin_read_header(struct ims_trace_reader *r);
 /* Writes the binary header into the writer's buffer; 0 or -1. */
 int ims_tr_bin_write_header(struct ims_trace_writer *w, const struct ims_trace_hdr *h);
+/* Binary writer: CRC-32 of one encoded record into the open block, closing
+ * the block (its check) when it is full; and the last block's check, written
+ * on commit before the final flush. 0 or -1. */
+int ims_tr_bin_block_add(struct ims_trace_writer *w, const unsigned char *rec);
+int ims_tr_bin_write_end(struct ims_trace_writer *w);
+/* The first n bytes at p, printable ones as they are and others as \xNN. */
+void ims_tr_fmt_bytes(char *out, size_t cap, const unsigned char *p, size_t n);
+/* Byte offset of record `index` in the (decompressed) stream. */
+uint64_t ims_tr_bin_rec_offset(const struct ims_trace_reader *r, uint64_t index);
+/* Binary reader with blocks: verifies the next block in the buffer (sets
+ * r->blk_left) and skips an empty one. 0: a block or the end (r->blk_last
+ * and blk_left 0); -1: error. */
+int ims_tr_bin_next_block(struct ims_trace_reader *r);
 
 /* ---- trace_text.c ---- */
 

@@ -206,6 +206,34 @@ int ims_trace_reader_form(const struct ims_trace_reader *r)
     return r->form;
 }
 
+/* Version 2 with blocks: records are returned only from a block whose check
+ * has passed (ims_tr_bin_next_block), so a corrupt block yields none. */
+static size_t read_blocks(struct ims_trace_reader *r, struct ims_rec *recs, size_t max)
+{
+    size_t n = 0;
+    while (n < max) {
+        if (r->blk_left == 0) {
+            bool was_last = r->blk_last; /* then it only checks that nothing follows */
+            if (ims_tr_bin_next_block(r) < 0 || was_last)
+                break;
+            continue;
+        }
+        size_t avail = r->blk_left < max - n ? r->blk_left : max - n;
+        size_t i = ims_tr_bin_decode(r, r->buf + r->pos, avail, recs + n);
+        n += i;
+        r->index += i;
+        r->pos += i * TR_REC_SIZE;
+        r->blk_left -= (uint32_t)i;
+        if (i < avail)
+            break; /* record n failed its check; r->err says why */
+        if (r->blk_left == 0) { /* step over the block's check */
+            r->pos += TR_BLK_CHECK;
+            r->blk_index++;
+        }
+    }
+    return n;
+}
+
 long ims_trace_read(struct ims_trace_reader *r, struct ims_rec *recs, size_t max)
 {
     if (r->failed) {
@@ -215,7 +243,9 @@ long ims_trace_read(struct ims_trace_reader *r, struct ims_rec *recs, size_t max
     if (r->form == IMS_TRACE_TEXT)
         return ims_tr_text_read(r, recs, max);
     size_t n = 0;
-    while (n < max) {
+    if (r->blocks)
+        n = read_blocks(r, recs, max);
+    while (!r->blocks && n < max) {
         size_t avail = (r->len - r->pos) / TR_REC_SIZE;
         if (avail == 0) {
             long got = ims_tr_buf_want(r, TR_REC_SIZE);
@@ -428,6 +458,8 @@ int ims_trace_write(struct ims_trace_writer *w, const struct ims_rec *rec)
             return -1;
         ims_tr_rec_encode(rec, w->buf + w->len);
         w->len += TR_REC_SIZE;
+        if (ims_tr_bin_block_add(w, w->buf + w->len - TR_REC_SIZE) < 0)
+            return -1;
     }
     w->index++;
     return 0;
@@ -450,6 +482,8 @@ static void w_free(struct ims_trace_writer *w)
 
 int ims_trace_commit(struct ims_trace_writer *w, char *err, size_t errlen)
 {
+    if (!w->failed && w->form != IMS_TRACE_TEXT)
+        ims_tr_bin_write_end(w); /* the last block's check */
     if (!w->failed && w->form != IMS_TRACE_TEXT)
         w_flush(w, w->form == IMS_TRACE_BINARY_ZSTD);
     if (!w->failed && fflush(w->f) != 0)

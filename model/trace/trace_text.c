@@ -534,7 +534,7 @@ int ims_tr_text_read_header(struct ims_trace_reader *r)
             return -1;
         if (rc == 0) {
             if (!have_version)
-                return lerr(r, "expected 'version %d' before the end of the file, got nothing", IMS_TRACE_VERSION);
+                return lerr(r, "expected 'version %d' before the end of the file, got nothing", IMS_TRACE_TEXT_VERSION);
             return 0;
         }
         if (is_blank_or_comment(r->line))
@@ -552,11 +552,11 @@ int ims_tr_text_read_header(struct ims_trace_reader *r)
         if (!have_version) {
             uint64_t v;
             if (strcmp(tok[0], "version") || ntok != 2 || !parse_u64(tok[1], UINT32_MAX, &v))
-                ret = lerr(r, "expected 'version %d' as the first line of a text trace, got '%s'", IMS_TRACE_VERSION,
+                ret = lerr(r, "expected 'version %d' as the first line of a text trace, got '%s'", IMS_TRACE_TEXT_VERSION,
                            r->line);
-            else if (v != IMS_TRACE_VERSION)
+            else if (v != IMS_TRACE_TEXT_VERSION)
                 ret = lerr(r, "unknown trace version %llu (this reader knows version %d)", (unsigned long long)v,
-                           IMS_TRACE_VERSION);
+                           IMS_TRACE_TEXT_VERSION);
             else
                 r->hdr.version = (uint32_t)v;
             have_version = true;
@@ -728,7 +728,7 @@ int ims_tr_text_write_header(struct ims_trace_writer *w, const struct ims_trace_
 {
     const struct ims_topo *t = &h->topo;
     char bdf[IMS_BDF_TEXT_MAX];
-    fprintf(w->f, "version %d\n", IMS_TRACE_VERSION);
+    fprintf(w->f, "version %d\n", IMS_TRACE_TEXT_VERSION);
     if (h->creator[0])
         fprintf(w->f, "creator %s\n", h->creator);
     if (h->source[0])

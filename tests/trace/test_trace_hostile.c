@@ -25,7 +25,7 @@ static void expect_open_error(const char *path, const char *want)
 
 /* Reads to the end or the first error; returns the reader's error ("" at a
  * clean end) in err and the number of records read. */
-static __attribute__((unused)) uint64_t read_all(const char *path)
+static uint64_t read_all(const char *path)
 {
     struct ims_trace_reader *r = ims_trace_open(path, err, sizeof err);
     ck_assert_msg(r != NULL, "%s", err);
@@ -101,6 +101,137 @@ START_TEST(text_header_large_errors)
 }
 END_TEST
 
+
+/* ---- Bit flips (version 2 checksums) ---- */
+
+/* 2,500 DMA records: blocks 0 and 1 of 1,024 records, block 2 of 452 (the
+ * last). Returns the file's bytes and the header length. */
+static unsigned char *flip_sample(const char *p, size_t *len, uint32_t *hlen)
+{
+    struct ims_trace_hdr h;
+    tu_sample_hdr(&h);
+    struct ims_trace_writer *w = ims_trace_create(p, &h, err, sizeof err);
+    ck_assert_msg(w != NULL, "%s", err);
+    for (uint64_t i = 0; i < 2500; i++) {
+        struct ims_rec r = {.kind = IMS_REC_DMA, .ts = i, .rid = IMS_BDF(3, 0, 0), .iova = i << 12, .size = 64};
+        ck_assert_int_eq(ims_trace_write(w, &r), 0);
+    }
+    ck_assert_msg(ims_trace_commit(w, err, sizeof err) == 0, "%s", err);
+    ims_trace_hdr_free(&h);
+    unsigned char *b = (unsigned char *)tu_read_file(p, len);
+    *hlen = (uint32_t)b[12] | (uint32_t)b[13] << 8 | (uint32_t)b[14] << 16 | (uint32_t)b[15] << 24;
+    ck_assert_uint_eq(*len, *hlen + 2500 * 40 + 3 * 40);
+    return b;
+}
+
+/* One bit flipped anywhere in a binary file is refused, naming the file: in
+ * the header when it is opened (checksum, or the field the flip broke); in
+ * a block before any record of that block is returned, with the block, its
+ * first record and its byte offset. Every header byte and every 61st byte
+ * after it is tried, one at a time, with a different bit each. */
+START_TEST(bit_flip_binary)
+{
+    const char *orig = tu_path("orig.itr"), *p = tu_path("flip.itr");
+    size_t len;
+    uint32_t hlen;
+    unsigned char *b = flip_sample(orig, &len, &hlen);
+    ck_assert_uint_eq(read_all(orig), 2500); /* intact: every record */
+    ck_assert_str_eq(err, "");
+    for (size_t pos = 0; pos < len; pos += pos < hlen ? 1 : 61) {
+        unsigned char bit = (unsigned char)(1u << (pos % 8));
+        b[pos] ^= bit;
+        ck_assert_int_eq(tu_write_file(p, b, len), 0);
+        b[pos] ^= bit;
+        struct ims_trace_reader *r = ims_trace_open(p, err, sizeof err);
+        if (pos < hlen) {
+            ck_assert_msg(r == NULL, "flip at header byte %zu accepted", pos);
+            ck_assert_msg(strstr(err, p), "byte %zu: message does not name the file: %s", pos, err);
+            continue;
+        }
+        ck_assert_msg(r != NULL, "flip at byte %zu (after the header) refused on open: %s", pos, err);
+        ims_trace_close(r);
+        uint64_t block = (pos - hlen) / (1024 * 40 + 40);
+        uint64_t n = read_all(p);
+        char want[96];
+        snprintf(want, sizeof want, "%s: block %llu (records from %llu) at byte offset %llu", p,
+                 (unsigned long long)block, (unsigned long long)block * 1024,
+                 (unsigned long long)(hlen + block * (1024 * 40 + 40)));
+        ck_assert_msg(strstr(err, want), "flip at byte %zu: expected '%s...', got '%s'", pos, want, err);
+        ck_assert_msg(n == block * 1024, "flip at byte %zu (block %llu): %llu records returned", pos,
+                      (unsigned long long)block, (unsigned long long)n);
+    }
+    free(b);
+}
+END_TEST
+
+/* Truncation at a block boundary and data after the last block are refused
+ * too (the last block is marked). */
+START_TEST(binary_block_boundaries)
+{
+    const char *orig = tu_path("orig.itr"), *p = tu_path("cut.itr");
+    size_t len;
+    uint32_t hlen;
+    unsigned char *b = flip_sample(orig, &len, &hlen);
+    tu_write_file(p, b, hlen + 2 * (1024 * 40 + 40)); /* blocks 0 and 1, not the last */
+    ck_assert_uint_eq(read_all(p), 2048);
+    ck_assert_msg(strstr(err, "block 2 (records from 2048)") &&
+                      strstr(err, "missing: the file ends after block 1, which is not the last"),
+                  "%s", err);
+    unsigned char *longer = malloc(len + 40);
+    memcpy(longer, b, len);
+    memcpy(longer + len, b + len - 40, 40); /* the last block check again */
+    tu_write_file(p, longer, len + 40);
+    ck_assert_uint_eq(read_all(p), 2048); /* the last block is refused whole */
+    char want[128];
+    snprintf(want, sizeof want, "byte offset %zu: data after the last block (40 bytes)", len);
+    ck_assert_msg(strstr(err, want), "%s", err);
+    tu_write_file(p, b, hlen); /* the header only */
+    ck_assert_uint_eq(read_all(p), 0);
+    ck_assert_msg(strstr(err, "missing: the file ends after its header"), "%s", err);
+    free(longer);
+    free(b);
+}
+END_TEST
+
+/* zstd: the compressed stream carries zstd's own checksum, and the
+ * decompressed bytes are the binary form with its blocks. A flipped bit in
+ * the compressed bytes is refused (by zstd, or by a block check); no read
+ * returns all 2,500 records without an error. */
+START_TEST(bit_flip_zstd)
+{
+    const char *orig = tu_path("orig.itr"), *z = tu_path("orig.itr.zst"), *p = tu_path("flip.itr.zst");
+    size_t len, zlen;
+    uint32_t hlen;
+    unsigned char *b = flip_sample(orig, &len, &hlen);
+    free(b);
+    struct ims_trace_reader *r = ims_trace_open(orig, err, sizeof err);
+    ck_assert_ptr_nonnull(r);
+    struct ims_trace_writer *w = ims_trace_create(z, ims_trace_header(r), err, sizeof err);
+    ck_assert_ptr_nonnull(w);
+    struct ims_rec rec;
+    while (ims_trace_next(r, &rec) == 1)
+        ck_assert_int_eq(ims_trace_write(w, &rec), 0);
+    ims_trace_close(r);
+    ck_assert_int_eq(ims_trace_commit(w, err, sizeof err), 0);
+    unsigned char *zb = (unsigned char *)tu_read_file(z, &zlen);
+    for (size_t pos = 0; pos < zlen; pos += 7) {
+        unsigned char bit = (unsigned char)(1u << (pos % 8));
+        zb[pos] ^= bit;
+        tu_write_file(p, zb, zlen);
+        zb[pos] ^= bit;
+        r = ims_trace_open(p, err, sizeof err);
+        if (!r) {
+            ck_assert_msg(strstr(err, p), "%s", err);
+            continue;
+        }
+        ims_trace_close(r);
+        uint64_t n = read_all(p);
+        ck_assert_msg(err[0] != 0, "flip at compressed byte %zu accepted (%llu records)", pos, (unsigned long long)n);
+        ck_assert_msg(strstr(err, p), "%s", err);
+    }
+    free(zb);
+}
+END_TEST
 int main(void)
 {
     Suite *s = suite_create("trace_hostile");
@@ -109,6 +240,9 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, text_header_65536_devices);
     tcase_add_test(tc, text_header_large_errors);
+    tcase_add_test(tc, bit_flip_binary);
+    tcase_add_test(tc, binary_block_boundaries);
+    tcase_add_test(tc, bit_flip_zstd);
     suite_add_tcase(s, tc);
     return ims_check_run(s);
 }
