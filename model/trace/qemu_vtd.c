@@ -168,7 +168,8 @@ static bool qv_digit(char c) { return c >= '0' && c <= '9'; }
 
 /* Timestamp prefix "TID@SECONDS.FRACTION:" or "SECONDS.FRACTION:" (QEMU's
  * -msg timestamp=on). Returns 1 with *ts in ns and *rest after the colon,
- * 0 if the line has no such prefix, -1 if it starts like one but is broken. */
+ * 0 if the line has no such prefix, -1 if it starts like one but is broken,
+ * -2 if its seconds do not fit in 64-bit nanoseconds (about 584 years). */
 static int qv_prefix(const char *s, uint64_t *ts, const char **rest)
 {
     const char *p = s;
@@ -188,9 +189,9 @@ static int qv_prefix(const char *s, uint64_t *ts, const char **rest)
     uint64_t sec = 0, frac = 0;
     int fd = 0;
     for (; qv_digit(*p); p++) {
-        if (sec > (UINT64_MAX - 9) / 10 / 1000000000u)
-            return -1;
         sec = sec * 10 + (uint64_t)(*p - '0');
+        if (sec > (UINT64_MAX - 999999999u) / 1000000000u)
+            return -2; /* sec * 10^9 + fraction would pass 2^64 - 1 (checked per digit, so sec never wraps) */
     }
     if (*p++ != '.')
         return -1;
@@ -337,6 +338,23 @@ static int qv_parse(const char *path, struct qv_events *evs, struct ims_qemu_vtd
     FILE *f = fopen(path, "r");
     if (!f)
         return ims_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    /* A log is text: a NUL among its first bytes means binary data (a
+     * trace, a compressed log), which would otherwise read as "no events". */
+    unsigned char head[512];
+    size_t nh = fread(head, 1, sizeof head, f);
+    const unsigned char *nul = memchr(head, 0, nh);
+    if (ferror(f) || nul || fseek(f, 0, SEEK_SET) != 0) {
+        int e = errno;
+        fclose(f);
+        if (nul)
+            return ims_errf(err, errlen,
+                            "%s: not a QEMU trace-event log: NUL byte at byte offset %zu (binary data%s)", path,
+                            (size_t)(nul - head),
+                            nh >= 8 && !memcmp(head, "IMSTRACE", 8) ? "; this is an iommusim trace: convert it without "
+                                                                      "--from qemu-vtd"
+                                                                    : "");
+        return ims_errf(err, errlen, "%s: read error: %s", path, strerror(e));
+    }
     char *buf = NULL;
     size_t cap = 0;
     long len;
@@ -348,6 +366,11 @@ static int qv_parse(const char *path, struct qv_events *evs, struct ims_qemu_vtd
         const char *s = buf, *rest = buf;
         uint64_t ts = 0;
         int p = qv_prefix(s, &ts, &rest);
+        if (p == -2) {
+            rc = ims_errf(err, errlen, "%s:%u: timestamp prefix: the seconds do not fit in 64-bit nanoseconds", path,
+                          line);
+            break;
+        }
         if (p < 0) {
             rc = ims_errf(err, errlen, "%s:%u: malformed timestamp prefix (expected TID@SECONDS.MICROS:)", path, line);
             break;
@@ -387,7 +410,7 @@ static int qv_parse(const char *path, struct qv_events *evs, struct ims_qemu_vtd
     if (len == -2 && rc == 0)
         rc = ims_errf(err, errlen, "%s:%u: out of memory", path, line + 1);
     if (rc == 0 && ferror(f))
-        rc = ims_errf(err, errlen, "%s:%u: read error", path, line + 1);
+        rc = ims_errf(err, errlen, "%s:%u: read error: %s", path, line + 1, strerror(errno));
     st->lines = line;
     st->timestamps = ts_mode > 0;
     free(buf);

@@ -136,6 +136,7 @@ static inline bool rec_decode(const unsigned char *p, struct ims_rec *r)
     unsigned a = (unsigned)(w0 >> 48) & 0xff;
     unsigned b = (unsigned)(w0 >> 56);
     uint64_t ts = ld64(p + TR_OFF_TS);
+    const bool ts_ok = ts <= TR_TS_MAX;
     switch (kind) {
     case IMS_REC_DMA: {
         /* The hot path: most records are DMA. */
@@ -159,7 +160,7 @@ static inline bool rec_decode(const unsigned char *p, struct ims_rec *r)
                        ((flags & (IMS_RECF_EXPECT_PA | IMS_RECF_EXPECT_FAULT)) ==
                         (IMS_RECF_EXPECT_PA | IMS_RECF_EXPECT_FAULT)) |
                        (size == 0) | (iova + (size - 1) < iova) | (pasid > TR_PASID_MAX) |
-                       (((flags & IMS_RECF_EXPECT_FAULT) != 0) & (a == 0));
+                       (((flags & IMS_RECF_EXPECT_FAULT) != 0) & (a == 0)) | !ts_ok;
         return !bad;
     }
     case IMS_REC_MAP: {
@@ -173,7 +174,7 @@ static inline bool rec_decode(const unsigned char *p, struct ims_rec *r)
             .kind = IMS_REC_MAP,
             .perm = (uint8_t)a,
         };
-        return (a - 1u < 3u) & (size != 0); /* perm r, w or rw */
+        return (a - 1u < 3u) & (size != 0) & ts_ok; /* perm r, w or rw */
     }
     case IMS_REC_UNMAP: {
         uint64_t size = ld64(p + TR_OFF_SIZE);
@@ -184,7 +185,7 @@ static inline bool rec_decode(const unsigned char *p, struct ims_rec *r)
             .did = did,
             .kind = IMS_REC_UNMAP,
         };
-        return size != 0;
+        return (size != 0) & ts_ok;
     }
     case IMS_REC_INV_IOTLB: {
         bool page = a == IMS_INV_PAGE;
@@ -198,7 +199,7 @@ static inline bool rec_decode(const unsigned char *p, struct ims_rec *r)
             .am = page ? (uint8_t)b : 0,
         };
         bool gran_ok = a == IMS_INV_GLOBAL || a == IMS_INV_DOMAIN || page;
-        return gran_ok & !(flags & ~IMS_RECF_IH) & (!page | (b <= TR_AM_MAX));
+        return gran_ok & !(flags & ~IMS_RECF_IH) & (!page | (b <= TR_AM_MAX)) & ts_ok;
     }
     case IMS_REC_INV_CTX: {
         bool dev = a == IMS_INV_DEVICE;
@@ -211,7 +212,7 @@ static inline bool rec_decode(const unsigned char *p, struct ims_rec *r)
             .fm = dev ? (uint8_t)b : 0,
         };
         bool gran_ok = a == IMS_INV_GLOBAL || a == IMS_INV_DOMAIN || dev;
-        return gran_ok & (!dev | (b <= 3));
+        return gran_ok & (!dev | (b <= 3)) & ts_ok;
     }
     case IMS_REC_ATTACH:
         *r = (struct ims_rec){
@@ -223,10 +224,10 @@ static inline bool rec_decode(const unsigned char *p, struct ims_rec *r)
             .levels = (uint8_t)a,
             .tt = (uint8_t)b,
         };
-        return (a - 3u <= 2u) & (b <= 3); /* levels 3..5, tt 0..3 */
+        return (a - 3u <= 2u) & (b <= 3) & ts_ok; /* levels 3..5, tt 0..3 */
     case IMS_REC_DETACH:
         *r = (struct ims_rec){.ts = ts, .rid = rid, .kind = IMS_REC_DETACH};
-        return true;
+        return ts_ok;
     case IMS_REC_MARK:
         *r = (struct ims_rec){.ts = ts, .kind = IMS_REC_MARK};
         memcpy(r->label, p + TR_OFF_LABEL, IMS_REC_LABEL_MAX);

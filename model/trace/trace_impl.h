@@ -55,6 +55,7 @@
 #define TR_DMA_FLAGS (IMS_RECF_WRITE | IMS_RECF_PASID | IMS_RECF_EXPECT_PA | IMS_RECF_EXPECT_FAULT)
 #define TR_PASID_MAX ((UINT32_C(1) << 20) - 1)
 #define TR_AM_MAX    52u
+#define TR_TS_MAX    (UINT64_MAX - 1) /* ns; 2^64 - 1 is refused (a saturated or wrapped clock) */
 
 /* ---- Little-endian helpers ---- */
 

@@ -133,6 +133,24 @@ static int bin_open(struct ims_trace_reader *r)
     return ims_tr_bin_read_header(r);
 }
 
+/* Text traces hold printable characters, tabs and line ends (and, in
+ * comments, any byte from 0x80 up); a NUL or other control byte among the
+ * first 512 bytes means binary data whose first 8 bytes happen to be
+ * printable (a wrong magic), not a text trace with a bad line. Leaves the
+ * file at its start. */
+static bool binary_soon(struct ims_trace_reader *r)
+{
+    unsigned char b[512];
+    size_t n = fread(b, 1, sizeof b, r->f);
+    bool bin = false;
+    for (size_t i = 0; i < n; i++)
+        if (b[i] < ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r')
+            bin = true;
+    if (fseek(r->f, 0, SEEK_SET) != 0)
+        bin = true;
+    return bin;
+}
+
 struct ims_trace_reader *ims_trace_open(const char *path, char *err, size_t errlen)
 {
     struct ims_trace_reader *r = calloc(1, sizeof *r);
@@ -181,11 +199,16 @@ struct ims_trace_reader *ims_trace_open(const char *path, char *err, size_t errl
     } else if (np >= 3 && !memcmp(peek, "IMS", 3)) {
         r->form = IMS_TRACE_BINARY;
         rc = bin_open(r);
-    } else if (printable) {
+    } else if (printable && !binary_soon(r)) {
         r->form = IMS_TRACE_TEXT;
         rc = ims_tr_text_read_header(r);
     } else {
-        rc = ims_tr_rerr(r, "bad magic: neither a binary trace (\"" TR_MAGIC "\"), a zstd-compressed one, nor text");
+        char got[48];
+        ims_tr_fmt_bytes(got, sizeof got, peek, np);
+        rc = ims_tr_rerr(r,
+                         "not an iommusim trace: bad magic \"%s\" (neither a binary trace, which starts with \"" TR_MAGIC
+                         "\", a zstd-compressed one, nor text)",
+                         got);
     }
     if (rc < 0)
         goto bad;

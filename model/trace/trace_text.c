@@ -114,6 +114,7 @@ static bool is_blank_or_comment(const char *s)
 }
 
 /* Reads the next line (without the newline) into r->line; 1, 0 at EOF, -1. */
+static int lerr(struct ims_trace_reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int text_line(struct ims_trace_reader *r)
 {
     ssize_t n = getline(&r->line, &r->line_cap, r->f);
@@ -125,8 +126,10 @@ static int text_line(struct ims_trace_reader *r)
     r->lineno++;
     while (n > 0 && (r->line[n - 1] == '\n' || r->line[n - 1] == '\r'))
         r->line[--n] = 0;
-    if (memchr(r->line, 0, (size_t)n))
-        return ims_tr_rerr(r, "%llu: NUL byte in a text trace", (unsigned long long)r->lineno);
+    const char *nul = memchr(r->line, 0, (size_t)n);
+    if (nul)
+        return lerr(r, "NUL byte at column %zu (a text trace holds none: binary data, or a damaged file?)",
+                    (size_t)(nul - r->line) + 1);
     return 1;
 }
 
@@ -235,6 +238,22 @@ static int get_num(struct ims_trace_reader *r, struct targ *a, uint64_t max, uin
     return 0;
 }
 
+/* t=: nanoseconds, 0..TR_TS_MAX. A value that does not fit (2^64 - 1, which
+ * a saturated or wrapped clock gives, and anything larger, including digits
+ * that overflow 64 bits) is an error, not a silent wrap or saturation. */
+static int get_ts(struct ims_trace_reader *r, struct targ *a, uint64_t *out)
+{
+    const char *s = a->val;
+    bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+    size_t nd = strspn(s + (hex ? 2 : 0), hex ? "0123456789abcdefABCDEF" : "0123456789");
+    if (nd == 0 || s[(hex ? 2 : 0) + nd] != 0)
+        return lerr(r, "t=: expected a timestamp in ns, 0..%llu (decimal or 0x hex), got '%s'",
+                    (unsigned long long)TR_TS_MAX, s);
+    if (!parse_u64(s, TR_TS_MAX, out))
+        return lerr(r, "t=: timestamp %s does not fit: at most %llu ns (2^64 - 2)", s, (unsigned long long)TR_TS_MAX);
+    return 0;
+}
+
 static int get_bdf(struct ims_trace_reader *r, struct targ *a, uint16_t *out)
 {
     if (!parse_bdf(a->val, out))
@@ -323,7 +342,7 @@ static int text_record(struct ims_trace_reader *r, char **tok, int ntok, struct 
     } while (0)
 
     if (TR_HAVE("t")) {
-        if (get_num(r, t, UINT64_MAX, &rec->ts) < 0)
+        if (get_ts(r, t, &rec->ts) < 0)
             return -1;
     } else if (kind == IMS_REC_DMA) {
         return lerr(r, "dma: expected t=, got none");

@@ -28,7 +28,7 @@ static const struct ims_rec sample[] = {
     {.kind = IMS_REC_DMA, .ts = 1200, .rid = IMS_BDF(3, 0, 0), .iova = 0xffff8010, .size = 4096},
     {.kind = IMS_REC_DMA, .ts = 1300, .rid = IMS_BDF(3, 0, 0), .iova = 0xffff8000, .size = 64,
      .flags = IMS_RECF_WRITE | IMS_RECF_EXPECT_PA, .pa = 0x200000},
-    {.kind = IMS_REC_DMA, .ts = UINT64_MAX, .rid = IMS_BDF(6, 3, 0), .iova = UINT64_MAX - 0xfffffffe,
+    {.kind = IMS_REC_DMA, .ts = UINT64_MAX - 1, .rid = IMS_BDF(6, 3, 0), .iova = UINT64_MAX - 0xfffffffe,
      .size = UINT32_MAX, .flags = IMS_RECF_PASID | IMS_RECF_EXPECT_FAULT, .pasid = 0xfffff, .reason = 0x5},
     {.kind = IMS_REC_DMA, .ts = 1, .rid = 0, .iova = 1, .size = 1, .flags = IMS_RECF_WRITE | IMS_RECF_PASID,
      .pasid = 0},

@@ -232,6 +232,104 @@ START_TEST(bit_flip_zstd)
     free(zb);
 }
 END_TEST
+
+/* ---- Messages that say what is wrong ---- */
+
+/* A file whose first 8 bytes are printable but which holds binary data (a
+ * wrong magic) is "not an iommusim trace: bad magic", naming the bytes, not
+ * a text trace with a NUL byte; a NUL further into a real text trace names
+ * its line and column. */
+START_TEST(wrong_magic_message)
+{
+    const char *p = tu_path("wm.itr");
+    static const unsigned char b[] = {'X', 'M', 'S', 'T', 'R', 'A', 'C', 'E', 2, 0, 0, 0, 28, 0, 0, 0};
+    tu_write_file(p, b, sizeof b);
+    expect_open_error(p, "wm.itr: not an iommusim trace: bad magic \"XMSTRACE\"");
+    static const unsigned char z[] = {0x7f, 'E', 'L', 'F', 2, 1, 1, 0};
+    tu_write_file(p, z, sizeof z);
+    expect_open_error(p, "wm.itr: not an iommusim trace: bad magic \"\\x7fELF\\x02\\x01\\x01\\x00\"");
+    const char *t = tu_path("nul.itt");
+    char text[700];
+    memset(text, '#', sizeof text);
+    memcpy(text, "version 1\n", 10);
+    text[600] = '\n';
+    memcpy(text + 601, "mark a\0b\n", 9); /* line 3, NUL at column 7 (past the first 512 bytes) */
+    tu_write_file(t, text, 610);
+    expect_open_error(t, "nul.itt:3: NUL byte at column 7"); /* the header ends at line 3 */
+}
+END_TEST
+
+/* Timestamps: 2^64 - 2 is the largest; 2^64 - 1 (a saturated clock) and
+ * anything that overflows 64 bits are errors naming file:line, in text and,
+ * for 2^64 - 1, in binary records and the writer. */
+START_TEST(timestamp_limits)
+{
+    static const struct {
+        const char *t;
+        const char *msg; /* NULL: accepted */
+    } cases[] = {
+        {"18446744073709551614", NULL},
+        {"0xfffffffffffffffe", NULL},
+        {"18446744073709551615", "ts.itt:2: t=: timestamp 18446744073709551615 does not fit: at most 18446744073709551614"},
+        {"0xffffffffffffffff", "ts.itt:2: t=: timestamp 0xffffffffffffffff does not fit"},
+        {"18446744073709551616", "ts.itt:2: t=: timestamp 18446744073709551616 does not fit"},
+        {"340282366920938463463374607431768211456", "ts.itt:2: t=: timestamp 3402823669209384634633746074317"},
+        {"0x10000000000000000", "ts.itt:2: t=: timestamp 0x10000000000000000 does not fit"},
+        {"-1", "ts.itt:2: t=: expected a timestamp in ns, 0..18446744073709551614 (decimal or 0x hex), got '-1'"},
+    };
+    const char *p = tu_path("ts.itt");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[256];
+        int n = snprintf(text, sizeof text, "version 1\nmark t=%s x\n", cases[i].t);
+        tu_write_file(p, text, (size_t)n);
+        uint64_t got = read_all(p);
+        if (!cases[i].msg) {
+            ck_assert_msg(got == 1 && err[0] == 0, "t=%s: %s", cases[i].t, err);
+        } else {
+            ck_assert_msg(got == 0 && strstr(err, cases[i].msg), "t=%s: expected '%s', got '%s'", cases[i].t,
+                          cases[i].msg, err);
+        }
+    }
+    struct ims_rec r = {.kind = IMS_REC_MARK, .ts = UINT64_MAX, .label = "x"};
+    ck_assert_int_eq(ims_rec_check(&r, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "mark: timestamp 18446744073709551615 out of range (0..18446744073709551614 ns"), "%s",
+                  err);
+    r.kind = IMS_REC_DMA, r.size = 4;
+    ck_assert_int_eq(ims_rec_check(&r, err, sizeof err), -1);
+    r.ts = UINT64_MAX - 1;
+    ck_assert_int_eq(ims_rec_check(&r, err, sizeof err), 0);
+}
+END_TEST
+
+/* A binary record with ts 2^64 - 1 (hand-built version 1 file, so no
+ * checksum is involved) is refused with its index and byte offset, for a
+ * kind the decoder's quick path passes (detach) and for DMA. */
+START_TEST(binary_timestamp_max)
+{
+    unsigned char b[24 + 4 + 4 + 4 + 4 + 2 * 40];
+    memset(b, 0, sizeof b);
+    memcpy(b, "IMSTRACE", 8);
+    b[8] = 1;                  /* version 1 */
+    b[12] = 24 + 4 + 4 + 4;    /* header length: fixed part, two empty strings (u16 each), two counts */
+    b[16] = 40;                /* record size */
+    unsigned char *rec = b + 36;
+    rec[0] = 7;                /* detach */
+    memset(rec + 8, 0xff, 8);  /* ts */
+    rec[40] = 7;
+    const char *p = tu_path("tsmax.itr");
+    tu_write_file(p, b, 36 + 80);
+    ck_assert_uint_eq(read_all(p), 0);
+    ck_assert_msg(strstr(err, "tsmax.itr: record 0 at byte offset 36: detach: timestamp 18446744073709551615 out of"),
+                  "%s", err);
+    memset(rec + 8, 0, 8);
+    rec[40] = 1, rec[41] = 0, rec[40 + 32] = 4; /* record 1: dma, size 4 */
+    memset(rec + 40 + 8, 0xff, 8);
+    tu_write_file(p, b, 36 + 80);
+    ck_assert_uint_eq(read_all(p), 1);
+    ck_assert_msg(strstr(err, "record 1 at byte offset 76: dma: timestamp 18446744073709551615 out of range"), "%s",
+                  err);
+}
+END_TEST
 int main(void)
 {
     Suite *s = suite_create("trace_hostile");
@@ -243,6 +341,9 @@ int main(void)
     tcase_add_test(tc, bit_flip_binary);
     tcase_add_test(tc, binary_block_boundaries);
     tcase_add_test(tc, bit_flip_zstd);
+    tcase_add_test(tc, wrong_magic_message);
+    tcase_add_test(tc, timestamp_limits);
+    tcase_add_test(tc, binary_timestamp_max);
     suite_add_tcase(s, tc);
     return ims_check_run(s);
 }
