@@ -383,8 +383,10 @@ int ims_tr_bin_read_header(struct ims_trace_reader *r)
     if ((size_t)n < TR_MAGIC_LEN || memcmp(p, TR_MAGIC, TR_MAGIC_LEN) != 0) {
         char got[48];
         ims_tr_fmt_bytes(got, sizeof got, p, (size_t)n < TR_MAGIC_LEN ? (size_t)n : TR_MAGIC_LEN);
-        return ims_tr_rerr(r, "not an iommusim trace: bad magic \"%s\" (%s does not start with \"" TR_MAGIC "\")", got,
-                           r->form == IMS_TRACE_BINARY_ZSTD ? "the decompressed zstd stream" : "the file");
+        const bool ztext = r->form == IMS_TRACE_BINARY_ZSTD && (size_t)n >= 8 && !memcmp(p, "version ", 8);
+        return ims_tr_rerr(r, "not an iommusim trace: bad magic \"%s\" (%s does not start with \"" TR_MAGIC "\"%s)",
+                           got, r->form == IMS_TRACE_BINARY_ZSTD ? "the decompressed zstd stream" : "the file",
+                           ztext ? "; it is a compressed text trace: text traces are read uncompressed" : "");
     }
     if ((size_t)n < 16)
         return ims_tr_rerr(r, "truncated header: %ld of %d fixed header bytes", n, TR_FIXED_HDR);

@@ -193,7 +193,10 @@ struct ims_trace_reader *ims_trace_open(const char *path, char *err, size_t errl
         if (peek[i] != '\t' && peek[i] != '\n' && peek[i] != '\r' && (peek[i] < ' ' || peek[i] > '~'))
             printable = false;
     int rc;
-    if (np >= 4 && ld32(peek) == TR_ZSTD_MAGIC) {
+    if (np >= 3 && peek[0] == 0xef && peek[1] == 0xbb && peek[2] == 0xbf) {
+        rc = ims_tr_rerr(r, "starts with a UTF-8 byte-order mark (bytes EF BB BF): a text trace is plain ASCII; "
+                            "save it without the mark");
+    } else if (np >= 4 && ld32(peek) == TR_ZSTD_MAGIC) {
         r->form = IMS_TRACE_BINARY_ZSTD;
         rc = bin_open(r);
     } else if (np >= 3 && !memcmp(peek, "IMS", 3)) {

@@ -541,6 +541,20 @@ static const char *rest_of(const char *line, const char *kw)
     return s;
 }
 
+/* A QEMU trace-event line ("TID@SECONDS.MICROS:event ..." or a vtd_ event)
+ * given as a text trace: worth saying so. */
+static bool looks_qemu(const char *s)
+{
+    if (strstr(s, "vtd_"))
+        return true;
+    size_t a = strspn(s, "0123456789");
+    if (!a || s[a] != '@')
+        return false;
+    s += a + 1;
+    size_t b = strspn(s, "0123456789");
+    return b && s[b] == '.' && strspn(s + b + 1, "0123456789") && strchr(s, ':');
+}
+
 int ims_tr_text_read_header(struct ims_trace_reader *r)
 {
     bool have_version = false;
@@ -571,8 +585,11 @@ int ims_tr_text_read_header(struct ims_trace_reader *r)
         if (!have_version) {
             uint64_t v;
             if (strcmp(tok[0], "version") || ntok != 2 || !parse_u64(tok[1], UINT32_MAX, &v))
-                ret = lerr(r, "expected 'version %d' as the first line of a text trace, got '%s'", IMS_TRACE_TEXT_VERSION,
-                           r->line);
+                ret = lerr(r, "expected 'version %d' as the first line of a text trace, got '%.200s'%s",
+                           IMS_TRACE_TEXT_VERSION, r->line,
+                           looks_qemu(r->line) ? " (a QEMU trace-event log? convert it: iommusim trace convert "
+                                                 "--from qemu-vtd LOG OUT.itr)"
+                                               : "");
             else if (v != IMS_TRACE_TEXT_VERSION)
                 ret = lerr(r, "unknown trace version %llu (this reader knows version %d)", (unsigned long long)v,
                            IMS_TRACE_TEXT_VERSION);

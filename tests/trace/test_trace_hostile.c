@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 #include "iommusim/iommu.h"
 #include "iommusim/trace.h"
@@ -330,6 +331,29 @@ START_TEST(binary_timestamp_max)
                   err);
 }
 END_TEST
+
+/* Inputs that are something else, named as such: a UTF-8 byte-order mark,
+ * a zstd-compressed text trace, a QEMU trace-event log given as a trace. */
+START_TEST(other_inputs_named)
+{
+    const char *p = tu_path("bom.itt");
+    tu_write_file(p, "\xef\xbb\xbfversion 1\nmark a\n", 20);
+    expect_open_error(p, "bom.itt: starts with a UTF-8 byte-order mark (bytes EF BB BF)");
+    const char *z = tu_path("text.itr.zst");
+    static const char text[] = "version 1\nmark a\n";
+    char zb[256];
+    size_t zn = ZSTD_compress(zb, sizeof zb, text, sizeof text - 1, 3);
+    ck_assert(!ZSTD_isError(zn));
+    tu_write_file(z, zb, zn);
+    expect_open_error(z, "bad magic \"version \" (the decompressed zstd stream does not start with \"IMSTRACE\"; it is a "
+                         "compressed text trace");
+    const char *q = tu_path("q.log");
+    static const char log[] = "8693@1795308980.016150:dma_blk_io dbs=0x1 bs=0x2 offset=0 to_dev=0\n";
+    tu_write_file(q, log, sizeof log - 1);
+    expect_open_error(q, "q.log:1: expected 'version 1' as the first line of a text trace, got '8693@1795308980.016150:"
+                         "dma_blk_io dbs=0x1 bs=0x2 offset=0 to_dev=0' (a QEMU trace-event log? convert it");
+}
+END_TEST
 int main(void)
 {
     Suite *s = suite_create("trace_hostile");
@@ -344,6 +368,7 @@ int main(void)
     tcase_add_test(tc, wrong_magic_message);
     tcase_add_test(tc, timestamp_limits);
     tcase_add_test(tc, binary_timestamp_max);
+    tcase_add_test(tc, other_inputs_named);
     suite_add_tcase(s, tc);
     return ims_check_run(s);
 }
