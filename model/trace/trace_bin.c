@@ -296,12 +296,29 @@ struct hcur {
     const unsigned char *p;
     size_t left;
     bool bad;
+    /* For the message: what is being read (an entry index, or -1), and at
+     * the first failure its byte offset in the file and why. */
+    const unsigned char *base;
+    const char *what;
+    long idx;
+    size_t bad_at;
+    const char *why;
+    char whybuf[64];
 };
+
+static void hc_fail(struct hcur *c, const unsigned char *at, const char *why)
+{
+    if (!c->bad) {
+        c->bad_at = (size_t)(at - c->base);
+        c->why = why;
+    }
+    c->bad = true;
+}
 
 static const unsigned char *hc_take(struct hcur *c, size_t n)
 {
     if (c->bad || c->left < n) {
-        c->bad = true;
+        hc_fail(c, c->p, "runs past the end of the header");
         return NULL;
     }
     const unsigned char *p = c->p;
@@ -332,7 +349,9 @@ static void hc_str(struct hcur *c, char *dst, size_t cap)
     if (!p)
         return;
     if (n >= cap || memchr(p, 0, n)) {
-        c->bad = true;
+        if (n >= cap)
+            snprintf(c->whybuf, sizeof c->whybuf, "a string of %u bytes, longer than %zu", n, cap - 1);
+        hc_fail(c, p - 2, n >= cap ? c->whybuf : "a string holding a NUL byte");
         return;
     }
     memcpy(dst, p, n);
@@ -427,9 +446,11 @@ int ims_tr_bin_read_header(struct ims_trace_reader *r)
     r->hdr.version = version;
     r->blocks = (flags & TR_HFLAG_BLOCKS) != 0;
 
-    struct hcur c = {r->buf + TR_FIXED_HDR, hlen - hmin, false};
+    struct hcur c = {.p = r->buf + TR_FIXED_HDR, .left = hlen - hmin, .base = r->buf, .what = "creator", .idx = -1};
     hc_str(&c, r->hdr.creator, sizeof r->hdr.creator);
+    c.what = "source";
     hc_str(&c, r->hdr.source, sizeof r->hdr.source);
+    c.what = "bridge count";
     uint32_t nb;
     r->hdr.topo.bridges = hc_array(r, &c, "bridges", 8, sizeof *r->hdr.topo.bridges, &nb);
     if (r->failed)
@@ -437,12 +458,14 @@ int ims_tr_bin_read_header(struct ims_trace_reader *r)
     r->hdr.topo.n_bridges = (int)nb;
     for (uint32_t i = 0; i < nb && !c.bad; i++) {
         struct ims_bridge *b = &r->hdr.topo.bridges[i];
+        c.what = "bridge", c.idx = (long)i;
         hc_str(&c, b->name, sizeof b->name);
         b->bdf = hc_u16(&c);
         b->secondary_bus = hc_u8(&c);
         b->kind = hc_u8(&c);
         b->parent = (int32_t)hc_u32(&c);
     }
+    c.what = "device count", c.idx = -1;
     uint32_t nd;
     r->hdr.topo.devices = hc_array(r, &c, "devices", 6, sizeof *r->hdr.topo.devices, &nd);
     if (r->failed)
@@ -450,12 +473,18 @@ int ims_tr_bin_read_header(struct ims_trace_reader *r)
     r->hdr.topo.n_devices = (int)nd;
     for (uint32_t i = 0; i < nd && !c.bad; i++) {
         struct ims_device *d = &r->hdr.topo.devices[i];
+        c.what = "device", c.idx = (long)i;
         hc_str(&c, d->name, sizeof d->name);
         d->bdf = hc_u16(&c);
         d->bridge = (int32_t)hc_u32(&c);
     }
-    if (c.bad)
-        return ims_tr_rerr(r, "header: malformed (a field runs past the %u-byte header or a string is too long)", hlen);
+    if (c.bad) {
+        char idx[24] = "";
+        if (c.idx >= 0)
+            snprintf(idx, sizeof idx, " %ld", c.idx);
+        return ims_tr_rerr(r, "header: %s%s at byte offset %zu: %s (the header is %u bytes)", c.what, idx, c.bad_at,
+                           c.why ? c.why : "malformed", hlen);
+    }
     char e[256];
     if (ims_tr_hdr_check(&r->hdr, e, sizeof e) < 0)
         return ims_tr_rerr(r, "%s", e);

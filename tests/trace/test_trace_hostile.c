@@ -354,6 +354,32 @@ START_TEST(other_inputs_named)
                          "dma_blk_io dbs=0x1 bs=0x2 offset=0 to_dev=0' (a QEMU trace-event log? convert it");
 }
 END_TEST
+
+/* A malformed binary header names the entry, its byte offset and what is
+ * wrong with it (hand-built version 1 headers: no checksum in the way). */
+START_TEST(binary_header_entry_errors)
+{
+    unsigned char b[128];
+    memset(b, 0, sizeof b);
+    memcpy(b, "IMSTRACE", 8);
+    b[8] = 1;
+    b[12] = 84; /* 24 fixed + 2 + 2 (empty strings) + 4 + 4 (counts) + a device: 2 + 40 + 2 + 4 */
+    b[16] = 40;
+    b[32] = 1;  /* device count (bridge count at 28 is 0) */
+    b[36] = 40; /* name length: 40 > 31 */
+    memset(b + 38, 'n', 40);
+    const char *p = tu_path("hdr.itr");
+    tu_write_file(p, b, 84);
+    expect_open_error(p, "hdr.itr: header: device 0 at byte offset 36: a string of 40 bytes, longer than 31 (the "
+                         "header is 84 bytes)");
+    b[36] = 8;  /* device 0: an 8-byte name, bdf, bridge: bytes 36..51 */
+    b[32] = 2;  /* two devices claimed; device 1's name length (bytes 52..53, "nn") */
+    b[12] = 56; /* says 28,270 bytes, which run past the 56-byte header from byte 54 */
+    tu_write_file(p, b, 56);
+    expect_open_error(p, "hdr.itr: header: device 1 at byte offset 54: runs past the end of the header (the header "
+                         "is 56 bytes)");
+}
+END_TEST
 int main(void)
 {
     Suite *s = suite_create("trace_hostile");
@@ -369,6 +395,7 @@ int main(void)
     tcase_add_test(tc, timestamp_limits);
     tcase_add_test(tc, binary_timestamp_max);
     tcase_add_test(tc, other_inputs_named);
+    tcase_add_test(tc, binary_header_entry_errors);
     suite_add_tcase(s, tc);
     return ims_check_run(s);
 }
