@@ -32,10 +32,21 @@ static char err[1024];
 
 static const struct ims_rec golden[] = {
     {.kind = IMS_REC_ATTACH, .rid = 0x0301, .did = 0x1234, .levels = 4, .tt = 2, .pa = 0x0000123456789000},
-    {.kind = IMS_REC_MAP, .ts = 0x0a0b, .did = 0x1234, .iova = 0x00007f0011223000, .pa = 0x0000004455667000,
-     .size = 0x3000, .perm = 3},
-    {.kind = IMS_REC_DMA, .ts = 0x0102030405060708, .rid = 0x0301, .iova = 0x00007f0011223456, .size = 0x00012345,
-     .flags = 0x7, .pasid = 0x000abcde, .pa = 0x0000004455667456},
+    {.kind = IMS_REC_MAP,
+     .ts = 0x0a0b,
+     .did = 0x1234,
+     .iova = 0x00007f0011223000,
+     .pa = 0x0000004455667000,
+     .size = 0x3000,
+     .perm = 3},
+    {.kind = IMS_REC_DMA,
+     .ts = 0x0102030405060708,
+     .rid = 0x0301,
+     .iova = 0x00007f0011223456,
+     .size = 0x00012345,
+     .flags = 0x7,
+     .pasid = 0x000abcde,
+     .pa = 0x0000004455667456},
     {.kind = IMS_REC_DMA, .ts = 0x1000, .rid = 0x0301, .iova = 0x5000, .size = 8, .flags = 0x8, .reason = 0x30},
     {.kind = IMS_REC_UNMAP, .ts = 0x2000, .did = 0x1234, .iova = 0x00007f0011223000, .size = 0x1000},
     {.kind = IMS_REC_INV_IOTLB, .gran = 4, .did = 0x1234, .iova = 0x00007f0011223000, .am = 3, .flags = 0x10},
@@ -225,8 +236,10 @@ static void expect_same_bytes(const unsigned char *got, size_t n, const struct b
     size_t i = 0;
     while (i < n && i < want->n && got[i] == want->b[i])
         i++;
-    ck_assert_msg(i == n && n == want->n, "%s: differs from the hand-built bytes at byte offset %zu (of %zu, expected %zu): "
-                  "0x%02x, expected 0x%02x", what, i, n, want->n, i < n ? got[i] : 0, i < want->n ? want->b[i] : 0);
+    ck_assert_msg(i == n && n == want->n,
+                  "%s: differs from the hand-built bytes at byte offset %zu (of %zu, expected %zu): "
+                  "0x%02x, expected 0x%02x",
+                  what, i, n, want->n, i < n ? got[i] : 0, i < want->n ? want->b[i] : 0);
 }
 
 /* Every field, against the literal: readers return canonical records (unused
@@ -242,8 +255,8 @@ static void expect_rec(const struct ims_rec *got, const struct ims_rec *want, si
                   "record %zu: kind %u flags 0x%x ts 0x%llx rid 0x%x did 0x%x iova 0x%llx pa 0x%llx size 0x%llx pasid "
                   "0x%x perm %u gran %u am %u fm %u levels %u tt %u reason 0x%x label '%.23s'",
                   i, got->kind, got->flags, (unsigned long long)got->ts, got->rid, got->did,
-                  (unsigned long long)got->iova, (unsigned long long)got->pa, (unsigned long long)got->size,
-                  got->pasid, got->perm, got->gran, got->am, got->fm, got->levels, got->tt, got->reason, got->label);
+                  (unsigned long long)got->iova, (unsigned long long)got->pa, (unsigned long long)got->size, got->pasid,
+                  got->perm, got->gran, got->am, got->fm, got->levels, got->tt, got->reason, got->label);
 }
 
 static void expect_golden_trace(const char *path, unsigned version)

@@ -102,7 +102,6 @@ START_TEST(text_header_large_errors)
 }
 END_TEST
 
-
 /* ---- Bit flips (version 2 checksums) ---- */
 
 /* 2,500 DMA records: blocks 0 and 1 of 1,024 records, block 2 of 452 (the
@@ -271,7 +270,8 @@ START_TEST(timestamp_limits)
     } cases[] = {
         {"18446744073709551614", NULL},
         {"0xfffffffffffffffe", NULL},
-        {"18446744073709551615", "ts.itt:2: t=: timestamp 18446744073709551615 does not fit: at most 18446744073709551614"},
+        {"18446744073709551615",
+         "ts.itt:2: t=: timestamp 18446744073709551615 does not fit: at most 18446744073709551614"},
         {"0xffffffffffffffff", "ts.itt:2: t=: timestamp 0xffffffffffffffff does not fit"},
         {"18446744073709551616", "ts.itt:2: t=: timestamp 18446744073709551616 does not fit"},
         {"340282366920938463463374607431768211456", "ts.itt:2: t=: timestamp 3402823669209384634633746074317"},
@@ -310,12 +310,12 @@ START_TEST(binary_timestamp_max)
     unsigned char b[24 + 4 + 4 + 4 + 4 + 2 * 40];
     memset(b, 0, sizeof b);
     memcpy(b, "IMSTRACE", 8);
-    b[8] = 1;                  /* version 1 */
-    b[12] = 24 + 4 + 4 + 4;    /* header length: fixed part, two empty strings (u16 each), two counts */
-    b[16] = 40;                /* record size */
+    b[8] = 1;               /* version 1 */
+    b[12] = 24 + 4 + 4 + 4; /* header length: fixed part, two empty strings (u16 each), two counts */
+    b[16] = 40;             /* record size */
     unsigned char *rec = b + 36;
-    rec[0] = 7;                /* detach */
-    memset(rec + 8, 0xff, 8);  /* ts */
+    rec[0] = 7;               /* detach */
+    memset(rec + 8, 0xff, 8); /* ts */
     rec[40] = 7;
     const char *p = tu_path("tsmax.itr");
     tu_write_file(p, b, 36 + 80);
@@ -345,8 +345,9 @@ START_TEST(other_inputs_named)
     size_t zn = ZSTD_compress(zb, sizeof zb, text, sizeof text - 1, 3);
     ck_assert(!ZSTD_isError(zn));
     tu_write_file(z, zb, zn);
-    expect_open_error(z, "bad magic \"version \" (the decompressed zstd stream does not start with \"IMSTRACE\"; it is a "
-                         "compressed text trace");
+    expect_open_error(z,
+                      "bad magic \"version \" (the decompressed zstd stream does not start with \"IMSTRACE\"; it is a "
+                      "compressed text trace");
     const char *q = tu_path("q.log");
     static const char log[] = "8693@1795308980.016150:dma_blk_io dbs=0x1 bs=0x2 offset=0 to_dev=0\n";
     tu_write_file(q, log, sizeof log - 1);
