@@ -209,7 +209,8 @@ static __attribute__((noinline)) int replay_attach(struct ims_replay *rp, const 
         return ims_errf(err, errlen, "attach %s: already attached to domain %u (detach first)", who, c->did);
     rc = ims_tb_attach(rp->tb, sid, rec->did, rec->tt, false);
     if (rc != IMS_TB_OK)
-        return ims_errf(err, errlen, "attach %s to domain %u: %s", who, rec->did, attach_why(rp, rec, rc, why, sizeof why));
+        return ims_errf(err, errlen, "attach %s to domain %u: %s", who, rec->did,
+                        attach_why(rp, rec, rc, why, sizeof why));
     c->did = rec->did;
     c->refs++;
     return 0;
@@ -277,7 +278,9 @@ static __attribute__((noinline, cold)) int map_error(const struct ims_replay *rp
             return ims_errf(err, errlen, "map in domain %u: no such domain (no attach created it)", rec->did);
         return ims_errf(err, errlen, "map did %u iova 0x%llx size 0x%llx -> pa 0x%llx: %s", rec->did,
                      (unsigned long long)rec->iova, (unsigned long long)rec->size, (unsigned long long)rec->pa,
-                     rc == IMS_TB_EEXIST ? "already mapped (mapping over a mapping)" : why[0] ? why : ims_tb_strerror(rc));
+                     rc == IMS_TB_EEXIST ? "already mapped (mapping over a mapping)"
+                     : why[0]            ? why
+                                         : ims_tb_strerror(rc));
     }
     if (rc == IMS_TB_OK)
         return ims_errf(err, errlen, "unmap in domain %u: no such domain", rec->did);

@@ -209,8 +209,8 @@ struct ims_trace_reader *ims_trace_open(const char *path, char *err, size_t errl
         char got[48];
         ims_tr_fmt_bytes(got, sizeof got, peek, np);
         rc = ims_tr_rerr(r,
-                         "not an iommusim trace: bad magic \"%s\" (neither a binary trace, which starts with \"" TR_MAGIC
-                         "\", a zstd-compressed one, nor text)",
+                         "not an iommusim trace: bad magic \"%s\" (neither a binary trace, which starts with "
+                         "\"" TR_MAGIC "\", a zstd-compressed one, nor text)",
                          got);
     }
     if (rc < 0)

@@ -74,7 +74,8 @@ int ims_rec_check(const struct ims_rec *r, char *err, size_t errlen)
     if (!k)
         return ims_errf(err, errlen, "unknown record kind %u (expected 1..%u)", r->kind, IMS_REC_KIND_MAX);
     if (r->ts > TR_TS_MAX)
-        return ims_errf(err, errlen, "%s: timestamp %llu out of range (0..%llu ns; 2^64 - 1 is what a saturated clock gives)", k,
+        return ims_errf(err, errlen,
+                        "%s: timestamp %llu out of range (0..%llu ns; 2^64 - 1 is what a saturated clock gives)", k,
                         (unsigned long long)r->ts, (unsigned long long)TR_TS_MAX);
     switch (r->kind) {
     case IMS_REC_DMA:

@@ -541,6 +541,12 @@ static const struct {
      "in.log:4: malformed vtd_inv_desc_iotlb_global"},
     /* a broken timestamp prefix */
     {CC "1@100.00x:vtd_inv_desc_iotlb_global iotlb invalidate global\n", "in.log:2: malformed timestamp"},
+    /* a sid past 32 bits: refused, not truncated to 0x10 */
+    {CC "1@100.000010:vtd_iotlb_page_hit IOTLB page hit sid 0x100000010 iova 0x1000 slpte 0x2003 domain 0x5\n",
+     "in.log:2: malformed vtd_iotlb_page_hit"},
+    /* an iova past 64 bits: refused, not saturated */
+    {CC "1@100.000010:vtd_iotlb_page_hit IOTLB page hit sid 0x10 iova 0x10000000000001000 slpte 0x2003 domain 0x5\n",
+     "in.log:2: vtd_iotlb_page_hit event: the number '0x10000000000001000' does not fit in 64 bits"},
     /* seconds that do not fit in 64-bit nanoseconds: an error, not a wrap */
     {CC "1@18446744074.000001:vtd_inv_desc_iotlb_global iotlb invalidate global\n",
      "in.log:2: timestamp prefix: the seconds do not fit in 64-bit nanoseconds"},
