@@ -23,8 +23,9 @@ struct ims_tb {
     uint64_t *free;      /* freed frames, reused first */
     size_t n_free, cap_free;
     size_t in_use;       /* frames in use */
-    struct tb_domain *dom; /* indexed by domain id */
-    uint32_t n_dom;
+    struct tb_domain *dom; /* indexed by domain id; grown on demand up to the highest id created */
+    uint32_t n_dom;        /* domain ids ND allows */
+    uint32_t cap_dom;      /* entries dom[] holds */
     int32_t *rid_did;    /* per requester id: attached domain, or -1 */
     uint16_t *live;      /* per frame of the region: non-zero entries (paging tables) */
     size_t cap_live;     /* frames live[] covers */
@@ -116,9 +117,8 @@ struct ims_tb *ims_tb_create(struct ims_mem *mem, const struct ims_tb_cfg *cfg, 
     tb->cfg.tbl_size &= ~(IMS_PAGE_SIZE - 1);
     tb->next = cfg->tbl_base;
     tb->n_dom = ims_caps_domains(&cfg->caps);
-    tb->dom = calloc(tb->n_dom, sizeof *tb->dom);
     tb->rid_did = malloc(65536 * sizeof *tb->rid_did);
-    if (!tb->dom || !tb->rid_did) {
+    if (!tb->rid_did) {
         ims_tb_destroy(tb);
         snprintf(err, errlen, "tb: out of memory");
         return NULL;
@@ -145,7 +145,7 @@ size_t ims_tb_tables(const struct ims_tb *tb) { return tb->in_use; }
 
 static struct tb_domain *get_dom(const struct ims_tb *tb, uint16_t did)
 {
-    if (did >= tb->n_dom || tb->dom[did].root == 0)
+    if (did >= tb->cap_dom || tb->dom[did].root == 0)
         return NULL;
     return &tb->dom[did];
 }
@@ -167,6 +167,20 @@ int ims_tb_domain_create(struct ims_tb *tb, uint16_t did, unsigned levels)
     /* Domain ids must fit ND; with caching mode, id 0 is reserved (VT-d 6.1). */
     if (did >= tb->n_dom || (tb->cfg.caps.cm && did == 0))
         return IMS_TB_ECAPS;
+    if (did >= tb->cap_dom) {
+        /* Entries for the ids in use, not for every id ND allows (65,536). */
+        uint32_t cap = tb->cap_dom ? tb->cap_dom : 64;
+        while (cap <= did)
+            cap *= 2;
+        if (cap > tb->n_dom)
+            cap = tb->n_dom;
+        struct tb_domain *nd = realloc(tb->dom, cap * sizeof *nd);
+        if (!nd)
+            abort(); /* out of host memory, as in frame_alloc */
+        memset(nd + tb->cap_dom, 0, (cap - tb->cap_dom) * sizeof *nd);
+        tb->dom = nd;
+        tb->cap_dom = cap;
+    }
     if (tb->dom[did].root)
         return IMS_TB_EEXIST;
     uint64_t root = frame_alloc(tb);

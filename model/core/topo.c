@@ -1,5 +1,9 @@
-/* PCI topology: requester-ID aliasing through bridges (rules in topo.h). */
+/* PCI topology: requester-ID aliasing through bridges (rules in topo.h).
+ * Checks and the all-devices alias computation are linear in the number of
+ * entries, up to a sort of the names (O(N log N)), so a topology of 65,536
+ * devices and as many bridges costs milliseconds. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "iommusim/topo.h"
@@ -7,6 +11,12 @@
 int ims_bdf_format(char *buf, size_t len, uint16_t bdf)
 {
     return snprintf(buf, len, "%02x:%02x.%u", IMS_BDF_BUS(bdf), IMS_BDF_DEV(bdf), IMS_BDF_FN(bdf));
+}
+
+/* The alias a bridge gives to what sits behind it. */
+static uint16_t bridge_alias(const struct ims_bridge *br)
+{
+    return br->kind == IMS_BRIDGE_PCIE_TO_PCI ? IMS_BDF(br->secondary_bus, 0, 0) : br->bdf;
 }
 
 uint16_t ims_topo_requester_id(const struct ims_topo *topo, int dev)
@@ -18,14 +28,60 @@ uint16_t ims_topo_requester_id(const struct ims_topo *topo, int dev)
     /* Walk towards the root; each bridge replaces the alias, so the one
      * nearest the root decides. The step bound guards against cycles. */
     for (int steps = 0; b >= 0 && b < topo->n_bridges && steps <= topo->n_bridges; steps++) {
-        const struct ims_bridge *br = &topo->bridges[b];
-        if (br->kind == IMS_BRIDGE_PCIE_TO_PCI)
-            rid = IMS_BDF(br->secondary_bus, 0, 0);
-        else
-            rid = br->bdf;
-        b = br->parent;
+        rid = bridge_alias(&topo->bridges[b]);
+        b = topo->bridges[b].parent;
     }
     return rid;
+}
+
+int ims_topo_requester_ids(const struct ims_topo *topo, uint16_t *rid)
+{
+    /* top[b]: the alias of bridge b's root-most ancestor (b itself if it has
+     * no parent), computed once per bridge; a device behind b gets top[b].
+     * ims_topo_check() has ruled out cycles and bad indices. */
+    uint16_t *top = NULL;
+    unsigned char *done = NULL;
+    int *stack = NULL;
+    if (topo->n_bridges > 0) {
+        size_t n = (size_t)topo->n_bridges;
+        top = malloc(n * sizeof *top);
+        done = calloc(n, 1);
+        stack = malloc(n * sizeof *stack);
+        if (!top || !done || !stack) {
+            free(top);
+            free(done);
+            free(stack);
+            return -1;
+        }
+    }
+    for (int b = 0; b < topo->n_bridges; b++) {
+        int depth = 0, x = b;
+        while (!done[x]) {
+            stack[depth++] = x;
+            int p = topo->bridges[x].parent;
+            if (p == IMS_TOPO_NONE) {
+                top[x] = bridge_alias(&topo->bridges[x]);
+                done[x] = 1;
+                depth--;
+                break;
+            }
+            x = p;
+        }
+        /* Everything on the stack lies below x (now done): same root-most ancestor. */
+        while (depth > 0) {
+            int y = stack[--depth];
+            top[y] = top[x];
+            done[y] = 1;
+        }
+    }
+    for (int i = 0; i < topo->n_devices; i++) {
+        int b = topo->devices[i].bridge;
+        rid[i] = b >= 0 ? top[b] : topo->devices[i].bdf;
+    }
+    free(top);
+    free(done);
+    free(stack);
+    return 0;
 }
 
 static int check_name(const char *name, const char *what, int i, char *err, size_t errlen)
@@ -36,6 +92,112 @@ static int check_name(const char *name, const char *what, int i, char *err, size
         return -1;
     }
     return 0;
+}
+
+/* A name of the topology, for the sort that finds the duplicates. */
+struct topo_name {
+    const char *name;
+    int kind; /* 0 bridge, 1 device: bridges sort first among equal names */
+    int index;
+};
+
+static int topo_name_cmp(const void *a, const void *b)
+{
+    const struct topo_name *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    if (c)
+        return c;
+    if (x->kind != y->kind)
+        return x->kind - y->kind;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+/* Names unique across bridges and devices, and device bdfs unique: a sort
+ * of every name, and a sort of the devices by bdf. Reports, for a name used
+ * more than once, its second use. */
+static int check_unique(const struct ims_topo *topo, char *err, size_t errlen)
+{
+    size_t n = (size_t)topo->n_bridges + (size_t)topo->n_devices;
+    if (n < 2)
+        return 0;
+    struct topo_name *v = malloc(n * sizeof *v);
+    if (!v) {
+        snprintf(err, errlen, "topology: out of memory");
+        return -1;
+    }
+    size_t k = 0;
+    for (int i = 0; i < topo->n_bridges; i++)
+        v[k++] = (struct topo_name){topo->bridges[i].name, 0, i};
+    for (int i = 0; i < topo->n_devices; i++)
+        v[k++] = (struct topo_name){topo->devices[i].name, 1, i};
+    qsort(v, n, sizeof *v, topo_name_cmp);
+    int rc = 0;
+    for (size_t i = 1; i < n && !rc; i++) {
+        if (strcmp(v[i - 1].name, v[i].name))
+            continue;
+        rc = -1;
+        if (v[i].kind == 0)
+            snprintf(err, errlen, "bridge \"%s\": name used twice", v[i].name);
+        else if (v[i - 1].kind == 1)
+            snprintf(err, errlen, "device \"%s\": name used twice", v[i].name);
+        else
+            snprintf(err, errlen, "device \"%s\": name also used by a bridge", v[i].name);
+    }
+    free(v);
+    if (rc || topo->n_devices < 2)
+        return rc;
+    /* bdfs: one slot per possible bdf holds the first device that uses it. */
+    int32_t *first = malloc(65536 * sizeof *first);
+    if (!first) {
+        snprintf(err, errlen, "topology: out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < 65536; i++)
+        first[i] = -1;
+    for (int i = 0; i < topo->n_devices && !rc; i++) {
+        const struct ims_device *d = &topo->devices[i];
+        if (first[d->bdf] < 0) {
+            first[d->bdf] = i;
+            continue;
+        }
+        char bdf[IMS_BDF_TEXT_MAX];
+        ims_bdf_format(bdf, sizeof bdf, d->bdf);
+        snprintf(err, errlen, "device \"%s\": bdf %s already used by \"%s\"", d->name, bdf,
+                 topo->devices[first[d->bdf]].name);
+        rc = -1;
+    }
+    free(first);
+    return rc;
+}
+
+/* Cycles in the parent links: each bridge is followed up until a bridge
+ * already known to reach the root (state 2) or one on the current path
+ * (state 1: a cycle). Every bridge is visited once overall. */
+static int check_cycles(const struct ims_topo *topo, char *err, size_t errlen)
+{
+    if (topo->n_bridges == 0)
+        return 0;
+    unsigned char *state = calloc((size_t)topo->n_bridges, 1);
+    if (!state) {
+        snprintf(err, errlen, "topology: out of memory");
+        return -1;
+    }
+    int rc = 0;
+    for (int b = 0; b < topo->n_bridges && !rc; b++) {
+        int x = b;
+        while (x != IMS_TOPO_NONE && state[x] == 0) {
+            state[x] = 1;
+            x = topo->bridges[x].parent;
+        }
+        if (x != IMS_TOPO_NONE && state[x] == 1) {
+            snprintf(err, errlen, "bridge \"%s\": parent chain has a cycle", topo->bridges[b].name);
+            rc = -1;
+        }
+        for (x = b; x != IMS_TOPO_NONE && state[x] == 1; x = topo->bridges[x].parent)
+            state[x] = 2;
+    }
+    free(state);
+    return rc;
 }
 
 int ims_topo_check(const struct ims_topo *topo, char *err, size_t errlen)
@@ -62,23 +224,9 @@ int ims_topo_check(const struct ims_topo *topo, char *err, size_t errlen)
                      IMS_BDF_BUS(br->bdf), topo->bridges[br->parent].secondary_bus);
             return -1;
         }
-        /* Cycle: following parents must reach the root within n_bridges steps. */
-        int b = br->parent, steps = 0;
-        while (b != IMS_TOPO_NONE && steps <= topo->n_bridges) {
-            b = topo->bridges[b].parent;
-            steps++;
-        }
-        if (b != IMS_TOPO_NONE) {
-            snprintf(err, errlen, "bridge \"%s\": parent chain has a cycle", br->name);
-            return -1;
-        }
-        for (int j = 0; j < i; j++) {
-            if (strcmp(topo->bridges[j].name, br->name) == 0) {
-                snprintf(err, errlen, "bridge \"%s\": name used twice", br->name);
-                return -1;
-            }
-        }
     }
+    if (check_cycles(topo, err, errlen))
+        return -1;
     for (int i = 0; i < topo->n_devices; i++) {
         const struct ims_device *d = &topo->devices[i];
         if (check_name(d->name, "device", i, err, errlen))
@@ -92,25 +240,6 @@ int ims_topo_check(const struct ims_topo *topo, char *err, size_t errlen)
                      IMS_BDF_BUS(d->bdf), topo->bridges[d->bridge].secondary_bus);
             return -1;
         }
-        for (int j = 0; j < i; j++) {
-            if (strcmp(topo->devices[j].name, d->name) == 0) {
-                snprintf(err, errlen, "device \"%s\": name used twice", d->name);
-                return -1;
-            }
-            if (topo->devices[j].bdf == d->bdf) {
-                char bdf[IMS_BDF_TEXT_MAX];
-                ims_bdf_format(bdf, sizeof bdf, d->bdf);
-                snprintf(err, errlen, "device \"%s\": bdf %s already used by \"%s\"", d->name, bdf,
-                         topo->devices[j].name);
-                return -1;
-            }
-        }
-        for (int j = 0; j < topo->n_bridges; j++) {
-            if (strcmp(topo->bridges[j].name, d->name) == 0) {
-                snprintf(err, errlen, "device \"%s\": name also used by a bridge", d->name);
-                return -1;
-            }
-        }
     }
-    return 0;
+    return check_unique(topo, err, errlen);
 }

@@ -13,6 +13,7 @@
  */
 #include "iommusim/qemu_vtd.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -168,7 +169,8 @@ static bool qv_digit(char c) { return c >= '0' && c <= '9'; }
 
 /* Timestamp prefix "TID@SECONDS.FRACTION:" or "SECONDS.FRACTION:" (QEMU's
  * -msg timestamp=on). Returns 1 with *ts in ns and *rest after the colon,
- * 0 if the line has no such prefix, -1 if it starts like one but is broken. */
+ * 0 if the line has no such prefix, -1 if it starts like one but is broken,
+ * -2 if its seconds do not fit in 64-bit nanoseconds (about 584 years). */
 static int qv_prefix(const char *s, uint64_t *ts, const char **rest)
 {
     const char *p = s;
@@ -188,9 +190,9 @@ static int qv_prefix(const char *s, uint64_t *ts, const char **rest)
     uint64_t sec = 0, frac = 0;
     int fd = 0;
     for (; qv_digit(*p); p++) {
-        if (sec > (UINT64_MAX - 9) / 10 / 1000000000u)
-            return -1;
         sec = sec * 10 + (uint64_t)(*p - '0');
+        if (sec > (UINT64_MAX - 999999999u) / 1000000000u)
+            return -2; /* sec * 10^9 + fraction would pass 2^64 - 1 (checked per digit, so sec never wraps) */
     }
     if (*p++ != '.')
         return -1;
@@ -247,17 +249,20 @@ static const struct qv_evdef qv_evdefs[] = {
 static bool qv_parse_args(int type, const char *s, struct qv_event *ev)
 {
     int n = -1;
-    uint32_t x = 0, y = 0, z = 0, u = 0;
+    /* Every number is scanned as 64 bits and then range-checked: a 32-bit
+     * conversion would truncate a larger value silently (0x100000010 as
+     * sid 0x10). qv_parse refuses numbers past 64 bits before this. */
+    uint64_t x = 0, y = 0, z = 0, u = 0;
     uint64_t a = 0, b = 0;
     int64_t off = 0;
-    int d = 0, e = 0;
+    int64_t d = 0, e = 0;
     switch (type) {
     case QV_HIT:
     case QV_UPDATE:
-        if (sscanf(s, type == QV_HIT ? "IOTLB page hit sid 0x%" SCNx32 " iova 0x%" SCNx64 " slpte 0x%" SCNx64
-                                       " domain 0x%" SCNx32 "%n"
-                                     : "IOTLB page update sid 0x%" SCNx32 " iova 0x%" SCNx64 " slpte 0x%" SCNx64
-                                       " domain 0x%" SCNx32 "%n",
+        if (sscanf(s, type == QV_HIT ? "IOTLB page hit sid 0x%" SCNx64 " iova 0x%" SCNx64 " slpte 0x%" SCNx64
+                                       " domain 0x%" SCNx64 "%n"
+                                     : "IOTLB page update sid 0x%" SCNx64 " iova 0x%" SCNx64 " slpte 0x%" SCNx64
+                                       " domain 0x%" SCNx64 "%n",
                    &x, &a, &b, &y, &n) != 4 ||
             !qv_scan_end(s, n) || x > 0xffff || y > 0xffff)
             return false;
@@ -265,22 +270,22 @@ static bool qv_parse_args(int type, const char *s, struct qv_event *ev)
         return true;
     case QV_CC_UPDATE:
         if (sscanf(s,
-                   "IOTLB context update bus 0x%" SCNx32 " devfn 0x%" SCNx32 " high 0x%" SCNx64 " low 0x%" SCNx64
-                   " gen %" SCNu32 " -> gen %" SCNu32 "%n",
+                   "IOTLB context update bus 0x%" SCNx64 " devfn 0x%" SCNx64 " high 0x%" SCNx64 " low 0x%" SCNx64
+                   " gen %" SCNu64 " -> gen %" SCNu64 "%n",
                    &x, &y, &a, &b, &z, &u, &n) != 6 ||
             !qv_scan_end(s, n) || x > 0xff || y > 0xff)
             return false;
         ev->x = (x << 8) | y, ev->a = a, ev->b = b;
         return true;
     case QV_INV_PAGES:
-        if (sscanf(s, "iotlb invalidate domain 0x%" SCNx32 " addr 0x%" SCNx64 " mask 0x%" SCNx32 "%n", &x, &a, &y,
+        if (sscanf(s, "iotlb invalidate domain 0x%" SCNx64 " addr 0x%" SCNx64 " mask 0x%" SCNx64 "%n", &x, &a, &y,
                    &n) != 3 ||
             !qv_scan_end(s, n) || x > 0xffff || y > 63)
             return false;
         ev->x = x, ev->a = a, ev->y = y;
         return true;
     case QV_INV_DOMAIN:
-        if (sscanf(s, "iotlb invalidate whole domain 0x%" SCNx32 "%n", &x, &n) != 1 || !qv_scan_end(s, n) ||
+        if (sscanf(s, "iotlb invalidate whole domain 0x%" SCNx64 "%n", &x, &n) != 1 || !qv_scan_end(s, n) ||
             x > 0xffff)
             return false;
         ev->x = x;
@@ -290,20 +295,21 @@ static bool qv_parse_args(int type, const char *s, struct qv_event *ev)
     case QV_CC_GLOBAL:
         return !strncmp(s, "context invalidate globally", 27) && qv_scan_end(s, 27);
     case QV_CC_DOMAIN:
-        if (sscanf(s, "context invalidate domain 0x%" SCNx32 "%n", &x, &n) != 1 || !qv_scan_end(s, n) ||
+        if (sscanf(s, "context invalidate domain 0x%" SCNx64 "%n", &x, &n) != 1 || !qv_scan_end(s, n) ||
             x > 0xffff)
             return false;
         ev->x = x;
         return true;
     case QV_CC_DEVICES:
-        if (sscanf(s, "context invalidate devices sid 0x%" SCNx32 " fmask 0x%" SCNx32 "%n", &x, &y, &n) != 2 ||
+        if (sscanf(s, "context invalidate devices sid 0x%" SCNx64 " fmask 0x%" SCNx64 "%n", &x, &y, &n) != 2 ||
             !qv_scan_end(s, n) || x > 0xffff || y > 3)
             return false;
         ev->x = x, ev->y = y;
         return true;
     case QV_FAULT:
-        if (sscanf(s, "sid 0x%" SCNx32 " fault %d addr 0x%" SCNx64 " write %d%n", &x, &d, &a, &e, &n) != 4 ||
-            !qv_scan_end(s, n) || x > 0xffff || d < 0 || (e != 0 && e != 1))
+        if (sscanf(s, "sid 0x%" SCNx64 " fault %" SCNd64 " addr 0x%" SCNx64 " write %" SCNd64 "%n", &x, &d, &a, &e,
+                   &n) != 4 ||
+            !qv_scan_end(s, n) || x > 0xffff || d < 0 || d > UINT32_MAX || (e != 0 && e != 1))
             return false;
         ev->x = x, ev->y = (uint32_t)d, ev->a = a, ev->b = (uint64_t)e;
         return true;
@@ -313,22 +319,49 @@ static bool qv_parse_args(int type, const char *s, struct qv_event *ev)
         ev->a = a, ev->b = b;
         return true;
     case QV_BLK_IO:
-        if (sscanf(s, "dbs=%*s bs=%*s offset=%" SCNd64 " to_dev=%d%n", &off, &d, &n) != 2 || !qv_scan_end(s, n) ||
+        if (sscanf(s, "dbs=%*s bs=%*s offset=%" SCNd64 " to_dev=%" SCNd64 "%n", &off, &d, &n) != 2 ||
+            !qv_scan_end(s, n) ||
             (d != 0 && d != 1))
             return false;
         ev->y = (uint32_t)d;
         return true;
     case QV_E1000E_RX:
         if (sscanf(s,
-                   "buffer #%" SCNu32 ", addr: 0x%" SCNx64 ", offset: %" SCNu32 ", from: %*[^,], length: %" SCNu32
+                   "buffer #%" SCNu64 ", addr: 0x%" SCNx64 ", offset: %" SCNu64 ", from: %*[^,], length: %" SCNu64
                    "%n",
                    &x, &a, &y, &z, &n) != 4 ||
-            !qv_scan_end(s, n))
+            !qv_scan_end(s, n) || y > UINT32_MAX || z > UINT32_MAX || a + y < a)
             return false;
         ev->a = a + y, ev->b = z;
         return true;
     }
     return false;
+}
+
+/* The first number in s (hex after "0x", or decimal) that does not fit in
+ * 64 bits, or NULL; *len is its length. sscanf saturates such a number to
+ * 2^64 - 1 without a word. */
+static const char *qv_number_too_big(const char *s, int *len)
+{
+    for (const char *p = s; *p;) {
+        bool hex = p[0] == '0' && (p[1] == 'x' || p[1] == 'X');
+        const char *d = hex ? p + 2 : p;
+        size_t n = strspn(d, hex ? "0123456789abcdefABCDEF" : "0123456789");
+        if (n == 0 || (p > s && (isalnum((unsigned char)p[-1]) || p[-1] == '_'))) {
+            p++;
+            continue;
+        }
+        size_t z = 0;
+        while (z + 1 < n && d[z] == '0')
+            z++;
+        size_t sig = n - z;
+        if (hex ? sig > 16 : (sig > 20 || (sig == 20 && strncmp(d + z, "18446744073709551615", 20) > 0))) {
+            *len = (int)(d + n - p);
+            return p;
+        }
+        p = d + n;
+    }
+    return NULL;
 }
 
 /* Pass 1. Fills ev (in line order) and the stats' line/event counts. */
@@ -337,6 +370,23 @@ static int qv_parse(const char *path, struct qv_events *evs, struct ims_qemu_vtd
     FILE *f = fopen(path, "r");
     if (!f)
         return ims_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    /* A log is text: a NUL among its first bytes means binary data (a
+     * trace, a compressed log), which would otherwise read as "no events". */
+    unsigned char head[512];
+    size_t nh = fread(head, 1, sizeof head, f);
+    const unsigned char *nul = memchr(head, 0, nh);
+    if (ferror(f) || nul || fseek(f, 0, SEEK_SET) != 0) {
+        int e = errno;
+        fclose(f);
+        if (nul)
+            return ims_errf(err, errlen,
+                            "%s: not a QEMU trace-event log: NUL byte at byte offset %zu (binary data%s)", path,
+                            (size_t)(nul - head),
+                            nh >= 8 && !memcmp(head, "IMSTRACE", 8) ? "; this is an iommusim trace: convert it without "
+                                                                      "--from qemu-vtd"
+                                                                    : "");
+        return ims_errf(err, errlen, "%s: read error: %s", path, strerror(e));
+    }
     char *buf = NULL;
     size_t cap = 0;
     long len;
@@ -348,6 +398,11 @@ static int qv_parse(const char *path, struct qv_events *evs, struct ims_qemu_vtd
         const char *s = buf, *rest = buf;
         uint64_t ts = 0;
         int p = qv_prefix(s, &ts, &rest);
+        if (p == -2) {
+            rc = ims_errf(err, errlen, "%s:%u: timestamp prefix: the seconds do not fit in 64-bit nanoseconds", path,
+                          line);
+            break;
+        }
         if (p < 0) {
             rc = ims_errf(err, errlen, "%s:%u: malformed timestamp prefix (expected TID@SECONDS.MICROS:)", path, line);
             break;
@@ -373,6 +428,13 @@ static int qv_parse(const char *path, struct qv_events *evs, struct ims_qemu_vtd
         const char *args = rest + nl;
         while (*args == ' ')
             args++;
+        int blen = 0;
+        const char *big = qv_number_too_big(args, &blen);
+        if (big) {
+            rc = ims_errf(err, errlen, "%s:%u: %s event: the number '%.*s' does not fit in 64 bits", path, line,
+                          def->name, blen > 40 ? 40 : blen, big);
+            break;
+        }
         if (!qv_parse_args(def->type, args, &ev)) {
             rc = ims_errf(err, errlen, "%s:%u: malformed %s event: expected \"%s\"", path, line, def->name,
                          def->expect);
@@ -387,7 +449,7 @@ static int qv_parse(const char *path, struct qv_events *evs, struct ims_qemu_vtd
     if (len == -2 && rc == 0)
         rc = ims_errf(err, errlen, "%s:%u: out of memory", path, line + 1);
     if (rc == 0 && ferror(f))
-        rc = ims_errf(err, errlen, "%s:%u: read error", path, line + 1);
+        rc = ims_errf(err, errlen, "%s:%u: read error: %s", path, line + 1, strerror(errno));
     st->lines = line;
     st->timestamps = ts_mode > 0;
     free(buf);

@@ -32,6 +32,7 @@ struct ims_replay {
     uint16_t *alias;          /* own requester id -> the one the IOMMU sees */
     struct rp_ctx *ctx;       /* per aliased requester id */
     uint8_t *dom_levels;      /* per domain id: levels it was created with, 0 = none */
+    struct ims_caps caps;     /* the IOMMU's, for messages */
     struct ims_fault_record fr[64];
     uint32_t drain_every;     /* cfg.fault_drain_every */
     uint32_t fault_pending;   /* faults recorded since the last drain */
@@ -68,6 +69,7 @@ struct ims_replay *ims_replay_create(const struct ims_trace_hdr *hdr, const stru
     rp->dom_levels = calloc(RP_RIDS, 1);
     rp->mem = ims_mem_create();
     rp->drain_every = cfg->fault_drain_every;
+    rp->caps = cfg->iommu.caps;
     if (!rp->alias || !rp->ctx || !rp->dom_levels || !rp->mem) {
         ims_errf(err, errlen, "out of memory");
         ims_replay_destroy(rp);
@@ -75,8 +77,20 @@ struct ims_replay *ims_replay_create(const struct ims_trace_hdr *hdr, const stru
     }
     for (uint32_t i = 0; i < RP_RIDS; i++)
         rp->alias[i] = (uint16_t)i;
-    for (int i = 0; i < hdr->topo.n_devices; i++)
-        rp->alias[hdr->topo.devices[i].bdf] = ims_topo_requester_id(&hdr->topo, i);
+    if (hdr->topo.n_devices > 0) {
+        /* All at once: linear, where one ims_topo_requester_id() per device
+         * costs the bridge depth each. */
+        uint16_t *rid = malloc((size_t)hdr->topo.n_devices * sizeof *rid);
+        if (!rid || ims_topo_requester_ids(&hdr->topo, rid) < 0) {
+            free(rid);
+            ims_errf(err, errlen, "out of memory");
+            ims_replay_destroy(rp);
+            return NULL;
+        }
+        for (int i = 0; i < hdr->topo.n_devices; i++)
+            rp->alias[hdr->topo.devices[i].bdf] = rid[i];
+        free(rid);
+    }
 
     rp->mmu = ims_iommu_create(&cfg->iommu, ops ? ops : &ims_mem_direct_ops, ops ? mem_ctx : rp->mem, err, errlen);
     if (!rp->mmu) {
@@ -148,13 +162,35 @@ static void fmt_rid(const struct ims_replay *rp, char *buf, size_t len, uint16_t
     }
 }
 
+/* Why the table builder refused an attach record (creating its domain, or
+ * the context entry) with IMS_TB_ECAPS or IMS_TB_EINVAL, in words. */
+static const char *attach_why(const struct ims_replay *rp, const struct ims_rec *rec, int rc, char *why, size_t len)
+{
+    const struct ims_caps *c = &rp->caps;
+    why[0] = 0;
+    if (rc == IMS_TB_ECAPS && !(c->sagaw & (1u << ims_levels_aw(rec->levels))))
+        snprintf(why, len, "%u levels (%u-bit) not in SAGAW 0x%x", rec->levels,
+                 ims_aw_bits(ims_levels_aw(rec->levels)), c->sagaw);
+    else if (rc == IMS_TB_ECAPS && rec->did >= ims_caps_domains(c))
+        snprintf(why, len, "domain id %u beyond the %u ids ND allows", rec->did, ims_caps_domains(c));
+    else if (rc == IMS_TB_ECAPS && c->cm && rec->did == 0)
+        snprintf(why, len, "domain id 0 is reserved with caching mode (VT-d 6.1)");
+    else if (rc == IMS_TB_ECAPS && rec->tt == IMS_TT_DEVTLB && !c->dt)
+        snprintf(why, len, "tt 1 (device TLB) needs ECAP.DT");
+    else if (rc == IMS_TB_ECAPS && rec->tt == IMS_TT_PASSTHROUGH && !c->pt)
+        snprintf(why, len, "tt 2 (pass-through) needs ECAP.PT");
+    else if (rc == IMS_TB_EINVAL && rec->tt > IMS_TT_PASSTHROUGH)
+        snprintf(why, len, "tt %u is reserved (0 untranslated, 1 device TLB, 2 pass-through)", rec->tt);
+    return why[0] ? why : ims_tb_strerror(rc);
+}
+
 /* Attach and detach are rare and need a name buffer; kept out of line so
  * that ims_replay_control, which runs for every map, unmap and
  * invalidation, saves no registers and no stack for them. */
 static __attribute__((noinline)) int replay_attach(struct ims_replay *rp, const struct ims_rec *rec, char *err,
                                                    size_t errlen)
 {
-    char who[48];
+    char who[48], why[128];
     int rc;
     uint16_t sid = rp->alias[rec->rid];
     struct rp_ctx *c = &rp->ctx[sid];
@@ -163,7 +199,7 @@ static __attribute__((noinline)) int replay_attach(struct ims_replay *rp, const 
         rc = ims_tb_domain_create(rp->tb, rec->did, rec->levels);
         if (rc != IMS_TB_OK)
             return ims_errf(err, errlen, "attach %s: cannot create domain %u with %u levels: %s", who, rec->did,
-                         rec->levels, ims_tb_strerror(rc));
+                         rec->levels, attach_why(rp, rec, rc, why, sizeof why));
         rp->dom_levels[rec->did] = rec->levels;
     } else if (rp->dom_levels[rec->did] != rec->levels) {
         return ims_errf(err, errlen, "attach %s: domain %u has %u levels, the record says %u", who, rec->did,
@@ -173,7 +209,8 @@ static __attribute__((noinline)) int replay_attach(struct ims_replay *rp, const 
         return ims_errf(err, errlen, "attach %s: already attached to domain %u (detach first)", who, c->did);
     rc = ims_tb_attach(rp->tb, sid, rec->did, rec->tt, false);
     if (rc != IMS_TB_OK)
-        return ims_errf(err, errlen, "attach %s to domain %u: %s", who, rec->did, ims_tb_strerror(rc));
+        return ims_errf(err, errlen, "attach %s to domain %u: %s", who, rec->did,
+                        attach_why(rp, rec, rc, why, sizeof why));
     c->did = rec->did;
     c->refs++;
     return 0;
@@ -196,22 +233,60 @@ static __attribute__((noinline)) int replay_detach(struct ims_replay *rp, const 
     return 0;
 }
 
+/* Why the table builder refused a map or unmap with IMS_TB_EINVAL or
+ * IMS_TB_ECAPS, in words: what is unaligned and to what, or which width the
+ * range exceeds. Writes "" if neither applies. */
+static void map_why(const struct ims_replay *rp, const struct ims_rec *rec, int rc, char *why, size_t len)
+{
+    const uint64_t pg = IMS_PAGE_SIZE - 1;
+    const bool map = rec->kind == IMS_REC_MAP;
+    why[0] = 0;
+    if (rc == IMS_TB_EINVAL) {
+        if (rec->iova & pg)
+            snprintf(why, len, "iova 0x%llx is not aligned to 4 KiB (0x1000)", (unsigned long long)rec->iova);
+        else if (map && (rec->pa & pg))
+            snprintf(why, len, "pa 0x%llx is not aligned to 4 KiB (0x1000)", (unsigned long long)rec->pa);
+        else if (rec->size & pg)
+            snprintf(why, len, "size 0x%llx is not a multiple of 4 KiB (0x1000)", (unsigned long long)rec->size);
+        return;
+    }
+    if (rc != IMS_TB_ECAPS)
+        return;
+    unsigned levels = rp->dom_levels[rec->did], w = ims_aw_bits(ims_levels_aw(levels));
+    if (rp->caps.mgaw < w)
+        w = rp->caps.mgaw;
+    if (w < 64 && (rec->iova >> w || rec->size > (UINT64_C(1) << w) - rec->iova)) {
+        snprintf(why, len, "iova 0x%llx + size 0x%llx goes past the domain's address width, 2^%u (%u levels, MGAW %u)",
+                 (unsigned long long)rec->iova, (unsigned long long)rec->size, w, levels, rp->caps.mgaw);
+        return;
+    }
+    const unsigned haw = rp->caps.haw;
+    if (map && (rec->pa >> haw || rec->size > (UINT64_C(1) << haw) - rec->pa))
+        snprintf(why, len, "pa 0x%llx + size 0x%llx goes past the host address width, 2^%u (HAW)",
+                 (unsigned long long)rec->pa, (unsigned long long)rec->size, haw);
+}
+
 /* The message for a map or unmap record that failed with table-builder
  * code rc (IMS_TB_OK: its domain does not exist). */
-static __attribute__((noinline, cold)) int map_error(const struct ims_rec *rec, int rc, char *err, size_t errlen)
+static __attribute__((noinline, cold)) int map_error(const struct ims_replay *rp, const struct ims_rec *rec, int rc,
+                                                     char *err, size_t errlen)
 {
+    char why[160];
+    map_why(rp, rec, rc, why, sizeof why);
     if (rec->kind == IMS_REC_MAP) {
         if (rc == IMS_TB_OK)
             return ims_errf(err, errlen, "map in domain %u: no such domain (no attach created it)", rec->did);
         return ims_errf(err, errlen, "map did %u iova 0x%llx size 0x%llx -> pa 0x%llx: %s", rec->did,
                      (unsigned long long)rec->iova, (unsigned long long)rec->size, (unsigned long long)rec->pa,
-                     rc == IMS_TB_EEXIST ? "already mapped (mapping over a mapping)" : ims_tb_strerror(rc));
+                     rc == IMS_TB_EEXIST ? "already mapped (mapping over a mapping)"
+                     : why[0]            ? why
+                                         : ims_tb_strerror(rc));
     }
     if (rc == IMS_TB_OK)
         return ims_errf(err, errlen, "unmap in domain %u: no such domain", rec->did);
     return ims_errf(err, errlen, "unmap did %u iova 0x%llx size 0x%llx: %s", rec->did,
                  (unsigned long long)rec->iova, (unsigned long long)rec->size,
-                 rc == IMS_TB_ENOENT ? "nothing mapped there" : ims_tb_strerror(rc));
+                 rc == IMS_TB_ENOENT ? "nothing mapped there" : why[0] ? why : ims_tb_strerror(rc));
 }
 
 int ims_replay_control(struct ims_replay *rp, const struct ims_rec *rec, char *err, size_t errlen)
@@ -230,17 +305,17 @@ int ims_replay_control(struct ims_replay *rp, const struct ims_rec *rec, char *e
         break;
     case IMS_REC_MAP:
         if (!rp->dom_levels[rec->did])
-            return map_error(rec, IMS_TB_OK, err, errlen);
+            return map_error(rp, rec, IMS_TB_OK, err, errlen);
         rc = ims_tb_map(rp->tb, rec->did, rec->iova, rec->pa, rec->size, rec->perm);
         if (rc != IMS_TB_OK)
-            return map_error(rec, rc, err, errlen);
+            return map_error(rp, rec, rc, err, errlen);
         break;
     case IMS_REC_UNMAP:
         if (!rp->dom_levels[rec->did])
-            return map_error(rec, IMS_TB_OK, err, errlen);
+            return map_error(rp, rec, IMS_TB_OK, err, errlen);
         rc = ims_tb_unmap(rp->tb, rec->did, rec->iova, rec->size);
         if (rc != IMS_TB_OK)
-            return map_error(rec, rc, err, errlen);
+            return map_error(rp, rec, rc, err, errlen);
         break;
     case IMS_REC_INV_IOTLB:
         ims_inv_iotlb(rp->mmu, (enum ims_inv_gran)rec->gran, rec->did, rec->iova, rec->am,

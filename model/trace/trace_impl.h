@@ -36,6 +36,16 @@
 #define TR_ZSTD_MAGIC 0xFD2FB528u
 #define TR_REC_SIZE   40 /* bytes per binary record */
 
+/* Version 2 framing (docs/trace-format.md, "Integrity"): header flags at
+ * byte 20 (version 1: reserved), a CRC-32 as the header's last 4 bytes, and
+ * the records in blocks of TR_BLK_RECS, each followed by a 40-byte block
+ * check. CRC-32 is zlib's crc32() (the ISO-HDLC polynomial 0x04C11DB7). */
+#define TR_HFLAG_BLOCKS 0x1u /* records in checked blocks */
+#define TR_BLK_RECS     1024u
+#define TR_BLK_CHECK    40u
+#define TR_BLK_TAG      "IMSBLOCK"
+#define TR_BLK_LAST     0x1u /* block check flags: the last block */
+
 #define TR_BUF_SIZE  (256u << 10) /* decoded-byte buffer (multiple of nothing in particular) */
 #define TR_WBUF_SIZE (256u << 10)
 
@@ -45,6 +55,7 @@
 #define TR_DMA_FLAGS (IMS_RECF_WRITE | IMS_RECF_PASID | IMS_RECF_EXPECT_PA | IMS_RECF_EXPECT_FAULT)
 #define TR_PASID_MAX ((UINT32_C(1) << 20) - 1)
 #define TR_AM_MAX    52u
+#define TR_TS_MAX    (UINT64_MAX - 1) /* ns; 2^64 - 1 is refused (a saturated or wrapped clock) */
 
 /* ---- Little-endian helpers ---- */
 
@@ -92,6 +103,19 @@ static inline void st64(unsigned char *p, uint64_t v)
     memcpy(p, &v, 8);
 }
 
+/* ---- Name index ---- */
+
+/* Names of a topology list (bridges or devices) by hash, so that header
+ * checks and the text reader's name lookups cost O(1) per entry, not O(N)
+ * (O(N^2) per header). The index stores positions in the list; the names
+ * are read from the list itself (base + i * stride, the name being the
+ * first member of struct ims_bridge and struct ims_device), so the list may
+ * be reallocated between calls. Zero-initialised means empty. */
+struct ims_tr_names {
+    int32_t *slot; /* list positions, -1 = empty; cap is a power of two */
+    size_t cap, n;
+};
+
 /* ---- Reader and writer state ---- */
 
 struct ims_trace_reader {
@@ -109,6 +133,10 @@ struct ims_trace_reader {
     bool src_eof;
     uint64_t hdr_len;
     uint32_t rec_size;
+    bool blocks;           /* version 2 with TR_HFLAG_BLOCKS */
+    uint32_t blk_left;     /* records of the current (verified) block not yet returned */
+    uint64_t blk_index;    /* current block */
+    bool blk_last;         /* the last block's check has been read */
     ZSTD_DCtx *dctx;
     unsigned char *zin;
     size_t zin_cap;
@@ -121,6 +149,7 @@ struct ims_trace_reader {
     uint64_t lineno;
     bool text_body;        /* a record line has been seen */
     char *peek_line;       /* first record line read while parsing the header */
+    struct ims_tr_names bnames, dnames; /* text header: bridge and device names so far */
 };
 
 struct ims_trace_writer {
@@ -134,6 +163,10 @@ struct ims_trace_writer {
     unsigned char *zout;
     size_t zout_cap;
     uint64_t index;
+    bool blocks;           /* binary (not zstd): records in checked blocks */
+    uint32_t blk_n;        /* records in the open block */
+    uint32_t blk_crc;      /* their CRC-32 so far */
+    uint64_t blk_index;    /* the open block */
     char err[512];
     bool failed;
 };
@@ -148,6 +181,21 @@ const char *ims_tr_bridge_kind_name(unsigned kind);
 /* What the trace formats need of a header (names usable in the text form and
  * unique, parents listed before children): 0, or -1 with a message. */
 int ims_tr_hdr_check(const struct ims_trace_hdr *h, char *err, size_t errlen);
+/* The parts of ims_tr_hdr_check(), for a reader that checks each entry as it
+ * is parsed (the text reader, which names the line): creator or source text
+ * (`what` names it); bridge or device i of t against the entries before it,
+ * whose names are in `names` (i is then added to it). 0, or -1 with a
+ * message. Linear in the list overall. */
+int ims_tr_hdr_check_text(const char *what, const char *s, char *err, size_t errlen);
+int ims_tr_hdr_check_bridge(const struct ims_topo *t, int i, struct ims_tr_names *names, char *err, size_t errlen);
+int ims_tr_hdr_check_device(const struct ims_topo *t, int i, struct ims_tr_names *names, char *err, size_t errlen);
+/* Position of `name` in the list at base (entries `stride` bytes apart), or -1. */
+int ims_tr_names_find(const struct ims_tr_names *s, const void *base, size_t stride, const char *name);
+/* Adds list position idx; 0, or -1 if out of memory. */
+int ims_tr_names_add(struct ims_tr_names *s, const void *base, size_t stride, int idx);
+void ims_tr_names_free(struct ims_tr_names *s);
+/* Most bridges and most devices a header may list. */
+#define TR_TOPO_MAX 65536
 
 /* ---- trace_bin.c ---- */
 
@@ -167,6 +215,19 @@ int ims_tr_bin_rec_error(struct ims_trace_reader *r, const char *fmt, ...) __att
 int ims_tr_bin_read_header(struct ims_trace_reader *r);
 /* Writes the binary header into the writer's buffer; 0 or -1. */
 int ims_tr_bin_write_header(struct ims_trace_writer *w, const struct ims_trace_hdr *h);
+/* Binary writer: CRC-32 of one encoded record into the open block, closing
+ * the block (its check) when it is full; and the last block's check, written
+ * on commit before the final flush. 0 or -1. */
+int ims_tr_bin_block_add(struct ims_trace_writer *w, const unsigned char *rec);
+int ims_tr_bin_write_end(struct ims_trace_writer *w);
+/* The first n bytes at p, printable ones as they are and others as \xNN. */
+void ims_tr_fmt_bytes(char *out, size_t cap, const unsigned char *p, size_t n);
+/* Byte offset of record `index` in the (decompressed) stream. */
+uint64_t ims_tr_bin_rec_offset(const struct ims_trace_reader *r, uint64_t index);
+/* Binary reader with blocks: verifies the next block in the buffer (sets
+ * r->blk_left) and skips an empty one. 0: a block or the end (r->blk_last
+ * and blk_left 0); -1: error. */
+int ims_tr_bin_next_block(struct ims_trace_reader *r);
 
 /* ---- trace_text.c ---- */
 

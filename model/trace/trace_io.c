@@ -134,6 +134,24 @@ static int bin_open(struct ims_trace_reader *r)
     return ims_tr_bin_read_header(r);
 }
 
+/* Text traces hold printable characters, tabs and line ends (and, in
+ * comments, any byte from 0x80 up); a NUL or other control byte among the
+ * first 512 bytes means binary data whose first 8 bytes happen to be
+ * printable (a wrong magic), not a text trace with a bad line. Leaves the
+ * file at its start. */
+static bool binary_soon(struct ims_trace_reader *r)
+{
+    unsigned char b[512];
+    size_t n = fread(b, 1, sizeof b, r->f);
+    bool bin = false;
+    for (size_t i = 0; i < n; i++)
+        if (b[i] < ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r')
+            bin = true;
+    if (fseek(r->f, 0, SEEK_SET) != 0)
+        bin = true;
+    return bin;
+}
+
 struct ims_trace_reader *ims_trace_open(const char *path, char *err, size_t errlen)
 {
     struct ims_trace_reader *r = calloc(1, sizeof *r);
@@ -176,17 +194,25 @@ struct ims_trace_reader *ims_trace_open(const char *path, char *err, size_t errl
         if (peek[i] != '\t' && peek[i] != '\n' && peek[i] != '\r' && (peek[i] < ' ' || peek[i] > '~'))
             printable = false;
     int rc;
-    if (np >= 4 && ld32(peek) == TR_ZSTD_MAGIC) {
+    if (np >= 3 && peek[0] == 0xef && peek[1] == 0xbb && peek[2] == 0xbf) {
+        rc = ims_tr_rerr(r, "starts with a UTF-8 byte-order mark (bytes EF BB BF): a text trace is plain ASCII; "
+                            "save it without the mark");
+    } else if (np >= 4 && ld32(peek) == TR_ZSTD_MAGIC) {
         r->form = IMS_TRACE_BINARY_ZSTD;
         rc = bin_open(r);
     } else if (np >= 3 && !memcmp(peek, "IMS", 3)) {
         r->form = IMS_TRACE_BINARY;
         rc = bin_open(r);
-    } else if (printable) {
+    } else if (printable && !binary_soon(r)) {
         r->form = IMS_TRACE_TEXT;
         rc = ims_tr_text_read_header(r);
     } else {
-        rc = ims_tr_rerr(r, "bad magic: neither a binary trace (\"" TR_MAGIC "\"), a zstd-compressed one, nor text");
+        char got[48];
+        ims_tr_fmt_bytes(got, sizeof got, peek, np);
+        rc = ims_tr_rerr(r,
+                         "not an iommusim trace: bad magic \"%s\" (neither a binary trace, which starts with "
+                         "\"" TR_MAGIC "\", a zstd-compressed one, nor text)",
+                         got);
     }
     if (rc < 0)
         goto bad;
@@ -207,6 +233,34 @@ int ims_trace_reader_form(const struct ims_trace_reader *r)
     return r->form;
 }
 
+/* Version 2 with blocks: records are returned only from a block whose check
+ * has passed (ims_tr_bin_next_block), so a corrupt block yields none. */
+static size_t read_blocks(struct ims_trace_reader *r, struct ims_rec *recs, size_t max)
+{
+    size_t n = 0;
+    while (n < max) {
+        if (r->blk_left == 0) {
+            bool was_last = r->blk_last; /* then it only checks that nothing follows */
+            if (ims_tr_bin_next_block(r) < 0 || was_last)
+                break;
+            continue;
+        }
+        size_t avail = r->blk_left < max - n ? r->blk_left : max - n;
+        size_t i = ims_tr_bin_decode(r, r->buf + r->pos, avail, recs + n);
+        n += i;
+        r->index += i;
+        r->pos += i * TR_REC_SIZE;
+        r->blk_left -= (uint32_t)i;
+        if (i < avail)
+            break; /* record n failed its check; r->err says why */
+        if (r->blk_left == 0) { /* step over the block's check */
+            r->pos += TR_BLK_CHECK;
+            r->blk_index++;
+        }
+    }
+    return n;
+}
+
 long ims_trace_read(struct ims_trace_reader *r, struct ims_rec *recs, size_t max)
 {
     if (r->failed) {
@@ -216,7 +270,9 @@ long ims_trace_read(struct ims_trace_reader *r, struct ims_rec *recs, size_t max
     if (r->form == IMS_TRACE_TEXT)
         return ims_tr_text_read(r, recs, max);
     size_t n = 0;
-    while (n < max) {
+    if (r->blocks)
+        n = read_blocks(r, recs, max);
+    while (!r->blocks && n < max) {
         size_t avail = (r->len - r->pos) / TR_REC_SIZE;
         if (avail == 0) {
             long got = ims_tr_buf_want(r, TR_REC_SIZE);
@@ -276,6 +332,8 @@ void ims_trace_close(struct ims_trace_reader *r)
     free(r->buf);
     free(r->line);
     free(r->peek_line);
+    ims_tr_names_free(&r->bnames);
+    ims_tr_names_free(&r->dnames);
     ims_trace_hdr_free(&r->hdr);
     free(r->path);
     free(r);
@@ -413,6 +471,8 @@ int ims_trace_write(struct ims_trace_writer *w, const struct ims_rec *rec)
             return -1;
         ims_tr_rec_encode(rec, w->buf + w->len);
         w->len += TR_REC_SIZE;
+        if (ims_tr_bin_block_add(w, w->buf + w->len - TR_REC_SIZE) < 0)
+            return -1;
     }
     w->index++;
     return 0;
@@ -434,6 +494,8 @@ static void w_free(struct ims_trace_writer *w)
 
 int ims_trace_commit(struct ims_trace_writer *w, char *err, size_t errlen)
 {
+    if (!w->failed && w->form != IMS_TRACE_TEXT)
+        ims_tr_bin_write_end(w); /* the last block's check */
     if (!w->failed && w->form != IMS_TRACE_TEXT)
         w_flush(w, w->form == IMS_TRACE_BINARY_ZSTD);
     struct ims_outfile *out = w->out;

@@ -5,6 +5,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,6 +73,10 @@ int ims_rec_check(const struct ims_rec *r, char *err, size_t errlen)
     const char *k = ims_rec_kind_name(r->kind);
     if (!k)
         return ims_errf(err, errlen, "unknown record kind %u (expected 1..%u)", r->kind, IMS_REC_KIND_MAX);
+    if (r->ts > TR_TS_MAX)
+        return ims_errf(err, errlen,
+                        "%s: timestamp %llu out of range (0..%llu ns; 2^64 - 1 is what a saturated clock gives)", k,
+                        (unsigned long long)r->ts, (unsigned long long)TR_TS_MAX);
     switch (r->kind) {
     case IMS_REC_DMA:
         if (r->flags & ~TR_DMA_FLAGS)
@@ -128,6 +133,70 @@ int ims_rec_check(const struct ims_rec *r, char *err, size_t errlen)
     }
     return 0;
 }
+
+/* ---- Name index (header checks and the text reader's name lookups) ---- */
+
+/* FNV-1a over the NUL-terminated name. */
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * UINT64_C(0x100000001b3);
+    return h;
+}
+
+#define TR_NAME(base, stride, i) ((const char *)(base) + (size_t)(i) * (stride))
+
+int ims_tr_names_find(const struct ims_tr_names *s, const void *base, size_t stride, const char *name)
+{
+    if (!s->cap)
+        return -1;
+    for (size_t j = (size_t)name_hash(name) & (s->cap - 1);; j = (j + 1) & (s->cap - 1)) {
+        int32_t i = s->slot[j];
+        if (i < 0)
+            return -1;
+        if (!strcmp(TR_NAME(base, stride, i), name))
+            return i;
+    }
+}
+
+int ims_tr_names_add(struct ims_tr_names *s, const void *base, size_t stride, int idx)
+{
+    if (2 * (s->n + 1) > s->cap) {
+        /* Load factor at most 1/2, so a probe ends at an empty slot. */
+        size_t cap = s->cap ? 2 * s->cap : 64;
+        int32_t *slot = malloc(cap * sizeof *slot);
+        if (!slot)
+            return -1;
+        for (size_t j = 0; j < cap; j++)
+            slot[j] = -1;
+        for (size_t k = 0; k < s->cap; k++) {
+            int32_t i = s->slot[k];
+            if (i < 0)
+                continue;
+            size_t j = (size_t)name_hash(TR_NAME(base, stride, i)) & (cap - 1);
+            while (slot[j] >= 0)
+                j = (j + 1) & (cap - 1);
+            slot[j] = i;
+        }
+        free(s->slot);
+        s->slot = slot;
+        s->cap = cap;
+    }
+    size_t j = (size_t)name_hash(TR_NAME(base, stride, idx)) & (s->cap - 1);
+    while (s->slot[j] >= 0)
+        j = (j + 1) & (s->cap - 1);
+    s->slot[j] = idx;
+    s->n++;
+    return 0;
+}
+
+void ims_tr_names_free(struct ims_tr_names *s)
+{
+    free(s->slot);
+    *s = (struct ims_tr_names){0};
+}
+#undef TR_NAME
 
 /* ---- Header helpers ---- */
 
@@ -187,44 +256,71 @@ static bool text_ok(const char *s)
     return true;
 }
 
+int ims_tr_hdr_check_text(const char *what, const char *s, char *err, size_t errlen)
+{
+    if (!text_ok(s))
+        return ims_errf(err, errlen, "header: %s has control characters or is not terminated", what);
+    return 0;
+}
+
+_Static_assert(offsetof(struct ims_bridge, name) == 0 && offsetof(struct ims_device, name) == 0,
+               "struct ims_tr_names reads a list entry's name at the entry's start");
+
+int ims_tr_hdr_check_bridge(const struct ims_topo *t, int i, struct ims_tr_names *names, char *err, size_t errlen)
+{
+    const struct ims_bridge *b = &t->bridges[i];
+    if (!name_ok(b->name))
+        return ims_errf(err, errlen, "header: bridge %d: bad name (1..%d characters, no spaces, '#' or '=')", i,
+                        IMS_TOPO_NAME_MAX - 1);
+    if (!ims_tr_bridge_kind_name(b->kind))
+        return ims_errf(err, errlen, "header: bridge '%s': kind %u out of range (0..1)", b->name, b->kind);
+    if (b->parent != IMS_TOPO_NONE && (b->parent < 0 || b->parent >= i))
+        return ims_errf(err, errlen, "header: bridge '%s': parent %d must be an earlier bridge or none", b->name,
+                        b->parent);
+    if (ims_tr_names_find(names, t->bridges, sizeof *t->bridges, b->name) >= 0)
+        return ims_errf(err, errlen, "header: bridge name '%s' used twice", b->name);
+    if (ims_tr_names_add(names, t->bridges, sizeof *t->bridges, i) < 0)
+        return ims_errf(err, errlen, "header: out of memory");
+    return 0;
+}
+
+int ims_tr_hdr_check_device(const struct ims_topo *t, int i, struct ims_tr_names *names, char *err, size_t errlen)
+{
+    const struct ims_device *d = &t->devices[i];
+    if (!name_ok(d->name))
+        return ims_errf(err, errlen, "header: device %d: bad name (1..%d characters, no spaces, '#' or '=')", i,
+                        IMS_TOPO_NAME_MAX - 1);
+    if (d->bridge != IMS_TOPO_NONE && (d->bridge < 0 || d->bridge >= t->n_bridges))
+        return ims_errf(err, errlen, "header: device '%s': bridge %d out of range", d->name, d->bridge);
+    if (ims_tr_names_find(names, t->devices, sizeof *t->devices, d->name) >= 0)
+        return ims_errf(err, errlen, "header: device name '%s' used twice", d->name);
+    if (ims_tr_names_add(names, t->devices, sizeof *t->devices, i) < 0)
+        return ims_errf(err, errlen, "header: out of memory");
+    return 0;
+}
+
 /* What the trace formats need of a header: names usable in the text form and
  * unique, references pointing backwards (a parent is listed before its
- * children, so the text form can name it). ims_topo_check() checks the rest. */
+ * children, so the text form can name it). ims_topo_check() checks the rest.
+ * Linear in the number of entries (names are found by hash). */
 int ims_tr_hdr_check(const struct ims_trace_hdr *h, char *err, size_t errlen)
 {
-    if (!text_ok(h->creator))
-        return ims_errf(err, errlen, "header: creator has control characters or is not terminated");
-    if (!text_ok(h->source))
-        return ims_errf(err, errlen, "header: source has control characters or is not terminated");
+    if (ims_tr_hdr_check_text("creator", h->creator, err, errlen) < 0 ||
+        ims_tr_hdr_check_text("source", h->source, err, errlen) < 0)
+        return -1;
     const struct ims_topo *t = &h->topo;
-    if (t->n_bridges < 0 || t->n_devices < 0 || t->n_bridges > 65536 || t->n_devices > 65536)
-        return ims_errf(err, errlen, "header: bad topology counts");
-    for (int i = 0; i < t->n_bridges; i++) {
-        const struct ims_bridge *b = &t->bridges[i];
-        if (!name_ok(b->name))
-            return ims_errf(err, errlen, "header: bridge %d: bad name (1..%d characters, no spaces, '#' or '=')", i,
-                            IMS_TOPO_NAME_MAX - 1);
-        if (!ims_tr_bridge_kind_name(b->kind))
-            return ims_errf(err, errlen, "header: bridge '%s': kind %u out of range (0..1)", b->name, b->kind);
-        if (b->parent != IMS_TOPO_NONE && (b->parent < 0 || b->parent >= i))
-            return ims_errf(err, errlen, "header: bridge '%s': parent %d must be an earlier bridge or none", b->name,
-                            b->parent);
-        for (int j = 0; j < i; j++)
-            if (!strcmp(t->bridges[j].name, b->name))
-                return ims_errf(err, errlen, "header: bridge name '%s' used twice", b->name);
-    }
-    for (int i = 0; i < t->n_devices; i++) {
-        const struct ims_device *d = &t->devices[i];
-        if (!name_ok(d->name))
-            return ims_errf(err, errlen, "header: device %d: bad name (1..%d characters, no spaces, '#' or '=')", i,
-                            IMS_TOPO_NAME_MAX - 1);
-        if (d->bridge != IMS_TOPO_NONE && (d->bridge < 0 || d->bridge >= t->n_bridges))
-            return ims_errf(err, errlen, "header: device '%s': bridge %d out of range", d->name, d->bridge);
-        for (int j = 0; j < i; j++)
-            if (!strcmp(t->devices[j].name, d->name))
-                return ims_errf(err, errlen, "header: device name '%s' used twice", d->name);
-    }
-    return 0;
+    if (t->n_bridges < 0 || t->n_devices < 0 || t->n_bridges > TR_TOPO_MAX || t->n_devices > TR_TOPO_MAX)
+        return ims_errf(err, errlen, "header: bad topology counts (%d bridges, %d devices; at most %d each)",
+                        t->n_bridges, t->n_devices, TR_TOPO_MAX);
+    struct ims_tr_names names = {0};
+    int rc = 0;
+    for (int i = 0; i < t->n_bridges && rc == 0; i++)
+        rc = ims_tr_hdr_check_bridge(t, i, &names, err, errlen);
+    ims_tr_names_free(&names);
+    for (int i = 0; i < t->n_devices && rc == 0; i++)
+        rc = ims_tr_hdr_check_device(t, i, &names, err, errlen);
+    ims_tr_names_free(&names);
+    return rc;
 }
 
 /* Canonical copy: only the fields the kind uses, as the readers return them. */

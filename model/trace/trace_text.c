@@ -114,6 +114,7 @@ static bool is_blank_or_comment(const char *s)
 }
 
 /* Reads the next line (without the newline) into r->line; 1, 0 at EOF, -1. */
+static int lerr(struct ims_trace_reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int text_line(struct ims_trace_reader *r)
 {
     ssize_t n = getline(&r->line, &r->line_cap, r->f);
@@ -125,8 +126,10 @@ static int text_line(struct ims_trace_reader *r)
     r->lineno++;
     while (n > 0 && (r->line[n - 1] == '\n' || r->line[n - 1] == '\r'))
         r->line[--n] = 0;
-    if (memchr(r->line, 0, (size_t)n))
-        return ims_tr_rerr(r, "%llu: NUL byte in a text trace", (unsigned long long)r->lineno);
+    const char *nul = memchr(r->line, 0, (size_t)n);
+    if (nul)
+        return lerr(r, "NUL byte at column %zu (a text trace holds none: binary data, or a damaged file?)",
+                    (size_t)(nul - r->line) + 1);
     return 1;
 }
 
@@ -235,6 +238,22 @@ static int get_num(struct ims_trace_reader *r, struct targ *a, uint64_t max, uin
     return 0;
 }
 
+/* t=: nanoseconds, 0..TR_TS_MAX. A value that does not fit (2^64 - 1, which
+ * a saturated or wrapped clock gives, and anything larger, including digits
+ * that overflow 64 bits) is an error, not a silent wrap or saturation. */
+static int get_ts(struct ims_trace_reader *r, struct targ *a, uint64_t *out)
+{
+    const char *s = a->val;
+    bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+    size_t nd = strspn(s + (hex ? 2 : 0), hex ? "0123456789abcdefABCDEF" : "0123456789");
+    if (nd == 0 || s[(hex ? 2 : 0) + nd] != 0)
+        return lerr(r, "t=: expected a timestamp in ns, 0..%llu (decimal or 0x hex), got '%s'",
+                    (unsigned long long)TR_TS_MAX, s);
+    if (!parse_u64(s, TR_TS_MAX, out))
+        return lerr(r, "t=: timestamp %s does not fit: at most %llu ns (2^64 - 2)", s, (unsigned long long)TR_TS_MAX);
+    return 0;
+}
+
 static int get_bdf(struct ims_trace_reader *r, struct targ *a, uint16_t *out)
 {
     if (!parse_bdf(a->val, out))
@@ -323,7 +342,7 @@ static int text_record(struct ims_trace_reader *r, char **tok, int ntok, struct 
     } while (0)
 
     if (TR_HAVE("t")) {
-        if (get_num(r, t, UINT64_MAX, &rec->ts) < 0)
+        if (get_ts(r, t, &rec->ts) < 0)
             return -1;
     } else if (kind == IMS_REC_DMA) {
         return lerr(r, "dma: expected t=, got none");
@@ -522,9 +541,24 @@ static const char *rest_of(const char *line, const char *kw)
     return s;
 }
 
+/* A QEMU trace-event line ("TID@SECONDS.MICROS:event ..." or a vtd_ event)
+ * given as a text trace: worth saying so. */
+static bool looks_qemu(const char *s)
+{
+    if (strstr(s, "vtd_"))
+        return true;
+    size_t a = strspn(s, "0123456789");
+    if (!a || s[a] != '@')
+        return false;
+    s += a + 1;
+    size_t b = strspn(s, "0123456789");
+    return b && s[b] == '.' && strspn(s + b + 1, "0123456789") && strchr(s, ':');
+}
+
 int ims_tr_text_read_header(struct ims_trace_reader *r)
 {
     bool have_version = false;
+    char e[256];
     struct ims_topo *topo = &r->hdr.topo;
     int cap_b = 0, cap_d = 0;
     for (;;) {
@@ -533,7 +567,7 @@ int ims_tr_text_read_header(struct ims_trace_reader *r)
             return -1;
         if (rc == 0) {
             if (!have_version)
-                return lerr(r, "expected 'version %d' before the end of the file, got nothing", IMS_TRACE_VERSION);
+                return lerr(r, "expected 'version %d' before the end of the file, got nothing", IMS_TRACE_TEXT_VERSION);
             return 0;
         }
         if (is_blank_or_comment(r->line))
@@ -551,11 +585,14 @@ int ims_tr_text_read_header(struct ims_trace_reader *r)
         if (!have_version) {
             uint64_t v;
             if (strcmp(tok[0], "version") || ntok != 2 || !parse_u64(tok[1], UINT32_MAX, &v))
-                ret = lerr(r, "expected 'version %d' as the first line of a text trace, got '%s'", IMS_TRACE_VERSION,
-                           r->line);
-            else if (v != IMS_TRACE_VERSION)
+                ret = lerr(r, "expected 'version %d' as the first line of a text trace, got '%.200s'%s",
+                           IMS_TRACE_TEXT_VERSION, r->line,
+                           looks_qemu(r->line) ? " (a QEMU trace-event log? convert it: iommusim trace convert "
+                                                 "--from qemu-vtd LOG OUT.itr)"
+                                               : "");
+            else if (v != IMS_TRACE_TEXT_VERSION)
                 ret = lerr(r, "unknown trace version %llu (this reader knows version %d)", (unsigned long long)v,
-                           IMS_TRACE_VERSION);
+                           IMS_TRACE_TEXT_VERSION);
             else
                 r->hdr.version = (uint32_t)v;
             have_version = true;
@@ -566,6 +603,8 @@ int ims_tr_text_read_header(struct ims_trace_reader *r)
             char *dst = tok[0][0] == 'c' ? r->hdr.creator : r->hdr.source;
             if (strlen(val) >= IMS_TRACE_TEXT_MAX)
                 ret = lerr(r, "%s: longer than %d characters", tok[0], IMS_TRACE_TEXT_MAX - 1);
+            else if (ims_tr_hdr_check_text(tok[0], val, e, sizeof e) < 0)
+                ret = lerr(r, "%s", e);
             else
                 strcpy(dst, val);
         } else if (!strcmp(tok[0], "bridge") || !strcmp(tok[0], "device")) {
@@ -596,15 +635,14 @@ int ims_tr_text_read_header(struct ims_trace_reader *r)
                 if (!ret) {
                     b.parent = IMS_TOPO_NONE;
                     if (strcmp(a[3].val, "-")) {
-                        b.parent = -2;
-                        for (int i = 0; i < topo->n_bridges; i++)
-                            if (!strcmp(topo->bridges[i].name, a[3].val))
-                                b.parent = i;
-                        if (b.parent == -2)
+                        b.parent = ims_tr_names_find(&r->bnames, topo->bridges, sizeof *topo->bridges, a[3].val);
+                        if (b.parent < 0)
                             ret = lerr(r, "bridge: parent=: expected an earlier bridge's name or -, got '%s'",
                                        a[3].val);
                     }
                 }
+                if (!ret && topo->n_bridges == TR_TOPO_MAX)
+                    ret = lerr(r, "bridge: more than %d bridges", TR_TOPO_MAX);
                 if (!ret) {
                     if (topo->n_bridges == cap_b) {
                         cap_b = cap_b ? 2 * cap_b : 8;
@@ -616,6 +654,8 @@ int ims_tr_text_read_header(struct ims_trace_reader *r)
                         topo->bridges = nb;
                     }
                     topo->bridges[topo->n_bridges++] = b;
+                    if (ims_tr_hdr_check_bridge(topo, topo->n_bridges - 1, &r->bnames, e, sizeof e) < 0)
+                        ret = lerr(r, "%s", e);
                 }
             } else {
                 struct targ a[2] = {{"bdf", NULL}, {"bridge", NULL}};
@@ -629,14 +669,13 @@ int ims_tr_text_read_header(struct ims_trace_reader *r)
                 if (!ret) {
                     d.bridge = IMS_TOPO_NONE;
                     if (strcmp(a[1].val, "-")) {
-                        d.bridge = -2;
-                        for (int i = 0; i < topo->n_bridges; i++)
-                            if (!strcmp(topo->bridges[i].name, a[1].val))
-                                d.bridge = i;
-                        if (d.bridge == -2)
+                        d.bridge = ims_tr_names_find(&r->bnames, topo->bridges, sizeof *topo->bridges, a[1].val);
+                        if (d.bridge < 0)
                             ret = lerr(r, "device: bridge=: expected a bridge's name or -, got '%s'", a[1].val);
                     }
                 }
+                if (!ret && topo->n_devices == TR_TOPO_MAX)
+                    ret = lerr(r, "device: more than %d devices", TR_TOPO_MAX);
                 if (!ret) {
                     if (topo->n_devices == cap_d) {
                         cap_d = cap_d ? 2 * cap_d : 8;
@@ -648,12 +687,9 @@ int ims_tr_text_read_header(struct ims_trace_reader *r)
                         topo->devices = nd;
                     }
                     topo->devices[topo->n_devices++] = d;
+                    if (ims_tr_hdr_check_device(topo, topo->n_devices - 1, &r->dnames, e, sizeof e) < 0)
+                        ret = lerr(r, "%s", e);
                 }
-            }
-            if (!ret) {
-                char e[256];
-                if (ims_tr_hdr_check(&r->hdr, e, sizeof e) < 0)
-                    ret = lerr(r, "%s", e);
             }
         } else {
             /* First record: the header is complete; keep the line for next(). */
@@ -728,7 +764,7 @@ int ims_tr_text_write_header(struct ims_trace_writer *w, const struct ims_trace_
 {
     const struct ims_topo *t = &h->topo;
     char bdf[IMS_BDF_TEXT_MAX];
-    fprintf(w->f, "version %d\n", IMS_TRACE_VERSION);
+    fprintf(w->f, "version %d\n", IMS_TRACE_TEXT_VERSION);
     if (h->creator[0])
         fprintf(w->f, "creator %s\n", h->creator);
     if (h->source[0])

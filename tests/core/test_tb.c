@@ -263,6 +263,39 @@ START_TEST(domains_attach)
 }
 END_TEST
 
+/* Domain ids anywhere in ND's range, created in any order (the builder's
+ * domain array grows to the highest id in use): each exists with its own
+ * tables and mappings; ids between them do not exist; the last id ND allows
+ * (65,535 with the default 16-bit ids) works and the next is refused. */
+START_TEST(domain_ids_sparse)
+{
+    struct tbx t;
+    open_tb(&t, 3, false); /* creates domain 1 */
+    static const uint16_t ids[] = {65535, 63, 64, 1000, 0, 127, 128};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        ck_assert_int_eq(ims_tb_domain_create(t.tb, ids[i], 3 + (unsigned)(i & 1)), IMS_TB_OK);
+        ck_assert_int_eq(ims_tb_map(t.tb, ids[i], 0x1000, 0x100000 + ((uint64_t)ids[i] << 12), 0x1000, IMS_PERM_R),
+                         IMS_TB_OK);
+    }
+    ck_assert_int_eq(ims_tb_domain_create(t.tb, 65535, 4), IMS_TB_EEXIST);
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        uint64_t pa = 0;
+        ck_assert_msg(ims_tb_domain_exists(t.tb, ids[i]), "domain %u", ids[i]);
+        ck_assert_int_eq(ims_tb_lookup(t.tb, ids[i], 0x1000, &pa, NULL, NULL), IMS_TB_OK);
+        ck_assert_uint_eq(pa, 0x100000 + ((uint64_t)ids[i] << 12));
+        for (size_t j = 0; j < i; j++)
+            ck_assert_uint_ne(ims_tb_domain_root(t.tb, ids[i]), ims_tb_domain_root(t.tb, ids[j]));
+    }
+    ck_assert(!ims_tb_domain_exists(t.tb, 2));
+    ck_assert(!ims_tb_domain_exists(t.tb, 65534));
+    ck_assert_int_eq(ims_tb_map(t.tb, 65534, 0x1000, 0x1000, 0x1000, IMS_PERM_R), IMS_TB_ENODOM);
+    ck_assert_int_eq(ims_tb_domain_destroy(t.tb, 65535), IMS_TB_OK);
+    ck_assert(!ims_tb_domain_exists(t.tb, 65535));
+    ck_assert_int_eq(ims_tb_domain_create(t.tb, 65535, 4), IMS_TB_OK);
+    close_tb(&t);
+}
+END_TEST
+
 /* A table region of 3 frames: root + domain root + one more; a map needing
  * three new tables fails with ENOMEM and leaves nothing behind. */
 START_TEST(region_exhausted)
@@ -296,6 +329,7 @@ int main(void)
     tcase_add_test(tc, split_1g_without_2m);
     tcase_add_test(tc, domains_attach);
     tcase_add_test(tc, region_exhausted);
+    tcase_add_test(tc, domain_ids_sparse);
     suite_add_tcase(s, tc);
     return ims_check_run(s);
 }

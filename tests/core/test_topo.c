@@ -1,6 +1,8 @@
 /* Requester-ID aliasing through bridges, topology checks, and the BDF text form. */
 #include <check.h>
 #include "ims_check.h"
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "iommusim/topo.h"
@@ -135,6 +137,72 @@ START_TEST(check_duplicate_bdf)
 }
 END_TEST
 
+/* The all-devices computation gives each device what the per-device walk
+ * gives, on the sample topology (nested bridges of both kinds). */
+START_TEST(requester_ids_match)
+{
+    uint16_t rid[6];
+    ck_assert_int_eq(ims_topo_requester_ids(&topo, rid), 0);
+    for (int i = 0; i < 6; i++)
+        ck_assert_uint_eq(rid[i], ims_topo_requester_id(&topo, i));
+    ck_assert_uint_eq(rid[3], IMS_BDF(7, 0, 0)); /* literal: the root-most bridge decides */
+    ck_assert_uint_eq(rid[4], IMS_BDF(0, 0x1b, 0));
+}
+END_TEST
+
+/* Large topologies: a chain of 65,536 bridges (each the parent of the next,
+ * all on bus 1) with 65,536 devices behind its far end is valid and every
+ * device is seen as the root bridge's alias; one duplicate name or bdf at
+ * the very end, or a cycle, is found. (The checks are linear or
+ * O(N log N); quadratic ones take some 10^9 steps here.) */
+START_TEST(large_topology)
+{
+    enum { N = 65536 };
+    struct ims_bridge *b = calloc(N, sizeof *b);
+    struct ims_device *d = calloc(N, sizeof *d);
+    uint16_t *rid = malloc(N * sizeof *rid);
+    ck_assert(b && d && rid);
+    for (int i = 0; i < N; i++) {
+        snprintf(b[i].name, sizeof b[i].name, "b%d", i);
+        b[i].bdf = IMS_BDF(i == 0 ? 0 : 1, 1, 0);
+        b[i].secondary_bus = 1;
+        b[i].kind = IMS_BRIDGE_PCI_TO_PCI;
+        b[i].parent = i - 1; /* b0: IMS_TOPO_NONE (-1) */
+        snprintf(d[i].name, sizeof d[i].name, "d%d", i);
+        d[i].bdf = (uint16_t)i;
+        d[i].bridge = IMS_TOPO_NONE;
+    }
+    struct ims_topo t = {b, N, d, N};
+    char e[160] = "";
+    ck_assert_msg(ims_topo_check(&t, e, sizeof e) == 0, "%s", e);
+    /* Devices on bus 1 behind the last bridge; the rest direct. */
+    for (int i = 0; i < N; i++)
+        if (IMS_BDF_BUS(d[i].bdf) == 1)
+            d[i].bridge = N - 1;
+    ck_assert_msg(ims_topo_check(&t, e, sizeof e) == 0, "%s", e);
+    ck_assert_int_eq(ims_topo_requester_ids(&t, rid), 0);
+    ck_assert_uint_eq(rid[IMS_BDF(1, 2, 3)], IMS_BDF(0, 1, 0)); /* b0's own bdf */
+    ck_assert_uint_eq(rid[IMS_BDF(2, 0, 0)], IMS_BDF(2, 0, 0));
+    strcpy(d[N - 1].name, "b17");
+    ck_assert_int_eq(ims_topo_check(&t, e, sizeof e), -1);
+    ck_assert_str_eq(e, "device \"b17\": name also used by a bridge");
+    strcpy(d[N - 1].name, "d5");
+    ck_assert_int_eq(ims_topo_check(&t, e, sizeof e), -1);
+    ck_assert_str_eq(e, "device \"d5\": name used twice");
+    strcpy(d[N - 1].name, "last");
+    d[N - 1].bdf = 7;
+    ck_assert_int_eq(ims_topo_check(&t, e, sizeof e), -1);
+    ck_assert_str_eq(e, "device \"last\": bdf 00:00.7 already used by \"d7\"");
+    d[N - 1].bdf = 0xffff;
+    b[0].parent = N - 1; /* the chain becomes a ring */
+    b[0].bdf = IMS_BDF(1, 1, 0);
+    ck_assert_int_eq(ims_topo_check(&t, e, sizeof e), -1);
+    ck_assert_ptr_nonnull(strstr(e, "cycle"));
+    free(b);
+    free(d);
+    free(rid);
+}
+END_TEST
 int main(void)
 {
     Suite *s = suite_create("topo");
@@ -146,6 +214,8 @@ int main(void)
     tcase_add_test(tc, no_bridge);
     tcase_add_test(tc, check_errors);
     tcase_add_test(tc, check_duplicate_bdf);
+    tcase_add_test(tc, requester_ids_match);
+    tcase_add_test(tc, large_topology);
     tcase_add_loop_test(tc, bdf_format, 0, (int)(sizeof bdf_texts / sizeof bdf_texts[0]));
     tcase_add_test(tc, bdf_format_truncates);
     suite_add_tcase(s, tc);

@@ -541,6 +541,15 @@ static const struct {
      "in.log:4: malformed vtd_inv_desc_iotlb_global"},
     /* a broken timestamp prefix */
     {CC "1@100.00x:vtd_inv_desc_iotlb_global iotlb invalidate global\n", "in.log:2: malformed timestamp"},
+    /* a sid past 32 bits: refused, not truncated to 0x10 */
+    {CC "1@100.000010:vtd_iotlb_page_hit IOTLB page hit sid 0x100000010 iova 0x1000 slpte 0x2003 domain 0x5\n",
+     "in.log:2: malformed vtd_iotlb_page_hit"},
+    /* an iova past 64 bits: refused, not saturated */
+    {CC "1@100.000010:vtd_iotlb_page_hit IOTLB page hit sid 0x10 iova 0x10000000000001000 slpte 0x2003 domain 0x5\n",
+     "in.log:2: vtd_iotlb_page_hit event: the number '0x10000000000001000' does not fit in 64 bits"},
+    /* seconds that do not fit in 64-bit nanoseconds: an error, not a wrap */
+    {CC "1@18446744074.000001:vtd_inv_desc_iotlb_global iotlb invalidate global\n",
+     "in.log:2: timestamp prefix: the seconds do not fit in 64-bit nanoseconds"},
     /* timestamps on some events only */
     {CC "vtd_inv_desc_iotlb_global iotlb invalidate global\n", "in.log:2: vtd_inv_desc_iotlb_global without"},
     /* a translation before its device's context entry was seen */
@@ -587,6 +596,25 @@ START_TEST(missing_file)
 }
 END_TEST
 
+
+/* Expected: binary data given as a log (here a binary trace) is "not a QEMU
+ * trace-event log", naming the NUL byte's offset and what the file is, not
+ * "no ... events"; a directory is a read error saying so. */
+START_TEST(binary_log)
+{
+    char err[512] = "";
+    const char *p = tu_path("t.itr");
+    static const unsigned char b[] = {'I', 'M', 'S', 'T', 'R', 'A', 'C', 'E', 2, 0, 0, 0};
+    tu_write_file(p, b, sizeof b);
+    ck_assert_int_eq(ims_qemu_vtd_convert(p, tu_path("o.itr"), NULL, NULL, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "t.itr: not a QEMU trace-event log: NUL byte at byte offset 9 (binary data; this is an "
+                              "iommusim trace: convert it without --from qemu-vtd)"),
+                  "%s", err);
+    ck_assert_int_eq(ims_qemu_vtd_convert("/", tu_path("o.itr"), NULL, NULL, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "/: read error: Is a directory"), "%s", err);
+    ck_assert(!tu_exists(tu_path("o.itr")));
+}
+END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("qemu_vtd");
@@ -612,6 +640,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
     tcase_add_loop_test(tc, bad_input, 0, (int)(sizeof bad_logs / sizeof bad_logs[0]));
     tcase_add_test(tc, missing_file);
+    tcase_add_test(tc, binary_log);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -368,6 +368,39 @@ START_TEST(replay_control_errors)
     ck_assert_msg(strstr(err, "domain 1 has 4 levels, the record says 3"), "%s", err);
 }
 END_TEST
+/* Control records the table builder refuses: the message says what is
+ * unaligned and to what, or which width or capability the record exceeds,
+ * never a bare "invalid argument". Expected: the literal texts below. */
+static const struct {
+    struct ims_rec rec;
+    const char *msg;
+} ctl_bad[] = {
+    {{.kind = IMS_REC_MAP, .did = 2, .iova = 0x1800, .pa = 0x90000, .size = 0x1000, .perm = IMS_PERM_R},
+     "map did 2 iova 0x1800 size 0x1000 -> pa 0x90000: iova 0x1800 is not aligned to 4 KiB (0x1000)"},
+    {{.kind = IMS_REC_MAP, .did = 2, .iova = 0x1000, .pa = 0x90010, .size = 0x1000, .perm = IMS_PERM_R},
+     "pa 0x90010 is not aligned to 4 KiB (0x1000)"},
+    {{.kind = IMS_REC_MAP, .did = 2, .iova = 0x1000, .pa = 0x90000, .size = 0x1001, .perm = IMS_PERM_R},
+     "size 0x1001 is not a multiple of 4 KiB (0x1000)"},
+    {{.kind = IMS_REC_UNMAP, .did = 2, .iova = 0x1004, .size = 0x1000},
+     "unmap did 2 iova 0x1004 size 0x1000: iova 0x1004 is not aligned to 4 KiB (0x1000)"},
+    {{.kind = IMS_REC_MAP, .did = 2, .iova = UINT64_C(1) << 48, .pa = 0x90000, .size = 0x1000, .perm = IMS_PERM_R},
+     "iova 0x1000000000000 + size 0x1000 goes past the domain's address width, 2^48 (4 levels, MGAW 48)"},
+    {{.kind = IMS_REC_MAP, .did = 2, .iova = 0x1000, .pa = UINT64_C(1) << 46, .size = 0x1000, .perm = IMS_PERM_R},
+     "pa 0x400000000000 + size 0x1000 goes past the host address width, 2^46 (HAW)"},
+    {{.kind = IMS_REC_ATTACH, .rid = IMS_BDF(3, 0, 0), .did = 3, .levels = 5},
+     "attach 03:00.0: cannot create domain 3 with 5 levels: 5 levels (57-bit) not in SAGAW 0x6"},
+    {{.kind = IMS_REC_ATTACH, .rid = IMS_BDF(3, 0, 0), .did = 2, .levels = 4, .tt = 3},
+     "attach 03:00.0 to domain 2: tt 3 is reserved (0 untranslated, 1 device TLB, 2 pass-through)"},
+};
+
+START_TEST(replay_control_messages)
+{
+    ctl_ok((struct ims_rec){.kind = IMS_REC_ATTACH, .rid = IMS_BDF(5, 2, 1), .did = 2, .levels = 4});
+    ck_assert_int_eq(ims_replay_control(rp, &ctl_bad[_i].rec, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, ctl_bad[_i].msg), "case %d: expected '%s', got '%s'", _i, ctl_bad[_i].msg, err);
+    ck_assert_msg(!strstr(err, "invalid argument") && !strstr(err, "not allowed by the capabilities"), "%s", err);
+}
+END_TEST
 
 static Suite *suite(void)
 {
@@ -389,9 +422,11 @@ static Suite *suite(void)
     tcase_add_test(r, replay_scalable_reason_mismatch);
     tcase_add_test(r, replay_invalidation_applies);
     tcase_add_test(r, replay_control_errors);
+    tcase_add_loop_test(r, replay_control_messages, 0, (int)(sizeof ctl_bad / sizeof ctl_bad[0]));
     suite_add_tcase(s, r);
     return s;
 }
+
 
 int main(void)
 {

@@ -1,6 +1,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "util.h"
 
+#include "iommusim/iommu.h"
+
 #include <check.h>
 #include <dirent.h>
 #include <stdio.h>
@@ -43,11 +45,61 @@ const char *tu_path(const char *name)
     return b;
 }
 
+/* The fields a record's kind uses (docs/trace-format.md, "Records"), every
+ * other field zero: written out here, not through ims_rec_canon(), whose
+ * encode/decode is the code under test. */
+static void tu_canon(const struct ims_rec *in, struct ims_rec *o)
+{
+    memset(o, 0, sizeof *o);
+    o->kind = in->kind;
+    o->ts = in->ts;
+    switch (in->kind) {
+    case IMS_REC_DMA:
+        o->rid = in->rid, o->iova = in->iova, o->size = in->size, o->flags = in->flags;
+        if (in->flags & IMS_RECF_PASID)
+            o->pasid = in->pasid;
+        if (in->flags & IMS_RECF_EXPECT_PA)
+            o->pa = in->pa;
+        if (in->flags & IMS_RECF_EXPECT_FAULT)
+            o->reason = in->reason;
+        break;
+    case IMS_REC_MAP:
+        o->did = in->did, o->iova = in->iova, o->pa = in->pa, o->size = in->size, o->perm = in->perm;
+        break;
+    case IMS_REC_UNMAP:
+        o->did = in->did, o->iova = in->iova, o->size = in->size;
+        break;
+    case IMS_REC_INV_IOTLB:
+        o->gran = in->gran, o->flags = in->flags & IMS_RECF_IH;
+        if (in->gran != IMS_INV_GLOBAL)
+            o->did = in->did;
+        if (in->gran == IMS_INV_PAGE)
+            o->iova = in->iova, o->am = in->am;
+        break;
+    case IMS_REC_INV_CTX:
+        o->gran = in->gran;
+        if (in->gran != IMS_INV_GLOBAL)
+            o->did = in->did;
+        if (in->gran == IMS_INV_DEVICE)
+            o->rid = in->rid, o->fm = in->fm;
+        break;
+    case IMS_REC_ATTACH:
+        o->rid = in->rid, o->did = in->did, o->levels = in->levels, o->tt = in->tt, o->pa = in->pa;
+        break;
+    case IMS_REC_DETACH:
+        o->rid = in->rid;
+        break;
+    case IMS_REC_MARK:
+        memcpy(o->label, in->label, strnlen(in->label, IMS_REC_LABEL_MAX - 1));
+        break;
+    }
+}
+
 bool tu_rec_equal(const struct ims_rec *x, const struct ims_rec *y)
 {
     struct ims_rec a, b;
-    ims_rec_canon(x, &a);
-    ims_rec_canon(y, &b);
+    tu_canon(x, &a);
+    tu_canon(y, &b);
     return a.ts == b.ts && a.iova == b.iova && a.pa == b.pa && a.size == b.size && a.pasid == b.pasid &&
            a.rid == b.rid && a.did == b.did && a.kind == b.kind && a.flags == b.flags && a.perm == b.perm &&
            a.gran == b.gran && a.am == b.am && a.fm == b.fm && a.levels == b.levels && a.tt == b.tt &&

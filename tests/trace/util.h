@@ -15,7 +15,8 @@ void tu_setup(void);
 void tu_teardown(void);
 const char *tu_path(const char *name);
 
-/* Field-by-field equality of the fields a record's kind uses. */
+/* Field-by-field equality of the fields a record's kind uses (without the
+ * library's codec: the fields are picked by a table written from the spec). */
 bool tu_rec_equal(const struct ims_rec *a, const struct ims_rec *b);
 
 /* Whole-file helpers. */

@@ -62,7 +62,13 @@ struct ims_topo {
 
 /* The requester ID device `dev` (an index) reaches the IOMMU with. */
 uint16_t ims_topo_requester_id(const struct ims_topo *topo, int dev);
-/* Checks indices, cycles and names; returns 0, or -1 with a message in err. */
+/* The requester ID of every device: rid[i] for device i (rid holds n_devices
+ * entries), in time linear in the number of devices and bridges. The
+ * topology must have passed ims_topo_check(). 0, or -1 if out of memory. */
+int ims_topo_requester_ids(const struct ims_topo *topo, uint16_t *rid);
+/* Checks indices, cycles, names (unique across bridges and devices) and
+ * device bdfs (unique); returns 0, or -1 with a message in err. Cost
+ * O(N log N) in the number of entries. */
 int ims_topo_check(const struct ims_topo *topo, char *err, size_t errlen);
 
 /* Writes the text form of bdf ("03:00.0") into buf (at most len bytes with

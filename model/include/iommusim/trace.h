@@ -25,7 +25,11 @@
 extern "C" {
 #endif
 
-#define IMS_TRACE_VERSION 1
+/* Format versions. The binary form (.itr, .itr.zst) is version 2: version 1
+ * plus a header checksum and records in checksummed blocks (readers read
+ * both). The text form is version 1 (it has no checksums). */
+#define IMS_TRACE_VERSION      2 /* binary form, as written */
+#define IMS_TRACE_TEXT_VERSION 1 /* text form */
 
 enum ims_rec_kind {
     IMS_REC_DMA = 1,       /* device access: ts, rid, [pasid], iova, size, R/W, [expected pa | fault] */
@@ -81,7 +85,7 @@ struct ims_rec {
 #define IMS_TRACE_TEXT_MAX 256
 
 struct ims_trace_hdr {
-    uint32_t version;                  /* IMS_TRACE_VERSION when written */
+    uint32_t version;                  /* as read: binary 1 or 2, text 1; writers ignore it */
     char creator[IMS_TRACE_TEXT_MAX];  /* tool and version that wrote it */
     char source[IMS_TRACE_TEXT_MAX];   /* how it was made: recording command, generator + seed */
     struct ims_topo topo;              /* devices and bridges (owned by the header) */
