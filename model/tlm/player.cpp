@@ -102,7 +102,7 @@ void TracePlayer::end_warmup()
     m_st.queue_delay = LatHist();
     for (DeviceStats &d : m_st.devices) {
         d.requests = d.faults = d.iotlb_hits = d.mismatches = 0;
-        d.latency = LatHist();
+        d.latency = DeviceLatHist();
     }
     m_st.measured_issued = false;  // the next DMA request issued starts the measured span
 }

@@ -12,38 +12,45 @@
 
 namespace ims {
 
-namespace {
-constexpr std::size_t kBuckets = LatHist::kExact + (64 - 10) * (std::size_t{1} << LatHist::kSubBits);
-}  // namespace
-
-LatHist::LatHist() : m_b(kBuckets, 0) {}
-
-void LatHist::add_large(Cycles v)
+template <bool Sparse> void BasicLatHist<Sparse>::add_slow(Cycles v)
 {
-    m_b[index(v)]++;
+    const std::size_t i = index(v);
+    if (!Sparse) {
+        m_b[i]++;
+    } else {
+        std::uint32_t &s = m_slot[i >> kChunkBits];
+        if (!s) {
+            m_b.resize(m_b.size() + kChunk, 0);
+            s = static_cast<std::uint32_t>(m_b.size() / kChunk);
+        }
+        m_b[(std::size_t{s - 1} << kChunkBits) | (i & (kChunk - 1))]++;
+    }
+
+    if (v < kExact)
+        return;
     m_large_min = std::min(m_large_min, v);
     m_large_max = std::max(m_large_max, v);
 }
 
-Cycles LatHist::min() const
+template <bool Sparse> Cycles BasicLatHist<Sparse>::min() const
 {
     for (std::size_t i = 0; i < kExact; i++)
-        if (m_b[i])
+        if (at(i))
             return i;
     return m_count ? m_large_min : 0;
 }
 
-Cycles LatHist::max() const
+template <bool Sparse> Cycles BasicLatHist<Sparse>::max() const
 {
     if (m_large_max)
         return m_large_max;
     for (std::size_t i = kExact; i-- > 0;)
-        if (m_b[i])
+        if (at(i))
             return i;
     return 0;
 }
 
-Cycles LatHist::lower(std::size_t i)
+template <bool Sparse> Cycles BasicLatHist<Sparse>::lower(std::size_t i)
 {
     if (i < kExact)
         return i;
@@ -53,7 +60,7 @@ Cycles LatHist::lower(std::size_t i)
     return (Cycles{1} << e) | (sub << (e - kSubBits));
 }
 
-Cycles LatHist::percentile(double p) const
+template <bool Sparse> Cycles BasicLatHist<Sparse>::percentile(double p) const
 {
     if (!m_count)
         return 0;
@@ -64,28 +71,32 @@ Cycles LatHist::percentile(double p) const
     if (rank < 1)
         rank = 1;
     std::uint64_t seen = 0;
-    for (std::size_t i = 0; i < m_b.size(); i++) {
-        seen += m_b[i];
+    for (std::size_t i = 0; i < kBuckets; i++) {
+        seen += at(i);
         if (seen >= rank)
             return std::max(lower(i), min());
     }
     return max();
 }
 
-std::vector<std::uint64_t> LatHist::log2_counts() const
+template <bool Sparse> std::vector<std::uint64_t> BasicLatHist<Sparse>::log2_counts() const
 {
     std::vector<std::uint64_t> out(65, 0);
-    for (std::size_t i = 0; i < m_b.size(); i++) {
-        if (!m_b[i])
+    for (std::size_t i = 0; i < kBuckets; i++) {
+        if (!at(i))
             continue;
         const Cycles lo = lower(i);
         const std::size_t k = lo == 0 ? 0 : 1 + (63u - static_cast<unsigned>(__builtin_clzll(lo)));
-        out[k] += m_b[i];
+        out[k] += at(i);
     }
     while (out.size() > 1 && out.back() == 0)
         out.pop_back();
     return out;
 }
+
+template class BasicLatHist<false>;
+template class BasicLatHist<true>;
+
 
 namespace {
 

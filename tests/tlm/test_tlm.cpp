@@ -497,6 +497,39 @@ START_TEST(latency_histogram)
 }
 END_TEST
 
+// The per-device (sparse) histogram answers exactly as the dense one, for
+// values in every chunk of the exact range, above it, at chunk edges and in
+// any order of first touch.
+START_TEST(latency_histogram_sparse_equals_dense)
+{
+    ims::LatHist dense;
+    ims::DeviceLatHist sparse;
+    ck_assert_uint_eq(sparse.min(), 0);
+    ck_assert_uint_eq(sparse.max(), 0);
+    ck_assert_uint_eq(sparse.percentile(0.9), 0);
+    std::uint64_t x = 12345;
+    for (int i = 0; i < 20000; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        const unsigned sh = static_cast<unsigned>(x >> 60);           // 0..15
+        const ims::Cycles v = (x >> 20) & ((ims::Cycles{1} << (sh + 6)) - 1);  // up to 2^21
+        dense.add(v);
+        sparse.add(v);
+    }
+    for (ims::Cycles v : {ims::Cycles{63}, ims::Cycles{64}, ims::Cycles{1023}, ims::Cycles{1024}, ims::Cycles{0}}) {
+        dense.add(v);
+        sparse.add(v);
+    }
+    ck_assert_uint_eq(sparse.count(), dense.count());
+    ck_assert_uint_eq(sparse.sum(), dense.sum());
+    ck_assert_uint_eq(sparse.min(), dense.min());
+    ck_assert_uint_eq(sparse.max(), dense.max());
+    for (double p : {0.0, 0.1, 0.5, 0.9, 0.99, 0.999, 1.0})
+        ck_assert_uint_eq(sparse.percentile(p), dense.percentile(p));
+    ck_assert(sparse.log2_counts() == dense.log2_counts());
+}
+END_TEST
+
+
 // Memory bandwidth and outstanding limits delay table reads.
 START_TEST(memory_limits)
 {
@@ -1178,6 +1211,8 @@ Suite *tlm_suite()
     tcase_add_test(tc, socket_protocols);
     tcase_add_test(tc, dmi_table_reads_follow_frees);
     tcase_add_test(tc, latency_histogram);
+    tcase_add_test(tc, latency_histogram_sparse_equals_dense);
+
     tcase_add_test(tc, memory_limits);
     tcase_add_test(tc, walk_observer_sees_walks);
     tcase_add_test(tc, percentile_ranks_exact);

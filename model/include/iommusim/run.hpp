@@ -3,6 +3,7 @@
 #ifndef IMS_RUN_HPP
 #define IMS_RUN_HPP
 
+#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -18,17 +19,39 @@ namespace ims {
 
 // Latency histogram: exact below 1024 cycles, then 64 sub-buckets per power
 // of two (relative error under 1.6%). Percentiles are bucket lower bounds.
-class LatHist {
+//
+// Sparse = false: all 4,480 buckets (35 KB) from the start, the fastest add;
+// for the run-wide histograms. Sparse = true: buckets in chunks of 64,
+// allocated when a sample first lands in one: 280 bytes plus 512 bytes per
+// chunk in use, so a trace of 65,535 devices that each make a few DMAs costs
+// about 1 KB per device, not 35 KB; for the per-device histograms.
+template <bool Sparse> class BasicLatHist {
 public:
-    LatHist();
+    BasicLatHist()
+    {
+        m_slot.fill(0);
+        if (!Sparse)
+            m_b.assign(kBuckets, 0);
+    }
     void add(Cycles v)  // inline: three per request
     {
         m_count++;
         m_sum += v;
-        if (__builtin_expect(v < kExact, 1))
-            m_b[v]++;  // min and max come from the exact buckets when needed
-        else
-            add_large(v);
+        if (!Sparse) {
+            if (__builtin_expect(v < kExact, 1))
+                m_b[v]++;  // min and max come from the exact buckets when needed
+            else
+                add_slow(v);
+            return;
+        }
+        if (__builtin_expect(v < kExact, 1)) {
+            const std::uint32_t s = m_slot[v >> kChunkBits];
+            if (__builtin_expect(s != 0, 1)) {
+                m_b[(std::size_t{s - 1} << kChunkBits) | (v & (kChunk - 1))]++;
+                return;
+            }
+        }
+        add_slow(v);  // a new chunk, or a value >= kExact
     }
     std::uint64_t count() const { return m_count; }
     std::uint64_t sum() const { return m_sum; }
@@ -42,8 +65,14 @@ public:
 
     static constexpr std::size_t kExact = 1024;  // exact buckets for 0..1023
     static constexpr unsigned kSubBits = 6;      // 64 sub-buckets per power of two above
+    static constexpr std::size_t kBuckets = kExact + (64 - 10) * (std::size_t{1} << kSubBits);
 
 private:
+    static constexpr unsigned kChunkBits = 6;
+    static constexpr std::size_t kChunk = std::size_t{1} << kChunkBits;
+    static constexpr std::size_t kChunks = kBuckets / kChunk;
+    static_assert(kExact % kChunk == 0 && kBuckets % kChunk == 0, "buckets come in whole chunks");
+
     static std::size_t index(Cycles v)
     {
         if (v < kExact)
@@ -53,18 +82,30 @@ private:
         return kExact + (e - 10) * (std::size_t{1} << kSubBits) + sub;
     }
     static Cycles lower(std::size_t i);
-    void add_large(Cycles v);
+    void add_slow(Cycles v);
+    std::uint64_t at(std::size_t i) const  // bucket i's count
+    {
+        if (!Sparse)
+            return m_b[i];
+        const std::uint32_t s = m_slot[i >> kChunkBits];
+        return s ? m_b[(std::size_t{s - 1} << kChunkBits) | (i & (kChunk - 1))] : 0;
+    }
+    // Sparse: m_slot[c] is 1 + where chunk c (buckets c*64 .. c*64+63) lies
+    // in m_b, in units of chunks; 0 = no sample has landed in it yet.
+    std::array<std::uint32_t, kChunks> m_slot;
     std::vector<std::uint64_t> m_b;
     std::uint64_t m_count = 0, m_sum = 0;
     Cycles m_large_min = ~Cycles{0}, m_large_max = 0;  // of the values >= kExact
 };
+using LatHist = BasicLatHist<false>;
+using DeviceLatHist = BasicLatHist<true>;
 
 struct DeviceStats {
     std::uint16_t rid = 0;  // the device's own requester id
     std::uint16_t alias = 0; // as the IOMMU sees it
     std::string name;
     std::uint64_t requests = 0, faults = 0, iotlb_hits = 0, mismatches = 0;
-    LatHist latency;
+    DeviceLatHist latency;  // sparse: a trace may hold 65,535 devices
 };
 
 struct RunStats {
