@@ -11,6 +11,8 @@
 # so that the bytes do not depend on where the checkout is):
 #   json/T.C.json   iommusim run --quiet --config C --trace shipped/T.itr.zst --json,
 #                   for every traces/T.itr.zst and configs/C.cfg (as scripts/results.sh)
+#   json/gen-K.C.json  the same for the checked-in golden gen/K.itr (as gen-K.itr):
+#                   generated traces have a warm-up mark, recordings do not
 #   trace/N.itr     trace convert of the hand-written text tests/trace/data/N.itt
 #   trace/N.itt     trace convert of the checked-in golden trace/N.itr back to text
 #   gen/K.itr       trace gen K --count 100 --seed 3, uncompressed, per generator kind
@@ -60,6 +62,11 @@ list() {
                 echo "json/$(basename "$t" .itr.zst).$(basename "$c" .cfg).json"
             done
         done
+        for k in "${gen_kinds[@]}"; do
+            for c in "$here"/configs/*.cfg; do
+                echo "json/gen-${k%%=*}.$(basename "$c" .cfg).json"
+            done
+        done
     fi
     for t in "$here"/tests/trace/data/*.itt; do
         n=$(basename "$t" .itt)
@@ -86,12 +93,21 @@ make_one() {
     json/*.json)
         base=${name%.json}
         trace=${base%.*} cfg=${base##*.}
-        [ -f "$here/traces/$trace.itr.zst" ] || { echo "golden.sh: $id: no traces/$trace.itr.zst" >&2; return 2; }
         [ -f "$here/configs/$cfg.cfg" ] || { echo "golden.sh: $id: no configs/$cfg.cfg" >&2; return 2; }
-        ln -sfn "$here/traces" shipped || return 2
+        local path
+        if [ -f "$here/traces/$trace.itr.zst" ]; then
+            ln -sfn "$here/traces" shipped || return 2
+            path=shipped/$trace.itr.zst
+        elif [[ $trace == gen-* ]] && [ -f "$src/gen/${trace#gen-}.itr" ]; then
+            cp "$src/gen/${trace#gen-}.itr" "$trace.itr" || return 2
+            path=$trace.itr
+        else
+            echo "golden.sh: $id: no traces/$trace.itr.zst or golden gen/${trace#gen-}.itr" >&2
+            return 2
+        fi
         # A run that fails (1: a check failed) but writes its JSON is compared
         # too, so that the diff shows what went wrong.
-        "$bin" run --quiet --config "$cfg" --trace "shipped/$trace.itr.zst" --json out.json || rc=$?
+        "$bin" run --quiet --config "$cfg" --trace "$path" --json out.json || rc=$?
         if [ -f out.json ]; then mv out.json "$out" || return 2; fi
         return $rc
         ;;
@@ -186,8 +202,11 @@ update)
     # Binaries first: the reverse conversions read the new golden binaries.
     for pass in first second; do
         for id in $ids; do
-            case $pass:$id in
-            first:*.itt | second:*.itr | second:json/*) continue ;;
+            # Second: what reads a golden binary (the reverse conversions, the
+            # generated traces' JSON); first: everything else.
+            case $id in
+            *.itt | json/gen-*) [ $pass = second ] || continue ;;
+            *) [ $pass = first ] || continue ;;
             esac
             mkdir -p "$new/$(dirname "$id")" "$scratch/w"
             (cd "$scratch/w" && make_one "$id" "$new/$id" "$new") || {
