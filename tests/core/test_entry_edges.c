@@ -25,7 +25,11 @@ static struct ims_iommu *other_iommu(struct fx *f, const struct ims_caps *caps)
 
 static unsigned xlate_on(struct ims_iommu *m, uint16_t rid, uint64_t iova, unsigned access, struct ims_xlate *x)
 {
-    struct ims_req r = {.rid = rid, .pasid = IMS_NO_PASID, .iova = iova, .size = 4, .access = (uint8_t)access,
+    struct ims_req r = {.rid = rid,
+                        .pasid = IMS_NO_PASID,
+                        .iova = iova,
+                        .size = 4,
+                        .access = (uint8_t)access,
                         .at = IMS_AT_UNTRANSLATED};
     return (unsigned)ims_translate(m, &r, x);
 }
@@ -207,6 +211,45 @@ START_TEST(rtaddr_low_bits_ignored)
 }
 END_TEST
 
+/* 9.8 / CAP.SLLPS: PS in a level-2 (level-3) entry is reserved unless
+ * SLLPS offers 2 MiB (1 GiB) pages. The builder's tables hold one page of
+ * each size; an IOMMU offering only the other size faults 0xc on it, one
+ * offering both translates both. */
+START_TEST(superpage_needs_sllps)
+{
+    struct ims_iommu_cfg cfg;
+    fx_cfg(&cfg);
+    fx_no_caches(&cfg);
+    cfg.caps.sllps = IMS_SLLPS_2M | IMS_SLLPS_1G;
+    struct fx f;
+    fx_open(&f, &cfg);
+    const uint64_t mib2 = UINT64_C(1) << 21, gib = UINT64_C(1) << 30;
+    ck_assert_int_eq(ims_tb_domain_create(f.tb, 1, 4), 0);
+    ck_assert_int_eq(ims_tb_map(f.tb, 1, mib2, 4 * mib2, mib2, IMS_PERM_RW), 0);
+    ck_assert_int_eq(ims_tb_map(f.tb, 1, gib, 2 * gib, gib, IMS_PERM_RW), 0);
+    ck_assert_int_eq(ims_tb_attach(f.tb, RID_A, 1, IMS_TT_UNTRANSLATED, false), 0);
+    struct ims_xlate x;
+    ck_assert_uint_eq(xlate_on(f.mmu, RID_A, mib2 + 0x10, IMS_PERM_R, &x), 0);
+    ck_assert_uint_eq(x.pa, 4 * mib2 + 0x10);
+    ck_assert_uint_eq(x.page_shift, 21);
+    ck_assert_uint_eq(xlate_on(f.mmu, RID_A, gib + 0x10, IMS_PERM_R, &x), 0);
+    ck_assert_uint_eq(x.pa, 2 * gib + 0x10);
+    ck_assert_uint_eq(x.page_shift, 30);
+    struct ims_caps only2m = cfg.caps, only1g = cfg.caps;
+    only2m.sllps = IMS_SLLPS_2M;
+    only1g.sllps = IMS_SLLPS_1G;
+    struct ims_iommu *m = other_iommu(&f, &only2m);
+    ck_assert_uint_eq(xlate_on(m, RID_A, mib2 + 0x10, IMS_PERM_R, &x), 0);
+    ck_assert_uint_eq(xlate_on(m, RID_A, gib + 0x10, IMS_PERM_R, &x), IMS_FR_PAGING_ENTRY_RSVD);
+    ims_iommu_destroy(m);
+    m = other_iommu(&f, &only1g);
+    ck_assert_uint_eq(xlate_on(m, RID_A, mib2 + 0x10, IMS_PERM_R, &x), IMS_FR_PAGING_ENTRY_RSVD);
+    ck_assert_uint_eq(xlate_on(m, RID_A, gib + 0x10, IMS_PERM_R, &x), 0);
+    ims_iommu_destroy(m);
+    fx_close(&f);
+}
+END_TEST
+
 /* The builder: levels outside 3..5 are a bad argument (IMS_TB_EINVAL); a
  * level count whose AGAW SAGAW lacks is a capability error (IMS_TB_ECAPS). */
 START_TEST(tb_level_errors)
@@ -237,6 +280,7 @@ int main(void)
     tcase_add_test(tc, cached_not_present_keeps_fpd);
     tcase_add_test(tc, fault_record_page_address);
     tcase_add_test(tc, rtaddr_low_bits_ignored);
+    tcase_add_test(tc, superpage_needs_sllps);
     tcase_add_test(tc, tb_level_errors);
     suite_add_tcase(s, tc);
     return ims_check_run(s);
