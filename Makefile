@@ -39,3 +39,25 @@ bench: build
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)
+
+# Regenerates every golden file (tests/golden/) in place with build/iommusim,
+# then shows exactly what changed. Only for an intended change of behaviour
+# (docs/testing.md); commit the new files with the change that explains them.
+.PHONY: golden mutate
+golden: build
+	@bash scripts/golden.sh update $(BUILD)/iommusim
+	@if git rev-parse --git-dir >/dev/null 2>&1; then \
+	    git status --short -- tests/golden; \
+	    git --no-pager diff --stat -- tests/golden; \
+	    git --no-pager diff -- tests/golden; \
+	fi
+
+# Mutation testing (docs/testing.md): each mutant of MUTANTS applied alone in
+# a scratch copy of the tree, built, and the test suite run. MUTATE_MATCH=REGEX
+# runs the mutants whose id or file matches.
+MUTANTS      ?= tests/mutants.txt
+MUTATE_MATCH ?=
+MUTATE_ARGS  ?=
+mutate: deps
+	@bash scripts/mutate.sh --list $(MUTANTS) --jobs $(JOBS) \
+	    $(if $(MUTATE_MATCH),--match '$(MUTATE_MATCH)') $(MUTATE_ARGS)
