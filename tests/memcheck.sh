@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The command-line tests with every iommusim run under valgrind memcheck
 # (make test-valgrind; docs/fuzzing.md).
-#   tests/memcheck.sh BUILD_DIR [JOBS]
+#   tests/memcheck.sh BUILD_DIR [JOBS [CTEST_ARGS...]]
 # A memcheck error or a definite leak makes iommusim exit 99, which fails
 # the test (the tests check exit codes exactly). Valgrind's own reports go
 # to BUILD_DIR/memcheck/PID.log; those that found something are listed.
@@ -12,8 +12,10 @@
 # label yet gets the tests named cli_* and bad_input_*, with iommusim
 # itself replaced by a wrapper script for the run (restored afterwards).
 set -euo pipefail
-build=${1:?usage: tests/memcheck.sh BUILD_DIR [JOBS]}
+build=${1:?usage: tests/memcheck.sh BUILD_DIR [JOBS [CTEST_ARGS...]]}
 jobs=${2:-2}
+shift $(($# < 2 ? $# : 2))
+extra=("$@") # e.g. -R cli_run_csv: a subset
 build=$(cd "$build" && pwd)
 logs=$build/memcheck
 rm -rf "$logs"
@@ -48,7 +50,7 @@ else
 fi
 start=$(date +%s)
 rc=0
-ctest --output-on-failure -j "$jobs" "${sel[@]}" || rc=$?
+ctest --output-on-failure -j "$jobs" "${sel[@]}" "${extra[@]}" || rc=$?
 end=$(date +%s)
 runs=$(find "$logs" -name '*.log' | wc -l)
 bad=$(grep -L 'ERROR SUMMARY: 0 errors' "$logs"/*.log 2>/dev/null || true)
