@@ -15,7 +15,7 @@
  * or 2^34 page-table entries (a MAP that no superpage fits: time and
  * memory linear in its size, by design of the table builder), which only
  * makes the fuzzer slow; records past the budget are skipped. */
-#define FZ_MAX_PAGES (UINT64_C(1) << 18)
+#define FZ_MAX_PAGES (UINT64_C(1) << 16)
 #define FZ_BATCH 64
 
 /* Field by field (the struct has padding, which neither side defines);

@@ -4,7 +4,7 @@
 # Each target runs SECONDS seconds from its seeds (tests/fuzz/<target>/) plus
 # the corpus it grew before (BUILD_DIR/corpus/<target>/), with its
 # dictionary if there is one. Inputs that crash, leak, time out (a unit
-# slower than 10 s) or run out of memory (2 GB) are kept in
+# slower than 25 s) or run out of memory (2 GB) are kept in
 # BUILD_DIR/artifacts/<target>/, the output in BUILD_DIR/logs/<target>.log.
 # Prints one line per target (runs, coverage, crashes); exit 1 if any target
 # found something, 2 on a usage error.
@@ -32,7 +32,7 @@ for t in "${targets[@]}"; do
     dict=()
     [ -f "$src/$t.dict" ] && dict=(-dict="$src/$t.dict")
     before=$(find "$art" -type f | wc -l)
-    "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    "$bin" -max_total_time="$secs" -timeout=25 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$art/" "${dict[@]}" "$corpus" "$src/$t" >"$log" 2>&1
     rc=$?
     after=$(find "$art" -type f | wc -l)
