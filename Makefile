@@ -9,7 +9,11 @@ ifneq ($(CI),)
 CMAKE_ARGS += -DIMS_WERROR=ON
 endif
 
-.PHONY: all deps build run test test-asan bench clean
+BUILD_FUZZ ?= build-fuzz
+BUILD_VALGRIND ?= build-valgrind
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps build run test test-asan fuzz test-valgrind bench clean
 
 all: build
 
@@ -26,19 +30,42 @@ run: build
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --output-junit junit.xml
 
-# The C core and its tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+# The whole suite (core, trace, SystemC timing model, command line) under
+# AddressSanitizer + UndefinedBehaviorSanitizer; any report fails its test
+# (docs/fuzzing.md says why each option is set).
+IMS_ASAN_OPTIONS  ?= detect_stack_use_after_return=0:detect_leaks=1:abort_on_error=1:strict_string_checks=1:check_initialization_order=1
+IMS_LSAN_OPTIONS  ?= suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
+IMS_UBSAN_OPTIONS ?= halt_on_error=1:abort_on_error=1:print_stacktrace=1
 test-asan: deps
 	@cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DIMS_SANITIZE=ON \
-	    -DIMS_CORE_ONLY=ON $(CMAKE_ARGS) >/dev/null
+	    -DIMS_CORE_ONLY=OFF $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(BUILD_ASAN) -j $(JOBS)
-	cd $(BUILD_ASAN) && ctest --output-on-failure -j $(JOBS) --output-junit junit.xml
+	cd $(BUILD_ASAN) && ASAN_OPTIONS=$(IMS_ASAN_OPTIONS) UBSAN_OPTIONS=$(IMS_UBSAN_OPTIONS) LSAN_OPTIONS=$(IMS_LSAN_OPTIONS) \
+	    ctest --output-on-failure -j $(JOBS) --output-junit junit.xml
+
+# libFuzzer targets (tests/fuzz), FUZZ_SECONDS each; crashes are kept under
+# $(BUILD_FUZZ)/artifacts/. Needs clang (scripts/deps.sh fuzz installs it).
+fuzz:
+	@bash scripts/deps.sh fuzz
+	@cmake -S . -B $(BUILD_FUZZ) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+	    -DCMAKE_CXX_COMPILER=clang++ -DIMS_FUZZ=ON $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzz_targets
+	bash tests/fuzz/run.sh $(BUILD_FUZZ) $(FUZZ_SECONDS)
+
+# The command-line tests with iommusim under valgrind memcheck
+# (tests/memcheck.sh); not in CI (docs/fuzzing.md gives its time).
+test-valgrind:
+	@bash scripts/deps.sh valgrind
+	@cmake -S . -B $(BUILD_VALGRIND) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(BUILD_VALGRIND) -j $(JOBS)
+	bash tests/memcheck.sh $(BUILD_VALGRIND) $(JOBS)
 
 bench: build
 	@for b in $(BUILD)/bench/bench_*; do [ -x "$$b" ] || continue; echo "== $$b"; $$b; done
 	@echo "== bench/bench_run.sh"; bash bench/bench_run.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) $(BUILD_VALGRIND)
 
 # Regenerates every golden file (tests/golden/) in place with build/iommusim,
 # then shows exactly what changed. Only for an intended change of behaviour

@@ -1,10 +1,25 @@
 #!/usr/bin/env bash
 # Installs the Debian packages iommusim needs to build and test, and only those
 # that are missing. Idempotent; a no-op (no apt-get at all) when all are present.
+#   scripts/deps.sh           the build and `make test` (docs/dependencies.md)
+#   scripts/deps.sh fuzz      also clang and its sanitizer/libFuzzer runtimes (`make fuzz`)
+#   scripts/deps.sh valgrind  also valgrind (`make test-valgrind`)
+# The extra groups are installed only when asked for, so the ordinary build
+# and test path never pulls in clang or valgrind.
 set -euo pipefail
 
 pkgs=(cmake ninja-build pkg-config g++ libsystemc-dev verilator check libsubunit-dev
       zlib1g-dev libzstd-dev)
+for group in "$@"; do
+    case $group in
+    fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
+    valgrind) pkgs+=(valgrind) ;;
+    *)
+        echo "deps.sh: unknown group '$group' (expected fuzz or valgrind)" >&2
+        exit 2
+        ;;
+    esac
+done
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -470,6 +470,21 @@ int ims_sim_cfg_check(const struct ims_sim_cfg *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "tables.base: 0x%" PRIx64 " is not 4 KiB aligned", cfg->tb.tbl_base);
         return -1;
     }
+    /* The rest of what the table builder requires (ims_tb_create), named by
+     * key here rather than reported later against the trace. */
+    const uint64_t top = UINT64_C(1) << cfg->iommu.caps.haw;
+    if (cfg->tb.tbl_base == 0 || cfg->tb.tbl_base >= top) {
+        snprintf(err, errlen, "tables.base: 0x%" PRIx64 " must be non-zero and below 2^caps.haw (0x%" PRIx64 ")",
+                 cfg->tb.tbl_base, top);
+        return -1;
+    }
+    if (cfg->tb.tbl_size > top - cfg->tb.tbl_base) {
+        snprintf(err, errlen,
+                 "tables.size: 0x%" PRIx64 " bytes from tables.base 0x%" PRIx64 " reach past 2^caps.haw (0x%" PRIx64
+                 ")",
+                 cfg->tb.tbl_size, cfg->tb.tbl_base, top);
+        return -1;
+    }
     if (!pow2(cfg->mem_access_bytes)) {
         snprintf(err, errlen, "mem.access_bytes: %u is not a power of two", cfg->mem_access_bytes);
         return -1;

@@ -230,7 +230,9 @@ static inline bool rec_decode(const unsigned char *p, struct ims_rec *r)
         return ts_ok;
     case IMS_REC_MARK:
         *r = (struct ims_rec){.ts = ts, .kind = IMS_REC_MARK};
-        memcpy(r->label, p + TR_OFF_LABEL, IMS_REC_LABEL_MAX);
+        /* Up to the first NUL: the padding after it is ignored on reading
+         * (docs/trace-format.md), so the record comes out canonical. */
+        memcpy(r->label, p + TR_OFF_LABEL, strnlen((const char *)p + TR_OFF_LABEL, IMS_REC_LABEL_MAX));
         return false; /* rare: ims_rec_check() looks at the label */
     default:
         *r = (struct ims_rec){.ts = ts, .kind = (uint8_t)kind};
