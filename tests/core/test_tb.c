@@ -228,6 +228,36 @@ START_TEST(split_1g_without_2m)
 }
 END_TEST
 
+/* MGAW below a domain's width: the builder's limit is min(MGAW, AGAW).
+ * With MGAW 39, a 4-level (48-bit) domain maps up to 2^39 - 1 and refuses
+ * (IMS_TB_ECAPS) a page at 2^39 or a range crossing it, maps nothing of
+ * such a range, and its lookups and unmaps there fail too. */
+START_TEST(mgaw_below_domain_width)
+{
+    struct ims_tb_cfg cfg;
+    ims_tb_cfg_default(&cfg);
+    cfg.caps.mgaw = 39;
+    char err[200];
+    struct ims_mem *mem = ims_mem_create();
+    struct ims_tb *tb = ims_tb_create(mem, &cfg, err, sizeof err);
+    ck_assert_msg(tb != NULL, "%s", err);
+    ck_assert_int_eq(ims_tb_domain_create(tb, 1, 4), 0);
+    const uint64_t lim = 1ull << 39;
+    ck_assert_int_eq(ims_tb_map(tb, 1, lim, 0x1000, 0x1000, IMS_PERM_RW), IMS_TB_ECAPS);
+    ck_assert_int_eq(ims_tb_map(tb, 1, 1ull << 47, 0x1000, 0x1000, IMS_PERM_RW), IMS_TB_ECAPS);
+    ck_assert_int_eq(ims_tb_map(tb, 1, lim - 0x1000, 0x1000, 0x2000, IMS_PERM_RW), IMS_TB_ECAPS);
+    ck_assert_int_eq(ims_tb_lookup(tb, 1, lim - 0x1000, NULL, NULL, NULL), IMS_TB_ENOENT);
+    ck_assert_int_eq(ims_tb_map(tb, 1, lim - 0x1000, 0x1000, 0x1000, IMS_PERM_RW), 0);
+    uint64_t pa = 0;
+    ck_assert_int_eq(ims_tb_lookup(tb, 1, lim - 0x1000, &pa, NULL, NULL), 0);
+    ck_assert_uint_eq(pa, 0x1000);
+    ck_assert_int_eq(ims_tb_lookup(tb, 1, lim, &pa, NULL, NULL), IMS_TB_ENOENT);
+    ck_assert_int_eq(ims_tb_unmap(tb, 1, lim, 0x1000), IMS_TB_ECAPS);
+    ims_tb_destroy(tb);
+    ims_mem_destroy(mem);
+}
+END_TEST
+
 /* Domains: capability and existence checks; attach writes a context entry;
  * a domain with devices cannot be destroyed. */
 START_TEST(domains_attach)
@@ -328,6 +358,7 @@ int main(void)
     tcase_add_test(tc, unmap_split_and_free);
     tcase_add_test(tc, split_1g_without_2m);
     tcase_add_test(tc, domains_attach);
+    tcase_add_test(tc, mgaw_below_domain_width);
     tcase_add_test(tc, region_exhausted);
     tcase_add_test(tc, domain_ids_sparse);
     suite_add_tcase(s, tc);

@@ -200,6 +200,43 @@ START_TEST(rsvd_boundaries)
 }
 END_TEST
 
+/* PS (bit 7) in a level-4 or level-5 entry is reserved whatever SLLPS
+ * offers (9.8: no 512 GiB or 256 TiB pages). The entry here points at a
+ * copy of its next table placed at an address aligned to the size such a
+ * page would have (2^40 for level 4, 0 for level 5), so no address bit
+ * below that size is set: only the PS check itself can fault, even with
+ * SLLPS offering 2 MiB and 1 GiB. Without PS the moved table translates. */
+START_TEST(ps_top_levels_aligned)
+{
+    const unsigned level = 4 + (unsigned)_i; /* 4, 5 */
+    struct ims_iommu_cfg cfg;
+    fx_cfg(&cfg);
+    fx_no_caches(&cfg);
+    cfg.caps.sllps = IMS_SLLPS_2M | IMS_SLLPS_1G;
+    struct fx f;
+    open_dom(&f, &cfg, 5, IMS_TT_UNTRANSLATED);
+    const uint64_t iova = 0x12345000, pa = 0x50000;
+    ck_assert_int_eq(ims_tb_map(f.tb, 1, iova, pa, 0x1000, IMS_PERM_RW), 0);
+    uint64_t epa;
+    ck_assert_int_eq(ims_tb_entry_pa(f.tb, 1, iova, level, &epa), 0);
+    const uint64_t e = ims_mem_read64(f.mem, epa);
+    const uint64_t to = level == 4 ? 1ull << 40 : 0; /* aligned to 2^39 / 2^48 */
+    static uint8_t tbl[4096];
+    ims_mem_read(f.mem, ims_slpte_addr(e), tbl, sizeof tbl);
+    ims_mem_write(f.mem, to, tbl, sizeof tbl);
+    const uint64_t moved = (e & ~ims_slpte_addr(e)) | to;
+    ims_mem_write64(f.mem, epa, moved);
+    struct ims_xlate x;
+    ck_assert_int_eq(fx_xlate(&f, RID_A, iova + 8, IMS_PERM_R, &x), 0);
+    ck_assert_uint_eq(x.pa, pa + 8);
+    ims_mem_write64(f.mem, epa, moved | IMS_SLPTE_PS);
+    ck_assert_int_eq(fx_xlate(&f, RID_A, iova + 8, IMS_PERM_R, &x), IMS_FR_PAGING_ENTRY_RSVD);
+    expect_raw(&f, RID_A, iova, IMS_FR_PAGING_ENTRY_RSVD, true, IMS_AT_UNTRANSLATED);
+    ims_mem_write64(f.mem, epa, e);
+    fx_close(&f);
+}
+END_TEST
+
 /* ---- Permissions of non-leaf entries ---- */
 
 /* Loop index: level 2..4 of a 4-level walk to a 4 KiB page. R or W cleared
@@ -399,9 +436,10 @@ START_TEST(ats_no_access)
     ck_assert_int_eq(ims_translate(f.mmu, &r, &x), 0);
     ck_assert(x.flags & IMS_XLATE_IOTLB_HIT);
     ck_assert_uint_eq(x.perm, IMS_PERM_W);
-    /* Not present, beyond MGAW: R = W = 0, no record, not a fault. */
-    const uint64_t none[] = {0x30000, 1ull << 48, 0x80000000};
-    for (unsigned i = 0; i < 3; i++) {
+    /* Not present, beyond MGAW (also where the bits below MGAW name a mapped
+     * page): R = W = 0, no record, not a fault. */
+    const uint64_t none[] = {0x30000, 1ull << 48, (1ull << 48) + 0x10000, 0x80000000};
+    for (unsigned i = 0; i < 4; i++) {
         r.iova = none[i];
         ck_assert_int_eq(ims_translate(f.mmu, &r, &x), 0);
         ck_assert_uint_eq(x.fault, 0);
@@ -418,7 +456,7 @@ START_TEST(ats_no_access)
     ck_assert_uint_eq(x.perm, 0);
     ims_mem_write64(f.mem, epa, e2);
     const struct ims_stats *st = ims_iommu_stats(f.mmu);
-    ck_assert_uint_eq(st->ats_no_access, 4);
+    ck_assert_uint_eq(st->ats_no_access, 5);
     ck_assert_uint_eq(st->faults, 0);
     expect_no_record(&f);
     /* Reserved bit in the leaf: a recorded fault, AT = 1. */
@@ -690,6 +728,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, root_hi_reserved);
     tcase_add_loop_test(tc, rsvd_boundaries, 0, 36);
+    tcase_add_loop_test(tc, ps_top_levels_aligned, 0, 2);
     tcase_add_loop_test(tc, nonleaf_perm, 0, 6);
     tcase_add_test(tc, mgaw_below_agaw);
     tcase_add_test(tc, passthrough_width);

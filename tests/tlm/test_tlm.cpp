@@ -853,6 +853,146 @@ START_TEST(open_loop_overload_warns)
 }
 END_TEST
 
+// The overload warning's threshold: a wait fraction above 50 % warns, one at
+// or below does not. One walker and 64 misses to new pages at a fixed
+// interval a little shorter than a walk: the backlog, and so the fraction,
+// grows as the interval shrinks. The intervals give fractions just above
+// and just below 0.5 (each checked to lie in its band, so that the case
+// keeps testing the threshold if the timing changes).
+START_TEST(open_loop_overload_threshold)
+{
+    {
+        static const struct {
+            int interval;
+            double lo, hi;  // the band the fraction must lie in
+        } cases[] = {{384, 0.6, 0.8}, {400, 0.5, 0.54}, {402, 0.46, 0.5}, {406, 0.3, 0.46}};
+        const auto &k = cases[_i];
+        ims_sim_cfg c = test_cfg();
+        c.walkers = 1;
+        std::string body;
+        char line[256];
+        for (int i = 0; i < 64; i++) {
+            std::snprintf(line, sizeof line, "map did=1 iova=0x%x pa=0x%x size=0x1000 perm=rw\n",
+                          0x100000 + 0x200000 * i, 0x1000000 + 0x1000 * i);
+            body += line;
+        }
+        for (int i = 0; i < 64; i++) {
+            std::snprintf(line, sizeof line, "dma t=%d rid=00:03.0 iova=0x%x size=64 r expect=0x%x\n",
+                          k.interval * (i + 1), 0x100000 + 0x200000 * i, 0x1000000 + 0x1000 * i);
+            body += line;
+        }
+        PlayerRun r(c, body);
+        const std::string js = r.json();
+        const double f = jdbl(js, "walker", "wait_fraction");
+        ck_assert_msg(f > k.lo && f <= k.hi, "interval %d: wait fraction %.6f outside (%.2f, %.2f]", k.interval, f,
+                      k.lo, k.hi);
+        const bool warn = f > 0.5;
+        ck_assert_int_eq(has(js, "{\"code\": \"open_loop_overload\""), warn);
+        ck_assert_int_eq(has(r.text(), "WARNING [open_loop_overload]"), warn);
+    }
+}
+END_TEST
+
+// The CSV's run-wide line counts a merged miss as a miss too: of three
+// lookups (a walk, a miss merged into it, a true hit) the IOTLB hit rate is
+// 1/3, as in the JSON, and so is the device's.
+START_TEST(csv_merged_miss_is_a_miss)
+{
+    PlayerRun r(test_cfg(), "dma t=100 rid=00:03.0 iova=0x10000 size=64 r expect=0x80000000\n"
+                            "dma t=101 rid=00:03.0 iova=0x10040 size=64 r expect=0x80000040\n"
+                            "dma t=100000 rid=00:03.0 iova=0x10080 size=64 r expect=0x80000080\n");
+    ck_assert_uint_eq(r.player->core_stats().iotlb.hits, 2);  // what the core saw
+    const std::string out = r.path + ".csv";
+    std::string err;
+    ck_assert_msg(ims::report_csv(r.inputs(), out.c_str(), &err), "%s", err.c_str());
+    std::string s;
+    if (std::FILE *f = std::fopen(out.c_str(), "r")) {
+        char buf[4096];
+        std::size_t n;
+        while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
+            s.append(buf, n);
+        std::fclose(f);
+    }
+    unlink(out.c_str());
+    // device,seen_as,name,translations,faults,mismatches,iotlb_hit_rate,...
+    ck_assert_msg(has(s, "\nall,all,all,3,0,0,0.333333,"), "%s", s.c_str());
+    ck_assert_msg(has(s, "\n00:03.0,00:03.0,a,3,0,0,0.333333,"), "%s", s.c_str());
+}
+END_TEST
+
+// The untimed warning needs two or more DMA records with one timestamp: a
+// trace of one DMA record has nothing issued "at once" and does not warn;
+// equal timestamps other than 0 (a clock that never advanced) warn as 0 does.
+START_TEST(untimed_warning_cases)
+{
+    {
+        static const char *const bodies[] = {
+            "dma t=0 rid=00:03.0 iova=0x10000 size=64 r expect=0x80000000\n",
+            "dma t=7 rid=00:03.0 iova=0x10000 size=64 r expect=0x80000000\n"
+            "dma t=7 rid=00:04.0 iova=0x40000000 size=64 r expect=0x90000000\n"
+            "dma t=7 rid=00:03.0 iova=0x10040 size=64 r expect=0x80000040\n",
+            "dma t=7 rid=00:03.0 iova=0x10000 size=64 r expect=0x80000000\n"
+            "dma t=8 rid=00:04.0 iova=0x40000000 size=64 r expect=0x90000000\n",
+        };
+        const bool warns = _i == 1;
+        ims_sim_cfg c = test_cfg();
+        c.player_mode = IMS_PLAYER_OPEN;
+        PlayerRun r(c, bodies[_i]);
+        const std::string js = r.json();
+        ck_assert_int_eq(has(js, "{\"code\": \"untimed_open_loop\""), warns);
+        ck_assert_int_eq(has(r.text(), "WARNING [untimed_open_loop]"), warns);
+        if (warns)
+            ck_assert(has(js, "the same timestamp (7 ns)"));
+        else
+            ck_assert(has(js, "\"warnings\": [],"));
+    }
+}
+END_TEST
+
+// The closed loop waits for the window, not for the trace's clock: even with
+// most of the latency spent waiting for the one walker (checked to be above
+// the threshold), it gives no overload warning.
+START_TEST(closed_loop_never_overloaded)
+{
+    ims_sim_cfg c = test_cfg();
+    c.walkers = 1;
+    c.player_mode = IMS_PLAYER_CLOSED;
+    std::string body;
+    char line[256];
+    for (int i = 0; i < 64; i++) {
+        std::snprintf(line, sizeof line, "map did=1 iova=0x%x pa=0x%x size=0x1000 perm=rw\n", 0x100000 + 0x200000 * i,
+                      0x1000000 + 0x1000 * i);
+        body += line;
+    }
+    for (int i = 0; i < 64; i++) {
+        std::snprintf(line, sizeof line, "dma t=%d rid=00:03.0 iova=0x%x size=64 r expect=0x%x\n", 10 * (i + 1),
+                      0x100000 + 0x200000 * i, 0x1000000 + 0x1000 * i);
+        body += line;
+    }
+    PlayerRun r(c, body);
+    const std::string js = r.json();
+    const double f = jdbl(js, "walker", "wait_fraction");
+    ck_assert_msg(f > 0.5, "wait fraction %.6f: the case no longer tests the closed loop above the threshold", f);
+    ck_assert(has(js, "\"warnings\": [],"));
+    ck_assert(!has(r.text(), "WARNING"));
+}
+END_TEST
+
+// ns -> cycles beyond 64 bits saturates, and is refused: at 2000 MHz a
+// timestamp of 2^63 + 5 ns is 2^64 + 10 cycles, which must not wrap to
+// cycle 10 and run.
+START_TEST(timestamp_cycles_do_not_wrap)
+{
+    ims_sim_cfg c = test_cfg();
+    c.clock_mhz = 2000;
+    PlayerRun r(c, "dma t=9223372036854775813 rid=00:03.0 iova=0x10000 size=64 r expect=0x80000000\n");
+    ck_assert(r.player->failed());
+    ck_assert_msg(has(r.player->error(), "record 4 (dma): timestamp 9223372036854775813 ns is beyond what the model "
+                                         "can represent at 2000 MHz"),
+                  "%s", r.player->error().c_str());
+}
+END_TEST
+
 // Hostile timestamps and warm-up: each run stops with an error naming the
 // trace and the record (iommusim run exits 2 on it), in both player modes
 // where the rule applies.
@@ -1195,6 +1335,51 @@ START_TEST(invalidation_overlaps_fills)
 }
 END_TEST
 
+// A domain context invalidation names a 16-bit domain id: with drain, one of
+// domain 0x123 waits for that domain's context fill in flight, and one of
+// domain 0x23 (the same low 8 bits) or 0x122 does not.
+START_TEST(context_invalidation_wide_domain_id)
+{
+    {
+        ims_sim_cfg c = test_cfg();
+        c.inv_policy = IMS_INV_DRAIN;
+        Rig r(c);
+        constexpr std::uint16_t did = 0x123, rid = IMS_BDF(2, 5, 0);
+        ims_rec a{};
+        a.kind = IMS_REC_ATTACH;
+        a.rid = rid;
+        a.did = did;
+        a.levels = 4;
+        a.tt = IMS_TT_UNTRANSLATED;
+        r.apply(a);
+        ims_rec m{};
+        m.kind = IMS_REC_MAP;
+        m.did = did;
+        m.iova = 0x10000;
+        m.pa = 0x80000000;
+        m.size = 4096;
+        m.perm = IMS_PERM_RW;
+        r.apply(m);
+        ims_req q{};
+        q.rid = rid;
+        q.pasid = IMS_NO_PASID;
+        q.iova = 0x10000;
+        q.size = 64;
+        q.access = IMS_PERM_R;
+        q.at = IMS_AT_UNTRANSLATED;
+        const ims::Cycles t = 5000;
+        ims::ReqExt e;
+        r.iommu.translate(t, q, e);
+        ck_assert(!(e.xlate.flags & IMS_XLATE_CTX_HIT));
+        ck_assert_uint_eq(e.xlate.pa, 0x80000000);
+        const ims::Cycles ctx_ready = t + c.ctx_latency + 2 * c.mem_latency;  // root + context entry
+        ck_assert_uint_eq(r.iommu.invalidate_context(t + 10, IMS_INV_DOMAIN, 0x23, 0, 0), t + 10 + c.inv_latency);
+        ck_assert_uint_eq(r.iommu.invalidate_context(t + 20, IMS_INV_DOMAIN, did - 1, 0, 0), t + 20 + c.inv_latency);
+        ck_assert_uint_eq(r.iommu.invalidate_context(t + 30, IMS_INV_DOMAIN, did, 0, 0), ctx_ready + c.inv_latency);
+    }
+}
+END_TEST
+
 Suite *tlm_suite()
 {
     Suite *s = suite_create("tlm");
@@ -1219,6 +1404,7 @@ Suite *tlm_suite()
     tcase_add_test(tc, memory_bandwidth_exact);
     tcase_add_loop_test(tc, memory_outstanding_exact, 0, 2);
     tcase_add_loop_test(tc, invalidation_overlaps_fills, 0, 10);
+    tcase_add_test(tc, context_invalidation_wide_domain_id);
     suite_add_tcase(s, tc);
 
     TCase *run = tcase_create("run");  // whole runs through the trace player
@@ -1228,6 +1414,11 @@ Suite *tlm_suite()
     tcase_add_test(run, measured_span_excludes_time_before_dma);
     tcase_add_loop_test(run, untimed_open_loop_warns, 0, 2);
     tcase_add_loop_test(run, open_loop_overload_warns, 0, 2);
+    tcase_add_loop_test(run, open_loop_overload_threshold, 0, 4);
+    tcase_add_test(run, csv_merged_miss_is_a_miss);
+    tcase_add_loop_test(run, untimed_warning_cases, 0, 3);
+    tcase_add_test(run, closed_loop_never_overloaded);
+    tcase_add_test(run, timestamp_cycles_do_not_wrap);
     tcase_add_loop_test(run, hostile_timestamps_refused, 0, 2);
     tcase_add_loop_test(run, unrepresentable_timestamp_refused, 0, 2);
     tcase_add_loop_test(run, timestamp_range_boundary, 0, 2);

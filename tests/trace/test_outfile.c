@@ -7,11 +7,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "iommusim/outfile.h"
@@ -189,6 +193,99 @@ START_TEST(same_file)
 }
 END_TEST
 
+/* Special files other than devices and FIFOs (here a socket) are refused,
+ * naming the path, and stay what they were. */
+START_TEST(socket_refused)
+{
+    const char *p = tu_path("sock");
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    ck_assert_int_ge(s, 0);
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    ck_assert_uint_lt(strlen(p), sizeof sa.sun_path);
+    strcpy(sa.sun_path, p);
+    ck_assert_int_eq(bind(s, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_ptr_null(ims_outfile_open(p, err, sizeof err));
+    ck_assert_msg(strstr(err, p) && strstr(err, "refusing to replace it"), "got: %s", err);
+    ck_assert_int_eq(ims_outfile_write_all(p, "x", 1, err, sizeof err), -1);
+    struct stat st;
+    ck_assert_int_eq(lstat(p, &st), 0);
+    ck_assert(S_ISSOCK(st.st_mode));
+    ck_assert_int_eq(count_named(".tmp."), 0);
+    close(s);
+}
+END_TEST
+
+/* A hard link is the same file as its other name (same inode), though the
+ * paths differ. */
+START_TEST(same_file_hard_link)
+{
+    const char *a = tu_path("h.itr");
+    ck_assert_int_eq(tu_write_file(a, "a", 1), 0);
+    char h[4096];
+    snprintf(h, sizeof h, "%s", tu_path("h2.itr"));
+    ck_assert_int_eq(link(a, h), 0);
+    ck_assert(ims_outfile_same(a, h));
+    ck_assert(ims_outfile_same(h, a));
+}
+END_TEST
+
+/* A commit whose rename fails (a directory appeared at the path meanwhile)
+ * reports it, naming the path, and leaves no temporary file; the directory
+ * is untouched. */
+START_TEST(failed_commit_removes_temp)
+{
+    const char *p = tu_path("late.json");
+    struct ims_outfile *o = ims_outfile_open(p, err, sizeof err);
+    ck_assert_msg(o != NULL, "%s", err);
+    ck_assert_int_eq(ims_outfile_kind(o), IMS_OUTFILE_RENAME);
+    write_str(o, "{}\n");
+    ck_assert_int_eq(count_named("late.json.tmp."), 1);
+    ck_assert_int_eq(mkdir(p, 0700), 0);
+    ck_assert_int_eq(ims_outfile_commit(o, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, p) && strstr(err, "cannot rename the temporary file into place"), "got: %s", err);
+    ck_assert_int_eq(count_named(".tmp."), 0);
+    struct stat st;
+    ck_assert_int_eq(stat(p, &st), 0);
+    ck_assert(S_ISDIR(st.st_mode));
+    ck_assert_int_eq(rmdir(p), 0);
+}
+END_TEST
+
+/* A signal ignored when the first output is opened (as under nohup) stays
+ * ignored: the process goes on and its temporary file stays until it is
+ * aborted. One the process does not ignore removes the temporary file and
+ * ends the process by that signal. Each in a child process. */
+START_TEST(ignored_signal_stays_ignored)
+{
+    const int ignore = _i;
+    const char *p = tu_path(ignore ? "ign.json" : "term.json");
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        signal(SIGTERM, ignore ? SIG_IGN : SIG_DFL); /* not the test runner's own handler */
+        char e[512];
+        struct ims_outfile *o = ims_outfile_open(p, e, sizeof e);
+        if (!o)
+            _exit(10);
+        raise(SIGTERM);
+        if (count_named(ignore ? "ign.json.tmp." : "term.json.tmp.") != 1)
+            _exit(11);
+        ims_outfile_abort(o);
+        _exit(0);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    if (ignore) {
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x", status);
+    } else {
+        ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status 0x%x", status);
+    }
+    ck_assert_int_eq(count_named(".tmp."), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("outfile");
@@ -202,6 +299,10 @@ int main(void)
     tcase_add_test(tc, full_device_error);
     tcase_add_test(tc, stdout_and_directory);
     tcase_add_test(tc, same_file);
+    tcase_add_test(tc, socket_refused);
+    tcase_add_test(tc, same_file_hard_link);
+    tcase_add_test(tc, failed_commit_removes_temp);
+    tcase_add_loop_test(tc, ignored_signal_stays_ignored, 0, 2);
     suite_add_tcase(s, tc);
     return ims_check_run(s);
 }

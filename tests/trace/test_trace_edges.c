@@ -131,6 +131,56 @@ START_TEST(bin_truncated_by_one_byte)
 }
 END_TEST
 
+/* The block check's flags are compared, not only its record count and
+ * CRC-32 (which covers the records, not the check): the last block's check
+ * with the last flag cleared (0), or with an unknown bit beside it (3), is
+ * a corrupt check, naming its offset. */
+START_TEST(bin_block_flags_checked)
+{
+    static const unsigned char bad[] = {0, 3};
+    const char *p = tu_path("flags.itr");
+    struct ims_rec rec = {.kind = IMS_REC_DETACH, .rid = 0x300};
+    const size_t off = write_one(p, &rec);
+    ck_assert_int_eq(read_all(p, NULL), 1);
+    size_t len;
+    char *data = tu_read_file(p, &len);
+    ck_assert_ptr_nonnull(data);
+    const size_t flags = off + 40 + 12; /* the record, then its check: flags at bytes 12..15 */
+    ck_assert_int_eq(data[flags], 1);
+    for (int i = 0; i < 2; i++) {
+        data[flags] = (char)bad[i];
+        ck_assert_int_eq(tu_write_file(p, data, len), 0);
+        char want[160];
+        snprintf(want, sizeof want, "the block check at byte offset %zu is corrupt: it says 1 records, flags 0x%x",
+                 off + 40, bad[i]);
+        ck_assert_int_eq(read_all(p, want), 0);
+    }
+    free(data);
+}
+END_TEST
+
+/* Header flag bits this reader does not know are refused even when the
+ * header's CRC-32 is right (a later writer's format, not a bit flip). */
+START_TEST(bin_header_unknown_flags)
+{
+    const char *p = tu_path("hflags.itr");
+    struct ims_rec rec = {.kind = IMS_REC_DETACH, .rid = 0x300};
+    write_one(p, &rec);
+    size_t len;
+    unsigned char *data = (unsigned char *)tu_read_file(p, &len);
+    ck_assert_ptr_nonnull(data);
+    const uint32_t hlen = data[12] | data[13] << 8 | data[14] << 16 | (uint32_t)data[15] << 24;
+    ck_assert_uint_eq(data[20], 1); /* blocks */
+    data[20] = 3;
+    const uLong crc = crc32(0L, data, hlen - 4);
+    for (int i = 0; i < 4; i++)
+        data[hlen - 4 + i] = (unsigned char)(crc >> (8 * i));
+    ck_assert_int_eq(tu_write_file(p, data, len), 0);
+    free(data);
+    ck_assert_int_eq(read_all(p, "header flags 0x3 at byte offset 20 have unknown bits (this reader knows 0x1)"), 0);
+}
+END_TEST
+
 /* A file that holds only the 4-byte zstd magic number is a truncated zstd
  * stream (not an unknown format). */
 START_TEST(zstd_magic_only)
@@ -180,6 +230,8 @@ int main(void)
     tcase_add_test(tc, bin_am_range);
     tcase_add_test(tc, bin_attach_levels_range);
     tcase_add_test(tc, bin_truncated_by_one_byte);
+    tcase_add_test(tc, bin_block_flags_checked);
+    tcase_add_test(tc, bin_header_unknown_flags);
     tcase_add_test(tc, zstd_magic_only);
     tcase_add_test(tc, text_bdf_function_range);
     tcase_add_test(tc, text_attach_levels_range);

@@ -617,6 +617,10 @@ static const struct {
     {"version 1\ndevice d0 bdf=03:00.0\n", ":2: device: expected bridge=, got none"},
     {"version 1\ndevice d0 bdf=03:00.0 bridge=-\ndevice d0 bdf=04:00.0 bridge=-\n",
      ":3: header: device name 'd0' used twice"},
+    {"version 1\nbridge b0 bdf=00:1e.0 secondary=5 kind=pci-to-pci parent=-\n"
+     "bridge b0 bdf=00:1f.0 secondary=6 kind=pci-to-pci parent=-\n",
+     ":3: header: bridge name 'b0' used twice"},
+    {"version 1\nversion 1\n", ":2: 'version' given twice"},
     {"\n# only comments\n", ":2: expected 'version 1' before the end of the file"},
 };
 

@@ -356,6 +356,58 @@ START_TEST(golden_binary_reader)
 }
 END_TEST
 
+/* A stream without blocks (version 1, and the version 2 form inside
+ * .itr.zst) cut inside a record after its last whole one: 1 and 39 bytes of
+ * a record more are "truncated record" errors, not a clean end after the
+ * whole records. The .itr.zst case is the stream a compressed trace holds. */
+START_TEST(no_blocks_cut_inside_a_record)
+{
+    static const int forms[] = {0, 2};
+    static const size_t extra[] = {1, 39};
+    for (int f = 0; f < 2; f++) {
+        for (int e = 0; e < 2; e++) {
+            for (int zst = 0; zst < 2; zst++) {
+                if (zst && forms[f] != 2)
+                    continue;
+                struct bytes b;
+                build(&b, forms[f]);
+                unsigned char *cut = calloc(1, b.n + extra[e]);
+                ck_assert_ptr_nonnull(cut);
+                memcpy(cut, b.b, b.n);
+                cut[b.n] = 1; /* a record of kind 1 begins */
+                const char *p = tu_path(zst ? "cut.itr.zst" : "cut.itr");
+                if (zst) {
+                    size_t cap = ZSTD_compressBound(b.n + extra[e]);
+                    unsigned char *z = malloc(cap);
+                    ck_assert_ptr_nonnull(z);
+                    size_t zn = ZSTD_compress(z, cap, cut, b.n + extra[e], 3);
+                    ck_assert_msg(!ZSTD_isError(zn), "%s", ZSTD_getErrorName(zn));
+                    ck_assert_int_eq(tu_write_file(p, z, zn), 0);
+                    free(z);
+                } else {
+                    ck_assert_int_eq(tu_write_file(p, cut, b.n + extra[e]), 0);
+                }
+                free(cut);
+                struct ims_trace_reader *r = ims_trace_open(p, err, sizeof err);
+                ck_assert_msg(r != NULL, "%s", err);
+                struct ims_rec rec;
+                size_t n = 0;
+                int rc;
+                while ((rc = ims_trace_next(r, &rec)) == 1)
+                    n++;
+                ck_assert_msg(rc == -1, "form %d + %zu bytes%s: read to the end (%zu records), no error", forms[f],
+                              extra[e], zst ? " (zstd)" : "", n);
+                char want[80];
+                snprintf(want, sizeof want, "truncated record: the trace ends after %zu of its 40 bytes", extra[e]);
+                ck_assert_msg(strstr(ims_trace_error(r), want), "%s", ims_trace_error(r));
+                ck_assert_uint_eq(n, NGOLDEN);
+                ims_trace_close(r);
+            }
+        }
+    }
+}
+END_TEST
+
 /* Text: the writer prints exactly the documented lines, and the reader
  * decodes the checked-in text file to the literal values. */
 START_TEST(golden_text_form)
@@ -397,6 +449,7 @@ int main(void)
     tcase_add_loop_test(tc, golden_files_are_the_spec, 0, 2);
     tcase_add_test(tc, golden_binary_writer);
     tcase_add_test(tc, golden_binary_reader);
+    tcase_add_test(tc, no_blocks_cut_inside_a_record);
     tcase_add_test(tc, golden_text_form);
     suite_add_tcase(s, tc);
     return ims_check_run(s);
