@@ -6,11 +6,9 @@
 # the test (the tests check exit codes exactly). Valgrind's own reports go
 # to BUILD_DIR/memcheck/PID.log; those that found something are listed.
 #
-# Which tests, and how iommusim is wrapped: tests labelled "cli" run with
-# IMS_TEST_WRAPPER set to the valgrind command (the command-line test
-# runner prefixes iommusim with it). A build whose tests carry no "cli"
-# label yet gets the tests named cli_* and bad_input_*, with iommusim
-# itself replaced by a wrapper script for the run (restored afterwards).
+# Which tests, and how iommusim is wrapped: the tests labelled "cli" run with
+# IMS_TEST_WRAPPER set to the valgrind command (tests/cli/expect.sh, the
+# command-line test runner, prefixes iommusim with it).
 set -euo pipefail
 build=${1:?usage: tests/memcheck.sh BUILD_DIR [JOBS [CTEST_ARGS...]]}
 jobs=${2:-2}
@@ -27,27 +25,13 @@ vg=(valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=defin
 export CK_FORK=no
 
 cd "$build"
-restore=
-if [ "$(ctest -N -L '^cli$' | sed -n 's/^Total Tests: //p')" -gt 0 ]; then
-    export IMS_TEST_WRAPPER="${vg[*]}"
-    sel=(-L '^cli$')
-    echo "memcheck.sh: tests labelled cli, iommusim prefixed with IMS_TEST_WRAPPER"
-else
-    bin=$build/iommusim
-    [ -x "$bin" ] || { echo "memcheck.sh: $bin: not built" >&2; exit 2; }
-    mv "$bin" "$bin.memcheck-real"
-    restore=$bin
-    trap 'mv -f "$restore.memcheck-real" "$restore"' EXIT
-    {
-        echo '#!/usr/bin/env bash'
-        printf 'exec'
-        printf ' %q' "${vg[@]}" "$bin.memcheck-real"
-        echo ' "$@"'
-    } >"$bin"
-    chmod +x "$bin"
-    sel=(-R '^(cli_|bad_input_)')
-    echo "memcheck.sh: no test labelled cli; tests cli_* and bad_input_* with iommusim wrapped"
+if [ "$(ctest -N -L '^cli$' | sed -n 's/^Total Tests: //p')" -eq 0 ]; then
+    echo "memcheck.sh: no test in $build carries the label cli" >&2
+    exit 2
 fi
+export IMS_TEST_WRAPPER="${vg[*]}"
+sel=(-L '^cli$')
+echo "memcheck.sh: tests labelled cli, iommusim prefixed with IMS_TEST_WRAPPER"
 start=$(date +%s)
 rc=0
 ctest --output-on-failure -j "$jobs" "${sel[@]}" "${extra[@]}" || rc=$?
