@@ -88,3 +88,12 @@ MUTATE_ARGS  ?=
 mutate: deps
 	@bash scripts/mutate.sh --list $(MUTANTS) --jobs $(JOBS) \
 	    $(if $(MUTATE_MATCH),--match '$(MUTATE_MATCH)') $(MUTATE_ARGS)
+
+# RTL lint (rtl/lint.sh, also the CTest rtl_lint): verilator --lint-only -Wall
+# over rtl/ with the generated constants package and rtl/iommusim.vlt, at
+# NumWalkers 1, 4 and 16; any warning fails. Waivers only in rtl/iommusim.vlt.
+.PHONY: lint
+lint: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(BUILD) --target ims_rtl_vtd_pkg >/dev/null
+	bash rtl/lint.sh $(BUILD)/rtl/iommusim_vtd_pkg.sv
