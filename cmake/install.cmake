@@ -73,6 +73,11 @@ set(IMS_CORE_HEADERS ${IMS_HEADERS})
 list(FILTER IMS_CORE_HEADERS EXCLUDE REGEX "(\\.hpp|/simcfg\\.h)$")
 set(IMS_TLM_HEADERS ${IMS_HEADERS})
 list(FILTER IMS_TLM_HEADERS INCLUDE REGEX "(\\.hpp|/simcfg\\.h)$")
+# cosim.hpp is the RTL co-simulation's (ims_rtl), which is built into the
+# tool but not installed: its library carries the verilated walker and
+# Verilator's runtime (docs/install.md).
+list(FILTER IMS_TLM_HEADERS EXCLUDE REGEX "/cosim\\.hpp$")
+
 install(FILES ${IMS_CORE_HEADERS} ${IMS_VERSION_H} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/iommusim)
 if(IMS_HAVE_TLM_PACKAGE)
   install(FILES ${IMS_TLM_HEADERS} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/iommusim)

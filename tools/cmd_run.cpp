@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "cmd.h"
+#include "iommusim/cosim.hpp"
 #include "iommusim/run.hpp"
+
 
 // libsystemc's own main() calls sc_main; iommusim has its own main() and
 // starts the kernel with sc_start() from `run`, so this is never called.
@@ -36,9 +38,19 @@ const char kUsage[] =
     "  --csv FILE          also write the per-device table as CSV (- for stdout)\n"
     "  --quiet             no text report on stdout\n"
     "  --print-config      print every key with its value and meaning, then exit\n"
+    "  --walker tlm|rtl|lockstep\n"
+    "                      who walks (walker.impl): the TLM walker; the verilated RTL\n"
+    "                      walker; or both, each RTL walk checked against the C core\n"
+    "                      (docs/rtl.md)\n"
+    "  --wave FILE.fst     write the RTL walker's waveform (FST; GTKWave opens it)\n"
+    "  --wave-cycles A:B   only cycles A..B of it;  --wave-records A:B  only the walks\n"
+    "                      of trace records A..B\n"
     "\n"
+
     "Exit status: 0 ok; 1 some translation disagreed with the trace's recorded\n"
-    "result (mismatches > 0); 2 bad arguments, configuration or trace, or an\n"
+    "result (mismatches > 0), or an RTL walk with the C core's (cosim.mismatches\n"
+    "> 0); 2 bad arguments, configuration or trace, or an\n"
+
     "output that could not be written (docs/tools.md, \"Output files\").\n";
 
 // The shipped configurations' names (configs/*.cfg), sorted, for messages.
@@ -98,10 +110,89 @@ int fail(const std::string &msg)
     return 2;
 }
 
+// The RTL walker's options (--walker, --wave, --wave-cycles, --wave-records).
+struct CosimArgs {
+    std::string walker;  // "", or walker.impl's value
+    ims::Cosim::Options opt;
+    bool window = false;
+};
+
+// "A:B" (decimal, A <= B) into a and b; false if malformed.
+bool parse_range(const std::string &s, std::uint64_t *a, std::uint64_t *b)
+{
+    const std::size_t colon = s.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == s.size())
+        return false;
+    auto num = [](const std::string &t, std::uint64_t *v) {
+        if (t.empty() || t.find_first_not_of("0123456789") != std::string::npos || t.size() > 19)
+            return false;
+        *v = std::strtoull(t.c_str(), nullptr, 10);
+        return true;
+    };
+    return num(s.substr(0, colon), a) && num(s.substr(colon + 1), b) && *a <= *b;
+}
+
+// argv[*i] if it is one of the RTL walker's options: 1 (consumed, *i moved
+// past its value), 0 not one of them, -1 bad (message in *why).
+int cosim_option(int argc, char **argv, int *i, CosimArgs *c, std::string *why)
+{
+    const std::string a = argv[*i];
+    if (a != "--walker" && a != "--wave" && a != "--wave-cycles" && a != "--wave-records")
+        return 0;
+    if (*i + 1 >= argc) {
+        *why = a + " needs a value";
+        return -1;
+    }
+    const std::string v = argv[++*i];
+    std::uint64_t x = 0, y = 0;
+    if (a == "--walker") {
+        if (!c->walker.empty()) {
+            *why = "--walker given twice";
+            return -1;
+        }
+        if (v != "tlm" && v != "rtl" && v != "lockstep") {
+            *why = "--walker: '" + v + "' is not tlm, rtl or lockstep";
+            return -1;
+        }
+        c->walker = v;
+    } else if (a == "--wave") {
+        if (!c->opt.wave.empty()) {
+            *why = "--wave given twice";
+            return -1;
+        }
+        if (v.empty()) {
+            *why = "--wave: empty file name";
+            return -1;
+        }
+        c->opt.wave = v;
+    } else {
+        if (c->window) {
+            *why = "one waveform window: " + a + " after another --wave-cycles or --wave-records";
+            return -1;
+        }
+        if (!parse_range(v, &x, &y)) {
+            *why = a + ": '" + v + "' is not FIRST:LAST (decimal, FIRST <= LAST)";
+            return -1;
+        }
+        c->window = true;
+        if (a == "--wave-cycles") {
+            c->opt.wave_from = x;
+            c->opt.wave_to = y;
+        } else {
+            c->opt.by_records = true;
+            c->opt.rec_from = x;
+            c->opt.rec_to = y;
+        }
+    }
+    return 1;
+}
+
 }  // namespace
 
 extern "C" int ims_cmd_run(int argc, char **argv)
 {
+    CosimArgs cosim_args;
+
     std::string config = "default", trace, json, csv;
     std::vector<std::string> sets;
     bool quiet = false, print_config = false;
@@ -121,7 +212,13 @@ extern "C" int ims_cmd_run(int argc, char **argv)
             return first;
         };
         std::string v;
+        const int co = cosim_option(argc, argv, &i, &cosim_args, &v);
+        if (co < 0)
+            return fail(v);
+        if (co > 0)
+            continue;
         if (a == "--help" || a == "-h") {
+
             std::fputs(kUsage, stdout);
             return 0;
         } else if (a == "--config") {
@@ -178,7 +275,10 @@ extern "C" int ims_cmd_run(int argc, char **argv)
     // A cross-key check that fails is the file's fault if the file alone
     // fails it, else the --set values' (they made a good file bad).
     const ims_sim_cfg file_cfg = cfg;
+    if (!cosim_args.walker.empty())  // --walker X is --set walker.impl=X, given first
+        sets.insert(sets.begin(), "walker.impl=" + cosim_args.walker);
     for (const std::string &s : sets)
+
         if (ims_sim_cfg_set_kv(&cfg, s.c_str(), "--set", err, sizeof err))
             return fail(err);
     if (ims_sim_cfg_check(&cfg, err, sizeof err)) {
@@ -191,6 +291,11 @@ extern "C" int ims_cmd_run(int argc, char **argv)
         ims_sim_cfg_print(&cfg, stdout);
         return 0;
     }
+    if (cfg.walker_impl == IMS_WALKER_TLM && (!cosim_args.opt.wave.empty() || cosim_args.window))
+        return fail("--wave: the waveform is the RTL walker's; it needs walker.impl rtl or lockstep (--walker)");
+    if (cosim_args.window && cosim_args.opt.wave.empty())
+        return fail("--wave-cycles/--wave-records: a window of which waveform? (--wave FILE.fst)");
+
     if (trace.empty())
         trace = std::string(ims_data_dir()) + "/traces/nvme-strict.itr.zst";
 
@@ -201,7 +306,8 @@ extern "C" int ims_cmd_run(int argc, char **argv)
         const char *opt;
         const std::string &path;
     };
-    const Output outs[] = {{"--json", json}, {"--csv", csv}};
+    const Output outs[] = {{"--json", json}, {"--csv", csv}, {"--wave", cosim_args.opt.wave}};
+
     for (const Output &o : outs) {
         if (o.path.empty())
             continue;
@@ -213,6 +319,10 @@ extern "C" int ims_cmd_run(int argc, char **argv)
     if (!json.empty() && !csv.empty() && ims_outfile_same(json.c_str(), csv.c_str()) &&
         !ims_outfile_is_chardev(json.c_str()))
         return fail("--json " + json + " and --csv " + csv + ": the same file");
+    for (const std::string *o : {&json, &csv})
+        if (!cosim_args.opt.wave.empty() && !o->empty() && ims_outfile_same(o->c_str(), cosim_args.opt.wave.c_str()))
+            return fail("--wave " + cosim_args.opt.wave + ": the same file as another output");
+
     // Standard output carries the JSON or CSV: no text report around it.
     if (json == "-" || csv == "-")
         quiet = true;
@@ -254,6 +364,20 @@ extern "C" int ims_cmd_run(int argc, char **argv)
     }
     memory.bind_backing(ims_replay_mem(rp));
     iommu.bind_core(ims_replay_iommu(rp));
+    std::unique_ptr<ims::Cosim> cosim;
+    if (cfg.walker_impl != IMS_WALKER_TLM) {
+        std::string cerr;
+        cosim = ims::Cosim::create(cfg, ims_replay_iommu(rp), 1000000u / cfg.clock_mhz, cosim_args.opt, &cerr);
+        if (!cosim) {
+            ims_outfile_abort(jout);
+            ims_outfile_abort(cout);
+            ims_replay_destroy(rp);
+            ims_trace_close(reader);
+            return fail(cerr);
+        }
+        iommu.set_walker(cosim.get());
+    }
+
     ims::TracePlayer player("player", cfg, clk, reader, trace.c_str(), rp, iommu, !quiet && isatty(2));
     player.set_memory(&memory.timing());  // warm-up excludes memory counters too
     player.isock.bind(iommu.dma_in);
@@ -264,8 +388,11 @@ extern "C" int ims_cmd_run(int argc, char **argv)
     const auto t0 = std::chrono::steady_clock::now();
     sc_core::sc_start();
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (cosim && !cosim->finish())
+        std::fprintf(stderr, "iommusim run: %s\n", cosim->error().c_str());
 
     int rc = 0;
+
     if (player.failed() || !player.done()) {
         std::fprintf(stderr, "iommusim run: %s\n", player.failed() ? player.error().c_str() : "simulation stopped early");
         rc = 2;
@@ -274,6 +401,8 @@ extern "C" int ims_cmd_run(int argc, char **argv)
     } else {
         ims::ReportInputs in{&cfg,  trace.c_str(),          config.c_str(), &player.stats(), &player.core_stats(),
                              &player.timing_stats(), &memory.timing(), iommu.walkers(), wall};
+        in.cosim = cosim ? &cosim->stats() : nullptr;
+
         if (!quiet)
             ims::report_text(in, stdout);
         else // the text report carries them otherwise; a quiet run must not hide them
@@ -290,7 +419,13 @@ extern "C" int ims_cmd_run(int argc, char **argv)
                          static_cast<unsigned long long>(player.stats().mismatches));
             rc = 1;
         }
+        if (rc == 0 && cosim && cosim->stats().mismatches) {
+            std::fprintf(stderr, "iommusim run: %llu walks of the RTL walker disagreed with the C core\n",
+                         static_cast<unsigned long long>(cosim->stats().mismatches));
+            rc = 1;
+        }
     }
+
     ims_replay_destroy(rp);
     ims_trace_close(reader);
     return rc;

@@ -24,6 +24,13 @@ static inline __attribute__((always_inline)) unsigned sl_walk(struct ims_iommu *
     unsigned hit = ims_psc_lookup(mmu, iova, did, levels, &table, &perm);
     unsigned level = hit ? hit - 1 : levels;
     out->psc_level = (uint8_t)hit;
+    out->walk.table = table;
+    out->walk.levels = (uint8_t)levels;
+    out->walk.level = (uint8_t)level;
+    out->walk.perm = (uint8_t)perm;
+    out->walk.access = (uint8_t)access;
+
+
     if (!(perm & access))
         return ims_perm_fault(access);
 

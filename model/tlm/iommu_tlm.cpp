@@ -28,8 +28,11 @@ Iommu::Iommu(sc_core::sc_module_name name, const ims_sim_cfg &cfg, const Clock &
       m_fills(new InFlightFills),
       m_walkers(new WalkerPool(cfg.walkers, cfg.walk_queue)),
       m_port(new LookupPort(cfg.iotlb_ports)),
-      m_dmi(kDmiFrames)
+      m_dmi(kDmiFrames),
+      m_walk_port(*this),
+      m_tlm_walker(cfg)
 {
+
     mem.register_invalidate_direct_mem_ptr(this, &Iommu::invalidate_dmi);
     m_mtrans.set_data_length(8);
     m_mtrans.set_streaming_width(8);
@@ -176,13 +179,18 @@ void Iommu::translate(Cycles t, const ims_req &req, ReqExt &ext)
             m_st.psc_merged[x.psc_level] += ready > w;
             w = ready;
         }
-        for (; i < x.n_reads; i++) {
-            w = mem_timed(w + m_cfg.walk_step, x.reads[i].pa);
-            if (ims_xlate_read_key(&req, &x, i, &key))
-                m_fills->put(key, w, tin);
+        const WalkJob job{&req, &x, i, start, w, ext.record};
+        if (__builtin_expect(m_walker != nullptr, 0)) {
+            done = walk_by(m_walker, job, tin);
+        } else {
+            // A read above the leaf fills a paging-structure-cache entry when its data arrives.
+            done = m_tlm_walker.run(job, m_walk_port, [&](unsigned k, Cycles, Cycles arrived) {
+                if (ims_xlate_read_key(&req, &x, i + k, &key))
+                    m_fills->put(key, arrived, tin);
+            });
         }
-        done = w + m_cfg.fill_latency;
         m_walkers->release(done);
+
         if (!x.fault) {
             ims_xlate_leaf_key(&req, &x, &key);
             m_fills->put(key, done, tin);
@@ -204,7 +212,47 @@ void Iommu::translate(Cycles t, const ims_req &req, ReqExt &ext)
     ext.merged = merged;
 }
 
+// A walk timed (and perhaps made) by another walker than the built-in one
+// (walker.impl rtl or lockstep; kept out of the hot path). Returns the cycle
+// its result is ready.
+Cycles Iommu::walk_by(Walker *walker, const WalkJob &job, Cycles tin)
+{
+    const ims_req &req = *job.req;
+    ims_xlate &x = *const_cast<ims_xlate *>(job.x);  // the translation being made (translate()'s)
+    WalkOutcome wo;
+    walker->walk(job, m_walk_port, wo);
+    ims_key key;
+    for (unsigned k = 0; job.first + k < x.n_reads; k++)
+        if (ims_xlate_read_key(&req, &x, job.first + k, &key))
+            m_fills->put(key, wo.read_done[k], tin);
+    if (wo.replaced)
+        replace_result(req, wo, x);
+    return wo.done;
+}
+
+// The walker made the walk itself (walker.impl = rtl): its answer is the one
+
+// delivered. Where it differs from the core's, the walker has reported a
+// mismatch; the caches keep what the core filled.
+void Iommu::replace_result(const ims_req &req, const WalkOutcome &wo, ims_xlate &x)
+{
+    x.fault = wo.fault;
+    if (wo.fault) {
+        x.pa = 0;
+        x.len = 0;
+        x.perm = 0;
+        x.page_shift = 0;
+        return;
+    }
+    const std::uint64_t size = std::uint64_t{1} << wo.page_shift, left = size - (req.iova & (size - 1));
+    x.pa = wo.pa;
+    x.page_shift = wo.page_shift;
+    x.perm = wo.perm;
+    x.len = req.size < left ? req.size : static_cast<std::uint32_t>(left);
+}
+
 // translate() for a request arriving through a socket with annotation `delay`.
+
 void Iommu::translate_at(const sc_core::sc_time &delay, const ims_req &req, ReqExt &ext)
 {
     const Cycles t = m_clk.arrival(delay);

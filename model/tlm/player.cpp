@@ -231,7 +231,9 @@ __attribute__((always_inline)) inline const ims_xlate *TracePlayer::part_xlate(v
     ext.rid = req->rid;
     ext.pasid = req->pasid;
     ext.at = req->at;
-    trans.set_command(req->access == IMS_PERM_W ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+    ext.record = p.m_st.records - 1;  // (counted before the record is played)
+    trans.set_command
+(req->access == IMS_PERM_W ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
     trans.set_address(req->iova);
     trans.set_data_length(req->size);
     trans.set_streaming_width(req->size);

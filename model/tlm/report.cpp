@@ -253,8 +253,73 @@ std::vector<RunWarning> run_warnings(const ReportInputs &in)
     return w;
 }
 
+namespace {
+
+const char *cosim_impl_name(std::uint8_t impl)
+{
+    return impl == IMS_WALKER_RTL ? "rtl" : impl == IMS_WALKER_LOCKSTEP ? "lockstep" : "tlm";
+}
+
+// The RTL walker's co-simulation (walker.impl rtl or lockstep): whole run.
+void text_cosim(std::FILE *out, const CosimStats &s)
+{
+    std::fprintf(out, "RTL walker (%s, whole run): %" PRIu64 " walks, %" PRIu64 " disagreeing with the C core",
+                 cosim_impl_name(s.impl), s.walks, s.mismatches);
+    for (unsigned f = 0; f < 5; f++)
+        if (s.field_mismatches[f])
+            std::fprintf(out, "%s %s %" PRIu64, f ? "," : " (", kCosimFields[f], s.field_mismatches[f]);
+    std::fprintf(out, "%s\n", s.mismatches ? ")" : "");
+    for (const std::string &m : s.reports)
+        std::fprintf(out, "  %s\n", m.c_str());
+    if (s.mismatches > s.reports.size())
+        std::fprintf(out, "  ... and %" PRIu64 " more (cosim.report_limit)\n", s.mismatches - s.reports.size());
+    if (s.latency_compared)
+        std::fprintf(out, "  latency against the TLM walker: mean error %.3f%%, max %" PRIu64 " cycles, equal in %" PRIu64
+                          " of %" PRIu64 " walks\n",
+                     s.latency_error_pct_sum / static_cast<double>(s.latency_compared), s.latency_error_max,
+                     s.latency_exact, s.latency_compared);
+    std::fprintf(out, "  RTL cycles evaluated %" PRIu64 " (%" PRIu64 " of them replayed), spanned %" PRIu64 "; %.2f M/s\n",
+                 s.rtl_cycles, s.replays, s.rtl_cycles_spanned,
+                 s.rtl_seconds > 0 ? static_cast<double>(s.rtl_cycles) / s.rtl_seconds / 1e6 : 0.0);
+    if (s.retries)
+        std::fprintf(out, "  walks made again in arrival order %" PRIu64 " (their first tries' memory reads %" PRIu64
+                          " stay booked)\n",
+                     s.retries, s.rebooked_reads);
+
+}
+
+void json_cosim(Out &o, const CosimStats &s)
+{
+    o.f("  \"cosim\": {\"impl\": \"%s\", \"walks\": %" PRIu64 ", \"mismatches\": %" PRIu64 ", \"mismatch_fields\": {",
+        cosim_impl_name(s.impl), s.walks, s.mismatches);
+    for (unsigned f = 0; f < 5; f++)
+        o.f("%s\"%s\": %" PRIu64, f ? ", " : "", kCosimFields[f], s.field_mismatches[f]);
+    o.f("},\n    \"reports\": [");
+    for (std::size_t i = 0; i < s.reports.size(); i++)
+        o.s += std::string(i ? ", " : "") + json_str(s.reports[i]);
+    o.f("],\n");
+    if (s.latency_compared)
+        o.f("    \"latency_compared\": %" PRIu64 ", \"latency_error_mean_pct\": %.6f, \"latency_error_max_cycles\": %" PRIu64
+            ", \"latency_exact\": %" PRIu64 ",\n",
+            s.latency_compared, s.latency_error_pct_sum / static_cast<double>(s.latency_compared), s.latency_error_max,
+            s.latency_exact);
+    else
+        o.f("    \"latency_compared\": 0, \"latency_error_mean_pct\": null, \"latency_error_max_cycles\": null, "
+            "\"latency_exact\": 0,\n");
+    o.f("    \"rtl_cycles\": %" PRIu64 ", \"rtl_cycles_replayed\": %" PRIu64 ", \"rtl_cycles_spanned\": %" PRIu64
+        ", \"retries\": %" PRIu64 ", \"rebooked_reads\": %" PRIu64 ",\n",
+        s.rtl_cycles, s.replays, s.rtl_cycles_spanned, s.retries, s.rebooked_reads);
+
+    // The one figure here that depends on the machine (wall time): on a line of its own.
+    o.f("    \"rtl_cycles_per_second\": %.0f},\n",
+        s.rtl_seconds > 0 ? static_cast<double>(s.rtl_cycles) / s.rtl_seconds : 0.0);
+}
+
+}  // namespace
+
 void report_text(const ReportInputs &in, std::FILE *out)
 {
+
     const RunStats &r = *in.run;
     const ims_stats &c = *in.core;
     const IommuTimingStats &t = *in.timing;
@@ -331,6 +396,9 @@ void report_text(const ReportInputs &in, std::FILE *out)
     if (c.ats_no_access)
         std::fprintf(out, "ATS translation requests completed with R=W=0 (no translation, not faults) %" PRIu64 "\n",
                      c.ats_no_access);
+    if (in.cosim)
+        text_cosim(out, *in.cosim);
+
     for (unsigned fr = 1; fr < 256; fr++)
 
         if (c.fault_reason[fr])
@@ -425,6 +493,9 @@ bool report_json(const ReportInputs &in, ims_outfile *out, std::string *err)
     o.f("  \"fault_queue\": {\"records\": %" PRIu64 ", \"dropped\": %" PRIu64 ", \"suppressed\": %" PRIu64 "},\n",
         c.fault_records, c.fault_dropped, c.fault_suppressed);
     o.f("  \"ats_no_access\": %" PRIu64 ",\n", c.ats_no_access);
+    if (in.cosim)
+        json_cosim(o, *in.cosim);
+
 
     o.f("  \"fault_reasons\": {");
     bool first = true;

@@ -34,7 +34,9 @@ enum key_type {
     KT_SLLPS,  /* uint8_t mask from a list of sizes: 2m,1g or none */
     KT_PLAYER, /* uint8_t enum ims_player_mode: open, closed */
     KT_INVPOL, /* uint8_t enum ims_inv_policy: drain, discard */
+    KT_WALKER, /* uint8_t enum ims_walker_impl: tlm, rtl, lockstep */
 };
+
 
 struct key {
     const char *name;
@@ -81,6 +83,10 @@ static const struct key keys[] = {
     {"walker.queue", "16", KT_U32, F(walk_queue), 0, 65536, "requests", "misses waiting for a walker before the input stalls"},
     {"walker.step", "1", KT_U32, F(walk_step), 0, 1000, "cycles", "walker cycles per level besides the memory read"},
     {"walker.fill_latency", "2", KT_U32, F(fill_latency), 0, 1000, "cycles", "from the leaf read to the response"},
+    {"walker.impl", "tlm", KT_WALKER, F(walker_impl), 0, 0, "", "who walks: tlm, rtl (the verilated walker), lockstep (both, checked)"},
+    {"walker.rtl_skip_idle", "1", KT_BOOL, F(rtl_skip_idle), 0, 1, "", "RTL: skip cycles in which it provably cannot change state"},
+    {"cosim.report_limit", "20", KT_U32, F(cosim_report_limit), 0, 1000000, "walks", "RTL mismatches reported in full (then counted)"},
+
 
     {"mem.latency", "100", KT_U32, F(mem_latency), 1, 100000, "cycles", "table-read latency"},
     {"mem.bytes_per_cycle", "32", KT_U32, F(mem_bytes_per_cycle), 1, 4096, "bytes/cycle", "memory bandwidth for IOMMU accesses"},
@@ -329,7 +335,20 @@ static int set_key(struct ims_sim_cfg *cfg, const struct key *k, const char *val
             return -1;
         }
         return 0;
+    case KT_WALKER:
+        if (!strcmp(value, "tlm"))
+            *(uint8_t *)p = IMS_WALKER_TLM;
+        else if (!strcmp(value, "rtl"))
+            *(uint8_t *)p = IMS_WALKER_RTL;
+        else if (!strcmp(value, "lockstep"))
+            *(uint8_t *)p = IMS_WALKER_LOCKSTEP;
+        else {
+            snprintf(err, errlen, "%s: '%s' is not tlm, rtl or lockstep", name, value);
+            return -1;
+        }
+        return 0;
     }
+
     snprintf(err, errlen, "%s: internal error: unknown key type", name);
     return -1;
 }
@@ -542,6 +561,12 @@ static void format_value(char *buf, size_t len, const struct key *k, const void 
     case KT_INVPOL:
         snprintf(buf, len, "%s", *(const uint8_t *)p == IMS_INV_DISCARD ? "discard" : "drain");
         return;
+    case KT_WALKER: {
+        const uint8_t w = *(const uint8_t *)p;
+        snprintf(buf, len, "%s", w == IMS_WALKER_RTL ? "rtl" : w == IMS_WALKER_LOCKSTEP ? "lockstep" : "tlm");
+        return;
+    }
+
     }
     snprintf(buf, len, "?");
 }

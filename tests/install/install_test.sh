@@ -51,7 +51,9 @@ step_tree() {
     tlm_files="$LIB/libims_tlm.a $LIB/pkgconfig/iommusim-tlm.pc $LIB/cmake/iommusim/iommusim-tlm-targets.cmake"
     for h in "$IMS_SRC"/model/include/iommusim/*; do
         case $h in
+        */cosim.hpp) test ! -e "$P/include/iommusim/cosim.hpp" || fail "installed, but its library is not: cosim.hpp" ;;
         *.hpp | */simcfg.h) tlm_files="$tlm_files $P/include/iommusim/${h##*/}" ;;
+
         *) test -f "$P/include/iommusim/${h##*/}" || fail "header not installed: ${h##*/}" ;;
         esac
     done

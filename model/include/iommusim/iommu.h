@@ -111,8 +111,19 @@ struct ims_xlate {
     uint16_t did;         /* domain id used (valid once the context entry is known) */
     uint8_t psc_level;    /* walk started below a paging-structure-cache hit at this level; 0 = none */
     uint8_t n_reads;      /* table reads made, in order */
+    /* Where the second-level walk began (valid with IMS_XLATE_WALKED), so
+     * that another walker (the RTL one) can make the same walk: the table
+     * read first (the root, or the table a paging-structure-cache hit points
+     * to), its level, the table's level count, the permissions accumulated
+     * above it, and the access the walk checks (an ATS translation request
+     * walks as read-write). */
+    struct ims_walk_start {
+        uint64_t table;
+        uint8_t levels, level, perm, access;
+    } walk;
     struct ims_mem_read_rec reads[IMS_XLATE_MAX_READS];
 };
+
 
 struct ims_stats {
     uint64_t translations;      /* ims_translate() calls */
@@ -142,6 +153,10 @@ struct ims_iommu *ims_iommu_create(const struct ims_iommu_cfg *cfg, const struct
                                    char *err, size_t errlen);
 void ims_iommu_destroy(struct ims_iommu *mmu);
 const struct ims_iommu_cfg *ims_iommu_cfg(const struct ims_iommu *mmu);
+/* The bits reserved in every second-level paging entry at every level
+ * (51:HAW, SNP, and TM without ECAP.DT; walk.c adds the per-level ones). */
+uint64_t ims_iommu_pte_rsvd(const struct ims_iommu *mmu);
+
 
 /* RTADDR_REG + SRTP: sets the root table (4 KiB aligned PA); 0 disables
  * translation (every request faults with IMS_FR_ROOT_TABLE_INV). Does not

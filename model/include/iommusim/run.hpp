@@ -222,7 +222,9 @@ struct ReportInputs {
     const MemTiming *mem;
     std::uint32_t walkers;
     double wall_seconds;             // text report only; JSON and CSV never print it (deterministic)
+    const CosimStats *cosim = nullptr;  // walker.impl rtl or lockstep; nullptr with tlm
 };
+
 
 // The warnings a run's numbers deserve (empty when none), in a fixed order.
 std::vector<RunWarning> run_warnings(const ReportInputs &in);

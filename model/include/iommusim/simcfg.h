@@ -28,7 +28,14 @@ enum ims_inv_policy {
     IMS_INV_DISCARD = 1, /* in-flight walks in scope are discarded: no wait */
 };
 
+enum ims_walker_impl {
+    IMS_WALKER_TLM = 0,      /* the transaction-level walker times every walk */
+    IMS_WALKER_RTL = 1,      /* the verilated RTL walker makes and times every walk */
+    IMS_WALKER_LOCKSTEP = 2, /* TLM timing; the RTL makes every walk too and is checked against the core */
+};
+
 /* All latencies are in IOMMU clock cycles. */
+
 struct ims_sim_cfg {
     struct ims_iommu_cfg iommu; /* caps, cache geometries, fault queue */
     struct ims_tb_cfg tb;       /* where replayed page tables live */
@@ -42,6 +49,10 @@ struct ims_sim_cfg {
     uint32_t walk_queue;        /* misses waiting for a walker before the input stalls */
     uint32_t walk_step;         /* walker cycles per level besides the memory read */
     uint32_t fill_latency;      /* cycles from the leaf read to the response */
+    uint8_t walker_impl;        /* enum ims_walker_impl */
+    bool rtl_skip_idle;         /* RTL: skip cycles in which it provably cannot change state */
+    uint32_t cosim_report_limit; /* RTL walks whose mismatch is reported in full */
+
 
     uint32_t mem_latency;       /* page-table read latency, cycles */
     uint32_t mem_bytes_per_cycle; /* memory bandwidth for IOMMU accesses, bytes/cycle */

@@ -28,10 +28,10 @@
 
 #include "iommusim/iommu.h"
 #include "iommusim/simcfg.h"
+#include "iommusim/walker.hpp"
 
 namespace ims {
 
-using Cycles = std::uint64_t;
 
 // IOMMU clock: conversions between cycles and sc_time. The period is a
 // whole number of SystemC time-resolution units (1 ps by default).
@@ -141,7 +141,9 @@ struct ReqExt : tlm::tlm_extension<ReqExt> {
     std::uint16_t rid = 0;
     std::uint32_t pasid = IMS_NO_PASID;
     std::uint8_t at = IMS_AT_UNTRANSLATED;
+    std::uint64_t record = UINT64_MAX;  // the trace record it came from (for reports), if any
     // Out: the functional result and the latency charged, in cycles.
+
     ims_xlate xlate{};
     Cycles latency = 0;     // arrival to translated request leaving the IOMMU
     Cycles queue_delay = 0; // of which: waiting for a walker or a full queue
@@ -283,16 +285,16 @@ struct IommuTimingStats {
     std::uint64_t fault_writes = 0;
 };
 
-// Sees every second-level walk the model performs, in order, with its inputs,
-// the table reads the core made and the result. The lockstep co-simulation
-// of an RTL walker hooks in here: it replays the same walk on the RTL and
-// compares read by read.
+// Sees every second-level walk the model performs, in order, with its
+// inputs, the table reads the core made and the result, once its timing is
+// fixed. (A walker that supplies the timing itself is a Walker: walker.hpp.)
 class WalkObserver {
 public:
     virtual ~WalkObserver() = default;
     // start: cycle the walker was granted; done: cycle the result is ready.
     virtual void on_walk(const ims_req &req, const ims_xlate &x, Cycles start, Cycles done) = 0;
 };
+
 
 class InFlightFills;
 class WalkerPool;
@@ -332,6 +334,10 @@ public:
 
     // Not owned; nullptr to detach.
     void set_walk_observer(WalkObserver *obs) { m_observer = obs; }
+    // The walker that times (and, rtl, makes) every walk; not owned; nullptr:
+    // the built-in TlmWalker.
+    void set_walker(Walker *w) { m_walker = w; }
+
     const IommuTimingStats &timing_stats() const { return m_st; }
     void reset_timing_stats() { m_st = IommuTimingStats{}; }
     std::uint32_t walkers() const;
@@ -344,6 +350,10 @@ private:
     static void op_write(void *ctx, std::uint64_t pa, std::uint64_t val, ims_mem_kind kind);
     Cycles mem_timed(Cycles t, std::uint64_t pa);
     Cycles drain(Cycles tin, const ims_inv_scope &scope);
+    static void replace_result(const ims_req &req, const WalkOutcome &wo, ims_xlate &x);
+    __attribute__((noinline, cold)) Cycles walk_by(Walker *walker, const WalkJob &job, Cycles tin);
+
+
 
     const ims_sim_cfg m_cfg;
     const Clock &m_clk;
@@ -382,7 +392,21 @@ private:
     std::uint64_t m_mdata = 0;
     IommuTimingStats m_st;
     WalkObserver *m_observer = nullptr;
+    // The memory port as walkers see it (read_timed is mem_timed).
+    class WalkPort final : public WalkMemory {
+    public:
+        explicit WalkPort(Iommu &o) : m_o(o) {}
+        Cycles read_timed(Cycles t, std::uint64_t pa) override { return m_o.mem_timed(t, pa); }
+        std::uint64_t read_data(std::uint64_t pa) override { return op_read(&m_o, pa, IMS_MEM_PTE); }
+
+    private:
+        Iommu &m_o;
+    };
+    WalkPort m_walk_port;
+    TlmWalker m_tlm_walker;
+    Walker *m_walker = nullptr;
 };
+
 
 }  // namespace ims
 
