@@ -11,8 +11,11 @@
 #include <unistd.h>
 #include <vector>
 
+#include <nettle/sha2.h>
+
 #include "cmd.h"
 #include "iommusim/run.hpp"
+#include "iommusim/version.h"
 
 // libsystemc's own main() calls sc_main; iommusim has its own main() and
 // starts the kernel with sc_start() from `run`, so this is never called.
@@ -22,7 +25,7 @@ namespace {
 
 const char kUsage[] =
     "usage: iommusim run [--config NAME|FILE] [--trace FILE] [--set key=value]...\n"
-    "                    [--json FILE] [--csv FILE] [--quiet] [--print-config]\n"
+    "                    [--json FILE] [--csv FILE] [--quiet] [--print-config] [--explain]\n"
     "\n"
     "Replays a DMA trace through the cycle-approximate SystemC TLM model and\n"
     "prints a report: translations, faults, latency distribution, hit rates of\n"
@@ -36,6 +39,7 @@ const char kUsage[] =
     "  --csv FILE          also write the per-device table as CSV (- for stdout)\n"
     "  --quiet             no text report on stdout\n"
     "  --print-config      print every key with its value and meaning, then exit\n"
+    "  --explain           print every term of the report (JSON key) with its meaning, then exit\n"
     "\n"
     "Exit status: 0 ok; 1 some translation disagreed with the trace's recorded\n"
     "result (mismatches > 0); 2 bad arguments, configuration or trace, or an\n"
@@ -92,6 +96,83 @@ std::string config_path(const std::string &arg, std::string *why)
     return std::string();
 }
 
+// ---- Reproducible runs: the run's inputs in its JSON, --explain ----
+
+struct ReproOptions {
+    bool explain = false;             // --explain
+};
+
+// Parses one of the options above at argv[i] (advancing i past its value).
+// 1: consumed; 0: not one of them; -1: an error, with the message in *err.
+int repro_option(int, char **argv, int &i, ReproOptions &ro, std::string *)
+{
+    const std::string a = argv[i];
+    if (a == "--explain")
+        return ro.explain = true, 1;
+    return 0;
+}
+
+// "key=value" as ims_sim_cfg_set_kv applies it: key and value trimmed.
+std::string normal_kv(const std::string &kv)
+{
+    auto trim = [](std::string s) {
+        const char *ws = " \t\r\n\f\v";
+        s.erase(0, s.find_first_not_of(ws));
+        s.erase(s.find_last_not_of(ws) + 1);
+        return s;
+    };
+    const std::size_t eq = kv.find('=');
+    return eq == std::string::npos ? kv : trim(kv.substr(0, eq)) + "=" + trim(kv.substr(eq + 1));
+}
+
+// The trace file's SHA-256 and size, and its header's summary. A trace that
+// is not a regular file (a FIFO) is not read twice: no digest.
+std::string trace_summary(const std::string &path, const ims_trace_reader *r, ims::TraceSummary *t)
+{
+    const ims_trace_hdr *h = ims_trace_header(r);
+    const int form = ims_trace_reader_form(r);
+    t->form = form == IMS_TRACE_BINARY ? "binary" : form == IMS_TRACE_BINARY_ZSTD ? "zstd" : "text";
+    t->version = h->version;
+    t->creator = h->creator;
+    t->source = h->source;
+    t->devices = h->topo.n_devices;
+    t->bridges = h->topo.n_bridges;
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+        return std::string();
+    std::FILE *f = std::fopen(path.c_str(), "rb");
+    if (!f)
+        return path + ": cannot open: " + std::strerror(errno);
+    sha256_ctx ctx;
+    sha256_init(&ctx);
+    std::vector<unsigned char> buf(1 << 16);
+    std::size_t n;
+    t->file_bytes = 0;
+    while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) {
+        sha256_update(&ctx, n, buf.data());
+        t->file_bytes += n;
+    }
+    const bool bad = std::ferror(f);
+    std::fclose(f);
+    if (bad)
+        return path + ": read error";
+    unsigned char d[SHA256_DIGEST_SIZE];
+    sha256_digest(&ctx, sizeof d, d);
+    t->digest = "sha256:";
+    for (unsigned char b : d) {
+        char x[3];
+        std::snprintf(x, sizeof x, "%02x", b);
+        t->digest += x;
+    }
+    return std::string();
+}
+
+void explain(std::FILE *out)
+{
+    for (const ims::ReportTerm &t : ims::report_terms())
+        std::fprintf(out, "%-36s %s\n", t.key.c_str(), t.text.c_str());
+}
+
 int fail(const std::string &msg)
 {
     std::fprintf(stderr, "iommusim run: %s\n", msg.c_str());
@@ -106,8 +187,15 @@ extern "C" int ims_cmd_run(int argc, char **argv)
     std::vector<std::string> sets;
     bool quiet = false, print_config = false;
     bool seen_config = false, seen_trace = false, seen_json = false, seen_csv = false;
+    ReproOptions ro;
     for (int i = 1; i < argc; i++) {
         const std::string a = argv[i];
+        std::string rerr; // --explain: repro_option()
+        if (const int r = repro_option(argc, argv, i, ro, &rerr)) {
+            if (r < 0)
+                return fail(rerr);
+            continue;
+        }
         auto value = [&](std::string &dst) -> bool {
             if (i + 1 >= argc)
                 return false;
@@ -166,15 +254,23 @@ extern "C" int ims_cmd_run(int argc, char **argv)
         }
     }
 
+    if (ro.explain) {
+        explain(stdout);
+        return 0;
+    }
     char err[512];
     ims_sim_cfg cfg;
     ims_sim_cfg_default(&cfg);
     std::string why;
+    ims::RunMeta meta;
     const std::string cpath = config_path(config, &why);
     if (cpath.empty())
         return fail(why);
     if (ims_sim_cfg_load(&cfg, cpath.c_str(), err, sizeof err))
         return fail(err);
+    meta.config_path = cpath;
+    for (const std::string &s : sets)
+        meta.overrides.push_back(normal_kv(s));
     // A cross-key check that fails is the file's fault if the file alone
     // fails it, else the --set values' (they made a good file bad).
     const ims_sim_cfg file_cfg = cfg;
@@ -220,6 +316,18 @@ extern "C" int ims_cmd_run(int argc, char **argv)
     ims_trace_reader *reader = ims_trace_open(trace.c_str(), err, sizeof err);
     if (!reader)
         return fail(err);
+    {
+        const std::string e = trace_summary(trace, reader, &meta.trace);
+        if (!e.empty()) {
+            ims_trace_close(reader);
+            return fail(e);
+        }
+    }
+    meta.version = IMS_VERSION_STRING;
+    meta.git = IMS_GIT_DESCRIBE;
+    meta.command.push_back("iommusim");
+    for (int i = 0; i < argc; i++)
+        meta.command.push_back(argv[i]);
     ims_outfile *jout = nullptr, *cout = nullptr;
     if ((!json.empty() && !(jout = ims_outfile_open(json.c_str(), err, sizeof err))) ||
         (!csv.empty() && !(cout = ims_outfile_open(csv.c_str(), err, sizeof err)))) {
@@ -274,6 +382,7 @@ extern "C" int ims_cmd_run(int argc, char **argv)
     } else {
         ims::ReportInputs in{&cfg,  trace.c_str(),          config.c_str(), &player.stats(), &player.core_stats(),
                              &player.timing_stats(), &memory.timing(), iommu.walkers(), wall};
+        in.meta = &meta;
         if (!quiet)
             ims::report_text(in, stdout);
         else // the text report carries them otherwise; a quiet run must not hide them
