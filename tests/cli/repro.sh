@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Reproducible results: the inputs a run's JSON records, latencies in ns and
-# `--explain`. Run by tests/cli/CMakeLists.txt
+# Reproducible results: the inputs a run's JSON records, `compare`, latencies
+# in ns and `--explain`. Run by tests/cli/CMakeLists.txt
 # through expect.sh (which provides `ims`, the binary under test).
 # Usage: repro.sh CASE SCRATCH SOURCE_DIR; prints "ok" when the case holds.
 set -euo pipefail
@@ -49,9 +49,47 @@ ns)
     ims run --trace shipped/mixed.itr.zst --set clock.mhz=400 >out.txt
     grep -Eq '^translation latency \(ns\): +min [0-9.]+  mean' out.txt || fail "no ns latency line"
     ;;
+compare)
+    ims run --quiet --trace shipped/mixed.itr.zst --json a.json
+    ims run --quiet --trace shipped/mixed.itr.zst --json a2.json
+    ims run --quiet --trace shipped/mixed.itr.zst --set iotlb.ways=1 --json b.json
+    # Equal: exit 0, though the provenance lines differ.
+    ims compare a.json a2.json >out || fail "equal files: exit $?"
+    grep -Eq '^configuration: equal \([0-9]+ values\)$' out && grep -Eq '^metrics: equal \([0-9]+ values\)$' out ||
+        fail "equal files: $(cat out)"
+    # A configuration difference and the metrics it moves: exit 1.
+    rc=0
+    ims compare a.json b.json >out || rc=$?
+    [ $rc = 1 ] || fail "different files: exit $rc"
+    grep -Eq '^  effective_config\.iotlb\.ways +[0-9]+ +1$' out || fail "no iotlb.ways row: $(cat out)"
+    grep -Eq '^  overrides\[0\] +\(absent\) +iotlb\.ways=1$' out || fail "no overrides row"
+    h1=$(grep -o '"iotlb": {"lookups": [0-9]*, "hits": [0-9]*' a.json | grep -o '[0-9]*$')
+    h2=$(grep -o '"iotlb": {"lookups": [0-9]*, "hits": [0-9]*' b.json | grep -o '[0-9]*$')
+    [ "$h1" != "$h2" ] || fail "iotlb.ways=1 left the IOTLB hits unchanged: no metric difference to see"
+    d=$((h2 - h1))
+    pct=$(awk -v a="$h1" -v b="$h2" 'BEGIN { printf "%+.2f%%", 100 * (b - a) / a }')
+    grep -Eq "^  iotlb\.hits +$h1 +$h2 +\\+?$d +${pct//+/\\+}\$" out || fail "no iotlb.hits row ($h1 $h2 $d $pct): $(cat out)"
+    # A metric difference alone (the same configuration, an edited result).
+    sed 's/^  "translations": \([0-9]*\),/  "translations": 1\1,/' a.json >m.json
+    rc=0
+    ims compare a.json m.json >out || rc=$?
+    [ $rc = 1 ] || fail "metric difference: exit $rc"
+    grep -Eq '^configuration: equal' out || fail "metric difference: configuration not equal"
+    grep -Eq '^metrics: 1 of [0-9]+ values differ$' out || fail "metric difference: $(cat out)"
+    grep -Eq '^  translations +[0-9]+ +1[0-9]+ +\+[0-9]+ +\+[0-9.]+%$' out || fail "no translations row"
+    # --tolerance: a 1% change passes at 2%, not at 0.5%.
+    t=$(grep -o '"translations": [0-9]*,' a.json | head -n 1 | grep -o '[0-9]*')
+    sed "0,/\"translations\": $t,/s//\"translations\": $((t + t / 100)),/" a.json >t.json
+    ims compare --tolerance 2 a.json t.json >out || fail "within tolerance: exit $?"
+    rc=0
+    ims compare --tolerance 0.5 a.json t.json >out || rc=$?
+    [ $rc = 1 ] || fail "beyond tolerance: exit $rc"
+    # --all lists equal values too.
+    [ "$(ims compare --all a.json a2.json | grep -c '^  ')" -gt 100 ] || fail "--all lists few values"
+    ;;
 explain)
     # Every JSON key documented in docs/stats.md has an --explain line, and
-    # the other way round.
+    # the other way round; every leaf of a real run's JSON is explained.
     ims run --explain >explain.txt
     cut -d' ' -f1 explain.txt | sort >explained
     [ "$(sort -u explained | wc -l)" = "$(wc -l <explained)" ] || fail "a term is explained twice"
@@ -66,6 +104,18 @@ explain)
     done <doc_words
     sort -o documented documented
     diff explained documented >d.out || fail "--explain and docs/stats.md differ (< explain, > docs): $(cat d.out)"
+    ims run --quiet --trace shipped/mixed-lazy-fault.itr.zst --set iotlb.ways=2 --json a.json
+    # Leaves, as compare --all lists them (provenance is not compared: added by hand).
+    ims compare --all a.json a.json | sed -n '/^  key /d; s/^  \([^ ]*\).*/\1/p' |
+        sed 's/\[[0-9]*\]/[]/g; s/^effective_config\..*/effective_config.<key>/; s/^fault_reasons\..*/fault_reasons.<reason>/' |
+        sort -u >leaves
+    grep -q '^fault_reasons.<reason>$' leaves || fail "the run has no fault reasons: pick another trace"
+    # (An empty array is one leaf, X: explained as X[]...)
+    comm -23 leaves explained | while read -r l; do grep -qF "$l[]" explained || echo "$l"; done >unexplained
+    [ ! -s unexplained ] || fail "JSON keys without an explanation: $(cat unexplained)"
+    for k in $(grep '^provenance\.' explained | sed 's/\[\]$//; s/^provenance\.//'); do
+        grep -q "\"$k\": " a.json || fail "explained provenance.$k is not in the JSON"
+    done
     ;;
 *)
     fail "unknown case $case"
