@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include <jansson.h>
 #include <nettle/sha2.h>
 
 #include "cmd.h"
@@ -26,6 +27,7 @@ namespace {
 const char kUsage[] =
     "usage: iommusim run [--config NAME|FILE] [--trace FILE] [--set key=value]...\n"
     "                    [--json FILE] [--csv FILE] [--quiet] [--print-config] [--explain]\n"
+    "       iommusim run --config-from RESULT.json [--trace FILE] [--allow-trace-change] ...\n"
     "\n"
     "Replays a DMA trace through the cycle-approximate SystemC TLM model and\n"
     "prints a report: translations, faults, latency distribution, hit rates of\n"
@@ -40,6 +42,11 @@ const char kUsage[] =
     "  --quiet             no text report on stdout\n"
     "  --print-config      print every key with its value and meaning, then exit\n"
     "  --explain           print every term of the report (JSON key) with its meaning, then exit\n"
+    "  --config-from RESULT.json  rerun a point: the configuration (every key) and\n"
+    "                      trace that RESULT.json (a --json output) records; not with --config;\n"
+    "                      --set on top is applied and recorded. Refused if the trace's SHA-256\n"
+    "                      differs from the recorded one\n"
+    "  --allow-trace-change  with --config-from: a trace whose digest differs is a warning\n"
     "\n"
     "Exit status: 0 ok; 1 some translation disagreed with the trace's recorded\n"
     "result (mismatches > 0); 2 bad arguments, configuration or trace, or an\n"
@@ -96,17 +103,33 @@ std::string config_path(const std::string &arg, std::string *why)
     return std::string();
 }
 
-// ---- Reproducible runs: the run's inputs in its JSON, --explain ----
+// ---- Reproducible runs: --config-from, the run's inputs in its JSON, --explain ----
 
 struct ReproOptions {
+    std::string config_from;          // --config-from FILE
+    bool seen_config_from = false;
+    bool allow_trace_change = false;  // --allow-trace-change
     bool explain = false;             // --explain
 };
 
 // Parses one of the options above at argv[i] (advancing i past its value).
 // 1: consumed; 0: not one of them; -1: an error, with the message in *err.
-int repro_option(int, char **argv, int &i, ReproOptions &ro, std::string *)
+int repro_option(int argc, char **argv, int &i, ReproOptions &ro, std::string *err)
 {
     const std::string a = argv[i];
+    if (a == "--config-from") {
+        if (i + 1 >= argc)
+            return *err = "--config-from needs a file (a run's --json output)", -1;
+        if (ro.seen_config_from)
+            return *err = "--config-from given twice (one design point per run)", -1;
+        ro.seen_config_from = true;
+        ro.config_from = argv[++i];
+        if (ro.config_from.empty())
+            return *err = "--config-from: empty file name", -1;
+        return 1;
+    }
+    if (a == "--allow-trace-change")
+        return ro.allow_trace_change = true, 1;
     if (a == "--explain")
         return ro.explain = true, 1;
     return 0;
@@ -123,6 +146,101 @@ std::string normal_kv(const std::string &kv)
     };
     const std::size_t eq = kv.find('=');
     return eq == std::string::npos ? kv : trim(kv.substr(0, eq)) + "=" + trim(kv.substr(eq + 1));
+}
+
+// What --config-from takes from a run's JSON besides the configuration.
+struct Recorded {
+    std::string config, trace, digest;  // digest empty: none recorded (null)
+    std::vector<std::string> overrides;
+};
+
+// Reads a run result (iommusim run --json) and sets cfg to its
+// effective_config. Refuses a file that is not JSON, not a run result of a
+// schema this version reads, or that names a key this version does not
+// know; a key it lacks (a newer key than the writer knew) keeps its
+// built-in default, with a warning. Returns an empty string or the message.
+std::string load_config_from(const std::string &path, ims_sim_cfg *cfg, Recorded *rec)
+{
+    const std::string where = "--config-from " + path + ": ";
+    struct stat st;
+    if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+        return where + "is a directory, not a run result";
+    std::FILE *f = std::fopen(path.c_str(), "r");
+    if (!f)
+        return where + "cannot open: " + std::strerror(errno);
+    json_error_t e;
+    json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &e);
+    std::fclose(f);
+    if (!root)
+        return where + "not JSON: line " + std::to_string(e.line) + " column " + std::to_string(e.column) + ": " +
+               e.text;
+    std::string msg;
+    auto str = [&](const char *key, std::string *out) -> bool {
+        const json_t *v = json_object_get(root, key);
+        if (!json_is_string(v)) {
+            msg = where + "\"" + key + "\" is missing or not a string";
+            return false;
+        }
+        *out = json_string_value(v);
+        return true;
+    };
+    const json_t *schema = json_is_object(root) ? json_object_get(root, "schema") : nullptr;
+    const json_t *ec = json_is_object(root) ? json_object_get(root, "effective_config") : nullptr;
+    const json_t *ti = json_is_object(root) ? json_object_get(root, "trace_info") : nullptr;
+    const json_t *ov = json_is_object(root) ? json_object_get(root, "overrides") : nullptr;
+    if (!json_is_string(schema) || std::strncmp(json_string_value(schema), "iommusim-run/", 13) != 0) {
+        msg = where + "not an iommusim run result (no \"schema\": \"iommusim-run/N\"; results written before " +
+              "the schema existed do not record their configuration)";
+    } else if (std::strcmp(json_string_value(schema), ims::kRunSchema) != 0) {
+        msg = where + "schema " + json_string_value(schema) + ": this iommusim (" + IMS_VERSION_STRING + ") reads " +
+              ims::kRunSchema + " only";
+    } else if (!json_is_object(ec) || !json_is_object(ti) || !json_is_array(ov)) {
+        msg = where + "not a complete run result (\"effective_config\", \"trace_info\" and \"overrides\" are required)";
+    } else if (str("config", &rec->config) && str("trace", &rec->trace)) {
+        const json_t *d = json_object_get(ti, "digest");
+        if (json_is_string(d))
+            rec->digest = json_string_value(d);
+        else if (!json_is_null(d))
+            msg = where + "\"trace_info.digest\" is missing or not a string";
+        std::size_t i;
+        const json_t *v;
+        json_array_foreach(ov, i, v)
+        {
+            if (!json_is_string(v)) {
+                msg = where + "\"overrides\" holds a value that is not a string";
+                break;
+            }
+            rec->overrides.push_back(json_string_value(v));
+        }
+        const char *key;
+        json_object_foreach(const_cast<json_t *>(ec), key, v)
+        {
+            if (!msg.empty())
+                break;
+            char buf[128], err[512];
+            if (ims_sim_cfg_get(cfg, key, buf, sizeof buf) != 0)
+                msg = where + "effective_config: unknown key '" + key + "' (this iommusim, " + IMS_VERSION_STRING +
+                      ", does not know it: the point cannot be rerun exactly)";
+            else if (!json_is_string(v))
+                msg = where + "effective_config." + key + ": not a string";
+            else if (ims_sim_cfg_set(cfg, key, json_string_value(v), err, sizeof err))
+                msg = where + "effective_config." + err;
+        }
+        // Keys the writer did not know (an older version): one warning for all.
+        std::string missing;
+        std::size_t nmissing = 0;
+        for (std::size_t k = 0; msg.empty() && k < ims_sim_cfg_keys(); k++)
+            if (!json_object_get(ec, ims_sim_cfg_key(k))) {
+                char buf[128];
+                ims_sim_cfg_get(cfg, ims_sim_cfg_key(k), buf, sizeof buf);
+                missing += (nmissing++ ? ", " : "") + std::string(ims_sim_cfg_key(k)) + "=" + buf;
+            }
+        if (nmissing)
+            std::fprintf(stderr, "iommusim run: warning: %s: effective_config lacks %zu key(s), which keep their defaults: %s\n",
+                         path.c_str(), nmissing, missing.c_str());
+    }
+    json_decref(root);
+    return msg;
 }
 
 // The trace file's SHA-256 and size, and its header's summary. A trace that
@@ -190,7 +308,7 @@ extern "C" int ims_cmd_run(int argc, char **argv)
     ReproOptions ro;
     for (int i = 1; i < argc; i++) {
         const std::string a = argv[i];
-        std::string rerr; // --explain: repro_option()
+        std::string rerr; // --config-from, --allow-trace-change, --explain: repro_option()
         if (const int r = repro_option(argc, argv, i, ro, &rerr)) {
             if (r < 0)
                 return fail(rerr);
@@ -258,17 +376,36 @@ extern "C" int ims_cmd_run(int argc, char **argv)
         explain(stdout);
         return 0;
     }
+    if (seen_config && ro.seen_config_from)
+        return fail("--config and --config-from: one source of the configuration (--set changes keys on top of either)");
+    if (ro.allow_trace_change && !ro.seen_config_from)
+        return fail("--allow-trace-change: only with --config-from");
     char err[512];
     ims_sim_cfg cfg;
     ims_sim_cfg_default(&cfg);
     std::string why;
+    Recorded rec;
     ims::RunMeta meta;
-    const std::string cpath = config_path(config, &why);
-    if (cpath.empty())
-        return fail(why);
-    if (ims_sim_cfg_load(&cfg, cpath.c_str(), err, sizeof err))
-        return fail(err);
-    meta.config_path = cpath;
+    std::string cpath;
+    if (ro.seen_config_from) {
+        // The recorded point, its name and overrides; --set goes on top.
+        const std::string e = load_config_from(ro.config_from, &cfg, &rec);
+        if (!e.empty())
+            return fail(e);
+        config = rec.config;
+        meta.overrides = rec.overrides;
+        meta.config_from = ro.config_from;
+        cpath = ro.config_from;
+        if (!seen_trace)
+            trace = rec.trace;
+    } else {
+        cpath = config_path(config, &why);
+        if (cpath.empty())
+            return fail(why);
+        if (ims_sim_cfg_load(&cfg, cpath.c_str(), err, sizeof err))
+            return fail(err);
+        meta.config_path = cpath;
+    }
     for (const std::string &s : sets)
         meta.overrides.push_back(normal_kv(s));
     // A cross-key check that fails is the file's fault if the file alone
@@ -314,14 +451,23 @@ extern "C" int ims_cmd_run(int argc, char **argv)
         quiet = true;
 
     ims_trace_reader *reader = ims_trace_open(trace.c_str(), err, sizeof err);
+    if (!reader && ro.seen_config_from && !seen_trace) // a relative path is taken from here
+        return fail(std::string(err) + " (the trace " + ro.config_from + " records; --trace names another)");
     if (!reader)
         return fail(err);
     {
         const std::string e = trace_summary(trace, reader, &meta.trace);
-        if (!e.empty()) {
+        std::string d;
+        if (e.empty() && ro.seen_config_from && meta.trace.digest != rec.digest)
+            d = trace + ": its digest (" + (meta.trace.digest.empty() ? "none: not a regular file" : meta.trace.digest) +
+                ") differs from the one " + ro.config_from + " records (" +
+                (rec.digest.empty() ? "none" : rec.digest) + "): not the trace of that run";
+        if (!e.empty() || (!d.empty() && !ro.allow_trace_change)) {
             ims_trace_close(reader);
-            return fail(e);
+            return fail(e.empty() ? d + " (--allow-trace-change runs it anyway)" : e);
         }
+        if (!d.empty())
+            std::fprintf(stderr, "iommusim run: warning: %s\n", d.c_str());
     }
     meta.version = IMS_VERSION_STRING;
     meta.git = IMS_GIT_DESCRIBE;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Reproducible results: the inputs a run's JSON records, `compare`, latencies
-# in ns and `--explain`. Run by tests/cli/CMakeLists.txt
+# Reproducible results: `run --config-from`, the inputs a run's JSON records,
+# `compare`, latencies in ns and `--explain`. Run by tests/cli/CMakeLists.txt
 # through expect.sh (which provides `ims`, the binary under test).
 # Usage: repro.sh CASE SCRATCH SOURCE_DIR; prints "ok" when the case holds.
 set -euo pipefail
@@ -16,21 +16,69 @@ strip() { sed '/^  "provenance": /d' "$1"; }
 jnum() { grep "^  \"$2\": " "$1" | grep -o "\"$3\": [-0-9.e+]*" | head -n 1 | sed 's/.*: //'; }
 
 case $case in
+rerun)
+    # A point with overrides and seeded randomness (a probability that %g
+    # would round): rerun from its JSON, the results are byte-identical.
+    sets=(--set iotlb.repl=random --set iotlb.sets=4 --set mem.ptw_cache_hit=0.123456789 --set seed=7)
+    ims run --quiet --config small --trace shipped/mixed.itr.zst "${sets[@]}" --json a.json
+    ims run --quiet --config-from a.json --json b.json
+    cmp <(strip a.json) <(strip b.json) || fail "rerun differs from its original"
+    grep -q '"config_from": "a.json"' b.json || fail "provenance does not name the --config-from file"
+    grep -q '^  "config": "small",$' b.json || fail "rerun lost the config name"
+    grep -q '"mem.ptw_cache_hit": "0.123456789"' b.json || fail "effective_config rounded a probability"
+    grep -qF '"overrides": ["iotlb.repl=random", "iotlb.sets=4", "mem.ptw_cache_hit=0.123456789", "seed=7"],' a.json ||
+        fail "overrides not recorded in order"
+    # The seed matters, so the equality above is not a constant output.
+    ims run --quiet --config-from a.json --set seed=8 --json c.json
+    if cmp -s <(strip a.json) <(strip c.json); then fail "seed=8 gave the same JSON"; fi
+    grep -qF '"seed=7", "seed=8"],' c.json || fail "--set on top of --config-from not recorded"
+    grep -q '^  "seed": 8,$' c.json || fail "seed not recorded"
+    # A result of an older version, which lacked a key: the default, with a warning.
+    grep -v '^    "walker.step": ' a.json >old.json
+    ims run --quiet --config-from old.json --json d.json 2>err
+    grep -qx 'iommusim run: warning: old.json: effective_config lacks 1 key(s), which keep their defaults: walker.step=1' err ||
+        fail "missing key: $(cat err)"
+    cmp <(strip a.json) <(strip d.json) || fail "a missing key at its default changed the result"
+    # compare agrees: equal; then the seed (3 values: seed, overrides[4], effective_config.seed).
+    ims compare a.json b.json >cmp.out || fail "compare a b: exit $?"
+    grep -q '^metrics: equal' cmp.out || fail "compare a b: not equal"
+    rc=0
+    ims compare a.json c.json >cmp.out || rc=$?
+    [ $rc = 1 ] || fail "compare a c: exit $rc"
+    grep -Eq '^configuration: 3 of [0-9]+ values differ$' cmp.out || fail "compare a c: $(cat cmp.out)"
+    grep -Eq '^  effective_config\.seed +7 +8$' cmp.out || fail "compare a c: no seed row"
+    ;;
 digest)
-    # The digest is the SHA-256 of the trace file's bytes.
+    # The recorded trace changes under the same path: refused, or run with a
+    # warning when asked to.
     ims trace gen nic --count 300 --seed 1 t.itr >/dev/null
     ims run --quiet --trace t.itr --json a.json
     grep -Eq '"digest": "sha256:[0-9a-f]{64}"' a.json || fail "no SHA-256 digest"
     [ "$(jnum a.json trace_info file_bytes)" = "$(stat -c %s t.itr)" ] || fail "file_bytes is not the file's size"
     want=$(sha256sum t.itr | cut -d' ' -f1)
     grep -q "\"digest\": \"sha256:$want\"" a.json || fail "digest is not the SHA-256 of the file's bytes"
+    ims trace gen nic --count 300 --seed 2 t.itr >/dev/null
+    rc=0
+    ims run --quiet --config-from a.json --json b.json 2>err || rc=$?
+    [ $rc = 2 ] || fail "changed trace: exit $rc, expected 2"
+    grep -q "^iommusim run: t.itr: its digest (sha256:[0-9a-f]*) differs from the one a.json records" err ||
+        fail "changed trace: $(cat err)"
+    [ ! -e b.json ] || fail "changed trace: b.json written"
+    ims run --quiet --config-from a.json --allow-trace-change --json b.json 2>err
+    grep -q "^iommusim run: warning: t.itr: its digest" err || fail "--allow-trace-change: no warning"
+    # --trace: the same bytes under another path are the same trace.
+    ims trace gen nic --count 300 --seed 1 moved.itr >/dev/null
+    ims run --quiet --config-from a.json --trace moved.itr --json c.json
+    grep -q '^  "trace": "moved.itr",$' c.json || fail "--trace not used"
     ;;
 header)
     # The text report names the configuration and every override.
     ims run --trace shipped/net.itr.zst --config small --set ' iotlb.ways = 2' --set seed=3 >out.txt
     grep -q '^iommusim run: shipped/net.itr.zst  (config small, 1000 MHz)$' out.txt || fail "header"
     grep -q '^overrides (--set): iotlb.ways=2, seed=3$' out.txt || fail "overrides not in the header"
-    ims run --trace shipped/net.itr.zst >out.txt
+    ims run --quiet --trace shipped/net.itr.zst --json a.json
+    ims run --config-from a.json >out.txt
+    grep -q '^configuration from a.json$' out.txt || fail "--config-from not in the header"
     if grep -q '^overrides' out.txt; then fail "overrides line without overrides"; fi
     ;;
 ns)
