@@ -534,6 +534,7 @@ void report_text(const ReportInputs &in, std::FILE *out)
     if (in.wall_seconds > 0)
         std::fprintf(out, "\nwall time %.3f s: %.2f M translations/s\n", in.wall_seconds,
                      static_cast<double>(r.requests_simulated) / in.wall_seconds / 1e6);
+    std::fprintf(out, "(every term, as its JSON key, in one line each: iommusim run --explain)\n");
 }
 
 bool report_json(const ReportInputs &in, const char *path, std::string *err)

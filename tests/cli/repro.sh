@@ -76,6 +76,7 @@ header)
     ims run --trace shipped/net.itr.zst --config small --set ' iotlb.ways = 2' --set seed=3 >out.txt
     grep -q '^iommusim run: shipped/net.itr.zst  (config small, 1000 MHz)$' out.txt || fail "header"
     grep -q '^overrides (--set): iotlb.ways=2, seed=3$' out.txt || fail "overrides not in the header"
+    grep -q '^(every term, as its JSON key, in one line each: iommusim run --explain)$' out.txt || fail "no pointer to --explain"
     ims run --quiet --trace shipped/net.itr.zst --json a.json
     ims run --config-from a.json >out.txt
     grep -q '^configuration from a.json$' out.txt || fail "--config-from not in the header"
