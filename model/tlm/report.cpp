@@ -109,20 +109,50 @@ std::string bdf(std::uint16_t rid)
     return b;
 }
 
+// Length of the well-formed UTF-8 sequence at s[i] (RFC 3629: no overlong
+// forms, no surrogates, at most U+10FFFF), or 0 if it is not one.
+std::size_t utf8_len(const std::string &s, std::size_t i)
+{
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > s.size())
+        return 0;
+    std::uint32_t cp = n == 1 ? c : c & (0x7f >> n);
+    for (std::size_t k = 1; k < n; k++) {
+        const unsigned char d = static_cast<unsigned char>(s[i + k]);
+        if ((d >> 6) != 2)
+            return 0;
+        cp = (cp << 6) | (d & 0x3f);
+    }
+    static const std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+// A JSON string. JSON text must be UTF-8 (RFC 8259, 8.1), or readers refuse
+// the whole file; a byte that is not part of well-formed UTF-8 (a file name
+// in another encoding) is written as the code point of the same value,
+// \u00XX, as Latin-1 would read it.
 std::string json_str(const std::string &s)
 {
     std::string o = "\"";
-    for (char c : s) {
+    for (std::size_t i = 0; i < s.size();) {
+        const char c = s[i];
+        const std::size_t n = utf8_len(s, i);
         if (c == '"' || c == '\\') {
             o += '\\';
             o += c;
-        } else if (static_cast<unsigned char>(c) < 0x20) {
+        } else if (n == 0 || static_cast<unsigned char>(c) < 0x20) {
             char b[8];
-            std::snprintf(b, sizeof b, "\\u%04x", c);
+            std::snprintf(b, sizeof b, "\\u%04x", static_cast<unsigned char>(c));
             o += b;
         } else {
-            o += c;
+            o.append(s, i, n);
+            i += n;
+            continue;
         }
+        i++;
     }
     return o + "\"";
 }

@@ -136,6 +136,16 @@ compare)
     # --all lists equal values too.
     [ "$(ims compare --all a.json a2.json | grep -c '^  ')" -gt 100 ] || fail "--all lists few values"
     ;;
+utf8)
+    # A trace name that is not UTF-8 (0xff; an overlong '/'; a surrogate) next to
+    # one that is: the JSON stays UTF-8, so that compare and --config-from read it.
+    name=$(printf 'x\xc3\xa9\xe2\x82\xac\xff\xc0\xaf\xed\xa0\x80.itr.zst')
+    cp shipped/net.itr.zst "$name"
+    ims run --quiet --trace "$name" --json a.json
+    grep -qF '"trace": "x'$(printf '\xc3\xa9\xe2\x82\xac')'\u00ff\u00c0\u00af\u00ed\u00a0\u0080.itr.zst",' a.json ||
+        fail "trace name: $(grep -m1 '"trace"' a.json)"
+    ims compare a.json a.json >out || fail "compare of a non-UTF-8 name: exit $?: $(cat out)"
+    ;;
 explain)
     # Every JSON key documented in docs/stats.md has an --explain line, and
     # the other way round; every leaf of a real run's JSON is explained.
