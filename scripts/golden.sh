@@ -10,7 +10,8 @@
 # IDs and how each is made (in a scratch directory, from relative paths only,
 # so that the bytes do not depend on where the checkout is):
 #   json/T.C.json   iommusim run --quiet --config C --trace shipped/T.itr.zst --json,
-#                   for every traces/T.itr.zst and configs/C.cfg (as scripts/results.sh)
+#                   for every traces/T.itr.zst and configs/C.cfg (as scripts/results.sh),
+#                   less its "provenance" line
 #   json/gen-K.C.json  the same for the checked-in golden gen/K.itr (as gen-K.itr):
 #                   generated traces have a warm-up mark, recordings do not
 #   trace/N.itr     trace convert of the hand-written text tests/trace/data/N.itt
@@ -108,7 +109,11 @@ make_one() {
         # A run that fails (1: a check failed) but writes its JSON is compared
         # too, so that the diff shows what went wrong.
         "$bin" run --quiet --config "$cfg" --trace "$path" --json out.json || rc=$?
-        if [ -f out.json ]; then mv out.json "$out" || return 2; fi
+        # Less its one provenance line (version, commit, command line, wall
+        # time), which differs between builds by design (as scripts/results.sh).
+        if [ -f out.json ]; then
+            sed '/^  "provenance": /d' out.json >"$out" || return 2
+        fi
         return $rc
         ;;
     trace/*.itr)

@@ -11,9 +11,13 @@
 #include <unistd.h>
 #include <vector>
 
+#include <jansson.h>
+#include <nettle/sha2.h>
+
 #include "cmd.h"
 #include "iommusim/cosim.hpp"
 #include "iommusim/run.hpp"
+#include "iommusim/version.h"
 
 
 // libsystemc's own main() calls sc_main; iommusim has its own main() and
@@ -24,7 +28,8 @@ namespace {
 
 const char kUsage[] =
     "usage: iommusim run [--config NAME|FILE] [--trace FILE] [--set key=value]...\n"
-    "                    [--json FILE] [--csv FILE] [--quiet] [--print-config]\n"
+    "                    [--json FILE] [--csv FILE] [--quiet] [--print-config] [--explain]\n"
+    "       iommusim run --config-from RESULT.json [--trace FILE] [--allow-trace-change] ...\n"
     "\n"
     "Replays a DMA trace through the cycle-approximate SystemC TLM model and\n"
     "prints a report: translations, faults, latency distribution, hit rates of\n"
@@ -38,6 +43,12 @@ const char kUsage[] =
     "  --csv FILE          also write the per-device table as CSV (- for stdout)\n"
     "  --quiet             no text report on stdout\n"
     "  --print-config      print every key with its value and meaning, then exit\n"
+    "  --explain           print every term of the report (JSON key) with its meaning, then exit\n"
+    "  --config-from RESULT.json  rerun a point: the configuration (every key) and\n"
+    "                      trace that RESULT.json (a --json output) records; not with --config;\n"
+    "                      --set on top is applied and recorded. Refused if the trace's SHA-256\n"
+    "                      differs from the recorded one\n"
+    "  --allow-trace-change  with --config-from: a trace whose digest differs is a warning\n"
     "  --walker tlm|rtl|lockstep\n"
     "                      who walks (walker.impl): the TLM walker; the verilated RTL\n"
     "                      walker; or both, each RTL walk checked against the C core\n"
@@ -46,12 +57,11 @@ const char kUsage[] =
     "  --wave-cycles A:B   only cycles A..B of it;  --wave-records A:B  only the walks\n"
     "                      of trace records A..B\n"
     "\n"
-
     "Exit status: 0 ok; 1 some translation disagreed with the trace's recorded\n"
     "result (mismatches > 0), or an RTL walk with the C core's (cosim.mismatches\n"
     "> 0); 2 bad arguments, configuration or trace, or an\n"
-
     "output that could not be written (docs/tools.md, \"Output files\").\n";
+
 
 // The shipped configurations' names (configs/*.cfg), sorted, for messages.
 std::string shipped_configs(const std::string &dir)
@@ -102,6 +112,194 @@ std::string config_path(const std::string &arg, std::string *why)
     *why = "--config " + arg + ": no such file, and no configs/" + name + " in " + dir +
            " (shipped configurations: " + shipped_configs(dir + "/configs") + ")";
     return std::string();
+}
+
+// ---- Reproducible runs: --config-from, the run's inputs in its JSON, --explain ----
+
+struct ReproOptions {
+    std::string config_from;          // --config-from FILE
+    bool seen_config_from = false;
+    bool allow_trace_change = false;  // --allow-trace-change
+    bool explain = false;             // --explain
+};
+
+// Parses one of the options above at argv[i] (advancing i past its value).
+// 1: consumed; 0: not one of them; -1: an error, with the message in *err.
+int repro_option(int argc, char **argv, int &i, ReproOptions &ro, std::string *err)
+{
+    const std::string a = argv[i];
+    if (a == "--config-from") {
+        if (i + 1 >= argc)
+            return *err = "--config-from needs a file (a run's --json output)", -1;
+        if (ro.seen_config_from)
+            return *err = "--config-from given twice (one design point per run)", -1;
+        ro.seen_config_from = true;
+        ro.config_from = argv[++i];
+        if (ro.config_from.empty())
+            return *err = "--config-from: empty file name", -1;
+        return 1;
+    }
+    if (a == "--allow-trace-change")
+        return ro.allow_trace_change = true, 1;
+    if (a == "--explain")
+        return ro.explain = true, 1;
+    return 0;
+}
+
+// "key=value" as ims_sim_cfg_set_kv applies it: key and value trimmed.
+std::string normal_kv(const std::string &kv)
+{
+    auto trim = [](std::string s) {
+        const char *ws = " \t\r\n\f\v";
+        s.erase(0, s.find_first_not_of(ws));
+        s.erase(s.find_last_not_of(ws) + 1);
+        return s;
+    };
+    const std::size_t eq = kv.find('=');
+    return eq == std::string::npos ? kv : trim(kv.substr(0, eq)) + "=" + trim(kv.substr(eq + 1));
+}
+
+// What --config-from takes from a run's JSON besides the configuration.
+struct Recorded {
+    std::string config, trace, digest;  // digest empty: none recorded (null)
+    std::vector<std::string> overrides;
+};
+
+// Reads a run result (iommusim run --json) and sets cfg to its
+// effective_config. Refuses a file that is not JSON, not a run result of a
+// schema this version reads, or that names a key this version does not
+// know; a key it lacks (a newer key than the writer knew) keeps its
+// built-in default, with a warning. Returns an empty string or the message.
+std::string load_config_from(const std::string &path, ims_sim_cfg *cfg, Recorded *rec)
+{
+    const std::string where = "--config-from " + path + ": ";
+    struct stat st;
+    if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+        return where + "is a directory, not a run result";
+    std::FILE *f = std::fopen(path.c_str(), "r");
+    if (!f)
+        return where + "cannot open: " + std::strerror(errno);
+    json_error_t e;
+    json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &e);
+    std::fclose(f);
+    if (!root)
+        return where + "not JSON: line " + std::to_string(e.line) + " column " + std::to_string(e.column) + ": " +
+               e.text;
+    std::string msg;
+    auto str = [&](const char *key, std::string *out) -> bool {
+        const json_t *v = json_object_get(root, key);
+        if (!json_is_string(v)) {
+            msg = where + "\"" + key + "\" is missing or not a string";
+            return false;
+        }
+        *out = json_string_value(v);
+        return true;
+    };
+    const json_t *schema = json_is_object(root) ? json_object_get(root, "schema") : nullptr;
+    const json_t *ec = json_is_object(root) ? json_object_get(root, "effective_config") : nullptr;
+    const json_t *ti = json_is_object(root) ? json_object_get(root, "trace_info") : nullptr;
+    const json_t *ov = json_is_object(root) ? json_object_get(root, "overrides") : nullptr;
+    if (!json_is_string(schema) || std::strncmp(json_string_value(schema), "iommusim-run/", 13) != 0) {
+        msg = where + "not an iommusim run result (no \"schema\": \"iommusim-run/N\"; results written before " +
+              "the schema existed do not record their configuration)";
+    } else if (std::strcmp(json_string_value(schema), ims::kRunSchema) != 0) {
+        msg = where + "schema " + json_string_value(schema) + ": this iommusim (" + IMS_VERSION_STRING + ") reads " +
+              ims::kRunSchema + " only";
+    } else if (!json_is_object(ec) || !json_is_object(ti) || !json_is_array(ov)) {
+        msg = where + "not a complete run result (\"effective_config\", \"trace_info\" and \"overrides\" are required)";
+    } else if (str("config", &rec->config) && str("trace", &rec->trace)) {
+        const json_t *d = json_object_get(ti, "digest");
+        if (json_is_string(d))
+            rec->digest = json_string_value(d);
+        else if (!json_is_null(d))
+            msg = where + "\"trace_info.digest\" is missing or not a string";
+        std::size_t i;
+        const json_t *v;
+        json_array_foreach(ov, i, v)
+        {
+            if (!json_is_string(v)) {
+                msg = where + "\"overrides\" holds a value that is not a string";
+                break;
+            }
+            rec->overrides.push_back(json_string_value(v));
+        }
+        const char *key;
+        json_object_foreach(const_cast<json_t *>(ec), key, v)
+        {
+            if (!msg.empty())
+                break;
+            char buf[128], err[512];
+            if (ims_sim_cfg_get(cfg, key, buf, sizeof buf) != 0)
+                msg = where + "effective_config: unknown key '" + key + "' (this iommusim, " + IMS_VERSION_STRING +
+                      ", does not know it: the point cannot be rerun exactly)";
+            else if (!json_is_string(v))
+                msg = where + "effective_config." + key + ": not a string";
+            else if (ims_sim_cfg_set(cfg, key, json_string_value(v), err, sizeof err))
+                msg = where + "effective_config." + err;
+        }
+        // Keys the writer did not know (an older version): one warning for all.
+        std::string missing;
+        std::size_t nmissing = 0;
+        for (std::size_t k = 0; msg.empty() && k < ims_sim_cfg_keys(); k++)
+            if (!json_object_get(ec, ims_sim_cfg_key(k))) {
+                char buf[128];
+                ims_sim_cfg_get(cfg, ims_sim_cfg_key(k), buf, sizeof buf);
+                missing += (nmissing++ ? ", " : "") + std::string(ims_sim_cfg_key(k)) + "=" + buf;
+            }
+        if (nmissing)
+            std::fprintf(stderr, "iommusim run: warning: %s: effective_config lacks %zu key(s), which keep their defaults: %s\n",
+                         path.c_str(), nmissing, missing.c_str());
+    }
+    json_decref(root);
+    return msg;
+}
+
+// The trace file's SHA-256 and size, and its header's summary. A trace that
+// is not a regular file (a FIFO) is not read twice: no digest.
+std::string trace_summary(const std::string &path, const ims_trace_reader *r, ims::TraceSummary *t)
+{
+    const ims_trace_hdr *h = ims_trace_header(r);
+    const int form = ims_trace_reader_form(r);
+    t->form = form == IMS_TRACE_BINARY ? "binary" : form == IMS_TRACE_BINARY_ZSTD ? "zstd" : "text";
+    t->version = h->version;
+    t->creator = h->creator;
+    t->source = h->source;
+    t->devices = h->topo.n_devices;
+    t->bridges = h->topo.n_bridges;
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+        return std::string();
+    std::FILE *f = std::fopen(path.c_str(), "rb");
+    if (!f)
+        return path + ": cannot open: " + std::strerror(errno);
+    sha256_ctx ctx;
+    sha256_init(&ctx);
+    std::vector<unsigned char> buf(1 << 16);
+    std::size_t n;
+    t->file_bytes = 0;
+    while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) {
+        sha256_update(&ctx, n, buf.data());
+        t->file_bytes += n;
+    }
+    const bool bad = std::ferror(f);
+    std::fclose(f);
+    if (bad)
+        return path + ": read error";
+    unsigned char d[SHA256_DIGEST_SIZE];
+    sha256_digest(&ctx, sizeof d, d);
+    t->digest = "sha256:";
+    for (unsigned char b : d) {
+        char x[3];
+        std::snprintf(x, sizeof x, "%02x", b);
+        t->digest += x;
+    }
+    return std::string();
+}
+
+void explain(std::FILE *out)
+{
+    for (const ims::ReportTerm &t : ims::report_terms())
+        std::fprintf(out, "%-36s %s\n", t.key.c_str(), t.text.c_str());
 }
 
 int fail(const std::string &msg)
@@ -197,8 +395,15 @@ extern "C" int ims_cmd_run(int argc, char **argv)
     std::vector<std::string> sets;
     bool quiet = false, print_config = false;
     bool seen_config = false, seen_trace = false, seen_json = false, seen_csv = false;
+    ReproOptions ro;
     for (int i = 1; i < argc; i++) {
         const std::string a = argv[i];
+        std::string rerr; // --config-from, --allow-trace-change, --explain: repro_option()
+        if (const int r = repro_option(argc, argv, i, ro, &rerr)) {
+            if (r < 0)
+                return fail(rerr);
+            continue;
+        }
         auto value = [&](std::string &dst) -> bool {
             if (i + 1 >= argc)
                 return false;
@@ -263,15 +468,42 @@ extern "C" int ims_cmd_run(int argc, char **argv)
         }
     }
 
+    if (ro.explain) {
+        explain(stdout);
+        return 0;
+    }
+    if (seen_config && ro.seen_config_from)
+        return fail("--config and --config-from: one source of the configuration (--set changes keys on top of either)");
+    if (ro.allow_trace_change && !ro.seen_config_from)
+        return fail("--allow-trace-change: only with --config-from");
     char err[512];
     ims_sim_cfg cfg;
     ims_sim_cfg_default(&cfg);
     std::string why;
-    const std::string cpath = config_path(config, &why);
-    if (cpath.empty())
-        return fail(why);
-    if (ims_sim_cfg_load(&cfg, cpath.c_str(), err, sizeof err))
-        return fail(err);
+    Recorded rec;
+    ims::RunMeta meta;
+    std::string cpath;
+    if (ro.seen_config_from) {
+        // The recorded point, its name and overrides; --set goes on top.
+        const std::string e = load_config_from(ro.config_from, &cfg, &rec);
+        if (!e.empty())
+            return fail(e);
+        config = rec.config;
+        meta.overrides = rec.overrides;
+        meta.config_from = ro.config_from;
+        cpath = ro.config_from;
+        if (!seen_trace)
+            trace = rec.trace;
+    } else {
+        cpath = config_path(config, &why);
+        if (cpath.empty())
+            return fail(why);
+        if (ims_sim_cfg_load(&cfg, cpath.c_str(), err, sizeof err))
+            return fail(err);
+        meta.config_path = cpath;
+    }
+    for (const std::string &s : sets)
+        meta.overrides.push_back(normal_kv(s));
     // A cross-key check that fails is the file's fault if the file alone
     // fails it, else the --set values' (they made a good file bad).
     const ims_sim_cfg file_cfg = cfg;
@@ -328,8 +560,29 @@ extern "C" int ims_cmd_run(int argc, char **argv)
         quiet = true;
 
     ims_trace_reader *reader = ims_trace_open(trace.c_str(), err, sizeof err);
+    if (!reader && ro.seen_config_from && !seen_trace) // a relative path is taken from here
+        return fail(std::string(err) + " (the trace " + ro.config_from + " records; --trace names another)");
     if (!reader)
         return fail(err);
+    {
+        const std::string e = trace_summary(trace, reader, &meta.trace);
+        std::string d;
+        if (e.empty() && ro.seen_config_from && meta.trace.digest != rec.digest)
+            d = trace + ": its digest (" + (meta.trace.digest.empty() ? "none: not a regular file" : meta.trace.digest) +
+                ") differs from the one " + ro.config_from + " records (" +
+                (rec.digest.empty() ? "none" : rec.digest) + "): not the trace of that run";
+        if (!e.empty() || (!d.empty() && !ro.allow_trace_change)) {
+            ims_trace_close(reader);
+            return fail(e.empty() ? d + " (--allow-trace-change runs it anyway)" : e);
+        }
+        if (!d.empty())
+            std::fprintf(stderr, "iommusim run: warning: %s\n", d.c_str());
+    }
+    meta.version = IMS_VERSION_STRING;
+    meta.git = IMS_GIT_DESCRIBE;
+    meta.command.push_back("iommusim");
+    for (int i = 0; i < argc; i++)
+        meta.command.push_back(argv[i]);
     ims_outfile *jout = nullptr, *cout = nullptr;
     if ((!json.empty() && !(jout = ims_outfile_open(json.c_str(), err, sizeof err))) ||
         (!csv.empty() && !(cout = ims_outfile_open(csv.c_str(), err, sizeof err)))) {
@@ -401,8 +654,8 @@ extern "C" int ims_cmd_run(int argc, char **argv)
     } else {
         ims::ReportInputs in{&cfg,  trace.c_str(),          config.c_str(), &player.stats(), &player.core_stats(),
                              &player.timing_stats(), &memory.timing(), iommu.walkers(), wall};
+        in.meta = &meta;
         in.cosim = cosim ? &cosim->stats() : nullptr;
-
         if (!quiet)
             ims::report_text(in, stdout);
         else // the text report carries them otherwise; a quiet run must not hide them

@@ -19,6 +19,7 @@ static void usage(FILE *f)
             "\n"
             "commands:\n"
             "  run      replay a trace through the cycle-approximate SystemC model and report\n"
+            "  compare  differences of configuration and metrics between two run results (JSON)\n"
             "  trace    trace tools: info, convert, validate, gen (see 'iommusim trace --help')\n"
             "  version  print the version\n"
             "\n"
@@ -85,6 +86,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "trace"))
         return ims_cmd_trace(argc - 1, argv + 1);
+    if (!strcmp(cmd, "compare"))
+        return ims_cmd_compare(argc - 1, argv + 1);
     if (!strcmp(cmd, "run")) {
 #ifdef IMS_HAVE_TLM
         return ims_cmd_run(argc - 1, argv + 1);

@@ -109,20 +109,50 @@ std::string bdf(std::uint16_t rid)
     return b;
 }
 
+// Length of the well-formed UTF-8 sequence at s[i] (RFC 3629: no overlong
+// forms, no surrogates, at most U+10FFFF), or 0 if it is not one.
+std::size_t utf8_len(const std::string &s, std::size_t i)
+{
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > s.size())
+        return 0;
+    std::uint32_t cp = n == 1 ? c : c & (0x7f >> n);
+    for (std::size_t k = 1; k < n; k++) {
+        const unsigned char d = static_cast<unsigned char>(s[i + k]);
+        if ((d >> 6) != 2)
+            return 0;
+        cp = (cp << 6) | (d & 0x3f);
+    }
+    static const std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+// A JSON string. JSON text must be UTF-8 (RFC 8259, 8.1), or readers refuse
+// the whole file; a byte that is not part of well-formed UTF-8 (a file name
+// in another encoding) is written as the code point of the same value,
+// \u00XX, as Latin-1 would read it.
 std::string json_str(const std::string &s)
 {
     std::string o = "\"";
-    for (char c : s) {
+    for (std::size_t i = 0; i < s.size();) {
+        const char c = s[i];
+        const std::size_t n = utf8_len(s, i);
         if (c == '"' || c == '\\') {
             o += '\\';
             o += c;
-        } else if (static_cast<unsigned char>(c) < 0x20) {
+        } else if (n == 0 || static_cast<unsigned char>(c) < 0x20) {
             char b[8];
-            std::snprintf(b, sizeof b, "\\u%04x", c);
+            std::snprintf(b, sizeof b, "\\u%04x", static_cast<unsigned char>(c));
             o += b;
         } else {
-            o += c;
+            o.append(s, i, n);
+            i += n;
+            continue;
         }
+        i++;
     }
     return o + "\"";
 }
@@ -215,6 +245,55 @@ double ms(Cycles c, std::uint32_t mhz) { return static_cast<double>(c) / mhz / 1
 double per_us(std::uint64_t n, Cycles c, std::uint32_t mhz)
 {
     return c ? static_cast<double>(n) * mhz / static_cast<double>(c) : 0.0;
+}
+
+
+// Cycles to nanoseconds at the IOMMU clock.
+double ns(double cycles, std::uint32_t mhz) { return cycles * 1000.0 / mhz; }
+
+std::string json_str_list(const std::vector<std::string> &v)
+{
+    std::string s = "[";
+    for (std::size_t i = 0; i < v.size(); i++)
+        s += (i ? ", " : "") + json_str(v[i]);
+    return s + "]";
+}
+
+// The JSON's inputs: what produced the numbers. The provenance object is one
+// line (build, command line, wall time: what differs between two runs of the
+// same point); every other line follows from the inputs alone.
+void json_inputs(Out &o, const ReportInputs &in)
+{
+    const RunMeta *m = in.meta;
+    if (m) {
+        char wall[32];
+        std::snprintf(wall, sizeof wall, "%.3f", in.wall_seconds);
+        o.s += "  \"provenance\": {\"version\": " + json_str(m->version) + ", \"git\": " + json_str(m->git) +
+               ", \"command\": " + json_str_list(m->command) + ", \"config_path\": " + json_str(m->config_path) +
+               ", \"config_from\": " + json_str(m->config_from) + ", \"wall_seconds\": " + wall + "},\n";
+        o.s += "  \"overrides\": " + json_str_list(m->overrides) + ",\n";
+    }
+    o.f("  \"seed\": %" PRIu64 ",\n", in.cfg->seed);
+    if (m) {
+        const TraceSummary &t = m->trace;
+        o.s += "  \"trace_info\": {\"digest\": " + (t.digest.empty() ? std::string("null") : json_str(t.digest));
+        o.f(", \"file_bytes\": %" PRIu64 ", ", t.file_bytes);
+        o.s += "\"form\": " + json_str(t.form);
+        o.f(", \"version\": %u, ", t.version);
+        o.s += "\"creator\": " + json_str(t.creator) + ", \"source\": " + json_str(t.source);
+        o.f(", \"devices\": %d, \"bridges\": %d},\n", t.devices, t.bridges);
+    }
+    // Every key, as a configuration file would set it: strings, so that
+    // lists, policy names and addresses keep their form and read back exactly.
+    o.f("  \"effective_config\": {\n");
+    const std::size_t n = ims_sim_cfg_keys();
+    for (std::size_t i = 0; i < n; i++) {
+        char v[128];
+        const char *k = ims_sim_cfg_key(i);
+        ims_sim_cfg_get(in.cfg, k, v, sizeof v);
+        o.s += "    " + json_str(k) + ": " + json_str(v) + (i + 1 < n ? ",\n" : "\n");
+    }
+    o.f("  },\n");
 }
 
 // The overload criterion's threshold (docs/timing.md).
@@ -317,6 +396,131 @@ void json_cosim(Out &o, const CosimStats &s)
 
 }  // namespace
 
+std::vector<ReportTerm> report_terms()
+{
+    std::vector<ReportTerm> t = {
+        {"schema", "what this file is: iommusim-run/N, N the JSON layout's version"},
+        {"trace", "the trace replayed, as given on the command line"},
+        {"config", "the design point named by --config (or recorded by --config-from)"},
+        {"provenance.version", "iommusim version that wrote the file"},
+        {"provenance.git", "git describe of the build's checkout (unknown without git)"},
+        {"provenance.command[]", "the command line, one word per element"},
+        {"provenance.config_path", "the configuration file read (empty with --config-from)"},
+        {"provenance.config_from", "the run result the configuration was taken from (--config-from), or empty"},
+        {"provenance.wall_seconds", "host time the simulation took, s (varies run to run)"},
+        {"overrides[]", "key=value settings applied over the configuration (--set), in order"},
+        {"seed", "seed of every random choice (random replacement, table-read cache)"},
+        {"trace_info.digest", "sha256: and the SHA-256 of the trace file's bytes; null if not a regular file"},
+        {"trace_info.file_bytes", "size of the trace file, bytes (compressed size for .itr.zst)"},
+        {"trace_info.form", "trace form: binary, zstd or text"},
+        {"trace_info.version", "trace format version in its header"},
+        {"trace_info.creator", "tool that wrote the trace (header)"},
+        {"trace_info.source", "how the trace was made: recording command or generator and seed (header)"},
+        {"trace_info.devices", "devices in the trace header's topology"},
+        {"trace_info.bridges", "bridges in the trace header's topology"},
+        {"effective_config.<key>", "every configuration key after --config and --set, as a file would set it"},
+        {"clock_mhz", "IOMMU clock, MHz (cycles to ns: cycles * 1000 / clock_mhz)"},
+        {"records", "trace records read (whole run)"},
+        {"dma_records", "DMA records read (whole run)"},
+        {"warmup_dma_records", "DMA records excluded as warm-up"},
+        {"translations", "requests translated in the measured phase (DMA records split at 4 KiB)"},
+        {"bytes", "bytes of DMA translated in the measured phase"},
+        {"faults", "translations that faulted"},
+        {"expected_faults", "translations the trace marked as faulting in the recording"},
+        {"requests_simulated", "every request simulated, warm-up included (what speed figures count)"},
+        {"checked", "translations compared with the recording (whole run)"},
+        {"mismatches", "compared translations that disagreed with the recording; non-zero: exit status 1"},
+        {"reordered", "open loop: DMA records issued late, after another device's later timestamp (whole run)"},
+        {"cycles", "measured span, cycles (= time.measured_cycles)"},
+        {"time.total_cycles", "simulated time from cycle 0 to the last completion, cycles"},
+        {"time.first_dma_cycle", "cycle the first DMA request was issued"},
+        {"time.dma_span_cycles", "first DMA request issued to the last completion, cycles"},
+        {"time.measured_start_cycle", "cycle the first request after warm-up was issued"},
+        {"time.measured_cycles", "first request after warm-up to the last completion, cycles"},
+        {"throughput.translations_per_us", "translations per microsecond over the measured span"},
+        {"throughput.gbytes_per_s", "bytes translated per nanosecond (GB/s) over the measured span"},
+        {"warnings[].code", "why the numbers may mislead: a stable code (docs/stats.md)"},
+        {"warnings[].text", "the warning in words"},
+    };
+    // The latency summaries in both units, the histogram, the caches (which
+    // share a layout), then the rest.
+    static const char *const lat[][2] = {
+        {"min", "shortest"}, {"mean", "mean"}, {"p50", "median"}, {"p90", "90th-percentile"},
+        {"p99", "99th-percentile"}, {"p999", "99.9th-percentile"}, {"max", "longest"},
+    };
+    for (const char *unit : {"cycles", "ns"})
+        for (const auto &l : lat)
+            t.push_back({std::string("latency_") + unit + "." + l[0],
+                         std::string(l[1]) + " translation latency (arrival to leaving the IOMMU), " + unit});
+    for (const ReportTerm &h : std::vector<ReportTerm>{
+        {"latency_histogram[].lo", "bucket's lowest translation latency, cycles"},
+        {"latency_histogram[].hi", "bucket's highest translation latency, cycles"},
+        {"latency_histogram[].count", "translations in the bucket"},
+         })
+        t.push_back(h);
+    static const char *const cache[][2] = {
+        {"context_cache", "context cache"}, {"iotlb", "IOTLB"},
+        {"psc.l2", "PDE cache (level 2)"},  {"psc.l3", "PDPE cache (level 3)"},
+        {"psc.l4", "PML4E cache (level 4)"}, {"psc.l5", "PML5E cache (level 5)"},
+    };
+    static const char *const field[][2] = {
+        {"lookups", "lookups"},
+        {"hits", "lookups that found the entry ready"},
+        {"misses", "lookups that did not find it ready (merged ones included)"},
+        {"merged", "misses that waited for a fill already in flight"},
+        {"hit_rate", "hits / lookups"},
+        {"fills", "entries filled"},
+        {"evictions", "entries evicted by a fill"},
+        {"invalidated", "entries removed by invalidations"},
+    };
+    for (const auto &c : cache)
+        for (const auto &f : field)
+            t.push_back({std::string(c[0]) + "." + f[0], std::string(c[1]) + ": " + f[1]});
+    const std::vector<ReportTerm> rest = {
+        {"walks", "second-level page walks"},
+        {"ptw_reads", "page-table reads of the walks"},
+        {"ptw_reads_per_walk", "ptw_reads / walks"},
+        {"ctx_reads", "root- and context-entry reads"},
+        {"merged_misses", "IOTLB misses merged into a walk in flight for the same page (= iotlb.merged)"},
+        {"walker.count", "page walkers (walker.count)"},
+        {"walker.occupancy", "busy fraction of the walkers over the measured span"},
+        {"walker.queued", "walks that waited for a walker"},
+        {"walker.queue_delay_mean", "mean wait for a walker per walk, cycles"},
+        {"walker.queue_delay_max", "longest wait for a walker, cycles"},
+        {"walker.queue_delay_mean_ns", "mean wait for a walker per walk, ns"},
+        {"walker.queue_delay_max_ns", "longest wait for a walker, ns"},
+        {"walker.input_stall_cycles", "request-cycles spent at a stalled input (walk queue full)"},
+        {"walker.wait_fraction", "(input stall + walker wait) / total translation latency: the overload criterion"},
+        {"memory.accesses", "timed memory accesses of the IOMMU (measured phase)"},
+        {"memory.cache_hits", "table reads that hit a cache on the way (mem.ptw_cache_hit)"},
+        {"memory.stall_cycles", "cycles table reads waited for bandwidth or a slot"},
+        {"invalidations.iotlb", "IOTLB invalidation commands"},
+        {"invalidations.context", "context-cache invalidation commands"},
+        {"invalidations.mean_latency_cycles", "mean invalidation completion latency, cycles"},
+        {"invalidations.mean_latency_ns", "mean invalidation completion latency, ns"},
+        {"fault_queue.records", "fault records written to the fault queue"},
+        {"fault_queue.dropped", "fault records dropped: queue full"},
+        {"fault_queue.suppressed", "fault records suppressed by FPD"},
+        {"ats_no_access", "ATS translation requests completed with R=W=0 (no translation; not faults)"},
+        {"fault_reasons.<reason>", "faults per VT-d fault reason, keyed by the reason in hex (\"0x5\")"},
+        {"devices[].rid", "the device's own requester id (bus:dev.fn)"},
+        {"devices[].seen_as", "the requester id the IOMMU sees after bridge aliasing"},
+        {"devices[].name", "the device's name in the trace header"},
+        {"devices[].translations", "the device's translations (measured phase)"},
+        {"devices[].faults", "the device's translations that faulted"},
+        {"devices[].mismatches", "the device's translations that disagreed with the recording"},
+        {"devices[].iotlb_hit_rate", "the device's IOTLB hits / translations (merged misses are not hits)"},
+        {"devices[].latency_mean", "the device's mean translation latency, cycles"},
+        {"devices[].latency_p99", "the device's 99th-percentile translation latency, cycles"},
+        {"devices[].latency_max", "the device's longest translation latency, cycles"},
+        {"devices[].latency_mean_ns", "the device's mean translation latency, ns"},
+        {"devices[].latency_p99_ns", "the device's 99th-percentile translation latency, ns"},
+        {"devices[].latency_max_ns", "the device's longest translation latency, ns"},
+    };
+    t.insert(t.end(), rest.begin(), rest.end());
+    return t;
+}
+
 void report_text(const ReportInputs &in, std::FILE *out)
 {
 
@@ -327,6 +531,14 @@ void report_text(const ReportInputs &in, std::FILE *out)
     const Cycles span = sp.measured;
     const std::uint32_t mhz = in.cfg->clock_mhz;
     std::fprintf(out, "iommusim run: %s  (config %s, %u MHz)\n", in.trace_path, in.config_name, in.cfg->clock_mhz);
+    if (in.meta && !in.meta->config_from.empty())
+        std::fprintf(out, "configuration from %s\n", in.meta->config_from.c_str());
+    if (in.meta && !in.meta->overrides.empty()) {
+        std::string s;
+        for (const std::string &kv : in.meta->overrides)
+            s += (s.empty() ? "" : ", ") + kv;
+        std::fprintf(out, "overrides (--set): %s\n", s.c_str());
+    }
     std::fprintf(out, "records %" PRIu64 ", DMA records %" PRIu64 " (%" PRIu64 " warm-up), bytes %" PRIu64 "\n", r.records,
                  r.dma_records, r.warmup_records, r.bytes);
     std::fprintf(out, "translations %" PRIu64 ", faults %" PRIu64 " (expected by the trace %" PRIu64 ")\n",
@@ -350,6 +562,9 @@ void report_text(const ReportInputs &in, std::FILE *out)
                       "  p99 %" PRIu64 "  p99.9 %" PRIu64 "  max %" PRIu64 "\n",
                  h.min(), h.mean(), h.percentile(0.5), h.percentile(0.9), h.percentile(0.99), h.percentile(0.999),
                  h.max());
+    std::fprintf(out, "translation latency (ns):     min %.1f  mean %.1f  p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
+                 ns(h.min(), mhz), ns(h.mean(), mhz), ns(h.percentile(0.5), mhz), ns(h.percentile(0.9), mhz),
+                 ns(h.percentile(0.99), mhz), ns(h.percentile(0.999), mhz), ns(h.max(), mhz));
     const std::vector<std::uint64_t> lg = h.log2_counts();
     std::uint64_t top = 1;
     for (std::uint64_t v : lg)
@@ -381,15 +596,16 @@ void report_text(const ReportInputs &in, std::FILE *out)
                       ", misses merged into walks in flight %" PRIu64 "\n",
                  c.walks, c.ptw_reads, rate(c.ptw_reads, c.walks), c.ctx_reads, t.merged);
     std::fprintf(out, "walkers %u: occupancy %.4f%%, walks that waited %" PRIu64 ", queueing delay mean %.1f max %" PRIu64
-                      " cycles; input stalled %" PRIu64 " request-cycles; waiting share of latency %.2f%%\n",
+                      " cycles (%.1f / %.1f ns); input stalled %" PRIu64 " request-cycles; waiting share of latency %.2f%%\n",
                  in.walkers, 100.0 * rate(t.walk_cycles, span * in.walkers), t.queued, rate(t.queue_cycles, t.walks),
-                 t.queue_max, t.input_stall_cycles, 100.0 * wait_fraction(r, t));
+                 t.queue_max, ns(rate(t.queue_cycles, t.walks), mhz), ns(t.queue_max, mhz), t.input_stall_cycles, 100.0 * wait_fraction(r, t));
     std::fprintf(out, "memory: %" PRIu64 " accesses, %" PRIu64 " table-read cache hits, %" PRIu64
                       " cycles waiting for bandwidth/slots\n",
                  in.mem->accesses() - r.mem_accesses0, in.mem->cache_hits() - r.mem_cache_hits0,
                  in.mem->stall_cycles() - r.mem_stall0);
-    std::fprintf(out, "invalidations: IOTLB %" PRIu64 ", context %" PRIu64 ", mean completion %.1f cycles\n",
-                 t.inv_iotlb, t.inv_ctx, rate(t.inv_cycles, t.inv_iotlb + t.inv_ctx));
+    std::fprintf(out, "invalidations: IOTLB %" PRIu64 ", context %" PRIu64 ", mean completion %.1f cycles (%.1f ns)\n",
+                 t.inv_iotlb, t.inv_ctx, rate(t.inv_cycles, t.inv_iotlb + t.inv_ctx),
+                 ns(rate(t.inv_cycles, t.inv_iotlb + t.inv_ctx), mhz));
     std::fprintf(out, "fault queue: %" PRIu64 " records written, %" PRIu64 " dropped (full), %" PRIu64
                       " suppressed (FPD)\n",
                  c.fault_records, c.fault_dropped, c.fault_suppressed);
@@ -405,17 +621,18 @@ void report_text(const ReportInputs &in, std::FILE *out)
             std::fprintf(out, "  fault 0x%x %-28s %" PRIu64 "\n", fr,
                          ims_fault_reason_name(fr) ? ims_fault_reason_name(fr) : "?", c.fault_reason[fr]);
 
-    std::fprintf(out, "\n%-10s %-10s %-20s %10s %8s %8s %9s %8s %8s\n", "device", "seen as", "name", "requests",
-                 "faults", "IOTLB%", "mean", "p99", "max");
+    std::fprintf(out, "\nper device (latencies in cycles, and p99 in ns):\n%-10s %-10s %-20s %10s %8s %8s %9s %8s %8s %9s\n", "device", "seen as", "name", "requests",
+                 "faults", "IOTLB%", "mean", "p99", "max", "p99 ns");
     for (const DeviceStats &d : r.devices) {
-        std::fprintf(out, "%-10s %-10s %-20.20s %10" PRIu64 " %8" PRIu64 " %7.2f%% %9.1f %8" PRIu64 " %8" PRIu64 "\n",
+        std::fprintf(out, "%-10s %-10s %-20.20s %10" PRIu64 " %8" PRIu64 " %7.2f%% %9.1f %8" PRIu64 " %8" PRIu64 " %9.1f\n",
                      bdf(d.rid).c_str(), bdf(d.alias).c_str(), d.name.empty() ? "-" : d.name.c_str(), d.requests,
                      d.faults, 100.0 * rate(d.iotlb_hits, d.requests), d.latency.mean(), d.latency.percentile(0.99),
-                     d.latency.max());
+                     d.latency.max(), ns(d.latency.percentile(0.99), mhz));
     }
     if (in.wall_seconds > 0)
         std::fprintf(out, "\nwall time %.3f s: %.2f M translations/s\n", in.wall_seconds,
                      static_cast<double>(r.requests_simulated) / in.wall_seconds / 1e6);
+    std::fprintf(out, "(every term, as its JSON key, in one line each: iommusim run --explain)\n");
 }
 
 bool report_json(const ReportInputs &in, const char *path, std::string *err)
@@ -435,8 +652,10 @@ bool report_json(const ReportInputs &in, ims_outfile *out, std::string *err)
     const std::uint32_t mhz = in.cfg->clock_mhz;
     Out o;
     o.f("{\n");
+    o.s += std::string("  \"schema\": \"") + kRunSchema + "\",\n";
     o.s += "  \"trace\": " + json_str(in.trace_path) + ",\n";
     o.s += "  \"config\": " + json_str(in.config_name) + ",\n";
+    json_inputs(o, in);
     o.f("  \"clock_mhz\": %u,\n", in.cfg->clock_mhz);
     o.f("  \"records\": %" PRIu64 ",\n  \"dma_records\": %" PRIu64 ",\n  \"warmup_dma_records\": %" PRIu64 ",\n",
         r.records, r.dma_records, r.warmup_records);
@@ -461,6 +680,10 @@ bool report_json(const ReportInputs &in, ims_outfile *out, std::string *err)
     o.f("  \"latency_cycles\": {\"min\": %" PRIu64 ", \"mean\": %.3f, \"p50\": %" PRIu64 ", \"p90\": %" PRIu64
         ", \"p99\": %" PRIu64 ", \"p999\": %" PRIu64 ", \"max\": %" PRIu64 "},\n",
         h.min(), h.mean(), h.percentile(0.5), h.percentile(0.9), h.percentile(0.99), h.percentile(0.999), h.max());
+    o.f("  \"latency_ns\": {\"min\": %.3f, \"mean\": %.3f, \"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, \"p999\": %.3f, "
+        "\"max\": %.3f},\n",
+        ns(h.min(), mhz), ns(h.mean(), mhz), ns(h.percentile(0.5), mhz), ns(h.percentile(0.9), mhz),
+        ns(h.percentile(0.99), mhz), ns(h.percentile(0.999), mhz), ns(h.max(), mhz));
     o.f("  \"latency_histogram\": [");
     const std::vector<std::uint64_t> lg = h.log2_counts();
     for (std::size_t k = 0; k < lg.size(); k++) {
@@ -482,14 +705,17 @@ bool report_json(const ReportInputs &in, ims_outfile *out, std::string *err)
         "  \"ctx_reads\": %" PRIu64 ",\n  \"merged_misses\": %" PRIu64 ",\n",
         c.walks, c.ptw_reads, rate(c.ptw_reads, c.walks), c.ctx_reads, t.merged);
     o.f("  \"walker\": {\"count\": %u, \"occupancy\": %.6f, \"queued\": %" PRIu64 ", \"queue_delay_mean\": %.3f, "
-        "\"queue_delay_max\": %" PRIu64 ", \"input_stall_cycles\": %" PRIu64 ", \"wait_fraction\": %.6f},\n",
+        "\"queue_delay_max\": %" PRIu64 ", \"input_stall_cycles\": %" PRIu64 ", \"wait_fraction\": %.6f, "
+        "\"queue_delay_mean_ns\": %.3f, \"queue_delay_max_ns\": %.3f},\n",
         in.walkers, rate(t.walk_cycles, span * in.walkers), t.queued, rate(t.queue_cycles, t.walks), t.queue_max,
-        t.input_stall_cycles, wait_fraction(r, t));
+        t.input_stall_cycles, wait_fraction(r, t), ns(rate(t.queue_cycles, t.walks), mhz), ns(t.queue_max, mhz));
     o.f("  \"memory\": {\"accesses\": %" PRIu64 ", \"cache_hits\": %" PRIu64 ", \"stall_cycles\": %" PRIu64 "},\n",
         in.mem->accesses() - r.mem_accesses0, in.mem->cache_hits() - r.mem_cache_hits0,
         in.mem->stall_cycles() - r.mem_stall0);
-    o.f("  \"invalidations\": {\"iotlb\": %" PRIu64 ", \"context\": %" PRIu64 ", \"mean_latency_cycles\": %.3f},\n",
-        t.inv_iotlb, t.inv_ctx, rate(t.inv_cycles, t.inv_iotlb + t.inv_ctx));
+    o.f("  \"invalidations\": {\"iotlb\": %" PRIu64 ", \"context\": %" PRIu64 ", \"mean_latency_cycles\": %.3f, "
+        "\"mean_latency_ns\": %.3f},\n",
+        t.inv_iotlb, t.inv_ctx, rate(t.inv_cycles, t.inv_iotlb + t.inv_ctx),
+        ns(rate(t.inv_cycles, t.inv_iotlb + t.inv_ctx), mhz));
     o.f("  \"fault_queue\": {\"records\": %" PRIu64 ", \"dropped\": %" PRIu64 ", \"suppressed\": %" PRIu64 "},\n",
         c.fault_records, c.fault_dropped, c.fault_suppressed);
     o.f("  \"ats_no_access\": %" PRIu64 ",\n", c.ats_no_access);
@@ -512,9 +738,10 @@ bool report_json(const ReportInputs &in, ims_outfile *out, std::string *err)
                ", \"name\": " + json_str(d.name);
         o.f(", \"translations\": %" PRIu64 ", \"faults\": %" PRIu64 ", \"mismatches\": %" PRIu64
             ", \"iotlb_hit_rate\": %.6f, \"latency_mean\": %.3f, \"latency_p99\": %" PRIu64 ", \"latency_max\": %" PRIu64
-            "}%s\n",
+            ", \"latency_mean_ns\": %.3f, \"latency_p99_ns\": %.3f, \"latency_max_ns\": %.3f}%s\n",
             d.requests, d.faults, d.mismatches, rate(d.iotlb_hits, d.requests), d.latency.mean(),
-            d.latency.percentile(0.99), d.latency.max(), i + 1 < r.devices.size() ? "," : "");
+            d.latency.percentile(0.99), d.latency.max(), ns(d.latency.mean(), mhz),
+            ns(d.latency.percentile(0.99), mhz), ns(d.latency.max(), mhz), i + 1 < r.devices.size() ? "," : "");
     }
     o.f("  ]\n}\n");
     return write_whole(out, o.s, err);

@@ -530,9 +530,17 @@ static void format_value(char *buf, size_t len, const struct key *k, const void 
         else
             snprintf(buf, len, "%" PRIu64, *(const uint64_t *)p);
         return;
-    case KT_DBL:
-        snprintf(buf, len, "%g", *(const double *)p);
+    case KT_DBL: {
+        /* The shortest of %g, %.15g and %.17g that reads back as the same
+         * double: a run result's effective_config must rerun exactly. */
+        const double d = *(const double *)p;
+        snprintf(buf, len, "%g", d);
+        if (strtod(buf, NULL) != d)
+            snprintf(buf, len, "%.15g", d);
+        if (strtod(buf, NULL) != d)
+            snprintf(buf, len, "%.17g", d);
         return;
+    }
     case KT_BOOL:
         snprintf(buf, len, "%d", *(const bool *)p ? 1 : 0);
         return;

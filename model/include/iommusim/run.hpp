@@ -212,6 +212,41 @@ private:
     double m_last_progress = 0;             // wall time of the last progress line
 };
 
+// Where a run came from, for its JSON (docs/stats.md, "Inputs and
+// provenance"). Everything here but the provenance fields is part of the
+// result: equal inputs give equal bytes.
+struct TraceSummary {
+    std::string digest;            // "sha256:" + 64 hex digits of the file's bytes; empty: not a regular file
+    std::uint64_t file_bytes = 0;  // bytes of the file as stored (compressed for .itr.zst)
+    std::string form;              // "binary", "zstd" or "text"
+    std::uint32_t version = 0;     // format version in its header
+    std::string creator, source;   // header texts
+    int devices = 0, bridges = 0;  // header topology
+};
+struct RunMeta {
+    std::vector<std::string> overrides;  // key=value as applied (--set, or recorded by --config-from), in order
+    TraceSummary trace;
+    // Provenance: legitimately differs between builds and invocations; one
+    // JSON line that scripts/results.sh and scripts/golden.sh drop.
+    std::string version, git;          // IMS_VERSION_STRING, IMS_GIT_DESCRIBE
+    std::vector<std::string> command;  // the command line, argv[0] = "iommusim"
+    std::string config_path;           // the configuration file read (empty with --config-from)
+    std::string config_from;           // --config-from FILE, or empty
+};
+
+// One term of the report: a JSON key path (arrays as [], an object's
+// variable keys as <name>) and its one-line meaning. The single table behind
+// `iommusim run --explain`; docs/stats.md lists the same keys (a test
+// compares them).
+// The "schema" of the JSON a run writes; raised when a reader of the old
+// layout would misread the new one.
+constexpr const char *kRunSchema = "iommusim-run/1";
+
+struct ReportTerm {
+    std::string key, text;
+};
+std::vector<ReportTerm> report_terms();
+
 struct ReportInputs {
     const ims_sim_cfg *cfg;
     const char *trace_path;
@@ -221,7 +256,8 @@ struct ReportInputs {
     const IommuTimingStats *timing;  // measured phase
     const MemTiming *mem;
     std::uint32_t walkers;
-    double wall_seconds;             // text report only; JSON and CSV never print it (deterministic)
+    double wall_seconds;             // text report, and the JSON's provenance line only (the rest is deterministic)
+    const RunMeta *meta = nullptr;   // inputs and provenance in the JSON and the text header; none: left out
     const CosimStats *cosim = nullptr;  // walker.impl rtl or lockstep; nullptr with tlm
 };
 
