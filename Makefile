@@ -63,6 +63,7 @@ test-valgrind:
 bench: build
 	@for b in $(BUILD)/bench/bench_*; do [ -x "$$b" ] || continue; echo "== $$b"; $$b; done
 	@echo "== bench/bench_run.sh"; bash bench/bench_run.sh $(BUILD)
+	@echo "== bench/bench_cosim.sh"; bash bench/bench_cosim.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) $(BUILD_VALGRIND)

@@ -502,15 +502,14 @@ extern "C" int ims_cmd_run(int argc, char **argv)
             return fail(err);
         meta.config_path = cpath;
     }
+    if (!cosim_args.walker.empty())  // --walker X is --set walker.impl=X, given first
+        sets.insert(sets.begin(), "walker.impl=" + cosim_args.walker);
     for (const std::string &s : sets)
         meta.overrides.push_back(normal_kv(s));
     // A cross-key check that fails is the file's fault if the file alone
     // fails it, else the --set values' (they made a good file bad).
     const ims_sim_cfg file_cfg = cfg;
-    if (!cosim_args.walker.empty())  // --walker X is --set walker.impl=X, given first
-        sets.insert(sets.begin(), "walker.impl=" + cosim_args.walker);
     for (const std::string &s : sets)
-
         if (ims_sim_cfg_set_kv(&cfg, s.c_str(), "--set", err, sizeof err))
             return fail(err);
     if (ims_sim_cfg_check(&cfg, err, sizeof err)) {

@@ -139,10 +139,10 @@ void Cosim::walk(const WalkJob &job, WalkMemory &mem, WalkOutcome &out)
     const auto t0 = std::chrono::steady_clock::now();
     if (lockstep) {
         ReplayedMemory rm(mem, out, n, m_cfg.mem_latency);
-        ok = m_sim->walk(job.begin, in, rm, r);
+        ok = m_sim->walk(job.begin, in, rm, r, job.arrival);
     } else {
         TimedMemory tm(mem);
-        ok = m_sim->walk(job.begin, in, tm, r);
+        ok = m_sim->walk(job.begin, in, tm, r, job.arrival);
     }
     m_st.rtl_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!ok) {
@@ -261,6 +261,8 @@ bool Cosim::finish()
     m_st.replays = m_sim->cycles_replayed();
     m_st.retries = m_sim->retries();
     m_st.rebooked_reads = m_sim->rebooked_reads();
+    m_st.late_entries = m_sim->late_entries();
+
 
     return ok && m_error.empty();
 }

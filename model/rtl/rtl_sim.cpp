@@ -47,8 +47,17 @@
 #include "verilated.h"
 #include "verilated_fst_c.h"
 
+#if IMS_RTL_HAVE_4
+#include "Vims_walker4.h"
+#include "Vims_walker4___024root.h"
+#endif
+#if IMS_RTL_HAVE_8
+#include "Vims_walker8.h"
+#include "Vims_walker8___024root.h"
+#endif
 #include "Vims_walker.h"
 #include "Vims_walker___024root.h"
+
 #pragma GCC diagnostic pop
 
 namespace ims {
@@ -61,9 +70,11 @@ constexpr unsigned kTagMask = 0xff;  // TagWidth 8: walks in flight are far fewe
 // A walk with no event (accept, read, response) for this many evaluated
 // cycles has hung the RTL.
 constexpr Cycles kHang = 100000;
-// Snapshots kept: how far back (in walks) a walk may start before the
-// walks that arrived before it and still run beside them.
-constexpr std::size_t kSnapshots = 32;
+// Snapshots kept at most (one per cycle evaluated while a walk runs; those
+// before the floor that walk() is given go as soon as a later one is before
+// it too). More are dropped oldest first: a walk that starts before the
+// oldest enters at its cycle (counted: late_entries).
+constexpr std::size_t kSnapshots = 8192;
 
 struct ReadLog {
     Cycles issue, due;
@@ -105,10 +116,27 @@ struct Snapshot {
 
 }  // namespace
 
+// What RtlWalkerSim sees of the simulator; Sim<M> is it for the verilated
+// model M (one per slot count built: rtl/CMakeLists.txt).
 struct RtlWalkerSim::Impl {
+    virtual ~Impl() = default;
+    virtual bool walk(Cycles ready, const RtlWalkIn &in, RtlMemory &mem, RtlWalkOut &out, Cycles floor) = 0;
+    virtual bool finish() = 0;
+    virtual bool run_batch(const std::vector<Cycles> &ready, const std::vector<RtlWalkIn> &in, BatchMemory &mem,
+                           std::vector<RtlWalkOut> *out) = 0;
+    virtual void set_wave_window(Cycles from, Cycles to) = 0;
+    virtual Cycles spanned() const = 0;
+    std::string error;
+    std::uint64_t evaluated = 0, replayed = 0, retries = 0, rebooked = 0, late = 0;
+};
+
+namespace {
+
+template <class M> struct Sim final : RtlWalkerSim::Impl {
+
     RtlSimCfg cfg;
     std::unique_ptr<VerilatedContext> ctx;
-    std::unique_ptr<Vims_walker> top;
+    std::unique_ptr<M> top;
     std::unique_ptr<VerilatedFstC> fst;
     std::string wave_tmp;             // written here, renamed to cfg.wave by finish()
     std::size_t model_bytes = 0;
@@ -121,14 +149,11 @@ struct RtlWalkerSim::Impl {
     Cycles last_ready = 0;            // latest start of any walk so far
     bool dumping = false;             // a commit is running: dump what is in the window
     Cycles dumped_to = 0;             // cycles below this are in the waveform
-    std::uint64_t evaluated = 0, replayed = 0, retries = 0, rebooked = 0;
     bool replaying = false;           // the cycles evaluated were evaluated before
     bool diverged = false;            // a walk changed an earlier walk's events
-    std::string error;
     std::uint64_t last_event = 0;     // `evaluated` at the last event
     RtlMemory *mem = nullptr;         // the newest walk's memory
     RtlWalkerSim::BatchMemory *batch = nullptr;  // run_batch(): every walk's reads are new
-
 
     WalkRec *rec(std::uint64_t seq)
     {
@@ -163,13 +188,27 @@ struct RtlWalkerSim::Impl {
     bool run_out(std::uint64_t newest);
     bool commit_oldest();
     bool attempt(std::uint64_t seq, Cycles ready, bool after_failure);
+    bool push_snapshot();
 
     void trim();
+    ~Sim() override;
+    bool walk(Cycles ready, const RtlWalkIn &in, RtlMemory &mem, RtlWalkOut &out, Cycles floor) override;
+    bool finish() override;
+    bool run_batch(const std::vector<Cycles> &ready, const std::vector<RtlWalkIn> &in,
+                   RtlWalkerSim::BatchMemory &mem, std::vector<RtlWalkOut> *out) override;
+    void set_wave_window(Cycles from, Cycles to) override
+    {
+        cfg.wave_from = from;
+        cfg.wave_to = to;
+    }
+    Cycles spanned() const override { return tl.cycle; }
+    static std::unique_ptr<RtlWalkerSim::Impl> create(const RtlSimCfg &cfg, std::string *err);
+
 };
 
-void RtlWalkerSim::Impl::reset()
+template <class M> void Sim<M>::reset()
 {
-    Vims_walker &t = *top;
+    M &t = *top;
     t.cfg_walkers_i = static_cast<CData>(cfg.walkers);
     t.cfg_rsvd_i = cfg.rsvd;
     t.cfg_sllps_i = cfg.sllps & 3u;
@@ -194,21 +233,21 @@ void RtlWalkerSim::Impl::reset()
     }
 }
 
-void RtlWalkerSim::Impl::save_to(Snapshot &s) const
+template <class M> void Sim<M>::save_to(Snapshot &s) const
 {
     s.tl = tl;
     s.model.resize(model_bytes);
     std::memcpy(s.model.data(), static_cast<const void *>(top->rootp), model_bytes);
 }
 
-void RtlWalkerSim::Impl::restore(const Snapshot &s)
+template <class M> void Sim<M>::restore(const Snapshot &s)
 {
     tl = s.tl;
     std::memcpy(static_cast<void *>(top->rootp), s.model.data(), model_bytes);
 }
 
 // Walks made since this timeline's snapshot enter it (as not yet accepted).
-void RtlWalkerSim::Impl::learn()
+template <class M> void Sim<M>::learn()
 {
     for (; tl.known < next_seq; tl.known++)
         tl.waiting.push_back(tl.known);
@@ -217,7 +256,7 @@ void RtlWalkerSim::Impl::learn()
 // The first cycle >= tl.cycle in which something can happen while active_o
 // is low: a response due, or a ready walk and a free slot; `limit` if
 // nothing comes before it.
-Cycles RtlWalkerSim::Impl::next_event(Cycles limit) const
+template <class M> Cycles Sim<M>::next_event(Cycles limit) const
 {
     Cycles e = limit;
     for (const Pending &p : tl.pending)
@@ -230,9 +269,9 @@ Cycles RtlWalkerSim::Impl::next_event(Cycles limit) const
 
 // Evaluates cycle tl.cycle. `newest`: the walk being made (its events are
 // new; every other walk's must be what they were).
-bool RtlWalkerSim::Impl::step(std::uint64_t newest)
+template <class M> bool Sim<M>::step(std::uint64_t newest)
 {
-    Vims_walker &t = *top;
+    M &t = *top;
     const Cycles c = tl.cycle;
 
     // Inputs of cycle c: the oldest ready walk not yet accepted...
@@ -416,7 +455,7 @@ bool RtlWalkerSim::Impl::step(std::uint64_t newest)
 }
 
 // Evaluates cycles until tl.cycle reaches `until` (cycles < until are done).
-bool RtlWalkerSim::Impl::run_to(Cycles until, std::uint64_t newest)
+template <class M> bool Sim<M>::run_to(Cycles until, std::uint64_t newest)
 {
     while (tl.cycle < until) {
         if (!step(newest))
@@ -428,10 +467,14 @@ bool RtlWalkerSim::Impl::run_to(Cycles until, std::uint64_t newest)
 }
 
 // Evaluates cycles until walk `seq` has been answered.
-bool RtlWalkerSim::Impl::run_until_answered(std::uint64_t seq)
+template <class M> bool Sim<M>::run_until_answered(std::uint64_t seq)
 {
     const WalkRec *w = rec(seq);
     while (!w->answered) {
+        // A snapshot at every cycle evaluated: a walk that starts during
+        // this one runs again from just before its start.
+        if (tl.cycle > snaps.back().tl.cycle && !push_snapshot())
+            return false;
         if (!step(seq))
             return false;
         if (w->answered || !cfg.skip_idle || top->active_o)
@@ -445,7 +488,7 @@ bool RtlWalkerSim::Impl::run_until_answered(std::uint64_t seq)
 }
 
 // Evaluates cycles until every known walk has been answered.
-bool RtlWalkerSim::Impl::run_out(std::uint64_t newest)
+template <class M> bool Sim<M>::run_out(std::uint64_t newest)
 {
     for (;;) {
         bool left = !tl.waiting.empty() || !tl.pending.empty();  // a walk not yet answered
@@ -469,7 +512,7 @@ bool RtlWalkerSim::Impl::run_out(std::uint64_t newest)
 // The waveform of the cycles from the oldest snapshot to the next (or to the
 // end), final now: run them once more with the waveform on, then drop the
 // oldest snapshot.
-bool RtlWalkerSim::Impl::commit_oldest()
+template <class M> bool Sim<M>::commit_oldest()
 {
     save_to(scratch);
     restore(snaps.front());
@@ -489,15 +532,19 @@ bool RtlWalkerSim::Impl::commit_oldest()
 // snapshot not after `ready` (or go on from the current state if nothing
 // started after it and the RTL has not passed it), run to `ready`, keep a
 // snapshot there, and run until the walk is answered.
-bool RtlWalkerSim::Impl::attempt(std::uint64_t seq, Cycles ready, bool after_failure)
+template <class M> bool Sim<M>::attempt(std::uint64_t seq, Cycles ready, bool after_failure)
 {
     std::size_t i = snaps.size();
     while (i > 0 && snaps[i - 1].tl.cycle > ready)
         i--;
+    if (i == 0) {
+        // It starts before the oldest snapshot kept: it enters there instead.
+        ready = snaps.front().tl.cycle;
+        rec(seq)->ready = ready;
+        late++;
+        i = 1;
+    }
     if (i < snaps.size() || tl.cycle > ready || after_failure) {
-
-        if (i == 0)
-            return fail("internal: no snapshot before a walk's start");
         restore(snaps[i - 1]);
         replaying = true;
     }
@@ -515,25 +562,33 @@ bool RtlWalkerSim::Impl::attempt(std::uint64_t seq, Cycles ready, bool after_fai
     if (!ok)
         return false;
     // The snapshot at `ready`, the walk not yet in it.
+    if (!push_snapshot())
+        return false;
+    learn();
+    return run_until_answered(seq);
+}
+
+// Keeps a snapshot of the state now (the start of cycle tl.cycle); beyond
+// kSnapshots the oldest goes (its cycles written to the waveform first).
+template <class M> bool Sim<M>::push_snapshot()
+{
     if (spare.empty())
         spare.emplace_back();
     save_to(spare.back());
     snaps.push_back(std::move(spare.back()));
     spare.pop_back();
-    learn();
-    ok = run_until_answered(seq);
-    if (ok && fst && snaps.size() > kSnapshots)
-        ok = commit_oldest();
-    else if (ok && snaps.size() > kSnapshots) {
-        spare.push_back(std::move(snaps.front()));
-        snaps.pop_front();
-    }
-    return ok;
+    if (snaps.size() <= kSnapshots)
+        return true;
+    if (fst)
+        return commit_oldest();
+    spare.push_back(std::move(snaps.front()));
+    snaps.pop_front();
+    return true;
 }
 
 // Forgets walks that no rollback can meet again: answered before the oldest
 // snapshot's cycle, with no response left for them in it.
-void RtlWalkerSim::Impl::trim()
+template <class M> void Sim<M>::trim()
 {
     if (snaps.empty())
         return;
@@ -551,15 +606,139 @@ void RtlWalkerSim::Impl::trim()
     }
 }
 
-RtlWalkerSim::RtlWalkerSim(std::unique_ptr<Impl> impl) : m(std::move(impl)) {}
-RtlWalkerSim::~RtlWalkerSim()
+template <class M> Sim<M>::~Sim()
 {
-    if (m && m->fst) {  // finish() was not called: the waveform is not kept
-        m->fst->close();
-        std::remove(m->wave_tmp.c_str());
+    if (fst) {  // finish() was not called: the waveform is not kept
+        fst->close();
+        std::remove(wave_tmp.c_str());
     }
 }
 
+template <class M> std::unique_ptr<RtlWalkerSim::Impl> Sim<M>::create(const RtlSimCfg &cfg, std::string *err)
+{
+    auto s = std::make_unique<Sim<M>>();
+    s->cfg = cfg;
+    s->ctx = std::make_unique<VerilatedContext>();
+    s->ctx->errorLimit(1 << 30);  // an assertion is counted (checked each cycle), never an abort
+    if (!cfg.wave.empty())
+        s->ctx->traceEverOn(true);
+    s->top = std::make_unique<M>(s->ctx.get(), "walker");
+    s->model_bytes = sizeof(*s->top->rootp);
+    s->reset();
+    if (!cfg.wave.empty()) {
+        s->wave_tmp = cfg.wave + ".tmp";
+        s->fst = std::make_unique<VerilatedFstC>();
+        s->top->trace(s->fst.get(), 99);
+        s->fst->set_time_unit("1ps");
+        s->fst->set_time_resolution("1ps");
+        s->fst->open(s->wave_tmp.c_str());
+        if (!s->fst->isOpen()) {
+            *err = "--wave " + cfg.wave + ": cannot write " + s->wave_tmp;
+            s->fst.reset();
+            return nullptr;
+        }
+    }
+    // The state before the first walk: the first snapshot.
+    s->snaps.emplace_back();
+    s->save_to(s->snaps.back());
+    return s;
+}
+
+template <class M> bool Sim<M>::walk(Cycles ready, const RtlWalkIn &in, RtlMemory &m, RtlWalkOut &out, Cycles floor)
+{
+    if (!error.empty())
+        return false;
+    WalkRec w;
+    w.seq = next_seq++;
+    w.ready = ready;
+    w.in = in;
+    walks.push_back(std::move(w));
+    mem = &m;
+    const std::uint64_t seq = next_seq - 1;
+    bool ok = attempt(seq, ready, false);
+    if (!ok && diverged && ready < last_ready) {
+        // It changed an earlier walk: make it again, entering after every
+        // earlier walk has (they cannot be changed then).
+        // Snapshots from that try hold it: gone.
+        while (snaps.size() > 1 && snaps.back().tl.known > seq) {
+            spare.push_back(std::move(snaps.back()));
+            snaps.pop_back();
+        }
+        WalkRec &r = *rec(seq);
+        rebooked += r.reads.size();
+
+        r = WalkRec{};
+        r.seq = seq;
+        r.ready = last_ready;
+        r.in = in;
+        error.clear();
+        diverged = false;
+        retries++;
+        ok = attempt(seq, last_ready, true);
+    }
+    if (!ok)
+        return false;
+    last_ready = std::max(last_ready, rec(seq)->ready);
+    out = rec(seq)->out;
+    // Snapshots before the floor but the latest of them are never needed again.
+    while (snaps.size() > 1 && snaps[1].tl.cycle <= floor && ok) {
+        if (fst)
+            ok = commit_oldest();
+        else {
+            spare.push_back(std::move(snaps.front()));
+            snaps.pop_front();
+        }
+    }
+    if (spare.size() > 64)  // (recycled buffers, not the history)
+        spare.resize(64);
+    trim();
+    return ok;
+
+}
+
+template <class M> bool Sim<M>::finish()
+{
+    bool ok = error.empty();
+    while (ok && fst && !snaps.empty())
+        ok = commit_oldest();
+    if (fst) {
+        fst->close();
+        fst.reset();
+        if (ok && std::rename(wave_tmp.c_str(), cfg.wave.c_str()) != 0)
+            ok = fail("--wave " + cfg.wave + ": cannot rename " + wave_tmp + " to it");
+        if (!ok)
+            std::remove(wave_tmp.c_str());
+    }
+    return ok;
+}
+
+template <class M>
+bool Sim<M>::run_batch(const std::vector<Cycles> &ready, const std::vector<RtlWalkIn> &in,
+                       RtlWalkerSim::BatchMemory &m, std::vector<RtlWalkOut> *out)
+{
+    if (next_seq != 0 || ready.size() != in.size())
+        return fail("run_batch: needs a fresh simulator and one start cycle per walk");
+    for (std::size_t i = 0; i < in.size(); i++) {
+        WalkRec w;
+        w.seq = next_seq++;
+        w.ready = ready[i];
+        w.in = in[i];
+        walks.push_back(std::move(w));
+    }
+    learn();
+    batch = &m;
+    const bool ok = run_out(next_seq);
+    batch = nullptr;
+    out->clear();
+    for (const WalkRec &w : walks)
+        out->push_back(w.out);
+    return ok;
+}
+
+}  // namespace
+
+// The smallest verilated walker with enough slots (cfg_walkers_i masks the
+// rest): a model's cost per cycle grows with its slots.
 std::unique_ptr<RtlWalkerSim> RtlWalkerSim::create(const RtlSimCfg &cfg, std::string *err)
 {
     if (cfg.walkers < 1 || cfg.walkers > kSlots) {
@@ -567,125 +746,42 @@ std::unique_ptr<RtlWalkerSim> RtlWalkerSim::create(const RtlSimCfg &cfg, std::st
                std::to_string(kSlots) + " slots (1.." + std::to_string(kSlots) + " with walker.impl rtl or lockstep)";
         return nullptr;
     }
-    auto impl = std::make_unique<Impl>();
-    impl->cfg = cfg;
-    impl->ctx = std::make_unique<VerilatedContext>();
-    impl->ctx->errorLimit(1 << 30);  // an assertion is counted (checked each cycle), never an abort
-    if (!cfg.wave.empty())
-        impl->ctx->traceEverOn(true);
-    impl->top = std::make_unique<Vims_walker>(impl->ctx.get(), "walker");
-    impl->model_bytes = sizeof(*impl->top->rootp);
-    impl->reset();
-    if (!cfg.wave.empty()) {
-        impl->wave_tmp = cfg.wave + ".tmp";
-        impl->fst = std::make_unique<VerilatedFstC>();
-        impl->top->trace(impl->fst.get(), 99);
-        impl->fst->set_time_unit("1ps");
-        impl->fst->set_time_resolution("1ps");
-        impl->fst->open(impl->wave_tmp.c_str());
-        if (!impl->fst->isOpen()) {
-            *err = "--wave " + cfg.wave + ": cannot write " + impl->wave_tmp;
-            impl->fst.reset();
-            return nullptr;
-        }
-    }
-    // The state before the first walk: the first snapshot.
-    impl->snaps.emplace_back();
-    impl->save_to(impl->snaps.back());
+    std::unique_ptr<Impl> impl;
+#if IMS_RTL_HAVE_4
+    if (!impl && cfg.walkers <= 4)
+        impl = Sim<Vims_walker4>::create(cfg, err);
+#endif
+#if IMS_RTL_HAVE_8
+    if (!impl && cfg.walkers <= 8 && err->empty())
+        impl = Sim<Vims_walker8>::create(cfg, err);
+#endif
+    if (!impl && err->empty())
+        impl = Sim<Vims_walker>::create(cfg, err);
+    if (!impl)
+        return nullptr;
     return std::unique_ptr<RtlWalkerSim>(new RtlWalkerSim(std::move(impl)));
 }
 
-bool RtlWalkerSim::walk(Cycles ready, const RtlWalkIn &in, RtlMemory &mem, RtlWalkOut &out)
+RtlWalkerSim::RtlWalkerSim(std::unique_ptr<Impl> impl) : m(std::move(impl)) {}
+RtlWalkerSim::~RtlWalkerSim() = default;
+
+bool RtlWalkerSim::walk(Cycles ready, const RtlWalkIn &in, RtlMemory &mem, RtlWalkOut &out, Cycles floor)
 {
-    Impl &s = *m;
-    if (!s.error.empty())
-        return false;
-    WalkRec w;
-    w.seq = s.next_seq++;
-    w.ready = ready;
-    w.in = in;
-    s.walks.push_back(std::move(w));
-    s.mem = &mem;
-    const std::uint64_t seq = s.next_seq - 1;
-    bool ok = s.attempt(seq, ready, false);
-
-    if (!ok && s.diverged && ready < s.last_ready) {
-        // It changed an earlier walk: make it again, entering after every
-        // earlier walk has (they cannot be changed then).
-        WalkRec &r = *s.rec(seq);
-        s.rebooked += r.reads.size();
-        r = WalkRec{};
-        r.seq = seq;
-        r.ready = s.last_ready;
-        r.in = in;
-        s.error.clear();
-        s.diverged = false;
-        s.retries++;
-        ok = s.attempt(seq, s.last_ready, true);
-
-    }
-    if (!ok)
-        return false;
-    s.last_ready = std::max(s.last_ready, s.rec(seq)->ready);
-    out = s.rec(seq)->out;
-    s.trim();
-    return true;
+    return m->walk(ready, in, mem, out, floor);
 }
-
-bool RtlWalkerSim::finish()
-{
-    Impl &s = *m;
-    bool ok = s.error.empty();
-    while (ok && s.fst && !s.snaps.empty())
-        ok = s.commit_oldest();
-    if (s.fst) {
-        s.fst->close();
-        s.fst.reset();
-        if (ok && std::rename(s.wave_tmp.c_str(), s.cfg.wave.c_str()) != 0)
-            ok = s.fail("--wave " + s.cfg.wave + ": cannot rename " + s.wave_tmp + " to it");
-        if (!ok)
-            std::remove(s.wave_tmp.c_str());
-    }
-    return ok;
-}
-
-const std::string &RtlWalkerSim::error() const { return m->error; }
-std::uint64_t RtlWalkerSim::cycles_evaluated() const { return m->evaluated; }
-std::uint64_t RtlWalkerSim::cycles_spanned() const { return m->tl.cycle; }
-std::uint64_t RtlWalkerSim::cycles_replayed() const { return m->replayed; }
-std::uint64_t RtlWalkerSim::retries() const { return m->retries; }
-std::uint64_t RtlWalkerSim::rebooked_reads() const { return m->rebooked; }
-void RtlWalkerSim::set_wave_window(Cycles from, Cycles to)
-{
-    m->cfg.wave_from = from;
-    m->cfg.wave_to = to;
-}
-
-}  // namespace ims
-
-namespace ims {
-
+bool RtlWalkerSim::finish() { return m->finish(); }
 bool RtlWalkerSim::run_batch(const std::vector<Cycles> &ready, const std::vector<RtlWalkIn> &in, BatchMemory &mem,
                              std::vector<RtlWalkOut> *out)
 {
-    Impl &s = *m;
-    if (s.next_seq != 0 || ready.size() != in.size())
-        return s.fail("run_batch: needs a fresh simulator and one start cycle per walk");
-    for (std::size_t i = 0; i < in.size(); i++) {
-        WalkRec w;
-        w.seq = s.next_seq++;
-        w.ready = ready[i];
-        w.in = in[i];
-        s.walks.push_back(std::move(w));
-    }
-    s.learn();
-    s.batch = &mem;
-    const bool ok = s.run_out(s.next_seq);
-    s.batch = nullptr;
-    out->clear();
-    for (const WalkRec &w : s.walks)
-        out->push_back(w.out);
-    return ok;
+    return m->run_batch(ready, in, mem, out);
 }
+const std::string &RtlWalkerSim::error() const { return m->error; }
+std::uint64_t RtlWalkerSim::cycles_evaluated() const { return m->evaluated; }
+std::uint64_t RtlWalkerSim::cycles_spanned() const { return m->spanned(); }
+std::uint64_t RtlWalkerSim::cycles_replayed() const { return m->replayed; }
+std::uint64_t RtlWalkerSim::retries() const { return m->retries; }
+std::uint64_t RtlWalkerSim::rebooked_reads() const { return m->rebooked; }
+std::uint64_t RtlWalkerSim::late_entries() const { return m->late; }
+void RtlWalkerSim::set_wave_window(Cycles from, Cycles to) { m->set_wave_window(from, to); }
 
 }  // namespace ims

@@ -179,7 +179,7 @@ void Iommu::translate(Cycles t, const ims_req &req, ReqExt &ext)
             m_st.psc_merged[x.psc_level] += ready > w;
             w = ready;
         }
-        const WalkJob job{&req, &x, i, start, w, ext.record};
+        const WalkJob job{&req, &x, i, start, w, ext.record, t};
         if (__builtin_expect(m_walker != nullptr, 0)) {
             done = walk_by(m_walker, job, tin);
         } else {

@@ -360,7 +360,12 @@ void text_cosim(std::FILE *out, const CosimStats &s)
     std::fprintf(out, "  RTL cycles evaluated %" PRIu64 " (%" PRIu64 " of them replayed), spanned %" PRIu64 "; %.2f M/s\n",
                  s.rtl_cycles, s.replays, s.rtl_cycles_spanned,
                  s.rtl_seconds > 0 ? static_cast<double>(s.rtl_cycles) / s.rtl_seconds / 1e6 : 0.0);
+    if (s.late_entries)
+        std::fprintf(out, "  walks that entered the RTL later than they started (before the oldest snapshot) %" PRIu64
+                          "\n",
+                     s.late_entries);
     if (s.retries)
+
         std::fprintf(out, "  walks made again in arrival order %" PRIu64 " (their first tries' memory reads %" PRIu64
                           " stay booked)\n",
                      s.retries, s.rebooked_reads);
@@ -386,8 +391,9 @@ void json_cosim(Out &o, const CosimStats &s)
         o.f("    \"latency_compared\": 0, \"latency_error_mean_pct\": null, \"latency_error_max_cycles\": null, "
             "\"latency_exact\": 0,\n");
     o.f("    \"rtl_cycles\": %" PRIu64 ", \"rtl_cycles_replayed\": %" PRIu64 ", \"rtl_cycles_spanned\": %" PRIu64
-        ", \"retries\": %" PRIu64 ", \"rebooked_reads\": %" PRIu64 ",\n",
-        s.rtl_cycles, s.replays, s.rtl_cycles_spanned, s.retries, s.rebooked_reads);
+        ", \"retries\": %" PRIu64 ", \"rebooked_reads\": %" PRIu64 ", \"late_entries\": %" PRIu64 ",\n",
+        s.rtl_cycles, s.replays, s.rtl_cycles_spanned, s.retries, s.rebooked_reads, s.late_entries);
+
 
     // The one figure here that depends on the machine (wall time): on a line of its own.
     o.f("    \"rtl_cycles_per_second\": %.0f},\n",
@@ -503,6 +509,27 @@ std::vector<ReportTerm> report_terms()
         {"fault_queue.suppressed", "fault records suppressed by FPD"},
         {"ats_no_access", "ATS translation requests completed with R=W=0 (no translation; not faults)"},
         {"fault_reasons.<reason>", "faults per VT-d fault reason, keyed by the reason in hex (\"0x5\")"},
+        {"cosim.impl", "walker.impl rtl or lockstep: who made the walks (no cosim object with tlm)"},
+        {"cosim.walks", "walks the RTL walker made (whole run, warm-up included)"},
+        {"cosim.mismatches", "RTL walks that disagreed with the C core; non-zero: exit status 1"},
+        {"cosim.mismatch_fields.pa", "RTL walks whose output address differed from the C core's"},
+        {"cosim.mismatch_fields.page_size", "RTL walks whose page size differed"},
+        {"cosim.mismatch_fields.perm", "RTL walks whose permissions differed"},
+        {"cosim.mismatch_fields.fault", "RTL walks whose fault reason differed"},
+        {"cosim.mismatch_fields.reads", "RTL walks whose ordered table-read addresses differed"},
+        {"cosim.reports[]", "the first cosim.report_limit mismatching walks, each field that differed"},
+        {"cosim.latency_compared", "lockstep: walks whose RTL latency was compared with the TLM walker's"},
+        {"cosim.latency_error_mean_pct", "lockstep: mean |RTL - TLM| / TLM walk latency, percent (null in rtl)"},
+        {"cosim.latency_error_max_cycles", "lockstep: largest |RTL - TLM| walk latency, cycles (null in rtl)"},
+        {"cosim.latency_exact", "lockstep: walks whose RTL latency equalled the TLM walker's"},
+        {"cosim.rtl_cycles", "RTL clock cycles evaluated (idle cycles skipped are not)"},
+        {"cosim.rtl_cycles_replayed", "of those: evaluated again after a rollback"},
+        {"cosim.rtl_cycles_spanned", "the last RTL cycle reached"},
+        {"cosim.retries", "walks made again in arrival order because entering earlier changed an earlier walk"},
+        {"cosim.rebooked_reads", "memory reads those retries had already asked for (booked twice)"},
+        {"cosim.late_entries", "walks that entered the RTL later than they started (no snapshot that far back)"},
+        {"cosim.rtl_cycles_per_second", "RTL cycles evaluated per second of time inside the RTL (varies run to run)"},
+
         {"devices[].rid", "the device's own requester id (bus:dev.fn)"},
         {"devices[].seen_as", "the requester id the IOMMU sees after bridge aliasing"},
         {"devices[].name", "the device's name in the trace header"},

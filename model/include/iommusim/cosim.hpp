@@ -84,7 +84,10 @@ public:
     // previous walk's, if that is later: walks enter in arrival order) until
     // the RTL answers it. False if the RTL failed (an assertion, a read from
     // a free slot, no answer): error() says what; the simulator is unusable then.
-    bool walk(Cycles ready, const RtlWalkIn &in, RtlMemory &mem, RtlWalkOut &out);
+    // `floor`: no walk made after this one will start before that cycle
+    // (the model's request arrivals never go back), so older snapshots can go.
+    bool walk(Cycles ready, const RtlWalkIn &in, RtlMemory &mem, RtlWalkOut &out, Cycles floor = 0);
+
     // Runs every walk still in flight to its end and closes the waveform.
     bool finish();
     // The reference for tests: every walk known in advance (any order of
@@ -109,13 +112,18 @@ public:
     // try had already asked of the memory (RtlMemory::read, called again).
     std::uint64_t retries() const;
     std::uint64_t rebooked_reads() const;
+    // Walks that started before the oldest snapshot kept (at most kSnapshots,
+    // those not before the floor) and entered at its cycle instead, later than asked.
+    std::uint64_t late_entries() const;
+
 
     // The waveform window may be set while walks are made (e.g. from record
     // numbers): cycles before the latest walk's start are final, later ones not.
     void set_wave_window(Cycles from, Cycles to);
 
+    struct Impl;  // (opaque: rtl_sim.cpp)
+
 private:
-    struct Impl;
     explicit RtlWalkerSim(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> m;
 };

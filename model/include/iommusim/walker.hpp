@@ -45,7 +45,9 @@ struct WalkJob {
     Cycles start;            // cycle a walker was granted
     Cycles begin;            // cycle the walk itself begins (PSC looked up, its fill waited for)
     std::uint64_t record;    // trace record index, for reports (UINT64_MAX: not from a trace)
+    Cycles arrival;          // the request's arrival: no later walk begins before it
 };
+
 
 struct WalkOutcome {
     Cycles done;             // result ready: IOTLB fill and response
@@ -119,6 +121,8 @@ struct CosimStats {
     std::uint64_t replays = 0;           // cycles evaluated again after a later walk arrived earlier
     std::uint64_t retries = 0;           // walks made again in arrival order (cosim.hpp)
     std::uint64_t rebooked_reads = 0;    // memory reads their first try had made (booked twice)
+    std::uint64_t late_entries = 0;      // walks that entered the RTL later than they started (cosim.hpp)
+
 
     double rtl_seconds = 0;              // wall time inside the RTL (text report only)
     std::vector<std::string> reports;    // the first cosim.report_limit mismatches, one line each
