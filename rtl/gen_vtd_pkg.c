@@ -92,8 +92,8 @@ static void emit(FILE *f)
                "  function automatic logic [5:0] level_shift(logic [2:0] level);\n"
                "    unique case (level)\n");
     for (unsigned l = 1; l <= IMS_MAX_LEVELS; l++)
-        fprintf(f, "      3'd%u:    return 6'd%u;\n", l, ims_level_shift(l));
-    fprintf(f, "      default: return 6'd0;\n"
+        fprintf(f, "      3'd%u:    level_shift = 6'd%u;\n", l, ims_level_shift(l));
+    fprintf(f, "      default: level_shift = 6'd0;\n"
                "    endcase\n"
                "  endfunction\n\n"
                "endpackage\n");

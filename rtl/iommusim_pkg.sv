@@ -28,7 +28,7 @@ package iommusim_pkg;
   // ims_perm_fault): write-only requests report a write fault, all others a
   // read fault.
   function automatic logic [7:0] perm_fault(perm_t access);
-    return (access == perm_t'(SlpteW)) ? FrWrite : FrRead;
+    perm_fault = (access == 2'(SlpteW)) ? FrWrite : FrRead;
   endfunction
 
 endpackage

@@ -96,7 +96,7 @@ module iommusim_walker
 
   // Index of a level's entry in its table (model/core/walk.c: (iova >> shift) & 511).
   function automatic logic [IndexBits-1:0] table_index(logic [VaBits-1:0] iova, logic [2:0] level);
-    return IndexBits'(iova >> level_shift(level));
+    table_index = IndexBits'(iova >> level_shift(level));
   endfunction
 
   // ---------------------------------------------------------------------------
@@ -341,9 +341,11 @@ module iommusim_walker
             slot_d[i] = '0;
           end
         end
-        default: begin
+        // verilator coverage_off
+        default: begin  // unreachable: the four states are all listed
           slot_d[i] = '0;
         end
+        // verilator coverage_on
       endcase
     end
   end
@@ -470,36 +472,49 @@ module iommusim_walker
   MemRspSlot_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
       mem_rsp_valid_i |-> rsp_hit != '0);
 
-  // Cover points: levels x outcome (leaf size or fault) x start level, every
-  // architecturally possible combination (a 2 MiB leaf needs a walk starting
-  // at level 2 or above, a 1 GiB leaf at level 3 or above).
-  for (genvar lv = 3; lv <= MaxLevels; lv++) begin : gen_cov_levels
-    for (genvar st = 1; st <= lv; st++) begin : gen_cov_start
-      for (genvar sh = 0; sh < 3; sh++) begin : gen_cov_leaf
-        if (st >= sh + 1) begin : gen_ok
-          Leaf_C: cover property (@(posedge clk_i) disable iff (!rst_ni)
-              rsp_valid_o && rsp_ready_i && rsp_levels == 3'(lv) && rsp_start == 3'(st) &&
-              rsp_fault_o == FrNone && rsp_shift_o == 5'(PageShift + IndexBits * sh));
-        end
-      end
-      Fault5_C: cover property (@(posedge clk_i) disable iff (!rst_ni)
-          rsp_valid_o && rsp_ready_i && rsp_levels == 3'(lv) && rsp_start == 3'(st) &&
-          rsp_fault_o == FrWrite);
-      Fault6_C: cover property (@(posedge clk_i) disable iff (!rst_ni)
-          rsp_valid_o && rsp_ready_i && rsp_levels == 3'(lv) && rsp_start == 3'(st) &&
-          rsp_fault_o == FrRead);
-      Fault7_C: cover property (@(posedge clk_i) disable iff (!rst_ni)
-          rsp_valid_o && rsp_ready_i && rsp_levels == 3'(lv) && rsp_start == 3'(st) &&
-          rsp_fault_o == FrPagingEntryInv);
-      FaultC_C: cover property (@(posedge clk_i) disable iff (!rst_ni)
-          rsp_valid_o && rsp_ready_i && rsp_levels == 3'(lv) && rsp_start == 3'(st) &&
-          rsp_fault_o == FrPagingEntryRsvd);
-    end
+  // Cover points: levels x start level x outcome (leaf size or fault code),
+  // every architecturally possible combination: a 2 MiB leaf needs a walk
+  // starting at level 2 or above, a 1 GiB leaf at level 3 or above. Written
+  // out one by one (not in a generate loop): Verilator's coverage merges the
+  // instances of a generate loop into one point. Names: OUTCOME_L<levels>S<start>_C.
+`define IMS_COV(name, lv, st, cond) \
+  name``_L``lv``S``st``_C: cover property (@(posedge clk_i) disable iff (!rst_ni) \
+      rsp_valid_o && rsp_ready_i && rsp_levels == 3'd``lv && rsp_start == 3'd``st && (cond));
+`define IMS_COV_4K(lv, st) `IMS_COV(Leaf4k, lv, st, rsp_fault_o == FrNone && rsp_shift_o == 5'(LevelShift1))
+`define IMS_COV_2M(lv, st) `IMS_COV(Leaf2m, lv, st, rsp_fault_o == FrNone && rsp_shift_o == 5'(LevelShift2))
+`define IMS_COV_1G(lv, st) `IMS_COV(Leaf1g, lv, st, rsp_fault_o == FrNone && rsp_shift_o == 5'(LevelShift3))
+`define IMS_COV_FAULTS(lv, st) \
+  `IMS_COV(Fault5, lv, st, rsp_fault_o == FrWrite) \
+  `IMS_COV(Fault6, lv, st, rsp_fault_o == FrRead) \
+  `IMS_COV(Fault7, lv, st, rsp_fault_o == FrPagingEntryInv) \
+  `IMS_COV(FaultC, lv, st, rsp_fault_o == FrPagingEntryRsvd)
+  `IMS_COV_4K(3, 1)  `IMS_COV_FAULTS(3, 1)
+  `IMS_COV_4K(3, 2)  `IMS_COV_2M(3, 2)  `IMS_COV_FAULTS(3, 2)
+  `IMS_COV_4K(3, 3)  `IMS_COV_2M(3, 3)  `IMS_COV_1G(3, 3)  `IMS_COV_FAULTS(3, 3)
+  `IMS_COV_4K(4, 1)  `IMS_COV_FAULTS(4, 1)
+  `IMS_COV_4K(4, 2)  `IMS_COV_2M(4, 2)  `IMS_COV_FAULTS(4, 2)
+  `IMS_COV_4K(4, 3)  `IMS_COV_2M(4, 3)  `IMS_COV_1G(4, 3)  `IMS_COV_FAULTS(4, 3)
+  `IMS_COV_4K(4, 4)  `IMS_COV_2M(4, 4)  `IMS_COV_1G(4, 4)  `IMS_COV_FAULTS(4, 4)
+  `IMS_COV_4K(5, 1)  `IMS_COV_FAULTS(5, 1)
+  `IMS_COV_4K(5, 2)  `IMS_COV_2M(5, 2)  `IMS_COV_FAULTS(5, 2)
+  `IMS_COV_4K(5, 3)  `IMS_COV_2M(5, 3)  `IMS_COV_1G(5, 3)  `IMS_COV_FAULTS(5, 3)
+  `IMS_COV_4K(5, 4)  `IMS_COV_2M(5, 4)  `IMS_COV_1G(5, 4)  `IMS_COV_FAULTS(5, 4)
+  `IMS_COV_4K(5, 5)  `IMS_COV_2M(5, 5)  `IMS_COV_1G(5, 5)  `IMS_COV_FAULTS(5, 5)
+  // Walkers busy at once, 1..NumWalkers (points for up to 16).
+`define IMS_COV_BUSY(k) \
+  if (NumWalkers >= k) begin : gen_cov_busy``k \
+    Busy``k``_C: cover property (@(posedge clk_i) disable iff (!rst_ni) $countones(busy_o) == k); \
   end
-  // Walkers busy at once.
-  for (genvar k = 1; k <= NumWalkers; k++) begin : gen_cov_busy
-    Busy_C: cover property (@(posedge clk_i) disable iff (!rst_ni) $countones(busy_o) == k);
-  end
+  `IMS_COV_BUSY(1)  `IMS_COV_BUSY(2)  `IMS_COV_BUSY(3)  `IMS_COV_BUSY(4)
+  `IMS_COV_BUSY(5)  `IMS_COV_BUSY(6)  `IMS_COV_BUSY(7)  `IMS_COV_BUSY(8)
+  `IMS_COV_BUSY(9)  `IMS_COV_BUSY(10) `IMS_COV_BUSY(11) `IMS_COV_BUSY(12)
+  `IMS_COV_BUSY(13) `IMS_COV_BUSY(14) `IMS_COV_BUSY(15) `IMS_COV_BUSY(16)
+`undef IMS_COV_BUSY
+`undef IMS_COV_FAULTS
+`undef IMS_COV_1G
+`undef IMS_COV_2M
+`undef IMS_COV_4K
+`undef IMS_COV
   // A read answered before an older outstanding one, and a stalled request.
   OutOfOrder_C: cover property (@(posedge clk_i) disable iff (!rst_ni) rsp_out_of_order);
   MemReqStall_C: cover property (@(posedge clk_i) disable iff (!rst_ni)
