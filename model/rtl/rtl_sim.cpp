@@ -189,6 +189,20 @@ template <class M> struct Sim final : RtlWalkerSim::Impl {
     bool commit_oldest();
     bool attempt(std::uint64_t seq, Cycles ready, bool after_failure);
     bool push_snapshot();
+    // A walk is in the RTL, or one is due to enter it, or a response is due.
+    bool in_flight() const
+    {
+        if (!tl.pending.empty())
+            return true;
+        for (unsigned s = 0; s < cfg.walkers; s++)
+            if (tl.slot_seq[s] >= 0)
+                return true;
+        for (const std::uint64_t q : tl.waiting)
+            if (walks[q - walks.front().seq].ready <= tl.cycle)
+                return true;
+        return false;
+    }
+
 
     void trim();
     ~Sim() override;
@@ -446,12 +460,13 @@ template <class M> bool Sim<M>::step(std::uint64_t newest)
         return fail("an assertion in the RTL failed (its message is above)");
     evaluated++;
     replayed += replaying;
-    if (event)
+    if (event || !in_flight())
         last_event = evaluated;
     else if (evaluated - last_event > kHang)
         return fail("no request, read or response for 100000 cycles: the walker hangs");
     tl.cycle = c + 1;
     return true;
+
 }
 
 // Evaluates cycles until tl.cycle reaches `until` (cycles < until are done).
@@ -460,11 +475,14 @@ template <class M> bool Sim<M>::run_to(Cycles until, std::uint64_t newest)
     while (tl.cycle < until) {
         if (!step(newest))
             return false;
-        if (cfg.skip_idle && !top->active_o)
+        // With walker.rtl_skip_idle off, only the cycles with no walk in the
+        // RTL at all are skipped (they change nothing: every slot is idle).
+        if (!top->active_o && (cfg.skip_idle || !in_flight()))
             tl.cycle = std::min(next_event(until), until);
     }
     return true;
 }
+
 
 // Evaluates cycles until walk `seq` has been answered.
 template <class M> bool Sim<M>::run_until_answered(std::uint64_t seq)
