@@ -107,6 +107,8 @@ struct Timeline {
     std::int64_t slot_seq[IMS_RTL_NUM_WALKERS];  // walk in each slot, -1 free
     std::uint8_t slot_reads[IMS_RTL_NUM_WALKERS];
     std::vector<Pending> pending;        // read responses not yet delivered
+    std::int64_t presented = -1;         // walk on the request port, not accepted: held there until it is
+
 };
 
 struct Snapshot {
@@ -288,16 +290,27 @@ template <class M> bool Sim<M>::step(std::uint64_t newest)
     M &t = *top;
     const Cycles c = tl.cycle;
 
-    // Inputs of cycle c: the oldest ready walk not yet accepted...
+    // Inputs of cycle c: the walk presented before and not yet accepted (a
+    // request is held until ready: docs/rtl.md), else the oldest ready walk
+    // not yet accepted...
     WalkRec *pres = nullptr;
     std::size_t pres_i = 0;
     for (std::size_t i = 0; i < tl.waiting.size(); i++) {
         WalkRec *w = rec(tl.waiting[i]);
-        if (w->ready <= c && (!pres || w->seq < pres->seq)) {
+        if (tl.presented >= 0 ? w->seq == static_cast<std::uint64_t>(tl.presented)
+                              : w->ready <= c && (!pres || w->seq < pres->seq)) {
             pres = w;
             pres_i = i;
         }
     }
+    // A younger walk held on the port keeps off an older one that entered
+    // in this cycle in the first run: that changes the older walk.
+    for (const std::uint64_t q : tl.waiting) {
+        const WalkRec *w = rec(q);
+        if (w != pres && w->accepted && w->out.accept == c)
+            return diverge("an earlier walk entered the walker in another cycle");
+    }
+
     t.req_valid_i = pres != nullptr;
     if (pres) {
         const RtlWalkIn &in = pres->in;
@@ -355,7 +368,9 @@ template <class M> bool Sim<M>::step(std::uint64_t newest)
             tl.waiting.erase(tl.waiting.begin() + static_cast<long>(pres_i));
             event = true;
         }
+        tl.presented = acc ? -1 : static_cast<std::int64_t>(pres->seq);
     }
+
     if (rsp < tl.pending.size()) {
         tl.pending.erase(tl.pending.begin() + static_cast<long>(rsp));
         event = true;
@@ -583,7 +598,21 @@ template <class M> bool Sim<M>::attempt(std::uint64_t seq, Cycles ready, bool af
     if (!push_snapshot())
         return false;
     learn();
-    return run_until_answered(seq);
+    if (!run_until_answered(seq))
+        return false;
+    // A walk that entered before an earlier one may change that walk in an
+    // event still to come when it is answered: run on (checking) to the last
+    // event of every earlier walk, so that the change is seen now and this
+    // walk made again, not blamed on a later one.
+    if (ready < last_ready) {
+        Cycles end = 0;
+        for (const WalkRec &w : walks)
+            if (w.seq < seq)
+                end = std::max(end, w.out.done + 1);
+        return run_to(end, seq);
+    }
+    return true;
+
 }
 
 // Keeps a snapshot of the state now (the start of cycle tl.cycle); beyond
