@@ -9,21 +9,26 @@
 // The request port presents, each cycle, the oldest walk that is ready and
 // not yet accepted.
 //
+// Walks enter the RTL in arrival order: a walk whose start lies before an
+// earlier-arriving walk's (its context or paging-structure-cache entry came
+// sooner) is presented from that walk's start instead (cosim.delayed_entries
+// counts them). Then a walk is the youngest in the RTL's age order when it
+// enters, and the RTL (oldest first on every port, slots taken in order)
+// never lets it change an earlier walk. (Letting it enter early was tried:
+// it can take a slot or a port an earlier walk had, which then has to be
+// detected and the walk made again; the random tests found cases the
+// detection missed, so arrival order it is.)
+//
 // Rollback. The model needs each walk's answer when the walk arrives, so
-// the RTL runs ahead of the model's time to give it; the next walk may be
-// ready before the cycle the RTL reached (it runs in parallel with the
-// earlier ones), or even before the earlier walk was ready (its context or
-// paging-structure-cache entry came sooner). So at every walk's start the
-// simulator keeps a snapshot (the verilated model's state and this file's
-// timeline), a few dozen deep; a walk restores the latest snapshot not
-// after its start and the RTL runs forward again with every walk it knows.
-// Every event of an earlier walk met again must equal its first occurrence
-// (accept, each read's cycle and address, the answer's cycle and result):
-// that is checked, never assumed. A later walk that would change an earlier
-// one's events (it took a slot, the memory port or the response port the
-// earlier walk had in the first run) is detected at that event and made
-// again, entering the RTL after every earlier walk (arrival order), where
-// it cannot change them; cosim.retries counts those.
+// the RTL runs ahead of the model's time to give it, and the next walk may
+// start before the cycle the RTL reached (it runs beside the earlier ones).
+// So the simulator keeps a snapshot (the verilated model's state and this
+// file's timeline) at every cycle it evaluates while a walk runs; a walk
+// restores the latest snapshot not after its start and the RTL runs forward
+// again with every walk it knows. Every event of an earlier walk met again
+// must equal its first occurrence (accept, each read's cycle and address,
+// the answer's cycle and result): that is checked, never assumed; a
+// difference is an error.
 //
 // Waves. A cycle is final once no walk can start before it: when the oldest
 // snapshot is dropped, the cycles from it to the next one are run once more
@@ -129,7 +134,7 @@ struct RtlWalkerSim::Impl {
     virtual void set_wave_window(Cycles from, Cycles to) = 0;
     virtual Cycles spanned() const = 0;
     std::string error;
-    std::uint64_t evaluated = 0, replayed = 0, retries = 0, rebooked = 0, late = 0;
+    std::uint64_t evaluated = 0, replayed = 0, delayed = 0, late = 0;
 };
 
 namespace {
@@ -152,7 +157,6 @@ template <class M> struct Sim final : RtlWalkerSim::Impl {
     bool dumping = false;             // a commit is running: dump what is in the window
     Cycles dumped_to = 0;             // cycles below this are in the waveform
     bool replaying = false;           // the cycles evaluated were evaluated before
-    bool diverged = false;            // a walk changed an earlier walk's events
     std::uint64_t last_event = 0;     // `evaluated` at the last event
     RtlMemory *mem = nullptr;         // the newest walk's memory
     RtlWalkerSim::BatchMemory *batch = nullptr;  // run_batch(): every walk's reads are new
@@ -172,13 +176,8 @@ template <class M> struct Sim final : RtlWalkerSim::Impl {
         }
         return false;
     }
-    // A replayed event differs: a divergence while the newest walk entered
-    // early (walk() retries it), otherwise an error.
-    bool diverge(const char *what)
-    {
-        diverged = true;
-        return fail(what);
-    }
+    // A replayed event differs from its first occurrence.
+    bool diverge(const char *what) { return fail(std::string("internal: ") + what); }
     void reset();
     void save_to(Snapshot &s) const;
     void restore(const Snapshot &s);
@@ -189,7 +188,7 @@ template <class M> struct Sim final : RtlWalkerSim::Impl {
     bool run_until_answered(std::uint64_t seq);
     bool run_out(std::uint64_t newest);
     bool commit_oldest();
-    bool attempt(std::uint64_t seq, Cycles ready, bool after_failure);
+    bool enter(std::uint64_t seq, Cycles ready);
     bool push_snapshot();
     // A walk is in the RTL, or one is due to enter it, or a response is due.
     bool in_flight() const
@@ -405,15 +404,6 @@ template <class M> bool Sim<M>::step(std::uint64_t newest)
             p.data = r.data;
             p.err = r.err;
         } else if (seq == newest && !replaying) {
-            // The port is the newest walk's only if no earlier walk read in this cycle before.
-            for (unsigned s = 0; s < cfg.walkers; s++) {
-
-                if (s == id || tl.slot_seq[s] < 0)
-                    continue;
-                const WalkRec *o = rec(static_cast<std::uint64_t>(tl.slot_seq[s]));
-                if (o && tl.slot_reads[s] < o->reads.size() && o->reads[tl.slot_reads[s]].issue <= c)
-                    return diverge("the newest walk took the memory port from an earlier one");
-            }
             const std::uint64_t addr = t.mem_req_addr_o;
             ReadLog r{c, 0, addr, 0, false};
             r.due = std::max(mem->read(c, addr, k, &r.data, &r.err), c + 1);
@@ -445,12 +435,6 @@ template <class M> bool Sim<M>::step(std::uint64_t newest)
                 w->out.perm != t.rsp_perm_o || w->out.shift != t.rsp_shift_o)
                 return diverge("an earlier walk answered differently, or in another cycle");
         } else {
-            for (unsigned s = 0; !batch && s < cfg.walkers; s++) {
-                const WalkRec *o = tl.slot_seq[s] < 0 ? nullptr : rec(static_cast<std::uint64_t>(tl.slot_seq[s]));
-                if (s != slot && o && o->answered && o->out.done <= c)
-
-                    return diverge("the newest walk took the response port from an earlier one");
-            }
             w->answered = true;
             w->out.done = c;
             w->out.pa = t.rsp_pa_o;
@@ -561,11 +545,11 @@ template <class M> bool Sim<M>::commit_oldest()
     return ok;
 }
 
-// One try at walk `seq` entering from cycle `ready`: restore the latest
-// snapshot not after `ready` (or go on from the current state if nothing
-// started after it and the RTL has not passed it), run to `ready`, keep a
+// Walk `seq` enters from cycle `ready` (never before an earlier walk's
+// start): restore the latest snapshot not after `ready` (or go on from the
+// current state if the RTL has not passed it), run to `ready`, keep a
 // snapshot there, and run until the walk is answered.
-template <class M> bool Sim<M>::attempt(std::uint64_t seq, Cycles ready, bool after_failure)
+template <class M> bool Sim<M>::enter(std::uint64_t seq, Cycles ready)
 {
     std::size_t i = snaps.size();
     while (i > 0 && snaps[i - 1].tl.cycle > ready)
@@ -577,7 +561,7 @@ template <class M> bool Sim<M>::attempt(std::uint64_t seq, Cycles ready, bool af
         late++;
         i = 1;
     }
-    if (i < snaps.size() || tl.cycle > ready || after_failure) {
+    if (i < snaps.size() || tl.cycle > ready) {
         restore(snaps[i - 1]);
         replaying = true;
     }
@@ -586,8 +570,7 @@ template <class M> bool Sim<M>::attempt(std::uint64_t seq, Cycles ready, bool af
         spare.push_back(std::move(snaps.back()));
         snaps.pop_back();
     }
-    tl.known = std::min(tl.known, seq);  // the new walk enters at `ready`, after the snapshot
-    learn();
+    learn();  // the walks made since the snapshot (this one comes after the run to `ready`)
     tl.waiting.erase(std::remove(tl.waiting.begin(), tl.waiting.end(), seq), tl.waiting.end());
     tl.known = seq;
     bool ok = run_to(ready, seq);
@@ -598,21 +581,7 @@ template <class M> bool Sim<M>::attempt(std::uint64_t seq, Cycles ready, bool af
     if (!push_snapshot())
         return false;
     learn();
-    if (!run_until_answered(seq))
-        return false;
-    // A walk that entered before an earlier one may change that walk in an
-    // event still to come when it is answered: run on (checking) to the last
-    // event of every earlier walk, so that the change is seen now and this
-    // walk made again, not blamed on a later one.
-    if (ready < last_ready) {
-        Cycles end = 0;
-        for (const WalkRec &w : walks)
-            if (w.seq < seq)
-                end = std::max(end, w.out.done + 1);
-        return run_to(end, seq);
-    }
-    return true;
-
+    return run_until_answered(seq);
 }
 
 // Keeps a snapshot of the state now (the start of cycle tl.cycle); beyond
@@ -697,36 +666,19 @@ template <class M> bool Sim<M>::walk(Cycles ready, const RtlWalkIn &in, RtlMemor
         return false;
     WalkRec w;
     w.seq = next_seq++;
-    w.ready = ready;
     w.in = in;
+    // Arrival order: never before an earlier walk's start.
+    w.ready = std::max(ready, last_ready);
+    delayed += w.ready > ready;
     walks.push_back(std::move(w));
     mem = &m;
     const std::uint64_t seq = next_seq - 1;
-    bool ok = attempt(seq, ready, false);
-    if (!ok && diverged && ready < last_ready) {
-        // It changed an earlier walk: make it again, entering after every
-        // earlier walk has (they cannot be changed then).
-        // Snapshots from that try hold it: gone.
-        while (snaps.size() > 1 && snaps.back().tl.known > seq) {
-            spare.push_back(std::move(snaps.back()));
-            snaps.pop_back();
-        }
-        WalkRec &r = *rec(seq);
-        rebooked += r.reads.size();
-
-        r = WalkRec{};
-        r.seq = seq;
-        r.ready = last_ready;
-        r.in = in;
-        error.clear();
-        diverged = false;
-        retries++;
-        ok = attempt(seq, last_ready, true);
-    }
+    bool ok = enter(seq, walks.back().ready);
     if (!ok)
         return false;
-    last_ready = std::max(last_ready, rec(seq)->ready);
+    last_ready = rec(seq)->ready;
     out = rec(seq)->out;
+    out.ready = last_ready;
     // Snapshots before the floor but the latest of them are never needed again.
     while (snaps.size() > 1 && snaps[1].tl.cycle <= floor && ok) {
         if (fst)
@@ -740,7 +692,6 @@ template <class M> bool Sim<M>::walk(Cycles ready, const RtlWalkIn &in, RtlMemor
         spare.resize(64);
     trim();
     return ok;
-
 }
 
 template <class M> bool Sim<M>::finish()
@@ -826,8 +777,7 @@ const std::string &RtlWalkerSim::error() const { return m->error; }
 std::uint64_t RtlWalkerSim::cycles_evaluated() const { return m->evaluated; }
 std::uint64_t RtlWalkerSim::cycles_spanned() const { return m->spanned(); }
 std::uint64_t RtlWalkerSim::cycles_replayed() const { return m->replayed; }
-std::uint64_t RtlWalkerSim::retries() const { return m->retries; }
-std::uint64_t RtlWalkerSim::rebooked_reads() const { return m->rebooked; }
+std::uint64_t RtlWalkerSim::delayed_entries() const { return m->delayed; }
 std::uint64_t RtlWalkerSim::late_entries() const { return m->late; }
 void RtlWalkerSim::set_wave_window(Cycles from, Cycles to) { m->set_wave_window(from, to); }
 

@@ -364,12 +364,8 @@ void text_cosim(std::FILE *out, const CosimStats &s)
         std::fprintf(out, "  walks that entered the RTL later than they started (before the oldest snapshot) %" PRIu64
                           "\n",
                      s.late_entries);
-    if (s.retries)
-
-        std::fprintf(out, "  walks made again in arrival order %" PRIu64 " (their first tries' memory reads %" PRIu64
-                          " stay booked)\n",
-                     s.retries, s.rebooked_reads);
-
+    if (s.delayed_entries)
+        std::fprintf(out, "  walks that entered the RTL after their start (arrival order) %" PRIu64 "\n", s.delayed_entries);
 }
 
 void json_cosim(Out &o, const CosimStats &s)
@@ -391,8 +387,8 @@ void json_cosim(Out &o, const CosimStats &s)
         o.f("    \"latency_compared\": 0, \"latency_error_mean_pct\": null, \"latency_error_max_cycles\": null, "
             "\"latency_exact\": 0,\n");
     o.f("    \"rtl_cycles\": %" PRIu64 ", \"rtl_cycles_replayed\": %" PRIu64 ", \"rtl_cycles_spanned\": %" PRIu64
-        ", \"retries\": %" PRIu64 ", \"rebooked_reads\": %" PRIu64 ", \"late_entries\": %" PRIu64 ",\n",
-        s.rtl_cycles, s.replays, s.rtl_cycles_spanned, s.retries, s.rebooked_reads, s.late_entries);
+        ", \"delayed_entries\": %" PRIu64 ", \"late_entries\": %" PRIu64 ",\n",
+        s.rtl_cycles, s.replays, s.rtl_cycles_spanned, s.delayed_entries, s.late_entries);
 
 
     // The one figure here that depends on the machine (wall time): on a line of its own.
@@ -525,8 +521,7 @@ std::vector<ReportTerm> report_terms()
         {"cosim.rtl_cycles", "RTL clock cycles evaluated (idle cycles skipped are not)"},
         {"cosim.rtl_cycles_replayed", "of those: evaluated again after a rollback"},
         {"cosim.rtl_cycles_spanned", "the last RTL cycle reached"},
-        {"cosim.retries", "walks made again in arrival order because entering earlier changed an earlier walk"},
-        {"cosim.rebooked_reads", "memory reads those retries had already asked for (booked twice)"},
+        {"cosim.delayed_entries", "walks presented to the RTL after their start: they enter in arrival order"},
         {"cosim.late_entries", "walks that entered the RTL later than they started (no snapshot that far back)"},
         {"cosim.rtl_cycles_per_second", "RTL cycles evaluated per second of time inside the RTL (varies run to run)"},
 

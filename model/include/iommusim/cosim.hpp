@@ -43,6 +43,7 @@ struct RtlWalkIn {
 
 // What the RTL did with it.
 struct RtlWalkOut {
+    Cycles ready = 0;             // cycle it was presented from (its start, or a later one: arrival order)
     Cycles accept = 0, done = 0;  // cycles of the request and the response handshakes
     std::uint64_t pa = 0;
     std::uint8_t shift = 0, perm = 0, fault = 0;
@@ -107,11 +108,9 @@ public:
     std::uint64_t cycles_evaluated() const;  // clock cycles the RTL was evaluated
     std::uint64_t cycles_spanned() const;    // the last cycle reached
     std::uint64_t cycles_replayed() const;   // of cycles_evaluated: evaluated again after a rollback
-    // Walks made a second time, entering after every earlier walk, because
-    // entering earlier changed an earlier walk; and the reads their first
-    // try had already asked of the memory (RtlMemory::read, called again).
-    std::uint64_t retries() const;
-    std::uint64_t rebooked_reads() const;
+    // Walks presented later than their start because an earlier-arriving
+    // walk started later (walks enter in arrival order: rtl_sim.cpp).
+    std::uint64_t delayed_entries() const;
     // Walks that started before the oldest snapshot kept (at most kSnapshots,
     // those not before the floor) and entered at its cycle instead, later than asked.
     std::uint64_t late_entries() const;

@@ -119,8 +119,7 @@ struct CosimStats {
     std::uint64_t rtl_cycles = 0;        // RTL clock cycles evaluated (skipped idle cycles excluded)
     std::uint64_t rtl_cycles_spanned = 0; // RTL cycles simulated time covered, skipped included
     std::uint64_t replays = 0;           // cycles evaluated again after a later walk arrived earlier
-    std::uint64_t retries = 0;           // walks made again in arrival order (cosim.hpp)
-    std::uint64_t rebooked_reads = 0;    // memory reads their first try had made (booked twice)
+    std::uint64_t delayed_entries = 0;   // walks presented after their start: arrival order (cosim.hpp)
     std::uint64_t late_entries = 0;      // walks that entered the RTL later than they started (cosim.hpp)
 
 
