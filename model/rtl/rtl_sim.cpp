@@ -96,6 +96,7 @@ struct Timeline {
     std::int64_t slot_seq[IMS_RTL_NUM_WALKERS];  // walk in each slot, -1 free
     std::uint8_t slot_reads[IMS_RTL_NUM_WALKERS];
     std::vector<Pending> pending;        // read responses not yet delivered
+    std::int64_t presented = -1;         // walk on the request port, not accepted (held: valid until ready)
 };
 
 struct Snapshot {
@@ -235,15 +236,29 @@ bool RtlWalkerSim::Impl::step(std::uint64_t newest)
     Vims_walker &t = *top;
     const Cycles c = tl.cycle;
 
-    // Inputs of cycle c: the oldest ready walk not yet accepted...
+    // Inputs of cycle c: the walk presented before and not yet accepted (a
+    // request is held until ready: rtl-if), else the oldest ready walk not
+    // yet accepted...
     WalkRec *pres = nullptr;
     std::size_t pres_i = 0;
     for (std::size_t i = 0; i < tl.waiting.size(); i++) {
         WalkRec *w = rec(tl.waiting[i]);
-        if (w->ready <= c && (!pres || w->seq < pres->seq)) {
+        if (tl.presented >= 0) {
+            if (w->seq == static_cast<std::uint64_t>(tl.presented)) {
+                pres = w;
+                pres_i = i;
+            }
+        } else if (w->ready <= c && (!pres || w->seq < pres->seq)) {
             pres = w;
             pres_i = i;
         }
+    }
+    // A held younger walk keeps an older one that entered in this cycle
+    // before off the port: that changes the older walk.
+    for (const std::uint64_t q : tl.waiting) {
+        const WalkRec *w = rec(q);
+        if (w != pres && w->accepted && w->out.accept == c)
+            return diverge("an earlier walk entered the walker in another cycle");
     }
     t.req_valid_i = pres != nullptr;
     if (pres) {
@@ -302,6 +317,7 @@ bool RtlWalkerSim::Impl::step(std::uint64_t newest)
             tl.waiting.erase(tl.waiting.begin() + static_cast<long>(pres_i));
             event = true;
         }
+        tl.presented = acc ? -1 : static_cast<std::int64_t>(pres->seq);
     }
     if (rsp < tl.pending.size()) {
         tl.pending.erase(tl.pending.begin() + static_cast<long>(rsp));
@@ -522,6 +538,17 @@ bool RtlWalkerSim::Impl::attempt(std::uint64_t seq, Cycles ready, bool after_fai
     spare.pop_back();
     learn();
     ok = run_until_answered(seq);
+    // A walk that entered before an earlier one changes that walk only in an
+    // event still to come when it is answered: run on (checking) to the
+    // last event of every earlier walk, so that the change is seen now and
+    // this walk retried, not blamed on a later one.
+    if (ok && ready < last_ready) {
+        Cycles end = 0;
+        for (const WalkRec &w : walks)
+            if (w.seq < seq)
+                end = std::max(end, w.out.done + 1);
+        ok = run_to(end, seq);
+    }
     if (ok && fst && snaps.size() > kSnapshots)
         ok = commit_oldest();
     else if (ok && snaps.size() > kSnapshots) {
