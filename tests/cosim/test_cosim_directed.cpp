@@ -444,6 +444,7 @@ END_TEST
 
 int main()
 {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);  // Check's forked child: lines out as they come
     Suite *s = suite_create("cosim_directed");
     TCase *tc = tcase_create("directed");
     tcase_set_timeout(tc, 120);

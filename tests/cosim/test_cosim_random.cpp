@@ -175,6 +175,7 @@ std::uint64_t parse_seed(const char *opt, const char *s)
 
 int main(int argc, char **argv)
 {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);  // Check's forked child: lines out as they come
     if (const char *s = std::getenv("IMS_COSIM_SEED"); s && *s)
         g_opt.seed = parse_seed("IMS_COSIM_SEED", s);
     if (const char *s = std::getenv("IMS_COSIM_COVERAGE_DIR"); s && *s)
