@@ -7,16 +7,17 @@
 // - tables (table builder, domains of 3, 4 and 5 levels): mappings of 4 KiB,
 //   2 MiB and 1 GiB (as SLLPS allows) clustered in a few hot regions so that
 //   walks share upper levels, with R/W, R or W; then about one mapping in
-//   eight has one entry on its path (at a random level) edited: R, W or both
-//   cleared (non-present middle levels), a reserved bit of each rule set
-//   (SNP, 51:HAW, TM, PS, superpage address bits), ignored bits set, a
-//   hand-written superpage (also where SLLPS lacks it), or its read made to
-//   fail (fault 0x7).
-// - walks: IOVAs on mappings, beside them, in the hot regions or anywhere in
-//   the domain's width; reads and writes; bursts of 4..24 walks to one page
-//   in one cycle; arrival gaps of 0..300 cycles, sometimes earlier than the
-//   previous walk's (the adapter rolls back; a walk that would change an
-//   earlier one is retried).
+//   five has one entry on its path (its leaf, or a random level) edited:
+//   R, W or both cleared (non-present middle levels), a reserved bit of
+//   each rule set (SNP, 51:HAW, TM, PS, superpage address bits), ignored
+//   bits set, a hand-written superpage (also where SLLPS lacks it), W
+//   cleared in a level-2 entry, or its read made to fail (fault 0x7).
+// - walks: IOVAs on mappings (a third of them on edited ones), beside
+//   them, in the hot regions or anywhere in the domain's width; reads and
+//   writes; bursts of 4..24 walks to one page in one cycle; arrival gaps
+//   of 0..300 cycles scaled to the walkers' capacity (60..120 % load),
+//   sometimes earlier than the previous walk's (the adapter rolls back;
+//   a walk that would change an earlier one is retried).
 // - memory: each read's latency drawn from [lo, hi] (lo 1..10, hi up to
 //   lo + 120): responses come back out of order.
 // - walker count: round r uses kWalkerCounts[r % 16], every count 1..16.
@@ -25,7 +26,8 @@
 // with the same latencies, run again with skip_idle off (every cycle and
 // result must be the same), and through run_batch() with the start cycles
 // the online run used (a retried walk starts where the adapter moved it):
-// identical accept, read and response cycles for every walk.
+// identical accept, read and response cycles for every walk. The random
+// test also makes them on the pins with both ports stalling (pin_stalls).
 #ifndef IMS_TESTS_COSIM_RANDOM_HPP
 #define IMS_TESTS_COSIM_RANDOM_HPP
 
@@ -56,6 +58,9 @@ static constexpr const char *kFieldNames[6] = {"fault", "pa", "page_size", "perm
 // Called with each simulator after its last walk, before it is destroyed
 // (the coverage writer).
 using SimHook = std::function<void(RtlWalkerSim &)>;
+struct RoundSetup;
+// Called at a round's end with its world and walks; returns a failure or "".
+using WalksHook = std::function<std::string(const World &, const std::vector<Expect> &, const RoundSetup &, std::uint64_t rseed)>;
 
 struct RoundSetup {
     WorldCfg wc;
@@ -94,7 +99,7 @@ struct Mapping {
 };
 
 // The round's tables: mappings, then edits. Returns the mappings.
-inline std::vector<Mapping> build_tables(World &w, Rng &g, std::vector<std::uint64_t> hot[6])
+inline std::vector<Mapping> build_tables(World &w, Rng &g, std::vector<std::uint64_t> hot[6], std::vector<std::size_t> *edited)
 {
     std::vector<Mapping> maps;
     const unsigned haw = w.cfg.caps.haw;
@@ -123,11 +128,14 @@ inline std::vector<Mapping> build_tables(World &w, Rng &g, std::vector<std::uint
         }
     }
     // Edits (after every mapping: the builder must not meet them).
-    const std::size_t edits = maps.size() / 8 + 1;
+    const std::size_t edits = maps.size() / 5 + 1;
     for (std::size_t i = 0; i < edits && !maps.empty(); i++) {
-        const Mapping &m = maps[g.below(maps.size())];
+        const std::size_t mi = g.below(maps.size());
+        const Mapping &m = maps[mi];
+        edited->push_back(mi);
         const unsigned leaf = m.size == kGiB ? 3 : m.size == 2 * kMiB ? 2 : 1;
-        const unsigned lv = static_cast<unsigned>(g.range(leaf, m.levels));
+        // The leaf half the time (deep faults), else any level on the path.
+        const unsigned lv = g.pct(50) ? leaf : static_cast<unsigned>(g.range(leaf, m.levels));
         const std::uint64_t pa = w.entry_pa(m.levels, m.iova, lv);
         if (!pa)
             continue;
@@ -167,14 +175,16 @@ inline std::vector<Mapping> build_tables(World &w, Rng &g, std::vector<std::uint
 
 // One round: `n` planned walks. hook: called with each simulator at its end.
 inline RoundResult run_round(std::uint64_t rseed, unsigned round, unsigned n, const SimHook &hook = nullptr,
-                             unsigned report_limit = 8)
+                             unsigned report_limit = 8, bool idle_check = true,
+                             const WalksHook &extra = nullptr)
 {
     RoundResult res;
     const RoundSetup su = round_setup(rseed, round);
     World w(su.wc);
     Rng g(mix(rseed, 2));
     std::vector<std::uint64_t> hot[6];
-    const std::vector<Mapping> maps = build_tables(w, g, hot);
+    std::vector<std::size_t> edited;
+    const std::vector<Mapping> maps = build_tables(w, g, hot, &edited);
 
     // The walks, in arrival order, and the core's answer to each.
     std::vector<Expect> ex;
@@ -201,7 +211,8 @@ inline RoundResult run_round(std::uint64_t rseed, unsigned round, unsigned n, co
             iova = burst_page | (g.below(512) << 3);
             same_cycle = true;
         } else if (c < 55 && !maps.empty()) {
-            const Mapping &m = maps[g.below(maps.size())];
+            // A third of these on a mapping with an edited entry.
+            const Mapping &m = maps[!edited.empty() && g.pct(33) ? edited[g.below(edited.size())] : g.below(maps.size())];
             levels = m.levels;
             iova = m.iova + (g.below(m.size) & ~7ull);
         } else if (c < 70 && !maps.empty()) {
@@ -294,7 +305,7 @@ inline RoundResult run_round(std::uint64_t rseed, unsigned round, unsigned n, co
             hook(*sim);
     }
     // Online, skip_idle off: the same cycles and results.
-    {
+    if (idle_check) {
         auto sim = RtlWalkerSim::create(w.sim_cfg(su.walkers, false), &err);
         TestMemory mem(w, round_latency, &rl);
         for (std::size_t i = 0; i < ex.size(); i++) {
@@ -344,6 +355,8 @@ inline RoundResult run_round(std::uint64_t rseed, unsigned round, unsigned n, co
         if (hook)
             hook(*sim);
     }
+    if (extra)
+        res.error = extra(w, ex, su, rseed);
     return res;
 }
 
