@@ -15,9 +15,10 @@
 // - walks: IOVAs on mappings (a third of them on edited ones), beside
 //   them, in the hot regions or anywhere in the domain's width; reads and
 //   writes; bursts of 4..24 walks to one page in one cycle; arrival gaps
-//   of 0..300 cycles scaled to the walkers' capacity (60..120 % load),
-//   sometimes earlier than the previous walk's (the adapter rolls back;
-//   a walk that would change an earlier one is retried).
+//   of 0..300 cycles scaled to the walkers' capacity (60..120 % load);
+//   with `early`, one walk in twenty starts earlier than the previous
+//   walk (the adapter rolls back; a walk that would change an earlier one
+//   is retried).
 // - memory: each read's latency drawn from [lo, hi] (lo 1..10, hi up to
 //   lo + 120): responses come back out of order.
 // - walker count: round r uses kWalkerCounts[r % 16], every count 1..16.
@@ -176,7 +177,7 @@ inline std::vector<Mapping> build_tables(World &w, Rng &g, std::vector<std::uint
 // One round: `n` planned walks. hook: called with each simulator at its end.
 inline RoundResult run_round(std::uint64_t rseed, unsigned round, unsigned n, const SimHook &hook = nullptr,
                              unsigned report_limit = 8, bool idle_check = true,
-                             const WalksHook &extra = nullptr)
+                             const WalksHook &extra = nullptr, bool early = false)
 {
     RoundResult res;
     const RoundSetup su = round_setup(rseed, round);
@@ -248,7 +249,8 @@ inline RoundResult run_round(std::uint64_t rseed, unsigned round, unsigned n, co
             else {  // earlier than the previous walk, but not before the walk 8 back
                 const Cycles floor = ready[ex.size() >= 8 ? ex.size() - 8 : 0];
                 const Cycles back = g.range(1, 40);
-                t = std::max(floor, t > back ? t - back : 0);
+                if (early)
+                    t = std::max(floor, t > back ? t - back : 0);
             }
         }
         ex.push_back(e);
