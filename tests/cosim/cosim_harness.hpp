@@ -20,6 +20,8 @@
 #include <cinttypes>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -230,6 +232,20 @@ private:
     Latency m_lat;
     const void *m_ctx;
 };
+
+// IMS_COSIM_QUICK=1 (set for sanitizer builds, tests/cosim/CMakeLists.txt):
+// the tests run a reduced form, and say so.
+inline bool quick()
+{
+    static const bool q = [] {
+        const char *s = std::getenv("IMS_COSIM_QUICK");
+        const bool on = s && *s && std::strcmp(s, "0") != 0;
+        if (on)
+            std::printf("IMS_COSIM_QUICK=1: the reduced form of this test (sanitizer build)\n");
+        return on;
+    }();
+    return q;
+}
 
 inline Cycles fixed_latency(const void *ctx, std::size_t, unsigned)
 {

@@ -124,7 +124,7 @@ END_TEST
 START_TEST(random_rounds_report_the_bug)
 {
     std::uint64_t walks = 0, mismatches = 0, named = 0;
-    for (unsigned r = 0; r < 4; r++) {
+    for (unsigned r = 0; r < (quick() ? 1u : 4u); r++) {
         RoundResult res = run_round(mix(7, r, 0x5eed), r, 320);
         ck_assert_msg(res.error.empty(), "round %u: %s", r, res.error.c_str());
         walks += res.walks;

@@ -386,6 +386,8 @@ int main(int argc, char **argv)
     if (!g_opt.coverage.empty())
         usage("coverage asked for, but this build's walker has none (configure with -DIMS_RTL_COVERAGE=ON)");
 #endif
+    if (!driver && quick())
+        g_opt.walks = g_opt.per_round;  // one round (walkers 16)
     if (driver) {
         const Totals t = run_rounds();
         if (!t.first_error.empty())
