@@ -98,3 +98,15 @@ lint: deps
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(BUILD) --target ims_rtl_vtd_pkg >/dev/null
 	bash rtl/lint.sh $(BUILD)/rtl/iommusim_vtd_pkg.sv
+
+# Coverage of the RTL walker (tests/cosim/coverage.sh; numbers in
+# docs/rtl-verification.md): configures $(BUILD_COV) with
+# -DIMS_RTL_COVERAGE=ON, runs the random co-simulation test, merges its
+# counters with verilator_coverage into $(BUILD_COV)/coverage/ (annotated
+# sources, summary.txt); fails if a user cover point has 0 hits.
+# COVERAGE_ARGS: test_cosim_random arguments (default: as CTest runs it).
+BUILD_COV     ?= build-cov
+COVERAGE_ARGS ?=
+.PHONY: coverage
+coverage: deps
+	CMAKE_ARGS="$(CMAKE_ARGS)" bash tests/cosim/coverage.sh $(BUILD_COV) $(JOBS) $(COVERAGE_ARGS)

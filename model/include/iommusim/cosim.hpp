@@ -149,7 +149,8 @@ public:
 
 private:
     Cosim(const ims_sim_cfg &cfg, std::unique_ptr<RtlWalkerSim> sim, const Options &opt);
-    void compare(const WalkJob &job, const RtlWalkOut &r, bool lockstep, Cycles tlm_done);
+    // True if the RTL and the core disagree (counted, reported).
+    bool compare(const WalkJob &job, const RtlWalkOut &r, bool lockstep, Cycles tlm_done);
     const ims_sim_cfg m_cfg;
     std::unique_ptr<RtlWalkerSim> m_sim;
     TlmWalker m_tlm;
