@@ -391,22 +391,12 @@ template <class M> bool Sim<M>::step(std::uint64_t newest)
             p.due = r.due;
             p.data = r.data;
             p.err = r.err;
-        } else if (batch) {
+        } else if (batch || (seq == newest && !replaying)) {  // a read made for the first time
             const std::uint64_t addr = t.mem_req_addr_o;
             ReadLog r{c, 0, addr, 0, false};
-            r.due = std::max(batch->read(static_cast<std::size_t>(seq), c, addr, k, &r.data, &r.err), c + 1);
-            w->reads.push_back(r);
-            w->out.read_addr[k] = addr;
-            w->out.read_level[k] = static_cast<std::uint8_t>(t.mem_req_level_o);
-            w->out.read_issue[k] = c;
-            w->out.nlog = static_cast<std::uint8_t>(k + 1);
-            p.due = r.due;
-            p.data = r.data;
-            p.err = r.err;
-        } else if (seq == newest && !replaying) {
-            const std::uint64_t addr = t.mem_req_addr_o;
-            ReadLog r{c, 0, addr, 0, false};
-            r.due = std::max(mem->read(c, addr, k, &r.data, &r.err), c + 1);
+            const Cycles due = batch ? batch->read(static_cast<std::size_t>(seq), c, addr, k, &r.data, &r.err)
+                                     : mem->read(c, addr, k, &r.data, &r.err);
+            r.due = std::max(due, c + 1);
             w->reads.push_back(r);
             w->out.read_addr[k] = addr;
             w->out.read_level[k] = static_cast<std::uint8_t>(t.mem_req_level_o);
