@@ -11,8 +11,11 @@
 //   (combinationally from mem_rsp_*); the read that ends a walk makes
 //   rsp_valid_o rise in cycle c + 1. n reads at a fixed latency L with the
 //   ports always ready: n * L + 2 cycles from accept to response.
-// - The memory request port and the response port serve the oldest accepted
-//   walk first; a younger walk never delays an older one. A slot that lost
+// - The memory request port and the response port serve the walk whose tag
+//   is earliest in serial-number order first (tags are given in arrival
+//   order; those in flight lie within half the tag space), whatever order the
+//   walks were accepted in: a walk never delays one with an earlier tag. A
+//   slot that lost
 //   arbitration or met mem_req_ready_i = 0 keeps its read pending (same
 //   address) and competes again the next cycle.
 // - A new request takes the lowest-numbered free slot below cfg_walkers_i;
@@ -91,8 +94,18 @@ module iommusim_walker
   } slot_t;
 
   slot_t [NumWalkers-1:0] slot_q, slot_d;
-  // older_q[i][j]: slot i's walk was accepted before slot j's (valid for busy slots).
-  logic [NumWalkers-1:0][NumWalkers-1:0] older_q, older_d;
+  // first_q[i][j]: slot i's walk has priority over slot j's: its tag is earlier in
+  // serial-number order (valid for busy slots; set when either is accepted).
+  logic [NumWalkers-1:0][NumWalkers-1:0] first_q, first_d;
+
+  // Serial-number order of tags (RFC 1982 style, modulo 2^TagWidth): a is earlier
+  // than b if b - a lies in 1 .. 2^(TagWidth-1) - 1. A total order on the tags in
+  // flight as long as they lie within half the tag space (ReqTagWindow_A).
+  function automatic logic tag_before(logic [TagWidth-1:0] a, logic [TagWidth-1:0] b);
+    logic [TagWidth-1:0] diff;
+    diff       = b - a;
+    tag_before = diff != '0 && !diff[TagWidth-1];
+  endfunction
 
   // Index of a level's entry in its table (model/core/walk.c: (iova >> shift) & 511).
   function automatic logic [IndexBits-1:0] table_index(logic [VaBits-1:0] iova, logic [2:0] level);
@@ -214,7 +227,7 @@ module iommusim_walker
   end
 
   // ---------------------------------------------------------------------------
-  // Arbitration, oldest accepted walk first, for the memory request port
+  // Arbitration, earliest tag first (first_q), for the memory request port
   // (slots with a pending read, and the slot whose entry arrives this cycle
   // and needs the next level) and for the response port.
   logic [NumWalkers-1:0]   rd_want, rd_gnt, done, rsp_gnt;
@@ -232,7 +245,7 @@ module iommusim_walker
       rd_gnt[i]  = rd_want[i];
       rsp_gnt[i] = done[i];
       for (int unsigned j = 0; j < NumWalkers; j++) begin
-        if (j != i && older_q[j][i]) begin
+        if (j != i && first_q[j][i]) begin
           if (rd_want[j]) rd_gnt[i] = 1'b0;
           if (done[j])    rsp_gnt[i] = 1'b0;
         end
@@ -275,7 +288,7 @@ module iommusim_walker
   // Slot state machines and the age matrix.
   always_comb begin
     slot_d  = slot_q;
-    older_d = older_q;
+    first_d = first_q;
     for (int unsigned i = 0; i < NumWalkers; i++) begin
       unique case (slot_q[i].state)
         SlotIdle: begin
@@ -295,10 +308,13 @@ module iommusim_walker
               slot_d[i].state = SlotDone;
               slot_d[i].fault = perm_fault(req_access_i);
             end
-            // The new walk is the youngest.
-            older_d[i] = '0;
+            // Its priority against every other slot, by tag order (the row and
+            // column of free slots are set again when they are taken).
             for (int unsigned j = 0; j < NumWalkers; j++) begin
-              if (j != i) older_d[j][i] = 1'b1;
+              if (j != i) begin
+                first_d[i][j] = tag_before(req_tag_i, slot_q[j].tag);
+                first_d[j][i] = !first_d[i][j];
+              end
             end
           end
         end
@@ -353,10 +369,10 @@ module iommusim_walker
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       slot_q  <= '0;
-      older_q <= '0;
+      first_q <= '0;
     end else begin
       slot_q  <= slot_d;
-      older_q <= older_d;
+      first_q <= first_d;
     end
   end
 
@@ -376,6 +392,15 @@ module iommusim_walker
   logic [NumWalkers-1:0][NumWalkers-1:0] rd_before_q;
   logic [NumWalkers-1:0] rd_issue;
   logic                  tag_dup, req_tag_dup, rsp_from_inflight, reads_ok, rsp_out_of_order;
+  logic                  req_tag_window;
+  logic [NumWalkers:0]   base_ok;
+
+  // t lies at or after base and less than half the tag space from it.
+  function automatic logic tag_in_window(logic [TagWidth-1:0] base, logic [TagWidth-1:0] t);
+    logic [TagWidth-1:0] diff;
+    diff          = t - base;
+    tag_in_window = !diff[TagWidth-1];
+  endfunction
   logic [2:0]            rsp_levels, rsp_start;
 
   always_comb begin
@@ -387,6 +412,24 @@ module iommusim_walker
     rsp_out_of_order  = 1'b0;
     rsp_levels        = '0;
     rsp_start         = '0;
+    // The request's tag and the tags in flight lie within half the tag space:
+    // one of them (the earliest) has all the others in its window. Tried only
+    // while a request is presented.
+    // base_ok[k]: slot k's tag is such a base; base_ok[NumWalkers]: the request's.
+    base_ok           = '0;
+    if (req_valid_i) begin
+      base_ok[NumWalkers] = 1'b1;
+      for (int unsigned j = 0; j < NumWalkers; j++) begin
+        if (busy_o[j] && !tag_in_window(req_tag_i, slot_q[j].tag)) base_ok[NumWalkers] = 1'b0;
+      end
+      for (int unsigned k = 0; k < NumWalkers; k++) begin
+        base_ok[k] = busy_o[k] && tag_in_window(slot_q[k].tag, req_tag_i);
+        for (int unsigned j = 0; j < NumWalkers; j++) begin
+          if (busy_o[j] && !tag_in_window(slot_q[k].tag, slot_q[j].tag)) base_ok[k] = 1'b0;
+        end
+      end
+    end
+    req_tag_window    = !req_valid_i || base_ok != '0;
     for (int unsigned i = 0; i < NumWalkers; i++) begin
       if (busy_o[i] && slot_q[i].tag == req_tag_i) req_tag_dup = 1'b1;
       for (int unsigned j = i + 1; j < NumWalkers; j++) begin
@@ -437,6 +480,10 @@ module iommusim_walker
   // The requester's duties (checked: Verilator treats assumptions as assertions).
   ReqTagUnique_A: assume property (@(posedge clk_i) disable iff (!rst_ni)
       req_valid_i |-> !req_tag_dup);
+  // Tags are compared in serial-number order: those in flight and the
+  // request's lie within half the tag space.
+  ReqTagWindow_A: assume property (@(posedge clk_i) disable iff (!rst_ni)
+      req_valid_i |-> req_tag_window);
   ReqHeld_A: assume property (@(posedge clk_i) disable iff (!rst_ni)
       req_valid_i && !req_ready_o |=> req_valid_i && $stable({req_tag_i, req_did_i, req_table_i,
       req_levels_i, req_start_i, req_perm_i, req_iova_i, req_access_i}));
@@ -467,7 +514,7 @@ module iommusim_walker
   end
   // Quiet means quiet: the adapter may skip such cycles.
   Quiet_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      !active_o && !req_valid_i && !mem_rsp_valid_i |=> $stable(slot_q) && $stable(older_q));
+      !active_o && !req_valid_i && !mem_rsp_valid_i |=> $stable(slot_q) && $stable(first_q));
   // A memory response belongs to a slot waiting for a read.
   MemRspSlot_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
       mem_rsp_valid_i |-> rsp_hit != '0);

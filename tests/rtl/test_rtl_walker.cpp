@@ -54,6 +54,7 @@ struct WalkIn {
     uint64_t table = 0;
     unsigned levels = 0, start = 0, perm = 3, access = 1;
     uint64_t iova = 0;
+    int tag = -1; // the request tag; -1: the next one free after the last given
 };
 
 struct WalkOut {
@@ -203,7 +204,9 @@ std::vector<WalkOut> Dut::run(const std::vector<WalkIn> &in, const Mode &mode, u
         // Request port: the next walk, with a tag no walk in flight has.
         if (presented < 0 && next < in.size()) {
             for (unsigned k = 0; k < 256; k++) {
-                unsigned t = (next_tag + k) & 255;
+                const int fixed = in[next].tag;
+                unsigned t = fixed >= 0 ? (unsigned)fixed & 255 : (next_tag + k) & 255;
+                ck_assert_msg(fixed < 0 || tag_walk[t] < 0, "walk %zu: tag %u is in flight", next, t);
                 if (tag_walk[t] < 0) {
                     presented = (int)next++;
                     presented_tag = t;
@@ -791,9 +794,10 @@ START_TEST(faults_caps)
 }
 END_TEST
 
-// Age order: an older walk is never delayed by a younger one. Walk A alone
-// takes n * L + 2 cycles; with 15 younger walks accepted right after it
-// (all competing for the memory port), it still does.
+// Tag order, tags given in acceptance order: a walk is never delayed by one
+// with a later tag. Walk A alone takes n * L + 2 cycles; with 15 walks with
+// later tags accepted right after it (all competing for the memory port), it
+// still does.
 START_TEST(age_order)
 {
     World w;
@@ -816,6 +820,39 @@ START_TEST(age_order)
     ck_assert_uint_eq(out[kSlots - 1].accept, kSlots - 1);
     for (size_t i = 1; i < ex.size(); i++)
         ck_assert_uint_gt(out[i].done, out[i - 1].done);
+}
+END_TEST
+
+// Tag order, not acceptance order: the same 16 walks with their tags
+// reversed against acceptance (the first accepted has the latest tag) and
+// across the wrap of the tag space (tags 5, 4, .., 0, 255, .., 246). The walk
+// accepted last has the earliest tag (246) and takes n * L + 2 cycles; the
+// walk accepted first, with the latest tag, now waits for the others (with
+// acceptance order it would be the one never delayed).
+START_TEST(tag_order)
+{
+    World w;
+    Layout l = build_layout(w, 5);
+    std::vector<Expect> ex;
+    for (unsigned i = 0; i < kSlots; i++)
+        ex.push_back(w.expect(5, l.page4k + 0x40 * i, i ? IMS_PERM_W : IMS_PERM_R));
+    Dut dut(w.mem, w.rsvd(), w.sllps());
+    Mode m;
+    m.lat = 7;
+    std::vector<WalkIn> in;
+    for (unsigned i = 0; i < kSlots; i++) {
+        in.push_back(ex[i].in);
+        in.back().tag = (int)((5 - i) & 255);
+    }
+    std::vector<WalkOut> out = dut.run(in, m);
+    for (size_t i = 0; i < ex.size(); i++) {
+        ck_assert_msg(differs(ex[i], out[i]).empty(), "walk %zu: %s", i, differs(ex[i], out[i]).c_str());
+        ck_assert_uint_eq(out[i].tag, (5 - i) & 255);
+        ck_assert_uint_eq(out[i].accept, i);
+        ck_assert_uint_ge(out[i].done - out[i].accept, 5 * m.lat + 2);
+    }
+    ck_assert_uint_eq(out[kSlots - 1].done - out[kSlots - 1].accept, 5 * m.lat + 2);
+    ck_assert_uint_gt(out[0].done - out[0].accept, 5 * m.lat + 2);
 }
 END_TEST
 
@@ -900,6 +937,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, faults_every_level);
     tcase_add_test(tc, faults_caps);
     tcase_add_test(tc, age_order);
+    tcase_add_test(tc, tag_order);
 #endif
     tcase_add_test(tc, level2_without_w);
     suite_add_tcase(s, tc);
