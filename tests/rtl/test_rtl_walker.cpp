@@ -26,7 +26,11 @@
 #include <vector>
 #include <unistd.h>
 
+#if IMS_RTL_TEST_WALKER8
+#include "Vims_walker8.h"
+#else
 #include "Vims_walker.h"
+#endif
 #include "verilated.h"
 #include "verilated_fst_c.h"
 #if VM_COVERAGE
@@ -45,7 +49,15 @@
 namespace
 {
 
-constexpr unsigned kSlots = IMS_RTL_NUM_WALKERS; // the model is verilated with this many
+// The model under test and the slots it is verilated with: Vims_walker (16),
+// or with IMS_RTL_TEST_WALKER8 the 8-slot variant of the same library.
+#if IMS_RTL_TEST_WALKER8
+using Walker = Vims_walker8;
+constexpr unsigned kSlots = 8;
+#else
+using Walker = Vims_walker;
+constexpr unsigned kSlots = IMS_RTL_NUM_WALKERS;
+#endif
 
 // ---- The walker under test ----------------------------------------------
 
@@ -98,7 +110,7 @@ class Dut
         const char *wave = std::getenv("IMS_RTL_WAVE");
         if (wave && *wave)
             m_ctx->traceEverOn(true);
-        m_v = std::make_unique<Vims_walker>(m_ctx.get());
+        m_v = std::make_unique<Walker>(m_ctx.get());
         if (wave && *wave) {
             m_fst = std::make_unique<VerilatedFstC>();
             m_v->trace(m_fst.get(), 99);
@@ -173,7 +185,7 @@ class Dut
     uint64_t m_rsvd;
     unsigned m_sllps;
     std::unique_ptr<VerilatedContext> m_ctx;
-    std::unique_ptr<Vims_walker> m_v;
+    std::unique_ptr<Walker> m_v;
     std::unique_ptr<VerilatedFstC> m_fst;
     bool m_trace = false;
 };
@@ -601,7 +613,7 @@ START_TEST(leaves_random_latency)
 {
     World w;
     std::vector<Expect> ex = directed_leaves(w);
-    for (unsigned walkers : {16u, 4u, 1u}) {
+    for (unsigned walkers : {kSlots, 4u, 1u}) {
         for (uint64_t seed = 1; seed <= 3; seed++) {
             Mode m;
             m.lat = 1;
