@@ -11,8 +11,11 @@
 //   (combinationally from mem_rsp_*); the read that ends a walk makes
 //   rsp_valid_o rise in cycle c + 1. n reads at a fixed latency L with the
 //   ports always ready: n * L + 2 cycles from accept to response.
-// - The memory request port and the response port serve the oldest accepted
-//   walk first; a younger walk never delays an older one. A slot that lost
+// - The memory request port and the response port serve the walk whose tag
+//   is earliest in serial-number order first (tags are given in arrival
+//   order; those in flight lie within half the tag space), whatever order the
+//   walks were accepted in: a walk never delays one with an earlier tag. A
+//   slot that lost
 //   arbitration or met mem_req_ready_i = 0 keeps its read pending (same
 //   address) and competes again the next cycle.
 // - A new request takes the lowest-numbered free slot below cfg_walkers_i;
@@ -73,26 +76,42 @@ module iommusim_walker
   // 512 entries of 8 bytes fill one 4 KiB table: the low address bits of an entry.
   localparam int unsigned EntryAddrBits = PageShift - IndexBits;
 
-  // One walk slot. Fields other than state are zero while the slot is idle.
-  typedef struct packed {
-    slot_state_e         state;
-    logic [TagWidth-1:0] tag;
-    logic [15:0]         did;
-    logic [VaBits-1:0]   iova;    // the bits any level indexes or a leaf offsets
-    logic [2:0]          levels;  // of the table (checks and coverage only)
-    logic [2:0]          start;   // level of the first entry read (checks and coverage only)
-    logic [2:0]          level;   // SlotRead/SlotWait: level of the entry read
-    perm_t               perm;    // accumulated R/W; SlotDone: the response's
-    perm_t               access;
-    logic [2:0]          reads;   // table reads issued so far
-    logic [63:0]         addr;    // SlotRead/SlotWait: entry address; SlotDone: the response's PA
-    logic [4:0]          shift;   // SlotDone: the response's page shift
-    logic [7:0]          fault;   // SlotDone: the response's fault reason
-  } slot_t;
+  // The walk slots, one unpacked array per field (each element a native
+  // word in the verilated model, not a field of one wide vector). Fields
+  // other than state are zero while the slot is idle.
+  slot_state_e         state_q  [NumWalkers], state_d  [NumWalkers];
+  logic [TagWidth-1:0] tag_q    [NumWalkers], tag_d    [NumWalkers];
+  logic [15:0]         did_q    [NumWalkers], did_d    [NumWalkers];
+  // The bits any level indexes or a leaf offsets.
+  logic [VaBits-1:0]   iova_q   [NumWalkers], iova_d   [NumWalkers];
+  // Levels of the table and level of the first entry read (checks, coverage).
+  logic [2:0]          levels_q [NumWalkers], levels_d [NumWalkers];
+  logic [2:0]          start_q  [NumWalkers], start_d  [NumWalkers];
+  // SlotRead/SlotWait: level of the entry read.
+  logic [2:0]          level_q  [NumWalkers], level_d  [NumWalkers];
+  // Accumulated R/W (SlotDone: the response's) and the access asked for.
+  perm_t               perm_q   [NumWalkers], perm_d   [NumWalkers];
+  perm_t               access_q [NumWalkers], access_d [NumWalkers];
+  // Table reads issued so far.
+  logic [2:0]          reads_q  [NumWalkers], reads_d  [NumWalkers];
+  // SlotRead/SlotWait: entry address; SlotDone: the response's PA.
+  logic [63:0]         addr_q   [NumWalkers], addr_d   [NumWalkers];
+  // SlotDone: the response's page shift and fault reason.
+  logic [4:0]          shift_q  [NumWalkers], shift_d  [NumWalkers];
+  logic [7:0]          fault_q  [NumWalkers], fault_d  [NumWalkers];
+  // ahead_q[i][j]: slot j's walk has priority over slot i's: its tag is earlier in
+  // serial-number order (valid for busy slots; set when either is accepted).
+  logic [NumWalkers-1:0] ahead_q [NumWalkers], ahead_d [NumWalkers];
+  logic [NumWalkers-1:0] clear;  // the slot is freed (its fields return to zero)
 
-  slot_t [NumWalkers-1:0] slot_q, slot_d;
-  // older_q[i][j]: slot i's walk was accepted before slot j's (valid for busy slots).
-  logic [NumWalkers-1:0][NumWalkers-1:0] older_q, older_d;
+  // Serial-number order of tags (RFC 1982 style, modulo 2^TagWidth): a is earlier
+  // than b if b - a lies in 1 .. 2^(TagWidth-1) - 1. A total order on the tags in
+  // flight as long as they lie within half the tag space (ReqTagWindow_A).
+  function automatic logic tag_before(logic [TagWidth-1:0] a, logic [TagWidth-1:0] b);
+    logic [TagWidth-1:0] diff;
+    diff       = b - a;
+    tag_before = diff != '0 && !diff[TagWidth-1];
+  endfunction
 
   // Index of a level's entry in its table (model/core/walk.c: (iova >> shift) & 511).
   function automatic logic [IndexBits-1:0] table_index(logic [VaBits-1:0] iova, logic [2:0] level);
@@ -109,7 +128,7 @@ module iommusim_walker
   always_comb begin
     alloc = '0;
     for (int unsigned i = 0; i < NumWalkers; i++) begin
-      free[i] = slot_q[i].state == SlotIdle && CntWidth'(i) < cfg_walkers_i;
+      free[i] = state_q[i] == SlotIdle && CntWidth'(i) < cfg_walkers_i;
     end
     for (int unsigned i = 0; i < NumWalkers; i++) begin
       if (free[i] && (free & ((NumWalkers'(1) << i) - NumWalkers'(1))) == '0) begin
@@ -155,12 +174,12 @@ module iommusim_walker
     hit_access = '0;
     hit_iova   = '0;
     for (int unsigned i = 0; i < NumWalkers; i++) begin
-      rsp_hit[i] = mem_rsp_valid_i && mem_rsp_id_i == IdWidth'(i) && slot_q[i].state == SlotWait;
+      rsp_hit[i] = mem_rsp_valid_i && mem_rsp_id_i == IdWidth'(i) && state_q[i] == SlotWait;
       if (rsp_hit[i]) begin
-        hit_level  = slot_q[i].level;
-        hit_perm   = slot_q[i].perm;
-        hit_access = slot_q[i].access;
-        hit_iova   = slot_q[i].iova;
+        hit_level  = level_q[i];
+        hit_perm   = perm_q[i];
+        hit_access = access_q[i];
+        hit_iova   = iova_q[i];
       end
     end
 
@@ -214,7 +233,7 @@ module iommusim_walker
   end
 
   // ---------------------------------------------------------------------------
-  // Arbitration, oldest accepted walk first, for the memory request port
+  // Arbitration, earliest tag first (ahead_q), for the memory request port
   // (slots with a pending read, and the slot whose entry arrives this cycle
   // and needs the next level) and for the response port.
   logic [NumWalkers-1:0]   rd_want, rd_gnt, done, rsp_gnt;
@@ -223,20 +242,14 @@ module iommusim_walker
 
   always_comb begin
     for (int unsigned i = 0; i < NumWalkers; i++) begin
-      rd_want[i]  = slot_q[i].state == SlotRead || (rsp_hit[i] && chk == ChkNext);
-      rd_addr[i]  = rsp_hit[i] ? chk_addr : slot_q[i].addr;
-      rd_level[i] = rsp_hit[i] ? chk_level : slot_q[i].level;
-      done[i]     = slot_q[i].state == SlotDone;
+      rd_want[i]  = state_q[i] == SlotRead || (rsp_hit[i] && chk == ChkNext);
+      rd_addr[i]  = rsp_hit[i] ? chk_addr : addr_q[i];
+      rd_level[i] = rsp_hit[i] ? chk_level : level_q[i];
+      done[i]     = state_q[i] == SlotDone;
     end
     for (int unsigned i = 0; i < NumWalkers; i++) begin
-      rd_gnt[i]  = rd_want[i];
-      rsp_gnt[i] = done[i];
-      for (int unsigned j = 0; j < NumWalkers; j++) begin
-        if (j != i && older_q[j][i]) begin
-          if (rd_want[j]) rd_gnt[i] = 1'b0;
-          if (done[j])    rsp_gnt[i] = 1'b0;
-        end
-      end
+      rd_gnt[i]  = rd_want[i] && (rd_want & ahead_q[i]) == '0;
+      rsp_gnt[i] = done[i] && (done & ahead_q[i]) == '0;
     end
   end
 
@@ -260,109 +273,165 @@ module iommusim_walker
         mem_req_level_o = rd_level[i];
       end
       if (rsp_gnt[i]) begin
-        rsp_tag_o   = slot_q[i].tag;
-        rsp_did_o   = slot_q[i].did;
-        rsp_pa_o    = slot_q[i].addr;
-        rsp_shift_o = slot_q[i].shift;
-        rsp_perm_o  = slot_q[i].perm;
-        rsp_fault_o = slot_q[i].fault;
-        rsp_reads_o = slot_q[i].reads;
+        rsp_tag_o   = tag_q[i];
+        rsp_did_o   = did_q[i];
+        rsp_pa_o    = addr_q[i];
+        rsp_shift_o = shift_q[i];
+        rsp_perm_o  = perm_q[i];
+        rsp_fault_o = fault_q[i];
+        rsp_reads_o = reads_q[i];
       end
     end
   end
 
   // ---------------------------------------------------------------------------
-  // Slot state machines and the age matrix.
+  // Slot state machines and the priority matrix.
   always_comb begin
-    slot_d  = slot_q;
-    older_d = older_q;
+    state_d  = state_q;
+    tag_d    = tag_q;
+    did_d    = did_q;
+    iova_d   = iova_q;
+    levels_d = levels_q;
+    start_d  = start_q;
+    level_d  = level_q;
+    perm_d   = perm_q;
+    access_d = access_q;
+    reads_d  = reads_q;
+    addr_d   = addr_q;
+    shift_d  = shift_q;
+    fault_d  = fault_q;
+    ahead_d  = ahead_q;
     for (int unsigned i = 0; i < NumWalkers; i++) begin
-      unique case (slot_q[i].state)
+      clear[i] = 1'b0;
+      unique case (state_q[i])
         SlotIdle: begin
           if (accept && alloc[i]) begin
-            slot_d[i].tag    = req_tag_i;
-            slot_d[i].did    = req_did_i;
-            slot_d[i].iova   = req_iova_i[VaBits-1:0];
-            slot_d[i].levels = req_levels_i;
-            slot_d[i].start  = req_start_i;
-            slot_d[i].access = req_access_i;
+            tag_d[i]    = req_tag_i;
+            did_d[i]    = req_did_i;
+            iova_d[i]   = req_iova_i[VaBits-1:0];
+            levels_d[i] = req_levels_i;
+            start_d[i]  = req_start_i;
+            access_d[i] = req_access_i;
             if (start_ok) begin
-              slot_d[i].state = SlotRead;
-              slot_d[i].level = req_start_i;
-              slot_d[i].perm  = req_perm_i;
-              slot_d[i].addr  = start_addr;
+              state_d[i] = SlotRead;
+              level_d[i] = req_start_i;
+              perm_d[i]  = req_perm_i;
+              addr_d[i]  = start_addr;
             end else begin
-              slot_d[i].state = SlotDone;
-              slot_d[i].fault = perm_fault(req_access_i);
+              state_d[i] = SlotDone;
+              fault_d[i] = perm_fault(req_access_i);
             end
-            // The new walk is the youngest.
-            older_d[i] = '0;
+            // Its priority against every other slot, by tag order (the row and
+            // column of free slots are set again when they are taken).
             for (int unsigned j = 0; j < NumWalkers; j++) begin
-              if (j != i) older_d[j][i] = 1'b1;
+              ahead_d[i][j] = j != i && tag_before(tag_q[j], req_tag_i);
+              if (j != i) ahead_d[j][i] = !ahead_d[i][j];
             end
           end
         end
         SlotRead: begin
           if (rd_gnt[i] && mem_req_ready_i) begin
-            slot_d[i].state = SlotWait;
-            slot_d[i].reads = slot_q[i].reads + 3'd1;
+            state_d[i] = SlotWait;
+            reads_d[i] = reads_q[i] + 3'd1;
           end
         end
         SlotWait: begin
           if (rsp_hit[i]) begin
             unique case (chk)
               ChkNext: begin
-                slot_d[i].level = chk_level;
-                slot_d[i].perm  = chk_perm;
-                slot_d[i].addr  = chk_addr;
+                level_d[i] = chk_level;
+                perm_d[i]  = chk_perm;
+                addr_d[i]  = chk_addr;
                 if (rd_gnt[i] && mem_req_ready_i) begin
-                  slot_d[i].reads = slot_q[i].reads + 3'd1;
+                  reads_d[i] = reads_q[i] + 3'd1;
                 end else begin
-                  slot_d[i].state = SlotRead;
+                  state_d[i] = SlotRead;
                 end
               end
               ChkLeaf: begin
-                slot_d[i].state = SlotDone;
-                slot_d[i].perm  = chk_perm;
-                slot_d[i].addr  = chk_addr;
-                slot_d[i].shift = chk_shift[4:0];
+                state_d[i] = SlotDone;
+                perm_d[i]  = chk_perm;
+                addr_d[i]  = chk_addr;
+                shift_d[i] = chk_shift[4:0];
               end
               default: begin  // ChkFault
-                slot_d[i].state = SlotDone;
-                slot_d[i].perm  = '0;
-                slot_d[i].addr  = '0;
-                slot_d[i].fault = chk_fault;
+                state_d[i] = SlotDone;
+                perm_d[i]  = '0;
+                addr_d[i]  = '0;
+                fault_d[i] = chk_fault;
               end
             endcase
           end
         end
         SlotDone: begin
           if (rsp_gnt[i] && rsp_ready_i) begin
-            slot_d[i] = '0;
+            clear[i] = 1'b1;
           end
         end
         // verilator coverage_off
         default: begin  // unreachable: the four states are all listed
-          slot_d[i] = '0;
+          clear[i] = 1'b1;
         end
         // verilator coverage_on
       endcase
+      // A freed slot returns to its reset state.
+      if (clear[i]) begin
+        state_d[i]  = SlotIdle;
+        tag_d[i]    = '0;
+        did_d[i]    = '0;
+        iova_d[i]   = '0;
+        levels_d[i] = '0;
+        start_d[i]  = '0;
+        level_d[i]  = '0;
+        perm_d[i]   = '0;
+        access_d[i] = '0;
+        reads_d[i]  = '0;
+        addr_d[i]   = '0;
+        shift_d[i]  = '0;
+        fault_d[i]  = '0;
+      end
     end
   end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      slot_q  <= '0;
-      older_q <= '0;
+      for (int unsigned i = 0; i < NumWalkers; i++) begin
+        state_q[i]  <= SlotIdle;
+        tag_q[i]    <= '0;
+        did_q[i]    <= '0;
+        iova_q[i]   <= '0;
+        levels_q[i] <= '0;
+        start_q[i]  <= '0;
+        level_q[i]  <= '0;
+        perm_q[i]   <= '0;
+        access_q[i] <= '0;
+        reads_q[i]  <= '0;
+        addr_q[i]   <= '0;
+        shift_q[i]  <= '0;
+        fault_q[i]  <= '0;
+        ahead_q[i]  <= '0;
+      end
     end else begin
-      slot_q  <= slot_d;
-      older_q <= older_d;
+      state_q  <= state_d;
+      tag_q    <= tag_d;
+      did_q    <= did_d;
+      iova_q   <= iova_d;
+      levels_q <= levels_d;
+      start_q  <= start_d;
+      level_q  <= level_d;
+      perm_q   <= perm_d;
+      access_q <= access_d;
+      reads_q  <= reads_d;
+      addr_q   <= addr_d;
+      shift_q  <= shift_d;
+      fault_q  <= fault_d;
+      ahead_q  <= ahead_d;
     end
   end
 
   always_comb begin
     for (int unsigned i = 0; i < NumWalkers; i++) begin
-      busy_o[i] = slot_q[i].state != SlotIdle;
+      busy_o[i] = state_q[i] != SlotIdle;
     end
   end
   assign active_o = |rd_want || |done;
@@ -372,10 +441,21 @@ module iommusim_walker
 `ifndef SYNTHESIS
   // Shadow of the walks in flight, kept apart from the slot state.
   logic [NumWalkers-1:0] inflight_q;
-  // rd_before_q[i][j]: slot i's outstanding read was issued before slot j's.
-  logic [NumWalkers-1:0][NumWalkers-1:0] rd_before_q;
-  logic [NumWalkers-1:0] rd_issue;
+  // before_q[i][j]: slot j's outstanding read was issued before slot i's.
+  logic [NumWalkers-1:0] before_q [NumWalkers];
+  logic [NumWalkers-1:0] rd_issue, waiting, changed, ahead_chg, read_stall, read_kept, done_stall;
   logic                  tag_dup, req_tag_dup, rsp_from_inflight, reads_ok, rsp_out_of_order;
+  logic                  req_tag_window;
+  logic                  quiet, base_req, base_slot;
+  logic [TagWidth-1:0]   base_tag;
+  logic [NumWalkers-1:0] earliest, new_q;
+
+  // t lies at or after base and less than half the tag space from it.
+  function automatic logic tag_in_window(logic [TagWidth-1:0] base, logic [TagWidth-1:0] t);
+    logic [TagWidth-1:0] diff;
+    diff          = t - base;
+    tag_in_window = !diff[TagWidth-1];
+  endfunction
   logic [2:0]            rsp_levels, rsp_start;
 
   always_comb begin
@@ -387,48 +467,102 @@ module iommusim_walker
     rsp_out_of_order  = 1'b0;
     rsp_levels        = '0;
     rsp_start         = '0;
+    // The checks below are computed only where an assertion looks at them
+    // (each branch taken costs simulation time; docs/rtl.md).
+    quiet             = !active_o && !req_valid_i && !mem_rsp_valid_i;
+    earliest          = '0;
     for (int unsigned i = 0; i < NumWalkers; i++) begin
-      if (busy_o[i] && slot_q[i].tag == req_tag_i) req_tag_dup = 1'b1;
-      for (int unsigned j = i + 1; j < NumWalkers; j++) begin
-        if (busy_o[i] && busy_o[j] && slot_q[i].tag == slot_q[j].tag) tag_dup = 1'b1;
+      waiting[i]    = state_q[i] == SlotWait;
+      // A pending read that is not taken stays pending, with its address; a
+      // result not taken stays as it is.
+      read_stall[i] = state_q[i] == SlotRead && !(rd_gnt[i] && mem_req_ready_i);
+      read_kept[i]  = 1'b1;
+      if (read_stall[i]) read_kept[i] = state_d[i] == SlotRead && addr_d[i] == addr_q[i];
+      done_stall[i] = state_q[i] == SlotDone && !(rsp_gnt[i] && rsp_ready_i);
+      // The next edge changes the slot's fields; its priorities.
+      changed[i]    = 1'b0;
+      ahead_chg[i]  = 1'b0;
+      if (quiet || done_stall[i]) begin
+        changed[i] = state_d[i] != state_q[i] || tag_d[i] != tag_q[i] || did_d[i] != did_q[i] ||
+                     iova_d[i] != iova_q[i] || levels_d[i] != levels_q[i] ||
+                     start_d[i] != start_q[i] || level_d[i] != level_q[i] ||
+                     perm_d[i] != perm_q[i] || access_d[i] != access_q[i] ||
+                     reads_d[i] != reads_q[i] || addr_d[i] != addr_q[i] ||
+                     shift_d[i] != shift_q[i] || fault_d[i] != fault_q[i];
       end
+      if (quiet) ahead_chg[i] = ahead_d[i] != ahead_q[i];
+      // The walk in flight with no other busy walk ahead of it.
+      if (busy_o[i] && (ahead_q[i] & busy_o) == '0) earliest = NumWalkers'(1) << i;
       if (rsp_gnt[i]) begin
-        rsp_levels        = slot_q[i].levels;
-        rsp_start         = slot_q[i].start;
+        rsp_levels        = levels_q[i];
+        rsp_start         = start_q[i];
         rsp_from_inflight = inflight_q[i];
       end
       // Reads so far against the levels walked (a read pending at `level`
-      // has not been counted yet).
-      unique case (slot_q[i].state)
-        SlotRead: reads_ok &= slot_q[i].level >= 3'd1 && slot_q[i].level <= slot_q[i].start &&
-                             slot_q[i].reads == slot_q[i].start - slot_q[i].level;
-        SlotWait: reads_ok &= slot_q[i].level >= 3'd1 && slot_q[i].level <= slot_q[i].start &&
-                             slot_q[i].reads == slot_q[i].start - slot_q[i].level + 3'd1;
-        SlotDone: reads_ok &= slot_q[i].reads <= slot_q[i].start;
-        default:  reads_ok &= slot_q[i] == '0;
+      // has not been counted yet); an idle slot holds its reset state.
+      unique case (state_q[i])
+        SlotRead: reads_ok &= level_q[i] >= 3'd1 && level_q[i] <= start_q[i] &&
+                             reads_q[i] == start_q[i] - level_q[i];
+        SlotWait: reads_ok &= level_q[i] >= 3'd1 && level_q[i] <= start_q[i] &&
+                             reads_q[i] == start_q[i] - level_q[i] + 3'd1;
+        SlotDone: reads_ok &= reads_q[i] <= start_q[i];
+        default:  reads_ok &= tag_q[i] == '0 && did_q[i] == '0 && iova_q[i] == '0 &&
+                              levels_q[i] == '0 && start_q[i] == '0 && level_q[i] == '0 &&
+                              perm_q[i] == '0 && access_q[i] == '0 && reads_q[i] == '0 &&
+                              addr_q[i] == '0 && shift_q[i] == '0 && fault_q[i] == '0;
       endcase
-      if (busy_o[i]) reads_ok &= slot_q[i].start <= slot_q[i].levels;
-      if (rsp_hit[i]) begin
+      if (busy_o[i]) reads_ok &= start_q[i] <= levels_q[i];
+      if (rsp_hit[i] && (before_q[i] & waiting) != '0) rsp_out_of_order = 1'b1;
+      // The slot taken in the last cycle: its tag against every other busy
+      // slot's. (Tags are written only when a slot is taken, so each pair is
+      // compared once, when the later of the two is taken.)
+      if (new_q[i]) begin
         for (int unsigned j = 0; j < NumWalkers; j++) begin
-          if (j != i && slot_q[j].state == SlotWait && rd_before_q[j][i]) rsp_out_of_order = 1'b1;
+          if (j != i && busy_o[j] && tag_q[j] == tag_q[i]) tag_dup = 1'b1;
         end
       end
     end
+    // While a request is presented: its tag is not in flight, and it and the
+    // tags in flight lie within half the tag space: all of them lie in the
+    // window that starts at the earliest, which is the request's tag or the
+    // tag of the earliest walk in flight.
+    base_req          = 1'b1;
+    base_slot         = 1'b1;
+    base_tag          = '0;
+    if (req_valid_i) begin
+      for (int unsigned i = 0; i < NumWalkers; i++) begin
+        if (earliest[i]) base_tag = tag_q[i];
+      end
+      base_slot = earliest != '0 && tag_in_window(base_tag, req_tag_i);
+      for (int unsigned i = 0; i < NumWalkers; i++) begin
+        if (busy_o[i]) begin
+          if (tag_q[i] == req_tag_i) req_tag_dup = 1'b1;
+          if (!tag_in_window(req_tag_i, tag_q[i])) base_req = 1'b0;
+          if (!tag_in_window(base_tag, tag_q[i])) base_slot = 1'b0;
+        end
+      end
+    end
+    req_tag_window    = !req_valid_i || base_req || base_slot;
   end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      inflight_q  <= '0;
-      rd_before_q <= '0;
+      inflight_q <= '0;
+      new_q      <= '0;
+      for (int unsigned i = 0; i < NumWalkers; i++) begin
+        before_q[i] <= '0;
+      end
     end else begin
       for (int unsigned i = 0; i < NumWalkers; i++) begin
+        new_q[i] <= accept && alloc[i];
         if (accept && alloc[i]) inflight_q[i] <= 1'b1;
         else if (rsp_gnt[i] && rsp_ready_i) inflight_q[i] <= 1'b0;
+        // At most one read is issued per cycle: every other slot's read came
+        // before it, and it comes before none.
         if (rd_issue[i]) begin
-          rd_before_q[i] <= '0;
-          for (int unsigned j = 0; j < NumWalkers; j++) begin
-            if (j != i) rd_before_q[j][i] <= 1'b1;
-          end
+          before_q[i] <= ~(NumWalkers'(1) << i);
+        end else if (rd_issue != '0) begin
+          before_q[i] <= before_q[i] & ~rd_issue;
         end
       end
     end
@@ -437,6 +571,10 @@ module iommusim_walker
   // The requester's duties (checked: Verilator treats assumptions as assertions).
   ReqTagUnique_A: assume property (@(posedge clk_i) disable iff (!rst_ni)
       req_valid_i |-> !req_tag_dup);
+  // Tags are compared in serial-number order: those in flight and the
+  // request's lie within half the tag space.
+  ReqTagWindow_A: assume property (@(posedge clk_i) disable iff (!rst_ni)
+      req_valid_i |-> req_tag_window);
   ReqHeld_A: assume property (@(posedge clk_i) disable iff (!rst_ni)
       req_valid_i && !req_ready_o |=> req_valid_i && $stable({req_tag_i, req_did_i, req_table_i,
       req_levels_i, req_start_i, req_perm_i, req_iova_i, req_access_i}));
@@ -458,16 +596,15 @@ module iommusim_walker
       rsp_valid_o && !rsp_ready_i |=> rsp_valid_o);
   MemReqHeld_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
       mem_req_valid_o && !mem_req_ready_i |=> mem_req_valid_o);
-  for (genvar i = 0; i < NumWalkers; i++) begin : gen_slot_sva
-    SlotReadHeld_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-        slot_q[i].state == SlotRead && !(rd_gnt[i] && mem_req_ready_i) |=>
-        slot_q[i].state == SlotRead && $stable(slot_q[i].addr));
-    SlotDoneHeld_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-        slot_q[i].state == SlotDone && !(rsp_gnt[i] && rsp_ready_i) |=> $stable(slot_q[i]));
-  end
+  // (Each slot's condition is a bit of a vector, computed above: the next
+  // state _d is what the edge stores.)
+  SlotReadHeld_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
+      (read_stall & ~read_kept) == '0);
+  SlotDoneHeld_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
+      (done_stall & changed) == '0);
   // Quiet means quiet: the adapter may skip such cycles.
   Quiet_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      !active_o && !req_valid_i && !mem_rsp_valid_i |=> $stable(slot_q) && $stable(older_q));
+      !active_o && !req_valid_i && !mem_rsp_valid_i |-> (changed | ahead_chg) == '0);
   // A memory response belongs to a slot waiting for a read.
   MemRspSlot_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
       mem_rsp_valid_i |-> rsp_hit != '0);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Lints the RTL with `verilator --lint-only -Wall` (with --assert, so the
-# assertions and cover points are linted too): the walker at NumWalkers 1, 4
+# assertions and cover points are linted too): the walker at NumWalkers 1, 4, 8
 # and 16, as verilated, with the planted bug, and as synthesised (SYNTHESIS
 # defined: no assertions). Any warning fails. Waivers: rtl/iommusim.vlt only.
 #   rtl/lint.sh VTD_PKG    VTD_PKG: the generated iommusim_vtd_pkg.sv
@@ -14,7 +14,7 @@ fi
 pkg=$1
 dir=$(cd "$(dirname "$0")" && pwd)
 rc=0
-for n in 1 4 16; do
+for n in 1 4 8 16; do
     for def in "" -DIMS_RTL_BUG_DROP_W_L2 -DSYNTHESIS; do
         if verilator --lint-only -Wall --assert $def -GNumWalkers=$n --top-module iommusim_walker \
             "$dir/iommusim.vlt" "$pkg" "$dir/iommusim_pkg.sv" "$dir/iommusim_walker.sv"; then

@@ -26,7 +26,11 @@
 #include <vector>
 #include <unistd.h>
 
+#if IMS_RTL_TEST_WALKER8
+#include "Vims_walker8.h"
+#else
 #include "Vims_walker.h"
+#endif
 #include "verilated.h"
 #include "verilated_fst_c.h"
 #if VM_COVERAGE
@@ -45,7 +49,15 @@
 namespace
 {
 
-constexpr unsigned kSlots = IMS_RTL_NUM_WALKERS; // the model is verilated with this many
+// The model under test and the slots it is verilated with: Vims_walker (16),
+// or with IMS_RTL_TEST_WALKER8 the 8-slot variant of the same library.
+#if IMS_RTL_TEST_WALKER8
+using Walker = Vims_walker8;
+constexpr unsigned kSlots = 8;
+#else
+using Walker = Vims_walker;
+constexpr unsigned kSlots = IMS_RTL_NUM_WALKERS;
+#endif
 
 // ---- The walker under test ----------------------------------------------
 
@@ -54,6 +66,7 @@ struct WalkIn {
     uint64_t table = 0;
     unsigned levels = 0, start = 0, perm = 3, access = 1;
     uint64_t iova = 0;
+    int tag = -1; // the request tag; -1: the next one free after the last given
 };
 
 struct WalkOut {
@@ -97,7 +110,7 @@ class Dut
         const char *wave = std::getenv("IMS_RTL_WAVE");
         if (wave && *wave)
             m_ctx->traceEverOn(true);
-        m_v = std::make_unique<Vims_walker>(m_ctx.get());
+        m_v = std::make_unique<Walker>(m_ctx.get());
         if (wave && *wave) {
             m_fst = std::make_unique<VerilatedFstC>();
             m_v->trace(m_fst.get(), 99);
@@ -172,7 +185,7 @@ class Dut
     uint64_t m_rsvd;
     unsigned m_sllps;
     std::unique_ptr<VerilatedContext> m_ctx;
-    std::unique_ptr<Vims_walker> m_v;
+    std::unique_ptr<Walker> m_v;
     std::unique_ptr<VerilatedFstC> m_fst;
     bool m_trace = false;
 };
@@ -203,7 +216,9 @@ std::vector<WalkOut> Dut::run(const std::vector<WalkIn> &in, const Mode &mode, u
         // Request port: the next walk, with a tag no walk in flight has.
         if (presented < 0 && next < in.size()) {
             for (unsigned k = 0; k < 256; k++) {
-                unsigned t = (next_tag + k) & 255;
+                const int fixed = in[next].tag;
+                unsigned t = fixed >= 0 ? (unsigned)fixed & 255 : (next_tag + k) & 255;
+                ck_assert_msg(fixed < 0 || tag_walk[t] < 0, "walk %zu: tag %u is in flight", next, t);
                 if (tag_walk[t] < 0) {
                     presented = (int)next++;
                     presented_tag = t;
@@ -598,7 +613,7 @@ START_TEST(leaves_random_latency)
 {
     World w;
     std::vector<Expect> ex = directed_leaves(w);
-    for (unsigned walkers : {16u, 4u, 1u}) {
+    for (unsigned walkers : {kSlots, 4u, 1u}) {
         for (uint64_t seed = 1; seed <= 3; seed++) {
             Mode m;
             m.lat = 1;
@@ -791,9 +806,10 @@ START_TEST(faults_caps)
 }
 END_TEST
 
-// Age order: an older walk is never delayed by a younger one. Walk A alone
-// takes n * L + 2 cycles; with 15 younger walks accepted right after it
-// (all competing for the memory port), it still does.
+// Tag order, tags given in acceptance order: a walk is never delayed by one
+// with a later tag. Walk A alone takes n * L + 2 cycles; with 15 walks with
+// later tags accepted right after it (all competing for the memory port), it
+// still does.
 START_TEST(age_order)
 {
     World w;
@@ -816,6 +832,39 @@ START_TEST(age_order)
     ck_assert_uint_eq(out[kSlots - 1].accept, kSlots - 1);
     for (size_t i = 1; i < ex.size(); i++)
         ck_assert_uint_gt(out[i].done, out[i - 1].done);
+}
+END_TEST
+
+// Tag order, not acceptance order: the same 16 walks with their tags
+// reversed against acceptance (the first accepted has the latest tag) and
+// across the wrap of the tag space (tags 5, 4, .., 0, 255, .., 246). The walk
+// accepted last has the earliest tag (246) and takes n * L + 2 cycles; the
+// walk accepted first, with the latest tag, now waits for the others (with
+// acceptance order it would be the one never delayed).
+START_TEST(tag_order)
+{
+    World w;
+    Layout l = build_layout(w, 5);
+    std::vector<Expect> ex;
+    for (unsigned i = 0; i < kSlots; i++)
+        ex.push_back(w.expect(5, l.page4k + 0x40 * i, i ? IMS_PERM_W : IMS_PERM_R));
+    Dut dut(w.mem, w.rsvd(), w.sllps());
+    Mode m;
+    m.lat = 7;
+    std::vector<WalkIn> in;
+    for (unsigned i = 0; i < kSlots; i++) {
+        in.push_back(ex[i].in);
+        in.back().tag = (int)((5 - i) & 255);
+    }
+    std::vector<WalkOut> out = dut.run(in, m);
+    for (size_t i = 0; i < ex.size(); i++) {
+        ck_assert_msg(differs(ex[i], out[i]).empty(), "walk %zu: %s", i, differs(ex[i], out[i]).c_str());
+        ck_assert_uint_eq(out[i].tag, (5 - i) & 255);
+        ck_assert_uint_eq(out[i].accept, i);
+        ck_assert_uint_ge(out[i].done - out[i].accept, 5 * m.lat + 2);
+    }
+    ck_assert_uint_eq(out[kSlots - 1].done - out[kSlots - 1].accept, 5 * m.lat + 2);
+    ck_assert_uint_gt(out[0].done - out[0].accept, 5 * m.lat + 2);
 }
 END_TEST
 
@@ -900,6 +949,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, faults_every_level);
     tcase_add_test(tc, faults_caps);
     tcase_add_test(tc, age_order);
+    tcase_add_test(tc, tag_order);
 #endif
     tcase_add_test(tc, level2_without_w);
     suite_add_tcase(s, tc);
