@@ -190,7 +190,19 @@ template <class M> struct Sim final : RtlWalkerSim::Impl {
     bool commit_oldest();
     bool enter(std::uint64_t seq, Cycles ready);
     bool push_snapshot();
+    // Tags are seq mod 256, ordered by serial-number arithmetic (the RTL's
+    // priority): every tag in flight must lie within half the tag space of
+    // the one presented. A walk 128 or more walks younger than one still in
+    // flight waits for it, as hardware with 8-bit tags would.
+    bool tag_blocked(std::uint64_t seq) const
+    {
+        for (unsigned s = 0; s < cfg.walkers; s++)
+            if (tl.slot_seq[s] >= 0 && seq - static_cast<std::uint64_t>(tl.slot_seq[s]) >= (kTagMask + 1) / 2)
+                return true;
+        return false;
+    }
     // A walk is in the RTL, or one is due to enter it, or a response is due.
+
     bool in_flight() const
     {
         if (!tl.pending.empty())
@@ -276,9 +288,11 @@ template <class M> Cycles Sim<M>::next_event(Cycles limit) const
     Cycles e = limit;
     for (const Pending &p : tl.pending)
         e = std::min(e, p.due);
-    if (top->req_ready_o)  // (a walk waiting for a slot needs a response first)
+    if (top->req_ready_o)  // (a walk waiting for a slot, or for a tag, needs a response first)
         for (const std::uint64_t q : tl.waiting)
-            e = std::min(e, walks[q - walks.front().seq].ready);
+            if (!tag_blocked(q))
+                e = std::min(e, walks[q - walks.front().seq].ready);
+
     return std::max(e, tl.cycle);
 }
 
@@ -297,7 +311,7 @@ template <class M> bool Sim<M>::step(std::uint64_t newest)
     for (std::size_t i = 0; i < tl.waiting.size(); i++) {
         WalkRec *w = rec(tl.waiting[i]);
         if (tl.presented >= 0 ? w->seq == static_cast<std::uint64_t>(tl.presented)
-                              : w->ready <= c && (!pres || w->seq < pres->seq)) {
+                              : w->ready <= c && !tag_blocked(w->seq) && (!pres || w->seq < pres->seq)) {
             pres = w;
             pres_i = i;
         }
@@ -312,6 +326,7 @@ template <class M> bool Sim<M>::step(std::uint64_t newest)
 
     t.req_valid_i = pres != nullptr;
     if (pres) {
+
         const RtlWalkIn &in = pres->in;
         t.req_tag_i = static_cast<CData>(pres->seq & kTagMask);
         t.req_did_i = in.did;
@@ -354,9 +369,6 @@ template <class M> bool Sim<M>::step(std::uint64_t newest)
                 slot++;
             if (slot >= cfg.walkers)
                 return fail("a request was accepted with every slot busy");
-            for (unsigned s = 0; s < cfg.walkers; s++)
-                if (tl.slot_seq[s] >= 0 && (static_cast<std::uint64_t>(tl.slot_seq[s]) & kTagMask) == (pres->seq & kTagMask))
-                    return fail("a walk 256 walks older is still in flight: its tag would be reused");
             if (!pres->accepted) {
 
                 pres->accepted = true;

@@ -129,22 +129,25 @@ std::string pin_stalls(const World &w, const std::vector<Expect> &ex, const Roun
     for (int &s : slot_walk)
         s = -1;
     std::size_t next = 0, finished = 0;
-    // Tags: unique among walks in flight (a walk may outlive 255 younger ones).
+    // Tags: the walk's index mod 256, in order (the RTL ranks walks by tag in
+    // serial-number order, every tag in flight within half the tag space: a
+    // walk 128 or more younger than one still in flight waits for it).
     std::vector<unsigned> tag_of(ex.size(), 0);
-    bool tag_used[256] = {};
-    int next_tag = -1;  // tag of the walk on the request port
+    int next_tag = -1;  // tag of the walk on the request port (held there until accepted)
+    auto window_ok = [&](std::size_t n) {
+        for (unsigned k = 0; k < 32; k++)
+            if (slot_walk[k] >= 0 && n - static_cast<std::size_t>(slot_walk[k]) >= 128)
+                return false;
+        return true;
+    };
     for (Cycles c = 0; finished < ex.size(); c++) {
         if (c > 2000000 + 2000 * ex.size())
             return "pins: the walker hangs (" + std::to_string(finished) + " of " + std::to_string(ex.size()) + " answered)";
-        v.req_valid_i = next < ex.size();
-        if (next < ex.size()) {
+        const bool present = next < ex.size() && (next_tag >= 0 || window_ok(next));
+        v.req_valid_i = present;
+        if (present) {
             const RtlWalkIn &in = ex[next].in;
-            if (next_tag < 0) {
-                unsigned k = static_cast<unsigned>(next) & 0xff;
-                while (tag_used[k])
-                    k = (k + 1) & 0xff;
-                next_tag = static_cast<int>(k);
-            }
+            next_tag = static_cast<int>(next & 0xff);
             v.req_tag_i = static_cast<CData>(next_tag);
             v.req_did_i = in.did;
             v.req_table_i = in.table;
@@ -200,7 +203,6 @@ std::string pin_stalls(const World &w, const std::vector<Expect> &ex, const Roun
             o.fault = v.rsp_fault_o;
             o.reads = v.rsp_reads_o;
             done[static_cast<std::size_t>(slot_walk[s])] = true;
-            tag_used[tag] = false;
             slot_walk[s] = -1;
             finished++;
         }
@@ -216,7 +218,6 @@ std::string pin_stalls(const World &w, const std::vector<Expect> &ex, const Roun
             if (s >= 32)
                 return "pins: an accepted request took no slot";
             tag_of[next] = static_cast<unsigned>(next_tag);
-            tag_used[next_tag] = true;
             next_tag = -1;
             slot_walk[s] = static_cast<int>(next++);
         }
