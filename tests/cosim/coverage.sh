@@ -84,12 +84,8 @@ line_total=$(grep -Eo 'Total coverage \([0-9]+/[0-9]+\) [0-9.]+%' "$OUT/annotate
     for lv in 3 4 5; do
         for st in $(seq 1 $lv); do
             row=$(printf '%-8s %-6s' "$lv" "$st")
-            for col in leaf0 leaf1 leaf2 Fault5 Fault6 Fault7 FaultC; do
-                case $col in
-                    leaf*) name="gen_cov_levels__BRA__${lv}__KET__.gen_cov_start__BRA__${st}__KET__.gen_cov_leaf__BRA__${col#leaf}__KET__.gen_ok.Leaf_C" ;;
-                    *) name="gen_cov_levels__BRA__${lv}__KET__.gen_cov_start__BRA__${st}__KET__.${col}_C" ;;
-                esac
-                v=$(hits "$name")
+            for col in Leaf4k Leaf2m Leaf1g Fault5 Fault6 Fault7 FaultC; do
+                v=$(hits "${col}_L${lv}S${st}_C")
                 row+=$(printf ' %8s' "${v:--}")
             done
             echo "$row"
@@ -98,7 +94,7 @@ line_total=$(grep -Eo 'Total coverage \([0-9]+/[0-9]+\) [0-9.]+%' "$OUT/annotate
     echo
     echo "walkers busy at once (hits: cycles):"
     for k in $(seq 1 64); do
-        v=$(hits "gen_cov_busy__BRA__${k}__KET__.Busy_C")
+        v=$(hits "gen_cov_busy${k}.Busy${k}_C")
         if [ -n "$v" ]; then printf "  %2d: %s\n" "$k" "$v"; fi
     done
     echo
