@@ -4,7 +4,7 @@
 // permission checks of model/core/walk.c (sl_walk) bit for bit, from the
 // paging-structure-cache result on.
 //
-// Contract: /work/notes/rtl-if.txt as recorded in docs/rtl.md ("Interfaces",
+// Contract: docs/rtl.md ("Interfaces",
 // "Timing"). In short:
 // - A request accepted in cycle 0 issues its first read in cycle 1. A read
 //   answered in cycle c issues the next level's read in cycle c

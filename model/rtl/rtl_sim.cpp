@@ -140,7 +140,6 @@ struct RtlWalkerSim::Impl {
 namespace {
 
 template <class M> struct Sim final : RtlWalkerSim::Impl {
-
     RtlSimCfg cfg;
     std::unique_ptr<VerilatedContext> ctx;
     std::unique_ptr<M> top;
@@ -215,7 +214,6 @@ template <class M> struct Sim final : RtlWalkerSim::Impl {
                 return true;
         return false;
     }
-
 
     void trim();
     ~Sim() override;
@@ -316,17 +314,9 @@ template <class M> bool Sim<M>::step(std::uint64_t newest)
             pres_i = i;
         }
     }
-    // A younger walk held on the port keeps off an older one that entered
-    // in this cycle in the first run: that changes the older walk.
-    for (const std::uint64_t q : tl.waiting) {
-        const WalkRec *w = rec(q);
-        if (w != pres && w->accepted && w->out.accept == c)
-            return diverge("an earlier walk entered the walker in another cycle");
-    }
 
     t.req_valid_i = pres != nullptr;
     if (pres) {
-
         const RtlWalkIn &in = pres->in;
         t.req_tag_i = static_cast<CData>(pres->seq & kTagMask);
         t.req_did_i = in.did;
@@ -370,7 +360,6 @@ template <class M> bool Sim<M>::step(std::uint64_t newest)
             if (slot >= cfg.walkers)
                 return fail("a request was accepted with every slot busy");
             if (!pres->accepted) {
-
                 pres->accepted = true;
                 pres->out.accept = c;
             }
@@ -483,7 +472,6 @@ template <class M> bool Sim<M>::run_to(Cycles until, std::uint64_t newest)
     }
     return true;
 }
-
 
 // Evaluates cycles until walk `seq` has been answered.
 template <class M> bool Sim<M>::run_until_answered(std::uint64_t seq)

@@ -402,7 +402,7 @@ END_TEST
 // Walks that start earlier than a walk made before them (the model's order:
 // a context or paging-structure-cache hit came sooner), with every slot
 // busy: the younger one is on the request port when the older becomes
-// ready, and a request is held until accepted (rtl-if; SVA ReqHeld_A). All
+// ready, and a request is held until accepted (docs/rtl.md, "Interfaces"; SVA ReqHeld_A). All
 // must equal the core, and the online run must equal run_batch() with the
 // start cycles the adapter used.
 START_TEST(early_arrival_slots_full)

@@ -32,7 +32,7 @@
 
 namespace ims {
 
-// One walk, as the RTL's request port takes it (rtl-if: iommusim_walker).
+// One walk, as the RTL's request port takes it (docs/rtl.md, "Interfaces").
 struct RtlWalkIn {
     std::uint64_t table = 0;  // 4 KiB-aligned table read first
     std::uint64_t iova = 0;
