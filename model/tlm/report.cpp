@@ -458,6 +458,7 @@ std::vector<ReportTerm> report_terms()
         {"latency_histogram[].lo", "bucket's lowest translation latency, cycles"},
         {"latency_histogram[].hi", "bucket's highest translation latency, cycles"},
         {"latency_histogram[].count", "translations in the bucket"},
+        {"latency_percentiles[]", "translation latency percentiles p0 (min) .. p100 (max) in steps of 1%, cycles"},
          })
         t.push_back(h);
     static const char *const cache[][2] = {
@@ -712,6 +713,11 @@ bool report_json(const ReportInputs &in, ims_outfile *out, std::string *err)
         const Cycles lo = k ? Cycles{1} << (k - 1) : 0, hi = k ? (Cycles{1} << k) - 1 : 0;
         o.f("%s{\"lo\": %" PRIu64 ", \"hi\": %" PRIu64 ", \"count\": %" PRIu64 "}", k ? ", " : "", lo, hi, lg[k]);
     }
+    o.f("],\n");
+    // p0..p100 in steps of 1% (p0 = min, p100 = max): a CDF without the histogram.
+    o.f("  \"latency_percentiles\": [");
+    for (int p = 0; p <= 100; p++)
+        o.f("%s%" PRIu64, p ? ", " : "", p == 0 ? h.min() : p == 100 ? h.max() : h.percentile(p / 100.0));
     o.f("],\n");
     json_cache(o, "context_cache", cache_view(c.ctx_cache, t.ctx_merged), true);
     json_cache(o, "iotlb", iotlb_view(in), true);
