@@ -9,7 +9,7 @@
 set -euo pipefail
 
 pkgs=(cmake ninja-build pkg-config g++ libsystemc-dev verilator check libsubunit-dev
-      zlib1g-dev libzstd-dev libjansson-dev nettle-dev)
+      zlib1g-dev libzstd-dev libjansson-dev nettle-dev gnuplot-nox libxml2-utils)
 for group in "$@"; do
     case $group in
     fuzz) pkgs+=(clang libclang-rt-14-dev) ;;

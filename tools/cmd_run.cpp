@@ -15,6 +15,7 @@
 #include <nettle/sha2.h>
 
 #include "cmd.h"
+#include "plot.h"
 #include "iommusim/cosim.hpp"
 #include "iommusim/run.hpp"
 #include "iommusim/version.h"
@@ -29,6 +30,7 @@ namespace {
 const char kUsage[] =
     "usage: iommusim run [--config NAME|FILE] [--trace FILE] [--set key=value]...\n"
     "                    [--json FILE] [--csv FILE] [--quiet] [--print-config] [--explain]\n"
+    "                    [--interval N[c] --interval-csv FILE] [--plot DIR [--plot-format F]]\n"
     "       iommusim run --config-from RESULT.json [--trace FILE] [--allow-trace-change] ...\n"
     "\n"
     "Replays a DMA trace through the cycle-approximate SystemC TLM model and\n"
@@ -53,6 +55,12 @@ const char kUsage[] =
     "                      who walks (walker.impl): the TLM walker; the verilated RTL\n"
     "                      walker; or both, each RTL walk checked against the C core\n"
     "                      (docs/rtl.md)\n"
+    "  --interval N|Nt|Nc  a time series of the measured phase (warm-up excluded): one row per\n"
+    "                      N translations (N or Nt) or N cycles (Nc) into --interval-csv FILE\n"
+    "                      (columns: docs/stats.md, \"Interval CSV\")\n"
+    "  --plot DIR          plot this run into DIR: latency histogram and CDF (and with\n"
+    "                      --interval the time series); DIR/run.json is its JSON. Needs gnuplot\n"
+    "  --plot-format png|svg|both  the plots' image formats (default both)\n"
     "  --wave FILE.fst     write the RTL walker's waveform (FST; GTKWave opens it)\n"
     "  --wave-cycles A:B   only cycles A..B of it;  --wave-records A:B  only the walks\n"
     "                      of trace records A..B\n"
@@ -385,11 +393,106 @@ int cosim_option(int argc, char **argv, int *i, CosimArgs *c, std::string *why)
     return 1;
 }
 
+// ---- Interval sampling and plots (--interval, --interval-csv, --plot, --plot-format) ----
+
+struct SeriesArgs {
+    ims::IntervalCfg iv;         // every = 0: --interval not given
+    std::string csv;             // --interval-csv FILE
+    std::string plot_dir;        // --plot DIR
+    int formats = IMS_PLOT_PNG | IMS_PLOT_SVG;  // --plot-format
+    bool seen_fmt = false;
+};
+
+// "N" (translations), "Nt" or "Nc" (cycles), N >= 1 decimal; false if malformed.
+bool parse_interval(const std::string &v, ims::IntervalCfg *c)
+{
+    std::string n = v;
+    c->by_cycles = false;
+    if (!n.empty() && (n.back() == 'c' || n.back() == 't')) {
+        c->by_cycles = n.back() == 'c';
+        n.pop_back();
+    }
+    if (n.empty() || n.size() > 19 || n.find_first_not_of("0123456789") != std::string::npos)
+        return false;
+    c->every = std::strtoull(n.c_str(), nullptr, 10);
+    return c->every > 0;
+}
+
+// argv[*i] if it is one of the options above: 1 (consumed, *i moved past its
+// value), 0 not one of them, -1 bad (message in *why).
+int series_option(int argc, char **argv, int *i, SeriesArgs *s, std::string *why)
+{
+    const std::string a = argv[*i];
+    if (a != "--interval" && a != "--interval-csv" && a != "--plot" && a != "--plot-format")
+        return 0;
+    if (*i + 1 >= argc)
+        return *why = a + " needs a value", -1;
+    const std::string v = argv[++*i];
+    if (a == "--interval") {
+        if (s->iv.every)
+            return *why = "--interval given twice", -1;
+        if (!parse_interval(v, &s->iv))
+            return *why = "--interval: '" + v + "' is not N (translations), Nt or Nc (cycles) with N >= 1", -1;
+    } else if (a == "--interval-csv" || a == "--plot") {
+        std::string &dst = a == "--plot" ? s->plot_dir : s->csv;
+        if (!dst.empty())
+            return *why = a + " given twice", -1;
+        if (v.empty())
+            return *why = a + ": empty " + (a == "--plot" ? "directory" : "file") + " name", -1;
+        dst = v;
+    } else {
+        if (s->seen_fmt)
+            return *why = "--plot-format given twice", -1;
+        s->seen_fmt = true;
+        if ((s->formats = ims_plot_format(v.c_str())) < 0)
+            return *why = "--plot-format: '" + v + "' is not png, svg or both", -1;
+    }
+    return 1;
+}
+
+// The options' combinations, and the plot directory made and gnuplot found
+// before the run (not after it). Empty, or the message.
+std::string series_check(const SeriesArgs &s)
+{
+    if (s.iv.every && s.csv.empty())
+        return "--interval: where should the time series go? (--interval-csv FILE)";
+    if (!s.csv.empty() && !s.iv.every)
+        return "--interval-csv: needs --interval N (translations) or Nc (cycles)";
+    if (s.seen_fmt && s.plot_dir.empty())
+        return "--plot-format: only with --plot DIR";
+    char err[1024];
+    if (!s.plot_dir.empty() && (ims_plot_have_gnuplot(err, sizeof err) || ims_plot_prepare_dir(s.plot_dir.c_str(), err, sizeof err)))
+        return err;
+    return std::string();
+}
+
+// After the run: the interval CSV, then the plots of --plot DIR (the run's
+// JSON as DIR/run.json, its latency histogram and CDF, and with --interval
+// the time series). 0, or 2 with the message printed.
+int series_write(const SeriesArgs &s, const ims::TracePlayer &player, const ims::ReportInputs &in, ims_outfile *iout)
+{
+    std::string werr;
+    if (iout && !ims::interval_csv(*player.interval(), in.walkers, iout, &werr))
+        return fail(werr);
+    if (s.plot_dir.empty())
+        return 0;
+    const std::string json = s.plot_dir + "/run.json";
+    if (!ims::report_json(in, json.c_str(), &werr))
+        return fail(werr);
+    char err[1024];
+    if (ims_plot_run_json(json.c_str(), s.plot_dir.c_str(), s.formats, nullptr, err, sizeof err))
+        return fail(err);
+    if (iout && ims_plot_interval_csv(s.csv.c_str(), s.plot_dir.c_str(), s.formats, nullptr, err, sizeof err))
+        return fail(err);
+    return 0;
+}
+
 }  // namespace
 
 extern "C" int ims_cmd_run(int argc, char **argv)
 {
     CosimArgs cosim_args;
+    SeriesArgs series;  // --interval, --interval-csv, --plot, --plot-format
 
     std::string config = "default", trace, json, csv;
     std::vector<std::string> sets;
@@ -421,6 +524,11 @@ extern "C" int ims_cmd_run(int argc, char **argv)
         if (co < 0)
             return fail(v);
         if (co > 0)
+            continue;
+        const int so = series_option(argc, argv, &i, &series, &v);
+        if (so < 0)
+            return fail(v);
+        if (so > 0)
             continue;
         if (a == "--help" || a == "-h") {
 
@@ -526,6 +634,11 @@ extern "C" int ims_cmd_run(int argc, char **argv)
         return fail("--wave: the waveform is the RTL walker's; it needs walker.impl rtl or lockstep (--walker)");
     if (cosim_args.window && cosim_args.opt.wave.empty())
         return fail("--wave-cycles/--wave-records: a window of which waveform? (--wave FILE.fst)");
+    {
+        const std::string e = series_check(series);
+        if (!e.empty())
+            return fail(e);
+    }
 
     if (trace.empty())
         trace = std::string(ims_data_dir()) + "/traces/nvme-strict.itr.zst";
@@ -537,7 +650,7 @@ extern "C" int ims_cmd_run(int argc, char **argv)
         const char *opt;
         const std::string &path;
     };
-    const Output outs[] = {{"--json", json}, {"--csv", csv}, {"--wave", cosim_args.opt.wave}};
+    const Output outs[] = {{"--json", json}, {"--csv", csv}, {"--wave", cosim_args.opt.wave}, {"--interval-csv", series.csv}};
 
     for (const Output &o : outs) {
         if (o.path.empty())
@@ -553,6 +666,10 @@ extern "C" int ims_cmd_run(int argc, char **argv)
     for (const std::string *o : {&json, &csv})
         if (!cosim_args.opt.wave.empty() && !o->empty() && ims_outfile_same(o->c_str(), cosim_args.opt.wave.c_str()))
             return fail("--wave " + cosim_args.opt.wave + ": the same file as another output");
+    for (const std::string *o : {&json, &csv, &cosim_args.opt.wave})
+        if (!series.csv.empty() && !o->empty() && ims_outfile_same(o->c_str(), series.csv.c_str()) &&
+            !ims_outfile_is_chardev(o->c_str()))
+            return fail("--interval-csv " + series.csv + ": the same file as another output");
 
     // Standard output carries the JSON or CSV: no text report around it.
     if (json == "-" || csv == "-")
@@ -582,10 +699,12 @@ extern "C" int ims_cmd_run(int argc, char **argv)
     meta.command.push_back("iommusim");
     for (int i = 0; i < argc; i++)
         meta.command.push_back(argv[i]);
-    ims_outfile *jout = nullptr, *cout = nullptr;
+    ims_outfile *jout = nullptr, *cout = nullptr, *iout = nullptr;
     if ((!json.empty() && !(jout = ims_outfile_open(json.c_str(), err, sizeof err))) ||
-        (!csv.empty() && !(cout = ims_outfile_open(csv.c_str(), err, sizeof err)))) {
+        (!csv.empty() && !(cout = ims_outfile_open(csv.c_str(), err, sizeof err))) ||
+        (!series.csv.empty() && !(iout = ims_outfile_open(series.csv.c_str(), err, sizeof err)))) {
         ims_outfile_abort(jout);
+        ims_outfile_abort(cout);
         ims_trace_close(reader);
         return fail(err);
     }
@@ -611,6 +730,7 @@ extern "C" int ims_cmd_run(int argc, char **argv)
     if (!rp) {
         ims_outfile_abort(jout);
         ims_outfile_abort(cout);
+        ims_outfile_abort(iout);
         ims_trace_close(reader);
         return fail(trace + ": " + err);
     }
@@ -623,6 +743,7 @@ extern "C" int ims_cmd_run(int argc, char **argv)
         if (!cosim) {
             ims_outfile_abort(jout);
             ims_outfile_abort(cout);
+            ims_outfile_abort(iout);
             ims_replay_destroy(rp);
             ims_trace_close(reader);
             return fail(cerr);
@@ -632,6 +753,7 @@ extern "C" int ims_cmd_run(int argc, char **argv)
 
     ims::TracePlayer player("player", cfg, clk, reader, trace.c_str(), rp, iommu, !quiet && isatty(2));
     player.set_memory(&memory.timing());  // warm-up excludes memory counters too
+    player.set_interval(series.iv);
     player.isock.bind(iommu.dma_in);
     player.ats.bind(iommu.ats_in);
     iommu.dma_out.bind(sink.tsock);
@@ -650,6 +772,7 @@ extern "C" int ims_cmd_run(int argc, char **argv)
         rc = 2;
         ims_outfile_abort(jout);
         ims_outfile_abort(cout);
+        ims_outfile_abort(iout);
     } else {
         ims::ReportInputs in{&cfg,  trace.c_str(),          config.c_str(), &player.stats(), &player.core_stats(),
                              &player.timing_stats(), &memory.timing(), iommu.walkers(), wall};
@@ -666,6 +789,8 @@ extern "C" int ims_cmd_run(int argc, char **argv)
             rc = fail(werr);
         if (cout && !ims::report_csv(in, cout, &werr))
             rc = fail(werr);
+        if (const int r = series_write(series, player, in, iout))
+            rc = r;
         if (rc == 0 && player.stats().mismatches) {
             std::fprintf(stderr, "iommusim run: %llu translations disagreed with the recording\n",
                          static_cast<unsigned long long>(player.stats().mismatches));

@@ -20,6 +20,7 @@ static void usage(FILE *f)
             "commands:\n"
             "  run      replay a trace through the cycle-approximate SystemC model and report\n"
             "  compare  differences of configuration and metrics between two run results (JSON)\n"
+            "  plot     PNG and SVG plots (gnuplot) of a sweep, run results or an interval time series\n"
             "  trace    trace tools: info, convert, validate, gen (see 'iommusim trace --help')\n"
             "  version  print the version\n"
             "\n"
@@ -88,6 +89,8 @@ int main(int argc, char **argv)
         return ims_cmd_trace(argc - 1, argv + 1);
     if (!strcmp(cmd, "compare"))
         return ims_cmd_compare(argc - 1, argv + 1);
+    if (!strcmp(cmd, "plot"))
+        return ims_cmd_plot(argc - 1, argv + 1);
     if (!strcmp(cmd, "run")) {
 #ifdef IMS_HAVE_TLM
         return ims_cmd_run(argc - 1, argv + 1);

@@ -105,6 +105,8 @@ void TracePlayer::end_warmup()
         d.latency = DeviceLatHist();
     }
     m_st.measured_issued = false;  // the next DMA request issued starts the measured span
+    if (m_iv)
+        m_iv->begin(interval_snap());
 }
 
 // Records the issue cycle of a DMA record's first request: the first of the
@@ -227,6 +229,8 @@ __attribute__((always_inline)) inline const ims_xlate *TracePlayer::part_xlate(v
     tlm::tlm_generic_payload &trans = p.m_trans;
     ReqExt &ext = p.m_ext;
     const Cycles t = c.issue + part;
+    if (__builtin_expect(p.m_iv != nullptr, 0))  // --interval: the one test it costs when off
+        p.interval_before(t, true);
     p.sync(t);
     ext.rid = req->rid;
     ext.pasid = req->pasid;
@@ -308,6 +312,8 @@ bool TracePlayer::control(const ims_rec &rec, std::uint64_t index)
 {
     char err[256];  // written only on failure (zeroing it per record showed in profiles)
     err[0] = '\0';
+    if (m_iv && (rec.kind == IMS_REC_INV_IOTLB || rec.kind == IMS_REC_INV_CTX))
+        interval_before(m_now, false);
     switch (rec.kind) {
     case IMS_REC_INV_IOTLB:
         m_iommu.invalidate_iotlb(m_now, static_cast<ims_inv_gran>(rec.gran), rec.did, rec.iova, rec.am,
@@ -424,6 +430,8 @@ void TracePlayer::run()
 {
     m_wall_start = wall_now();
     m_core_start = *ims_iommu_stats(ims_replay_iommu(m_rp));
+    if (m_iv && !m_warm)
+        m_iv->begin(interval_snap());
     AheadReader ahead(m_reader, kBatch, 4);
 
     // Closed loop: DMA records between two control records form a segment;
@@ -554,6 +562,8 @@ void TracePlayer::run()
         m_error = msg;
     }
     ims_replay_drain_faults(m_rp);
+    if (m_iv && m_error.empty())
+        m_iv->finish(interval_snap(), m_st.end_cycle);
     ims_stats_sub(&m_core_delta, ims_iommu_stats(ims_replay_iommu(m_rp)), &m_core_start);
     m_timing_delta = m_iommu.timing_stats();
     const struct ims_replay_stats *rs = ims_replay_stats(m_rp);
@@ -561,6 +571,159 @@ void TracePlayer::run()
     m_st.mismatches = rs->mismatches;
     progress(true);
     m_done = true;
+}
+
+// ---- Interval sampling (run.hpp, IntervalSampler) ----
+
+template <bool Sparse> BasicLatHist<Sparse> BasicLatHist<Sparse>::minus(const BasicLatHist &earlier) const
+{
+    static_assert(!Sparse, "interval sampling diffs the run-wide (dense) histogram");
+    BasicLatHist d;
+    d.m_count = m_count - earlier.m_count;
+    d.m_sum = m_sum - earlier.m_sum;
+    std::size_t top = kBuckets, first_large = kBuckets;
+    for (std::size_t i = 0; i < kBuckets; i++) {
+        d.m_b[i] = m_b[i] - earlier.m_b[i];
+        if (d.m_b[i]) {
+            top = i;
+            if (i >= kExact && first_large == kBuckets)
+                first_large = i;
+        }
+    }
+    // min() and max() read the large extremes (values >= 1024) from these.
+    if (first_large < kBuckets) {
+        d.m_large_min = lower(first_large);
+        d.m_large_max = m_large_max > earlier.m_large_max && index(m_large_max) == top ? m_large_max : lower(top);
+    }
+    return d;
+}
+template LatHist LatHist::minus(const LatHist &) const;  // (the other members: report.cpp)
+
+// Also at a `mark warmup-end` after rows were made: they were warm-up.
+void IntervalSampler::begin(const Snap &now)
+{
+    m_begun = true;
+    m_have_origin = false;
+    m_in = 0;
+    m_rows.clear();
+    m_prev = now;
+}
+
+void IntervalSampler::close(const Snap &now, Cycles end)
+{
+    IntervalRow r;
+    r.index = m_cfg.by_cycles ? (m_start - m_origin) / m_cfg.every : m_rows.size();
+    r.start = m_start;
+    r.end = std::max(end, m_start);
+    r.translations = now.translations - m_prev.translations;
+    r.faults = now.faults - m_prev.faults;
+    const ims_stats &a = now.core, &b = m_prev.core;
+    const IommuTimingStats &ta = now.timing, &tb = m_prev.timing;
+    // As the report's cache_view(): a lookup merged into a fill in flight is a miss.
+    auto hits = [](std::uint64_t h, std::uint64_t merged) { return h - std::min(h, merged); };
+    r.iotlb_lookups = a.iotlb.lookups - b.iotlb.lookups;
+    r.iotlb_hits = hits(a.iotlb.hits - b.iotlb.hits, ta.merged - tb.merged);
+    r.ctx_lookups = a.ctx_cache.lookups - b.ctx_cache.lookups;
+    r.ctx_hits = hits(a.ctx_cache.hits - b.ctx_cache.hits, ta.ctx_merged - tb.ctx_merged);
+    for (unsigned l = 2; l <= IMS_MAX_LEVELS; l++) {
+        r.psc_lookups[l] = a.psc[l].lookups - b.psc[l].lookups;
+        r.psc_hits[l] = hits(a.psc[l].hits - b.psc[l].hits, ta.psc_merged[l] - tb.psc_merged[l]);
+    }
+    const LatHist h = now.latency.minus(m_prev.latency);
+    r.lat_p50 = h.percentile(0.5);
+    r.lat_p90 = h.percentile(0.9);
+    r.lat_p99 = h.percentile(0.99);
+    r.lat_max = h.max();
+    r.walks = a.walks - b.walks;
+    r.walk_cycles = ta.walk_cycles - tb.walk_cycles;
+    r.inv_iotlb = ta.inv_iotlb - tb.inv_iotlb;
+    r.inv_ctx = ta.inv_ctx - tb.inv_ctx;
+    m_rows.push_back(r);
+    m_prev = now;
+    m_in = 0;
+}
+
+void IntervalSampler::finish(const Snap &now, Cycles end)
+{
+    if (m_begun && m_have_origin)
+        close(now, m_cfg.by_cycles ? m_start + m_cfg.every : end);
+}
+
+void TracePlayer::set_interval(const IntervalCfg &cfg)
+{
+    m_iv_own.reset(cfg.every ? new IntervalSampler(cfg) : nullptr);
+    m_iv = m_iv_own.get();
+}
+
+IntervalSampler::Snap TracePlayer::interval_snap() const
+{
+    IntervalSampler::Snap s;
+    s.core = *ims_iommu_stats(ims_replay_iommu(m_rp));
+    s.timing = m_iommu.timing_stats();
+    s.translations = m_st.translations;
+    s.faults = m_st.faults;
+    s.latency = m_st.latency;
+    return s;
+}
+
+// Out of line: only with sampling on.
+void TracePlayer::interval_before(Cycles t, bool counts)
+{
+    m_iv->before(t, counts, [this] { return interval_snap(); });
+}
+
+bool interval_csv(const IntervalSampler &s, std::uint32_t walkers, ims_outfile *out, std::string *err)
+{
+    std::string o = "interval,start_cycle,end_cycle,translations,faults,iotlb_lookups,iotlb_hits,iotlb_hit_rate,"
+                    "ctx_lookups,ctx_hits,ctx_hit_rate";
+    for (unsigned l = 2; l <= IMS_MAX_LEVELS; l++)
+        o += ",psc_l" + std::to_string(l) + "_lookups,psc_l" + std::to_string(l) + "_hits,psc_l" + std::to_string(l) +
+             "_hit_rate";
+    o += ",latency_p50,latency_p90,latency_p99,latency_max,walks,walk_cycles,walker_occupancy,inv_iotlb,"
+         "inv_context\n";
+    char b[256];
+    // A rate with nothing to divide is an empty cell, not a misleading 0.
+    auto rate = [](std::uint64_t num, std::uint64_t den) {
+        if (!den)
+            return std::string(",");
+        char r[64];
+        std::snprintf(r, sizeof r, ",%.6f", static_cast<double>(num) / static_cast<double>(den));
+        return std::string(r);
+    };
+    for (const IntervalRow &r : s.rows()) {
+        std::snprintf(b, sizeof b, "%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64, r.index, r.start, r.end,
+                      r.translations, r.faults);
+        o += b;
+        const std::pair<std::uint64_t, std::uint64_t> caches[] = {{r.iotlb_lookups, r.iotlb_hits},
+                                                                  {r.ctx_lookups, r.ctx_hits}};
+        for (const auto &c : caches) {
+            std::snprintf(b, sizeof b, ",%" PRIu64 ",%" PRIu64, c.first, c.second);
+            o += b + rate(c.second, c.first);
+        }
+        for (unsigned l = 2; l <= IMS_MAX_LEVELS; l++) {
+            std::snprintf(b, sizeof b, ",%" PRIu64 ",%" PRIu64, r.psc_lookups[l], r.psc_hits[l]);
+            o += b + rate(r.psc_hits[l], r.psc_lookups[l]);
+        }
+        if (r.translations)
+            std::snprintf(b, sizeof b, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64, r.lat_p50, r.lat_p90, r.lat_p99,
+                          r.lat_max);
+        else
+            std::snprintf(b, sizeof b, ",,,,");
+        o += b;
+        std::snprintf(b, sizeof b, ",%" PRIu64 ",%" PRIu64, r.walks, r.walk_cycles);
+        o += b + rate(r.walk_cycles, (r.end - r.start) * walkers);
+        std::snprintf(b, sizeof b, ",%" PRIu64 ",%" PRIu64 "\n", r.inv_iotlb, r.inv_ctx);
+        o += b;
+    }
+    char e[1024];
+    if (!o.empty() && std::fwrite(o.data(), 1, o.size(), ims_outfile_stream(out)) != o.size()) {
+        // The reason is reported by the commit's flush.
+    }
+    if (ims_outfile_commit(out, e, sizeof e) != 0) {
+        *err = e;
+        return false;
+    }
+    return true;
 }
 
 }  // namespace ims

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,11 @@ public:
     Cycles percentile(double p) const;
     // Counts in power-of-two ranges [2^k, 2^(k+1)) (and [0, 1)), for display.
     std::vector<std::uint64_t> log2_counts() const;
+    // The samples added since `earlier`, a copy of this histogram taken then
+    // (interval sampling; !Sparse only). Its max is exact when it is this
+    // histogram's max (the run-wide maximum was reached in between) or below
+    // 1024 cycles, else the lower bound of its bucket.
+    BasicLatHist minus(const BasicLatHist &earlier) const;
 
     static constexpr std::size_t kExact = 1024;  // exact buckets for 0..1023
     static constexpr unsigned kSubBits = 6;      // 64 sub-buckets per power of two above
@@ -141,6 +147,86 @@ struct RunWarning {
     std::string code, text;
 };
 
+// ---- Interval sampling (`iommusim run --interval`, docs/stats.md "Interval CSV") ----
+// The measured phase (warm-up excluded) cut into intervals of `every`
+// translations or cycles, each summarised in one row. A translation belongs
+// to the interval of its arrival cycle at the IOMMU (arrivals never go back);
+// an invalidation to the interval open when it is applied. The player asks
+// the sampler before each translation only when sampling is on: with it off,
+// the hot path pays one compare of a null pointer.
+struct IntervalCfg {
+    std::uint64_t every = 0;  // interval length: translations, or cycles with by_cycles; 0: off
+    bool by_cycles = false;
+};
+
+// One interval's counts. Rates and occupancy are derived when printed; every
+// count is a difference of the run's counters, so the rows sum to the totals
+// of the run's JSON (the test checks it).
+struct IntervalRow {
+    std::uint64_t index = 0;        // position of the interval from the measured start (cycles: (start - origin) / every)
+    Cycles start = 0, end = 0;      // [start, end), cycles (translations: end = the next interval's first arrival,
+                                    // or the run's last completion for the last)
+    std::uint64_t translations = 0, faults = 0;
+    std::uint64_t iotlb_lookups = 0, iotlb_hits = 0;  // hits: merged misses are not hits (as the JSON)
+    std::uint64_t ctx_lookups = 0, ctx_hits = 0;
+    std::uint64_t psc_lookups[IMS_MAX_LEVELS + 1] = {}, psc_hits[IMS_MAX_LEVELS + 1] = {};  // levels 2..5
+    Cycles lat_p50 = 0, lat_p90 = 0, lat_p99 = 0, lat_max = 0;  // of the interval's translations, cycles
+    std::uint64_t walks = 0;
+    Cycles walk_cycles = 0;         // walker busy time of the walks started in the interval
+    std::uint64_t inv_iotlb = 0, inv_ctx = 0;
+};
+
+class IntervalSampler {
+public:
+    // The counters a row is the difference of.
+    struct Snap {
+        ims_stats core{};
+        IommuTimingStats timing{};
+        std::uint64_t translations = 0, faults = 0;
+        LatHist latency;
+    };
+    explicit IntervalSampler(const IntervalCfg &cfg) : m_cfg(cfg) {}
+    // The measured phase starts with these counters (run start, or warm-up end).
+    void begin(const Snap &now);
+    // Before a translation arriving at cycle t; `now` gives the counters if a
+    // boundary is crossed. `counts`: a translation (false: an invalidation at t).
+    template <class Now> void before(Cycles t, bool counts, Now &&now)
+    {
+        if (!m_begun)
+            return;
+        if (!m_have_origin) {
+            if (!counts)
+                return;
+            m_have_origin = true;
+            m_origin = m_start = t;
+        } else if (m_cfg.by_cycles ? t >= m_start + m_cfg.every : counts && m_in == m_cfg.every) {
+            const Snap s = now();
+            const Cycles next = m_cfg.by_cycles ? m_origin + (t - m_origin) / m_cfg.every * m_cfg.every : t;
+            close(s, m_cfg.by_cycles ? m_start + m_cfg.every : t);
+            m_start = next;
+        }
+        m_in += counts;
+    }
+    // The end of the run: closes the open interval at cycle `end` (the last
+    // completion; cycles: the interval's nominal end).
+    void finish(const Snap &now, Cycles end);
+    const std::vector<IntervalRow> &rows() const { return m_rows; }
+    const IntervalCfg &cfg() const { return m_cfg; }
+
+private:
+    void close(const Snap &now, Cycles end);
+    IntervalCfg m_cfg;
+    bool m_begun = false, m_have_origin = false;
+    Cycles m_origin = 0, m_start = 0;
+    std::uint64_t m_in = 0;  // translations in the open interval
+    Snap m_prev;
+    std::vector<IntervalRow> m_rows;
+};
+
+// Writes the rows as CSV (docs/stats.md, "Interval CSV"), whole or not at
+// all; frees out. walkers: walker.count, for the occupancy.
+bool interval_csv(const IntervalSampler &s, std::uint32_t walkers, ims_outfile *out, std::string *err);
+
 // Reads a trace and plays it into an Iommu: DMA records become TLM requests
 // (split at 4 KiB), control records are applied in order at the current time.
 class TracePlayer : public sc_core::sc_module {
@@ -164,6 +250,9 @@ public:
     // The memory whose counters warm-up excludes (not owned; without it the
     // report's memory figures cover the whole run).
     void set_memory(const MemTiming *mem) { m_mem = mem; }
+    // Interval sampling (before the simulation starts); null: off.
+    void set_interval(const IntervalCfg &cfg);
+    const IntervalSampler *interval() const { return m_iv; }
 
 private:
     void run();
@@ -180,6 +269,8 @@ private:
     void sync(Cycles t);
     sc_core::sc_time time_of(Cycles t);
     void progress(bool force);
+    IntervalSampler::Snap interval_snap() const;
+    __attribute__((noinline)) void interval_before(Cycles t, bool counts);
 
     const ims_sim_cfg &m_cfg;
     const Clock &m_clk;
@@ -189,6 +280,8 @@ private:
     Iommu &m_iommu;
     bool m_progress;
     const MemTiming *m_mem = nullptr;
+    IntervalSampler *m_iv = nullptr;        // m_iv_own, or null: sampling off (the hot path tests this)
+    std::unique_ptr<IntervalSampler> m_iv_own;
     bool m_warm;              // still in warm-up
     bool m_warm_ended = false;  // warm-up ended (by count or by MARK)
     bool m_done = false;
