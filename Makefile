@@ -60,7 +60,13 @@ test-valgrind:
 	@cmake --build $(BUILD_VALGRIND) -j $(JOBS)
 	bash tests/memcheck.sh $(BUILD_VALGRIND) $(JOBS)
 
+# Only the results table and plots of bench/bench_table.sh (seconds).
+.PHONY: bench-table
+bench-table: build
+	@bash bench/bench_table.sh $(BUILD)
+
 bench: build
+	@echo "== bench/bench_table.sh"; bash bench/bench_table.sh $(BUILD)
 	@for b in $(BUILD)/bench/bench_*; do [ -x "$$b" ] || continue; echo "== $$b"; $$b; done
 	@echo "== bench/bench_run.sh"; bash bench/bench_run.sh $(BUILD)
 	@echo "== bench/bench_cosim.sh"; bash bench/bench_cosim.sh $(BUILD)
