@@ -304,6 +304,8 @@ static void table_free(struct table *t)
     memset(t, 0, sizeof *t);
 }
 
+static void fields_free(char **f, size_t n);
+
 /* Splits one record at *pp (advanced past it and its line end) into fields. */
 static int csv_record(const char **pp, size_t *line, char ***out, size_t *n, const char *file, char *err, size_t errlen)
 {
@@ -319,6 +321,8 @@ static int csv_record(const char **pp, size_t *line, char ***out, size_t *n, con
             for (;;) {
                 if (!*p) {
                     free(f.p);
+                    fields_free(*out, *n);
+                    *out = NULL, *n = 0;
                     return seterr(err, errlen, "%s:%zu: a quoted field is not closed", file, start_line);
                 }
                 if (*p == '"' && p[1] == '"') {
@@ -335,12 +339,16 @@ static int csv_record(const char **pp, size_t *line, char ***out, size_t *n, con
             }
             if (*p && *p != ',' && *p != '\n' && *p != '\r') {
                 free(f.p);
+                fields_free(*out, *n);
+                *out = NULL, *n = 0;
                 return seterr(err, errlen, "%s:%zu: text after a quoted field's closing quote", file, *line);
             }
         } else {
             while (*p && *p != ',' && *p != '\n' && *p != '\r') {
                 if (*p == '"') {
                     free(f.p);
+                    fields_free(*out, *n);
+                    *out = NULL, *n = 0;
                     return seterr(err, errlen, "%s:%zu: a quote inside an unquoted field", file, *line);
                 }
                 tprintf(&f, "%c", *p++);

@@ -646,7 +646,7 @@ void IntervalSampler::close(const Snap &now, Cycles end)
 void IntervalSampler::finish(const Snap &now, Cycles end)
 {
     if (m_begun && m_have_origin)
-        close(now, m_cfg.by_cycles ? m_start + m_cfg.every : end);
+        close(now, m_cfg.by_cycles ? nominal_end() : end);
 }
 
 void TracePlayer::set_interval(const IntervalCfg &cfg)
@@ -711,7 +711,13 @@ bool interval_csv(const IntervalSampler &s, std::uint32_t walkers, ims_outfile *
             std::snprintf(b, sizeof b, ",,,,");
         o += b;
         std::snprintf(b, sizeof b, ",%" PRIu64 ",%" PRIu64, r.walks, r.walk_cycles);
-        o += b + rate(r.walk_cycles, (r.end - r.start) * walkers);
+        // (in double: a very long interval times the walkers could wrap 64 bits)
+        const double busy = static_cast<double>(r.end - r.start) * walkers;
+        if (busy > 0)
+            std::snprintf(b + std::strlen(b), sizeof b - std::strlen(b), ",%.6f", static_cast<double>(r.walk_cycles) / busy);
+        else
+            std::strcat(b, ",");
+        o += b;
         std::snprintf(b, sizeof b, ",%" PRIu64 ",%" PRIu64 "\n", r.inv_iotlb, r.inv_ctx);
         o += b;
     }

@@ -199,10 +199,10 @@ public:
                 return;
             m_have_origin = true;
             m_origin = m_start = t;
-        } else if (m_cfg.by_cycles ? t >= m_start + m_cfg.every : counts && m_in == m_cfg.every) {
+        } else if (m_cfg.by_cycles ? t - m_start >= m_cfg.every : counts && m_in == m_cfg.every) {
             const Snap s = now();
             const Cycles next = m_cfg.by_cycles ? m_origin + (t - m_origin) / m_cfg.every * m_cfg.every : t;
-            close(s, m_cfg.by_cycles ? m_start + m_cfg.every : t);
+            close(s, m_cfg.by_cycles ? nominal_end() : t);
             m_start = next;
         }
         m_in += counts;
@@ -215,6 +215,8 @@ public:
 
 private:
     void close(const Snap &now, Cycles end);
+    // Cycles: the open interval's end, start + every (saturating).
+    Cycles nominal_end() const { return m_start > ~Cycles{0} - m_cfg.every ? ~Cycles{0} : m_start + m_cfg.every; }
     IntervalCfg m_cfg;
     bool m_begun = false, m_have_origin = false;
     Cycles m_origin = 0, m_start = 0;
