@@ -6,6 +6,7 @@
 #define _GNU_SOURCE /* vasprintf */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -214,38 +215,65 @@ static int gp_run(const char *dir, const char *name, int formats, FILE *log, cha
         snprintf(final, sizeof final, "%s.%s", name, ext[k]);
         snprintf(script, sizeof script, "%s.gp", name);
         snprintf(expr, sizeof expr, "fmt='%s'; out='%s'", ext[k], tmp);
+        /* gnuplot's warnings (an empty series, an adjusted range) go to a
+         * log beside the image, shown only when gnuplot fails. */
+        char logname[256];
+        snprintf(logname, sizeof logname, ".%s.%s.log.%ld", name, ext[k], (long)getpid());
+        char *logpath = path_join(dir, logname);
         fflush(NULL);
         const pid_t pid = fork();
-        if (pid < 0)
+        if (pid < 0) {
+            free(logpath);
             return seterr(err, errlen, "cannot start gnuplot: %s", strerror(errno));
+        }
         if (pid == 0) {
+            const int lfd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            if (lfd >= 0 && dup2(lfd, 2) < 0)
+                _exit(126);
             if (chdir(dir) != 0)
                 _exit(126);
             execlp("gnuplot", "gnuplot", "-e", expr, script, (char *)NULL);
+
             fprintf(stderr, "iommusim plot: gnuplot: %s\n", strerror(errno));
             _exit(127);
         }
         int st = 0;
         while (waitpid(pid, &st, 0) < 0)
-            if (errno != EINTR)
+            if (errno != EINTR) {
+                unlink(logpath);
+                free(logpath);
                 return seterr(err, errlen, "waiting for gnuplot: %s", strerror(errno));
+            }
         char *tpath = path_join(dir, tmp), *fpath = path_join(dir, final);
         struct stat sb;
         int rc = 0;
         if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-            rc =
-                seterr(err, errlen, "gnuplot failed on %s/%s (%s %d); %s not written", dir, script,
-                       WIFEXITED(st) ? "exit status" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), fpath);
-        } else if (stat(tpath, &sb) != 0 || sb.st_size == 0) {
+            char said[1024] = "";
+            FILE *lf = fopen(logpath, "r");
+            if (lf) {
+                const size_t n = fread(said, 1, sizeof said - 1, lf);
+                said[n] = '\0';
+                fclose(lf);
+                for (size_t i = n; i > 0 && (said[i - 1] == '\n' || said[i - 1] == ' '); i--)
+                    said[i - 1] = '\0';
+            }
+            rc = seterr(err, errlen, "gnuplot failed on %s/%s (%s %d); %s not written%s%s", dir, script,
+                        WIFEXITED(st) ? "exit status" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st),
+                        fpath, *said ? "; gnuplot said:\n" : "", said);
+        } else if
+ (stat(tpath, &sb) != 0 || sb.st_size == 0) {
             rc = seterr(err, errlen, "gnuplot wrote no image for %s/%s; %s not written", dir, script, fpath);
         } else if (rename(tpath, fpath) != 0) {
             rc = seterr(err, errlen, "%s: cannot rename into place: %s", fpath, strerror(errno));
         } else if (log) {
             fprintf(log, "%s\n", fpath);
         }
+        unlink(logpath);
+        free(logpath);
         if (rc)
             unlink(tpath);
         free(tpath);
+
         free(fpath);
         if (rc)
             return rc;

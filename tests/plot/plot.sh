@@ -6,7 +6,7 @@
 # kept and the .gp reruns; a plot the data cannot give is skipped with a
 # note, not an error; no gnuplot is a clear error.
 # Usage: plot.sh CASE BIN FIXTURE SRC SCRATCH
-#   CASE: sweep | novary | runs | run | nognuplot
+#   CASE: sweep | novary | runs | run | nognuplot | gnuplotfails
 set -euo pipefail
 export LC_ALL=C
 case_=$1 bin=$2 fixture=$3 src=$4 tmp=$5
@@ -133,5 +133,24 @@ nognuplot)
     [ $rc = 2 ] && grep -q 'gnuplot not found on PATH.*gnuplot-nox' out.txt || fail "plot, no gnuplot: exit $rc: $(cat out.txt)"
     echo "ok: no gnuplot: exit 2 naming gnuplot-nox"
     ;;
+gnuplotfails)
+    # A gnuplot that warns and fails: plot exits 2, names the script and
+    # passes on what gnuplot said; no image and no log are left behind.
+    mkdir -p fake
+    printf '#!/bin/sh\necho "line 3: planted failure" >&2\nexit 1\n' >fake/gnuplot
+    chmod +x fake/gnuplot
+    if PATH=$tmp/fake:$PATH "$bin" run --quiet --trace nic.itr.zst --plot p >out.txt 2>&1; then fail "run --plot with a failing gnuplot passed"; else rc=$?; fi
+    [ $rc = 2 ] && grep -q 'gnuplot failed on p/latency_hist.gp' out.txt && grep -q 'planted failure' out.txt ||
+        fail "failing gnuplot: exit $rc: $(cat out.txt)"
+    [ -z "$(find p -name '*.png' -o -name '*.svg' -o -name '.*log*' -o -name '.*tmp*')" ] || fail "left behind: $(ls -a p)"
+    # A real gnuplot's warnings on success stay out of the user's terminal:
+    # a one-interval series makes gnuplot warn about an empty x range.
+    "$bin" run --quiet --trace nic.itr.zst --interval 100000000 --interval-csv iv.csv --plot q >out.txt 2>&1 ||
+        fail "one-interval plot failed: $(cat out.txt)"
+    ! grep -qi 'warning' out.txt || fail "gnuplot warnings reached the terminal: $(cat out.txt)"
+    [ -z "$(find q -name '.*log*')" ] || fail "logs left behind: $(ls -a q)"
+    echo "ok: a failing gnuplot's words in the error, a working one's warnings kept quiet"
+    ;;
+
 *) fail "unknown case $case_" ;;
 esac
