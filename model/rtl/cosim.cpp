@@ -197,8 +197,10 @@ bool Cosim::compare(const WalkJob &job, const RtlWalkOut &r, bool lockstep, Cycl
     if (lockstep) {
         // Both from the walker's grant; the RTL's without the cycles it waited to
         // enter in arrival order (a co-simulation rule, not the RTL's timing:
-        // cosim.delayed_entries).
-        const Cycles rl = (r.done - r.ready) + (job.begin - job.start), tl = tlm_done - job.start;
+        // cosim.delayed_entries), unless the TLM walker models that rule too
+        // (walker.rtl_timing).
+        const Cycles rl = m_cfg.walk_rtl_timing ? r.done - job.start : (r.done - r.ready) + (job.begin - job.start);
+        const Cycles tl = tlm_done - job.start;
         const Cycles e = rl > tl ? rl - tl : tl - rl;
         m_st.latency_compared++;
         m_st.latency_error_pct_sum += tl ? 100.0 * static_cast<double>(e) / static_cast<double>(tl) : 0.0;

@@ -1,9 +1,12 @@
 // RtlWalkerSim: the verilated walker, ticked from C++ (cosim.hpp says why;
 // docs/rtl.md has the measurements).
 //
-// One cycle c: drive the inputs of cycle c with the clock low and eval (the
-// combinational outputs settle; the handshakes of cycle c are read off
-// them), then raise the clock and eval (the edge that ends cycle c). A
+// The verilated model is the simulation top iommusim_walker_sim: the walker
+// behind a flop on every input (rtl/iommusim_walker_sim.sv says why). One
+// cycle c: set the inputs of cycle c and raise the clock, eval (the edge
+// ends the last cycle evaluated and loads the inputs of c; the walker's
+// outputs settle to cycle c's, and its handshakes are read off them), then
+// lower the clock and eval (nothing but the clock changes). A
 // memory read issued in cycle c is answered in the cycle its RtlMemory
 // says; at most one response per cycle goes back, the oldest walk's first.
 // The request port presents, each cycle, the oldest walk that is ready and
@@ -53,15 +56,15 @@
 #include "verilated_fst_c.h"
 
 #if IMS_RTL_HAVE_4
-#include "Vims_walker4.h"
-#include "Vims_walker4___024root.h"
+#include "Vims_walker_sim4.h"
+#include "Vims_walker_sim4___024root.h"
 #endif
 #if IMS_RTL_HAVE_8
-#include "Vims_walker8.h"
-#include "Vims_walker8___024root.h"
+#include "Vims_walker_sim8.h"
+#include "Vims_walker_sim8___024root.h"
 #endif
-#include "Vims_walker.h"
-#include "Vims_walker___024root.h"
+#include "Vims_walker_sim.h"
+#include "Vims_walker_sim___024root.h"
 
 #pragma GCC diagnostic pop
 
@@ -93,7 +96,8 @@ struct WalkRec {
     RtlWalkIn in;
     bool accepted = false, answered = false;
     RtlWalkOut out;
-    std::vector<ReadLog> reads;  // in issue order, as first seen
+    unsigned nreads = 0;
+    ReadLog reads[RtlWalkOut::kMaxReads];  // in issue order, as first seen
 };
 
 struct Pending {
@@ -119,6 +123,45 @@ struct Timeline {
 struct Snapshot {
     Timeline tl;  // tl.cycle: the snapshot's cycle (its state at the cycle's start)
     std::vector<unsigned char> model;
+};
+
+// The snapshots kept, by cycle, oldest first: a ring whose elements keep
+// their buffers when they are dropped and taken again (one snapshot is
+// taken at every cycle evaluated while a walk runs: no allocation once the
+// ring has grown to the depth in use).
+class SnapRing {
+public:
+    std::size_t size() const { return m_n; }
+    bool empty() const { return m_n == 0; }
+    Snapshot &operator[](std::size_t i) { return m_v[(m_head + i) & (m_v.size() - 1)]; }
+    Snapshot &front() { return (*this)[0]; }
+    Snapshot &back() { return (*this)[m_n - 1]; }
+    // A new newest element, to be filled (it holds an old snapshot's buffers).
+    Snapshot &push()
+    {
+        if (m_n == m_v.size())
+            grow();
+        m_n++;
+        return back();
+    }
+    void pop_front()
+    {
+        m_head = (m_head + 1) & (m_v.size() - 1);
+        m_n--;
+    }
+    void pop_back() { m_n--; }
+
+private:
+    void grow()  // (a power of two: the index is masked)
+    {
+        std::vector<Snapshot> v(m_v.empty() ? 16 : 2 * m_v.size());
+        for (std::size_t i = 0; i < m_n; i++)
+            v[i] = std::move((*this)[i]);
+        m_v.swap(v);
+        m_head = 0;
+    }
+    std::vector<Snapshot> m_v;
+    std::size_t m_head = 0, m_n = 0;
 };
 
 }  // namespace
@@ -147,8 +190,7 @@ template <class M> struct Sim final : RtlWalkerSim::Impl {
     std::string wave_tmp;             // written here, renamed to cfg.wave by finish()
     std::size_t model_bytes = 0;
     Timeline tl;
-    std::deque<Snapshot> snaps;       // by cycle, oldest first
-    std::vector<Snapshot> spare;      // recycled snapshot buffers
+    SnapRing snaps;                   // by cycle, oldest first
     Snapshot scratch;                 // the current state while a commit runs
     std::deque<WalkRec> walks;        // walks a rollback may meet again, by seq
     std::uint64_t next_seq = 0;
@@ -252,6 +294,12 @@ template <class M> void Sim<M>::reset()
     }
     t.rst_ni = 1;
     t.eval();
+    // One edge out of reset loads the input flops (the configuration); the
+    // walker, whose inputs were the flops' reset values, stays idle.
+    t.clk_i = 1;
+    t.eval();
+    t.clk_i = 0;
+    t.eval();
     for (unsigned s = 0; s < IMS_RTL_NUM_WALKERS; s++) {
         tl.slot_seq[s] = -1;
         tl.slot_reads[s] = 0;
@@ -278,15 +326,15 @@ template <class M> void Sim<M>::learn()
         tl.waiting.push_back(tl.known);
 }
 
-// The first cycle >= tl.cycle in which something can happen while active_o
-// is low: a response due, or a ready walk and a free slot; `limit` if
-// nothing comes before it.
+// The first cycle >= tl.cycle in which something can happen while
+// next_active_o is low: a response due, or a ready walk and a free slot;
+// `limit` if nothing comes before it.
 template <class M> Cycles Sim<M>::next_event(Cycles limit) const
 {
     Cycles e = limit;
     for (const Pending &p : tl.pending)
         e = std::min(e, p.due);
-    if (top->req_ready_o)  // (a walk waiting for a slot, or for a tag, needs a response first)
+    if (top->next_ready_o)  // (a walk waiting for a slot, or for a tag, needs a response first)
         for (const std::uint64_t q : tl.waiting)
             if (!tag_blocked(q))
                 e = std::min(e, walks[q - walks.front().seq].ready);
@@ -343,9 +391,12 @@ template <class M> bool Sim<M>::step(std::uint64_t newest)
         if (w && k && k <= RtlWalkOut::kMaxReads)
             w->out.read_done[k - 1] = c;
     }
-    const std::uint32_t busy_before = t.busy_o;
-    t.clk_i = 0;
+    // The edge that ends the last cycle evaluated (the walker's inputs of
+    // that cycle are in the simulation top's input flops), loading the
+    // inputs of cycle c: the walker's outputs are now those of cycle c.
+    t.clk_i = 1;
     t.eval();
+    const std::uint32_t busy_before = t.busy_o;
 
     // Handshakes of cycle c.
     bool event = false;
@@ -385,7 +436,7 @@ template <class M> bool Sim<M>::step(std::uint64_t newest)
         if (k >= RtlWalkOut::kMaxReads)
             return fail("a walk read more than 8 entries");
         Pending p{0, seq, id, 0, false};
-        if (k < w->reads.size()) {
+        if (k < w->nreads) {
             const ReadLog &r = w->reads[k];
             if (r.issue != c || r.addr != t.mem_req_addr_o)
                 return diverge("an earlier walk read another address, or in another cycle");
@@ -398,7 +449,7 @@ template <class M> bool Sim<M>::step(std::uint64_t newest)
             const Cycles due = batch ? batch->read(static_cast<std::size_t>(seq), c, addr, k, &r.data, &r.err)
                                      : mem->read(c, addr, k, &r.data, &r.err);
             r.due = std::max(due, c + 1);
-            w->reads.push_back(r);
+            w->reads[w->nreads++] = r;
             w->out.read_addr[k] = addr;
             w->out.read_level[k] = static_cast<std::uint8_t>(t.mem_req_level_o);
             w->out.read_issue[k] = c;
@@ -440,12 +491,14 @@ template <class M> bool Sim<M>::step(std::uint64_t newest)
     const bool dump = dumping && c >= cfg.wave_from && c <= cfg.wave_to && c >= dumped_to;
     if (dump)
         fst->dump(c * cfg.period_ps);
-    t.clk_i = 1;
+    t.clk_i = 0;  // (only the clock changes: no logic depends on the inputs directly)
     t.eval();
     if (dump) {
         fst->dump(c * cfg.period_ps + cfg.period_ps / 2);
         dumped_to = c + 1;
     }
+    // (An assertion is checked at the edge that ends its cycle: this edge
+    // checked the cycle evaluated before c.)
     if (ctx->errorCount())
         return fail("an assertion in the RTL failed (its message is above)");
     evaluated++;
@@ -463,12 +516,15 @@ template <class M> bool Sim<M>::step(std::uint64_t newest)
 template <class M> bool Sim<M>::run_to(Cycles until, std::uint64_t newest)
 {
     while (tl.cycle < until) {
-        if (!step(newest))
-            return false;
         // With walker.rtl_skip_idle off, only the cycles with no walk in the
         // RTL at all are skipped (they change nothing: every slot is idle).
-        if (!top->active_o && (cfg.skip_idle || !in_flight()))
+        if (!top->next_active_o && (cfg.skip_idle || !in_flight())) {
             tl.cycle = std::min(next_event(until), until);
+            if (tl.cycle >= until)
+                break;
+        }
+        if (!step(newest))
+            return false;
     }
     return true;
 }
@@ -478,18 +534,19 @@ template <class M> bool Sim<M>::run_until_answered(std::uint64_t seq)
 {
     const WalkRec *w = rec(seq);
     while (!w->answered) {
+        if (cfg.skip_idle && !top->next_active_o) {
+            const Cycles e = next_event(~Cycles{0});
+            if (e == ~Cycles{0})
+                return fail("the walker is idle and nothing is due, but walk " + std::to_string(seq) +
+                            " has no answer");
+            tl.cycle = e;
+        }
         // A snapshot at every cycle evaluated: a walk that starts during
         // this one runs again from just before its start.
         if (tl.cycle > snaps.back().tl.cycle && !push_snapshot())
             return false;
         if (!step(seq))
             return false;
-        if (w->answered || !cfg.skip_idle || top->active_o)
-            continue;
-        const Cycles e = next_event(~Cycles{0});
-        if (e == ~Cycles{0})
-            return fail("the walker is idle and nothing is due, but walk " + std::to_string(seq) + " has no answer");
-        tl.cycle = e;
     }
     return true;
 }
@@ -501,18 +558,16 @@ template <class M> bool Sim<M>::run_out(std::uint64_t newest)
         bool left = !tl.waiting.empty() || !tl.pending.empty();  // a walk not yet answered
         for (unsigned s = 0; !left && s < cfg.walkers; s++)
             left = tl.slot_seq[s] >= 0;
-        if (!left && !top->active_o)
+        if (!left && !top->next_active_o)
             return true;
+        if (cfg.skip_idle && !top->next_active_o) {
+            const Cycles e = next_event(~Cycles{0});
+            if (e == ~Cycles{0})
+                return fail("the walker is idle and nothing is due, but walks are unanswered");
+            tl.cycle = e;
+        }
         if (!step(newest))
             return false;
-        if (!cfg.skip_idle || top->active_o)
-            continue;
-        const Cycles e = next_event(~Cycles{0});
-        if (e != ~Cycles{0})
-            tl.cycle = e;
-        else if (!tl.waiting.empty() || !tl.pending.empty() || std::any_of(tl.slot_seq, tl.slot_seq + cfg.walkers,
-                                                                             [](std::int64_t q) { return q >= 0; }))
-            return fail("the walker is idle and nothing is due, but walks are unanswered");
     }
 }
 
@@ -530,7 +585,6 @@ template <class M> bool Sim<M>::commit_oldest()
     replaying = false;
     dumping = false;
     restore(scratch);
-    spare.push_back(std::move(snaps.front()));
     snaps.pop_front();
     return ok;
 }
@@ -556,10 +610,8 @@ template <class M> bool Sim<M>::enter(std::uint64_t seq, Cycles ready)
         replaying = true;
     }
     // Snapshots after `ready` lack this walk: gone.
-    while (snaps.size() > i) {
-        spare.push_back(std::move(snaps.back()));
+    while (snaps.size() > i)
         snaps.pop_back();
-    }
     learn();  // the walks made since the snapshot (this one comes after the run to `ready`)
     tl.waiting.erase(std::remove(tl.waiting.begin(), tl.waiting.end(), seq), tl.waiting.end());
     tl.known = seq;
@@ -578,16 +630,11 @@ template <class M> bool Sim<M>::enter(std::uint64_t seq, Cycles ready)
 // kSnapshots the oldest goes (its cycles written to the waveform first).
 template <class M> bool Sim<M>::push_snapshot()
 {
-    if (spare.empty())
-        spare.emplace_back();
-    save_to(spare.back());
-    snaps.push_back(std::move(spare.back()));
-    spare.pop_back();
+    save_to(snaps.push());
     if (snaps.size() <= kSnapshots)
         return true;
     if (fst)
         return commit_oldest();
-    spare.push_back(std::move(snaps.front()));
     snaps.pop_front();
     return true;
 }
@@ -645,8 +692,7 @@ template <class M> std::unique_ptr<RtlWalkerSim::Impl> Sim<M>::create(const RtlS
         }
     }
     // The state before the first walk: the first snapshot.
-    s->snaps.emplace_back();
-    s->save_to(s->snaps.back());
+    s->save_to(s->snaps.push());
     return s;
 }
 
@@ -673,13 +719,9 @@ template <class M> bool Sim<M>::walk(Cycles ready, const RtlWalkIn &in, RtlMemor
     while (snaps.size() > 1 && snaps[1].tl.cycle <= floor && ok) {
         if (fst)
             ok = commit_oldest();
-        else {
-            spare.push_back(std::move(snaps.front()));
+        else
             snaps.pop_front();
-        }
     }
-    if (spare.size() > 64)  // (recycled buffers, not the history)
-        spare.resize(64);
     trim();
     return ok;
 }
@@ -687,6 +729,18 @@ template <class M> bool Sim<M>::walk(Cycles ready, const RtlWalkIn &in, RtlMemor
 template <class M> bool Sim<M>::finish()
 {
     bool ok = error.empty();
+    if (ok) {
+        // One more edge, with no input: it checks the assertions (and counts
+        // the cover points) of the last cycle evaluated.
+        top->req_valid_i = 0;
+        top->mem_rsp_valid_i = 0;
+        top->clk_i = 1;
+        top->eval();
+        top->clk_i = 0;
+        top->eval();
+        if (ctx->errorCount())
+            ok = fail("an assertion in the RTL failed (its message is above)");
+    }
     while (ok && fst && !snaps.empty())
         ok = commit_oldest();
     if (fst) {
@@ -737,14 +791,14 @@ std::unique_ptr<RtlWalkerSim> RtlWalkerSim::create(const RtlSimCfg &cfg, std::st
     std::unique_ptr<Impl> impl;
 #if IMS_RTL_HAVE_4
     if (!impl && cfg.walkers <= 4)
-        impl = Sim<Vims_walker4>::create(cfg, err);
+        impl = Sim<Vims_walker_sim4>::create(cfg, err);
 #endif
 #if IMS_RTL_HAVE_8
     if (!impl && cfg.walkers <= 8 && err->empty())
-        impl = Sim<Vims_walker8>::create(cfg, err);
+        impl = Sim<Vims_walker_sim8>::create(cfg, err);
 #endif
     if (!impl && err->empty())
-        impl = Sim<Vims_walker>::create(cfg, err);
+        impl = Sim<Vims_walker_sim>::create(cfg, err);
     if (!impl)
         return nullptr;
     return std::unique_ptr<RtlWalkerSim>(new RtlWalkerSim(std::move(impl)));

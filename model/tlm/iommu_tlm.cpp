@@ -32,6 +32,10 @@ Iommu::Iommu(sc_core::sc_module_name name, const ims_sim_cfg &cfg, const Clock &
       m_walk_port(*this),
       m_tlm_walker(cfg)
 {
+    // walker.rtl_timing: the walk goes through walk_by(), not the hot path
+    // (iommusim/walker.hpp, RtlTiming).
+    if (m_tlm_walker.rtl_timing())
+        m_walker = &m_tlm_walker;
 
     mem.register_invalidate_direct_mem_ptr(this, &Iommu::invalidate_dmi);
     m_mtrans.set_data_length(8);

@@ -85,6 +85,9 @@ static const struct key keys[] = {
     {"walker.fill_latency", "2", KT_U32, F(fill_latency), 0, 1000, "cycles", "from the leaf read to the response"},
     {"walker.impl", "tlm", KT_WALKER, F(walker_impl), 0, 0, "", "who walks: tlm, rtl (the verilated walker), lockstep (both, checked)"},
     {"walker.rtl_skip_idle", "1", KT_BOOL, F(rtl_skip_idle), 0, 1, "", "RTL: skip cycles in which it provably cannot change state"},
+
+    {"walker.rtl_timing", "0", KT_BOOL, F(walk_rtl_timing), 0, 1, "", "TLM walker: time walks as the RTL walker does, ports included (walker.step, walker.fill_latency unused)"},
+
     {"cosim.report_limit", "20", KT_U32, F(cosim_report_limit), 0, 1000000, "walks", "RTL mismatches reported in full (then counted)"},
 
 

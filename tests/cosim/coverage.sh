@@ -61,8 +61,14 @@ tr '\001\002' '|=' <"$OUT/coverage.dat" |
             if (f[i] ~ /^h=/) h = substr(f[i], 3)
         }
         gsub(/ +$/, "", h)
-        if (user) print h, n
-    }' | sort >"$points"
+        # The simulators drive the bare walker (the pin drivers) or the
+        # co-simulation top iommusim_walker_sim, whose instance u_walker
+        # (inlined: its points carry the top module name) is the same walker:
+        # one point per cover point of the walker, its hits summed over both.
+        sub(/[.]iommusim_walker_sim[.](u_walker[.])?/, ".iommusim_walker.", h)
+        if (user) hits[h] += n
+    }
+    END { for (h in hits) print h, hits[h] }' | sort >"$points"
 total=$(wc -l <"$points")
 zero=$(awk '$2 == 0' "$points" | wc -l)
 if [ "$total" -eq 0 ]; then

@@ -51,6 +51,7 @@ struct ims_sim_cfg {
     uint32_t fill_latency;      /* cycles from the leaf read to the response */
     uint8_t walker_impl;        /* enum ims_walker_impl */
     bool rtl_skip_idle;         /* RTL: skip cycles in which it provably cannot change state */
+    bool walk_rtl_timing;       /* TLM walker: time walks as the RTL walker does (walker.hpp) */
     uint32_t cosim_report_limit; /* RTL walks whose mismatch is reported in full */
 
 

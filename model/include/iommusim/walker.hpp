@@ -16,7 +16,10 @@
 #ifndef IMS_WALKER_HPP
 #define IMS_WALKER_HPP
 
+#include <algorithm>
 #include <cstdint>
+#include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -69,18 +72,97 @@ public:
     virtual void walk(const WalkJob &job, WalkMemory &mem, WalkOutcome &out) = 0;
 };
 
+// walker.rtl_timing = 1: the TLM walker times each walk as the RTL walker
+// (rtl/iommusim_walker.sv, as the co-simulation drives it: docs/rtl.md,
+// "Calibration") does, ports included. Walks come in arrival order, which is
+// the RTL's priority order (oldest first on every port), so a walk's cycles
+// depend only on the walks before it: each port keeps the cycles earlier
+// walks took, and a walk takes the first free cycle at or after the one it
+// wants. The rules:
+// - the request port presents walks in arrival order from their start (not
+//   before an earlier walk's), accepts one per cycle, into a free slot
+//   (walker.count slots; a slot freed by a response in cycle d takes a
+//   request in d + 1);
+// - the first read wants the memory request port the cycle after the accept;
+//   each next read the cycle its entry arrives; one read leaves per cycle;
+// - one memory response arrives per cycle (the read's data, when due);
+// - the result wants the response port the cycle after the last entry
+//   arrives (after the accept if no read is made); one per cycle.
+// The result is ready in the cycle of its response handshake; a read's data
+// arrives in the cycle its response is taken. walker.step and
+// walker.fill_latency are not used (the RTL's cycles are fixed by its
+// design). Not modelled: the RTL's 8-bit tag window (a walk 128 walks younger
+// than one in flight waits for it), far outside walker.count <= 16 unless a
+// read takes thousands of cycles.
+class RtlTiming {
+public:
+    explicit RtlTiming(std::uint32_t walkers) : m_slot_free(walkers ? walkers : 1, 0) {}
+    template <class Mem, class OnRead> Cycles run(const WalkJob &job, Mem &mem, OnRead &&on_read)
+    {
+        const unsigned n = job.x->n_reads - job.first;
+        const Cycles ready = std::max(job.begin, m_last_ready);
+        m_last_ready = ready;
+        std::size_t slot = 0;
+        for (std::size_t s = 1; s < m_slot_free.size(); s++)
+            if (m_slot_free[s] < m_slot_free[slot])
+                slot = s;
+        Cycles a = std::max(ready, m_slot_free[slot]);
+        if (m_accepted)
+            a = std::max(a, m_last_accept + 1);
+        m_accepted = true;
+        m_last_accept = a;
+        // No later walk wants a cycle before this accept.
+        for (std::set<Cycles> *p : {&m_read, &m_mem_rsp, &m_rsp})
+            p->erase(p->begin(), p->lower_bound(a));
+        Cycles t = a + 1;  // the first read's cycle, or the result's with no read
+        for (unsigned i = 0; i < n; i++) {
+            const Cycles issue = take(m_read, t);
+            const Cycles due = std::max(mem.read_timed(issue, job.x->reads[job.first + i].pa), issue + 1);
+            t = take(m_mem_rsp, due);
+            on_read(i, issue, t);
+            if (i + 1 == n)
+                t++;
+        }
+        const Cycles done = take(m_rsp, t);
+        m_slot_free[slot] = done + 1;
+        return done;
+    }
+
+private:
+    // The first cycle >= t that `port` has free, now taken.
+    static Cycles take(std::set<Cycles> &port, Cycles t)
+    {
+        for (auto it = port.lower_bound(t); it != port.end() && *it == t; ++it)
+            t++;
+        port.insert(t);
+        return t;
+    }
+    std::vector<Cycles> m_slot_free;  // per slot: first cycle it can take a request
+    std::set<Cycles> m_read, m_mem_rsp, m_rsp;  // cycles taken on each port
+    Cycles m_last_ready = 0, m_last_accept = 0;
+    bool m_accepted = false;
+};
+
 // The transaction-level walker: each read leaves walker.step cycles after
 // the previous one's data (or after job.begin), and the result is ready
-// walker.fill_latency cycles after the last read's data.
+// walker.fill_latency cycles after the last read's data. With
+// walker.rtl_timing, walk() times it as the RTL does instead (RtlTiming;
+// run(), the IOMMU's hot path, is never used then: iommu_tlm.cpp).
 class TlmWalker final : public Walker {
 public:
-    explicit TlmWalker(const ims_sim_cfg &cfg) : m_step(cfg.walk_step), m_fill(cfg.fill_latency) {}
+    explicit TlmWalker(const ims_sim_cfg &cfg)
+        : m_step(cfg.walk_step), m_fill(cfg.fill_latency),
+          m_rtl(cfg.walk_rtl_timing ? std::make_unique<RtlTiming>(cfg.walkers) : nullptr)
+    {
+    }
+    bool rtl_timing() const { return m_rtl != nullptr; }
     void walk(const WalkJob &job, WalkMemory &mem, WalkOutcome &out) override
     {
-        out.done = run(job, mem, [&out](unsigned i, Cycles issue, Cycles done) {
+        const auto log = [&out](unsigned i, Cycles issue, Cycles done) {
             out.read_issue[i] = issue;
             out.read_done[i] = done;
-        });
+        };
+        out.done = m_rtl ? m_rtl->run(job, mem, log) : run(job, mem, log);
     }
     // The walk's timing, for a memory of known type (the IOMMU's own port:
     // no virtual call), telling on_read(i, issue, done) of each read as it
@@ -100,6 +182,7 @@ public:
 
 private:
     Cycles m_step, m_fill;
+    std::unique_ptr<RtlTiming> m_rtl;
 };
 
 // What a co-simulated walker found, for the report (all zero with walker.impl = tlm).
