@@ -168,29 +168,31 @@ static void id_stats_sub(struct ims_id_stats *o, const struct ims_id_stats *a, c
 
 void ims_stats_sub(struct ims_stats *out, const struct ims_stats *a, const struct ims_stats *b)
 {
-    struct ims_stats r;
-    r.translations = a->translations - b->translations;
-    r.faults = a->faults - b->faults;
+    /* Field by field in place: out may alias a or b (each field is read
+     * before it is written), and no copy of the struct (35 KB with its rows)
+     * lands on the caller's stack, which may be a SystemC thread's. */
+    struct ims_stats *r = out;
+    r->translations = a->translations - b->translations;
+    r->faults = a->faults - b->faults;
     for (unsigned i = 0; i < 256; i++)
-        r.fault_reason[i] = a->fault_reason[i] - b->fault_reason[i];
-    r.fault_records = a->fault_records - b->fault_records;
-    r.fault_dropped = a->fault_dropped - b->fault_dropped;
-    r.fault_suppressed = a->fault_suppressed - b->fault_suppressed;
-    r.ats_no_access = a->ats_no_access - b->ats_no_access;
-    r.walks = a->walks - b->walks;
-    r.ctx_reads = a->ctx_reads - b->ctx_reads;
-    r.ptw_reads = a->ptw_reads - b->ptw_reads;
+        r->fault_reason[i] = a->fault_reason[i] - b->fault_reason[i];
+    r->fault_records = a->fault_records - b->fault_records;
+    r->fault_dropped = a->fault_dropped - b->fault_dropped;
+    r->fault_suppressed = a->fault_suppressed - b->fault_suppressed;
+    r->ats_no_access = a->ats_no_access - b->ats_no_access;
+    r->walks = a->walks - b->walks;
+    r->ctx_reads = a->ctx_reads - b->ctx_reads;
+    r->ptw_reads = a->ptw_reads - b->ptw_reads;
     for (unsigned i = 0; i <= IMS_XLATE_MAX_READS; i++)
-        r.reads_per_xlate[i] = a->reads_per_xlate[i] - b->reads_per_xlate[i];
-    cache_stats_sub(&r.ctx_cache, &a->ctx_cache, &b->ctx_cache);
-    cache_stats_sub(&r.iotlb, &a->iotlb, &b->iotlb);
+        r->reads_per_xlate[i] = a->reads_per_xlate[i] - b->reads_per_xlate[i];
+    cache_stats_sub(&r->ctx_cache, &a->ctx_cache, &b->ctx_cache);
+    cache_stats_sub(&r->iotlb, &a->iotlb, &b->iotlb);
     for (unsigned l = 0; l <= IMS_MAX_LEVELS; l++)
-        cache_stats_sub(&r.psc[l], &a->psc[l], &b->psc[l]);
-    r.inv_ctx = a->inv_ctx - b->inv_ctx;
-    r.inv_iotlb = a->inv_iotlb - b->inv_iotlb;
-    r.n_did = a->n_did;
-    r.n_rid = a->n_rid;
-    id_stats_sub(r.by_did, a->by_did, b->by_did);
-    id_stats_sub(r.by_rid, a->by_rid, b->by_rid);
-    *out = r; /* out may alias a or b */
+        cache_stats_sub(&r->psc[l], &a->psc[l], &b->psc[l]);
+    r->inv_ctx = a->inv_ctx - b->inv_ctx;
+    r->inv_iotlb = a->inv_iotlb - b->inv_iotlb;
+    r->n_did = a->n_did;
+    r->n_rid = a->n_rid;
+    id_stats_sub(r->by_did, a->by_did, b->by_did);
+    id_stats_sub(r->by_rid, a->by_rid, b->by_rid);
 }

@@ -79,6 +79,25 @@ entries)
     dm=$(val dm.json '^  "iotlb": \{"lookups"' misses) fa=$(val fa.json '^  "iotlb": \{"lookups"' misses)
     [ "$fa" -lt "$dm" ] || fail "fully associative misses $fa, direct mapped $dm"
     ;;
+text)
+    # The text report's tables: misses by class per cache, and the IOTLB by
+    # domain and by device, the 10 with the most misses and a note of the rest.
+    ims trace gen multi --count 4000 --devices 24 --domains 12 --seed 2 m.itr >/dev/null
+    ims run --trace m.itr --set stats.miss_classes=1 --set iotlb.entries=64 >out.txt
+    grep -q '^misses by class:$' out.txt || fail "no miss-class table"
+    grep -qE '^IOTLB +[0-9]+ ' out.txt || fail "no IOTLB row in the miss-class table"
+    grep -q '^IOTLB by domain (the 10 with the most misses):$' out.txt || fail "no per-domain table"
+    grep -q '^(2 more domains not shown: every row is in the JSON.s miss_classes.iotlb_by_domain)$' out.txt ||
+        fail "no note of the domains left out: $(grep -A14 '^IOTLB by domain' out.txt)"
+    # 24 devices, two of them behind the generator's PCIe-to-PCI bridge: the
+    # IOMMU sees 23 requester ids.
+    grep -q '^(13 more devices not shown' out.txt || fail "no note of the devices left out"
+    # Rows are sorted by misses, most first.
+    sed -n '/^IOTLB by domain/,/more domains/p' out.txt | awk 'NR > 2 && /^[0-9]/ { print $4 }' >m.txt
+    sort -rn m.txt | cmp -s - m.txt || fail "domains not sorted by misses: $(tr '\n' ' ' <m.txt)"
+    ims run --trace m.itr --set iotlb.entries=64 >off.txt
+    ! grep -q 'misses by class' off.txt || fail "tables printed with stats.miss_classes=0"
+    ;;
 *)
     fail "unknown case $case"
     ;;

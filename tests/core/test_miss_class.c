@@ -459,6 +459,37 @@ START_TEST(psc_cache_classes)
 }
 END_TEST
 
+/* 300 requester ids: 256 rows of their own in order of first lookup, the
+ * rest share the last row; the rows still add up to the IOTLB. */
+START_TEST(rows_beyond_the_table)
+{
+    struct ims_iommu_cfg cfg;
+    fx_cfg(&cfg);
+    cfg.miss_classes = true;
+    struct fx f;
+    fx_open(&f, &cfg);
+    ck_assert_int_eq(ims_tb_domain_create(f.tb, 1, 4), 0);
+    ck_assert_int_eq(ims_tb_map(f.tb, 1, 0x100000, 0x500000, 0x1000, IMS_PERM_RW), 0);
+    struct ims_xlate x;
+    for (uint16_t i = 0; i < 300; i++) {
+        ck_assert_int_eq(ims_tb_attach(f.tb, (uint16_t)(0x1000 + i), 1, IMS_TT_UNTRANSLATED, false), 0);
+        ck_assert_int_eq(fx_xlate(&f, (uint16_t)(0x1000 + i), 0x100000, IMS_PERM_R, &x), 0);
+    }
+    const struct ims_stats *st = ims_iommu_stats(f.mmu);
+    ck_assert_uint_eq(st->n_rid, IMS_STATS_IDS);
+    ck_assert_uint_eq(st->by_rid[IMS_STATS_IDS - 1].id, 0x1000 + IMS_STATS_IDS - 1);
+    ck_assert(st->by_rid[IMS_STATS_IDS].used);
+    ck_assert_uint_eq(st->by_rid[IMS_STATS_IDS].lookups, 300 - IMS_STATS_IDS);
+    uint64_t sum = 0;
+    for (unsigned r = 0; r <= IMS_STATS_IDS; r++)
+        sum += st->by_rid[r].lookups;
+    ck_assert_uint_eq(sum, st->iotlb.lookups);
+    ck_assert_uint_eq(st->by_rid[0].miss_class[IMS_MISS_COMPULSORY], 1); /* the first lookup of the page */
+    ck_assert_uint_eq(st->by_rid[1].hits, 1);
+    fx_close(&f);
+}
+END_TEST
+
 /* Off by default, and off means no classes counted. */
 START_TEST(off_by_default)
 {
@@ -494,6 +525,7 @@ int main(void)
     tcase_add_test(tc, iotlb_classes_and_rows);
     tcase_add_test(tc, ctx_cache_classes);
     tcase_add_test(tc, psc_cache_classes);
+    tcase_add_test(tc, rows_beyond_the_table);
     tcase_add_test(tc, off_by_default);
     suite_add_tcase(s, tc);
     return ims_check_run(s);
