@@ -19,8 +19,39 @@ struct ims_cache {
     uint8_t *fp;                   /* per set, fp_stride bytes: way fingerprint, 0 = invalid (or padding) */
     uint32_t fp_stride;            /* ways rounded up to 8 */
     uint32_t n_valid;              /* valid entries: lets invalidations skip an empty cache */
+    uint8_t slow;                  /* wide (idx) or classifying (cls): fills and removals go out of line */
     struct ims_cache_stats st;
+    /* Wide caches only (ways > IMS_CACHE_WIDE_WAYS; NULL otherwise): a tag
+     * index, so that a lookup does not scan thousands of ways, and the valid
+     * entries per set, so that a fill into a full set skips the scan for an
+     * invalid way. idx is open addressing with linear probing over
+     * idx_mask + 1 slots (at least twice the entries): entry number + 1
+     * (set * ways + way), 0 for an empty slot. */
+    uint32_t *idx;
+    uint32_t idx_mask;
+    uint32_t *set_valid;
+    struct ims_cache_cls *cls; /* miss classification (cfg.classify), cache.c; NULL when off */
 };
+
+/* Sets of more ways than this are "wide" (a fully associative cache of
+ * more than 64 entries): cache.c keeps a tag index for them. Up to it a
+ * linear scan of the ways is faster than hashing (docs/config.md, "Cache geometry"). */
+#define IMS_CACHE_WIDE_WAYS 64u
+
+/* cache.c, out of line: the wide-cache index (find: the way of `set`
+ * holding the key, or c->ways), and the fill and removal paths of wide or
+ * classifying caches (c->slow), which keep the index and the classifier's
+ * shadow in step with the cache. Each does what the inline function that
+ * calls it does, plus that. */
+uint32_t ims_cache_wide_find_(const struct ims_cache *c, uint32_t set, uint64_t tag, uint64_t dom, uint8_t shift);
+struct ims_cache_entry *ims_cache_slow_insert_(struct ims_cache *c, uint32_t set, uint64_t tag, uint64_t dom,
+                                               uint8_t shift, struct ims_cache_entry *victim);
+bool ims_cache_slow_remove_(struct ims_cache *c, uint32_t set, uint64_t tag, uint64_t dom, uint8_t shift);
+size_t ims_cache_slow_invalidate_set_(struct ims_cache *c, uint32_t set, ims_cache_pred pred, void *arg);
+/* Miss classification (cache.c): a lookup hit on e, and a miss of the key
+ * (tag, dom, shift) in `set`; the miss returns its enum ims_miss_class. */
+void ims_cache_cls_hit_(struct ims_cache *c, const struct ims_cache_entry *e);
+unsigned ims_cache_cls_miss_(struct ims_cache *c, uint64_t tag, uint64_t dom, uint8_t shift);
 
 /* The probe compares an entry in three 64-bit words: the tag, dom, and the
  * word holding aux (bits 31:0, not part of the match), shift (39:32), valid
@@ -88,6 +119,13 @@ static inline struct ims_cache_entry *ims_cache_find_(struct ims_cache *c, uint3
     if (__builtin_expect(c->n_valid == 0, 0)) /* disabled (no ways) or empty */
         return NULL;
     struct ims_cache_entry *e = c->e + (size_t)set * ways;
+    if (__builtin_expect(ways > IMS_CACHE_WIDE_WAYS, 0)) {
+        const uint32_t w = ims_cache_wide_find_(c, set, tag, dom, shift);
+        if (w == ways)
+            return NULL;
+        *way_out = w;
+        return &e[w];
+    }
     const uint64_t key = ims_cache_key_(shift);
     for (uint32_t w = 0; w < ways; w++) {
         if (ims_cache_same_(&e[w], tag, dom, key)) {
@@ -129,6 +167,12 @@ static inline struct ims_cache_entry *ims_cache_lookup_inl(struct ims_cache *c, 
         ims_cache_touch_(c, set, way);
     } else {
         c->st.misses++;
+    }
+    if (__builtin_expect(c->cls != NULL, 0)) {
+        if (hit)
+            ims_cache_cls_hit_(c, hit);
+        else
+            ims_cache_cls_miss_(c, tag, dom, shift);
     }
     return hit;
 }
@@ -182,6 +226,8 @@ static inline uint32_t ims_cache_fp_find_(const struct ims_cache *c, uint32_t se
 static inline bool ims_cache_remove_inl(struct ims_cache *c, uint32_t set, uint64_t tag, uint64_t dom,
                                         uint8_t shift)
 {
+    if (__builtin_expect(c->slow, 0))
+        return ims_cache_slow_remove_(c, set, tag, dom, shift);
     const uint32_t way = ims_cache_fp_find_(c, set, tag, dom, shift, ims_cache_fp_(tag, dom, shift), NULL);
     if (way == c->ways)
         return false;
@@ -236,6 +282,8 @@ static inline struct ims_cache_entry *ims_cache_insert_inl(struct ims_cache *c, 
     const uint32_t ways = c->ways;
     if (ways == 0)
         return NULL;
+    if (__builtin_expect(c->slow, 0))
+        return ims_cache_slow_insert_(c, set, tag, dom, shift, victim);
     /* A matching way (refilled in place), else the first invalid way; the
      * policy runs only when there is neither. */
     const uint8_t fp = ims_cache_fp_(tag, dom, shift);
@@ -245,6 +293,23 @@ static inline struct ims_cache_entry *ims_cache_insert_inl(struct ims_cache *c, 
         return ims_cache_place_(c, set, invalid, tag, dom, shift, fp, victim);
     ims_cache_filled_(c, set, way);
     return &c->e[(size_t)set * ways + way];
+}
+
+/* The first invalid way of `set`, or c->ways if it is full. */
+static inline uint32_t ims_cache_first_invalid_(const struct ims_cache *c, uint32_t set)
+{
+    const uint32_t ways = c->ways;
+    const uint8_t *f = c->fp + (size_t)set * c->fp_stride;
+    for (uint32_t g = 0; g < ways; g += 8) {
+        uint64_t v;
+        memcpy(&v, f + g, sizeof v);
+        uint64_t z = ims_fp_zero_bytes_(v); /* exact: valid fingerprints have the top bit set */
+        if (z) {
+            uint32_t w = g + ((uint32_t)__builtin_ctzll(z) >> 3);
+            return w < ways ? w : ways; /* not padding (only the last group has any) */
+        }
+    }
+    return ways;
 }
 
 /* ims_cache_insert_inl for a caller that knows `set` does not hold (tag,
@@ -257,28 +322,18 @@ static inline struct ims_cache_entry *ims_cache_fill_missed_inl(struct ims_cache
                                                                 uint64_t dom, uint8_t shift,
                                                                 struct ims_cache_entry *victim)
 {
-    const uint32_t ways = c->ways;
-    const uint8_t *f = c->fp + (size_t)set * c->fp_stride;
-    uint32_t invalid = ways;
-    for (uint32_t g = 0; g < ways; g += 8) {
-        uint64_t v;
-        memcpy(&v, f + g, sizeof v);
-        uint64_t z = ims_fp_zero_bytes_(v); /* exact: valid fingerprints have the top bit set */
-        if (z) {
-            uint32_t w = g + ((uint32_t)__builtin_ctzll(z) >> 3);
-            if (w < ways) /* not padding (only the last group has any) */
-                invalid = w;
-            break;
-        }
-    }
-    return ims_cache_place_(c, set, invalid, tag, dom, shift, ims_cache_fp_(tag, dom, shift), victim);
+    if (__builtin_expect(c->slow, 0)) /* the match check it skips is one probe of the index there */
+        return ims_cache_slow_insert_(c, set, tag, dom, shift, victim);
+    return ims_cache_place_(c, set, ims_cache_first_invalid_(c, set), tag, dom, shift, ims_cache_fp_(tag, dom, shift),
+                            victim);
 }
-
 
 /* ims_cache_invalidate_set_if, inlinable: with a constant predicate the
  * compiler inlines it too (page-selective invalidation runs once per unmap). */
 static inline size_t ims_cache_invalidate_set_inl(struct ims_cache *c, uint32_t set, ims_cache_pred pred, void *arg)
 {
+    if (__builtin_expect(c->slow, 0))
+        return ims_cache_slow_invalidate_set_(c, set, pred, arg);
     if (c->n_valid == 0 || set > c->set_mask)
         return 0;
     size_t n = 0;

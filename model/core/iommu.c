@@ -25,7 +25,7 @@ void ims_iommu_cfg_default(struct ims_iommu_cfg *cfg)
     cfg->fq_records = 0; /* follows caps.nfr, also when that is changed */
 }
 
-static const struct ims_cache_cfg no_cache = {0, 0, 0, 0};
+static const struct ims_cache_cfg no_cache = {0, 0, 0, 0, false};
 
 struct ims_iommu *ims_iommu_create(const struct ims_iommu_cfg *cfg, const struct ims_mem_ops *ops, void *mem_ctx,
                                    char *err, size_t errlen)
@@ -70,12 +70,21 @@ struct ims_iommu *ims_iommu_create(const struct ims_iommu_cfg *cfg, const struct
     /* Second-level paging entries (9.8); walk.c explains the masks. */
     const uint64_t haw_rsvd = ((UINT64_C(1) << 52) - 1) & ~((UINT64_C(1) << cfg->caps.haw) - 1); /* 51:HAW */
     mmu->pte_rsvd = haw_rsvd | IMS_SLPTE_SNP | (cfg->caps.dt ? 0 : IMS_SLPTE_TM);
-    mmu->ctx = ims_cache_create(&cfg->ctx_cache);
-    mmu->iotlb = ims_cache_create(&cfg->iotlb);
+    struct ims_cache_cfg ctx_cfg = cfg->ctx_cache, iotlb_cfg = cfg->iotlb;
+    ctx_cfg.classify = iotlb_cfg.classify = cfg->miss_classes;
+    mmu->ctx = ims_cache_create(&ctx_cfg);
+    mmu->iotlb = ims_cache_create(&iotlb_cfg);
     bool ok = mmu->ctx && mmu->iotlb;
     for (unsigned l = 0; l <= IMS_MAX_LEVELS; l++) {
-        mmu->psc[l] = ims_cache_create(l >= 2 ? &cfg->psc[l] : &no_cache);
+        struct ims_cache_cfg pc = l >= 2 ? cfg->psc[l] : no_cache;
+        pc.classify = l >= 2 && cfg->miss_classes;
+        mmu->psc[l] = ims_cache_create(&pc);
         ok = ok && mmu->psc[l];
+    }
+    if (cfg->miss_classes) { /* a row number per domain id and requester id (16 bits each) */
+        mmu->did_row = calloc(UINT32_C(1) << 16, sizeof *mmu->did_row);
+        mmu->rid_row = calloc(UINT32_C(1) << 16, sizeof *mmu->rid_row);
+        ok = ok && mmu->did_row && mmu->rid_row;
     }
     if (!ok) {
         snprintf(err, errlen, "iommu: out of memory creating caches");
@@ -95,6 +104,8 @@ void ims_iommu_destroy(struct ims_iommu *mmu)
     ims_cache_destroy(mmu->iotlb);
     for (unsigned l = 0; l <= IMS_MAX_LEVELS; l++)
         ims_cache_destroy(mmu->psc[l]);
+    free(mmu->did_row);
+    free(mmu->rid_row);
     free(mmu);
 }
 
@@ -118,6 +129,10 @@ const struct ims_stats *ims_iommu_stats(struct ims_iommu *mmu)
 void ims_iommu_stats_reset(struct ims_iommu *mmu)
 {
     memset(&mmu->st, 0, sizeof mmu->st);
+    if (mmu->did_row) { /* the rows restart empty */
+        memset(mmu->did_row, 0, (sizeof *mmu->did_row) << 16);
+        memset(mmu->rid_row, 0, (sizeof *mmu->rid_row) << 16);
+    }
     ims_cache_stats_reset(mmu->ctx);
     ims_cache_stats_reset(mmu->iotlb);
     for (unsigned l = 0; l <= IMS_MAX_LEVELS; l++)
@@ -133,29 +148,51 @@ static void cache_stats_sub(struct ims_cache_stats *o, const struct ims_cache_st
     o->fills = a->fills - b->fills;
     o->evictions = a->evictions - b->evictions;
     o->invalidated = a->invalidated - b->invalidated;
+    for (unsigned i = 0; i < IMS_MISS_CLASSES; i++)
+        o->miss_class[i] = a->miss_class[i] - b->miss_class[i];
+}
+
+/* Rows keep their place, so they subtract row by row; ids and use from a. */
+static void id_stats_sub(struct ims_id_stats *o, const struct ims_id_stats *a, const struct ims_id_stats *b)
+{
+    for (unsigned r = 0; r <= IMS_STATS_IDS; r++) {
+        o[r].id = a[r].id;
+        o[r].used = a[r].used;
+        o[r].lookups = a[r].lookups - b[r].lookups;
+        o[r].hits = a[r].hits - b[r].hits;
+        o[r].misses = a[r].misses - b[r].misses;
+        for (unsigned i = 0; i < IMS_MISS_CLASSES; i++)
+            o[r].miss_class[i] = a[r].miss_class[i] - b[r].miss_class[i];
+    }
 }
 
 void ims_stats_sub(struct ims_stats *out, const struct ims_stats *a, const struct ims_stats *b)
 {
-    struct ims_stats r;
-    r.translations = a->translations - b->translations;
-    r.faults = a->faults - b->faults;
+    /* Field by field in place: out may alias a or b (each field is read
+     * before it is written), and no copy of the struct (35 KB with its rows)
+     * lands on the caller's stack, which may be a SystemC thread's. */
+    struct ims_stats *r = out;
+    r->translations = a->translations - b->translations;
+    r->faults = a->faults - b->faults;
     for (unsigned i = 0; i < 256; i++)
-        r.fault_reason[i] = a->fault_reason[i] - b->fault_reason[i];
-    r.fault_records = a->fault_records - b->fault_records;
-    r.fault_dropped = a->fault_dropped - b->fault_dropped;
-    r.fault_suppressed = a->fault_suppressed - b->fault_suppressed;
-    r.ats_no_access = a->ats_no_access - b->ats_no_access;
-    r.walks = a->walks - b->walks;
-    r.ctx_reads = a->ctx_reads - b->ctx_reads;
-    r.ptw_reads = a->ptw_reads - b->ptw_reads;
+        r->fault_reason[i] = a->fault_reason[i] - b->fault_reason[i];
+    r->fault_records = a->fault_records - b->fault_records;
+    r->fault_dropped = a->fault_dropped - b->fault_dropped;
+    r->fault_suppressed = a->fault_suppressed - b->fault_suppressed;
+    r->ats_no_access = a->ats_no_access - b->ats_no_access;
+    r->walks = a->walks - b->walks;
+    r->ctx_reads = a->ctx_reads - b->ctx_reads;
+    r->ptw_reads = a->ptw_reads - b->ptw_reads;
     for (unsigned i = 0; i <= IMS_XLATE_MAX_READS; i++)
-        r.reads_per_xlate[i] = a->reads_per_xlate[i] - b->reads_per_xlate[i];
-    cache_stats_sub(&r.ctx_cache, &a->ctx_cache, &b->ctx_cache);
-    cache_stats_sub(&r.iotlb, &a->iotlb, &b->iotlb);
+        r->reads_per_xlate[i] = a->reads_per_xlate[i] - b->reads_per_xlate[i];
+    cache_stats_sub(&r->ctx_cache, &a->ctx_cache, &b->ctx_cache);
+    cache_stats_sub(&r->iotlb, &a->iotlb, &b->iotlb);
     for (unsigned l = 0; l <= IMS_MAX_LEVELS; l++)
-        cache_stats_sub(&r.psc[l], &a->psc[l], &b->psc[l]);
-    r.inv_ctx = a->inv_ctx - b->inv_ctx;
-    r.inv_iotlb = a->inv_iotlb - b->inv_iotlb;
-    *out = r; /* out may alias a or b */
+        cache_stats_sub(&r->psc[l], &a->psc[l], &b->psc[l]);
+    r->inv_ctx = a->inv_ctx - b->inv_ctx;
+    r->inv_iotlb = a->inv_iotlb - b->inv_iotlb;
+    r->n_did = a->n_did;
+    r->n_rid = a->n_rid;
+    id_stats_sub(r->by_did, a->by_did, b->by_did);
+    id_stats_sub(r->by_rid, a->by_rid, b->by_rid);
 }

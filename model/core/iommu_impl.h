@@ -34,6 +34,13 @@ struct ims_iommu {
     struct ims_cache *iotlb;
     struct ims_cache *psc[IMS_MAX_LEVELS + 1];
     uint32_t iotlb_size_count[IMS_IOTLB_NSIZES]; /* valid IOTLB entries per page size (iotlb.h) */
+    /* cfg.miss_classes (iotlb.c): the row + 1 of each domain id and requester
+     * id in st.by_did / st.by_rid (0: none yet), and the IOTLB miss being
+     * classified: it is classified by the key the walk fills, or, when the
+     * walk faults, by the 4 KiB page's key (ims_iotlb_cls_*). */
+    uint16_t *did_row, *rid_row;
+    bool cls_pending;
+    struct ims_id_stats *cls_drow, *cls_rrow;
     struct ims_fq_state fq;
     struct ims_stats st;
 };

@@ -53,17 +53,27 @@ ims_iotlb_lookup(struct ims_iommu *mmu, uint64_t iova, uint16_t did, unsigned *s
     return e;
 }
 
+/* Miss classification (cfg.miss_classes; iotlb.c, out of line): a logical
+ * lookup by requester id rid in domain did that hit e, or missed (e NULL).
+ * A miss stays pending (mmu->cls_pending) until ims_iotlb_cls_miss
+ * classifies it by its key: the entry the walk fills (ims_iotlb_fill), or,
+ * when the walk faults and fills nothing, the 4 KiB page's (translate.c). */
+void ims_iotlb_cls_ref(struct ims_iommu *mmu, uint16_t rid, uint16_t did, const struct ims_cache_entry *e);
+void ims_iotlb_cls_miss(struct ims_iommu *mmu, uint64_t tag, uint16_t did, unsigned shift);
+
 /* Fills the translation of a walk. Contract: the IOTLB holds no entry for
  * this page: the lookup missed for every page size it holds (an absent size
  * has no entry to find), and nothing has changed the IOTLB since (the walk's
  * memory reads do not re-enter the IOMMU). */
-static inline void ims_iotlb_fill(struct ims_iommu *mmu, uint64_t iova, uint16_t did, unsigned shift, uint64_t base,
-                                  unsigned perm)
+static inline __attribute__((always_inline)) void ims_iotlb_fill(struct ims_iommu *mmu, uint64_t iova, uint16_t did,
+                                                                 unsigned shift, uint64_t base, unsigned perm)
 {
     struct ims_cache *c = mmu->iotlb;
     if (!c->ways)
         return;
     uint64_t tag = iova >> shift;
+    if (__builtin_expect(mmu->cls_pending, 0))
+        ims_iotlb_cls_miss(mmu, tag, did, shift);
     struct ims_cache_entry victim;
     victim.valid = 0;
     struct ims_cache_entry *e =
@@ -83,7 +93,7 @@ size_t ims_iotlb_invalidate(struct ims_iommu *mmu, bool by_did, uint16_t did, ui
 static inline size_t ims_iotlb_remove(struct ims_iommu *mmu, uint16_t did, uint64_t tag, unsigned shift)
 {
     struct ims_cache *c = mmu->iotlb;
-    if (c->n_valid == 0) /* also true of a disabled IOTLB; skips the hashing */
+    if (c->n_valid == 0 && !c->cls) /* also true of a disabled IOTLB; skips the hashing (the shadow may hold it) */
         return 0;
     if (!ims_cache_remove_inl(c, ims_iotlb_set(c, tag, did), tag, did, (uint8_t)shift))
         return 0;
@@ -97,7 +107,7 @@ static inline size_t ims_iotlb_invalidate_page(struct ims_iommu *mmu, uint16_t d
 {
     size_t n = 0;
     for (unsigned i = 0; i < IMS_IOTLB_NSIZES; i++)
-        if (mmu->iotlb_size_count[i])
+        if (mmu->iotlb_size_count[i] || mmu->iotlb->cls) /* the classifier's shadow may hold any size */
             n += ims_iotlb_remove(mmu, did, addr >> ims_iotlb_shift(i), ims_iotlb_shift(i));
     return n;
 }

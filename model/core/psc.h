@@ -60,7 +60,7 @@ size_t ims_psc_invalidate(struct ims_iommu *mmu, bool by_did, uint16_t did, uint
 static inline size_t ims_psc_remove(struct ims_iommu *mmu, unsigned level, uint16_t did, uint64_t tag)
 {
     struct ims_cache *c = mmu->psc[level];
-    if (c->n_valid == 0) /* also true of a disabled cache; skips the hashing */
+    if (c->n_valid == 0 && !c->cls) /* also true of a disabled cache; skips the hashing (the shadow may hold it) */
         return 0;
     return ims_cache_remove_inl(c, ims_psc_set(c, tag, did), tag, did, (uint8_t)level);
 }

@@ -9,9 +9,9 @@
  * policy and every cache's default, so its case is tested first.
  *
  * Contract of policy <name> with enum suffix <ENUM>:
- *   IMS_REPL_<ENUM>_WAY_WORDS, IMS_REPL_<ENUM>_SET_WORDS
- *       uint64_t words of state per way and per set: r->way, r->set (NULL
- *       when 0; zeroed at creation; the policy indexes them itself)
+ *   IMS_REPL_<ENUM>_WAY_WORDS, IMS_REPL_<ENUM>_SET_WORDS(ways)
+ *       uint64_t words of state per way, and per set of `ways` ways: r->way,
+ *       r->set (NULL when 0; zeroed at creation; the policy indexes them)
  *   void ims_repl_<name>_init(struct ims_repl_state *r, uint64_t seed)
  *       once at creation: r->word, the policy's one shared word
  *   void ims_repl_<name>_touch(struct ims_repl_state *r, uint32_t ways, uint32_t set, uint32_t way)
@@ -21,7 +21,7 @@
  *   uint32_t ims_repl_<name>_victim(struct ims_repl_state *r, uint32_t ways, uint32_t set)
  *       the way of `set` to evict, < ways; every way of the set is valid
  *   const char *ims_repl_<name>_check(uint32_t ways)
- *       NULL, or why `ways` (1..64) does not suit the policy ("must be ...")
+ *       NULL, or why `ways` (1..IMS_CACHE_MAX_WAYS) does not suit the policy ("must be ...")
  * Hooks see the policy state and the geometry only, never entries: the
  * cache fills invalid ways before it asks for a victim, and invalidation
  * leaves the state alone.
@@ -60,6 +60,44 @@ static inline uint32_t ims_repl_oldest_(const struct ims_repl_state *r, uint32_t
         best = lt ? st[w] : best;
     }
     return v;
+}
+
+/* Sets of more than 64 ways (wide caches, cache_impl.h) order their ways
+ * by time in a list instead, so that the victim is found without scanning
+ * thousands of stamps: the same order (a use or fill moves the way to the
+ * tail; the head is the oldest), as every way is filled before a victim is
+ * asked for. Per way, r->way holds prev + 1 (bits 31:0) and next + 1 (63:32);
+ * per set, r->set holds head + 1 and tail + 1 (0: none). Out of line: the
+ * inlined paths of narrow sets stay as they were. */
+#define IMS_REPL_TIME_SET_WORDS(ways) ((ways) > 64u ? 1u : 0u)
+
+static __attribute__((noinline, cold, unused)) void ims_repl_list_to_tail_(struct ims_repl_state *r, uint32_t ways,
+                                                                           uint32_t set, uint32_t way)
+{
+    uint64_t *lk = r->way + (size_t)set * ways, *ht = &r->set[set];
+    const uint32_t head = (uint32_t)*ht, tail = (uint32_t)(*ht >> 32); /* + 1; 0: empty */
+    if (tail == way + 1)
+        return;
+    const uint32_t prev = (uint32_t)lk[way], next = (uint32_t)(lk[way] >> 32);
+    if (head == way + 1 || prev) { /* in the list: unlink (a way alone is head and tail, handled above) */
+        if (prev)
+            lk[prev - 1] = (lk[prev - 1] & 0xffffffffu) | (uint64_t)next << 32;
+        if (next)
+            lk[next - 1] = (lk[next - 1] & ~UINT64_C(0xffffffff)) | prev;
+        uint32_t h = head == way + 1 ? next : head;
+        *ht = h | (uint64_t)tail << 32;
+    }
+    const uint32_t h = (uint32_t)*ht, t = (uint32_t)(*ht >> 32);
+    lk[way] = t; /* prev = old tail, next = none */
+    if (t)
+        lk[t - 1] = (lk[t - 1] & 0xffffffffu) | (uint64_t)(way + 1) << 32;
+    *ht = (h ? h : way + 1) | (uint64_t)(way + 1) << 32;
+}
+
+static __attribute__((noinline, cold, unused)) uint32_t ims_repl_list_head_(const struct ims_repl_state *r,
+                                                                            uint32_t set)
+{
+    return (uint32_t)r->set[set] - 1;
 }
 
 /* One line per IMS_REPL_LIST entry. */

@@ -5,7 +5,7 @@
 #define IMS_REPL_RANDOM_H
 
 #define IMS_REPL_RANDOM_WAY_WORDS 0
-#define IMS_REPL_RANDOM_SET_WORDS 0
+#define IMS_REPL_RANDOM_SET_WORDS(ways) 0u
 
 static inline void ims_repl_random_init(struct ims_repl_state *r, uint64_t seed)
 {

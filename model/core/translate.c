@@ -26,6 +26,8 @@ static __attribute__((noinline, cold)) int ats_translate(struct ims_iommu *mmu, 
         reason = IMS_FR_ADDR_BEYOND_MGAW;
     } else {
         const struct ims_cache_entry *e = ims_iotlb_lookup(mmu, req->iova, did, &shift);
+        if (mmu->iotlb->cls)
+            ims_iotlb_cls_ref(mmu, req->rid, did, e);
         if (e) {
             out->flags |= IMS_XLATE_IOTLB_HIT;
             ims_xlate_finish(mmu, req, out, e->data, shift, e->aux); /* entries hold R or W or both */
@@ -34,6 +36,8 @@ static __attribute__((noinline, cold)) int ats_translate(struct ims_iommu *mmu, 
         reason = ims_sl_walk(mmu, &rw, out, ce, did, ims_aw_levels(aw));
         if (reason == 0)
             return 0;
+        if (mmu->cls_pending) /* the walk filled nothing: the 4 KiB page's key */
+            ims_iotlb_cls_miss(mmu, req->iova >> IMS_PAGE_SHIFT, did, IMS_PAGE_SHIFT);
     }
     if (reason == IMS_FR_ADDR_BEYOND_MGAW || reason == IMS_FR_WRITE || reason == IMS_FR_READ)
         return ims_ats_no_access(mmu, req, out);
@@ -119,6 +123,8 @@ int ims_translate(struct ims_iommu *mmu, const struct ims_req *req, struct ims_x
     /* 4. IOTLB. */
     unsigned shift;
     const struct ims_cache_entry *e = ims_iotlb_lookup(mmu, iova, did, &shift);
+    if (__builtin_expect(mmu->iotlb->cls != NULL, 0))
+        ims_iotlb_cls_ref(mmu, rid, did, e);
     if (__builtin_expect(e != NULL, 1)) {
         out->flags |= IMS_XLATE_IOTLB_HIT;
         if (__builtin_expect(!(e->aux & req->access), 0)) { /* cached permissions decide, as in hardware */
@@ -133,6 +139,8 @@ int ims_translate(struct ims_iommu *mmu, const struct ims_req *req, struct ims_x
     reason = ims_sl_walk(mmu, req, out, &ce, did, ims_aw_levels(aw));
     if (__builtin_expect(reason == 0, 1))
         return 0;
+    if (__builtin_expect(mmu->cls_pending, 0)) /* the walk filled nothing: the 4 KiB page's key */
+        ims_iotlb_cls_miss(mmu, iova >> IMS_PAGE_SHIFT, did, IMS_PAGE_SHIFT);
 fault:
     return ims_fault_out(mmu, req, out, reason, ims_ctx_fpd(&ce));
 }

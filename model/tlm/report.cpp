@@ -222,6 +222,130 @@ void json_cache(Out &o, const char *name, const CacheView &v, bool comma)
         comma ? "," : "");
 }
 
+// ---- Miss classes (stats.miss_classes; docs/stats.md, "Miss classes") ----
+
+// A cache's misses by class; the core's misses plus the merged ones (which
+// the core saw as hits) make the report's misses.
+void json_class_counts(Out &o, const struct ims_cache_stats &s, std::uint64_t merged)
+{
+    o.f("{");
+    for (unsigned k = 0; k < IMS_MISS_CLASSES; k++)
+        o.f("\"%s\": %" PRIu64 ", ", ims_miss_class_name(k), s.miss_class[k]);
+    o.f("\"merged\": %" PRIu64 "}", merged);
+}
+
+// The used rows of a per-id table, sorted by id; the shared row of ids
+// beyond IMS_STATS_IDS (if used) last.
+std::vector<const ims_id_stats *> id_rows(const ims_id_stats *rows, std::uint32_t n)
+{
+    std::vector<const ims_id_stats *> v;
+    for (std::uint32_t i = 0; i < n; i++)
+        v.push_back(&rows[i]);
+    std::sort(v.begin(), v.end(), [](const ims_id_stats *a, const ims_id_stats *b) { return a->id < b->id; });
+    if (rows[IMS_STATS_IDS].used)
+        v.push_back(&rows[IMS_STATS_IDS]);
+    return v;
+}
+
+void json_id_rows(Out &o, const char *name, const char *id_key, const ims_id_stats *rows, std::uint32_t n, bool rid)
+{
+    o.f("    \"%s\": [", name);
+    const std::vector<const ims_id_stats *> v = id_rows(rows, n);
+    for (std::size_t i = 0; i < v.size(); i++) {
+        const ims_id_stats &r = *v[i];
+        const bool shared = &r == &rows[IMS_STATS_IDS];
+        o.f("%s\n      {\"%s\": ", i ? "," : "", id_key);
+        if (shared)
+            o.f("null");
+        else if (rid)
+            o.s += json_str(bdf(static_cast<std::uint16_t>(r.id)));
+        else
+            o.f("%u", r.id);
+        o.f(", \"lookups\": %" PRIu64 ", \"hits\": %" PRIu64 ", \"misses\": %" PRIu64, r.lookups, r.hits, r.misses);
+        for (unsigned k = 0; k < IMS_MISS_CLASSES; k++)
+            o.f(", \"%s\": %" PRIu64, ims_miss_class_name(k), r.miss_class[k]);
+        o.f("}");
+    }
+    o.f("%s]", v.empty() ? "" : "\n    ");
+}
+
+void json_miss_classes(Out &o, const ReportInputs &in)
+{
+    const ims_stats &c = *in.core;
+    const IommuTimingStats &t = *in.timing;
+    o.f("  \"miss_classes\": {\n    \"context_cache\": ");
+    json_class_counts(o, c.ctx_cache, cache_view(c.ctx_cache, t.ctx_merged).merged);
+    o.f(",\n    \"iotlb\": ");
+    json_class_counts(o, c.iotlb, iotlb_view(in).merged);
+    o.f(",\n    \"psc\": {");
+    for (unsigned l = 2; l <= IMS_MAX_LEVELS; l++) {
+        o.f("%s\"l%u\": ", l > 2 ? ", " : "", l);
+        json_class_counts(o, c.psc[l], cache_view(c.psc[l], t.psc_merged[l]).merged);
+    }
+    o.f("},\n");
+    json_id_rows(o, "iotlb_by_domain", "did", c.by_did, c.n_did, false);
+    o.f(",\n");
+    json_id_rows(o, "iotlb_by_device", "rid", c.by_rid, c.n_rid, true);
+    o.f("\n  },\n");
+}
+
+// The text form: misses by class per cache, then the IOTLB per domain and
+// per device, the kTopIds with the most misses.
+constexpr std::size_t kTopIds = 10;
+
+void text_id_rows(std::FILE *out, const char *what, const ims_id_stats *rows, std::uint32_t n, bool rid)
+{
+    std::vector<const ims_id_stats *> v = id_rows(rows, n);
+    std::stable_sort(v.begin(), v.end(),
+                     [](const ims_id_stats *a, const ims_id_stats *b) { return a->misses > b->misses; });
+    std::fprintf(out, "IOTLB by %s%s:\n%-10s %12s %12s %12s %12s %12s %12s %12s\n", what,
+                 v.size() > kTopIds ? " (the 10 with the most misses)" : "", rid ? "device" : "domain", "lookups",
+                 "hits", "misses", "compulsory", "invalidation", "capacity", "conflict");
+    for (std::size_t i = 0; i < v.size() && i < kTopIds; i++) {
+        const ims_id_stats &r = *v[i];
+        char id[16];
+        if (&r == &rows[IMS_STATS_IDS])
+            std::snprintf(id, sizeof id, "others");
+        else if (rid)
+            std::snprintf(id, sizeof id, "%s", bdf(static_cast<std::uint16_t>(r.id)).c_str());
+        else
+            std::snprintf(id, sizeof id, "%u", r.id);
+        std::fprintf(out, "%-10s %12" PRIu64 " %12" PRIu64 " %12" PRIu64, id, r.lookups, r.hits, r.misses);
+        for (unsigned k = 0; k < IMS_MISS_CLASSES; k++)
+            std::fprintf(out, " %12" PRIu64, r.miss_class[k]);
+        std::fprintf(out, "\n");
+    }
+    if (v.size() > kTopIds)
+        std::fprintf(out, "(%zu more %s not shown: every row is in the JSON's miss_classes.iotlb_by_%s)\n",
+                     v.size() - kTopIds, rid ? "devices" : "domains", rid ? "device" : "domain");
+}
+
+void text_miss_classes(std::FILE *out, const ReportInputs &in)
+{
+    const ims_stats &c = *in.core;
+    const IommuTimingStats &t = *in.timing;
+    std::fprintf(out, "\nmisses by class:\n%-22s %12s %12s %12s %12s %12s %12s\n", "cache", "misses", "compulsory",
+                 "invalidation", "capacity", "conflict", "merged");
+    auto row = [&](const char *n, const CacheView &v) {
+        std::fprintf(out, "%-22s %12" PRIu64, n, v.s.misses);
+        for (unsigned k = 0; k < IMS_MISS_CLASSES; k++)
+            std::fprintf(out, " %12" PRIu64, v.s.miss_class[k]);
+        std::fprintf(out, " %12" PRIu64 "\n", v.merged);
+    };
+    row("context cache", cache_view(c.ctx_cache, t.ctx_merged));
+    row("IOTLB", iotlb_view(in));
+    static const char *psc_names[] = {"", "", "PSC L2 (PDE)", "PSC L3 (PDPE)", "PSC L4 (PML4E)", "PSC L5 (PML5E)"};
+    for (unsigned l = 2; l <= IMS_MAX_LEVELS; l++)
+        if (in.cfg->iommu.psc[l].sets && in.cfg->iommu.psc[l].ways)
+            row(psc_names[l], cache_view(c.psc[l], t.psc_merged[l]));
+    std::fprintf(out, "(capacity: a fully associative LRU cache of as many entries would miss too; conflict: it "
+                      "would hit; invalidation: the entry was removed by an invalidation)\n");
+    text_id_rows(out, "domain", c.by_did, c.n_did, false);
+    text_id_rows(out, "device", c.by_rid, c.n_rid, true);
+    std::fprintf(out, "(per domain and device: the core's view, in which a miss merged into a fill in flight is a "
+                      "hit)\n");
+}
+
 // The spans of simulated time (cycles): total (from 0, which may be long
 // before the first DMA), of the DMA (first issue to last completion) and of
 // the measured phase (first request after warm-up to last completion).
@@ -398,6 +522,44 @@ void json_cosim(Out &o, const CosimStats &s)
 
 }  // namespace
 
+// The miss-class keys (with stats.miss_classes).
+void miss_class_terms(std::vector<ReportTerm> *t)
+{
+    static const char *const cls[][2] = {
+        {"compulsory", "misses of keys never cached before"},
+        {"invalidation", "misses of keys whose last copy an invalidation removed (not a replacement)"},
+        {"capacity", "other misses a fully associative LRU cache of as many entries misses too"},
+        {"conflict", "other misses that fully associative LRU cache hits"},
+    };
+    static const char *const cache[][2] = {
+        {"context_cache", "context cache"},  {"iotlb", "IOTLB"},
+        {"psc.l2", "PDE cache (level 2)"},   {"psc.l3", "PDPE cache (level 3)"},
+        {"psc.l4", "PML4E cache (level 4)"}, {"psc.l5", "PML5E cache (level 5)"},
+    };
+    for (const auto &c : cache) {
+        for (const auto &k : cls)
+            t->push_back({std::string("miss_classes.") + c[0] + "." + k[0], std::string(c[1]) + ": " + k[1]});
+        t->push_back({std::string("miss_classes.") + c[0] + ".merged",
+                      std::string(c[1]) + ": misses merged into a fill in flight (the core saw a hit); with the "
+                                          "four classes they make the misses"});
+    }
+    static const char *const tab[][4] = {
+        {"iotlb_by_domain", "did", "the domain id (null: the row shared by domains beyond 256)", "the domain's"},
+        {"iotlb_by_device", "rid", "the requester id the IOMMU sees, bus:dev.fn (null: the row shared beyond 256)",
+         "the device's"},
+    };
+    for (const auto &r : tab) {
+        const std::string p = std::string("miss_classes.") + r[0] + "[].";
+        const std::string who = r[3];
+        t->push_back({p + r[1], r[2]});
+        t->push_back({p + "lookups", who + " IOTLB lookups (the core's view: merged misses are hits)"});
+        t->push_back({p + "hits", who + " IOTLB hits"});
+        t->push_back({p + "misses", who + " IOTLB misses (the four classes sum to it)"});
+        for (const auto &k : cls)
+            t->push_back({p + k[0], who + " " + k[1]});
+    }
+}
+
 std::vector<ReportTerm> report_terms()
 {
     std::vector<ReportTerm> t = {
@@ -479,6 +641,7 @@ std::vector<ReportTerm> report_terms()
     for (const auto &c : cache)
         for (const auto &f : field)
             t.push_back({std::string(c[0]) + "." + f[0], std::string(c[1]) + ": " + f[1]});
+    miss_class_terms(&t);
     const std::vector<ReportTerm> rest = {
         {"walks", "second-level page walks"},
         {"ptw_reads", "page-table reads of the walks"},
@@ -614,6 +777,8 @@ void report_text(const ReportInputs &in, std::FILE *out)
             row(psc_names[l], cache_view(c.psc[l], t.psc_merged[l]));
     std::fprintf(out, "(merged: misses that found the entry still being filled and waited for that fill; counted "
                       "as misses)\n");
+    if (in.cfg->iommu.miss_classes)
+        text_miss_classes(out, in);
 
     std::fprintf(out, "\nwalks %" PRIu64 ", table reads %" PRIu64 " (%.2f per walk), context reads %" PRIu64
                       ", misses merged into walks in flight %" PRIu64 "\n",
@@ -747,6 +912,8 @@ bool report_json(const ReportInputs &in, ims_outfile *out, std::string *err)
     o.f("  \"fault_queue\": {\"records\": %" PRIu64 ", \"dropped\": %" PRIu64 ", \"suppressed\": %" PRIu64 "},\n",
         c.fault_records, c.fault_dropped, c.fault_suppressed);
     o.f("  \"ats_no_access\": %" PRIu64 ",\n", c.ats_no_access);
+    if (in.cfg->iommu.miss_classes)
+        json_miss_classes(o, in);
     if (in.cosim)
         json_cosim(o, *in.cosim);
 

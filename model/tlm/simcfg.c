@@ -35,6 +35,7 @@ enum key_type {
     KT_PLAYER, /* uint8_t enum ims_player_mode: open, closed */
     KT_INVPOL, /* uint8_t enum ims_inv_policy: drain, discard */
     KT_WALKER, /* uint8_t enum ims_walker_impl: tlm, rtl, lockstep */
+    KT_WAYS,   /* iotlb.ways: uint32_t ways, or "full" (iotlb_ways_full) */
 };
 
 
@@ -52,7 +53,7 @@ struct key {
 #define F(field) offsetof(struct ims_sim_cfg, field)
 #define CACHE_KEYS(prefix, field, what)                                                                         \
     {prefix ".sets", CORE, KT_U32, F(field.sets), 0, 1 << 20, "sets", what " sets (power of two; 0 disables)"},   \
-        {prefix ".ways", CORE, KT_U32, F(field.ways), 0, 64, "ways", what " ways (0 disables)"},                  \
+        {prefix ".ways", CORE, KT_U32, F(field.ways), 0, IMS_CACHE_MAX_WAYS, "ways", what " ways (0 disables)"},                  \
         {prefix ".repl", CORE, KT_REPL, F(field.repl), 0, 0, "", what " replacement:"} /* + the policies' names */
 
 static const struct key keys[] = {
@@ -70,7 +71,10 @@ static const struct key keys[] = {
 
     CACHE_KEYS("ctx_cache", iommu.ctx_cache, "context cache"),
     {"ctx_cache.latency", "2", KT_U32, F(ctx_latency), 0, 1000, "cycles", "context-cache lookup latency"},
-    CACHE_KEYS("iotlb", iommu.iotlb, "IOTLB"),
+    {"iotlb.sets", CORE, KT_U32, F(iommu.iotlb.sets), 0, 1 << 20, "sets", "IOTLB sets (power of two; 0 disables; derived from iotlb.entries when that is set)"},
+    {"iotlb.ways", CORE, KT_WAYS, F(iommu.iotlb.ways), 0, IMS_CACHE_MAX_WAYS, "ways", "IOTLB ways (0 disables), or full: one set of iotlb.entries ways"},
+    {"iotlb.entries", "0", KT_U32, F(iotlb_entries), 0, IMS_CACHE_MAX_ENTRIES, "entries", "IOTLB entries: sets = entries / ways (0: iotlb.sets x iotlb.ways)"},
+    {"iotlb.repl", CORE, KT_REPL, F(iommu.iotlb.repl), 0, 0, "", "IOTLB replacement:"},
     {"iotlb.latency", "2", KT_U32, F(iotlb_latency), 0, 1000, "cycles", "IOTLB lookup latency"},
     {"iotlb.ports", "1", KT_U32, F(iotlb_ports), 1, 64, "lookups/cycle", "IOTLB lookups accepted per cycle"},
     CACHE_KEYS("psc.l2", iommu.psc[2], "paging-structure cache for level-2 entries (PDE)"),
@@ -112,6 +116,7 @@ static const struct key keys[] = {
     {"tables.base", CORE, KT_U64, F(tb.tbl_base), 0, 18446744073709551615.0, "address", "where replayed page tables are placed"},
     {"tables.size", CORE, KT_U64, F(tb.tbl_size), 4096, 18446744073709551615.0, "bytes", "room for replayed page tables"},
     {"seed", "1", KT_U64, F(seed), 0, 18446744073709551615.0, "", "seed for random replacement and the table-read cache"},
+    {"stats.miss_classes", CORE, KT_BOOL, F(iommu.miss_classes), 0, 1, "", "classify cache misses; IOTLB lookups per domain and device"},
 };
 #undef CACHE_KEYS
 #undef F
@@ -131,6 +136,7 @@ void ims_sim_cfg_default(struct ims_sim_cfg *cfg)
     memset(cfg, 0, sizeof *cfg);
     ims_iommu_cfg_default(&cfg->iommu);
     ims_tb_cfg_default(&cfg->tb);
+    cfg->iotlb_sets_key = cfg->iommu.iotlb.sets;
     for (size_t i = 0; i < NKEYS; i++) {
         char err[256];
         if (keys[i].def && set_key(cfg, &keys[i], keys[i].def, err, sizeof err)) {
@@ -212,6 +218,48 @@ static int sllps_item(const char *w, uint8_t *mask)
     return 0;
 }
 
+/* The IOTLB's geometry from iotlb.sets, iotlb.ways and iotlb.entries as
+ * set (in any order): with entries N, sets = N / ways (ways = full: one set
+ * of N ways); without, sets and ways as given. 0, or -1 with a message
+ * naming the keys and their values. */
+static int iotlb_geometry(const struct ims_sim_cfg *cfg, uint32_t *sets, uint32_t *ways, char *err, size_t errlen)
+{
+    const uint32_t n = cfg->iotlb_entries, w = cfg->iommu.iotlb.ways;
+    if (n == 0) {
+        if (cfg->iotlb_ways_full) {
+            snprintf(err, errlen, "iotlb.ways: full needs iotlb.entries (the entries of the one set), which is 0");
+            return -1;
+        }
+        *sets = cfg->iotlb_sets_key;
+        *ways = w;
+        return 0;
+    }
+    if (cfg->iotlb_ways_full) {
+        *sets = 1;
+        *ways = n;
+        if (n > IMS_CACHE_MAX_WAYS) {
+            snprintf(err, errlen, "iotlb.entries: %u with iotlb.ways=full is more than %u ways in one set", n,
+                     IMS_CACHE_MAX_WAYS);
+            return -1;
+        }
+        return 0;
+    }
+    if (w == 0 || n % w) {
+        snprintf(err, errlen, "iotlb.entries: %u is not a multiple of iotlb.ways (%u)", n, w);
+        return -1;
+    }
+    const uint32_t s = n / w;
+    if (s & (s - 1)) {
+        snprintf(err, errlen,
+                 "iotlb.entries: %u / iotlb.ways (%u) is %u sets, not a power of two (choose entries = ways x 2^k)",
+                 n, w, s);
+        return -1;
+    }
+    *sets = s;
+    *ways = w;
+    return 0;
+}
+
 int ims_sim_cfg_set(struct ims_sim_cfg *cfg, const char *name, const char *value, char *err, size_t errlen)
 {
     const struct key *k = find_key(name);
@@ -219,7 +267,23 @@ int ims_sim_cfg_set(struct ims_sim_cfg *cfg, const char *name, const char *value
         snprintf(err, errlen, "unknown key '%s' (see 'iommusim run --print-config')", name);
         return -1;
     }
-    return set_key(cfg, k, value, err, errlen);
+    if (set_key(cfg, k, value, err, errlen))
+        return -1;
+    /* The IOTLB geometry follows from three keys: resolve it after each of
+     * them, from what they were set to (so the order they come in does not
+     * matter); an inconsistent combination is ims_sim_cfg_check's error. */
+    if (k->off == offsetof(struct ims_sim_cfg, iommu.iotlb.sets))
+        cfg->iotlb_sets_key = cfg->iommu.iotlb.sets;
+    if (k->off == offsetof(struct ims_sim_cfg, iommu.iotlb.sets) ||
+        k->off == offsetof(struct ims_sim_cfg, iommu.iotlb.ways) || k->off == offsetof(struct ims_sim_cfg, iotlb_entries)) {
+        uint32_t sets, ways;
+        char e[8];
+        if (iotlb_geometry(cfg, &sets, &ways, e, sizeof e) == 0) {
+            cfg->iommu.iotlb.sets = sets;
+            cfg->iommu.iotlb.ways = ways;
+        }
+    }
+    return 0;
 }
 
 /* "key: value is out of range [min, max]" for an integer key. A bound of
@@ -337,6 +401,31 @@ static int set_key(struct ims_sim_cfg *cfg, const struct key *k, const char *val
             snprintf(err, errlen, "%s: '%s' is not drain or discard", name, value);
             return -1;
         }
+        return 0;
+    case KT_WAYS:
+        if (!strcmp(value, "full")) {
+            cfg->iotlb_ways_full = true;
+            return 0;
+        }
+        switch (parse_u64(value, &u)) {
+        case 0:
+            if ((double)u <= k->max)
+                break;
+            /* fall through */
+        case PU_TOO_BIG:
+            range_err(err, errlen, k, value);
+            return -1;
+        case PU_OCTAL:
+            snprintf(err, errlen,
+                     "%s: '%s' has a leading zero (octal is not accepted: write it in decimal, or in hex as 0x...)",
+                     name, value);
+            return -1;
+        default:
+            snprintf(err, errlen, "%s: '%s' is neither a non-negative integer nor full", name, value);
+            return -1;
+        }
+        cfg->iotlb_ways_full = false;
+        *(uint32_t *)p = (uint32_t)u;
         return 0;
     case KT_WALKER:
         if (!strcmp(value, "tlm"))
@@ -466,6 +555,9 @@ int ims_sim_cfg_check(const struct ims_sim_cfg *cfg, char *err, size_t errlen)
         {"psc.l4", offsetof(struct ims_sim_cfg, iommu.psc[4])},
         {"psc.l5", offsetof(struct ims_sim_cfg, iommu.psc[5])},
     };
+    uint32_t sets, ways;
+    if (iotlb_geometry(cfg, &sets, &ways, err, errlen))
+        return -1;
     for (size_t i = 0; i < sizeof caches / sizeof caches[0]; i++) {
         const struct ims_cache_cfg *c = (const void *)((const char *)cfg + caches[i].off);
         if (ims_cache_cfg_check(c, caches[i].name, err, errlen))
@@ -515,8 +607,10 @@ int ims_sim_cfg_check(const struct ims_sim_cfg *cfg, char *err, size_t errlen)
 }
 
 /* Writes a key's value as a configuration file would set it. */
-static void format_value(char *buf, size_t len, const struct key *k, const void *p)
+static void format_value(char *buf, size_t len, const struct key *k, const struct ims_sim_cfg *cfg)
 {
+    const void *p = (const char *)cfg + k->off;
+    const bool cfg_full = cfg->iotlb_ways_full;
     switch (k->type) {
     case KT_U8:
         snprintf(buf, len, "%u", *(const uint8_t *)p);
@@ -572,6 +666,12 @@ static void format_value(char *buf, size_t len, const struct key *k, const void 
     case KT_INVPOL:
         snprintf(buf, len, "%s", *(const uint8_t *)p == IMS_INV_DISCARD ? "discard" : "drain");
         return;
+    case KT_WAYS:
+        if (cfg_full)
+            snprintf(buf, len, "full");
+        else
+            snprintf(buf, len, "%u", *(const uint32_t *)p);
+        return;
     case KT_WALKER: {
         const uint8_t w = *(const uint8_t *)p;
         snprintf(buf, len, "%s", w == IMS_WALKER_RTL ? "rtl" : w == IMS_WALKER_LOCKSTEP ? "lockstep" : "tlm");
@@ -587,7 +687,7 @@ int ims_sim_cfg_get(const struct ims_sim_cfg *cfg, const char *key, char *buf, s
     const struct key *k = find_key(key);
     if (!k)
         return -1;
-    format_value(buf, len, k, (const char *)cfg + k->off);
+    format_value(buf, len, k, cfg);
     return 0;
 }
 
@@ -599,8 +699,8 @@ void ims_sim_cfg_print(const struct ims_sim_cfg *cfg, void *file)
     for (size_t i = 0; i < NKEYS; i++) {
         const struct key *k = &keys[i];
         char v[64], d[64];
-        format_value(v, sizeof v, k, (const char *)cfg + k->off);
-        format_value(d, sizeof d, k, (const char *)&def + k->off);
+        format_value(v, sizeof v, k, cfg);
+        format_value(d, sizeof d, k, &def);
         fprintf(f, "%-24s = %s  # %s", k->name, v, k->doc);
         if (k->type == KT_REPL)
             fprintf(f, " %s", ims_repl_known());

@@ -241,7 +241,7 @@ START_TEST(cfg_errors)
     struct ims_cache_cfg cfg = {.sets = 3, .ways = 4};
     ck_assert_int_eq(ims_cache_cfg_check(&cfg, "iotlb", err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "iotlb: sets"));
-    cfg = (struct ims_cache_cfg){.sets = 4, .ways = 65};
+    cfg = (struct ims_cache_cfg){.sets = 4, .ways = 65537};
     ck_assert_int_eq(ims_cache_cfg_check(&cfg, "iotlb", err, sizeof err), -1);
     cfg = (struct ims_cache_cfg){.sets = 4, .ways = 6, .repl = IMS_REPL_PLRU};
     ck_assert_int_eq(ims_cache_cfg_check(&cfg, "psc", err, sizeof err), -1);

@@ -61,9 +61,9 @@ END_TEST
 
 /* Values out of range or of the wrong form are errors naming the key. */
 static const char *bad[] = {
-    "walker.count=0",      "walker.count=-1",       "mem.latency=abc",     "iotlb.repl=bogus",
-    "caps.sagaw=40",       "caps.superpages=4k",    "player.mode=fast",    "mem.ptw_cache_hit=1.5",
-    "caps.haw=60",         "iotlb.ways=65",         "iotlb.ways",          "inv.policy=later",
+    "walker.count=0", "walker.count=-1",    "mem.latency=abc",  "iotlb.repl=bogus",
+    "caps.sagaw=40",  "caps.superpages=4k", "player.mode=fast", "mem.ptw_cache_hit=1.5",
+    "caps.haw=60",    "iotlb.ways=65537",   "iotlb.ways",       "inv.policy=later",
 };
 START_TEST(bad_values_rejected)
 {
@@ -468,6 +468,88 @@ START_TEST(empty_key_refused)
 }
 END_TEST
 
+/* iotlb.entries derives the IOTLB's sets from its ways; iotlb.ways=full
+ * makes it one set. Every order of the same settings gives the same
+ * geometry (they are resolved from what was set, not in turn). */
+static const char *entries_orders[][3] = {
+    {"iotlb.entries=4096", "iotlb.ways=16", "iotlb.sets=64"},
+    {"iotlb.ways=16", "iotlb.sets=64", "iotlb.entries=4096"},
+    {"iotlb.sets=64", "iotlb.entries=4096", "iotlb.ways=16"},
+};
+START_TEST(entries_any_order)
+{
+    struct ims_sim_cfg c;
+    ims_sim_cfg_default(&c);
+    for (int i = 0; i < 3; i++)
+        ck_assert_msg(ims_sim_cfg_set_kv(&c, entries_orders[_i][i], "--set", err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(ims_sim_cfg_check(&c, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(c.iommu.iotlb.sets, 256); /* entries win over an explicit iotlb.sets */
+    ck_assert_uint_eq(c.iommu.iotlb.ways, 16);
+    ims_sim_cfg_default(&c);
+    const char *full[2] = {"iotlb.ways=full", "iotlb.entries=4096"};
+    for (int k = 0; k < 2; k++)
+        ck_assert_int_eq(ims_sim_cfg_set_kv(&c, full[(k + _i) % 2], "--set", err, sizeof err), 0);
+    ck_assert_msg(ims_sim_cfg_check(&c, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(c.iommu.iotlb.sets, 1);
+    ck_assert_uint_eq(c.iommu.iotlb.ways, 4096);
+    char v[64];
+    ck_assert_int_eq(ims_sim_cfg_get(&c, "iotlb.ways", v, sizeof v), 0);
+    ck_assert_str_eq(v, "full");
+}
+END_TEST
+
+/* A derived geometry that cannot be built is an error naming the keys and
+ * their values. */
+static const char *entries_bad[][3] = {
+    {"iotlb.entries=1000", "iotlb.ways=16", "iotlb.entries: 1000 is not a multiple of iotlb.ways (16)"},
+    {"iotlb.entries=768", "iotlb.ways=8", "iotlb.entries: 768 / iotlb.ways (8) is 96 sets, not a power of two"},
+    {"iotlb.ways=full", "iotlb.sets=64", "iotlb.ways: full needs iotlb.entries"},
+    {"iotlb.entries=100000", "iotlb.ways=full", "iotlb.entries: 100000 with iotlb.ways=full is more than 65536 ways"},
+    {"iotlb.entries=64", "iotlb.ways=0", "iotlb.entries: 64 is not a multiple of iotlb.ways (0)"},
+};
+START_TEST(entries_errors)
+{
+    struct ims_sim_cfg c;
+    ims_sim_cfg_default(&c);
+    ck_assert_int_eq(ims_sim_cfg_set_kv(&c, entries_bad[_i][0], "--set", err, sizeof err), 0);
+    ck_assert_int_eq(ims_sim_cfg_set_kv(&c, entries_bad[_i][1], "--set", err, sizeof err), 0);
+    ck_assert_int_eq(ims_sim_cfg_check(&c, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, entries_bad[_i][2]) != NULL, "got: %s", err);
+}
+END_TEST
+
+/* A run's effective_config (every key's ims_sim_cfg_get value) set back
+ * into a fresh configuration, key by key as run --config-from does, gives
+ * the same configuration: with a derived, a fully associative and no
+ * iotlb.entries. */
+START_TEST(entries_rerun_exact)
+{
+    static const char *points[][2] = {{"iotlb.entries=4096", "iotlb.ways=16"},
+                                      {"iotlb.ways=full", "iotlb.entries=2048"},
+                                      {"iotlb.sets=128", "iotlb.ways=2"}};
+    for (int p = 0; p < 3; p++) {
+        struct ims_sim_cfg a, b;
+        ims_sim_cfg_default(&a);
+        ims_sim_cfg_default(&b);
+        for (int i = 0; i < 2; i++)
+            ck_assert_int_eq(ims_sim_cfg_set_kv(&a, points[p][i], "--set", err, sizeof err), 0);
+        ck_assert_msg(ims_sim_cfg_check(&a, err, sizeof err) == 0, "%s", err);
+        for (size_t i = 0; i < ims_sim_cfg_keys(); i++) {
+            char v[128];
+            ck_assert_int_eq(ims_sim_cfg_get(&a, ims_sim_cfg_key(i), v, sizeof v), 0);
+            ck_assert_msg(ims_sim_cfg_set(&b, ims_sim_cfg_key(i), v, err, sizeof err) == 0, "%s", err);
+        }
+        ck_assert_msg(ims_sim_cfg_check(&b, err, sizeof err) == 0, "%s", err);
+        ck_assert_uint_eq(b.iommu.iotlb.sets, a.iommu.iotlb.sets);
+        ck_assert_uint_eq(b.iommu.iotlb.ways, a.iommu.iotlb.ways);
+        /* Only the iotlb.sets the derivation overrode is not recorded (the
+         * record has the sets it gave): nothing else may differ. */
+        b.iotlb_sets_key = a.iotlb_sets_key;
+        ck_assert_msg(!memcmp(&a, &b, sizeof a), "point %d: the rerun's configuration differs", p);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("simcfg");
@@ -476,6 +558,9 @@ int main(void)
     tcase_add_test(tc, unknown_key_names_line);
     tcase_add_loop_test(tc, bad_values_rejected, 0, (int)(sizeof bad / sizeof bad[0]));
     tcase_add_test(tc, check_catches_geometry);
+    tcase_add_loop_test(tc, entries_any_order, 0, 3);
+    tcase_add_loop_test(tc, entries_errors, 0, (int)(sizeof entries_bad / sizeof entries_bad[0]));
+    tcase_add_test(tc, entries_rerun_exact);
     tcase_add_loop_test(tc, shipped_configs_load, 0, (int)(sizeof configs / sizeof configs[0]));
     tcase_add_test(tc, gem5_point_geometry);
     tcase_add_test(tc, empty_file_gives_defaults);

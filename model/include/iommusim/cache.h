@@ -34,11 +34,18 @@ const char *ims_repl_name(enum ims_repl repl);
 /* Every policy's name in enum order: "lru, plru, fifo, random" (for messages). */
 const char *ims_repl_known(void);
 
+/* Geometry bounds: ways per set (a fully associative cache is one set of
+ * up to this many ways), and entries in all (sets x ways: 2^20 sets of 64
+ * ways, the largest geometry of the original bounds). */
+#define IMS_CACHE_MAX_WAYS 65536u
+#define IMS_CACHE_MAX_ENTRIES (1u << 26)
+
 struct ims_cache_cfg {
     uint32_t sets;  /* power of two, or 0 to disable */
-    uint32_t ways;  /* 1..64, or 0 to disable */
+    uint32_t ways;  /* 1..IMS_CACHE_MAX_WAYS, or 0 to disable; sets x ways <= IMS_CACHE_MAX_ENTRIES */
     uint8_t repl;   /* enum ims_repl */
     uint64_t seed;  /* for IMS_REPL_RANDOM */
+    bool classify;  /* classify every miss (enum ims_miss_class; costs memory and time: docs/performance.md) */
 };
 /* 0 if valid; else -1 with a message naming the field, prefixed with `what`. */
 int ims_cache_cfg_check(const struct ims_cache_cfg *cfg, const char *what, char *err, size_t errlen);
@@ -57,6 +64,25 @@ struct ims_cache_entry {
     uint16_t spare; /* padding, always 0 */
 };
 
+/* Miss classes (with cfg.classify; docs/stats.md, "Miss classes"): Hill's
+ * 3C model over the opaque key (tag, dom, shift), plus misses caused by an
+ * invalidation. Every miss is exactly one, tested in this order:
+ *   COMPULSORY    the key was never in the cache;
+ *   INVALIDATION  the key's last copy left the cache by an invalidation
+ *                 (not by replacement), and it has not been filled since;
+ *   CAPACITY      a fully associative LRU cache of the same total entries,
+ *                 fed the same lookups, fills and invalidations, misses too;
+ *   CONFLICT      that shadow cache hits. */
+enum ims_miss_class {
+    IMS_MISS_COMPULSORY = 0,
+    IMS_MISS_INVALIDATION = 1,
+    IMS_MISS_CAPACITY = 2,
+    IMS_MISS_CONFLICT = 3,
+    IMS_MISS_CLASSES = 4
+};
+/* "compulsory", "invalidation", "capacity", "conflict" (the JSON's keys), or "unknown". */
+const char *ims_miss_class_name(unsigned cls);
+
 struct ims_cache_stats {
     uint64_t lookups;
     uint64_t hits;
@@ -64,6 +90,8 @@ struct ims_cache_stats {
     uint64_t fills;
     uint64_t evictions;   /* valid entries replaced by a fill */
     uint64_t invalidated; /* entries removed by invalidations */
+    uint64_t
+        miss_class[IMS_MISS_CLASSES]; /* misses by enum ims_miss_class (cfg.classify; else 0): they sum to misses */
 };
 
 struct ims_cache;
@@ -87,7 +115,12 @@ struct ims_cache_entry *ims_cache_probe(struct ims_cache *c, uint32_t set, uint6
 struct ims_cache_entry *ims_cache_insert(struct ims_cache *c, uint32_t set, uint64_t tag, uint64_t dom,
                                          uint8_t shift, struct ims_cache_entry *victim);
 
-/* Removes every valid entry for which pred returns true; returns the count. */
+/* Removes every valid entry for which pred returns true; returns the count.
+ * With cfg.classify, pred is also asked about keys the cache no longer
+ * holds but the classifier's shadow does (to feed it the same
+ * invalidation): those come as copies with valid == 0 (the payload they had
+ * when evicted); pred must decide by key and payload alone, and keep any
+ * side effect of its own to entries with valid != 0. */
 typedef bool (*ims_cache_pred)(const struct ims_cache_entry *e, void *arg);
 size_t ims_cache_invalidate_if(struct ims_cache *c, ims_cache_pred pred, void *arg);
 /* Same, within one set only: for owners that know which sets the entries

@@ -55,6 +55,7 @@ struct ims_iommu_cfg {
     struct ims_cache_cfg psc[IMS_MAX_LEVELS + 1]; /* index = level 2..5; [0], [1] unused */
     uint64_t fq_base;                          /* fault queue base PA (16-byte records) */
     uint32_t fq_records;                       /* fault queue size; 0 = caps.nfr */
+    bool miss_classes; /* classify every miss of every cache, count IOTLB lookups per domain and requester id */
 };
 /* Defaults: ims_caps_default(), LRU caches, a fault queue of caps.nfr
  * records; the sizes are in the body, their one source (the timing model's
@@ -124,6 +125,14 @@ struct ims_xlate {
     struct ims_mem_read_rec reads[IMS_XLATE_MAX_READS];
 };
 
+/* IOTLB lookups of one domain id or one requester id (cfg.miss_classes). */
+#define IMS_STATS_IDS 256 /* rows per table; more ids share the last row (row IMS_STATS_IDS) */
+struct ims_id_stats {
+    uint32_t id;   /* domain id, or requester id as the IOMMU sees it (after bridge aliasing) */
+    uint32_t used; /* 1 once looked up */
+    uint64_t lookups, hits, misses;
+    uint64_t miss_class[IMS_MISS_CLASSES]; /* misses by enum ims_miss_class; they sum to misses */
+};
 
 struct ims_stats {
     uint64_t translations;      /* ims_translate() calls */
@@ -142,6 +151,15 @@ struct ims_stats {
     struct ims_cache_stats psc[IMS_MAX_LEVELS + 1];
     uint64_t inv_ctx;           /* context-cache invalidation commands */
     uint64_t inv_iotlb;         /* IOTLB invalidation commands */
+    /* cfg.miss_classes: IOTLB lookups per domain id and per requester id,
+     * a row per id in the order first looked up (a row keeps its place for
+     * the instance's life, so stats subtract row by row); ids beyond
+     * IMS_STATS_IDS share row IMS_STATS_IDS (its id is not meaningful). The
+     * core's view: a lookup the timing layer merges into a fill in flight is
+     * a hit here. */
+    uint32_t n_did, n_rid; /* rows used, the shared one not counted */
+    struct ims_id_stats by_did[IMS_STATS_IDS + 1];
+    struct ims_id_stats by_rid[IMS_STATS_IDS + 1];
 };
 /* out = a - b, field by field (e.g. end minus end-of-warm-up). */
 void ims_stats_sub(struct ims_stats *out, const struct ims_stats *a, const struct ims_stats *b);

@@ -39,6 +39,12 @@ enum ims_walker_impl {
 struct ims_sim_cfg {
     struct ims_iommu_cfg iommu; /* caps, cache geometries, fault queue */
     struct ims_tb_cfg tb;       /* where replayed page tables live */
+    /* The IOTLB geometry's keys as set (iommu.iotlb holds the geometry they
+     * give, resolved after each of them): iotlb.sets, iotlb.entries (0: not
+     * set), and iotlb.ways = full (iommu.iotlb.ways then holds the entries). */
+    uint32_t iotlb_sets_key;    /* sets */
+    uint32_t iotlb_entries;     /* entries; 0 = sets x ways */
+    bool iotlb_ways_full;       /* one set of iotlb_entries ways */
     uint32_t clock_mhz;         /* IOMMU clock, MHz */
 
     uint32_t ctx_latency;       /* context-cache lookup, cycles */
