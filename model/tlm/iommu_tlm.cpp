@@ -102,9 +102,11 @@ void Iommu::invalidate_dmi(sc_dt::uint64 start, sc_dt::uint64 end)
     }
 }
 
-void Iommu::op_write(void *ctx, std::uint64_t pa, std::uint64_t val, ims_mem_kind)
+void Iommu::op_write(void *ctx, std::uint64_t pa, std::uint64_t val, ims_mem_kind kind)
 {
     Iommu *self = static_cast<Iommu *>(ctx);
+    if (kind == IMS_MEM_FAULT && self->m_ring_off)
+        return;  // a register file records faults instead (set_fault_ring_writes)
     tlm::tlm_generic_payload &t = self->m_mtrans;
     t.set_command(tlm::TLM_WRITE_COMMAND);
     t.set_address(pa);
@@ -269,6 +271,10 @@ void Iommu::translate_at(const sc_core::sc_time &delay, const ims_req &req, ReqE
 
 void Iommu::b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay)
 {
+    if (__builtin_expect(m_xlate_off, 0)) {  // GCMD.TE clear: DMA is not remapped (VT-d 11.4.4)
+        dma_out->b_transport(trans, delay);
+        return;
+    }
     ReqExt *ext = nullptr;
     trans.get_extension(ext);
     if (!ext || !m_core || (!trans.is_read() && !trans.is_write()) || trans.get_data_length() == 0) {
@@ -287,6 +293,8 @@ void Iommu::b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay
     translate_at(delay, req, *ext);
     delay += m_clk.to_time(ext->latency);
     if (ext->xlate.fault) {
+        if (m_fault_sink)
+            report_fault(req, ext->xlate);
         trans.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
         return;
     }
@@ -304,6 +312,10 @@ void Iommu::b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay
 
 void Iommu::b_transport_ats(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay)
 {
+    if (__builtin_expect(m_xlate_off, 0)) {  // no translation to give while TE is clear
+        trans.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+        return;
+    }
     ReqExt *ext = nullptr;
     trans.get_extension(ext);
     if (!ext || !m_core) {
@@ -319,7 +331,54 @@ void Iommu::b_transport_ats(tlm::tlm_generic_payload &trans, sc_core::sc_time &d
     req.at = IMS_AT_TRANSLATION;
     translate_at(delay, req, *ext);
     delay += m_clk.to_time(ext->latency);
+    if (ext->xlate.fault && m_fault_sink)
+        report_fault(req, ext->xlate);
     trans.set_response_status(ext->xlate.fault ? tlm::TLM_ADDRESS_ERROR_RESPONSE : tlm::TLM_OK_RESPONSE);
+}
+
+}  // namespace ims
+
+// ---- Register-file hookup (iommusim/vtd_regs.hpp) ----
+namespace ims {
+
+Cycles Iommu::mem_own(Cycles t, std::uint64_t pa, void *data, unsigned len, tlm::tlm_command cmd)
+{
+    tlm::tlm_generic_payload tr;
+    tr.set_command(cmd);
+    tr.set_address(pa);
+    tr.set_data_ptr(static_cast<unsigned char *>(data));
+    tr.set_data_length(len);
+    tr.set_streaming_width(len);
+    tr.set_byte_enable_ptr(nullptr);
+    tr.set_dmi_allowed(false);
+    tr.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    mem->transport_dbg(tr);
+    m_now = m_clk.to_cycles(m_clk.now());
+    m_base_valid = false;
+    return mem_timed(std::max(t, m_now), pa);
+}
+
+Cycles Iommu::mem_read(Cycles t, std::uint64_t pa, void *data, unsigned len)
+{
+    return mem_own(t, pa, data, len, tlm::TLM_READ_COMMAND);
+}
+
+Cycles Iommu::mem_write(Cycles t, std::uint64_t pa, const void *data, unsigned len)
+{
+    // Debug transport takes a non-const pointer; a write only reads it.
+    return mem_own(t, pa, const_cast<void *>(data), len, tlm::TLM_WRITE_COMMAND);
+}
+
+}  // namespace ims
+
+namespace ims {
+
+// A socket request faulted: the fault sink sees it unless FPD suppressed it
+// (m_base_cycle is still the request's arrival cycle, from translate_at).
+void Iommu::report_fault(const ims_req &req, const ims_xlate &x)
+{
+    if (!(x.flags & IMS_XLATE_FAULT_SUPPRESSED))
+        m_fault_sink->on_fault(req, x, m_base_cycle);
 }
 
 }  // namespace ims

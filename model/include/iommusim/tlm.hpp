@@ -296,6 +296,15 @@ public:
 };
 
 
+// Sees the faults of requests that arrived through the IOMMU's sockets (a
+// fault-recording register model: vtd_regs.hpp).
+class FaultSink {
+public:
+    virtual ~FaultSink() = default;
+    // t: the cycle the request arrived; x.fault != 0 and not FPD-suppressed.
+    virtual void on_fault(const ims_req &req, const ims_xlate &x, Cycles t) = 0;
+};
+
 class InFlightFills;
 class WalkerPool;
 class LookupPort;
@@ -341,6 +350,24 @@ public:
     const IommuTimingStats &timing_stats() const { return m_st; }
     void reset_timing_stats() { m_st = IommuTimingStats{}; }
     std::uint32_t walkers() const;
+
+    // ---- Hookup for a register file (iommusim/vtd_regs.hpp drives the IOMMU through these) ----
+    // Translation enable (VT-d GCMD.TE). Off: DMA on dma_in goes on to
+    // dma_out at its own address, untranslated, and ATS requests are refused
+    // (TLM_COMMAND_ERROR_RESPONSE). On by default: without a register file
+    // every request is translated.
+    void set_translation_enabled(bool on) { m_xlate_off = !on; }
+    bool translation_enabled() const { return !m_xlate_off; }
+    // Sees each fault a socket request raised that FPD did not suppress; not owned; nullptr to detach.
+    void set_fault_sink(FaultSink *s) { m_fault_sink = s; }
+    // Off: the core's fault-ring records (IMS_MEM_FAULT writes) are not sent on `mem`.
+    void set_fault_ring_writes(bool on) { m_ring_off = !on; }
+    // An access on `mem` the IOMMU makes for itself (invalidation-queue
+    // fetches, status and interrupt writes): the data move at once (debug
+    // transport), then one timed access at cycle t; returns the cycle it completes.
+    Cycles mem_read(Cycles t, std::uint64_t pa, void *data, unsigned len);
+    Cycles mem_write(Cycles t, std::uint64_t pa, const void *data, unsigned len);
+    const Clock &clock() const { return m_clk; }
 
 private:
     void translate_at(const sc_core::sc_time &delay, const ims_req &req, ReqExt &ext);
@@ -405,6 +432,12 @@ private:
     WalkPort m_walk_port;
     TlmWalker m_tlm_walker;
     Walker *m_walker = nullptr;
+    // Register-file hookup (set_translation_enabled and the rest).
+    bool m_xlate_off = false;
+    bool m_ring_off = false;
+    FaultSink *m_fault_sink = nullptr;
+    Cycles mem_own(Cycles t, std::uint64_t pa, void *data, unsigned len, tlm::tlm_command cmd);
+    __attribute__((noinline, cold)) void report_fault(const ims_req &req, const ims_xlate &x);
 };
 
 

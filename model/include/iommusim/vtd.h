@@ -227,6 +227,87 @@ void ims_fault_record_encode(const struct ims_fault_record *rec, uint64_t words[
 /* Returns false if the F bit is clear (no record). */
 bool ims_fault_record_decode(const uint64_t words[2], struct ims_fault_record *rec);
 
+/* ---- Remapping-hardware registers (VT-d rev. 3.x chapter 11, "Register
+ * Descriptions"; the register file itself is model/tlm/vtd_regs.cpp) ----
+ * Byte offsets in the register window (11.4, table "Address Mapping for
+ * Remapping Hardware Registers"); the IOTLB and IVA registers sit at
+ * ECAP.IRO * 16 and the fault-recording registers at CAP.FRO * 16. */
+#define IMS_VTD_VER 0x000u      /* 32 RO: version, major [7:4] minor [3:0] */
+#define IMS_VTD_CAP 0x008u      /* 64 RO: capabilities (ims_caps_cap_reg) */
+#define IMS_VTD_ECAP 0x010u     /* 64 RO: extended capabilities */
+#define IMS_VTD_GCMD 0x018u     /* 32 WO: global command */
+#define IMS_VTD_GSTS 0x01cu     /* 32 RO: global status */
+#define IMS_VTD_RTADDR 0x020u   /* 64 RW: root-table address */
+#define IMS_VTD_CCMD 0x028u     /* 64 RW: context command */
+#define IMS_VTD_FSTS 0x034u     /* 32 RW1C/RO: fault status */
+#define IMS_VTD_FECTL 0x038u    /* 32: fault event control */
+#define IMS_VTD_FEDATA 0x03cu   /* 32: fault event interrupt data */
+#define IMS_VTD_FEADDR 0x040u   /* 32: fault event interrupt address */
+#define IMS_VTD_FEUADDR 0x044u  /* 32: fault event upper address */
+#define IMS_VTD_IQH 0x080u      /* 64 RO: invalidation queue head */
+#define IMS_VTD_IQT 0x088u      /* 64 RW: invalidation queue tail */
+#define IMS_VTD_IQA 0x090u      /* 64 RW: invalidation queue address */
+#define IMS_VTD_ICS 0x09cu      /* 32 RW1C: invalidation completion status */
+#define IMS_VTD_IECTL 0x0a0u    /* 32: invalidation event control */
+#define IMS_VTD_IEDATA 0x0a4u   /* 32: invalidation event data */
+#define IMS_VTD_IEADDR 0x0a8u   /* 32: invalidation event address */
+#define IMS_VTD_IEUADDR 0x0acu  /* 32: invalidation event upper address */
+#define IMS_VTD_IRO_OFFSET 0x0f0u  /* IVA here, IOTLB at + 8 (ECAP.IRO = 0xf) */
+#define IMS_VTD_FRO_OFFSET 0x220u  /* fault-recording register 0 (CAP.FRO = 0x22), 16 bytes each */
+#define IMS_VTD_VERSION 0x10u      /* VER_REG: architecture version 1.0 */
+
+/* GCMD_REG (11.4.4) commands and GSTS_REG (11.4.5) status bits: same positions. */
+#define IMS_VTD_GCMD_TE (UINT32_C(1) << 31)   /* translation enable / TES */
+#define IMS_VTD_GCMD_SRTP (UINT32_C(1) << 30) /* set root-table pointer / RTPS */
+#define IMS_VTD_GCMD_QIE (UINT32_C(1) << 26)  /* queued invalidation enable / QIES */
+/* CCMD_REG (11.4.7) */
+#define IMS_VTD_CCMD_ICC (UINT64_C(1) << 63)
+#define IMS_VTD_CCMD_CIRG_SHIFT 61 /* [62:61] requested granularity: 1 global, 2 domain, 3 device */
+#define IMS_VTD_CCMD_CAIG_SHIFT 59 /* [60:59] actual granularity (RO) */
+/* IOTLB_REG (11.4.8.1) and IVA_REG (11.4.8.2) */
+#define IMS_VTD_IOTLB_IVT (UINT64_C(1) << 63)
+#define IMS_VTD_IOTLB_IIRG_SHIFT 60 /* [61:60] requested: 1 global, 2 domain, 3 page */
+#define IMS_VTD_IOTLB_IAIG_SHIFT 57 /* [58:57] actual granularity (RO) */
+#define IMS_VTD_IVA_IH (UINT64_C(1) << 6)
+/* FSTS_REG (11.4.9) */
+#define IMS_VTD_FSTS_PFO (UINT32_C(1) << 0) /* primary fault overflow, RW1C */
+#define IMS_VTD_FSTS_PPF (UINT32_C(1) << 1) /* primary pending fault, RO: any F bit set */
+#define IMS_VTD_FSTS_IQE (UINT32_C(1) << 4) /* invalidation queue error, RW1C */
+#define IMS_VTD_FSTS_FRI_SHIFT 8            /* [15:8] fault record index, RO */
+/* FECTL_REG / IECTL_REG (11.4.10, 11.4.17) */
+#define IMS_VTD_ECTL_IM (UINT32_C(1) << 31) /* interrupt mask */
+#define IMS_VTD_ECTL_IP (UINT32_C(1) << 30) /* interrupt pending, RO */
+/* ICS_REG (11.4.16) */
+#define IMS_VTD_ICS_IWC (UINT32_C(1) << 0)
+/* IQA_REG (11.4.15): [63:12] base, [2:0] QS: 2^QS 4 KiB pages of 16-byte descriptors */
+#define IMS_VTD_IQA_QS_MASK UINT64_C(0x7)
+#define IMS_VTD_IQ_QH_MASK UINT64_C(0x7fff0) /* IQH/IQT [18:4]: descriptor index * 16 */
+
+/* ---- Invalidation descriptors (128 bits, VT-d 6.5.2; lo = bits 63:0) ----
+ *  all      lo[3:0] type
+ *  context  lo[5:4] G (1 global, 2 domain, 3 device), lo[31:16] DID,
+ *           lo[47:32] SID, lo[49:48] FM; lo[15:6], lo[63:50], hi reserved
+ *  IOTLB    lo[5:4] G (1 global, 2 domain, 3 page), lo[6] DW, lo[7] DR,
+ *           lo[31:16] DID; hi[5:0] AM, hi[6] IH, hi[63:12] ADDR;
+ *           lo[15:8], lo[63:32], hi[11:7] reserved
+ *  wait     lo[4] IF, lo[5] SW, lo[6] FN, lo[63:32] status data;
+ *           hi[63:2] status address; lo[31:7], hi[1:0] reserved
+ *  device-TLB (3) and interrupt-entry-cache (4): accepted, no effect here. */
+enum ims_vtd_desc_type {
+    IMS_VTD_DESC_CC = 1,
+    IMS_VTD_DESC_IOTLB = 2,
+    IMS_VTD_DESC_DEVTLB = 3,
+    IMS_VTD_DESC_IEC = 4,
+    IMS_VTD_DESC_WAIT = 5,
+};
+#define IMS_VTD_DESC_CC_RSVD_LO UINT64_C(0xfffc00000000ffc0)
+#define IMS_VTD_DESC_IOTLB_RSVD_LO UINT64_C(0xffffffff0000ff00)
+#define IMS_VTD_DESC_IOTLB_RSVD_HI UINT64_C(0x0000000000000f80)
+#define IMS_VTD_DESC_WAIT_RSVD_LO UINT64_C(0x00000000ffffff80)
+#define IMS_VTD_DESC_WAIT_RSVD_HI UINT64_C(0x3)
+#define IMS_VTD_DESC_WAIT_IF (UINT64_C(1) << 4)
+#define IMS_VTD_DESC_WAIT_SW (UINT64_C(1) << 5)
+
 #ifdef __cplusplus
 }
 #endif
