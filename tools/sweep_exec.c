@@ -248,17 +248,16 @@ void sw_exec(const struct sw_plan *p, const char *dir, const size_t *todo, size_
                             code == 1 ? "ok, with mismatches" : "ok", now() - sl.t0, d.s);
             } else {
                 r->failed++;
-                if (log != SW_LOG_QUIET) {
-                    if (log == SW_LOG_BAR)
-                        fputs("\r\033[K", stderr);
-                    if (exited)
-                        fprintf(stderr, "iommusim sweep: point %s FAILED (exit %d): %s; stderr (%s):\n", id, code, d.s,
-                                err);
-                    else
-                        fprintf(stderr, "iommusim sweep: point %s FAILED (signal %d): %s; stderr (%s):\n", id,
-                                WTERMSIG(status), d.s, err);
-                    tail(err, 5);
-                }
+                /* Shown even with --quiet. */
+                if (log == SW_LOG_BAR)
+                    fputs("\r\033[K", stderr);
+                if (exited)
+                    fprintf(stderr, "iommusim sweep: point %s FAILED (exit %d): %s; stderr (%s):\n", id, code, d.s,
+                            err);
+                else
+                    fprintf(stderr, "iommusim sweep: point %s FAILED (signal %d): %s; stderr (%s):\n", id,
+                            WTERMSIG(status), d.s, err);
+                tail(err, 5);
             }
             sw_buf_free(&d);
         }
