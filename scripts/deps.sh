@@ -4,8 +4,10 @@
 #   scripts/deps.sh           the build and `make test` (docs/dependencies.md)
 #   scripts/deps.sh fuzz      also clang and its sanitizer/libFuzzer runtimes (`make fuzz`)
 #   scripts/deps.sh valgrind  also valgrind (`make test-valgrind`)
+#   scripts/deps.sh slurm     also Slurm and munge (the sweep_slurm test installs them through
+#                             this group when it runs: tests/sweep/CMakeLists.txt)
 # The extra groups are installed only when asked for, so the ordinary build
-# and test path never pulls in clang or valgrind.
+# build never pulls in clang, valgrind or Slurm.
 set -euo pipefail
 
 pkgs=(cmake ninja-build pkg-config g++ libsystemc-dev verilator check libsubunit-dev
@@ -14,8 +16,9 @@ for group in "$@"; do
     case $group in
     fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
     valgrind) pkgs+=(valgrind) ;;
+    slurm) pkgs+=(slurm-wlm munge) ;;
     *)
-        echo "deps.sh: unknown group '$group' (expected fuzz or valgrind)" >&2
+        echo "deps.sh: unknown group '$group' (expected fuzz, valgrind or slurm)" >&2
         exit 2
         ;;
     esac

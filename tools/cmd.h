@@ -11,6 +11,7 @@ int ims_cmd_trace(int argc, char **argv);
 int ims_cmd_run(int argc, char **argv);
 int ims_cmd_compare(int argc, char **argv);
 int ims_cmd_plot(int argc, char **argv);
+int ims_cmd_sweep(int argc, char **argv);
 
 /* Where shipped files (configs/, traces/) live: $IMS_DATA_DIR; else the
  * installed share directory beside the executable (bin/../share/iommusim)

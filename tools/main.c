@@ -21,6 +21,7 @@ static void usage(FILE *f)
             "  run      replay a trace through the cycle-approximate SystemC model and report\n"
             "  compare  differences of configuration and metrics between two run results (JSON)\n"
             "  plot     PNG and SVG plots (gnuplot) of a sweep, run results or an interval time series\n"
+            "  sweep    run a grid of design points (traces x configs x varied keys), locally or on Slurm\n"
             "  trace    trace tools: info, convert, validate, gen (see 'iommusim trace --help')\n"
             "  version  print the version\n"
             "\n"
@@ -91,6 +92,14 @@ int main(int argc, char **argv)
         return ims_cmd_compare(argc - 1, argv + 1);
     if (!strcmp(cmd, "plot"))
         return ims_cmd_plot(argc - 1, argv + 1);
+    if (!strcmp(cmd, "sweep")) {
+#ifdef IMS_HAVE_TLM
+        return ims_cmd_sweep(argc - 1, argv + 1);
+#else
+        fprintf(stderr, "iommusim: 'sweep' runs the SystemC model; this build has IMS_CORE_ONLY set\n");
+        return 2;
+#endif
+    }
     if (!strcmp(cmd, "run")) {
 #ifdef IMS_HAVE_TLM
         return ims_cmd_run(argc - 1, argv + 1);

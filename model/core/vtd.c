@@ -7,10 +7,8 @@
 
 #include "iommusim/vtd.h"
 
-/* Offset of the (notional) fault recording registers, reported in CAP.FRO in
- * 16-byte units. The model keeps faults in a memory queue instead (iommu.h). */
-#define IMS_FRCD_REG_OFFSET 0x220u
-/* CAP.MAMV: largest address mask for page-selective invalidation (2^18 pages). */
+/* CAP.MAMV
+: largest address mask for page-selective invalidation (2^18 pages). */
 #define IMS_CAP_MAMV 18u
 
 void ims_caps_default(struct ims_caps *caps)
@@ -63,7 +61,7 @@ uint64_t ims_caps_cap_reg(const struct ims_caps *caps)
     r |= (uint64_t)(caps->cm ? 1 : 0) << 7;                       /* CM    [7]     */
     r |= (uint64_t)(caps->sagaw & 0x1fu) << 8;                    /* SAGAW [12:8]  */
     r |= (uint64_t)((caps->mgaw - 1u) & 0x3fu) << 16;             /* MGAW  [21:16] */
-    r |= (uint64_t)((IMS_FRCD_REG_OFFSET >> 4) & 0x3ffu) << 24;   /* FRO   [33:24] */
+    r |= (uint64_t)((IMS_VTD_FRO_OFFSET >> 4) & 0x3ffu) << 24;    /* FRO   [33:24]: the fault-recording registers (vtd_regs) */
     r |= (uint64_t)(caps->sllps & 0xfu) << 34;                    /* SLLPS [37:34] */
     r |= UINT64_C(1) << 39;                                       /* PSI   [39]    */
     r |= (uint64_t)((caps->nfr - 1u) & 0xffu) << 40;              /* NFR   [47:40] */
