@@ -23,7 +23,6 @@
 #include "plot.h"
 #include "sweep.h"
 
-
 static const char usage_text[] =
     "usage: iommusim sweep --trace T... [--config C...] [--vary key=LIST]... --out DIR [options]\n"
     "       iommusim sweep --trace T... [--config C...] --points FILE --out DIR [options]\n"
@@ -77,7 +76,6 @@ struct opts {
     bool dry_run, force, quiet, slurm, wait;
     int plot;  /* IMS_PLOT_* formats to draw after gathering; 0: no plots */
 };
-
 
 static void push(char ***v, size_t *n, char *s)
 {

@@ -400,14 +400,7 @@ struct ims_cache_entry *ims_cache_slow_insert_(struct ims_cache *c, uint32_t set
         if (c->idx)
             wide_del(c, (size_t)set * ways + way);
     }
-    struct ims_cache_entry *e = &row[way];
-    e->tag = tag;
-    e->dom = dom;
-    e->shift = shift;
-    e->valid = 1;
-    e->data = 0;
-    e->aux = 0;
-    c->fp[(size_t)set * c->fp_stride + way] = fp;
+    struct ims_cache_entry *e = ims_cache_write_(c, set, way, tag, dom, shift, fp);
     if (c->idx)
         wide_add(c, (size_t)set * ways + way);
     ims_cache_filled_(c, set, way);

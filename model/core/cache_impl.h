@@ -245,6 +245,22 @@ static inline void ims_cache_filled_(struct ims_cache *c, uint32_t set, uint32_t
     ims_repl_fill_(c->cfg.repl, &c->repl, c->ways, set, way);
 }
 
+/* Makes (set, way) the valid entry (tag, dom, shift) with fingerprint fp,
+ * payload cleared. */
+static inline struct ims_cache_entry *ims_cache_write_(struct ims_cache *c, uint32_t set, uint32_t way, uint64_t tag,
+                                                       uint64_t dom, uint8_t shift, uint8_t fp)
+{
+    struct ims_cache_entry *e = c->e + (size_t)set * c->ways + way;
+    e->tag = tag;
+    e->dom = dom;
+    e->shift = shift;
+    e->valid = 1;
+    e->data = 0;
+    e->aux = 0;
+    c->fp[(size_t)set * c->fp_stride + way] = fp;
+    return e;
+}
+
 /* Writes a new entry (tag, dom, shift) into `set`, which does not hold it:
  * into way `invalid` if that is an invalid way, else (invalid == c->ways)
  * over the policy's victim, copied to *victim if that is not NULL. */
@@ -262,14 +278,7 @@ static inline struct ims_cache_entry *ims_cache_place_(struct ims_cache *c, uint
         if (victim)
             *victim = row[way];
     }
-    struct ims_cache_entry *e = &row[way];
-    e->tag = tag;
-    e->dom = dom;
-    e->shift = shift;
-    e->valid = 1;
-    e->data = 0;
-    e->aux = 0;
-    c->fp[(size_t)set * c->fp_stride + way] = fp;
+    struct ims_cache_entry *e = ims_cache_write_(c, set, way, tag, dom, shift, fp);
     ims_cache_filled_(c, set, way);
     return e;
 }

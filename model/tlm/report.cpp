@@ -213,6 +213,21 @@ CacheView cache_view(const struct ims_cache_stats &c, std::uint64_t merged)
 
 CacheView iotlb_view(const ReportInputs &in) { return cache_view(in.core->iotlb, in.timing->merged); }
 
+// Calls row(name, view) for each cache the text report lists: the context
+// cache, the IOTLB, and each paging-structure cache the configuration has.
+template <class F> void each_cache_row(const ReportInputs &in, F row)
+{
+    static const char *const psc_names[] = {"", "", "PSC L2 (PDE)", "PSC L3 (PDPE)", "PSC L4 (PML4E)",
+                                            "PSC L5 (PML5E)"};
+    const ims_stats &c = *in.core;
+    const IommuTimingStats &t = *in.timing;
+    row("context cache", cache_view(c.ctx_cache, t.ctx_merged));
+    row("IOTLB", iotlb_view(in));
+    for (unsigned l = 2; l <= IMS_MAX_LEVELS; l++)
+        if (in.cfg->iommu.psc[l].sets && in.cfg->iommu.psc[l].ways)
+            row(psc_names[l], cache_view(c.psc[l], t.psc_merged[l]));
+}
+
 void json_cache(Out &o, const char *name, const CacheView &v, bool comma)
 {
     const struct ims_cache_stats &c = v.s;
@@ -323,7 +338,6 @@ void text_id_rows(std::FILE *out, const char *what, const ims_id_stats *rows, st
 void text_miss_classes(std::FILE *out, const ReportInputs &in)
 {
     const ims_stats &c = *in.core;
-    const IommuTimingStats &t = *in.timing;
     std::fprintf(out, "\nmisses by class:\n%-22s %12s %12s %12s %12s %12s %12s\n", "cache", "misses", "compulsory",
                  "invalidation", "capacity", "conflict", "merged");
     auto row = [&](const char *n, const CacheView &v) {
@@ -332,12 +346,7 @@ void text_miss_classes(std::FILE *out, const ReportInputs &in)
             std::fprintf(out, " %12" PRIu64, v.s.miss_class[k]);
         std::fprintf(out, " %12" PRIu64 "\n", v.merged);
     };
-    row("context cache", cache_view(c.ctx_cache, t.ctx_merged));
-    row("IOTLB", iotlb_view(in));
-    static const char *psc_names[] = {"", "", "PSC L2 (PDE)", "PSC L3 (PDPE)", "PSC L4 (PML4E)", "PSC L5 (PML5E)"};
-    for (unsigned l = 2; l <= IMS_MAX_LEVELS; l++)
-        if (in.cfg->iommu.psc[l].sets && in.cfg->iommu.psc[l].ways)
-            row(psc_names[l], cache_view(c.psc[l], t.psc_merged[l]));
+    each_cache_row(in, row);
     std::fprintf(out, "(capacity: a fully associative LRU cache of as many entries would miss too; conflict: it "
                       "would hit; invalidation: the entry was removed by an invalidation)\n");
     text_id_rows(out, "domain", c.by_did, c.n_did, false);
@@ -769,12 +778,7 @@ void report_text(const ReportInputs &in, std::FILE *out)
         std::fprintf(out, "%-22s %12" PRIu64 " %12" PRIu64 " %8.2f%% %12" PRIu64 "\n", n, s.lookups, s.hits,
                      100.0 * rate(s.hits, s.lookups), v.merged);
     };
-    row("context cache", cache_view(c.ctx_cache, t.ctx_merged));
-    row("IOTLB", iotlb_view(in));
-    static const char *psc_names[] = {"", "", "PSC L2 (PDE)", "PSC L3 (PDPE)", "PSC L4 (PML4E)", "PSC L5 (PML5E)"};
-    for (unsigned l = 2; l <= IMS_MAX_LEVELS; l++)
-        if (in.cfg->iommu.psc[l].sets && in.cfg->iommu.psc[l].ways)
-            row(psc_names[l], cache_view(c.psc[l], t.psc_merged[l]));
+    each_cache_row(in, row);
     std::fprintf(out, "(merged: misses that found the entry still being filled and waited for that fill; counted "
                       "as misses)\n");
     if (in.cfg->iommu.miss_classes)

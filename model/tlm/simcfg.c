@@ -298,31 +298,35 @@ static void range_err(char *err, size_t errlen, const struct key *k, const char 
     snprintf(err, errlen, "%s: %s is out of range [%.0f, %s]", k->name, value, k->min, hi);
 }
 
+/* The message for parse_u64's failure rc (PU_*, or -1: not a number at all,
+ * which `expected` names); returns -1. */
+static int u64_err(char *err, size_t errlen, const struct key *k, const char *value, int rc, const char *expected)
+{
+    if (rc == PU_TOO_BIG)
+        range_err(err, errlen, k, value);
+    else if (rc == PU_OCTAL)
+        snprintf(err, errlen,
+                 "%s: '%s' has a leading zero (octal is not accepted: write it in decimal, or in hex as 0x...)",
+                 k->name, value);
+    else
+        snprintf(err, errlen, "%s: '%s' is %s", k->name, value, expected);
+    return -1;
+}
+
 static int set_key(struct ims_sim_cfg *cfg, const struct key *k, const char *value, char *err, size_t errlen)
 {
     const char *name = k->name;
     void *p = (char *)cfg + k->off;
     uint64_t u;
+    int rc;
     switch (k->type) {
     case KT_U8:
     case KT_U16:
     case KT_U32:
     case KT_U64:
-        switch (parse_u64(value, &u)) {
-        case 0:
-            break;
-        case PU_TOO_BIG:
-            range_err(err, errlen, k, value);
-            return -1;
-        case PU_OCTAL:
-            snprintf(err, errlen,
-                     "%s: '%s' has a leading zero (octal is not accepted: write it in decimal, or in hex as 0x...)",
-                     name, value);
-            return -1;
-        default:
-            snprintf(err, errlen, "%s: '%s' is not a non-negative integer", name, value);
-            return -1;
-        }
+        rc = parse_u64(value, &u);
+        if (rc != 0)
+            return u64_err(err, errlen, k, value, rc, "not a non-negative integer");
         if ((double)u < k->min || (double)u > k->max) {
             range_err(err, errlen, k, value);
             return -1;
@@ -407,23 +411,11 @@ static int set_key(struct ims_sim_cfg *cfg, const struct key *k, const char *val
             cfg->iotlb_ways_full = true;
             return 0;
         }
-        switch (parse_u64(value, &u)) {
-        case 0:
-            if ((double)u <= k->max)
-                break;
-            /* fall through */
-        case PU_TOO_BIG:
-            range_err(err, errlen, k, value);
-            return -1;
-        case PU_OCTAL:
-            snprintf(err, errlen,
-                     "%s: '%s' has a leading zero (octal is not accepted: write it in decimal, or in hex as 0x...)",
-                     name, value);
-            return -1;
-        default:
-            snprintf(err, errlen, "%s: '%s' is neither a non-negative integer nor full", name, value);
-            return -1;
-        }
+        rc = parse_u64(value, &u);
+        if (rc == 0 && (double)u > k->max)
+            rc = PU_TOO_BIG;
+        if (rc != 0)
+            return u64_err(err, errlen, k, value, rc, "neither a non-negative integer nor full");
         cfg->iotlb_ways_full = false;
         *(uint32_t *)p = (uint32_t)u;
         return 0;
