@@ -117,6 +117,7 @@ static const struct key keys[] = {
     {"tables.size", CORE, KT_U64, F(tb.tbl_size), 4096, 18446744073709551615.0, "bytes", "room for replayed page tables"},
     {"seed", "1", KT_U64, F(seed), 0, 18446744073709551615.0, "", "seed for random replacement and the table-read cache"},
     {"stats.miss_classes", CORE, KT_BOOL, F(iommu.miss_classes), 0, 1, "", "classify cache misses; IOTLB lookups per domain and device"},
+    {"regs.base", "0xfed90000", KT_U64, F(regs_base), 0, 18446744073709551615.0, "address", "VT-d register file base (ims::VtdIommu; unused by run)"},
 };
 #undef CACHE_KEYS
 #undef F
@@ -534,6 +535,70 @@ int ims_sim_cfg_load(struct ims_sim_cfg *cfg, const char *path, char *err, size_
 
 static bool pow2(uint32_t v) { return v && !(v & (v - 1)); }
 
+/* Each numeric and enumerated key's value within what its row allows: a
+ * configuration filled in as a struct (ims::VtdIommu's callers) never went
+ * through set_key's range check, and a value outside it (walker.count 0,
+ * clock.mhz 0, ...) is one the timing model cannot serve. */
+static int check_ranges(const struct ims_sim_cfg *cfg, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct key *k = &keys[i];
+        const void *p = (const char *)cfg + k->off;
+        uint64_t u;
+        uint8_t e, emax;
+        switch (k->type) {
+        case KT_U8:
+            u = *(const uint8_t *)p;
+            break;
+        case KT_U16:
+            u = *(const uint16_t *)p;
+            break;
+        case KT_U32:
+        case KT_WAYS:
+            u = *(const uint32_t *)p;
+            break;
+        case KT_U64:
+            u = *(const uint64_t *)p;
+            break;
+        case KT_DBL: {
+            const double d = *(const double *)p;
+            if (isnan(d) || d < k->min || d > k->max) {
+                snprintf(err, errlen, "%s: %g is out of range [%g, %g]", k->name, d, k->min, k->max);
+                return -1;
+            }
+            continue;
+        }
+        case KT_PLAYER:
+        case KT_INVPOL:
+        case KT_WALKER:
+            e = *(const uint8_t *)p;
+            emax = k->type == KT_WALKER ? IMS_WALKER_LOCKSTEP : k->type == KT_PLAYER ? IMS_PLAYER_CLOSED : IMS_INV_DISCARD;
+            if (e > emax) {
+                snprintf(err, errlen, "%s: %u is not one of its values (0..%u)", k->name, e, emax);
+                return -1;
+            }
+            continue;
+        case KT_REPL:
+            if (ims_repl_from_name(ims_repl_name(*(const uint8_t *)p)) != *(const uint8_t *)p) {
+                snprintf(err, errlen, "%s: %u is not a replacement policy (known: %s)", k->name, *(const uint8_t *)p,
+                         ims_repl_known());
+                return -1;
+            }
+            continue;
+        default: /* KT_BOOL, KT_SAGAW, KT_SLLPS: any value is one (ims_caps_check checks the masks) */
+            continue;
+        }
+        const double dv = (double)u;
+        if (dv < k->min || dv > k->max) {
+            char v[32];
+            snprintf(v, sizeof v, "%" PRIu64, u);
+            range_err(err, errlen, k, v);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int ims_sim_cfg_check(const struct ims_sim_cfg *cfg, char *err, size_t errlen)
 {
     static const struct {
@@ -547,6 +612,8 @@ int ims_sim_cfg_check(const struct ims_sim_cfg *cfg, char *err, size_t errlen)
         {"psc.l4", offsetof(struct ims_sim_cfg, iommu.psc[4])},
         {"psc.l5", offsetof(struct ims_sim_cfg, iommu.psc[5])},
     };
+    if (check_ranges(cfg, err, errlen))
+        return -1;
     uint32_t sets, ways;
     if (iotlb_geometry(cfg, &sets, &ways, err, errlen))
         return -1;
@@ -593,6 +660,13 @@ int ims_sim_cfg_check(const struct ims_sim_cfg *cfg, char *err, size_t errlen)
     }
     if (!pow2(cfg->mem_access_bytes)) {
         snprintf(err, errlen, "mem.access_bytes: %u is not a power of two", cfg->mem_access_bytes);
+        return -1;
+    }
+    /* The register file's window: 4 KiB pages (vtd_regs.hpp: one or two), not
+     * wrapping past the top of the address space. */
+    if (cfg->regs_base & 0xfff || cfg->regs_base > UINT64_MAX - 0x2000) {
+        snprintf(err, errlen, "regs.base: 0x%" PRIx64 " is not a 4 KiB-aligned base below 0x%" PRIx64, cfg->regs_base,
+                 UINT64_MAX - 0x2000 + 1);
         return -1;
     }
     return 0;

@@ -76,6 +76,7 @@ struct ims_sim_cfg {
     uint64_t warmup;            /* DMA records excluded from stats (besides a MARK warmup-end) */
     uint32_t fault_drain_every; /* software drains the fault queue after this many new records */
     uint64_t seed;              /* for random replacement and the table-read cache */
+    uint64_t regs_base;         /* VT-d register file base (ims::VtdIommu; unused by the replayer) */
 };
 
 /* The built-in design point: the C core's defaults (ims_iommu_cfg_default,
@@ -88,7 +89,10 @@ int ims_sim_cfg_set(struct ims_sim_cfg *cfg, const char *key, const char *value,
 int ims_sim_cfg_set_kv(struct ims_sim_cfg *cfg, const char *kv, const char *where, char *err, size_t errlen);
 /* Reads a key = value file over cfg; errors name path:line and the key. */
 int ims_sim_cfg_load(struct ims_sim_cfg *cfg, const char *path, char *err, size_t errlen);
-/* Cross-key checks (e.g. PLRU needs power-of-two ways; cache geometry). */
+/* Every value in its key's range (for a configuration filled in as a struct,
+ * not through ims_sim_cfg_set), then the cross-key checks (e.g. PLRU needs
+ * power-of-two ways; cache geometry; alignments). 0, or -1 with a message
+ * naming the key: what the timing model and ims::VtdIommu cannot serve. */
 int ims_sim_cfg_check(const struct ims_sim_cfg *cfg, char *err, size_t errlen);
 /* Writes every key with its current value, unit and description as a config
  * file; a value that differs from the built-in default also names the default. */
