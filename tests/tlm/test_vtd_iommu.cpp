@@ -8,27 +8,16 @@
 
 #include "iommusim/mem.h"
 #include "iommusim/vtd_iommu.hpp"
+#include "vtd_tb.hpp"
 // Check last: its fail() macro clashes with <ios>.
 #include <check.h>
 #include "ims_check.h"
 
 namespace {
 
-constexpr std::uint16_t kRid = 0x0018;  // 00:03.0
+using vtdtb::kRoot;
+using vtdtb::Sink;
 constexpr std::uint64_t kBase = 0x40000000;  // regs.base as the test sets it
-constexpr std::uint64_t kRoot = 0x100000, kCtx = 0x101000, kPml4 = 0x102000;
-
-struct Sink : sc_core::sc_module {
-    void b_transport(tlm::tlm_generic_payload &t, sc_core::sc_time &)
-    {
-        last = t.get_address();
-        count++;
-        t.set_response_status(tlm::TLM_OK_RESPONSE);
-    }
-    ims::TargetSocket<Sink, &Sink::b_transport> tsock;
-    std::uint64_t last = 0, count = 0;
-    explicit Sink(sc_core::sc_module_name n) : sc_module(n), tsock("tsock", *this) {}
-};
 
 // A platform: its memory and data sink, the IOMMU in one step, a driver
 // thread on the register window and a device on dma_in.
@@ -51,19 +40,7 @@ struct Platform : sc_core::sc_module {
         ats.bind(vtd.ats_in);  // bound even without ATS traffic (docs/vtd.md)
         vtd.dma_out.bind(sink.tsock);
         vtd.mem.bind(memory.tsock);
-        // Root -> context (00:03.0, domain 1, 4 levels) -> IOVA 0x10000 at 0x80000000.
-        ims_mem_write64(backing, kRoot + ims_root_offset(0), kCtx | 1);
-        ims_ctx_entry c{};
-        ims_ctx_set_present(&c, true);
-        ims_ctx_set_slptptr(&c, kPml4);
-        ims_ctx_set_aw(&c, IMS_AW_48);
-        ims_ctx_set_did(&c, 1);
-        ims_mem_write64(backing, kCtx + ims_ctx_offset(kRid & 0xff), c.lo);
-        ims_mem_write64(backing, kCtx + ims_ctx_offset(kRid & 0xff) + 8, c.hi);
-        ims_mem_write64(backing, kPml4, (kPml4 + 0x1000) | 3);
-        ims_mem_write64(backing, kPml4 + 0x1000, (kPml4 + 0x2000) | 3);
-        ims_mem_write64(backing, kPml4 + 0x2000, (kPml4 + 0x3000) | 3);
-        ims_mem_write64(backing, kPml4 + 0x3000 + (0x10000 >> 12) * 8, 0x80000000 | 3);
+        vtdtb::build_tables(backing);  // IOVA 0x10000 of 00:03.0 at 0x80000000
         SC_THREAD(run);
     }
     ~Platform() override
@@ -74,16 +51,7 @@ struct Platform : sc_core::sc_module {
 
     tlm::tlm_response_status mmio_access(tlm::tlm_command cmd, std::uint64_t addr, unsigned len, void *data)
     {
-        tlm::tlm_generic_payload t;
-        t.set_command(cmd);
-        t.set_address(addr);
-        t.set_data_ptr(static_cast<unsigned char *>(data));
-        t.set_data_length(len);
-        t.set_streaming_width(len);
-        t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-        sc_core::sc_time d = sc_core::SC_ZERO_TIME;
-        mmio->b_transport(t, d);
-        return t.get_response_status();
+        return vtdtb::mmio_access(mmio, cmd, addr, len, data);
     }
     std::uint64_t r64(unsigned off)
     {
@@ -97,21 +65,7 @@ struct Platform : sc_core::sc_module {
     }
     tlm::tlm_response_status dma_read(std::uint64_t iova)
     {
-        unsigned char buf[64] = {};
-        ims::ReqExt ext;
-        ext.rid = kRid;
-        tlm::tlm_generic_payload t;
-        t.set_extension(&ext);
-        t.set_command(tlm::TLM_READ_COMMAND);
-        t.set_address(iova);
-        t.set_data_ptr(buf);
-        t.set_data_length(64);
-        t.set_streaming_width(64);
-        t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-        sc_core::sc_time d = sc_core::SC_ZERO_TIME;
-        dev->b_transport(t, d);
-        t.clear_extension(&ext);
-        return t.get_response_status();
+        return vtdtb::dma_read(dev, iova);
     }
 
     void run()

@@ -9,6 +9,7 @@
 
 #include "iommusim/tlm.hpp"
 #include "iommusim/vtd_regs.hpp"
+#include "vtd_tb.hpp"
 // Check last: its fail() macro clashes with <ios>.
 #include <check.h>
 #include "ims_check.h"
@@ -17,24 +18,13 @@ namespace {
 
 using Cycles = ims::Cycles;
 
-constexpr std::uint16_t kRid = 0x0018;  // 00:03.0
-constexpr std::uint16_t kDid = 1;
+using vtdtb::kCtx;
+using vtdtb::kDid;
+using vtdtb::kRid;
+using vtdtb::kRoot;
+using vtdtb::Sink;
 constexpr std::uint64_t kBase = ims::VtdRegs::kDefaultBase;
-constexpr std::uint64_t kRoot = 0x100000, kCtx = 0x101000, kPml4 = 0x102000;
 constexpr std::uint64_t kIq = 0x200000, kStatus = 0x300000, kMsi = 0xfee01000, kIeMsi = 0xfee02000;
-
-// Where translated (or untranslated) DMA arrives: remembers the last address.
-struct Sink : sc_core::sc_module {
-    void b_transport(tlm::tlm_generic_payload &t, sc_core::sc_time &)
-    {
-        last = t.get_address();
-        count++;
-        t.set_response_status(tlm::TLM_OK_RESPONSE);
-    }
-    ims::TargetSocket<Sink, &Sink::b_transport> tsock;
-    std::uint64_t last = 0, count = 0;
-    explicit Sink(sc_core::sc_module_name n) : sc_module(n), tsock("tsock", *this) {}
-};
 
 struct Tb;
 using Body = std::function<void(Tb &)>;
@@ -68,7 +58,7 @@ struct Tb : sc_core::sc_module {
         dma.bind(iommu.dma_in);
         ats.bind(iommu.ats_in);
         mmio.bind(vtd.regs);
-        build_tables();
+        vtdtb::build_tables(mem);
         SC_THREAD(run);
     }
     ~Tb() override
@@ -83,42 +73,13 @@ struct Tb : sc_core::sc_module {
         finished = true;
     }
 
-    // Root -> context (00:03.0, domain 1, 4 levels) -> 4-level table mapping
-    // 4 KiB IOVA 0x10000 to 0x80000000, read-write.
-    void build_tables()
-    {
-        ims_mem_write64(mem, kRoot + ims_root_offset(0), kCtx | 1);
-        ims_ctx_entry c{};
-        ims_ctx_set_present(&c, true);
-        ims_ctx_set_slptptr(&c, kPml4);
-        ims_ctx_set_aw(&c, IMS_AW_48);
-        ims_ctx_set_did(&c, kDid);
-        ims_mem_write64(mem, kCtx + ims_ctx_offset(kRid & 0xff), c.lo);
-        ims_mem_write64(mem, kCtx + ims_ctx_offset(kRid & 0xff) + 8, c.hi);
-        ims_mem_write64(mem, kPml4, (kPml4 + 0x1000) | 3);
-        ims_mem_write64(mem, kPml4 + 0x1000, (kPml4 + 0x2000) | 3);
-        ims_mem_write64(mem, kPml4 + 0x2000, (kPml4 + 0x3000) | 3);
-        map(0x10000, 0x80000000);
-    }
-    void map(std::uint64_t iova, std::uint64_t pa) { ims_mem_write64(mem, kPml4 + 0x3000 + (iova >> 12) * 8, pa | 3); }
+    void map(std::uint64_t iova, std::uint64_t pa) { vtdtb::map(mem, iova, pa); }
 
     // One MMIO access; returns the response status.
     tlm::tlm_response_status access(tlm::tlm_command cmd, std::uint64_t addr, unsigned len, void *data,
                                     unsigned char *be = nullptr, unsigned sw = 0)
     {
-        tlm::tlm_generic_payload t;
-        t.set_command(cmd);
-        t.set_address(addr);
-        t.set_data_ptr(static_cast<unsigned char *>(data));
-        t.set_data_length(len);
-        t.set_streaming_width(sw ? sw : len);
-        t.set_byte_enable_ptr(be);
-        if (be)
-            t.set_byte_enable_length(len);
-        t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-        sc_core::sc_time d = sc_core::SC_ZERO_TIME;
-        mmio->b_transport(t, d);
-        return t.get_response_status();
+        return vtdtb::mmio_access(mmio, cmd, addr, len, data, be, sw);
     }
     std::uint32_t r32(unsigned off)
     {
@@ -143,21 +104,7 @@ struct Tb : sc_core::sc_module {
     // A device read of 64 bytes at iova; returns the response; the sink's `last` has the address.
     tlm::tlm_response_status dma_read(std::uint64_t iova, std::uint16_t rid = kRid)
     {
-        unsigned char buf[64] = {};
-        ims::ReqExt ext;
-        ext.rid = rid;
-        tlm::tlm_generic_payload t;
-        t.set_extension(&ext);
-        t.set_command(tlm::TLM_READ_COMMAND);
-        t.set_address(iova);
-        t.set_data_ptr(buf);
-        t.set_data_length(64);
-        t.set_streaming_width(64);
-        t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-        sc_core::sc_time d = sc_core::SC_ZERO_TIME;
-        dma->b_transport(t, d);
-        t.clear_extension(&ext);
-        return t.get_response_status();
+        return vtdtb::dma_read(dma, iova, rid);
     }
     Cycles now() const { return clk.to_cycles(sc_core::sc_time_stamp()); }
     void wait_cycles(Cycles n) { sc_core::wait(clk.to_time(n)); }
