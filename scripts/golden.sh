@@ -18,6 +18,8 @@
 #   trace/N.itt     trace convert of the checked-in golden trace/N.itr back to text
 #   gen/K.itr       trace gen K --count 100 --seed 3, uncompressed, per generator kind
 #   gen/K.itt       the checked-in golden gen/K.itr back to text
+#   trace3/N.itr, gen3/K.itr, trace3/N.itt, gen3/K.itt  the same in binary version 3 (trace/ and gen/
+#                   pin version 2: converted with --format-version 2)
 #   qemu/N.itt      trace convert --from qemu-vtd of tests/trace/data/qemu/N.log
 set -euo pipefail
 export LC_ALL=C
@@ -74,10 +76,14 @@ list() {
         [[ $skip_text == *" $n "* ]] && continue
         echo "trace/$n.itr"
         echo "trace/$n.itt"
+        echo "trace3/$n.itr"
+        echo "trace3/$n.itt"
     done
     for k in "${gen_kinds[@]}"; do
         echo "gen/${k%%=*}.itr"
         echo "gen/${k%%=*}.itt"
+        echo "gen3/${k%%=*}.itr"
+        echo "gen3/${k%%=*}.itt"
     done
     for t in "$here"/tests/trace/data/qemu/*.log; do
         echo "qemu/$(basename "$t" .log).itt"
@@ -116,12 +122,15 @@ make_one() {
         fi
         return $rc
         ;;
-    trace/*.itr)
+    trace/*.itr | trace3/*.itr)
+        # trace/: binary version 2 (as written before version 3); trace3/: version 3.
         ln -sfn "$here/tests/trace/data" data || return 2
-        "$bin" trace convert "data/${name%.itr}.itt" out.itr >/dev/null || return 2
+        local ver=3
+        [[ $id == trace/* ]] && ver=2
+        "$bin" trace convert --format-version $ver "data/${name%.itr}.itt" out.itr >/dev/null || return 2
         mv out.itr "$out" || return 2
         ;;
-    trace/*.itt | gen/*.itt)
+    trace/*.itt | gen/*.itt | trace3/*.itt | gen3/*.itt)
         # The reverse direction reads the checked-in golden binary, so that the
         # text writer is fed bytes that no writer of this build produced.
         [ -f "$src/${id%.itt}.itr" ] || { echo "golden.sh: $id: no golden ${id%.itt}.itr" >&2; return 2; }
@@ -129,14 +138,20 @@ make_one() {
         "$bin" trace convert in.itr out.itt >/dev/null || return 2
         mv out.itt "$out" || return 2
         ;;
-    gen/*.itr)
+    gen/*.itr | gen3/*.itr)
         args=
         for k in "${gen_kinds[@]}"; do
             if [ "${k%%=*}" = "${name%.itr}" ]; then args=${k#*=}; fi
         done
         [ -n "$args" ] || { echo "golden.sh: $id: unknown generator kind" >&2; return 2; }
         # shellcheck disable=SC2086
-        "$bin" trace gen $args --count "$gen_count" --seed 3 out.itr >/dev/null || return 2
+        "$bin" trace gen $args --count "$gen_count" --seed 3 gen.itr >/dev/null || return 2
+        # gen/: binary version 2 (as written before version 3); gen3/: version 3.
+        if [[ $id == gen/* ]]; then
+            "$bin" trace convert --format-version 2 gen.itr out.itr >/dev/null || return 2
+        else
+            mv gen.itr out.itr || return 2
+        fi
         mv out.itr "$out" || return 2
         ;;
     qemu/*.itt)

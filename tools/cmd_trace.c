@@ -304,12 +304,13 @@ static bool is_fifo(const char *path)
 static int cmd_convert(int argc, char **argv)
 {
     const char *from = "auto", *in = NULL, *out = NULL;
+    unsigned version = IMS_TRACE_VERSION; /* binary output */
     struct ims_qemu_vtd_opts qo;
     ims_qemu_vtd_opts_default(&qo);
     const char *qemu_only = NULL; /* an option given that applies only to --from qemu-vtd */
     for (int i = 1; i < argc; i++) {
         if (is_help(argv[i])) {
-            printf("usage: iommusim trace convert [--from FORMAT] [--default-size BYTES] [--source TEXT] IN OUT\n"
+            printf("usage: iommusim trace convert [--from FORMAT] [--format-version 2|3] [--default-size BYTES] [--source TEXT] IN OUT\n"
                    "\n"
                    "Copies every record of IN into OUT, whose form follows its suffix:\n"
                    ".itr (binary), .itr.zst (zstd-compressed binary), .itt or .txt (text); - is text\n"
@@ -319,10 +320,21 @@ static int cmd_convert(int argc, char **argv)
                    "  --from FORMAT        auto (default: detect from IN's first bytes), binary, zstd, text\n"
                    "                       (checked against what IN holds), or qemu-vtd: IN is a QEMU\n"
                    "                       VT-d trace-event log (docs/recording.md)\n"
+                   "  --format-version N   binary OUT: write version 3 (default: compact records) or 2\n"
+                   "                       (fixed 40-byte records; docs/trace-format.md)\n"
                    "  --default-size BYTES qemu-vtd: bytes per DMA when the log gives none (default 4096)\n"
                    "  --source TEXT        qemu-vtd: how the log was recorded, for the header's source field\n"
                    "Exit status: 0 ok, 2 usage or input error.\n");
             return EXIT_OK;
+        }
+        if (!strcmp(argv[i], "--format-version")) {
+            if (i + 1 >= argc || (strcmp(argv[i + 1], "2") && strcmp(argv[i + 1], "3"))) {
+                fprintf(stderr, "iommusim trace convert: --format-version: expected 2 or 3, got '%s'\n",
+                        i + 1 < argc ? argv[i + 1] : "");
+                return EXIT_USAGE;
+            }
+            version = (unsigned)(argv[++i][0] - '0');
+            continue;
         }
         if (!strcmp(argv[i], "--from") || !strcmp(argv[i], "--default-size") || !strcmp(argv[i], "--source")) {
             if (i + 1 >= argc) {
@@ -436,7 +448,7 @@ static int cmd_convert(int argc, char **argv)
         ims_trace_close(r);
         return EXIT_USAGE;
     }
-    struct ims_trace_writer *w = ims_trace_create(out, ims_trace_header(r), err, sizeof err);
+    struct ims_trace_writer *w = ims_trace_create_version(out, ims_trace_header(r), version, err, sizeof err);
     if (!w) {
         fprintf(stderr, "iommusim trace convert: %s\n", err);
         ims_trace_close(r);

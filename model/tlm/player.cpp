@@ -135,7 +135,16 @@ inline bool TracePlayer::check_ts(const ims_rec &rec, std::uint64_t index, Cycle
     last = rec.ts;
     if (m_cfg.player_mode != IMS_PLAYER_OPEN)
         return true;
-    const Cycles ts = ns_to_cycles(rec.ts, m_cfg.clock_mhz);
+    Cycles ts;
+    if (__builtin_expect(m_cfg.time_scale == 1.0, 1)) {
+        ts = ns_to_cycles(rec.ts, m_cfg.clock_mhz);
+    } else {
+        // player.time_scale: every timestamp, and so every inter-arrival
+        // time, divided by the scale (80-bit long double: exact for
+        // timestamps below 2^64 up to the last cycle's rounding).
+        const long double c = static_cast<long double>(rec.ts) * m_cfg.clock_mhz / 1000.0L / m_cfg.time_scale;
+        ts = c >= static_cast<long double>(m_max_cycles) ? m_max_cycles + 1 : static_cast<Cycles>(c);
+    }
     if (__builtin_expect(ts > m_max_cycles, 0))
         return ts_error(rec, index, last);
     m_st.timestamps_equal &= rec.ts == m_st.first_ts || m_st.dma_records == 1;
@@ -161,8 +170,9 @@ bool TracePlayer::ts_error(const ims_rec &rec, std::uint64_t index, std::uint64_
             static_cast<std::uint64_t>(static_cast<unsigned __int128>(m_max_cycles) * 1000u / m_cfg.clock_mhz);
         std::snprintf(msg, sizeof msg,
                       "%s: record %" PRIu64 " (dma): timestamp %" PRIu64 " ns is beyond what the model can represent"
-                      " at %u MHz (at most %" PRIu64 " ns)",
-                      m_path.c_str(), index, rec.ts, m_cfg.clock_mhz, max_ns);
+                      " at %u MHz (at most %" PRIu64 " ns%s)",
+                      m_path.c_str(), index, rec.ts, m_cfg.clock_mhz, max_ns,
+                      m_cfg.time_scale == 1.0 ? "" : " once player.time_scale divides it");
     }
     m_error = msg;
     return false;

@@ -111,6 +111,7 @@ static const struct key keys[] = {
 
     {"player.mode", "open", KT_PLAYER, F(player_mode), 0, 0, "", "open (recorded timestamps) or closed (per-device window)"},
     {"player.window", "8", KT_U32, F(window), 1, 4096, "requests", "closed loop: outstanding requests per device"},
+    {"player.time_scale", "1", KT_DBL, F(time_scale), 1e-6, 1e6, "", "open loop: divides the recorded inter-arrival times (10: ten times faster; 1: as recorded)"},
     {"player.warmup", "0", KT_U64, F(warmup), 0, 1e18, "records", "DMA records excluded from stats (a MARK warmup-end also ends warm-up)"},
 
     {"tables.base", CORE, KT_U64, F(tb.tbl_base), 0, 18446744073709551615.0, "address", "where replayed page tables are placed"},

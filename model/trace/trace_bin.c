@@ -260,8 +260,9 @@ int ims_tr_bin_rec_error(struct ims_trace_reader *r, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    const uint64_t off = r->hdr.version >= 3 ? r->rec_off : ims_tr_bin_rec_offset(r, r->index);
     return ims_tr_rerr(r, "record %llu at byte offset %llu%s: %s", (unsigned long long)r->index,
-                       (unsigned long long)ims_tr_bin_rec_offset(r, r->index),
+                       (unsigned long long)off,
                        r->form == IMS_TRACE_BINARY_ZSTD ? " (decompressed)" : "", msg);
 }
 
@@ -412,8 +413,8 @@ int ims_tr_bin_read_header(struct ims_trace_reader *r)
     if ((size_t)n < 16)
         return ims_tr_rerr(r, "truncated header: %ld of %d fixed header bytes", n, TR_FIXED_HDR);
     uint32_t version = ld32(p + 8);
-    if (version != 1 && version != IMS_TRACE_VERSION)
-        return ims_tr_rerr(r, "unknown trace version %u (this reader knows versions 1 and %d)", version,
+    if (version < 1 || version > IMS_TRACE_VERSION)
+        return ims_tr_rerr(r, "unknown trace version %u (this reader knows versions 1 to %d)", version,
                            IMS_TRACE_VERSION);
     if ((size_t)n < TR_FIXED_HDR)
         return ims_tr_rerr(r, "truncated header: %ld of %d fixed header bytes", n, TR_FIXED_HDR);
@@ -423,12 +424,18 @@ int ims_tr_bin_read_header(struct ims_trace_reader *r)
     const uint32_t hmin = TR_FIXED_HDR + (version >= 2 ? 4 : 0);
     if (hlen < hmin || hlen > TR_HDR_MAX)
         return ims_tr_rerr(r, "header length %u out of range (%u..%u)", hlen, hmin, TR_HDR_MAX);
-    if (rsize != TR_REC_SIZE)
+    if (version >= 3 && rsize != 0)
+        return ims_tr_rerr(r, "record size %u not supported (version 3 records vary in length: the field is 0)",
+                           rsize);
+    if (version < 3 && rsize != TR_REC_SIZE)
         return ims_tr_rerr(r, "record size %u not supported (version %u records are %d bytes)", rsize, version,
                            TR_REC_SIZE);
     if (flags & ~TR_HFLAG_BLOCKS)
         return ims_tr_rerr(r, "header flags 0x%x at byte offset 20 have unknown bits (this reader knows 0x%x)", flags,
                            TR_HFLAG_BLOCKS);
+    if (version >= 3 && flags != TR_HFLAG_BLOCKS)
+        return ims_tr_rerr(r, "header flags 0x%x at byte offset 20: version 3 records are always in blocks (0x%x)",
+                           flags, TR_HFLAG_BLOCKS);
     n = ims_tr_buf_want(r, hlen);
     if (n < 0)
         return -1;
@@ -529,12 +536,15 @@ int ims_tr_bin_write_header(struct ims_trace_writer *w, const struct ims_trace_h
     unsigned char *p = hb;
     memcpy(p, TR_MAGIC, TR_MAGIC_LEN);
     p += TR_MAGIC_LEN;
-    hb_u32(&p, IMS_TRACE_VERSION);
+    hb_u32(&p, w->version);
     hb_u32(&p, 0); /* header length, patched below */
-    hb_u32(&p, TR_REC_SIZE);
-    /* Blocks in the uncompressed form only: zstd's content checksum covers
-     * the compressed one, and a CRC-32 per block would double its read cost. */
-    w->blocks = w->form == IMS_TRACE_BINARY;
+    hb_u32(&p, w->version >= 3 ? 0 : TR_REC_SIZE);
+    /* Version 2: blocks in the uncompressed form only: zstd's content
+     * checksum covers the compressed one, and a CRC-32 per 40-byte record
+     * block would double its read cost. Version 3: blocks in both forms (the
+     * block is what the compact records' predictions restart at; its CRC-32
+     * covers a quarter of the bytes). */
+    w->blocks = w->form == IMS_TRACE_BINARY || w->version >= 3;
     hb_u32(&p, w->blocks ? TR_HFLAG_BLOCKS : 0);
     hb_str(&p, h->creator);
     hb_str(&p, h->source);
@@ -606,7 +616,7 @@ static int block_check(struct ims_trace_writer *w, bool last)
 
 int ims_tr_bin_block_add(struct ims_trace_writer *w, const unsigned char *rec)
 {
-    if (!w->blocks)
+    if (!w->blocks || w->version >= 3)
         return 0;
     w->blk_crc = (uint32_t)crc32(w->blk_crc, rec, TR_REC_SIZE);
     if (++w->blk_n == TR_BLK_RECS)
@@ -616,6 +626,8 @@ int ims_tr_bin_block_add(struct ims_trace_writer *w, const unsigned char *rec)
 
 int ims_tr_bin_write_end(struct ims_trace_writer *w)
 {
+    if (w->version >= 3)
+        return ims_tr_v3_write_end(w);
     if (!w->blocks)
         return 0;
     return block_check(w, true);

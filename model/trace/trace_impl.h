@@ -46,6 +46,38 @@
 #define TR_BLK_TAG      "IMSBLOCK"
 #define TR_BLK_LAST     0x1u /* block check flags: the last block */
 
+/* Version 3 (docs/trace-format.md, "Version 3"): header record size 0
+ * (records vary in length), header flags exactly TR_HFLAG_BLOCKS, and the
+ * records in blocks of up to TR3_BLK_RECS, each a 32-byte block header and
+ * a payload of compact records (trace_v3.c). */
+#define TR3_BLK_RECS    4096u
+#define TR3_BLK_HDR     32u
+#define TR3_BLK_TAG     "IMB3"
+#define TR3_REC_MAX     48u  /* bytes of the longest valid record written */
+#define TR3_PAYLOAD_MAX (TR3_BLK_RECS * TR3_REC_MAX)
+#define TR3_SLACK       64u  /* bytes one record decode may look at (a hostile one included) */
+#define TR3_DEVS        64u  /* per-device prediction slots (direct-mapped by rid) */
+#define TR3_XL          256u /* translation slots predicting a DMA's expected pa (direct-mapped by iova page) */
+
+/* Prediction state of a v3 block: the writer and the reader keep the same
+ * copy, reset at every block start (so each block decodes on its own). */
+struct tr3_dev {
+    uint64_t iova_next; /* the previous DMA's iova + size */
+    uint32_t size;      /* the previous DMA's size */
+    uint16_t rid;
+};
+struct tr3_state {
+    uint64_t ts;        /* the previous record's */
+    uint64_t pa;        /* the previous DMA expected pa */
+    uint64_t map_pa;    /* the previous MAP's pa + size */
+    uint64_t ctl_iova, ctl_end; /* the previous MAP, UNMAP or page INV_IOTLB's iova (addr), and iova + size */
+    unsigned ctl_kind;  /* its kind (0: none yet) */
+    uint64_t xl_page[TR3_XL], xl_pa[TR3_XL]; /* iova page + 1 -> pa of its byte 0, from MAPs and DMA expected pas */
+    uint16_t rid;       /* the previous DMA's */
+    uint16_t did;       /* the previous MAP or UNMAP's */
+    struct tr3_dev dev[TR3_DEVS];
+};
+
 #define TR_BUF_SIZE  (256u << 10) /* decoded-byte buffer (multiple of nothing in particular) */
 #define TR_WBUF_SIZE (256u << 10)
 
@@ -137,6 +169,12 @@ struct ims_trace_reader {
     uint32_t blk_left;     /* records of the current (verified) block not yet returned */
     uint64_t blk_index;    /* current block */
     bool blk_last;         /* the last block's check has been read */
+    uint64_t buf_off;      /* stream offset of buf[0] */
+    /* version 3 */
+    size_t blk_end;        /* buf index of the current block's payload end */
+    uint64_t rec_off;      /* stream offset of the record an error names */
+    uint64_t blk_first;    /* index of the current block's first record */
+    struct tr3_state st3;
     ZSTD_DCtx *dctx;
     unsigned char *zin;
     size_t zin_cap;
@@ -167,6 +205,10 @@ struct ims_trace_writer {
     uint32_t blk_n;        /* records in the open block */
     uint32_t blk_crc;      /* their CRC-32 so far */
     uint64_t blk_index;    /* the open block */
+    unsigned version;      /* binary: 2 or 3 (IMS_TRACE_VERSION) */
+    unsigned char *blk3;   /* version 3: the open block's payload */
+    size_t blk3_len;
+    struct tr3_state st3;
     char err[512];
     bool failed;
 };
@@ -228,6 +270,16 @@ uint64_t ims_tr_bin_rec_offset(const struct ims_trace_reader *r, uint64_t index)
  * r->blk_left) and skips an empty one. 0: a block or the end (r->blk_last
  * and blk_left 0); -1: error. */
 int ims_tr_bin_next_block(struct ims_trace_reader *r);
+
+/* ---- trace_v3.c ---- */
+
+/* Writer: encodes one (checked) record into the open block, closing it
+ * first when it is full; and the last block, on commit. 0 or -1. */
+int ims_tr_v3_write_rec(struct ims_trace_writer *w, const struct ims_rec *rec);
+int ims_tr_v3_write_end(struct ims_trace_writer *w);
+/* Reader: up to max records (like ims_trace_read(), before its pending
+ * logic); stops early on an error (r->failed). */
+size_t ims_tr_v3_read(struct ims_trace_reader *r, struct ims_rec *recs, size_t max);
 
 /* ---- trace_text.c ---- */
 

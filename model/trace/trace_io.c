@@ -96,6 +96,7 @@ long ims_tr_buf_want(struct ims_trace_reader *r, size_t need)
         return (long)(r->len - r->pos);
     if (r->pos > 0) {
         memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+        r->buf_off += r->pos;
         r->len -= r->pos;
         r->pos = 0;
     }
@@ -270,7 +271,9 @@ long ims_trace_read(struct ims_trace_reader *r, struct ims_rec *recs, size_t max
     if (r->form == IMS_TRACE_TEXT)
         return ims_tr_text_read(r, recs, max);
     size_t n = 0;
-    if (r->blocks)
+    if (r->hdr.version >= 3)
+        n = ims_tr_v3_read(r, recs, max);
+    else if (r->blocks)
         n = read_blocks(r, recs, max);
     while (!r->blocks && n < max) {
         size_t avail = (r->len - r->pos) / TR_REC_SIZE;
@@ -395,6 +398,17 @@ int ims_tr_w_bytes(struct ims_trace_writer *w, const void *p, size_t n)
 struct ims_trace_writer *ims_trace_create(const char *path, const struct ims_trace_hdr *hdr, char *err,
                                           size_t errlen)
 {
+    return ims_trace_create_version(path, hdr, IMS_TRACE_VERSION, err, errlen);
+}
+
+struct ims_trace_writer *ims_trace_create_version(const char *path, const struct ims_trace_hdr *hdr,
+                                                  unsigned version, char *err, size_t errlen)
+{
+    if (version != 2 && version != 3) {
+        ims_errf(err, errlen, "%s: cannot write binary trace version %u (writers write versions 2 and 3)", path,
+                 version);
+        return NULL;
+    }
     /* "-" is standard output, in the text form (binary bytes do not belong
      * on a terminal, and a pipe gets the same records either way). */
     int form = strcmp(path, "-") ? ims_trace_form_from_path(path) : IMS_TRACE_TEXT;
@@ -414,6 +428,7 @@ struct ims_trace_writer *ims_trace_create(const char *path, const struct ims_tra
         return NULL;
     }
     w->form = form;
+    w->version = version;
     /* Whole or not at all, and never over a device, FIFO or link (outfile.h). */
     w->out = ims_outfile_open(path, err, errlen);
     if (!w->out) {
@@ -466,6 +481,9 @@ int ims_trace_write(struct ims_trace_writer *w, const struct ims_rec *rec)
     if (w->form == IMS_TRACE_TEXT) {
         if (ims_tr_text_write_rec(w, rec) < 0)
             return -1;
+    } else if (w->version >= 3) {
+        if (ims_tr_v3_write_rec(w, rec) < 0)
+            return -1;
     } else {
         if (w->cap - w->len < TR_REC_SIZE && w_flush(w, false) < 0)
             return -1;
@@ -488,6 +506,7 @@ static void w_free(struct ims_trace_writer *w)
     ZSTD_freeCCtx(w->cctx);
     free(w->zout);
     free(w->buf);
+    free(w->blk3);
     free(w->path);
     free(w);
 }

@@ -26,7 +26,7 @@ static size_t write_one(const char *path, const struct ims_rec *rec)
     memset(&h, 0, sizeof h);
     h.version = IMS_TRACE_VERSION;
     snprintf(h.creator, sizeof h.creator, "test_trace_edges");
-    struct ims_trace_writer *w = ims_trace_create(path, &h, err, sizeof err);
+    struct ims_trace_writer *w = ims_trace_create_version(path, &h, 2, err, sizeof err); /* 40-byte records */
     ck_assert_msg(w != NULL, "%s", err);
     ck_assert_msg(ims_trace_write(w, rec) == 0, "%s", ims_trace_writer_error(w));
     ck_assert_msg(ims_trace_commit(w, err, sizeof err) == 0, "%s", err);

@@ -56,16 +56,22 @@ static const struct ims_rec sample[] = {
 
 static const char *form_name[] = {"s.itr", "s.itr.zst", "s.itt", "s.txt"};
 
-static void write_sample(const char *path)
+/* version: binary 2 or 3 (the text form ignores it). */
+static void write_sample_v(const char *path, unsigned version)
 {
     struct ims_trace_hdr h;
     tu_sample_hdr(&h);
-    struct ims_trace_writer *w = ims_trace_create(path, &h, err, sizeof err);
+    struct ims_trace_writer *w = ims_trace_create_version(path, &h, version, err, sizeof err);
     ck_assert_msg(w != NULL, "%s", err);
     for (size_t i = 0; i < NSAMPLE; i++)
         ck_assert_msg(ims_trace_write(w, &sample[i]) == 0, "%s", ims_trace_writer_error(w));
     ck_assert_msg(ims_trace_commit(w, err, sizeof err) == 0, "%s", err);
     ims_trace_hdr_free(&h);
+}
+
+static void write_sample(const char *path)
+{
+    write_sample_v(path, IMS_TRACE_VERSION);
 }
 
 static void check_header(const struct ims_trace_hdr *got, int form)
@@ -162,7 +168,8 @@ START_TEST(fault_reason_full_byte)
     const size_t nr = sizeof reasons;
     const char *p = tu_path(form_name[_i]);
     struct ims_trace_hdr h = {.version = 1};
-    struct ims_trace_writer *w = ims_trace_create(p, &h, err, sizeof err);
+    /* version 2: the binary check below looks at the 40-byte record */
+    struct ims_trace_writer *w = ims_trace_create_version(p, &h, 2, err, sizeof err);
     ck_assert_msg(w != NULL, "%s", err);
     for (size_t i = 0; i < nr; i++) {
         struct ims_rec r = {.kind = IMS_REC_DMA, .ts = i, .rid = IMS_BDF(3, 0, 0), .iova = 0x1000 * i, .size = 4,
@@ -333,11 +340,12 @@ static void reseal(unsigned char *b, size_t len)
         pos += n * 40 + 40;
     }
 }
-/* Writes the sample binary and returns its bytes and the header length. */
+/* Writes the sample binary (version 2: these tests patch its 40-byte
+ * records) and returns its bytes and the header length. */
 static unsigned char *sample_bytes(size_t *len, uint32_t *hlen)
 {
     const char *p = tu_path("orig.itr");
-    write_sample(p);
+    write_sample_v(p, 2);
     unsigned char *b = (unsigned char *)tu_read_file(p, len);
     memcpy(hlen, b + 12, 4);
     return b;
@@ -392,10 +400,10 @@ START_TEST(unknown_version)
     size_t len;
     uint32_t hlen;
     unsigned char *b = sample_bytes(&len, &hlen);
-    b[8] = 3;
-    const char *p = tu_path("v3.itr");
+    b[8] = 4;
+    const char *p = tu_path("v4.itr");
     tu_write_file(p, b, len);
-    expect_open_error(p, "unknown trace version 3 (this reader knows versions 1 and 2)");
+    expect_open_error(p, "unknown trace version 4 (this reader knows versions 1 to 3)");
     const char *t = tu_path("v2.itt");
     tu_write_file(t, "# a comment\nversion 2\n", 22);
     expect_open_error(t, ":2: unknown trace version 2");

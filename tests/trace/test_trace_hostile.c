@@ -104,13 +104,13 @@ END_TEST
 
 /* ---- Bit flips (version 2 checksums) ---- */
 
-/* 2,500 DMA records: blocks 0 and 1 of 1,024 records, block 2 of 452 (the
+/* Version 2 (40-byte records): 2,500 DMA records: blocks 0 and 1 of 1,024 records, block 2 of 452 (the
  * last). Returns the file's bytes and the header length. */
 static unsigned char *flip_sample(const char *p, size_t *len, uint32_t *hlen)
 {
     struct ims_trace_hdr h;
     tu_sample_hdr(&h);
-    struct ims_trace_writer *w = ims_trace_create(p, &h, err, sizeof err);
+    struct ims_trace_writer *w = ims_trace_create_version(p, &h, 2, err, sizeof err);
     ck_assert_msg(w != NULL, "%s", err);
     for (uint64_t i = 0; i < 2500; i++) {
         struct ims_rec r = {.kind = IMS_REC_DMA, .ts = i, .rid = IMS_BDF(3, 0, 0), .iova = i << 12, .size = 64};
@@ -206,7 +206,7 @@ START_TEST(bit_flip_zstd)
     free(b);
     struct ims_trace_reader *r = ims_trace_open(orig, err, sizeof err);
     ck_assert_ptr_nonnull(r);
-    struct ims_trace_writer *w = ims_trace_create(z, ims_trace_header(r), err, sizeof err);
+    struct ims_trace_writer *w = ims_trace_create_version(z, ims_trace_header(r), 2, err, sizeof err);
     ck_assert_ptr_nonnull(w);
     struct ims_rec rec;
     while (ims_trace_next(r, &rec) == 1)

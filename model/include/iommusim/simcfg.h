@@ -73,6 +73,7 @@ struct ims_sim_cfg {
 
     uint8_t player_mode;        /* enum ims_player_mode */
     uint32_t window;            /* closed loop: outstanding requests per device */
+    double time_scale;          /* open loop: recorded inter-arrival times are divided by it (1: as recorded) */
     uint64_t warmup;            /* DMA records excluded from stats (besides a MARK warmup-end) */
     uint32_t fault_drain_every; /* software drains the fault queue after this many new records */
     uint64_t seed;              /* for random replacement and the table-read cache */

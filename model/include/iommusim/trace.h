@@ -25,10 +25,13 @@
 extern "C" {
 #endif
 
-/* Format versions. The binary form (.itr, .itr.zst) is version 2: version 1
- * plus a header checksum and records in checksummed blocks (readers read
- * both). The text form is version 1 (it has no checksums). */
-#define IMS_TRACE_VERSION      2 /* binary form, as written */
+/* Format versions. The binary form (.itr, .itr.zst) is version 3: compact
+ * variable-length records in checksummed blocks. Version 2 is fixed 40-byte
+ * records (in checksummed blocks in .itr), version 1 the same without
+ * checksums. Readers read all three; writers write 3, or 2 when asked
+ * (ims_trace_create_version). The text form is version 1 (it has no
+ * checksums). */
+#define IMS_TRACE_VERSION      3 /* binary form, as written */
 #define IMS_TRACE_TEXT_VERSION 1 /* text form */
 
 enum ims_rec_kind {
@@ -85,7 +88,7 @@ struct ims_rec {
 #define IMS_TRACE_TEXT_MAX 256
 
 struct ims_trace_hdr {
-    uint32_t version;                  /* as read: binary 1 or 2, text 1; writers ignore it */
+    uint32_t version;                  /* as read: binary 1, 2 or 3, text 1; writers ignore it */
     char creator[IMS_TRACE_TEXT_MAX];  /* tool and version that wrote it */
     char source[IMS_TRACE_TEXT_MAX];   /* how it was made: recording command, generator + seed */
     struct ims_topo topo;              /* devices and bridges (owned by the header) */
@@ -120,6 +123,10 @@ void ims_trace_close(struct ims_trace_reader *r);
 struct ims_trace_writer;
 struct ims_trace_writer *ims_trace_create(const char *path, const struct ims_trace_hdr *hdr, char *err,
                                           size_t errlen);
+/* The same, writing binary version `version` (2 or 3; the text form has
+ * one version and ignores it). */
+struct ims_trace_writer *ims_trace_create_version(const char *path, const struct ims_trace_hdr *hdr,
+                                                  unsigned version, char *err, size_t errlen);
 /* 0 or -1 (message via ims_trace_writer_error()). Records are checked
  * (known kind, fields in range) before they are written. */
 int ims_trace_write(struct ims_trace_writer *w, const struct ims_rec *rec);
