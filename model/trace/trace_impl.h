@@ -1,11 +1,13 @@
-/* Internal to the trace library (model/trace/trace_*.c): what its four parts
+/* Internal to the trace library (model/trace/trace_*.c): what its parts
  * share. Each part is one concern:
  *
  *   trace_rec.c   records and headers: kind/gran/perm/bridge names, the range
  *                 checks every reader and writer applies, canonical copies,
  *                 header copy/free
- *   trace_bin.c   binary codec: the 40-byte record layout, record encode and
- *                 decode (the reader's hot path), the binary header
+ *   trace_bin.c   binary codec: the 40-byte record layout (versions 1, 2),
+ *                 record encode and decode (the reader's hot path), the binary
+ *                 header, version 2's blocks
+ *   trace_v3.c    binary version 3: compact records in checked blocks
  *   trace_text.c  text codec: parsing and formatting of records and headers
  *   trace_io.c    streaming and files: reader open and form detection, source
  *                 buffering, zstd in and out, the writer's temporary file and
