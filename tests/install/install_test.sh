@@ -169,10 +169,10 @@ step_vp() {
     # unmapping lets the DMA through on the stale translation.
     "$B/vp" --skip-unmap-flush >"$W/vp-stale.log" 2>&1
     rc=$?
-    [ $rc -eq 1 ] && grep -q "FAIL: the unmapped destination was written" "$W/vp-stale.log" || {
+    if [ $rc -ne 1 ] || ! grep -q "FAIL: the unmapped destination was written" "$W/vp-stale.log"; then
         cat "$W/vp-stale.log" >&2
         fail "vp --skip-unmap-flush: expected exit 1 and the stale write reported, got exit $rc"
-    }
+    fi
     echo "install_test: vp example ok (and --skip-unmap-flush fails as it must)"
 }
 
