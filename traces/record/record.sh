@@ -15,6 +15,13 @@ KEEP_LOG=0
 FAULT=0
 CONVERT=1
 TIMEOUT=240
+CPUS=
+JOBS=8
+BS=1M
+COUNT=64
+ROUNDS=1
+NET_MB=64
+DISK_MB=
 WORK=${IMS_RECORD_WORK:-/var/tmp/iommusim-record}
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${IMS_BUILD_DIR:-$REPO/build}
@@ -30,7 +37,21 @@ trace with 'iommusim trace convert --from qemu-vtd'.
 options:
   --mode strict|lazy        guest unmap policy: iommu.strict=1 or 0 (default: $MODE)
   --caching-mode on|off     VT-d caching mode (invalidation on every map) (default: $CACHING)
-  --workload W              nvme | net | virtio | mixed (default: $WORKLOAD)
+  --workload W              nvme | net | virtio | mixed: small runs (default: $WORKLOAD)
+                            nvme-mq: NVMe with one I/O queue pair per vCPU and --jobs
+                              parallel direct-I/O dd readers (each pinned to a vCPU,
+                              --count blocks of --bs from its own region, --rounds times)
+                              and one writer per vCPU
+                            net-bulk: two e1000e NICs on one QEMU hub (no host side),
+                              the second in its own network namespace; --net-mb MiB
+                              sent over TCP with busybox nc from one to the other
+  --cpus N                  guest vCPUs (default: 4 for nvme-mq, else 1); with N > 1
+                            TCG runs them round-robin on one host thread
+  --jobs N                  nvme-mq: parallel readers (default: $JOBS)
+  --bs SIZE                 nvme-mq: dd block size (default: $BS)
+  --count N                 nvme-mq: blocks per reader and round (default: $COUNT)
+  --rounds N                nvme-mq: passes over each reader's region (default: $ROUNDS)
+  --net-mb N                net-bulk: MiB sent (default: $NET_MB)
   --fault                   also provoke DMA remapping faults: at the end the NVMe
                             driver is unbound and the controller is pointed at an
                             unmapped admin queue (needs nvme in the workload)
@@ -63,6 +84,12 @@ while [ $# -gt 0 ]; do
     --work-dir) WORK=${2:?--work-dir needs a value}; shift 2 ;;
     --build-dir) BUILD=${2:?--build-dir needs a value}; shift 2 ;;
     --timeout) TIMEOUT=${2:?--timeout needs a value}; shift 2 ;;
+    --cpus) CPUS=${2:?--cpus needs a value}; shift 2 ;;
+    --jobs) JOBS=${2:?--jobs needs a value}; shift 2 ;;
+    --bs) BS=${2:?--bs needs a value}; shift 2 ;;
+    --count) COUNT=${2:?--count needs a value}; shift 2 ;;
+    --rounds) ROUNDS=${2:?--rounds needs a value}; shift 2 ;;
+    --net-mb) NET_MB=${2:?--net-mb needs a value}; shift 2 ;;
     --help|-h) usage; exit 0 ;;
     *) usage >&2; die "unknown option '$1'" ;;
     esac
@@ -70,7 +97,16 @@ done
 
 case "$MODE" in strict) STRICT=1 ;; lazy) STRICT=0 ;; *) die "--mode must be strict or lazy, not '$MODE'" ;; esac
 case "$CACHING" in on|off) ;; *) die "--caching-mode must be on or off, not '$CACHING'" ;; esac
-case "$WORKLOAD" in nvme|net|virtio|mixed) ;; *) die "--workload must be nvme, net, virtio or mixed, not '$WORKLOAD'" ;; esac
+case "$WORKLOAD" in nvme|net|virtio|mixed|nvme-mq|net-bulk) ;;
+    *) die "--workload must be nvme, net, virtio, mixed, nvme-mq or net-bulk, not '$WORKLOAD'" ;; esac
+[ -n "$CPUS" ] || { [ "$WORKLOAD" = nvme-mq ] && CPUS=4 || CPUS=1; }
+for v in CPUS JOBS COUNT ROUNDS NET_MB; do
+    case "${!v}" in ''|*[!0-9]*|0) die "--$(echo $v | tr A-Z_ a-z-) must be a positive number, not '${!v}'" ;; esac
+done
+case "${BS%[kKM]}" in ''|*[!0-9]*|0*) die "--bs must be a byte count (suffix k or M allowed), not '$BS'" ;; esac
+BS_BYTES=$(echo "$BS" | sed 's/[kK]$/*1024/; s/M$/*1048576/')
+BS_BYTES=$((BS_BYTES))
+[ $((BS_BYTES % 4096)) = 0 ] || die "--bs must be a multiple of 4096 (direct I/O), not '$BS'"
 case "$TIMEOUT" in ''|*[!0-9]*) die "--timeout must be a number of seconds" ;; esac
 if [ "$FAULT" = 1 ] && [ "$WORKLOAD" != nvme ] && [ "$WORKLOAD" != mixed ]; then
     die "--fault needs the NVMe device (--workload nvme or mixed)"
@@ -153,7 +189,14 @@ for m in "${MODS[@]}"; do
 done
 
 case "$WORKLOAD" in nvme) W_NVME=1 W_NET=0 W_VIRTIO=0 ;; net) W_NVME=0 W_NET=1 W_VIRTIO=0 ;;
-    virtio) W_NVME=0 W_NET=0 W_VIRTIO=1 ;; mixed) W_NVME=1 W_NET=1 W_VIRTIO=1 ;; esac
+    virtio) W_NVME=0 W_NET=0 W_VIRTIO=1 ;; mixed) W_NVME=1 W_NET=1 W_VIRTIO=1 ;;
+    nvme-mq|net-bulk) W_NVME=0 W_NET=0 W_VIRTIO=0 ;; esac
+W_MQ=0 W_BULK=0
+[ "$WORKLOAD" = nvme-mq ] && W_MQ=1
+[ "$WORKLOAD" = net-bulk ] && W_BULK=1
+# nvme-mq: reader j reads blocks [j*COUNT, (j+1)*COUNT) of the namespace;
+# the writers write the first COUNT/4 blocks of the readers' regions.
+MQ_DISK_MB=$(( (JOBS * COUNT * BS_BYTES + 1048575) / 1048576 + 16 ))
 
 cat > "$IRD/init" <<EOF
 #!/bin/busybox sh
@@ -186,6 +229,48 @@ if [ $W_NET = 1 ]; then
     echo "ims: workload on eth0"
     ping -c 20 -i 0.2 10.0.2.2
     ping -c 10 -i 0.2 -s 1400 10.0.2.2
+fi
+if [ $W_MQ = 1 ]; then
+    d=/dev/nvme0n1
+    waitdev \$d || echo "ims: \$d missing"
+    echo "ims: workload nvme-mq on \$d: $JOBS readers x $ROUNDS x $COUNT x $BS, $CPUS vCPUs, \$(ls /sys/block/nvme0n1/mq | wc -l) hw queues"
+    r=0
+    while [ \$r -lt $ROUNDS ]; do
+        j=0
+        while [ \$j -lt $JOBS ]; do
+            taskset -c \$((j % $CPUS)) dd if=\$d of=/dev/null bs=$BS count=$COUNT skip=\$((j * $COUNT)) iflag=direct 2>/dev/null &
+            j=\$((j + 1))
+        done
+        c=0
+        while [ \$c -lt $CPUS ]; do
+            taskset -c \$c dd if=/dev/zero of=\$d bs=$BS count=\$(( ($COUNT + 3) / 4 )) seek=\$((c * $COUNT)) oflag=direct 2>/dev/null &
+            c=\$((c + 1))
+        done
+        wait
+        r=\$((r + 1))
+    done
+fi
+if [ $W_BULK = 1 ]; then
+    waitdev /sys/class/net/eth1 || echo "ims: eth1 missing"
+    ip link set lo up
+    unshare -n sleep 100000 &
+    ns=\$!
+    sleep 0.5
+    ip link set eth1 netns \$ns
+    ip link set eth0 up
+    ip addr add 10.9.0.1/24 dev eth0
+    nsenter -t \$ns -n sh -c 'ip link set lo up; ip link set eth1 up; ip addr add 10.9.0.2/24 dev eth1'
+    sleep 2
+    # The listener's stdin must stay open (busybox nc quits on EOF of either side).
+    nsenter -t \$ns -n sh -c 'sleep 100000 | nc -l -p 5001 | wc -c > /net-got' &
+    sleep 1
+    echo "ims: workload net-bulk: $NET_MB MiB eth0 -> eth1 (own namespace)"
+    ping -c 3 -i 0.2 10.9.0.2
+    dd if=/dev/zero bs=1M count=$NET_MB 2>/dev/null | nc 10.9.0.2 5001
+    i=0; while [ ! -s /net-got ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done
+    got=\$(cat /net-got 2>/dev/null)
+    [ "\$got" = $((NET_MB * 1048576)) ] && echo "ims: net-bulk received \$got bytes" || echo "ims: net-bulk failed: received '\$got' bytes"
+    kill \$ns
 fi
 if [ $FAULT = 1 ]; then
     # Unbind the driver (its buffers are unmapped), re-enable bus mastering by
@@ -256,10 +341,22 @@ fi
 if [ "$W_NET" = 1 ]; then
     DEVS+=(-netdev "user,id=n0,restrict=on" -device "e1000e,netdev=n0")
 fi
+if [ "$W_MQ" = 1 ]; then
+    truncate -s ${MQ_DISK_MB}M "$RUN/nvme.img"
+    DEVS+=(-drive "file=$RUN/nvme.img,if=none,id=nv0,format=raw,cache=none,aio=threads"
+           -device "nvme,drive=nv0,serial=ims0,max_ioqpairs=$CPUS")
+fi
+if [ "$W_BULK" = 1 ]; then
+    # Two NICs on one hub: nothing leaves QEMU (no host-side netdev at all).
+    DEVS+=(-netdev "hubport,id=p0,hubid=0" -device "e1000e,netdev=p0"
+           -netdev "hubport,id=p1,hubid=0" -device "e1000e,netdev=p1")
+fi
 QEMU_VERSION=$(qemu-system-x86_64 --version | head -n1 | sed 's/^QEMU emulator version //')
-APPEND="console=ttyS0 rdinit=/init panic=-1 intel_iommu=on iommu.strict=$STRICT"
-QEMU_CMD=(qemu-system-x86_64 -accel tcg -machine q35,kernel-irqchip=split -device "$IOMMU"
-    -m 512M -smp 1 -nodefaults -nographic -serial stdio -no-reboot
+# no_timer_check: under TCG on a loaded host the boot-time IO-APIC timer check
+# can miss its window and panic ("timer doesn't work through Interrupt-remapped IO-APIC").
+APPEND="console=ttyS0 rdinit=/init panic=-1 no_timer_check intel_iommu=on iommu.strict=$STRICT"
+QEMU_CMD=(qemu-system-x86_64 -accel tcg,thread=single -machine q35,kernel-irqchip=split -device "$IOMMU"
+    -m 512M -smp $CPUS -nodefaults -nographic -serial stdio -no-reboot
     -kernel "$VMLINUZ" -initrd "$WORK/initramfs-$KVER.cpio" -append "$APPEND"
     "${DEVS[@]}" -msg timestamp=on -trace "events=$RUN/events,file=$RUN/qemu.log")
 log "booting ($NAME): QEMU $QEMU_VERSION, kernel $KPKG $KPKGVER"
@@ -276,12 +373,18 @@ bytes=$(stat -c %s "$RUN/qemu.log")
 log "QEMU ran $((t1 - t0)) s; log $RUN/qemu.log: $lines lines, $bytes bytes"
 
 SOURCE="traces/record/record.sh --mode $MODE --caching-mode $CACHING --workload $WORKLOAD"
+[ "$CPUS" = 1 ] || SOURCE="$SOURCE --cpus $CPUS"
+[ "$W_MQ" = 1 ] && SOURCE="$SOURCE --jobs $JOBS --bs $BS --count $COUNT --rounds $ROUNDS"
+[ "$W_BULK" = 1 ] && SOURCE="$SOURCE --net-mb $NET_MB"
 [ "$FAULT" = 1 ] && SOURCE="$SOURCE --fault"
 SOURCE="$SOURCE; QEMU $QEMU_VERSION; $KPKG $KPKGVER"
 
 mkdir -p "$(dirname "$OUT")"
 if [ "$KEEP_LOG" = 1 ]; then
-    zstd -q -19 -f "$RUN/qemu.log" -o "$OUT.log.zst"
+    # -19 takes minutes on logs of tens of MB on a loaded machine: -12 --long
+    # there (seconds, a little larger).
+    zl=(-19); [ "$bytes" -gt 16777216 ] && zl=(-12 --long=27)
+    zstd -q "${zl[@]}" -f "$RUN/qemu.log" -o "$OUT.log.zst"
     log "raw log kept: $OUT.log.zst"
 fi
 [ "$CONVERT" = 1 ] || exit 0
