@@ -21,6 +21,9 @@ BS=1M
 COUNT=64
 ROUNDS=1
 NET_MB=64
+POOL_PAGES=8192
+IOS=100000
+QD=16
 DISK_MB=
 WORK=${IMS_RECORD_WORK:-/var/tmp/iommusim-record}
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -45,6 +48,10 @@ options:
                             net-bulk: two e1000e NICs on one QEMU hub (no host side),
                               the second in its own network namespace; --net-mb MiB
                               sent over TCP with busybox nc from one to the other
+                            nvme-vfio: the NVMe controller handed to vfio-pci and driven
+                              from user space (traces/record/vfio-nvme.c, built here
+                              with gcc -static): queues and a --pool-pages buffer pool
+                              mapped once, --ios random 4 KiB I/Os at depth --qd
   --cpus N                  guest vCPUs (default: 4 for nvme-mq, else 1); with N > 1
                             TCG runs them round-robin on one host thread
   --jobs N                  nvme-mq: parallel readers (default: $JOBS)
@@ -52,6 +59,9 @@ options:
   --count N                 nvme-mq: blocks per reader and round (default: $COUNT)
   --rounds N                nvme-mq: passes over each reader's region (default: $ROUNDS)
   --net-mb N                net-bulk: MiB sent (default: $NET_MB)
+  --pool-pages N            nvme-vfio: pages in the buffer pool (default: $POOL_PAGES)
+  --ios N                   nvme-vfio: 4 KiB I/Os (default: $IOS)
+  --qd N                    nvme-vfio: I/Os in flight, 1..63 (default: $QD)
   --fault                   also provoke DMA remapping faults: at the end the NVMe
                             driver is unbound and the controller is pointed at an
                             unmapped admin queue (needs nvme in the workload)
@@ -90,6 +100,9 @@ while [ $# -gt 0 ]; do
     --count) COUNT=${2:?--count needs a value}; shift 2 ;;
     --rounds) ROUNDS=${2:?--rounds needs a value}; shift 2 ;;
     --net-mb) NET_MB=${2:?--net-mb needs a value}; shift 2 ;;
+    --pool-pages) POOL_PAGES=${2:?--pool-pages needs a value}; shift 2 ;;
+    --ios) IOS=${2:?--ios needs a value}; shift 2 ;;
+    --qd) QD=${2:?--qd needs a value}; shift 2 ;;
     --help|-h) usage; exit 0 ;;
     *) usage >&2; die "unknown option '$1'" ;;
     esac
@@ -97,10 +110,10 @@ done
 
 case "$MODE" in strict) STRICT=1 ;; lazy) STRICT=0 ;; *) die "--mode must be strict or lazy, not '$MODE'" ;; esac
 case "$CACHING" in on|off) ;; *) die "--caching-mode must be on or off, not '$CACHING'" ;; esac
-case "$WORKLOAD" in nvme|net|virtio|mixed|nvme-mq|net-bulk) ;;
-    *) die "--workload must be nvme, net, virtio, mixed, nvme-mq or net-bulk, not '$WORKLOAD'" ;; esac
+case "$WORKLOAD" in nvme|net|virtio|mixed|nvme-mq|net-bulk|nvme-vfio) ;;
+    *) die "--workload must be nvme, net, virtio, mixed, nvme-mq, net-bulk or nvme-vfio, not '$WORKLOAD'" ;; esac
 [ -n "$CPUS" ] || { [ "$WORKLOAD" = nvme-mq ] && CPUS=4 || CPUS=1; }
-for v in CPUS JOBS COUNT ROUNDS NET_MB; do
+for v in CPUS JOBS COUNT ROUNDS NET_MB POOL_PAGES IOS QD; do
     case "${!v}" in ''|*[!0-9]*|0) die "--$(echo $v | tr A-Z_ a-z-) must be a positive number, not '${!v}'" ;; esac
 done
 case "${BS%[kKM]}" in ''|*[!0-9]*|0*) die "--bs must be a byte count (suffix k or M allowed), not '$BS'" ;; esac
@@ -164,9 +177,14 @@ VMLINUZ="$MODROOT/boot/vmlinuz-$KVER"
 # --- 3. initramfs: static busybox, the modules, an /init running the workload --
 MODS=(crc64 crc64_rocksoft_generic crc64_rocksoft crct10dif_common crct10dif_generic crc_t10dif t10_pi
       nvme_core nvme e1000e virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk)
+[ "$WORKLOAD" = nvme-vfio ] && MODS+=(vfio vfio_iommu_type1 vfio_pci_core vfio_pci)
 IRD="$WORK/initramfs-$KVER"
 rm -rf "$IRD"; mkdir -p "$IRD"/{bin,dev,proc,sys,mod}
 cp /bin/busybox "$IRD/bin/busybox"
+if [ "$WORKLOAD" = nvme-vfio ]; then
+    command -v gcc >/dev/null || die "--workload nvme-vfio needs gcc (apt-get install gcc libc6-dev)"
+    gcc -static -O2 -o "$IRD/bin/vfio-nvme" "$REPO/traces/record/vfio-nvme.c" || die "cannot build vfio-nvme.c"
+fi
 : > "$IRD/mod/order"
 declare -A seen=()
 for m in "${MODS[@]}"; do
@@ -190,8 +208,10 @@ done
 
 case "$WORKLOAD" in nvme) W_NVME=1 W_NET=0 W_VIRTIO=0 ;; net) W_NVME=0 W_NET=1 W_VIRTIO=0 ;;
     virtio) W_NVME=0 W_NET=0 W_VIRTIO=1 ;; mixed) W_NVME=1 W_NET=1 W_VIRTIO=1 ;;
-    nvme-mq|net-bulk) W_NVME=0 W_NET=0 W_VIRTIO=0 ;; esac
-W_MQ=0 W_BULK=0
+    nvme-mq|net-bulk|nvme-vfio) W_NVME=0 W_NET=0 W_VIRTIO=0 ;; esac
+W_MQ=0 W_BULK=0 W_VFIO=0
+[ "$WORKLOAD" = nvme-vfio ] && W_VFIO=1
+[ $QD -lt 64 ] || die "--qd must be 1..63, not '$QD'"
 [ "$WORKLOAD" = nvme-mq ] && W_MQ=1
 [ "$WORKLOAD" = net-bulk ] && W_BULK=1
 # nvme-mq: reader j reads blocks [j*COUNT, (j+1)*COUNT) of the namespace;
@@ -272,6 +292,18 @@ if [ $W_BULK = 1 ]; then
     [ "\$got" = $((NET_MB * 1048576)) ] && echo "ims: net-bulk received \$got bytes" || echo "ims: net-bulk failed: received '\$got' bytes"
     kill \$ns
 fi
+if [ $W_VFIO = 1 ]; then
+    # Hand the controller from the kernel's nvme driver to vfio-pci: the
+    # kernel's mappings go, the user-space driver's come (a new domain).
+    waitdev /dev/nvme0n1 || echo "ims: /dev/nvme0n1 missing"
+    dev=\$(basename \$(readlink /sys/class/nvme/nvme0/device))
+    echo \$dev > /sys/bus/pci/drivers/nvme/unbind
+    echo vfio-pci > /sys/bus/pci/devices/\$dev/driver_override
+    echo \$dev > /sys/bus/pci/drivers_probe
+    waitdev /dev/vfio/\$(basename \$(readlink /sys/bus/pci/devices/\$dev/iommu_group)) || echo "ims: vfio group missing"
+    echo "ims: workload nvme-vfio on \$dev: $IOS I/Os over $POOL_PAGES pages at depth $QD"
+    /bin/vfio-nvme \$dev $POOL_PAGES $IOS $QD || echo "ims: vfio-nvme failed"
+fi
 if [ $FAULT = 1 ]; then
     # Unbind the driver (its buffers are unmapped), re-enable bus mastering by
     # hand and point the admin queues at IOVAs nothing maps: the controller's
@@ -341,6 +373,10 @@ fi
 if [ "$W_NET" = 1 ]; then
     DEVS+=(-netdev "user,id=n0,restrict=on" -device "e1000e,netdev=n0")
 fi
+if [ "$W_VFIO" = 1 ]; then
+    truncate -s 32M "$RUN/nvme.img"
+    DEVS+=(-drive "file=$RUN/nvme.img,if=none,id=nv0,format=raw" -device "nvme,drive=nv0,serial=ims0")
+fi
 if [ "$W_MQ" = 1 ]; then
     truncate -s ${MQ_DISK_MB}M "$RUN/nvme.img"
     DEVS+=(-drive "file=$RUN/nvme.img,if=none,id=nv0,format=raw,cache=none,aio=threads"
@@ -376,6 +412,7 @@ SOURCE="traces/record/record.sh --mode $MODE --caching-mode $CACHING --workload 
 [ "$CPUS" = 1 ] || SOURCE="$SOURCE --cpus $CPUS"
 [ "$W_MQ" = 1 ] && SOURCE="$SOURCE --jobs $JOBS --bs $BS --count $COUNT --rounds $ROUNDS"
 [ "$W_BULK" = 1 ] && SOURCE="$SOURCE --net-mb $NET_MB"
+[ "$W_VFIO" = 1 ] && SOURCE="$SOURCE --pool-pages $POOL_PAGES --ios $IOS --qd $QD"
 [ "$FAULT" = 1 ] && SOURCE="$SOURCE --fault"
 SOURCE="$SOURCE; QEMU $QEMU_VERSION; $KPKG $KPKGVER"
 
