@@ -24,7 +24,6 @@ NET_MB=64
 POOL_PAGES=8192
 IOS=100000
 QD=16
-DISK_MB=
 WORK=${IMS_RECORD_WORK:-/var/tmp/iommusim-record}
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${IMS_BUILD_DIR:-$REPO/build}
@@ -120,6 +119,7 @@ case "${BS%[kKM]}" in ''|*[!0-9]*|0*) die "--bs must be a byte count (suffix k o
 BS_BYTES=$(echo "$BS" | sed 's/[kK]$/*1024/; s/M$/*1048576/')
 BS_BYTES=$((BS_BYTES))
 [ $((BS_BYTES % 4096)) = 0 ] || die "--bs must be a multiple of 4096 (direct I/O), not '$BS'"
+[ "$QD" -lt 64 ] || die "--qd must be 1..63, not '$QD'"
 case "$TIMEOUT" in ''|*[!0-9]*) die "--timeout must be a number of seconds" ;; esac
 if [ "$FAULT" = 1 ] && [ "$WORKLOAD" != nvme ] && [ "$WORKLOAD" != mixed ]; then
     die "--fault needs the NVMe device (--workload nvme or mixed)"
@@ -211,7 +211,6 @@ case "$WORKLOAD" in nvme) W_NVME=1 W_NET=0 W_VIRTIO=0 ;; net) W_NVME=0 W_NET=1 W
     nvme-mq|net-bulk|nvme-vfio) W_NVME=0 W_NET=0 W_VIRTIO=0 ;; esac
 W_MQ=0 W_BULK=0 W_VFIO=0
 [ "$WORKLOAD" = nvme-vfio ] && W_VFIO=1
-[ $QD -lt 64 ] || die "--qd must be 1..63, not '$QD'"
 [ "$WORKLOAD" = nvme-mq ] && W_MQ=1
 [ "$WORKLOAD" = net-bulk ] && W_BULK=1
 # nvme-mq: reader j reads blocks [j*COUNT, (j+1)*COUNT) of the namespace;
@@ -391,8 +390,8 @@ QEMU_VERSION=$(qemu-system-x86_64 --version | head -n1 | sed 's/^QEMU emulator v
 # no_timer_check: under TCG on a loaded host the boot-time IO-APIC timer check
 # can miss its window and panic ("timer doesn't work through Interrupt-remapped IO-APIC").
 APPEND="console=ttyS0 rdinit=/init panic=-1 no_timer_check intel_iommu=on iommu.strict=$STRICT"
-QEMU_CMD=(qemu-system-x86_64 -accel tcg,thread=single -machine q35,kernel-irqchip=split -device "$IOMMU"
-    -m 512M -smp $CPUS -nodefaults -nographic -serial stdio -no-reboot
+QEMU_CMD=(qemu-system-x86_64 -accel "tcg,thread=single" -machine q35,kernel-irqchip=split -device "$IOMMU"
+    -m 512M -smp "$CPUS" -nodefaults -nographic -serial stdio -no-reboot
     -kernel "$VMLINUZ" -initrd "$WORK/initramfs-$KVER.cpio" -append "$APPEND"
     "${DEVS[@]}" -msg timestamp=on -trace "events=$RUN/events,file=$RUN/qemu.log")
 log "booting ($NAME): QEMU $QEMU_VERSION, kernel $KPKG $KPKGVER"
