@@ -12,6 +12,10 @@
 #   json/T.C.json   iommusim run --quiet --config C --trace shipped/T.itr.zst --json,
 #                   for every traces/T.itr.zst and configs/C.cfg (as scripts/results.sh),
 #                   less its "provenance" line
+#                   (not the large recordings in traces/large/: four replays each of
+#                   millions of records are too slow for the ASan suite; they are
+#                   replayed once by cli_trace_large_recordings and their JSON is in
+#                   scripts/results.sh; traces/README.md, "Large recordings")
 #   json/gen-K.C.json  the same for the checked-in golden gen/K.itr (as gen-K.itr):
 #                   generated traces have a warm-up mark, recordings do not
 #   trace/N.itr     trace convert of the hand-written text tests/trace/data/N.itt

@@ -95,10 +95,12 @@ static const char *form_name(int form)
 
 /* ---- info ---- */
 
-/* Open-addressing set of (requester id, 4 KiB IOVA page) pairs; grows at
- * 50% load. Memory: 16 bytes per slot, at most 4 slots per distinct page. */
+/* Open-addressing map from (requester id, 4 KiB IOVA page) to the time of
+ * the page's last use; grows at 50% load. Slot: page + 1 (0 = empty), then
+ * rid in bits 0..15 and the last-use time in bits 16..63. Memory: 16 bytes
+ * per slot, at most 4 slots per distinct page. */
 struct pageset {
-    uint64_t *keys; /* pairs: page + 1 (0 = empty), rid */
+    uint64_t *keys;
     size_t cap, n;
 };
 
@@ -109,17 +111,19 @@ static uint64_t mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
-static int pageset_add(struct pageset *s, uint16_t rid, uint64_t page)
+/* The value word of (rid, page), inserted with time 0 (and *fresh set) when
+ * new; NULL when out of memory. */
+static uint64_t *pageset_slot(struct pageset *s, uint16_t rid, uint64_t page, bool *fresh)
 {
     if (2 * (s->n + 1) > s->cap) {
         size_t nc = s->cap ? 2 * s->cap : 1024;
         uint64_t *nk = calloc(nc * 2, sizeof *nk);
         if (!nk)
-            return -1;
+            return NULL;
         for (size_t i = 0; i < s->cap; i++) {
             if (!s->keys[2 * i])
                 continue;
-            size_t h = mix64(s->keys[2 * i] ^ (s->keys[2 * i + 1] << 52)) & (nc - 1);
+            size_t h = mix64(s->keys[2 * i] ^ ((s->keys[2 * i + 1] & 0xffff) << 52)) & (nc - 1);
             while (nk[2 * h])
                 h = (h + 1) & (nc - 1);
             nk[2 * h] = s->keys[2 * i];
@@ -132,13 +136,136 @@ static int pageset_add(struct pageset *s, uint16_t rid, uint64_t page)
     uint64_t k = page + 1;
     size_t h = mix64(k ^ ((uint64_t)rid << 52)) & (s->cap - 1);
     while (s->keys[2 * h]) {
-        if (s->keys[2 * h] == k && s->keys[2 * h + 1] == rid)
-            return 0;
+        if (s->keys[2 * h] == k && (s->keys[2 * h + 1] & 0xffff) == rid) {
+            *fresh = false;
+            return &s->keys[2 * h + 1];
+        }
         h = (h + 1) & (s->cap - 1);
     }
     s->keys[2 * h] = k;
     s->keys[2 * h + 1] = rid;
     s->n++;
+    *fresh = true;
+    return &s->keys[2 * h + 1];
+}
+
+/* Exact reuse distances (LRU stack distances) of the page-access stream: the
+ * number of distinct other (rid, page) pairs used between two uses of one.
+ * A Fenwick tree over access times holds a 1 at each page's last use, so the
+ * distance is the count of ones between the previous use and now. Times are
+ * renumbered 1..n (n = pages with a last use) whenever they reach the tree's
+ * size, which stays within 4 slots per distinct page: memory grows with the
+ * footprint, not the trace length. hist[d] counts reuses at distance d. */
+struct reuse {
+    uint64_t *bit; /* Fenwick tree, 1-based, cap entries */
+    size_t cap;
+    uint64_t now; /* the next access time, 1..cap */
+    uint64_t *hist;
+    size_t hcap;
+    uint64_t reuses, first;
+};
+
+static uint64_t bit_sum(const struct reuse *u, uint64_t i)
+{
+    uint64_t s = 0;
+    for (; i; i &= i - 1)
+        s += u->bit[i - 1];
+    return s;
+}
+
+static void bit_add(struct reuse *u, uint64_t i, int64_t v)
+{
+    for (; i <= u->cap; i += i & (~i + 1))
+        u->bit[i - 1] += (uint64_t)v;
+}
+
+/* Renumbers every page's last-use time by its rank among them (a prefix sum
+ * of the tree), grows the tree to at least twice that count, and refills it
+ * with ones at 1..n. -1: out of memory. */
+static int reuse_compact(struct reuse *u, struct pageset *s)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < s->cap; i++) {
+        uint64_t *v = &s->keys[2 * i + 1];
+        if (!s->keys[2 * i] || !(*v >> 16))
+            continue;
+        *v = (*v & 0xffff) | (bit_sum(u, *v >> 16) << 16);
+        n++;
+    }
+    size_t nc = u->cap ? u->cap : 1024;
+    while (2 * n + 2 > nc)
+        nc *= 2;
+    if (nc != u->cap) {
+        uint64_t *nb = realloc(u->bit, nc * sizeof *nb);
+        if (!nb)
+            return -1;
+        u->bit = nb;
+        u->cap = nc;
+    }
+    memset(u->bit, 0, u->cap * sizeof *u->bit);
+    for (uint64_t i = 1; i <= u->cap; i++) { /* linear build: ones at 1..n, sums pushed up */
+        u->bit[i - 1] += i <= n;
+        uint64_t j = i + (i & (~i + 1));
+        if (j <= u->cap)
+            u->bit[j - 1] += u->bit[i - 1];
+    }
+    u->now = n + 1;
+    return 0;
+}
+
+/* One use of (rid, page). -1: out of memory. */
+static int reuse_touch(struct reuse *u, struct pageset *s, uint16_t rid, uint64_t page)
+{
+    bool fresh;
+    uint64_t *v = pageset_slot(s, rid, page, &fresh);
+    if (!v)
+        return -1;
+    if (fresh) {
+        u->first++;
+    } else {
+        uint64_t last = *v >> 16;
+        uint64_t d = bit_sum(u, u->now - 1) - bit_sum(u, last);
+        bit_add(u, last, -1);
+        *v &= 0xffff;
+        if (d >= u->hcap) {
+            size_t nc = u->hcap ? u->hcap : 1024;
+            while (nc <= d)
+                nc *= 2;
+            uint64_t *nh = realloc(u->hist, nc * sizeof *nh);
+            if (!nh)
+                return -1;
+            memset(nh + u->hcap, 0, (nc - u->hcap) * sizeof *nh);
+            u->hist = nh;
+            u->hcap = nc;
+        }
+        u->hist[d]++;
+        u->reuses++;
+    }
+    if (u->now > u->cap && reuse_compact(u, s) < 0)
+        return -1;
+    bit_add(u, u->now, 1);
+    *v |= u->now << 16;
+    u->now++;
+    return 0;
+}
+
+/* The nearest-rank percentile p (0 < p <= 100) of the reuse distances. */
+static uint64_t reuse_percentile(const struct reuse *u, unsigned p)
+{
+    uint64_t rank = (u->reuses * p + 99) / 100, cum = 0;
+    for (size_t d = 0; d < u->hcap; d++) {
+        cum += u->hist[d];
+        if (cum >= rank)
+            return d;
+    }
+    return u->hcap;
+}
+
+static uint64_t reuse_max(const struct reuse *u)
+{
+    for (size_t d = u->hcap; d > 0; d--)
+        if (u->hist[d - 1])
+            return d - 1;
     return 0;
 }
 
@@ -191,7 +318,11 @@ static int cmd_info(int argc, char **argv)
                    "reads and writes; bytes moved; devices (distinct requester ids in DMA records);\n"
                    "time span of the DMA records; distinct 4 KiB pages touched, counted exactly as\n"
                    "distinct (requester id, IOVA page) pairs in a hash set (16 bytes per slot, memory\n"
-                   "grows with the number of distinct pages, not with the trace length).\n"
+                   "grows with the number of distinct pages, not with the trace length); page accesses\n"
+                   "(each 4 KiB page a dma record covers, in record order) and the share of first\n"
+                   "touches; exact reuse distances (distinct other pages used between two uses of one\n"
+                   "(requester id, page)): p50, p90, p99 and max, in memory that grows with the\n"
+                   "number of distinct pages.\n"
                    "Exit status: 0 ok, 2 unreadable or malformed trace.\n");
             return EXIT_OK;
         }
@@ -204,6 +335,7 @@ static int cmd_info(int argc, char **argv)
     struct ims_rec *recs = malloc(BATCH * sizeof *recs);
     uint8_t *seen = calloc(65536 / 8, 1);
     struct pageset ps = {0};
+    struct reuse ru = {.now = 1};
     uint64_t kinds[IMS_REC_KIND_MAX + 1] = {0};
     uint64_t total = 0, reads = 0, writes = 0, rbytes = 0, wbytes = 0, exp_pa = 0, exp_fault = 0, pasid = 0;
     uint64_t ts_min = UINT64_MAX, ts_max = 0, marks = 0;
@@ -245,7 +377,7 @@ static int cmd_info(int argc, char **argv)
             }
             uint64_t first = x->iova >> 12, last = (x->iova + x->size - 1) >> 12;
             for (uint64_t p = first; p <= last; p++)
-                if (pageset_add(&ps, x->rid, p) < 0) {
+                if (reuse_touch(&ru, &ps, x->rid, p) < 0) {
                     fprintf(stderr, "iommusim trace info: out of memory counting pages\n");
                     rc = EXIT_USAGE;
                     goto out;
@@ -285,8 +417,20 @@ static int cmd_info(int argc, char **argv)
     else
         printf("time span: - (no dma records)\n");
     printf("distinct 4 KiB pages touched: %zu (exact: (requester id, IOVA page) pairs in a hash set)\n", ps.n);
+    uint64_t accesses = ru.first + ru.reuses;
+    printf("page accesses: %" PRIu64 " (each 4 KiB page a dma record covers), first touches %" PRIu64 " (%.2f %%)\n",
+           accesses, ru.first, accesses ? 100.0 * (double)ru.first / (double)accesses : 0.0);
+    if (ru.reuses)
+        printf("reuse distance: p50 %" PRIu64 ", p90 %" PRIu64 ", p99 %" PRIu64 ", max %" PRIu64 " over %" PRIu64
+               " reuses (exact: distinct other pages between two uses of one page)\n",
+               reuse_percentile(&ru, 50), reuse_percentile(&ru, 90), reuse_percentile(&ru, 99), reuse_max(&ru),
+               ru.reuses);
+    else
+        printf("reuse distance: - (no page used twice)\n");
 out:
     free(ps.keys);
+    free(ru.bit);
+    free(ru.hist);
     free(seen);
     free(recs);
     ims_trace_close(r);

@@ -15,6 +15,15 @@ KEEP_LOG=0
 FAULT=0
 CONVERT=1
 TIMEOUT=240
+CPUS=
+JOBS=8
+BS=1M
+COUNT=64
+ROUNDS=1
+NET_MB=64
+POOL_PAGES=8192
+IOS=100000
+QD=16
 WORK=${IMS_RECORD_WORK:-/var/tmp/iommusim-record}
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${IMS_BUILD_DIR:-$REPO/build}
@@ -30,7 +39,28 @@ trace with 'iommusim trace convert --from qemu-vtd'.
 options:
   --mode strict|lazy        guest unmap policy: iommu.strict=1 or 0 (default: $MODE)
   --caching-mode on|off     VT-d caching mode (invalidation on every map) (default: $CACHING)
-  --workload W              nvme | net | virtio | mixed (default: $WORKLOAD)
+  --workload W              nvme | net | virtio | mixed: small runs (default: $WORKLOAD)
+                            nvme-mq: NVMe with one I/O queue pair per vCPU and --jobs
+                              parallel direct-I/O dd readers (each pinned to a vCPU,
+                              --count blocks of --bs from its own region, --rounds times)
+                              and one writer per vCPU
+                            net-bulk: two e1000e NICs on one QEMU hub (no host side),
+                              the second in its own network namespace; --net-mb MiB
+                              sent over TCP with busybox nc from one to the other
+                            nvme-vfio: the NVMe controller handed to vfio-pci and driven
+                              from user space (traces/record/vfio-nvme.c, built here
+                              with gcc -static): queues and a --pool-pages buffer pool
+                              mapped once, --ios random 4 KiB I/Os at depth --qd
+  --cpus N                  guest vCPUs (default: 4 for nvme-mq, else 1); with N > 1
+                            TCG runs them round-robin on one host thread
+  --jobs N                  nvme-mq: parallel readers (default: $JOBS)
+  --bs SIZE                 nvme-mq: dd block size (default: $BS)
+  --count N                 nvme-mq: blocks per reader and round (default: $COUNT)
+  --rounds N                nvme-mq: passes over each reader's region (default: $ROUNDS)
+  --net-mb N                net-bulk: MiB sent (default: $NET_MB)
+  --pool-pages N            nvme-vfio: pages in the buffer pool (default: $POOL_PAGES)
+  --ios N                   nvme-vfio: 4 KiB I/Os (default: $IOS)
+  --qd N                    nvme-vfio: I/Os in flight, 1..63 (default: $QD)
   --fault                   also provoke DMA remapping faults: at the end the NVMe
                             driver is unbound and the controller is pointed at an
                             unmapped admin queue (needs nvme in the workload)
@@ -63,6 +93,15 @@ while [ $# -gt 0 ]; do
     --work-dir) WORK=${2:?--work-dir needs a value}; shift 2 ;;
     --build-dir) BUILD=${2:?--build-dir needs a value}; shift 2 ;;
     --timeout) TIMEOUT=${2:?--timeout needs a value}; shift 2 ;;
+    --cpus) CPUS=${2:?--cpus needs a value}; shift 2 ;;
+    --jobs) JOBS=${2:?--jobs needs a value}; shift 2 ;;
+    --bs) BS=${2:?--bs needs a value}; shift 2 ;;
+    --count) COUNT=${2:?--count needs a value}; shift 2 ;;
+    --rounds) ROUNDS=${2:?--rounds needs a value}; shift 2 ;;
+    --net-mb) NET_MB=${2:?--net-mb needs a value}; shift 2 ;;
+    --pool-pages) POOL_PAGES=${2:?--pool-pages needs a value}; shift 2 ;;
+    --ios) IOS=${2:?--ios needs a value}; shift 2 ;;
+    --qd) QD=${2:?--qd needs a value}; shift 2 ;;
     --help|-h) usage; exit 0 ;;
     *) usage >&2; die "unknown option '$1'" ;;
     esac
@@ -70,7 +109,17 @@ done
 
 case "$MODE" in strict) STRICT=1 ;; lazy) STRICT=0 ;; *) die "--mode must be strict or lazy, not '$MODE'" ;; esac
 case "$CACHING" in on|off) ;; *) die "--caching-mode must be on or off, not '$CACHING'" ;; esac
-case "$WORKLOAD" in nvme|net|virtio|mixed) ;; *) die "--workload must be nvme, net, virtio or mixed, not '$WORKLOAD'" ;; esac
+case "$WORKLOAD" in nvme|net|virtio|mixed|nvme-mq|net-bulk|nvme-vfio) ;;
+    *) die "--workload must be nvme, net, virtio, mixed, nvme-mq, net-bulk or nvme-vfio, not '$WORKLOAD'" ;; esac
+[ -n "$CPUS" ] || { [ "$WORKLOAD" = nvme-mq ] && CPUS=4 || CPUS=1; }
+for v in CPUS JOBS COUNT ROUNDS NET_MB POOL_PAGES IOS QD; do
+    case "${!v}" in ''|*[!0-9]*|0) die "--$(echo $v | tr A-Z_ a-z-) must be a positive number, not '${!v}'" ;; esac
+done
+case "${BS%[kKM]}" in ''|*[!0-9]*|0*) die "--bs must be a byte count (suffix k or M allowed), not '$BS'" ;; esac
+BS_BYTES=$(echo "$BS" | sed 's/[kK]$/*1024/; s/M$/*1048576/')
+BS_BYTES=$((BS_BYTES))
+[ $((BS_BYTES % 4096)) = 0 ] || die "--bs must be a multiple of 4096 (direct I/O), not '$BS'"
+[ "$QD" -lt 64 ] || die "--qd must be 1..63, not '$QD'"
 case "$TIMEOUT" in ''|*[!0-9]*) die "--timeout must be a number of seconds" ;; esac
 if [ "$FAULT" = 1 ] && [ "$WORKLOAD" != nvme ] && [ "$WORKLOAD" != mixed ]; then
     die "--fault needs the NVMe device (--workload nvme or mixed)"
@@ -128,9 +177,14 @@ VMLINUZ="$MODROOT/boot/vmlinuz-$KVER"
 # --- 3. initramfs: static busybox, the modules, an /init running the workload --
 MODS=(crc64 crc64_rocksoft_generic crc64_rocksoft crct10dif_common crct10dif_generic crc_t10dif t10_pi
       nvme_core nvme e1000e virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk)
+[ "$WORKLOAD" = nvme-vfio ] && MODS+=(vfio vfio_iommu_type1 vfio_pci_core vfio_pci)
 IRD="$WORK/initramfs-$KVER"
 rm -rf "$IRD"; mkdir -p "$IRD"/{bin,dev,proc,sys,mod}
 cp /bin/busybox "$IRD/bin/busybox"
+if [ "$WORKLOAD" = nvme-vfio ]; then
+    command -v gcc >/dev/null || die "--workload nvme-vfio needs gcc (apt-get install gcc libc6-dev)"
+    gcc -static -O2 -o "$IRD/bin/vfio-nvme" "$REPO/traces/record/vfio-nvme.c" || die "cannot build vfio-nvme.c"
+fi
 : > "$IRD/mod/order"
 declare -A seen=()
 for m in "${MODS[@]}"; do
@@ -153,7 +207,15 @@ for m in "${MODS[@]}"; do
 done
 
 case "$WORKLOAD" in nvme) W_NVME=1 W_NET=0 W_VIRTIO=0 ;; net) W_NVME=0 W_NET=1 W_VIRTIO=0 ;;
-    virtio) W_NVME=0 W_NET=0 W_VIRTIO=1 ;; mixed) W_NVME=1 W_NET=1 W_VIRTIO=1 ;; esac
+    virtio) W_NVME=0 W_NET=0 W_VIRTIO=1 ;; mixed) W_NVME=1 W_NET=1 W_VIRTIO=1 ;;
+    nvme-mq|net-bulk|nvme-vfio) W_NVME=0 W_NET=0 W_VIRTIO=0 ;; esac
+W_MQ=0 W_BULK=0 W_VFIO=0
+[ "$WORKLOAD" = nvme-vfio ] && W_VFIO=1
+[ "$WORKLOAD" = nvme-mq ] && W_MQ=1
+[ "$WORKLOAD" = net-bulk ] && W_BULK=1
+# nvme-mq: reader j reads blocks [j*COUNT, (j+1)*COUNT) of the namespace;
+# the writers write the first COUNT/4 blocks of the readers' regions.
+MQ_DISK_MB=$(( (JOBS * COUNT * BS_BYTES + 1048575) / 1048576 + 16 ))
 
 cat > "$IRD/init" <<EOF
 #!/bin/busybox sh
@@ -186,6 +248,60 @@ if [ $W_NET = 1 ]; then
     echo "ims: workload on eth0"
     ping -c 20 -i 0.2 10.0.2.2
     ping -c 10 -i 0.2 -s 1400 10.0.2.2
+fi
+if [ $W_MQ = 1 ]; then
+    d=/dev/nvme0n1
+    waitdev \$d || echo "ims: \$d missing"
+    echo "ims: workload nvme-mq on \$d: $JOBS readers x $ROUNDS x $COUNT x $BS, $CPUS vCPUs, \$(ls /sys/block/nvme0n1/mq | wc -l) hw queues"
+    r=0
+    while [ \$r -lt $ROUNDS ]; do
+        j=0
+        while [ \$j -lt $JOBS ]; do
+            taskset -c \$((j % $CPUS)) dd if=\$d of=/dev/null bs=$BS count=$COUNT skip=\$((j * $COUNT)) iflag=direct 2>/dev/null &
+            j=\$((j + 1))
+        done
+        c=0
+        while [ \$c -lt $CPUS ]; do
+            taskset -c \$c dd if=/dev/zero of=\$d bs=$BS count=\$(( ($COUNT + 3) / 4 )) seek=\$((c * $COUNT)) oflag=direct 2>/dev/null &
+            c=\$((c + 1))
+        done
+        wait
+        r=\$((r + 1))
+    done
+fi
+if [ $W_BULK = 1 ]; then
+    waitdev /sys/class/net/eth1 || echo "ims: eth1 missing"
+    ip link set lo up
+    unshare -n sleep 100000 &
+    ns=\$!
+    sleep 0.5
+    ip link set eth1 netns \$ns
+    ip link set eth0 up
+    ip addr add 10.9.0.1/24 dev eth0
+    nsenter -t \$ns -n sh -c 'ip link set lo up; ip link set eth1 up; ip addr add 10.9.0.2/24 dev eth1'
+    sleep 2
+    # The listener's stdin must stay open (busybox nc quits on EOF of either side).
+    nsenter -t \$ns -n sh -c 'sleep 100000 | nc -l -p 5001 | wc -c > /net-got' &
+    sleep 1
+    echo "ims: workload net-bulk: $NET_MB MiB eth0 -> eth1 (own namespace)"
+    ping -c 3 -i 0.2 10.9.0.2
+    dd if=/dev/zero bs=1M count=$NET_MB 2>/dev/null | nc 10.9.0.2 5001
+    i=0; while [ ! -s /net-got ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done
+    got=\$(cat /net-got 2>/dev/null)
+    [ "\$got" = $((NET_MB * 1048576)) ] && echo "ims: net-bulk received \$got bytes" || echo "ims: net-bulk failed: received '\$got' bytes"
+    kill \$ns
+fi
+if [ $W_VFIO = 1 ]; then
+    # Hand the controller from the kernel's nvme driver to vfio-pci: the
+    # kernel's mappings go, the user-space driver's come (a new domain).
+    waitdev /dev/nvme0n1 || echo "ims: /dev/nvme0n1 missing"
+    dev=\$(basename \$(readlink /sys/class/nvme/nvme0/device))
+    echo \$dev > /sys/bus/pci/drivers/nvme/unbind
+    echo vfio-pci > /sys/bus/pci/devices/\$dev/driver_override
+    echo \$dev > /sys/bus/pci/drivers_probe
+    waitdev /dev/vfio/\$(basename \$(readlink /sys/bus/pci/devices/\$dev/iommu_group)) || echo "ims: vfio group missing"
+    echo "ims: workload nvme-vfio on \$dev: $IOS I/Os over $POOL_PAGES pages at depth $QD"
+    /bin/vfio-nvme \$dev $POOL_PAGES $IOS $QD || echo "ims: vfio-nvme failed"
 fi
 if [ $FAULT = 1 ]; then
     # Unbind the driver (its buffers are unmapped), re-enable bus mastering by
@@ -256,10 +372,26 @@ fi
 if [ "$W_NET" = 1 ]; then
     DEVS+=(-netdev "user,id=n0,restrict=on" -device "e1000e,netdev=n0")
 fi
+if [ "$W_VFIO" = 1 ]; then
+    truncate -s 32M "$RUN/nvme.img"
+    DEVS+=(-drive "file=$RUN/nvme.img,if=none,id=nv0,format=raw" -device "nvme,drive=nv0,serial=ims0")
+fi
+if [ "$W_MQ" = 1 ]; then
+    truncate -s ${MQ_DISK_MB}M "$RUN/nvme.img"
+    DEVS+=(-drive "file=$RUN/nvme.img,if=none,id=nv0,format=raw,cache=none,aio=threads"
+           -device "nvme,drive=nv0,serial=ims0,max_ioqpairs=$CPUS")
+fi
+if [ "$W_BULK" = 1 ]; then
+    # Two NICs on one hub: nothing leaves QEMU (no host-side netdev at all).
+    DEVS+=(-netdev "hubport,id=p0,hubid=0" -device "e1000e,netdev=p0"
+           -netdev "hubport,id=p1,hubid=0" -device "e1000e,netdev=p1")
+fi
 QEMU_VERSION=$(qemu-system-x86_64 --version | head -n1 | sed 's/^QEMU emulator version //')
-APPEND="console=ttyS0 rdinit=/init panic=-1 intel_iommu=on iommu.strict=$STRICT"
-QEMU_CMD=(qemu-system-x86_64 -accel tcg -machine q35,kernel-irqchip=split -device "$IOMMU"
-    -m 512M -smp 1 -nodefaults -nographic -serial stdio -no-reboot
+# no_timer_check: under TCG on a loaded host the boot-time IO-APIC timer check
+# can miss its window and panic ("timer doesn't work through Interrupt-remapped IO-APIC").
+APPEND="console=ttyS0 rdinit=/init panic=-1 no_timer_check intel_iommu=on iommu.strict=$STRICT"
+QEMU_CMD=(qemu-system-x86_64 -accel "tcg,thread=single" -machine q35,kernel-irqchip=split -device "$IOMMU"
+    -m 512M -smp "$CPUS" -nodefaults -nographic -serial stdio -no-reboot
     -kernel "$VMLINUZ" -initrd "$WORK/initramfs-$KVER.cpio" -append "$APPEND"
     "${DEVS[@]}" -msg timestamp=on -trace "events=$RUN/events,file=$RUN/qemu.log")
 log "booting ($NAME): QEMU $QEMU_VERSION, kernel $KPKG $KPKGVER"
@@ -276,12 +408,19 @@ bytes=$(stat -c %s "$RUN/qemu.log")
 log "QEMU ran $((t1 - t0)) s; log $RUN/qemu.log: $lines lines, $bytes bytes"
 
 SOURCE="traces/record/record.sh --mode $MODE --caching-mode $CACHING --workload $WORKLOAD"
+[ "$CPUS" = 1 ] || SOURCE="$SOURCE --cpus $CPUS"
+[ "$W_MQ" = 1 ] && SOURCE="$SOURCE --jobs $JOBS --bs $BS --count $COUNT --rounds $ROUNDS"
+[ "$W_BULK" = 1 ] && SOURCE="$SOURCE --net-mb $NET_MB"
+[ "$W_VFIO" = 1 ] && SOURCE="$SOURCE --pool-pages $POOL_PAGES --ios $IOS --qd $QD"
 [ "$FAULT" = 1 ] && SOURCE="$SOURCE --fault"
 SOURCE="$SOURCE; QEMU $QEMU_VERSION; $KPKG $KPKGVER"
 
 mkdir -p "$(dirname "$OUT")"
 if [ "$KEEP_LOG" = 1 ]; then
-    zstd -q -19 -f "$RUN/qemu.log" -o "$OUT.log.zst"
+    # -19 takes minutes on logs of tens of MB on a loaded machine: -12 --long
+    # there (seconds, a little larger).
+    zl=(-19); [ "$bytes" -gt 16777216 ] && zl=(-12 --long=27)
+    zstd -q "${zl[@]}" -f "$RUN/qemu.log" -o "$OUT.log.zst"
     log "raw log kept: $OUT.log.zst"
 fi
 [ "$CONVERT" = 1 ] || exit 0
