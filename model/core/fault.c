@@ -47,8 +47,8 @@ static void fault_report(struct ims_iommu *mmu, const struct ims_req *req, unsig
         .reason = (uint8_t)reason,
         .is_read = req->access != IMS_PERM_W,
         .at = req->at,
-        .pasid_present = false,
-        .pasid = 0,
+        .pasid_present = mmu->sm && req->pasid != IMS_NO_PASID, /* scalable mode: PP, PV (7.3) */
+        .pasid = mmu->sm && req->pasid != IMS_NO_PASID ? req->pasid : 0,
     };
     uint64_t w[2];
     ims_fault_record_encode(&rec, w);

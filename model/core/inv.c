@@ -5,10 +5,13 @@
 #include "ctx_cache.h"
 #include "iotlb.h"
 #include "psc.h"
+#include "sm_impl.h"
 
 size_t ims_inv_context(struct ims_iommu *mmu, enum ims_inv_gran gran, uint16_t did, uint16_t sid, uint8_t fm)
 {
     mmu->st.inv_ctx++;
+    if (mmu->sm)
+        return ims_sm_inv_context(mmu, gran, sid, fm);
     return ims_ctxc_invalidate(mmu, gran, did, sid, fm);
 }
 
@@ -28,6 +31,8 @@ static void page_range(uint64_t addr, uint8_t am, uint64_t *lo, uint64_t *hi)
 size_t ims_inv_iotlb(struct ims_iommu *mmu, enum ims_inv_gran gran, uint16_t did, uint64_t addr, uint8_t am, bool ih)
 {
     mmu->st.inv_iotlb++;
+    if (mmu->sm)
+        return ims_sm_inv_iotlb(mmu, gran, did, addr, am, ih);
     if (gran == IMS_INV_PAGE && am == 0) {
         /* One 4 KiB page (what a strict-mode driver sends for every unmapped
          * page): for each page size, and for each paging-structure level,
@@ -51,6 +56,24 @@ size_t ims_inv_iotlb(struct ims_iommu *mmu, enum ims_inv_gran gran, uint16_t did
     if (gran == IMS_INV_PAGE && ih)
         return n;
     return n + ims_psc_invalidate(mmu, by_did, did, lo, hi);
+}
+
+/* Scalable mode's PASID-based commands (VT-d 6.5.2.4, 6.5.2.5; sm.c). */
+size_t ims_inv_pasid_cache(struct ims_iommu *mmu, enum ims_pinv_gran gran, uint16_t did, uint32_t pasid)
+{
+    if (!mmu->sm)
+        return 0;
+    mmu->st.sm.inv_pasid_cache++;
+    return ims_sm_inv_pasid_cache(mmu, gran, did, pasid);
+}
+
+size_t ims_inv_piotlb(struct ims_iommu *mmu, enum ims_pinv_gran gran, uint16_t did, uint32_t pasid, uint64_t addr,
+                      uint8_t am, bool ih)
+{
+    if (!mmu->sm)
+        return 0;
+    mmu->st.sm.inv_piotlb++;
+    return ims_sm_inv_piotlb(mmu, gran, did, pasid, addr, am, ih);
 }
 
 /* ---- Scopes for a timing layer ---- */

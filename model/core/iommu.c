@@ -23,6 +23,10 @@ void ims_iommu_cfg_default(struct ims_iommu_cfg *cfg)
         cfg->psc[l] = (struct ims_cache_cfg){.sets = psc[l].sets, .ways = psc[l].ways, .repl = IMS_REPL_LRU, .seed = 1};
     cfg->fq_base = UINT64_C(0x00000000fee00000);
     cfg->fq_records = 0; /* follows caps.nfr, also when that is changed */
+    cfg->sm.enabled = false; /* legacy mode */
+    cfg->sm.fl5lp = true;
+    cfg->sm.fl1gp = true;
+    cfg->sm.pasid_cache = (struct ims_cache_cfg){.sets = 16, .ways = 4, .repl = IMS_REPL_LRU, .seed = 1};
 }
 
 static const struct ims_cache_cfg no_cache = {0, 0, 0, 0, false};
@@ -44,6 +48,14 @@ struct ims_iommu *ims_iommu_create(const struct ims_iommu_cfg *cfg, const struct
         snprintf(what, sizeof what, "psc[%u]", l);
         if (ims_cache_cfg_check(&cfg->psc[l], what, err, errlen))
             return NULL;
+    }
+    if (cfg->sm.enabled) {
+        if (ims_cache_cfg_check(&cfg->sm.pasid_cache, "sm.pasid_cache", err, errlen))
+            return NULL;
+        if (cfg->miss_classes) {
+            snprintf(err, errlen, "iommu: miss_classes: legacy mode only (sm.enabled is set)");
+            return NULL;
+        }
     }
     uint32_t records = cfg->fq_records ? cfg->fq_records : cfg->caps.nfr;
     if (records < 2) {
@@ -86,6 +98,14 @@ struct ims_iommu *ims_iommu_create(const struct ims_iommu_cfg *cfg, const struct
         mmu->rid_row = calloc(UINT32_C(1) << 16, sizeof *mmu->rid_row);
         ok = ok && mmu->did_row && mmu->rid_row;
     }
+    if (cfg->sm.enabled) { /* scalable mode: the PASID cache and its entries' word 2 */
+        mmu->sm = true;
+        struct ims_cache_cfg pcc = cfg->sm.pasid_cache;
+        pcc.classify = false;
+        mmu->pasidc = ims_cache_create(&pcc);
+        mmu->pasidc_w2 = calloc((size_t)pcc.sets * pcc.ways + 1, sizeof *mmu->pasidc_w2);
+        ok = ok && mmu->pasidc && mmu->pasidc_w2;
+    }
     if (!ok) {
         snprintf(err, errlen, "iommu: out of memory creating caches");
         ims_iommu_destroy(mmu);
@@ -104,6 +124,9 @@ void ims_iommu_destroy(struct ims_iommu *mmu)
     ims_cache_destroy(mmu->iotlb);
     for (unsigned l = 0; l <= IMS_MAX_LEVELS; l++)
         ims_cache_destroy(mmu->psc[l]);
+    if (mmu->pasidc)
+        ims_cache_destroy(mmu->pasidc);
+    free(mmu->pasidc_w2);
     free(mmu->did_row);
     free(mmu->rid_row);
     free(mmu);
@@ -123,6 +146,8 @@ const struct ims_stats *ims_iommu_stats(struct ims_iommu *mmu)
     mmu->st.iotlb = *ims_cache_stats(mmu->iotlb);
     for (unsigned l = 0; l <= IMS_MAX_LEVELS; l++)
         mmu->st.psc[l] = *ims_cache_stats(mmu->psc[l]);
+    if (mmu->pasidc)
+        mmu->st.sm.pasid_cache = *ims_cache_stats(mmu->pasidc);
     return &mmu->st;
 }
 
@@ -137,6 +162,8 @@ void ims_iommu_stats_reset(struct ims_iommu *mmu)
     ims_cache_stats_reset(mmu->iotlb);
     for (unsigned l = 0; l <= IMS_MAX_LEVELS; l++)
         ims_cache_stats_reset(mmu->psc[l]);
+    if (mmu->pasidc)
+        ims_cache_stats_reset(mmu->pasidc);
 }
 
 static void cache_stats_sub(struct ims_cache_stats *o, const struct ims_cache_stats *a,
@@ -195,4 +222,19 @@ void ims_stats_sub(struct ims_stats *out, const struct ims_stats *a, const struc
     r->n_rid = a->n_rid;
     id_stats_sub(r->by_did, a->by_did, b->by_did);
     id_stats_sub(r->by_rid, a->by_rid, b->by_rid);
+    struct ims_sm_stats *o = &r->sm;
+    const struct ims_sm_stats *x = &a->sm, *y = &b->sm;
+    o->pasid_dir_reads = x->pasid_dir_reads - y->pasid_dir_reads;
+    o->pasid_entry_reads = x->pasid_entry_reads - y->pasid_entry_reads;
+    o->fl_reads = x->fl_reads - y->fl_reads;
+    o->sl_reads = x->sl_reads - y->sl_reads;
+    o->nested_sl_reads = x->nested_sl_reads - y->nested_sl_reads;
+    o->ad_writes = x->ad_writes - y->ad_writes;
+    o->walks_fl = x->walks_fl - y->walks_fl;
+    o->walks_sl = x->walks_sl - y->walks_sl;
+    o->walks_nested = x->walks_nested - y->walks_nested;
+    o->passthru = x->passthru - y->passthru;
+    o->inv_pasid_cache = x->inv_pasid_cache - y->inv_pasid_cache;
+    o->inv_piotlb = x->inv_piotlb - y->inv_piotlb;
+    cache_stats_sub(&o->pasid_cache, &x->pasid_cache, &y->pasid_cache);
 }

@@ -5,6 +5,9 @@
  *   iotlb.h/.c   IOTLB (tag: domain, page number, page size)
  *   psc.h/.c     paging-structure caches (one per level)
  *   walk.c       second-level page walker
+ *   sm.c         scalable mode: root, context, PASID directory and table,
+ *                PASID cache, its translate and invalidations (sm_impl.h)
+ *   flwalk.c     scalable mode: first-level, second-level and nested walks
  *   fault.c      fault recording
  *   inv.c        invalidation commands and their scopes
  *   translate.c  ims_translate: calls the blocks in the order hardware does
@@ -43,6 +46,10 @@ struct ims_iommu {
     struct ims_id_stats *cls_drow, *cls_rrow;
     struct ims_fq_state fq;
     struct ims_stats st;
+    /* Scalable mode (sm.c, flwalk.c; sm_impl.h). */
+    bool sm;                  /* cfg.sm.enabled */
+    struct ims_cache *pasidc; /* PASID cache: tag rid | PASID << 16, dom DID, data PASID-entry word 0 */
+    uint64_t *pasidc_w2;      /* word 2 of each PASID-cache entry's PASID entry, by entry index */
 };
 
 /* A range invalidation visits only the sets its tags hash to when there are
@@ -88,6 +95,7 @@ static inline __attribute__((always_inline)) uint64_t ims_read_entry_as(struct i
     r->kind = (uint8_t)kind;
     r->level = (uint8_t)level;
     r->cont = cont;
+    r->stage = IMS_RS_CTX; /* scalable mode sets its own (sm_impl.h) */
     return v;
 }
 

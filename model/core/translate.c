@@ -5,6 +5,7 @@
  * (iommu_impl.h lists them). */
 #include "ctx_cache.h"
 #include "iotlb.h"
+#include "sm_impl.h"
 
 /* Steps 3 to 5 for an ATS translation request (TT = 1), off the hot path.
  * It asks for whatever access the mapping grants, so it is checked and
@@ -50,6 +51,9 @@ int ims_translate(struct ims_iommu *mmu, const struct ims_req *req, struct ims_x
     const uint64_t iova = req->iova;
     unsigned reason;
     struct ims_ctx_entry ce; /* the context entry: FPD for every fault after step 1 */
+
+    if (__builtin_expect(mmu->sm, 0)) /* scalable mode: its own order of blocks (sm.c) */
+        return ims_sm_translate(mmu, req, out);
 
     /* flags, n_reads, psc_level, fault and did start at 0; pa, len,
      * page_shift and perm are set by ims_xlate_finish() or ims_fault_out(). */

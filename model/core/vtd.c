@@ -94,6 +94,44 @@ static const char *const fault_names[] = {
     [IMS_FR_CTX_ENTRY_RSVD] = "context-entry-reserved",
     [IMS_FR_PAGING_ENTRY_RSVD] = "paging-entry-reserved",
     [IMS_FR_CTX_ENTRY_TT] = "context-entry-tt-blocked",
+    /* Scalable mode (7.1.3): "sm-" and the condition. */
+    [IMS_FR_SM_RTA_INV] = "sm-root-table-address-invalid",
+    [IMS_FR_SM_ROOT_ERR] = "sm-root-entry-access-error",
+    [IMS_FR_SM_ROOT_P] = "sm-root-entry-not-present",
+    [IMS_FR_SM_ROOT_RSVD] = "sm-root-entry-reserved",
+    [IMS_FR_SM_CTX_ERR] = "sm-context-entry-access-error",
+    [IMS_FR_SM_CTX_P] = "sm-context-entry-not-present",
+    [IMS_FR_SM_CTX_RSVD] = "sm-context-entry-reserved",
+    [IMS_FR_SM_CTX_INV] = "sm-context-entry-invalid",
+    [IMS_FR_SM_CTX_DTE] = "sm-context-dte-clear",
+    [IMS_FR_SM_CTX_PASIDE] = "sm-context-paside-clear",
+    [IMS_FR_SM_CTX_PDTS] = "sm-pasid-beyond-directory",
+    [IMS_FR_SM_PDE_ERR] = "sm-pasid-directory-access-error",
+    [IMS_FR_SM_PDE_P] = "sm-pasid-directory-not-present",
+    [IMS_FR_SM_PDE_RSVD] = "sm-pasid-directory-reserved",
+    [IMS_FR_SM_PTE_ERR] = "sm-pasid-entry-access-error",
+    [IMS_FR_SM_PTE_P] = "sm-pasid-entry-not-present",
+    [IMS_FR_SM_PTE_RSVD] = "sm-pasid-entry-reserved",
+    [IMS_FR_SM_PTE_INV] = "sm-pasid-entry-invalid",
+    [IMS_FR_SM_PTE_ERE] = "sm-pasid-entry-ere-clear",
+    [IMS_FR_SM_PTE_SRE] = "sm-pasid-entry-sre-clear",
+    [IMS_FR_SM_FL_ERR] = "sm-first-level-access-error",
+    [IMS_FR_SM_FL_P] = "sm-first-level-not-present",
+    [IMS_FR_SM_FL_RSVD] = "sm-first-level-reserved",
+    [IMS_FR_SM_FL_ROOT_ERR] = "sm-first-level-root-access-error",
+    [IMS_FR_SM_FL_GPA] = "sm-first-level-table-beyond-second-level",
+    [IMS_FR_SM_FL_ROOT_SLR] = "sm-first-level-root-read-denied",
+    [IMS_FR_SM_FL_SLR] = "sm-first-level-table-read-denied",
+    [IMS_FR_SM_FL_SLW] = "sm-first-level-ad-write-denied",
+    [IMS_FR_SM_SL_ERR] = "sm-second-level-access-error",
+    [IMS_FR_SM_SL_P] = "sm-second-level-not-present",
+    [IMS_FR_SM_SL_RSVD] = "sm-second-level-reserved",
+    [IMS_FR_SM_NONCANON] = "sm-non-canonical",
+    [IMS_FR_SM_US] = "sm-user-to-supervisor-page",
+    [IMS_FR_SM_XD] = "sm-execute-not-permitted",
+    [IMS_FR_SM_ADDR] = "sm-address-beyond-width",
+    [IMS_FR_SM_WRITE] = "sm-write-not-permitted",
+    [IMS_FR_SM_READ] = "sm-read-not-permitted",
 };
 
 const char *ims_fault_reason_name(unsigned reason)
@@ -118,8 +156,18 @@ bool ims_fault_reason_qualified(unsigned reason)
     case IMS_FR_PAGING_ENTRY_RSVD:
     case IMS_FR_CTX_ENTRY_TT:
         return true;
-    default:
+    /* Scalable mode, by the same rule: every fault after the context entry
+     * is known is qualified; root-table and root-entry faults, and the
+     * context entry's own access error and reserved fields, are not. */
+    case IMS_FR_SM_RTA_INV:
+    case IMS_FR_SM_ROOT_ERR:
+    case IMS_FR_SM_ROOT_P:
+    case IMS_FR_SM_ROOT_RSVD:
+    case IMS_FR_SM_CTX_ERR:
+    case IMS_FR_SM_CTX_RSVD:
         return false;
+    default:
+        return reason >= IMS_FR_SM_CTX_P && ims_fault_reason_name(reason) != NULL;
     }
 }
 

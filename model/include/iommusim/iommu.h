@@ -56,6 +56,15 @@ struct ims_iommu_cfg {
     uint64_t fq_base;                          /* fault queue base PA (16-byte records) */
     uint32_t fq_records;                       /* fault queue size; 0 = caps.nfr */
     bool miss_classes; /* classify every miss of every cache, count IOTLB lookups per domain and requester id */
+    /* Scalable mode (VT-d 3.4.3): what RTADDR_REG.TTM = 01b selects on
+     * hardware; here fixed at creation (docs/vtd.md, "Scalable mode"). Off:
+     * legacy mode, exactly as without these fields. */
+    struct ims_sm_cfg {
+        bool enabled;
+        bool fl5lp;                     /* CAP.FL5LP: 5-level first-level paging (FLPM = 1) */
+        bool fl1gp;                     /* CAP.FL1GP: 1 GiB first-level pages */
+        struct ims_cache_cfg pasid_cache; /* tag: requester id + PASID; entry: the PASID-table entry */
+    } sm;
 };
 /* Defaults: ims_caps_default(), LRU caches, a fault queue of caps.nfr
  * records; the sizes are in the body, their one source (the timing model's
@@ -69,6 +78,13 @@ struct ims_req {
     uint32_t size;    /* bytes, >= 1 */
     uint8_t access;   /* IMS_PERM_R or IMS_PERM_W */
     uint8_t at;       /* enum ims_at */
+    /* Scalable mode, requests with a PASID (PCIe PASID prefix): privileged
+     * (1 = supervisor) and execute-requested (a read that fetches
+     * instructions). 0, 0: a user data access. Legacy mode ignores both;
+     * a request without PASID takes its privilege from the context entry's
+     * RID_PRIV and never executes. */
+    uint8_t priv;
+    uint8_t exec;
 };
 
 /* What happened, for the caller and for a timing layer. */
@@ -86,11 +102,11 @@ struct ims_req {
  * 5-level first-level walk over 5-level second-level tables: each of the 5
  * first-level entries and the final output address is translated by a
  * 5-level second-level walk (6 x 5 reads) besides the 5 first-level reads,
- * plus root (2 words), context (2), PASID directory (1) and PASID-table
- * entry (up to 8 words) reads: 48. Legacy mode needs at most 9 (root 2,
+ * plus root (2 words), context (4), PASID directory (1) and PASID-table
+ * entry (8 words) reads: 50. Legacy mode needs at most 9 (root 2,
  * context 2, 5 levels). */
 #define IMS_XLATE_MAX_READS 64
-#define IMS_XLATE_READS_NESTED_WORST (6 * 5 + 5 + 2 + 2 + 1 + 8)
+#define IMS_XLATE_READS_NESTED_WORST (6 * 5 + 5 + 2 + 4 + 1 + 8) /* scalable-mode context entry: 4 words */
 IMS_STATIC_ASSERT(IMS_XLATE_MAX_READS >= IMS_XLATE_READS_NESTED_WORST, "reads[] holds the longest nested walk");
 
 struct ims_mem_read_rec {
@@ -99,6 +115,16 @@ struct ims_mem_read_rec {
     uint8_t kind;     /* enum ims_mem_kind */
     uint8_t level;    /* paging level for IMS_MEM_PTE, else 0 */
     uint8_t cont;     /* 1: another word of the entry the previous read began (one memory access) */
+    uint8_t stage;    /* enum ims_read_stage: what the read was for (always 0 in legacy mode) */
+};
+/* Scalable mode: what a table read was for (root and context reads: 0). */
+enum ims_read_stage {
+    IMS_RS_CTX = 0,        /* root or context entry (legacy: every read) */
+    IMS_RS_PASID_DIR = 1,  /* PASID-directory entry (kind IMS_MEM_CONTEXT) */
+    IMS_RS_PASID = 2,      /* PASID-table entry, 8 words (kind IMS_MEM_CONTEXT) */
+    IMS_RS_FL = 3,         /* first-level paging entry (kind IMS_MEM_PTE, level = first-level level) */
+    IMS_RS_SL = 4,         /* second-level paging entry of a second-level-only walk */
+    IMS_RS_NESTED_SL = 5,  /* second-level entry read to translate a nested walk's address */
 };
 
 struct ims_xlate {
@@ -112,12 +138,14 @@ struct ims_xlate {
     uint16_t did;         /* domain id used (valid once the context entry is known) */
     uint8_t psc_level;    /* walk started below a paging-structure-cache hit at this level; 0 = none */
     uint8_t n_reads;      /* table reads made, in order */
+    uint8_t ad_writes;    /* scalable mode: accessed/dirty updates written (first-level entries) */
     /* Where the second-level walk began (valid with IMS_XLATE_WALKED), so
      * that another walker (the RTL one) can make the same walk: the table
      * read first (the root, or the table a paging-structure-cache hit points
      * to), its level, the table's level count, the permissions accumulated
      * above it, and the access the walk checks (an ATS translation request
-     * walks as read-write). */
+     * walks as read-write). Legacy mode only: a scalable-mode walk leaves
+     * walk.levels 0. */
     struct ims_walk_start {
         uint64_t table;
         uint8_t levels, level, perm, access;
@@ -160,6 +188,17 @@ struct ims_stats {
     uint32_t n_did, n_rid; /* rows used, the shared one not counted */
     struct ims_id_stats by_did[IMS_STATS_IDS + 1];
     struct ims_id_stats by_rid[IMS_STATS_IDS + 1];
+    /* Scalable mode (all 0 in legacy mode). Reads count memory accesses of
+     * that stage (an entry read as several words counts once). */
+    struct ims_sm_stats {
+        uint64_t pasid_dir_reads, pasid_entry_reads;
+        uint64_t fl_reads, sl_reads, nested_sl_reads; /* paging-entry reads by enum ims_read_stage */
+        uint64_t ad_writes;                           /* accessed/dirty updates written */
+        uint64_t walks_fl, walks_sl, walks_nested;    /* walks by PGTT */
+        uint64_t passthru;                            /* PGTT = pass-through translations */
+        uint64_t inv_pasid_cache, inv_piotlb;         /* PASID-cache and PASID-based IOTLB commands */
+        struct ims_cache_stats pasid_cache;
+    } sm;
 };
 /* out = a - b, field by field (e.g. end minus end-of-warm-up). */
 void ims_stats_sub(struct ims_stats *out, const struct ims_stats *a, const struct ims_stats *b);
@@ -208,6 +247,32 @@ size_t ims_inv_context(struct ims_iommu *mmu, enum ims_inv_gran gran, uint16_t d
  * entries covering the range are removed too unless ih (invalidation hint:
  * only leaves changed) is set. Returns IOTLB + PSC entries removed. */
 size_t ims_inv_iotlb(struct ims_iommu *mmu, enum ims_inv_gran gran, uint16_t did, uint64_t addr, uint8_t am, bool ih);
+
+/* Scalable mode (VT-d 6.5.2.3 IOTLB, 6.5.2.4 PASID-based IOTLB, 6.5.2.5
+ * PASID cache). In scalable mode ims_inv_iotlb covers second-level-only,
+ * pass-through and nested entries (a nested entry depends on the second
+ * level): global: all; domain: every entry of domain `did`, any PASID;
+ * page: second-level-only entries of `did` in the range, and every nested
+ * entry of `did` (tagged by first-level address, not by the second-level
+ * address the command names). ims_inv_context in scalable mode: global and
+ * domain-selective remove every context entry (the entry has no domain id),
+ * device-selective the entries of `sid` (function mask fm). */
+enum ims_pinv_gran {
+    IMS_PINV_DOMAIN = 1, /* PASID cache only: every entry of domain `did` */
+    IMS_PINV_PASID = 2,  /* every entry of (did, pasid) */
+    IMS_PINV_PAGE = 3,   /* PASID-based IOTLB only: 2^am pages from addr in (did, pasid) */
+    IMS_PINV_GLOBAL = 4, /* PASID cache only */
+};
+/* PASID cache: global, domain-selective, or PASID-selective (did, pasid).
+ * Returns entries removed. No effect (0) in legacy mode. */
+size_t ims_inv_pasid_cache(struct ims_iommu *mmu, enum ims_pinv_gran gran, uint16_t did, uint32_t pasid);
+/* PASID-based IOTLB invalidation: first-level and nested entries of (did,
+ * pasid), all of them (IMS_PINV_PASID) or those overlapping 2^am 4 KiB pages
+ * from addr, aligned down (IMS_PINV_PAGE; ih: paging-structure-cache entries
+ * stay). Second-level-only and pass-through entries are untouched (6.5.2.4).
+ * Returns IOTLB + PSC entries removed. No effect (0) in legacy mode. */
+size_t ims_inv_piotlb(struct ims_iommu *mmu, enum ims_pinv_gran gran, uint16_t did, uint32_t pasid, uint64_t addr,
+                      uint8_t am, bool ih);
 
 /* ---- Cache keys and invalidation scopes, for a timing layer ----
  * A timing layer tracks the cache fills that walks still have in flight (an

@@ -95,6 +95,58 @@ size_t ims_tb_tables(const struct ims_tb *tb);
 int ims_tb_entry_pa(const struct ims_tb *tb, uint16_t did, uint64_t iova, unsigned level, uint64_t *pa);
 int ims_tb_ctx_entry_pa(const struct ims_tb *tb, uint16_t rid, uint64_t *pa);
 
+/* ---- Scalable-mode builder (model/core/tb_sm.c; docs/vtd.md, "Scalable
+ * mode"): scalable-mode root and context tables, PASID directories and
+ * tables, and processes' x86-64 page tables built as an x86-64 OS builds
+ * them (SDM 4.5: non-leaf entries P | R/W | U/S | A, leaves P, R/W for
+ * writable, U/S for user pages, XD for non-executable ones, 2 MiB and
+ * 1 GiB leaves where size and alignment allow), bound to PASIDs
+ * (PGTT first-level; WPE and NXE set as an OS runs with CR0.WP and
+ * EFER.NXE). A process may live in a VM: its tables are then in guest
+ * memory (guest-physical addresses, each VM's RAM one contiguous host
+ * range mapped by a second-level table), and its PASID is bound nested.
+ * Tables come from cfg.tbl_base/tbl_size, frames of emptied tables are
+ * reused. Errors are enum ims_tb_err. ---- */
+#define IMS_TB_SM_PIDS 64 /* processes 0..63 */
+#define IMS_TB_SM_VMS 8   /* VMs 0..7 */
+#define IMS_TB_SM_W 1u     /* writable */
+#define IMS_TB_SM_X 2u     /* executable (else XD) */
+#define IMS_TB_SM_KERNEL 4u /* supervisor page (U/S clear) */
+struct ims_tb_sm;
+/* cfg as ims_tb_create's (caps: HAW, SAGAW, large pages via sllps for the
+ * VMs' second level). */
+struct ims_tb_sm *ims_tb_sm_create(struct ims_mem *mem, const struct ims_tb_cfg *cfg, char *err, size_t errlen);
+void ims_tb_sm_destroy(struct ims_tb_sm *tb);
+uint64_t ims_tb_sm_root(const struct ims_tb_sm *tb);
+/* rid's scalable-mode context entry: PASIDE, DTE as given, PDTS 2 (PASIDs
+ * below 2^15), RID_PASID rid_pasid; its PASID directory. */
+int ims_tb_sm_attach(struct ims_tb_sm *tb, uint16_t rid, uint32_t rid_pasid, bool dte);
+/* A VM: guest RAM [0, ram_size) at host ram_hpa (both 2 MiB aligned), mapped
+ * read-write by a `levels`-level second-level table (2 MiB leaves). */
+int ims_tb_sm_vm_create(struct ims_tb_sm *tb, unsigned vm, unsigned levels, uint64_t ram_hpa, uint64_t ram_size);
+/* A process with a `levels`-level (4 or 5) page table; vm < 0: on the host. */
+int ims_tb_sm_process_create(struct ims_tb_sm *tb, unsigned pid, unsigned levels, int vm);
+/* Maps [va, va + size) to [pa, ...) (guest-physical for a VM's process)
+ * with IMS_TB_SM_* prot. Pages must not be mapped already (EEXIST). */
+int ims_tb_sm_map(struct ims_tb_sm *tb, unsigned pid, uint64_t va, uint64_t pa, uint64_t size, unsigned prot);
+/* Unmaps [va, va + size) (4 KiB aligned; a large page inside it is split
+ * first, as an OS does for a partial munmap); frees tables left empty.
+ * Software then invalidates: ims_inv_piotlb (ih 0 when tables were freed). */
+int ims_tb_sm_unmap(struct ims_tb_sm *tb, unsigned pid, uint64_t va, uint64_t size);
+/* The process's mapping of va: output address of va and prot; ENOENT if none. */
+int ims_tb_sm_lookup(const struct ims_tb_sm *tb, unsigned pid, uint64_t va, uint64_t *pa, unsigned *prot);
+/* Binds (rid, pasid) to process pid with domain id did: first level only,
+ * or nested over the process's VM (that VM's second level, AW from its
+ * levels). sre: supervisor requests allowed. Software then invalidates the
+ * PASID cache. */
+int ims_tb_sm_bind(struct ims_tb_sm *tb, uint16_t rid, uint32_t pasid, unsigned pid, uint16_t did, bool sre);
+/* Clears (rid, pasid)'s PASID entry. */
+int ims_tb_sm_unbind(struct ims_tb_sm *tb, uint16_t rid, uint32_t pasid);
+/* The process's root table (host address; a VM process's: guest-physical). */
+uint64_t ims_tb_sm_process_root(const struct ims_tb_sm *tb, unsigned pid);
+/* Host address of the entry a process uses for va at level (for tests that corrupt one). */
+int ims_tb_sm_entry_pa(const struct ims_tb_sm *tb, unsigned pid, uint64_t va, unsigned level, uint64_t *pa);
+
 #ifdef __cplusplus
 }
 #endif

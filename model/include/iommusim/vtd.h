@@ -87,6 +87,46 @@ enum ims_fault_reason {
     IMS_FR_CTX_ENTRY_RSVD = 0xb,    /* non-zero reserved field in a present context entry */
     IMS_FR_PAGING_ENTRY_RSVD = 0xc, /* non-zero reserved field in a paging entry with R or W */
     IMS_FR_CTX_ENTRY_TT = 0xd,      /* request type blocked by the context entry's TT */
+    /* Scalable mode (VT-d rev. 3.x 7.1.3, table "Scalable-mode fault
+     * conditions"; the condition names RTA.n, SRT.n, ... are the spec's).
+     * docs/vtd.md, "Scalable mode", lists which ones the model produces. */
+    IMS_FR_SM_RTA_INV = 0x30,       /* RTA.1: root-table address 0 or beyond HAW */
+    IMS_FR_SM_ROOT_ERR = 0x38,      /* SRT.1: a root-entry read answered with an error */
+    IMS_FR_SM_ROOT_P = 0x39,        /* SRT.2: the root entry's LP (devfn 0..127) or UP (128..255) clear */
+    IMS_FR_SM_ROOT_RSVD = 0x3a,     /* SRT.3: non-zero reserved field in the root entry */
+    IMS_FR_SM_CTX_ERR = 0x40,       /* SCT.1: a context-entry read answered with an error */
+    IMS_FR_SM_CTX_P = 0x41,         /* SCT.2: scalable-mode context entry P clear */
+    IMS_FR_SM_CTX_RSVD = 0x42,      /* SCT.3: non-zero reserved field in a present context entry */
+    IMS_FR_SM_CTX_INV = 0x43,       /* SCT.4: invalid programming (DTE set without ECAP.DT) */
+    IMS_FR_SM_CTX_DTE = 0x44,       /* SCT.5: translation or translated request with DTE clear */
+    IMS_FR_SM_CTX_PASIDE = 0x45,    /* SCT.6: request with PASID, PASIDE clear */
+    IMS_FR_SM_CTX_PDTS = 0x46,      /* SCT.7: PASID beyond the directory size (PDTS) */
+    IMS_FR_SM_PDE_ERR = 0x50,       /* SPD.1: a PASID-directory read answered with an error */
+    IMS_FR_SM_PDE_P = 0x51,         /* SPD.2: PASID-directory entry P clear */
+    IMS_FR_SM_PDE_RSVD = 0x52,      /* SPD.3: non-zero reserved field in a PASID-directory entry */
+    IMS_FR_SM_PTE_ERR = 0x58,       /* SPT.1: a PASID-table read answered with an error */
+    IMS_FR_SM_PTE_P = 0x59,         /* SPT.2: PASID-table entry P clear */
+    IMS_FR_SM_PTE_RSVD = 0x5a,      /* SPT.3: non-zero reserved field in a PASID-table entry */
+    IMS_FR_SM_PTE_INV = 0x5b,       /* SPT.4: invalid programming (PGTT, AW, FLPM) */
+    IMS_FR_SM_PTE_ERE = 0x5c,       /* SPT.5: execute request, ERE clear */
+    IMS_FR_SM_PTE_SRE = 0x5d,       /* SPT.6: supervisor request, SRE clear */
+    IMS_FR_SM_FL_ERR = 0x70,        /* SFL.1: a first-level entry read answered with an error */
+    IMS_FR_SM_FL_P = 0x71,          /* SFL.2: first-level entry P clear */
+    IMS_FR_SM_FL_RSVD = 0x72,       /* SFL.3: non-zero reserved field in a present first-level entry */
+    IMS_FR_SM_FL_ROOT_ERR = 0x73,   /* SFL.4: a read of the entry FLPTPTR points to answered with an error */
+    IMS_FR_SM_FL_GPA = 0x74,        /* SFL.5: nested: a first-level table's address beyond the second level's width */
+    IMS_FR_SM_FL_ROOT_SLR = 0x75,   /* SFL.6: nested: second level denies reading the table FLPTPTR points to */
+    IMS_FR_SM_FL_SLR = 0x76,        /* SFL.7: nested: second level denies reading a first-level table */
+    IMS_FR_SM_FL_SLW = 0x77,        /* SFL.8: nested: second level denies the write of an A/D update */
+    IMS_FR_SM_SL_ERR = 0x78,        /* SSL.1: a second-level entry read answered with an error */
+    IMS_FR_SM_SL_P = 0x79,          /* SSL.2: second-level entry with R = W = 0 */
+    IMS_FR_SM_SL_RSVD = 0x7a,       /* SSL.3: non-zero reserved field in a second-level entry */
+    IMS_FR_SM_NONCANON = 0x80,      /* SGN.1: first-level input address not canonical */
+    IMS_FR_SM_US = 0x81,            /* SGN.2: user request to a supervisor page (U/S 0) */
+    IMS_FR_SM_XD = 0x82,            /* SGN.3: execute request to a page without execute (XD, SMEP) */
+    IMS_FR_SM_ADDR = 0x83,          /* SGN.4: input address beyond the second level's (or HAW's) width */
+    IMS_FR_SM_WRITE = 0x85,         /* SGN.6: write to a page without write permission */
+    IMS_FR_SM_READ = 0x86,          /* SGN.7: read from a page without read permission */
 };
 /* Short stable name ("root-entry-not-present", ...), or NULL if unknown. */
 const char *ims_fault_reason_name(unsigned reason);
@@ -203,6 +243,100 @@ static inline bool ims_slpte_present(uint64_t e) { return (e & (IMS_SLPTE_R | IM
 static inline bool ims_slpte_ps(uint64_t e) { return (e & IMS_SLPTE_PS) != 0; }
 static inline uint64_t ims_slpte_addr(uint64_t e) { return e & UINT64_C(0x000ffffffffff000); }
 static inline unsigned ims_slpte_perm(uint64_t e) { return (unsigned)(e & 3); }
+
+/* ---- Scalable mode (VT-d rev. 3.x/4.x: 3.4.3 scalable-mode address
+ * translation; 9.2 root entry, 9.4 context entry, 9.5 PASID directory
+ * entry, 9.6 PASID table entry; first-level entries 9.7 in the x86-64
+ * format of Intel SDM vol. 3, 4.5). Entries are kept as their little-endian
+ * 64-bit words, lowest first, as they lie in memory. ----
+ *
+ * Scalable-mode root entry (128 bits, one per bus):
+ *  w0[0] LP  lower present (devfn 0..127)   w0[11:1] reserved  w0[63:12] LCTP
+ *  w1[0] UP  upper present (devfn 128..255) w1[11:1] reserved  w1[63:12] UCTP
+ * Each context table (4 KiB) holds 128 entries of 256 bits. */
+#define IMS_SM_ROOT_RSVD UINT64_C(0x0000000000000ffe)
+#define IMS_SM_CTX_ENTRY_SIZE 32
+static inline uint64_t ims_sm_ctx_offset(unsigned devfn) { return (uint64_t)(devfn & 0x7fu) * IMS_SM_CTX_ENTRY_SIZE; }
+
+/* Scalable-mode context entry (256 bits):
+ *  w0[0] P  w0[1] FPD  w0[2] DTE (device-TLB enable)  w0[3] PASIDE
+ *  w0[4] PRE (page requests: not modelled)  w0[8:5] reserved
+ *  w0[11:9] PDTS: the PASID directory has 2^(PDTS + 7) entries
+ *  w0[63:12] PASIDDIRPTR (bits above HAW reserved)
+ *  w1[19:0] RID_PASID (the PASID of requests without one)  w1[20] RID_PRIV
+ *  (their privilege: 1 = supervisor)  w1[63:21] reserved;  w2, w3 reserved */
+#define IMS_SMCE_P      (UINT64_C(1) << 0)
+#define IMS_SMCE_FPD    (UINT64_C(1) << 1)
+#define IMS_SMCE_DTE    (UINT64_C(1) << 2)
+#define IMS_SMCE_PASIDE (UINT64_C(1) << 3)
+#define IMS_SMCE_PRE    (UINT64_C(1) << 4)
+#define IMS_SMCE_W0_RSVD UINT64_C(0x00000000000001e0)
+#define IMS_SMCE_W1_RSVD UINT64_C(0xffffffffffe00000)
+#define IMS_SMCE_RID_PRIV (UINT64_C(1) << 20)
+static inline unsigned ims_smce_pdts(uint64_t w0) { return (unsigned)(w0 >> 9) & 7u; }
+static inline uint32_t ims_smce_rid_pasid(uint64_t w1) { return (uint32_t)(w1 & 0xfffffu); }
+
+/* PASID directory entry (64 bits; directory indexed by PASID[19:6]):
+ *  [0] P  [1] FPD  [11:2] reserved  [63:12] SMPTBLPTR (the PASID table; above HAW reserved) */
+#define IMS_PDE_P    (UINT64_C(1) << 0)
+#define IMS_PDE_FPD  (UINT64_C(1) << 1)
+#define IMS_PDE_RSVD UINT64_C(0x0000000000000ffc)
+
+/* PASID table entry (512 bits; 64 entries per 4 KiB table, indexed by PASID[5:0]):
+ *  w0[0] P  w0[1] FPD  w0[4:2] AW (second-level width, as the legacy context entry's)
+ *  w0[5] SLEE (not modelled)  w0[8:6] PGTT  w0[9] SLADE (not modelled)
+ *  w0[11:10] reserved  w0[63:12] SLPTPTR
+ *  w1[15:0] DID  w1[22:16] reserved  w1[31:23] PWSNP, PGSNP, CD, EMTE, EMT, PWT, PCD
+ *  and w1[63:32] PAT (memory types: not modelled)
+ *  w2[0] SRE (supervisor requests)  w2[1] ERE (execute requests)
+ *  w2[3:2] FLPM (0: 4-level, 1: 5-level first level)  w2[4] WPE
+ *  w2[5] NXE  w2[6] SMEP  w2[7] EAFE (not modelled)  w2[11:8] reserved
+ *  w2[63:12] FLPTPTR;  w3..w7: not modelled (read, ignored) */
+#define IMS_PASID_ENTRY_SIZE 64
+#define IMS_PTE_W0_RSVD UINT64_C(0x0000000000000c00)
+#define IMS_PTE_W1_RSVD UINT64_C(0x00000000007f0000)
+#define IMS_PTE_W2_RSVD UINT64_C(0x0000000000000f00)
+enum ims_pgtt {
+    IMS_PGTT_FL = 1,     /* first-level only */
+    IMS_PGTT_SL = 2,     /* second-level only */
+    IMS_PGTT_NESTED = 3, /* first level over second level */
+    IMS_PGTT_PT = 4,     /* pass-through */
+};
+#define IMS_PASID_P    (UINT64_C(1) << 0)
+#define IMS_PASID_FPD  (UINT64_C(1) << 1)
+#define IMS_PASID_SRE  (UINT64_C(1) << 0) /* w2 */
+#define IMS_PASID_ERE  (UINT64_C(1) << 1) /* w2 */
+#define IMS_PASID_WPE  (UINT64_C(1) << 4) /* w2 */
+#define IMS_PASID_NXE  (UINT64_C(1) << 5) /* w2 */
+#define IMS_PASID_SMEP (UINT64_C(1) << 6) /* w2 */
+static inline unsigned ims_pasid_aw(uint64_t w0) { return (unsigned)(w0 >> 2) & 7u; }
+static inline unsigned ims_pasid_pgtt(uint64_t w0) { return (unsigned)(w0 >> 6) & 7u; }
+static inline uint16_t ims_pasid_did(uint64_t w1) { return (uint16_t)w1; }
+static inline unsigned ims_pasid_flpm(uint64_t w2) { return (unsigned)(w2 >> 2) & 3u; }
+static inline uint64_t ims_sm_ptr(uint64_t w) { return w & ~UINT64_C(0xfff); }
+/* Builders (tests, the table builder): a PASID-table entry's words 0..2. */
+static inline uint64_t ims_pasid_w0(unsigned pgtt, unsigned aw, uint64_t slptptr)
+{
+    return IMS_PASID_P | (uint64_t)(aw & 7u) << 2 | (uint64_t)(pgtt & 7u) << 6 | ims_sm_ptr(slptptr);
+}
+static inline uint64_t ims_pasid_w2(unsigned flpm, uint64_t flptptr, uint64_t flags)
+{
+    return (uint64_t)(flpm & 3u) << 2 | ims_sm_ptr(flptptr) | flags;
+}
+
+/* First-level paging entry (x86-64, SDM vol. 3 4.5; VT-d 9.7):
+ *  [0] P  [1] R/W  [2] U/S  [3] PWT  [4] PCD  [5] A  [6] D (leaf; ignored above)
+ *  [7] PS at levels 2, 3 (reserved at 4, 5; PAT in a 4 KiB PTE, ignored)
+ *  [8] G (ignored)  [10] EA (ignored: EAFE not modelled)  [12] PAT of a large leaf
+ *  [HAW-1:12] address (a 2 MiB / 1 GiB leaf: [20:13] / [29:13] reserved)
+ *  [51:HAW] reserved  [62:52] ignored  [63] XD (reserved when the PASID entry's NXE is 0) */
+#define IMS_FLPTE_P  (UINT64_C(1) << 0)
+#define IMS_FLPTE_RW (UINT64_C(1) << 1)
+#define IMS_FLPTE_US (UINT64_C(1) << 2)
+#define IMS_FLPTE_A  (UINT64_C(1) << 5)
+#define IMS_FLPTE_D  (UINT64_C(1) << 6)
+#define IMS_FLPTE_PS (UINT64_C(1) << 7)
+#define IMS_FLPTE_XD (UINT64_C(1) << 63)
 
 /* ---- Fault record (128 bits; VT-d fault recording register layout) ----
  *  bits 63:12   FI   faulting page address
