@@ -282,7 +282,13 @@ void Iommu::b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay
         return;
     }
     const std::uint64_t iova = trans.get_address();
-    const unsigned len = trans.get_data_length();
+    // The bytes the request touches: [iova, iova + min(streaming width,
+    // length)) (IEEE 1666-2011 14.13: a streaming burst repeats the first
+    // `streaming width` addresses). Byte enables do not change which page is
+    // touched; they go on to dma_out with the request (docs/vtd.md, "TLM-2.0 rules").
+    // A streaming width of 0 (which the base protocol does not allow) is taken as none.
+    const unsigned sw = trans.get_streaming_width();
+    const unsigned len = sw != 0 && sw < trans.get_data_length() ? sw : trans.get_data_length();
     ims_req req{};
     req.rid = ext->rid;
     req.pasid = ext->pasid;

@@ -242,6 +242,7 @@ public:
 
 private:
     void access(tlm::tlm_generic_payload &trans);
+    void access_bytes(tlm::tlm_generic_payload &trans);
     static void frame_freed(void *ctx, std::uint64_t pa);
     const Clock &m_clk;
     ims_mem *m_mem = nullptr;
