@@ -44,7 +44,12 @@ Iommu::Iommu(sc_core::sc_module_name name, const ims_sim_cfg &cfg, const Clock &
     m_mtrans.set_dmi_allowed(false);
 }
 
-Iommu::~Iommu() { m_mtrans.set_data_ptr(nullptr); }
+Iommu::~Iommu()
+{
+    m_mtrans.set_data_ptr(nullptr);
+    if (m_dbg_core)
+        ims_iommu_destroy(m_dbg_core);
+}
 
 std::uint32_t Iommu::walkers() const { return m_walkers->size(); }
 
@@ -385,6 +390,114 @@ void Iommu::report_fault(const ims_req &req, const ims_xlate &x)
 {
     if (!(x.flags & IMS_XLATE_FAULT_SUPPRESSED))
         m_fault_sink->on_fault(req, x, m_base_cycle);
+}
+
+}  // namespace ims
+
+// ---- Debug transport (IEEE 1666-2011 11.3: no time passes, no side effects) ----
+namespace ims {
+
+// The debug core's writes (fault-ring records) go nowhere: a debug access records nothing.
+void Iommu::op_discard(void *, std::uint64_t, std::uint64_t, ims_mem_kind) {}
+
+const ims_mem_ops Iommu::kDbgOps = {&Iommu::op_read, &Iommu::op_discard, nullptr};
+
+void Iommu::set_root_table(std::uint64_t rtaddr)
+{
+    m_root = rtaddr & ~(IMS_PAGE_SIZE - 1);
+    m_root_known = true;
+    if (m_core)
+        ims_iommu_set_root(m_core, m_root);
+}
+
+// A second core with the same configuration translates debug accesses: its
+// caches are emptied before each one, so every debug translation is a walk
+// of the tables in memory (it sees no stale entry of the real caches and
+// leaves them as they were), and its statistics are its own.
+ims_iommu *Iommu::debug_core()
+{
+    if (!m_core || !m_root_known)
+        return nullptr;
+    if (!m_dbg_core) {
+        struct ims_iommu_cfg c = *ims_iommu_cfg(m_core);
+        c.miss_classes = false;
+        char err[256];
+        m_dbg_core = ims_iommu_create(&c, &kDbgOps, this, err, sizeof err);
+        if (!m_dbg_core)
+            return nullptr;
+    }
+    ims_iommu_set_root(m_dbg_core, m_root);
+    ims_inv_context(m_dbg_core, IMS_INV_GLOBAL, 0, 0, 0);
+    ims_inv_iotlb(m_dbg_core, IMS_INV_GLOBAL, 0, 0, 0, false);
+    return m_dbg_core;
+}
+
+unsigned Iommu::transport_dbg(tlm::tlm_generic_payload &trans)
+{
+    ReqExt *ext = nullptr;
+    trans.get_extension(ext);
+    if (!ext) {
+        trans.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+        return 0;
+    }
+    return debug_access(trans, ext->rid, ext->pasid, IMS_AT_UNTRANSLATED);
+}
+
+// Translates [address, + data length) page by page with the debug core and
+// forwards each piece to dma_out's transport_dbg. Returns the bytes moved;
+// a fault answers TLM_ADDRESS_ERROR_RESPONSE with the bytes before it.
+unsigned Iommu::debug_access(tlm::tlm_generic_payload &trans, std::uint16_t rid, std::uint32_t pasid, std::uint8_t at)
+{
+    if (m_xlate_off)  // TE clear: not remapped
+        return dma_out->transport_dbg(trans);
+    if (!trans.is_read() && !trans.is_write()) {
+        trans.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+        return 0;
+    }
+    ims_iommu *dc = debug_core();
+    if (!dc) {  // no core, or the root table was set without set_root_table()
+        trans.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+        return 0;
+    }
+    const std::uint64_t iova = trans.get_address();
+    unsigned char *const data = trans.get_data_ptr();
+    const unsigned len = trans.get_data_length();
+    unsigned done = 0;
+    tlm::tlm_response_status st = tlm::TLM_OK_RESPONSE;
+    while (done < len) {
+        ims_req req{};
+        req.rid = rid;
+        req.pasid = pasid;
+        req.iova = iova + done;
+        req.size = len - done;
+        req.access = trans.is_write() ? IMS_PERM_W : IMS_PERM_R;
+        req.at = at;
+        ims_xlate x{};
+        if (done)  // every piece from a clean cache: the same walk as the first
+            debug_core();
+        ims_translate(dc, &req, &x);
+        if (x.fault || req.at == IMS_AT_TRANSLATION) {
+            st = x.fault ? tlm::TLM_ADDRESS_ERROR_RESPONSE : tlm::TLM_COMMAND_ERROR_RESPONSE;
+            break;
+        }
+        const unsigned piece = std::min<unsigned>(x.len, len - done);
+        trans.set_address(x.pa);
+        trans.set_data_ptr(data + done);
+        trans.set_data_length(piece);
+        trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+        const unsigned n = dma_out->transport_dbg(trans);
+        done += std::min(n, piece);
+        if (n < piece) {
+            st = trans.get_response_status() < tlm::TLM_INCOMPLETE_RESPONSE ? trans.get_response_status()
+                                                                             : tlm::TLM_GENERIC_ERROR_RESPONSE;
+            break;
+        }
+    }
+    trans.set_address(iova);
+    trans.set_data_ptr(data);
+    trans.set_data_length(len);
+    trans.set_response_status(st);
+    return done;
 }
 
 }  // namespace ims

@@ -143,6 +143,12 @@ struct Platform : sc_core::sc_module {
     {
         ck_assert_int_eq(vtdtb::mmio_access(mmio, tlm::TLM_WRITE_COMMAND, kBase + off, 4, &v), tlm::TLM_OK_RESPONSE);
     }
+    std::uint32_t r32(unsigned off)
+    {
+        std::uint32_t v = 0;
+        ck_assert_int_eq(vtdtb::mmio_access(mmio, tlm::TLM_READ_COMMAND, kBase + off, 4, &v), tlm::TLM_OK_RESPONSE);
+        return v;
+    }
     std::uint64_t r64(unsigned off)
     {
         std::uint64_t v = 0;
@@ -283,6 +289,77 @@ START_TEST(byte_enables_honoured)
 }
 END_TEST
 
+
+// ---- b. Debug transport through the IOMMU ----
+
+// Expected: transport_dbg on dma_in translates IOVA 0x10ff8 (8 bytes) and
+// reads them from 0x80000ff8 through dma_out's transport_dbg (no
+// b_transport anywhere); a 16-byte access crossing into the next mapped
+// page (0x11000 -> 0x80005000) is split there; a write moves data the same
+// way. None of it fills a cache, counts a translation or a walk, or takes
+// time: the next DMA to 0x10000 still misses everything and walks.
+// An unmapped IOVA answers TLM_ADDRESS_ERROR_RESPONSE with 0 bytes and
+// records no fault (FSTS and fault register 0 stay clear).
+START_TEST(debug_transport_translates)
+{
+    run_case([](Platform &p) {
+        vtdtb::map(p.backing, 0x11000, 0x80005000);
+        ims_mem_write64(p.backing, 0x80000ff8, 0x1122334455667788ull);
+        ims_mem_write64(p.backing, 0x80005000, 0x99aabbccddeeff00ull);
+        const ims_stats before = *ims_iommu_stats(p.vtd.core());
+        const std::size_t mem_b = p.rec.seen.size();
+        const sc_core::sc_time t0 = sc_core::sc_time_stamp();
+        std::uint64_t v[2] = {0, 0};
+        Req r(tlm::TLM_READ_COMMAND, 0x10ff8, reinterpret_cast<unsigned char *>(v), 8);
+        ck_assert_uint_eq(p.dev->transport_dbg(r.t), 8);
+        ck_assert_int_eq(r.t.get_response_status(), tlm::TLM_OK_RESPONSE);
+        ck_assert_uint_eq(v[0], 0x1122334455667788ull);
+        ck_assert_uint_eq(p.rec.dbg.size(), 1);
+        ck_assert_uint_eq(p.rec.dbg[0].addr, 0x80000ff8);
+        Req x(tlm::TLM_READ_COMMAND, 0x10ff8, reinterpret_cast<unsigned char *>(v), 16);
+        v[0] = v[1] = 0;
+        ck_assert_uint_eq(p.dev->transport_dbg(x.t), 16);
+        ck_assert_uint_eq(v[0], 0x1122334455667788ull);
+        ck_assert_uint_eq(v[1], 0x99aabbccddeeff00ull);
+        ck_assert_uint_eq(x.t.get_address(), 0x10ff8);
+        ck_assert_uint_eq(x.t.get_data_length(), 16);
+        ck_assert_uint_eq(p.rec.dbg.back().addr, 0x80005000);
+        std::uint64_t w = 0x0badc0de;
+        Req wr(tlm::TLM_WRITE_COMMAND, 0x11008, reinterpret_cast<unsigned char *>(&w), 8);
+        ck_assert_uint_eq(p.dev->transport_dbg(wr.t), 8);
+        ck_assert_uint_eq(ims_mem_read64(p.backing, 0x80005008), 0x0badc0de);
+        // Unmapped: an address error, nothing moved, nothing recorded.
+        Req u(tlm::TLM_READ_COMMAND, 0x20000, reinterpret_cast<unsigned char *>(v), 8);
+        const std::size_t dbg_b = p.rec.dbg.size();
+        ck_assert_uint_eq(p.dev->transport_dbg(u.t), 0);
+        ck_assert_int_eq(u.t.get_response_status(), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        ck_assert_uint_eq(p.rec.dbg.size(), dbg_b);
+        ck_assert_uint_eq(p.r32(IMS_VTD_FSTS) & 0xff, 0);
+        ck_assert_uint_eq(p.r64(IMS_VTD_FRO_OFFSET + 8) >> 63, 0);
+        ck_assert_uint_eq(p.vtd.vtd.stats().faults_recorded, 0);
+        // No statistics, no b_transport, no time.
+        const ims_stats &after = *ims_iommu_stats(p.vtd.core());
+        ck_assert_uint_eq(after.translations, before.translations);
+        ck_assert_uint_eq(after.walks, before.walks);
+        ck_assert_uint_eq(after.faults, before.faults);
+        ck_assert_uint_eq(p.vtd.iommu.timing_stats().requests, 0);
+        ck_assert_uint_eq(p.rec.seen.size(), mem_b);
+        ck_assert(sc_core::sc_time_stamp() == t0);
+        // No cache was filled: a DMA to the page read above misses and walks.
+        ims::ReqExt e;
+        e.rid = kRid;
+        unsigned char buf[8];
+        Req dma(tlm::TLM_READ_COMMAND, 0x10ff8, buf, 8);
+        sc_core::sc_time d = sc_core::SC_ZERO_TIME;
+        p.dev->b_transport(dma.t, d);
+        ck_assert_int_eq(dma.t.get_response_status(), tlm::TLM_OK_RESPONSE);
+        ck_assert(!(dma.ext.xlate.flags & (IMS_XLATE_CTX_HIT | IMS_XLATE_IOTLB_HIT)));
+        ck_assert(dma.ext.xlate.flags & IMS_XLATE_WALKED);
+        ck_assert_uint_eq(dma.ext.xlate.psc_level, 0);
+    });
+}
+END_TEST
+
 int main()
 {
     Suite *s = suite_create("tlm_proto");
@@ -290,6 +367,7 @@ int main()
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, streaming_width_honoured);
     tcase_add_test(tc, byte_enables_honoured);
+    tcase_add_test(tc, debug_transport_translates);
     suite_add_tcase(s, tc);
     return ims_check_run(s);
 }

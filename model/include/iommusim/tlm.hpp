@@ -316,9 +316,11 @@ class Iommu : public sc_core::sc_module {
     // (Declared first: the socket types name them.)
     void b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay);
     void b_transport_ats(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay);
+    unsigned transport_dbg(tlm::tlm_generic_payload &trans);
 
 public:
-    TargetSocket<Iommu, &Iommu::b_transport> dma_in;      // untranslated device DMA
+    // untranslated device DMA; debug transport translates too (docs/vtd.md, "TLM-2.0 rules")
+    TargetSocket<Iommu, &Iommu::b_transport, &Iommu::transport_dbg> dma_in;
     TargetSocket<Iommu, &Iommu::b_transport_ats> ats_in;  // translation-only (ATS-style) requests
     tlm_utils::simple_initiator_socket<Iommu> dma_out; // translated DMA, to memory
     tlm_utils::simple_initiator_socket<Iommu> mem;     // table reads, fault-record writes
@@ -368,9 +370,21 @@ public:
     // transport), then one timed access at cycle t; returns the cycle it completes.
     Cycles mem_read(Cycles t, std::uint64_t pa, void *data, unsigned len);
     Cycles mem_write(Cycles t, std::uint64_t pa, const void *data, unsigned len);
+    // SRTP: the root table the core (and debug transport) uses. A register
+    // file sets it here; a core whose root was set otherwise (the trace
+    // replayer) translates as before, but debug transport on dma_in then
+    // answers TLM_GENERIC_ERROR_RESPONSE.
+    void set_root_table(std::uint64_t rtaddr);
     const Clock &clock() const { return m_clk; }
 
 private:
+    unsigned debug_access(tlm::tlm_generic_payload &trans, std::uint16_t rid, std::uint32_t pasid, std::uint8_t at);
+    ims_iommu *debug_core();
+    static void op_discard(void *ctx, std::uint64_t pa, std::uint64_t val, ims_mem_kind kind);
+    static const ims_mem_ops kDbgOps;
+    ims_iommu *m_dbg_core = nullptr;  // debug transport's translations (debug_core())
+    std::uint64_t m_root = 0;
+    bool m_root_known = false;
     void translate_at(const sc_core::sc_time &delay, const ims_req &req, ReqExt &ext);
     static std::uint64_t op_read(void *ctx, std::uint64_t pa, ims_mem_kind kind);
     std::uint64_t read_slow(std::uint64_t pa);
