@@ -14,8 +14,15 @@
 
 namespace ims {
 
-// No read64_err: the timing model's memory never answers a table read with an error.
+// kMemOps: no read64_err (the trace replayer's: its ims::Memory answers every
+// table read, and the unchecked walk is the cheaper one).
+// kCheckedMemOps (ims::VtdIommu's): a table read the memory answers with an
+// error (debug transport moving fewer bytes than asked, or an error response
+// status) is the architectural access-error fault the core reports (VT-d
+// 7.1.3, legacy-mode fault reasons 8h root table, 9h context table, 7h
+// second-level paging entry).
 const ims_mem_ops Iommu::kMemOps = {&Iommu::op_read, &Iommu::op_write, nullptr};
+const ims_mem_ops Iommu::kCheckedMemOps = {&Iommu::op_read, &Iommu::op_write, &Iommu::op_read_err};
 
 Iommu::Iommu(sc_core::sc_module_name name, const ims_sim_cfg &cfg, const Clock &clk)
     : sc_module(name),
@@ -63,12 +70,28 @@ std::uint64_t Iommu::op_read(void *ctx, std::uint64_t pa, ims_mem_kind)
         std::memcpy(&v, f.data + (pa & (IMS_PAGE_SIZE - 8)), 8);
         return v;  // little-endian host: the bytes are the value
     }
-    return self->read_slow(pa);
+    return self->read_slow(pa, nullptr);
+}
+
+std::uint64_t Iommu::op_read_err(void *ctx, std::uint64_t pa, ims_mem_kind, bool *error)
+{
+    Iommu *self = static_cast<Iommu *>(ctx);
+    const std::uint64_t fn = pa >> IMS_PAGE_SHIFT;
+    const DmiFrame &f = self->m_dmi[fn & (kDmiFrames - 1)];
+    if (f.fn == fn) {  // a DMI read cannot fail
+        std::uint64_t v;
+        std::memcpy(&v, f.data + (pa & (IMS_PAGE_SIZE - 8)), 8);
+        return v;
+    }
+    return self->read_slow(pa, error);
 }
 
 // A table read in a frame with no DMI pointer yet: ask for one (a whole
-// readable 4 KiB frame is kept), else read through debug transport.
-std::uint64_t Iommu::read_slow(std::uint64_t pa)
+// readable 4 KiB frame is kept), else read through debug transport. A read
+// the memory answers with an error (fewer than 8 bytes, or an error status;
+// a target may leave the status TLM_INCOMPLETE_RESPONSE) sets *error (if
+// given) and reads 0.
+std::uint64_t Iommu::read_slow(std::uint64_t pa, bool *error)
 {
     const std::uint64_t fn = pa >> IMS_PAGE_SHIFT, base = fn << IMS_PAGE_SHIFT;
     tlm::tlm_generic_payload &t = m_mtrans;
@@ -87,7 +110,12 @@ std::uint64_t Iommu::read_slow(std::uint64_t pa)
     std::uint64_t v = 0;
     t.set_data_ptr(reinterpret_cast<unsigned char *>(&v));
     t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    mem->transport_dbg(t);
+    const unsigned n = mem->transport_dbg(t);
+    if (__builtin_expect(n < 8 || t.get_response_status() < tlm::TLM_INCOMPLETE_RESPONSE, 0)) {
+        if (error)
+            *error = true;
+        return 0;
+    }
     return v;
 }
 
@@ -292,8 +320,10 @@ void Iommu::b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay
     // `streaming width` addresses). Byte enables do not change which page is
     // touched; they go on to dma_out with the request (docs/vtd.md, "TLM-2.0 rules").
     // A streaming width of 0 (which the base protocol does not allow) is taken as none.
+    unsigned len = trans.get_data_length();
     const unsigned sw = trans.get_streaming_width();
-    const unsigned len = sw != 0 && sw < trans.get_data_length() ? sw : trans.get_data_length();
+    if (__builtin_expect(sw - 1 < len - 1, 0))  // 0 < sw < len
+        len = sw;
     ims_req req{};
     req.rid = ext->rid;
     req.pasid = ext->pasid;
@@ -400,7 +430,7 @@ namespace ims {
 // The debug core's writes (fault-ring records) go nowhere: a debug access records nothing.
 void Iommu::op_discard(void *, std::uint64_t, std::uint64_t, ims_mem_kind) {}
 
-const ims_mem_ops Iommu::kDbgOps = {&Iommu::op_read, &Iommu::op_discard, nullptr};
+const ims_mem_ops Iommu::kDbgOps = {&Iommu::op_read, &Iommu::op_discard, &Iommu::op_read_err};
 
 void Iommu::set_root_table(std::uint64_t rtaddr)
 {

@@ -284,7 +284,7 @@ void Memory::access(tlm::tlm_generic_payload &trans)
     unsigned char *data = trans.get_data_ptr();
     const unsigned sw = trans.get_streaming_width();
     const unsigned char *be = trans.get_byte_enable_ptr();
-    if (__builtin_expect(be != nullptr || (sw != 0 && sw < len), 0)) {
+    if (__builtin_expect(be != nullptr || sw - 1 < len - 1, 0)) {  // byte enables, or 0 < sw < len
         access_bytes(trans);
         return;
     }
@@ -372,7 +372,10 @@ bool Memory::get_direct_mem_ptr(tlm::tlm_generic_payload &trans, tlm::tlm_dmi &d
 
 void Memory::b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay)
 {
-    access(trans);
+    if (__builtin_expect(trans.get_command() == tlm::TLM_IGNORE_COMMAND && m_mem, 1))
+        trans.set_response_status(tlm::TLM_OK_RESPONSE);  // timing only (the common case)
+    else
+        access(trans);
     const Cycles t = m_clk.arrival(delay);
     // Nothing arrives before the current time (delays are never negative).
     const Cycles now = m_timing.uses_floor() ? m_clk.to_cycles(m_clk.now()) : 0;

@@ -360,6 +360,44 @@ START_TEST(debug_transport_translates)
 }
 END_TEST
 
+
+// ---- c. Table reads answered with an error ----
+
+// Expected, for an error answered to the read of the root table, the
+// context table or the leaf page table (the memory refuses the frame:
+// no DMI, debug transport TLM_ADDRESS_ERROR_RESPONSE and 0 bytes): the DMA
+// faults with VT-d's access-error reason (8h root table, 9h context table,
+// 7h second-level paging entry; VT-d 7.1.3), recorded in fault register 0,
+// and is not forwarded. (Before: the read left 0 in the entry, so the
+// faults were "not present": 1h, 2h, 6h.)
+static const struct {
+    std::uint64_t frame;
+    unsigned reason;
+} kErrCases[] = {{kRoot, IMS_FR_ROOT_TABLE_INV}, {vtdtb::kCtx, IMS_FR_CTX_TABLE_INV},
+                 {vtdtb::kPml4 + 0x3000, IMS_FR_PAGING_ENTRY_INV}};
+
+START_TEST(table_read_error_is_the_fault)
+{
+    const auto &c = kErrCases[_i];
+    run_case([&c](Platform &p) {
+        p.err.lo = c.frame;
+        p.err.hi = c.frame + 0xfff;
+        unsigned char buf[8];
+        Req r(tlm::TLM_READ_COMMAND, 0x10000, buf, 8);
+        sc_core::sc_time d = sc_core::SC_ZERO_TIME;
+        p.dev->b_transport(r.t, d);
+        ck_assert_int_eq(r.t.get_response_status(), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        ck_assert_uint_eq(r.ext.xlate.fault, c.reason);
+        ck_assert_uint_eq(p.rec.seen.size(), 0);
+        ck_assert_uint_ge(p.err.refused, 1);
+        const std::uint64_t hi = p.r64(IMS_VTD_FRO_OFFSET + 8);
+        ck_assert_uint_eq(hi >> 63, 1);
+        ck_assert_uint_eq((hi >> 32) & 0xff, c.reason);
+        ck_assert_uint_eq(ims_iommu_stats(p.vtd.core())->fault_reason[c.reason], 1);
+    });
+}
+END_TEST
+
 int main()
 {
     Suite *s = suite_create("tlm_proto");
@@ -368,6 +406,7 @@ int main()
     tcase_add_test(tc, streaming_width_honoured);
     tcase_add_test(tc, byte_enables_honoured);
     tcase_add_test(tc, debug_transport_translates);
+    tcase_add_loop_test(tc, table_read_error_is_the_fault, 0, 3);
     suite_add_tcase(s, tc);
     return ims_check_run(s);
 }

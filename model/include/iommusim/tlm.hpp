@@ -241,8 +241,8 @@ public:
     const MemTiming &timing() const { return m_timing; }
 
 private:
-    void access(tlm::tlm_generic_payload &trans);
-    void access_bytes(tlm::tlm_generic_payload &trans);
+    __attribute__((noinline)) void access(tlm::tlm_generic_payload &trans);
+    __attribute__((noinline, cold)) void access_bytes(tlm::tlm_generic_payload &trans);
     static void frame_freed(void *ctx, std::uint64_t pa);
     const Clock &m_clk;
     ims_mem *m_mem = nullptr;
@@ -332,6 +332,10 @@ public:
     // accesses go out on the `mem` socket as transport_dbg (no time); the
     // timing pass then re-issues each one as a timed b_transport.
     static const ims_mem_ops kMemOps;
+    // The same with read64_err: a table read the memory answers with an error
+    // becomes the access-error fault (ims::VtdIommu uses these; docs/vtd.md,
+    // "TLM-2.0 rules").
+    static const ims_mem_ops kCheckedMemOps;
     // Uses a core created elsewhere (e.g. by the replay engine with kMemOps).
     void bind_core(ims_iommu *core) { m_core = core; }
     ims_iommu *core() const { return m_core; }
@@ -387,7 +391,8 @@ private:
     bool m_root_known = false;
     void translate_at(const sc_core::sc_time &delay, const ims_req &req, ReqExt &ext);
     static std::uint64_t op_read(void *ctx, std::uint64_t pa, ims_mem_kind kind);
-    std::uint64_t read_slow(std::uint64_t pa);
+    static std::uint64_t op_read_err(void *ctx, std::uint64_t pa, ims_mem_kind kind, bool *error);
+    std::uint64_t read_slow(std::uint64_t pa, bool *error);
     void invalidate_dmi(sc_dt::uint64 start, sc_dt::uint64 end);
     static void op_write(void *ctx, std::uint64_t pa, std::uint64_t val, ims_mem_kind kind);
     Cycles mem_timed(Cycles t, std::uint64_t pa);
