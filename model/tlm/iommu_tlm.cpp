@@ -330,7 +330,15 @@ void Iommu::b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay
     req.iova = iova;
     req.size = len;
     req.access = trans.is_write() ? IMS_PERM_W : IMS_PERM_R;
-    req.at = IMS_AT_UNTRANSLATED;
+    // AT (docs/vtd.md, "TLM-2.0 rules"): untranslated and translated requests
+    // go to the core, which checks a translated one against the context
+    // entry's TT (VT-d 9.3: only TT = 1, device TLB, admits it; else fault
+    // Dh); a translation request belongs on ats_in.
+    req.at = ext->at;
+    if (__builtin_expect(req.at == IMS_AT_TRANSLATION, 0)) {
+        trans.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+        return;
+    }
     translate_at(delay, req, *ext);
     delay += m_clk.to_time(ext->latency);
     if (ext->xlate.fault) {
@@ -470,7 +478,7 @@ unsigned Iommu::transport_dbg(tlm::tlm_generic_payload &trans)
         trans.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
         return 0;
     }
-    return debug_access(trans, ext->rid, ext->pasid, IMS_AT_UNTRANSLATED);
+    return debug_access(trans, ext->rid, ext->pasid, ext->at);
 }
 
 // Translates [address, + data length) page by page with the debug core and

@@ -398,6 +398,68 @@ START_TEST(table_read_error_is_the_fault)
 }
 END_TEST
 
+
+// ---- d. ReqExt.at ----
+
+// Expected: with the context entry's TT = 0 (device TLB not enabled), a
+// request with AT = translated is blocked as VT-d says (fault Dh, recorded)
+// and not forwarded; AT = translation request on dma_in is refused
+// (TLM_COMMAND_ERROR_RESPONSE: translation requests go to ats_in); with
+// TT = 1 (caps.device_tlb on) AT = translated passes at its own address
+// while AT = untranslated is still translated. (Before: `at` was ignored
+// and every request translated as untranslated: 0x10000 -> 0x80000000.)
+START_TEST(at_translated_checked)
+{
+    run_case([](Platform &p) {
+        unsigned char buf[8];
+        Req r(tlm::TLM_READ_COMMAND, 0x10000, buf, 8);
+        r.ext.at = IMS_AT_TRANSLATED;
+        sc_core::sc_time d = sc_core::SC_ZERO_TIME;
+        p.dev->b_transport(r.t, d);
+        ck_assert_int_eq(r.t.get_response_status(), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        ck_assert_uint_eq(r.ext.xlate.fault, IMS_FR_CTX_ENTRY_TT);
+        ck_assert_uint_eq(p.rec.seen.size(), 0);
+        ck_assert_uint_eq((p.r64(IMS_VTD_FRO_OFFSET + 8) >> 32) & 0xff, IMS_FR_CTX_ENTRY_TT);
+        Req q(tlm::TLM_READ_COMMAND, 0x10000, buf, 8);
+        q.ext.at = IMS_AT_TRANSLATION;
+        d = sc_core::SC_ZERO_TIME;
+        p.dev->b_transport(q.t, d);
+        ck_assert_int_eq(q.t.get_response_status(), tlm::TLM_COMMAND_ERROR_RESPONSE);
+        ck_assert_uint_eq(p.rec.seen.size(), 0);
+    });
+}
+END_TEST
+
+START_TEST(at_translated_with_device_tlb)
+{
+    ims_sim_cfg cfg = ims::VtdIommu::load_config("", {"caps.device_tlb=1"});
+    run_case(
+        [](Platform &p) {
+            // 00:03.0's context entry with TT = 1 (device TLB), then a
+            // context-cache flush as the driver would (nothing cached yet).
+            ims_ctx_entry c{};
+            c.lo = ims_mem_read64(p.backing, vtdtb::kCtx + ims_ctx_offset(kRid & 0xff));
+            c.hi = ims_mem_read64(p.backing, vtdtb::kCtx + ims_ctx_offset(kRid & 0xff) + 8);
+            ims_ctx_set_tt(&c, IMS_TT_DEVTLB);
+            ims_mem_write64(p.backing, vtdtb::kCtx + ims_ctx_offset(kRid & 0xff), c.lo);
+            unsigned char buf[8];
+            Req r(tlm::TLM_READ_COMMAND, 0x40000, buf, 8);
+            r.ext.at = IMS_AT_TRANSLATED;
+            sc_core::sc_time d = sc_core::SC_ZERO_TIME;
+            p.dev->b_transport(r.t, d);
+            ck_assert_int_eq(r.t.get_response_status(), tlm::TLM_OK_RESPONSE);
+            ck_assert_uint_eq(p.rec.seen.size(), 1);
+            ck_assert_uint_eq(p.rec.seen[0].addr, 0x40000);
+            Req u(tlm::TLM_READ_COMMAND, 0x10000, buf, 8);
+            d = sc_core::SC_ZERO_TIME;
+            p.dev->b_transport(u.t, d);
+            ck_assert_int_eq(u.t.get_response_status(), tlm::TLM_OK_RESPONSE);
+            ck_assert_uint_eq(p.rec.seen.back().addr, 0x80000000);
+        },
+        cfg);
+}
+END_TEST
+
 int main()
 {
     Suite *s = suite_create("tlm_proto");
@@ -407,6 +469,8 @@ int main()
     tcase_add_test(tc, byte_enables_honoured);
     tcase_add_test(tc, debug_transport_translates);
     tcase_add_loop_test(tc, table_read_error_is_the_fault, 0, 3);
+    tcase_add_test(tc, at_translated_checked);
+    tcase_add_test(tc, at_translated_with_device_tlb);
     suite_add_tcase(s, tc);
     return ims_check_run(s);
 }

@@ -137,7 +137,12 @@ private:
 
 // Payload extension for device requests: who asks, and what happened.
 struct ReqExt : tlm::tlm_extension<ReqExt> {
-    // In: the requester id the IOMMU sees (already aliased), PASID, AT.
+    // In: the requester id the IOMMU sees (already aliased), PASID, AT (PCIe
+    // address type). On dma_in: untranslated is translated; translated is
+    // checked against the context entry's TT and passes at its own address
+    // only with TT = 1 (device TLB), else fault Dh; a translation request is
+    // refused (TLM_COMMAND_ERROR_RESPONSE: it belongs on ats_in, which
+    // ignores `at`). docs/vtd.md, "TLM-2.0 rules".
     std::uint16_t rid = 0;
     std::uint32_t pasid = IMS_NO_PASID;
     std::uint8_t at = IMS_AT_UNTRANSLATED;
