@@ -7,6 +7,7 @@
 #include "iommusim/tlm.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "inflight.hpp"
@@ -30,6 +31,7 @@ Iommu::Iommu(sc_core::sc_module_name name, const ims_sim_cfg &cfg, const Clock &
       ats_in("ats_in", *this),
       dma_out("dma_out"),
       mem("mem"),
+      m_peq("peq"),
       m_cfg(cfg),
       m_clk(clk),
       m_fills(new InFlightFills),
@@ -49,11 +51,18 @@ Iommu::Iommu(sc_core::sc_module_name name, const ims_sim_cfg &cfg, const Clock &
     m_mtrans.set_streaming_width(8);
     m_mtrans.set_byte_enable_ptr(nullptr);
     m_mtrans.set_dmi_allowed(false);
+    m_ttrans.set_data_length(8);
+    m_ttrans.set_streaming_width(8);
+    m_ttrans.set_byte_enable_ptr(nullptr);
+    m_ttrans.set_dmi_allowed(false);
+    SC_HAS_PROCESS(Iommu);
+    SC_THREAD(nb_thread);
 }
 
 Iommu::~Iommu()
 {
     m_mtrans.set_data_ptr(nullptr);
+    m_ttrans.set_data_ptr(nullptr);
     if (m_dbg_core)
         ims_iommu_destroy(m_dbg_core);
 }
@@ -154,24 +163,36 @@ void Iommu::op_write(void *ctx, std::uint64_t pa, std::uint64_t val, ims_mem_kin
 // TLM_IGNORE_COMMAND: the target charges time and moves nothing.
 Cycles Iommu::mem_timed(Cycles t, std::uint64_t pa)
 {
-    tlm::tlm_generic_payload &tr = m_mtrans;
+    tlm::tlm_generic_payload &tr = m_ttrans;
     tr.set_command(tlm::TLM_IGNORE_COMMAND);
     tr.set_address(pa);
     tr.set_data_ptr(reinterpret_cast<unsigned char *>(&m_mdata));
     tr.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     sc_core::sc_time delay;
-    if (m_base_valid && t >= m_base_cycle)
+    if (__builtin_expect(m_flags == kBusy, 1) && t >= m_base_cycle) {  // a socket request's pass
         delay = m_base_delay + m_clk.to_time(t - m_base_cycle);
-    else
+    } else {
+        if ((m_flags & (kWatch | kBusy)) == (kWatch | kBusy) && m_clk.now().value() != m_stamp)
+            time_moved();  // an earlier access waited: annotate from the current time
         delay = m_clk.to_time(std::max(t, m_now) - m_now);
+    }
     mem->b_transport(tr, delay);
     return m_clk.arrival(delay);
+}
+
+// The memory called wait() in a timed access (docs/vtd.md, "TLM-2.0 rules"):
+// later accesses of the same pass are annotated from the new current time.
+void Iommu::time_moved()
+{
+    m_flags |= kMoved;
+    m_now = m_clk.to_cycles(m_clk.now());
+    m_stamp = m_clk.now().value();
 }
 
 void Iommu::translate(Cycles t, const ims_req &req, ReqExt &ext)
 {
     ims_xlate &x = ext.xlate;
-    m_now = m_clk.to_cycles(m_clk.now());  // time stands still until we return
+    m_now = m_clk.to_cycles(m_clk.now());  // time stands still until we return (unless a memory waits)
     m_writes.clear();
     ims_translate(m_core, &req, &x);
     m_st.requests++;
@@ -295,11 +316,9 @@ void Iommu::replace_result(const ims_req &req, const WalkOutcome &wo, ims_xlate 
 void Iommu::translate_at(const sc_core::sc_time &delay, const ims_req &req, ReqExt &ext)
 {
     const Cycles t = m_clk.arrival(delay);
-    m_base_valid = true;
-    m_base_cycle = t;
+    m_base_cycle = t;  // valid while kBusy (enter() .. leave())
     m_base_delay = delay;
     translate(t, req, ext);
-    m_base_valid = false;
 }
 
 void Iommu::b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay)
@@ -310,7 +329,17 @@ void Iommu::b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay
     }
     ReqExt *ext = nullptr;
     trans.get_extension(ext);
-    if (!ext || !m_core || (!trans.is_read() && !trans.is_write()) || trans.get_data_length() == 0) {
+    if (!ext) {
+        trans.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+        return;
+    }
+    dma(trans, delay, ext->rid, ext->pasid, ext->at, *ext);
+}
+
+inline void Iommu::dma(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay, std::uint16_t rid,
+                       std::uint32_t pasid, std::uint8_t at, ReqExt &ext)
+{
+    if (!m_core || (!trans.is_read() && !trans.is_write()) || trans.get_data_length() == 0) {
         trans.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
         return;
     }
@@ -322,11 +351,11 @@ void Iommu::b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay
     // A streaming width of 0 (which the base protocol does not allow) is taken as none.
     unsigned len = trans.get_data_length();
     const unsigned sw = trans.get_streaming_width();
-    if (__builtin_expect(sw - 1 < len - 1, 0))  // 0 < sw < len
+    if (__builtin_expect(sw != len, 0) && sw - 1 < len - 1)  // 0 < sw < len
         len = sw;
     ims_req req{};
-    req.rid = ext->rid;
-    req.pasid = ext->pasid;
+    req.rid = rid;
+    req.pasid = pasid;
     req.iova = iova;
     req.size = len;
     req.access = trans.is_write() ? IMS_PERM_W : IMS_PERM_R;
@@ -334,27 +363,35 @@ void Iommu::b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay
     // go to the core, which checks a translated one against the context
     // entry's TT (VT-d 9.3: only TT = 1, device TLB, admits it; else fault
     // Dh); a translation request belongs on ats_in.
-    req.at = ext->at;
+    req.at = at;
     if (__builtin_expect(req.at == IMS_AT_TRANSLATION, 0)) {
         trans.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
         return;
     }
-    translate_at(delay, req, *ext);
-    delay += m_clk.to_time(ext->latency);
-    if (ext->xlate.fault) {
+    enter(delay);  // TimeOrder::sync: waits until the arrival
+    translate_at(delay, req, ext);
+    if (__builtin_expect(leave(), 0)) {
+        // A memory waited inside the timing pass: simulated time moved, so the
+        // completion is annotated from the current time.
+        const sc_core::sc_time done = m_clk.to_time(m_base_cycle + ext.latency), &now = m_clk.now();
+        delay = done > now ? done - now : sc_core::SC_ZERO_TIME;
+    } else {
+        delay += m_clk.to_time(ext.latency);
+    }
+    if (ext.xlate.fault) {
         if (m_fault_sink)
-            report_fault(req, ext->xlate);
+            report_fault(req, ext.xlate);
         trans.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
         return;
     }
     // The translated request goes on to memory. A request crossing the end of
     // the translated page is an error here: initiators split at 4 KiB, as PCIe
     // requires.
-    if (ext->xlate.len < len) {
+    if (ext.xlate.len < len) {
         trans.set_response_status(tlm::TLM_BURST_ERROR_RESPONSE);
         return;
     }
-    trans.set_address(ext->xlate.pa);
+    trans.set_address(ext.xlate.pa);
     dma_out->b_transport(trans, delay);
     trans.set_address(iova);
 }
@@ -378,8 +415,14 @@ void Iommu::b_transport_ats(tlm::tlm_generic_payload &trans, sc_core::sc_time &d
     req.size = std::max(1u, trans.get_data_length());
     req.access = trans.is_write() ? IMS_PERM_W : IMS_PERM_R;
     req.at = IMS_AT_TRANSLATION;
+    enter(delay);
     translate_at(delay, req, *ext);
-    delay += m_clk.to_time(ext->latency);
+    if (__builtin_expect(leave(), 0)) {  // a memory waited (see dma())
+        const sc_core::sc_time done = m_clk.to_time(m_base_cycle + ext->latency), &now = m_clk.now();
+        delay = done > now ? done - now : sc_core::SC_ZERO_TIME;
+    } else {
+        delay += m_clk.to_time(ext->latency);
+    }
     if (ext->xlate.fault && m_fault_sink)
         report_fault(req, ext->xlate);
     trans.set_response_status(ext->xlate.fault ? tlm::TLM_ADDRESS_ERROR_RESPONSE : tlm::TLM_OK_RESPONSE);
@@ -402,9 +445,15 @@ Cycles Iommu::mem_own(Cycles t, std::uint64_t pa, void *data, unsigned len, tlm:
     tr.set_dmi_allowed(false);
     tr.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     mem->transport_dbg(tr);
+    sc_core::sc_time zero = sc_core::SC_ZERO_TIME;
+    enter(zero);  // one timed access at a time (a memory may wait)
+    m_flags |= kOwn;  // no socket request's arrival to annotate from
     m_now = m_clk.to_cycles(m_clk.now());
-    m_base_valid = false;
-    return mem_timed(std::max(t, m_now), pa);
+    m_stamp = m_clk.now().value();
+    const Cycles done = mem_timed(std::max(t, m_now), pa);
+    m_flags &= static_cast<std::uint8_t>(~kOwn);
+    leave();
+    return done;
 }
 
 Cycles Iommu::mem_read(Cycles t, std::uint64_t pa, void *data, unsigned len)
@@ -536,6 +585,214 @@ unsigned Iommu::debug_access(tlm::tlm_generic_payload &trans, std::uint16_t rid,
     trans.set_data_length(len);
     trans.set_response_status(st);
     return done;
+}
+
+}  // namespace ims
+
+// ---- Time order, non-blocking transport, device sockets (docs/timing.md
+// "Time order", docs/vtd.md "TLM-2.0 rules") ----
+namespace ims {
+
+namespace {
+// wait() is allowed: the caller is a thread process of a running simulation.
+bool in_thread()
+{
+    if (!(sc_core::sc_get_status() & sc_core::SC_RUNNING))
+        return false;
+    const sc_core::sc_process_handle h = sc_core::sc_get_current_process_handle();
+    return h.valid() && (h.proc_kind() == sc_core::SC_THREAD_PROC_ || h.proc_kind() == sc_core::SC_CTHREAD_PROC_);
+}
+}  // namespace
+
+void Iommu::set_time_order(TimeOrder o)
+{
+    if (o == TimeOrder::sync)
+        m_flags |= kSync;
+    else
+        m_flags &= static_cast<std::uint8_t>(~kSync);
+}
+
+bool Iommu::leave_slow()
+{
+    const bool moved = m_flags & kMoved;
+    m_flags &= static_cast<std::uint8_t>(~(kBusy | kMoved | kOwn));
+    if (m_flags & kWaiters)
+        m_idle.notify();
+    return moved;
+}
+
+// An ims::Memory on `mem` never waits: its timed accesses need no check
+// that simulated time moved (the trace player's hot path).
+void Iommu::end_of_elaboration()
+{
+    if (dynamic_cast<NeverWaits *>(mem.get_interface()) == nullptr)
+        m_flags |= kWatch;
+}
+
+// TimeOrder::sync: a request from a thread waits until its arrival time, so
+// requests are timed in the order of their arrival whatever their
+// initiators' local time offsets. Then (either order) one request at a time:
+// another thread's request still in its timing pass (its memory waited) is
+// waited for.
+void Iommu::enter_slow(sc_core::sc_time &delay)
+{
+    const bool thread = in_thread();
+    if ((m_flags & kSync) && thread && delay != sc_core::SC_ZERO_TIME) {
+        sc_core::wait(delay);
+        delay = sc_core::SC_ZERO_TIME;
+    }
+    while (m_flags & kBusy) {
+        if (!thread) {
+            SC_REPORT_ERROR(name(), "a request from outside a thread process while another request's memory "
+                                    "access waits: call nb_transport_fw (which the IOMMU serves from its own thread)");
+            return;
+        }
+        m_waiters++;
+        m_flags |= kWaiters;
+        sc_core::wait(m_idle);
+        if (--m_waiters == 0)
+            m_flags &= static_cast<std::uint8_t>(~kWaiters);
+    }
+    m_flags |= kBusy;
+    m_stamp = m_clk.now().value();  // (kWatch: time_moved() compares with it)
+}
+
+// BEGIN_REQ from a process: accepted at once (TLM_UPDATED, END_REQ), served
+// at its arrival time by nb_thread (which may wait: the memory's
+// b_transport may), answered with BEGIN_RESP on the backward path. Outside
+// any process (no scheduler to complete it later) it completes at once.
+tlm::tlm_sync_enum Iommu::nb_fw(tlm::tlm_generic_payload &trans, tlm::tlm_phase &phase, sc_core::sc_time &delay,
+                                const NbSrc &src)
+{
+    if (phase == tlm::BEGIN_REQ) {
+        if (!(sc_core::sc_get_status() & sc_core::SC_RUNNING)) {
+            serve(trans, delay, src);
+            phase = tlm::END_RESP;
+            return tlm::TLM_COMPLETED;
+        }
+        if (trans.has_mm())
+            trans.acquire();
+        m_nb[&trans] = src;
+        m_peq.notify(trans, delay);
+        phase = tlm::END_REQ;
+        return tlm::TLM_UPDATED;
+    }
+    if (phase == tlm::END_RESP && &trans == m_resp_open) {
+        m_resp_open = nullptr;
+        if (trans.has_mm())
+            trans.release();
+        m_end_resp.notify();
+        return tlm::TLM_COMPLETED;
+    }
+    SC_REPORT_ERROR(name(), "nb_transport_fw: unexpected phase (BEGIN_REQ, or END_RESP after BEGIN_RESP)");
+    return tlm::TLM_COMPLETED;
+}
+
+tlm::tlm_sync_enum Iommu::nb_transport_fw(tlm::tlm_generic_payload &trans, tlm::tlm_phase &phase,
+                                          sc_core::sc_time &delay)
+{
+    return nb_fw(trans, phase, delay, NbSrc{&dma_in, false, 0});
+}
+
+void Iommu::serve(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay, const NbSrc &src)
+{
+    if (src.fixed)
+        dev_b_transport(trans, delay, src.rid);
+    else
+        b_transport(trans, delay);
+}
+
+void Iommu::nb_thread()
+{
+    for (;;) {
+        sc_core::wait(m_peq.get_event());
+        while (tlm::tlm_generic_payload *t = m_peq.get_next_transaction()) {
+            const auto it = m_nb.find(t);
+            const NbSrc src = it->second;
+            m_nb.erase(it);
+            sc_core::sc_time d = sc_core::SC_ZERO_TIME;
+            serve(*t, d, src);
+            // Response exclusion (IEEE 1666-2011 15.2.6): one BEGIN_RESP open at a time.
+            while (m_resp_open)
+                sc_core::wait(m_end_resp);
+            tlm::tlm_phase ph = tlm::BEGIN_RESP;
+            const tlm::tlm_sync_enum r = (*src.sock)->nb_transport_bw(*t, ph, d);
+            if (r == tlm::TLM_ACCEPTED || (r == tlm::TLM_UPDATED && ph == tlm::BEGIN_RESP))
+                m_resp_open = t;  // END_RESP comes on the forward path
+            else if (t->has_mm())
+                t->release();
+        }
+    }
+}
+
+// One device's socket: its requests get requester ID `rid`.
+class Iommu::DevPort : public tlm::tlm_fw_transport_if<> {
+public:
+    DevPort(const char *name, Iommu &owner, std::uint16_t rid) : sock(name), m_owner(owner), m_rid(rid)
+    {
+        sock.bind(*this);
+    }
+    void b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay) override
+    {
+        m_owner.dev_b_transport(trans, delay, m_rid);
+    }
+    tlm::tlm_sync_enum nb_transport_fw(tlm::tlm_generic_payload &trans, tlm::tlm_phase &phase,
+                                       sc_core::sc_time &delay) override
+    {
+        return m_owner.nb_fw(trans, phase, delay, NbSrc{&sock, true, m_rid});
+    }
+    bool get_direct_mem_ptr(tlm::tlm_generic_payload &, tlm::tlm_dmi &dmi) override
+    {
+        dmi.allow_none();  // every access must be translated
+        return false;
+    }
+    unsigned transport_dbg(tlm::tlm_generic_payload &trans) override { return m_owner.dev_transport_dbg(trans, m_rid); }
+    tlm::tlm_target_socket<32> sock;
+
+private:
+    Iommu &m_owner;
+    std::uint16_t m_rid;
+};
+
+tlm::tlm_target_socket<32> &Iommu::device_socket(std::uint16_t rid)
+{
+    sc_core::sc_simcontext *ctx = sc_core::sc_get_curr_simcontext();
+    if (ctx->elaboration_done())
+        SC_REPORT_ERROR(name(), "device_socket: called after elaboration (create device sockets in the platform's "
+                                "constructor)");
+    char nm[32];
+    std::snprintf(nm, sizeof nm, "dev_%04x_%zu", rid, m_dev_ports.size());
+    ctx->hierarchy_push(this);  // the socket is the IOMMU's child
+    try {
+        m_dev_ports.emplace_back(new DevPort(nm, *this, rid));
+    } catch (...) {
+        ctx->hierarchy_pop();
+        throw;
+    }
+    ctx->hierarchy_pop();
+    return m_dev_ports.back()->sock;
+}
+
+void Iommu::dev_b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay, std::uint16_t rid)
+{
+    if (m_xlate_off) {
+        dma_out->b_transport(trans, delay);
+        return;
+    }
+    ReqExt *ext = nullptr;
+    trans.get_extension(ext);
+    if (ext)
+        dma(trans, delay, rid, ext->pasid, ext->at, *ext);
+    else
+        dma(trans, delay, rid, IMS_NO_PASID, IMS_AT_UNTRANSLATED, m_noext);
+}
+
+unsigned Iommu::dev_transport_dbg(tlm::tlm_generic_payload &trans, std::uint16_t rid)
+{
+    ReqExt *ext = nullptr;
+    trans.get_extension(ext);
+    return ext ? debug_access(trans, rid, ext->pasid, ext->at)
+               : debug_access(trans, rid, IMS_NO_PASID, IMS_AT_UNTRANSLATED);
 }
 
 }  // namespace ims

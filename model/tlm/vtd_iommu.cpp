@@ -71,6 +71,8 @@ VtdIommu::VtdIommu(sc_core::sc_module_name name, const ims_sim_cfg &cfg)
     m_core = ims_iommu_create(&ic, &Iommu::kCheckedMemOps, &iommu, err, sizeof err);
     sc_assert(m_core);  // the same configuration was accepted by CheckedSimCfg
     iommu.bind_core(m_core);
+    // Initiators of a platform may be temporally decoupled (docs/timing.md, "Time order").
+    iommu.set_time_order(Iommu::TimeOrder::sync);
 }
 
 VtdIommu::~VtdIommu()

@@ -460,6 +460,351 @@ START_TEST(at_translated_with_device_tlb)
 }
 END_TEST
 
+
+// ---- e. Temporal decoupling: arrivals not monotonic across initiators ----
+
+// Two initiator threads at time 0: A (declared first, so it calls first)
+// runs 100000 cycles ahead of simulated time; B arrives at once. Both miss
+// (one walker). Expected with TimeOrder::sync (VtdIommu's default): B is
+// timed at its own time, first: it misses the context and walks alone, its
+// latency far below A's offset; A, timed at cycle 100000, finds the context
+// cached and the walker free. (Before, as with TimeOrder::caller: A was
+// timed first and B, arriving earlier, waited behind A's walk and context
+// fill: its latency exceeded 100000 cycles.)
+struct TwoInitiators : sc_core::sc_module {
+    tlm_utils::simple_initiator_socket<TwoInitiators> a, b, ats, dma, mmio;
+    unsigned char buf_a[8], buf_b[8];
+    Req ra{tlm::TLM_READ_COMMAND, 0x40000, buf_a, 8}, rb{tlm::TLM_READ_COMMAND, 0x10000, buf_b, 8};
+    sc_core::sc_time done_a, done_b;
+    sc_core::sc_event enabled;
+    const ims::Clock &clk;
+    SC_HAS_PROCESS(TwoInitiators);
+    TwoInitiators(sc_core::sc_module_name n, const ims::Clock &c)
+        : sc_module(n), a("a"), b("b"), ats("ats"), dma("dma"), mmio("mmio"), clk(c)
+    {
+        SC_THREAD(run_drv);
+        SC_THREAD(run_a);
+        SC_THREAD(run_b);
+    }
+    void run_drv()  // the driver's enable sequence, then the devices go
+    {
+        std::uint64_t root = kRoot;
+        vtdtb::mmio_access(mmio, tlm::TLM_WRITE_COMMAND, kBase + IMS_VTD_RTADDR, 8, &root);
+        std::uint32_t v = IMS_VTD_GCMD_SRTP;
+        vtdtb::mmio_access(mmio, tlm::TLM_WRITE_COMMAND, kBase + IMS_VTD_GCMD, 4, &v);
+        v = IMS_VTD_GCMD_SRTP | IMS_VTD_GCMD_TE;
+        vtdtb::mmio_access(mmio, tlm::TLM_WRITE_COMMAND, kBase + IMS_VTD_GCMD, 4, &v);
+        enabled.notify(sc_core::SC_ZERO_TIME);
+    }
+    void run_a()
+    {
+        wait(enabled);
+        sc_core::sc_time d = clk.to_time(100000);  // local time ahead (quantum keeper)
+        a->b_transport(ra.t, d);
+        done_a = sc_core::sc_time_stamp() + d;
+    }
+    void run_b()
+    {
+        wait(enabled);
+        wait(sc_core::SC_ZERO_TIME);  // A calls first
+        sc_core::sc_time d = sc_core::SC_ZERO_TIME;
+        b->b_transport(rb.t, d);
+        done_b = sc_core::sc_time_stamp() + d;
+    }
+};
+
+START_TEST(decoupled_initiators_timed_in_arrival_order)
+{
+    ims_sim_cfg cfg = ims::VtdIommu::load_config("", {"walker.count=1"});
+    ims::VtdIommu vtd("vtd", cfg);
+    ck_assert(vtd.iommu.time_order() == ims::Iommu::TimeOrder::sync);
+    ims_mem *backing = ims_mem_create();
+    ims::Memory memory("memory", vtd.config(), vtd.clock());
+    memory.bind_backing(backing);
+    vtdtb::Sink sink("sink");
+    vtdtb::build_tables(backing);
+    vtdtb::map(backing, 0x40000, 0x80040000);
+    TwoInitiators init("init", vtd.clock());
+    init.a.bind(vtd.device_socket(kRid));
+    init.b.bind(vtd.device_socket(kRid));
+    init.ats.bind(vtd.ats_in);
+    init.dma.bind(vtd.dma_in);
+    init.mmio.bind(vtd.regs);
+    vtd.dma_out.bind(sink.tsock);
+    vtd.mem.bind(memory.tsock);
+    sc_core::sc_start();
+    ck_assert_int_eq(init.ra.t.get_response_status(), tlm::TLM_OK_RESPONSE);
+    ck_assert_int_eq(init.rb.t.get_response_status(), tlm::TLM_OK_RESPONSE);
+    const ims::ReqExt &ea = init.ra.ext, &eb = init.rb.ext;
+    ck_assert(eb.xlate.flags & IMS_XLATE_WALKED);
+    ck_assert(!(eb.xlate.flags & IMS_XLATE_CTX_HIT));  // B went first: it read the context
+    ck_assert(ea.xlate.flags & IMS_XLATE_CTX_HIT);
+    ck_assert(ea.xlate.flags & IMS_XLATE_WALKED);
+    ck_assert_uint_lt(eb.latency, 50000);
+    ck_assert_uint_lt(ea.latency, eb.latency);  // context cached, walker free
+    ck_assert_uint_eq(ea.queue_delay, 0);
+    ck_assert(init.done_b == vtd.clock().to_time(eb.latency));
+    ck_assert(init.done_a == vtd.clock().to_time(100000 + ea.latency));
+    memory.bind_backing(nullptr);
+    ims_mem_destroy(backing);
+}
+END_TEST
+
+// ---- f. A memory that calls wait(); nb_transport_fw from a method ----
+
+// A memory that models its latency with wait() in b_transport (its
+// annotation first, then 50 ns), in front of an ims::Memory.
+struct WaitMem : sc_core::sc_module {
+    void b_transport(tlm::tlm_generic_payload &t, sc_core::sc_time &d)
+    {
+        wait(d);
+        d = sc_core::SC_ZERO_TIME;
+        out->b_transport(t, d);  // the ims::Memory's own latency, annotated
+        wait(d + sc_core::sc_time(50, sc_core::SC_NS));
+        d = sc_core::SC_ZERO_TIME;
+        waits++;
+    }
+    unsigned transport_dbg(tlm::tlm_generic_payload &t) { return out->transport_dbg(t); }
+    ims::TargetSocket<WaitMem, &WaitMem::b_transport, &WaitMem::transport_dbg> tsock;
+    tlm_utils::simple_initiator_socket<WaitMem> out;
+    unsigned waits = 0;
+    explicit WaitMem(sc_core::sc_module_name n) : sc_module(n), tsock("tsock", *this), out("out") {}
+};
+
+// A platform whose memories (table reads and DMA) both wait.
+struct WaitPlatform : sc_core::sc_module {
+    ims::VtdIommu vtd;
+    ims_mem *backing;
+    ims::Memory data, tables;
+    WaitMem wdata, wtables;
+    tlm_utils::simple_initiator_socket<WaitPlatform> mmio, dev, ats;
+    WaitPlatform(sc_core::sc_module_name n, const ims_sim_cfg &cfg)
+        : sc_module(n), vtd("vtd", cfg), backing(ims_mem_create()), data("data", vtd.config(), vtd.clock()),
+          tables("tables", vtd.config(), vtd.clock()), wdata("wdata"), wtables("wtables"), mmio("mmio"), dev("dev"),
+          ats("ats")
+    {
+        data.bind_backing(backing);
+        tables.bind_backing(backing);
+        mmio.bind(vtd.regs);
+        ats.bind(vtd.ats_in);
+        vtd.dma_out.bind(wdata.tsock);
+        wdata.out.bind(data.tsock);
+        vtd.mem.bind(wtables.tsock);
+        wtables.out.bind(tables.tsock);
+        vtdtb::build_tables(backing);
+    }
+    ~WaitPlatform() override
+    {
+        tables.bind_backing(nullptr);
+        data.bind_backing(nullptr);
+        ims_mem_destroy(backing);
+    }
+    void enable()
+    {
+        std::uint64_t root = kRoot;
+        vtdtb::mmio_access(mmio, tlm::TLM_WRITE_COMMAND, kBase + IMS_VTD_RTADDR, 8, &root);
+        std::uint32_t v = IMS_VTD_GCMD_SRTP;
+        vtdtb::mmio_access(mmio, tlm::TLM_WRITE_COMMAND, kBase + IMS_VTD_GCMD, 4, &v);
+        v = IMS_VTD_GCMD_SRTP | IMS_VTD_GCMD_TE;
+        vtdtb::mmio_access(mmio, tlm::TLM_WRITE_COMMAND, kBase + IMS_VTD_GCMD, 4, &v);
+    }
+};
+
+// Expected: a DMA through the IOMMU whose table reads and forwarded access
+// both wait() completes OK with the data; its six table reads each waited
+// (one after another: the next read is issued after the previous one's
+// wait); the completion the initiator sees (time after the call + returned
+// delay) is its arrival + the IOMMU's latency + the data access's wait, not
+// those waits counted twice; and an invalidation-queue wait descriptor's
+// status write (the IOMMU's own timed write) goes through the waiting memory too.
+struct WaitCase : WaitPlatform {
+    bool finished = false;
+    SC_HAS_PROCESS(WaitCase);
+    WaitCase(sc_core::sc_module_name n, const ims_sim_cfg &cfg) : WaitPlatform(n, cfg)
+    {
+        dev.bind(vtd.dma_in);
+        SC_THREAD(run);
+    }
+    void run()
+    {
+        enable();
+        ims_mem_write64(backing, 0x80000040, 0x0123456789abcdefull);
+        std::uint64_t v = 0;
+        Req r(tlm::TLM_READ_COMMAND, 0x10040, reinterpret_cast<unsigned char *>(&v), 8);
+        const sc_core::sc_time t0 = sc_core::sc_time_stamp();
+        sc_core::sc_time d = sc_core::SC_ZERO_TIME;
+        dev->b_transport(r.t, d);
+        ck_assert_int_eq(r.t.get_response_status(), tlm::TLM_OK_RESPONSE);
+        ck_assert_uint_eq(v, 0x0123456789abcdefull);
+        ck_assert_uint_eq(wtables.waits, 6);  // root, context, four paging entries
+        ck_assert_uint_eq(wdata.waits, 1);
+        ck_assert(sc_core::sc_time_stamp() > t0);
+        const ims::Clock &clk = vtd.clock();
+        // The IOMMU's latency includes the table reads' waits; the data
+        // access's wait comes after it.
+        const sc_core::sc_time seen = sc_core::sc_time_stamp() + d - t0;
+        ck_assert_uint_ge(r.ext.latency, clk.to_cycles(sc_core::sc_time(6 * 50, sc_core::SC_NS)));
+        ck_assert(seen >= clk.to_time(r.ext.latency) + sc_core::sc_time(50, sc_core::SC_NS));
+        ck_assert(seen < clk.to_time(r.ext.latency) + sc_core::sc_time(50, sc_core::SC_NS) +
+                             clk.to_time(2 * vtd.config().mem_latency + 2));
+        // Queued invalidation: a wait descriptor with a status write.
+        const std::uint64_t q = 0x200000, status = 0x201000;
+        const std::uint64_t dsc[2] = {0x5 | (1u << 5) | (std::uint64_t{0xcafe} << 32), status};
+        ims_mem_write(backing, q, dsc, 16);
+        std::uint64_t iqa = q;
+        vtdtb::mmio_access(mmio, tlm::TLM_WRITE_COMMAND, kBase + IMS_VTD_IQA, 8, &iqa);
+        std::uint32_t g = IMS_VTD_GCMD_TE | IMS_VTD_GCMD_QIE;
+        vtdtb::mmio_access(mmio, tlm::TLM_WRITE_COMMAND, kBase + IMS_VTD_GCMD, 4, &g);
+        const unsigned before = wtables.waits;
+        std::uint64_t iqt = 16;
+        ck_assert_int_eq(vtdtb::mmio_access(mmio, tlm::TLM_WRITE_COMMAND, kBase + IMS_VTD_IQT, 8, &iqt),
+                         tlm::TLM_OK_RESPONSE);
+        for (unsigned i = 0; i < 1000 && (ims_mem_read64(backing, status) & 0xffffffff) != 0xcafe; i++)
+            wait(100, sc_core::SC_NS);  // polled as a driver does
+        ck_assert_uint_eq(ims_mem_read64(backing, status) & 0xffffffff, 0xcafe);
+        wait(1, sc_core::SC_US);  // the status write's data moves first, its timed access then waits
+        ck_assert_uint_ge(wtables.waits, before + 2);  // the fetch and the status write
+        finished = true;
+    }
+};
+
+START_TEST(memory_that_waits)
+{
+    WaitCase p("p", ims::VtdIommu::load_config("", {}));
+    sc_core::sc_start();
+    ck_assert(p.finished);
+}
+END_TEST
+
+// Expected: a device whose requests come from an SC_METHOD through
+// nb_transport_fw (BEGIN_REQ), with memories that wait(): the IOMMU accepts
+// at once (TLM_UPDATED, END_REQ), never waits in the method, and answers
+// BEGIN_RESP on the backward path with the translated access done (status
+// OK, the data read); a second request after END_RESP completes too.
+// (Before: nb_transport_fw ran b_transport in the caller, so the memory's
+// wait() ran in a method process: a SystemC error.)
+struct MethodDevice : WaitPlatform, tlm::tlm_bw_transport_if<> {
+    tlm::tlm_initiator_socket<32> nb;
+    std::uint64_t v[2] = {0, 0};
+    Req r0{tlm::TLM_READ_COMMAND, 0x10040, reinterpret_cast<unsigned char *>(&v[0]), 8, false};
+    Req r1{tlm::TLM_READ_COMMAND, 0x10048, reinterpret_cast<unsigned char *>(&v[1]), 8, false};
+    unsigned sent = 0, responses = 0;
+    std::vector<tlm::tlm_sync_enum> fw_ret;
+    std::vector<tlm::tlm_phase> fw_phase;
+    sc_core::sc_event kick;
+    SC_HAS_PROCESS(MethodDevice);
+    MethodDevice(sc_core::sc_module_name n, const ims_sim_cfg &cfg) : WaitPlatform(n, cfg), nb("nb")
+    {
+        nb.bind(*this);
+        nb.bind(vtd.device_socket(kRid));
+        dev.bind(vtd.dma_in);
+        SC_THREAD(drive);
+        SC_METHOD(issue);
+        sensitive << kick;
+        dont_initialize();
+    }
+    void drive()
+    {
+        enable();
+        ims_mem_write64(backing, 0x80000040, 0x1111);
+        ims_mem_write64(backing, 0x80000048, 0x2222);
+        kick.notify(sc_core::SC_ZERO_TIME);
+    }
+    void issue()  // a method: must not wait
+    {
+        Req &r = sent == 0 ? r0 : r1;
+        tlm::tlm_phase ph = tlm::BEGIN_REQ;
+        sc_core::sc_time d = sc_core::SC_ZERO_TIME;
+        fw_ret.push_back(nb->nb_transport_fw(r.t, ph, d));
+        fw_phase.push_back(ph);
+        sent++;
+    }
+    tlm::tlm_sync_enum nb_transport_bw(tlm::tlm_generic_payload &t, tlm::tlm_phase &ph, sc_core::sc_time &) override
+    {
+        ck_assert(ph == tlm::BEGIN_RESP);
+        ck_assert_int_eq(t.get_response_status(), tlm::TLM_OK_RESPONSE);
+        responses++;
+        if (responses == 1)
+            kick.notify(sc_core::SC_ZERO_TIME);  // the next request once this one is answered
+        ph = tlm::END_RESP;
+        return tlm::TLM_COMPLETED;
+    }
+    void invalidate_direct_mem_ptr(sc_dt::uint64, sc_dt::uint64) override {}
+};
+
+START_TEST(nb_transport_from_a_method)
+{
+    MethodDevice p("p", ims::VtdIommu::load_config("", {}));
+    sc_core::sc_start();
+    ck_assert_uint_eq(p.sent, 2);
+    ck_assert_uint_eq(p.responses, 2);
+    for (unsigned i = 0; i < 2; i++) {
+        ck_assert_int_eq(p.fw_ret[i], tlm::TLM_UPDATED);
+        ck_assert(p.fw_phase[i] == tlm::END_REQ);
+    }
+    ck_assert_uint_eq(p.v[0], 0x1111);
+    ck_assert_uint_eq(p.v[1], 0x2222);
+    ck_assert_uint_eq(p.wtables.waits, 6);  // the first walk; the second hits the IOTLB
+}
+END_TEST
+
+// ---- g. Devices without an extension, one socket per requester ID ----
+
+// Expected: two unmodified devices (payloads with no ReqExt) on
+// device_socket(00:03.0) and device_socket(00:04.0): the first is
+// translated through its context (0x10000 -> 0x80000000); the second has
+// no context entry, so it faults "context entry not present" (2h) and the
+// fault record names source id 0x0020, the socket's. Debug transport on a
+// device socket translates with its requester ID too. (Before: a payload
+// without a ReqExt got TLM_GENERIC_ERROR_RESPONSE; there was no socket per
+// requester ID.)
+struct TwoDevices : Platform {
+    tlm_utils::simple_initiator_socket<TwoDevices> d3, d4;
+    TwoDevices(sc_core::sc_module_name n, std::function<void(Platform &)> b)
+        : Platform(n, Platform::cfg(), std::move(b)), d3("d3"), d4("d4")
+    {
+        d3.bind(vtd.device_socket(0x0018));
+        d4.bind(vtd.device_socket(0x0020));
+    }
+};
+
+START_TEST(devices_without_extension)
+{
+    TwoDevices *self = nullptr;
+    TwoDevices p("p", [&self](Platform &) {
+        TwoDevices &q = *self;
+        unsigned char buf[8];
+        Req a(tlm::TLM_READ_COMMAND, 0x10000, buf, 8, false);
+        sc_core::sc_time d = sc_core::SC_ZERO_TIME;
+        q.d3->b_transport(a.t, d);
+        ck_assert_int_eq(a.t.get_response_status(), tlm::TLM_OK_RESPONSE);
+        ck_assert_uint_eq(q.rec.seen.back().addr, 0x80000000);
+        Req b(tlm::TLM_READ_COMMAND, 0x10000, buf, 8, false);
+        d = sc_core::SC_ZERO_TIME;
+        q.d4->b_transport(b.t, d);
+        ck_assert_int_eq(b.t.get_response_status(), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        ck_assert_uint_eq(q.rec.seen.size(), 1);
+        const std::uint64_t hi = q.r64(IMS_VTD_FRO_OFFSET + 8);
+        ck_assert_uint_eq(hi >> 63, 1);
+        ck_assert_uint_eq((hi >> 32) & 0xff, IMS_FR_CTX_ENTRY_P);
+        ck_assert_uint_eq(hi & 0xffff, 0x0020);
+        std::uint64_t v = 0;
+        ims_mem_write64(q.backing, 0x80000008, 0x77);
+        Req g(tlm::TLM_READ_COMMAND, 0x10008, reinterpret_cast<unsigned char *>(&v), 8, false);
+        ck_assert_uint_eq(q.d3->transport_dbg(g.t), 8);
+        ck_assert_uint_eq(v, 0x77);
+        // On dma_in a payload without the extension is still an error.
+        Req e(tlm::TLM_READ_COMMAND, 0x10000, buf, 8, false);
+        d = sc_core::SC_ZERO_TIME;
+        q.dev->b_transport(e.t, d);
+        ck_assert_int_eq(e.t.get_response_status(), tlm::TLM_GENERIC_ERROR_RESPONSE);
+    });
+    self = &p;
+    sc_core::sc_start();
+    ck_assert(p.finished);
+}
+END_TEST
+
 int main()
 {
     Suite *s = suite_create("tlm_proto");
@@ -471,6 +816,10 @@ int main()
     tcase_add_loop_test(tc, table_read_error_is_the_fault, 0, 3);
     tcase_add_test(tc, at_translated_checked);
     tcase_add_test(tc, at_translated_with_device_tlb);
+    tcase_add_test(tc, decoupled_initiators_timed_in_arrival_order);
+    tcase_add_test(tc, memory_that_waits);
+    tcase_add_test(tc, nb_transport_from_a_method);
+    tcase_add_test(tc, devices_without_extension);
     suite_add_tcase(s, tc);
     return ims_check_run(s);
 }
