@@ -7,6 +7,7 @@
 #include "iommusim/tlm.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "inflight.hpp"
@@ -14,8 +15,15 @@
 
 namespace ims {
 
-// No read64_err: the timing model's memory never answers a table read with an error.
+// kMemOps: no read64_err (the trace replayer's: its ims::Memory answers every
+// table read, and the unchecked walk is the cheaper one).
+// kCheckedMemOps (ims::VtdIommu's): a table read the memory answers with an
+// error (debug transport moving fewer bytes than asked, or an error response
+// status) is the architectural access-error fault the core reports (VT-d
+// 7.1.3, legacy-mode fault reasons 8h root table, 9h context table, 7h
+// second-level paging entry).
 const ims_mem_ops Iommu::kMemOps = {&Iommu::op_read, &Iommu::op_write, nullptr};
+const ims_mem_ops Iommu::kCheckedMemOps = {&Iommu::op_read, &Iommu::op_write, &Iommu::op_read_err};
 
 Iommu::Iommu(sc_core::sc_module_name name, const ims_sim_cfg &cfg, const Clock &clk)
     : sc_module(name),
@@ -23,6 +31,7 @@ Iommu::Iommu(sc_core::sc_module_name name, const ims_sim_cfg &cfg, const Clock &
       ats_in("ats_in", *this),
       dma_out("dma_out"),
       mem("mem"),
+      m_peq("peq"),
       m_cfg(cfg),
       m_clk(clk),
       m_fills(new InFlightFills),
@@ -42,9 +51,21 @@ Iommu::Iommu(sc_core::sc_module_name name, const ims_sim_cfg &cfg, const Clock &
     m_mtrans.set_streaming_width(8);
     m_mtrans.set_byte_enable_ptr(nullptr);
     m_mtrans.set_dmi_allowed(false);
+    m_ttrans.set_data_length(8);
+    m_ttrans.set_streaming_width(8);
+    m_ttrans.set_byte_enable_ptr(nullptr);
+    m_ttrans.set_dmi_allowed(false);
+    SC_HAS_PROCESS(Iommu);
+    SC_THREAD(nb_thread);
 }
 
-Iommu::~Iommu() { m_mtrans.set_data_ptr(nullptr); }
+Iommu::~Iommu()
+{
+    m_mtrans.set_data_ptr(nullptr);
+    m_ttrans.set_data_ptr(nullptr);
+    if (m_dbg_core)
+        ims_iommu_destroy(m_dbg_core);
+}
 
 std::uint32_t Iommu::walkers() const { return m_walkers->size(); }
 
@@ -58,12 +79,28 @@ std::uint64_t Iommu::op_read(void *ctx, std::uint64_t pa, ims_mem_kind)
         std::memcpy(&v, f.data + (pa & (IMS_PAGE_SIZE - 8)), 8);
         return v;  // little-endian host: the bytes are the value
     }
-    return self->read_slow(pa);
+    return self->read_slow(pa, nullptr);
+}
+
+std::uint64_t Iommu::op_read_err(void *ctx, std::uint64_t pa, ims_mem_kind, bool *error)
+{
+    Iommu *self = static_cast<Iommu *>(ctx);
+    const std::uint64_t fn = pa >> IMS_PAGE_SHIFT;
+    const DmiFrame &f = self->m_dmi[fn & (kDmiFrames - 1)];
+    if (f.fn == fn) {  // a DMI read cannot fail
+        std::uint64_t v;
+        std::memcpy(&v, f.data + (pa & (IMS_PAGE_SIZE - 8)), 8);
+        return v;
+    }
+    return self->read_slow(pa, error);
 }
 
 // A table read in a frame with no DMI pointer yet: ask for one (a whole
-// readable 4 KiB frame is kept), else read through debug transport.
-std::uint64_t Iommu::read_slow(std::uint64_t pa)
+// readable 4 KiB frame is kept), else read through debug transport. A read
+// the memory answers with an error (fewer than 8 bytes, or an error status;
+// a target may leave the status TLM_INCOMPLETE_RESPONSE) sets *error (if
+// given) and reads 0.
+std::uint64_t Iommu::read_slow(std::uint64_t pa, bool *error)
 {
     const std::uint64_t fn = pa >> IMS_PAGE_SHIFT, base = fn << IMS_PAGE_SHIFT;
     tlm::tlm_generic_payload &t = m_mtrans;
@@ -82,7 +119,12 @@ std::uint64_t Iommu::read_slow(std::uint64_t pa)
     std::uint64_t v = 0;
     t.set_data_ptr(reinterpret_cast<unsigned char *>(&v));
     t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    mem->transport_dbg(t);
+    const unsigned n = mem->transport_dbg(t);
+    if (__builtin_expect(n < 8 || t.get_response_status() < tlm::TLM_INCOMPLETE_RESPONSE, 0)) {
+        if (error)
+            *error = true;
+        return 0;
+    }
     return v;
 }
 
@@ -121,24 +163,36 @@ void Iommu::op_write(void *ctx, std::uint64_t pa, std::uint64_t val, ims_mem_kin
 // TLM_IGNORE_COMMAND: the target charges time and moves nothing.
 Cycles Iommu::mem_timed(Cycles t, std::uint64_t pa)
 {
-    tlm::tlm_generic_payload &tr = m_mtrans;
+    tlm::tlm_generic_payload &tr = m_ttrans;
     tr.set_command(tlm::TLM_IGNORE_COMMAND);
     tr.set_address(pa);
     tr.set_data_ptr(reinterpret_cast<unsigned char *>(&m_mdata));
     tr.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     sc_core::sc_time delay;
-    if (m_base_valid && t >= m_base_cycle)
+    if (__builtin_expect(m_flags == kBusy, 1) && t >= m_base_cycle) {  // a socket request's pass
         delay = m_base_delay + m_clk.to_time(t - m_base_cycle);
-    else
+    } else {
+        if ((m_flags & (kWatch | kBusy)) == (kWatch | kBusy) && m_clk.now().value() != m_stamp)
+            time_moved();  // an earlier access waited: annotate from the current time
         delay = m_clk.to_time(std::max(t, m_now) - m_now);
+    }
     mem->b_transport(tr, delay);
     return m_clk.arrival(delay);
+}
+
+// The memory called wait() in a timed access (docs/vtd.md, "TLM-2.0 rules"):
+// later accesses of the same pass are annotated from the new current time.
+void Iommu::time_moved()
+{
+    m_flags |= kMoved;
+    m_now = m_clk.to_cycles(m_clk.now());
+    m_stamp = m_clk.now().value();
 }
 
 void Iommu::translate(Cycles t, const ims_req &req, ReqExt &ext)
 {
     ims_xlate &x = ext.xlate;
-    m_now = m_clk.to_cycles(m_clk.now());  // time stands still until we return
+    m_now = m_clk.to_cycles(m_clk.now());  // time stands still until we return (unless a memory waits)
     m_writes.clear();
     ims_translate(m_core, &req, &x);
     m_st.requests++;
@@ -262,11 +316,9 @@ void Iommu::replace_result(const ims_req &req, const WalkOutcome &wo, ims_xlate 
 void Iommu::translate_at(const sc_core::sc_time &delay, const ims_req &req, ReqExt &ext)
 {
     const Cycles t = m_clk.arrival(delay);
-    m_base_valid = true;
-    m_base_cycle = t;
+    m_base_cycle = t;  // valid while kBusy (enter() .. leave())
     m_base_delay = delay;
     translate(t, req, ext);
-    m_base_valid = false;
 }
 
 void Iommu::b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay)
@@ -277,35 +329,69 @@ void Iommu::b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay
     }
     ReqExt *ext = nullptr;
     trans.get_extension(ext);
-    if (!ext || !m_core || (!trans.is_read() && !trans.is_write()) || trans.get_data_length() == 0) {
+    if (!ext) {
+        trans.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+        return;
+    }
+    dma(trans, delay, ext->rid, ext->pasid, ext->at, *ext);
+}
+
+inline void Iommu::dma(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay, std::uint16_t rid,
+                       std::uint32_t pasid, std::uint8_t at, ReqExt &ext)
+{
+    if (!m_core || (!trans.is_read() && !trans.is_write()) || trans.get_data_length() == 0) {
         trans.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
         return;
     }
     const std::uint64_t iova = trans.get_address();
-    const unsigned len = trans.get_data_length();
+    // The bytes the request touches: [iova, iova + min(streaming width,
+    // length)) (IEEE 1666-2011 14.13: a streaming burst repeats the first
+    // `streaming width` addresses). Byte enables do not change which page is
+    // touched; they go on to dma_out with the request (docs/vtd.md, "TLM-2.0 rules").
+    // A streaming width of 0 (which the base protocol does not allow) is taken as none.
+    unsigned len = trans.get_data_length();
+    const unsigned sw = trans.get_streaming_width();
+    if (__builtin_expect(sw != len, 0) && sw - 1 < len - 1)  // 0 < sw < len
+        len = sw;
     ims_req req{};
-    req.rid = ext->rid;
-    req.pasid = ext->pasid;
+    req.rid = rid;
+    req.pasid = pasid;
     req.iova = iova;
     req.size = len;
     req.access = trans.is_write() ? IMS_PERM_W : IMS_PERM_R;
-    req.at = IMS_AT_UNTRANSLATED;
-    translate_at(delay, req, *ext);
-    delay += m_clk.to_time(ext->latency);
-    if (ext->xlate.fault) {
+    // AT (docs/vtd.md, "TLM-2.0 rules"): untranslated and translated requests
+    // go to the core, which checks a translated one against the context
+    // entry's TT (VT-d 9.3: only TT = 1, device TLB, admits it; else fault
+    // Dh); a translation request belongs on ats_in.
+    req.at = at;
+    if (__builtin_expect(req.at == IMS_AT_TRANSLATION, 0)) {
+        trans.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+        return;
+    }
+    enter(delay);  // TimeOrder::sync: waits until the arrival
+    translate_at(delay, req, ext);
+    if (__builtin_expect(leave(), 0)) {
+        // A memory waited inside the timing pass: simulated time moved, so the
+        // completion is annotated from the current time.
+        const sc_core::sc_time done = m_clk.to_time(m_base_cycle + ext.latency), &now = m_clk.now();
+        delay = done > now ? done - now : sc_core::SC_ZERO_TIME;
+    } else {
+        delay += m_clk.to_time(ext.latency);
+    }
+    if (ext.xlate.fault) {
         if (m_fault_sink)
-            report_fault(req, ext->xlate);
+            report_fault(req, ext.xlate);
         trans.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
         return;
     }
     // The translated request goes on to memory. A request crossing the end of
     // the translated page is an error here: initiators split at 4 KiB, as PCIe
     // requires.
-    if (ext->xlate.len < len) {
+    if (ext.xlate.len < len) {
         trans.set_response_status(tlm::TLM_BURST_ERROR_RESPONSE);
         return;
     }
-    trans.set_address(ext->xlate.pa);
+    trans.set_address(ext.xlate.pa);
     dma_out->b_transport(trans, delay);
     trans.set_address(iova);
 }
@@ -329,8 +415,14 @@ void Iommu::b_transport_ats(tlm::tlm_generic_payload &trans, sc_core::sc_time &d
     req.size = std::max(1u, trans.get_data_length());
     req.access = trans.is_write() ? IMS_PERM_W : IMS_PERM_R;
     req.at = IMS_AT_TRANSLATION;
+    enter(delay);
     translate_at(delay, req, *ext);
-    delay += m_clk.to_time(ext->latency);
+    if (__builtin_expect(leave(), 0)) {  // a memory waited (see dma())
+        const sc_core::sc_time done = m_clk.to_time(m_base_cycle + ext->latency), &now = m_clk.now();
+        delay = done > now ? done - now : sc_core::SC_ZERO_TIME;
+    } else {
+        delay += m_clk.to_time(ext->latency);
+    }
     if (ext->xlate.fault && m_fault_sink)
         report_fault(req, ext->xlate);
     trans.set_response_status(ext->xlate.fault ? tlm::TLM_ADDRESS_ERROR_RESPONSE : tlm::TLM_OK_RESPONSE);
@@ -353,9 +445,15 @@ Cycles Iommu::mem_own(Cycles t, std::uint64_t pa, void *data, unsigned len, tlm:
     tr.set_dmi_allowed(false);
     tr.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     mem->transport_dbg(tr);
+    sc_core::sc_time zero = sc_core::SC_ZERO_TIME;
+    enter(zero);  // one timed access at a time (a memory may wait)
+    m_flags |= kOwn;  // no socket request's arrival to annotate from
     m_now = m_clk.to_cycles(m_clk.now());
-    m_base_valid = false;
-    return mem_timed(std::max(t, m_now), pa);
+    m_stamp = m_clk.now().value();
+    const Cycles done = mem_timed(std::max(t, m_now), pa);
+    m_flags &= static_cast<std::uint8_t>(~kOwn);
+    leave();
+    return done;
 }
 
 Cycles Iommu::mem_read(Cycles t, std::uint64_t pa, void *data, unsigned len)
@@ -379,6 +477,322 @@ void Iommu::report_fault(const ims_req &req, const ims_xlate &x)
 {
     if (!(x.flags & IMS_XLATE_FAULT_SUPPRESSED))
         m_fault_sink->on_fault(req, x, m_base_cycle);
+}
+
+}  // namespace ims
+
+// ---- Debug transport (IEEE 1666-2011 11.3: no time passes, no side effects) ----
+namespace ims {
+
+// The debug core's writes (fault-ring records) go nowhere: a debug access records nothing.
+void Iommu::op_discard(void *, std::uint64_t, std::uint64_t, ims_mem_kind) {}
+
+const ims_mem_ops Iommu::kDbgOps = {&Iommu::op_read, &Iommu::op_discard, &Iommu::op_read_err};
+
+void Iommu::set_root_table(std::uint64_t rtaddr)
+{
+    m_root = rtaddr & ~(IMS_PAGE_SIZE - 1);
+    m_root_known = true;
+    if (m_core)
+        ims_iommu_set_root(m_core, m_root);
+}
+
+// A second core with the same configuration translates debug accesses: its
+// caches are emptied before each one, so every debug translation is a walk
+// of the tables in memory (it sees no stale entry of the real caches and
+// leaves them as they were), and its statistics are its own.
+ims_iommu *Iommu::debug_core()
+{
+    if (!m_core || !m_root_known)
+        return nullptr;
+    if (!m_dbg_core) {
+        struct ims_iommu_cfg c = *ims_iommu_cfg(m_core);
+        c.miss_classes = false;
+        char err[256];
+        m_dbg_core = ims_iommu_create(&c, &kDbgOps, this, err, sizeof err);
+        if (!m_dbg_core)
+            return nullptr;
+    }
+    ims_iommu_set_root(m_dbg_core, m_root);
+    ims_inv_context(m_dbg_core, IMS_INV_GLOBAL, 0, 0, 0);
+    ims_inv_iotlb(m_dbg_core, IMS_INV_GLOBAL, 0, 0, 0, false);
+    return m_dbg_core;
+}
+
+unsigned Iommu::transport_dbg(tlm::tlm_generic_payload &trans)
+{
+    ReqExt *ext = nullptr;
+    trans.get_extension(ext);
+    if (!ext) {
+        trans.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+        return 0;
+    }
+    return debug_access(trans, ext->rid, ext->pasid, ext->at);
+}
+
+// Translates [address, + data length) page by page with the debug core and
+// forwards each piece to dma_out's transport_dbg. Returns the bytes moved;
+// a fault answers TLM_ADDRESS_ERROR_RESPONSE with the bytes before it.
+unsigned Iommu::debug_access(tlm::tlm_generic_payload &trans, std::uint16_t rid, std::uint32_t pasid, std::uint8_t at)
+{
+    if (m_xlate_off)  // TE clear: not remapped
+        return dma_out->transport_dbg(trans);
+    if (!trans.is_read() && !trans.is_write()) {
+        trans.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+        return 0;
+    }
+    ims_iommu *dc = debug_core();
+    if (!dc) {  // no core, or the root table was set without set_root_table()
+        trans.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+        return 0;
+    }
+    const std::uint64_t iova = trans.get_address();
+    unsigned char *const data = trans.get_data_ptr();
+    const unsigned len = trans.get_data_length();
+    unsigned done = 0;
+    tlm::tlm_response_status st = tlm::TLM_OK_RESPONSE;
+    while (done < len) {
+        ims_req req{};
+        req.rid = rid;
+        req.pasid = pasid;
+        req.iova = iova + done;
+        req.size = len - done;
+        req.access = trans.is_write() ? IMS_PERM_W : IMS_PERM_R;
+        req.at = at;
+        ims_xlate x{};
+        if (done)  // every piece from a clean cache: the same walk as the first
+            debug_core();
+        ims_translate(dc, &req, &x);
+        if (x.fault || req.at == IMS_AT_TRANSLATION) {
+            st = x.fault ? tlm::TLM_ADDRESS_ERROR_RESPONSE : tlm::TLM_COMMAND_ERROR_RESPONSE;
+            break;
+        }
+        const unsigned piece = std::min<unsigned>(x.len, len - done);
+        trans.set_address(x.pa);
+        trans.set_data_ptr(data + done);
+        trans.set_data_length(piece);
+        trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+        const unsigned n = dma_out->transport_dbg(trans);
+        done += std::min(n, piece);
+        if (n < piece) {
+            st = trans.get_response_status() < tlm::TLM_INCOMPLETE_RESPONSE ? trans.get_response_status()
+                                                                             : tlm::TLM_GENERIC_ERROR_RESPONSE;
+            break;
+        }
+    }
+    trans.set_address(iova);
+    trans.set_data_ptr(data);
+    trans.set_data_length(len);
+    trans.set_response_status(st);
+    return done;
+}
+
+}  // namespace ims
+
+// ---- Time order, non-blocking transport, device sockets (docs/timing.md
+// "Time order", docs/vtd.md "TLM-2.0 rules") ----
+namespace ims {
+
+namespace {
+// wait() is allowed: the caller is a thread process of a running simulation.
+bool in_thread()
+{
+    if (!(sc_core::sc_get_status() & sc_core::SC_RUNNING))
+        return false;
+    const sc_core::sc_process_handle h = sc_core::sc_get_current_process_handle();
+    return h.valid() && (h.proc_kind() == sc_core::SC_THREAD_PROC_ || h.proc_kind() == sc_core::SC_CTHREAD_PROC_);
+}
+}  // namespace
+
+void Iommu::set_time_order(TimeOrder o)
+{
+    if (o == TimeOrder::sync)
+        m_flags |= kSync;
+    else
+        m_flags &= static_cast<std::uint8_t>(~kSync);
+}
+
+bool Iommu::leave_slow()
+{
+    const bool moved = m_flags & kMoved;
+    m_flags &= static_cast<std::uint8_t>(~(kBusy | kMoved | kOwn));
+    if (m_flags & kWaiters)
+        m_idle.notify();
+    return moved;
+}
+
+// An ims::Memory on `mem` never waits: its timed accesses need no check
+// that simulated time moved (the trace player's hot path).
+void Iommu::end_of_elaboration()
+{
+    if (dynamic_cast<NeverWaits *>(mem.get_interface()) == nullptr)
+        m_flags |= kWatch;
+}
+
+// TimeOrder::sync: a request from a thread waits until its arrival time, so
+// requests are timed in the order of their arrival whatever their
+// initiators' local time offsets. Then (either order) one request at a time:
+// another thread's request still in its timing pass (its memory waited) is
+// waited for.
+void Iommu::enter_slow(sc_core::sc_time &delay)
+{
+    const bool thread = in_thread();
+    if ((m_flags & kSync) && thread && delay != sc_core::SC_ZERO_TIME) {
+        sc_core::wait(delay);
+        delay = sc_core::SC_ZERO_TIME;
+    }
+    while (m_flags & kBusy) {
+        if (!thread) {
+            SC_REPORT_ERROR(name(), "a request from outside a thread process while another request's memory "
+                                    "access waits: call nb_transport_fw (which the IOMMU serves from its own thread)");
+            return;
+        }
+        m_waiters++;
+        m_flags |= kWaiters;
+        sc_core::wait(m_idle);
+        if (--m_waiters == 0)
+            m_flags &= static_cast<std::uint8_t>(~kWaiters);
+    }
+    m_flags |= kBusy;
+    m_stamp = m_clk.now().value();  // (kWatch: time_moved() compares with it)
+}
+
+// BEGIN_REQ from a process: accepted at once (TLM_UPDATED, END_REQ), served
+// at its arrival time by nb_thread (which may wait: the memory's
+// b_transport may), answered with BEGIN_RESP on the backward path. Outside
+// any process (no scheduler to complete it later) it completes at once.
+tlm::tlm_sync_enum Iommu::nb_fw(tlm::tlm_generic_payload &trans, tlm::tlm_phase &phase, sc_core::sc_time &delay,
+                                const NbSrc &src)
+{
+    if (phase == tlm::BEGIN_REQ) {
+        if (!(sc_core::sc_get_status() & sc_core::SC_RUNNING)) {
+            serve(trans, delay, src);
+            phase = tlm::END_RESP;
+            return tlm::TLM_COMPLETED;
+        }
+        if (trans.has_mm())
+            trans.acquire();
+        m_nb[&trans] = src;
+        m_peq.notify(trans, delay);
+        phase = tlm::END_REQ;
+        return tlm::TLM_UPDATED;
+    }
+    if (phase == tlm::END_RESP && &trans == m_resp_open) {
+        m_resp_open = nullptr;
+        if (trans.has_mm())
+            trans.release();
+        m_end_resp.notify();
+        return tlm::TLM_COMPLETED;
+    }
+    SC_REPORT_ERROR(name(), "nb_transport_fw: unexpected phase (BEGIN_REQ, or END_RESP after BEGIN_RESP)");
+    return tlm::TLM_COMPLETED;
+}
+
+tlm::tlm_sync_enum Iommu::nb_transport_fw(tlm::tlm_generic_payload &trans, tlm::tlm_phase &phase,
+                                          sc_core::sc_time &delay)
+{
+    return nb_fw(trans, phase, delay, NbSrc{&dma_in, false, 0});
+}
+
+void Iommu::serve(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay, const NbSrc &src)
+{
+    if (src.fixed)
+        dev_b_transport(trans, delay, src.rid);
+    else
+        b_transport(trans, delay);
+}
+
+void Iommu::nb_thread()
+{
+    for (;;) {
+        sc_core::wait(m_peq.get_event());
+        while (tlm::tlm_generic_payload *t = m_peq.get_next_transaction()) {
+            const auto it = m_nb.find(t);
+            const NbSrc src = it->second;
+            m_nb.erase(it);
+            sc_core::sc_time d = sc_core::SC_ZERO_TIME;
+            serve(*t, d, src);
+            // Response exclusion (IEEE 1666-2011 15.2.6): one BEGIN_RESP open at a time.
+            while (m_resp_open)
+                sc_core::wait(m_end_resp);
+            tlm::tlm_phase ph = tlm::BEGIN_RESP;
+            const tlm::tlm_sync_enum r = (*src.sock)->nb_transport_bw(*t, ph, d);
+            if (r == tlm::TLM_ACCEPTED || (r == tlm::TLM_UPDATED && ph == tlm::BEGIN_RESP))
+                m_resp_open = t;  // END_RESP comes on the forward path
+            else if (t->has_mm())
+                t->release();
+        }
+    }
+}
+
+// One device's socket: its requests get requester ID `rid`.
+class Iommu::DevPort : public tlm::tlm_fw_transport_if<> {
+public:
+    DevPort(const char *name, Iommu &owner, std::uint16_t rid) : sock(name), m_owner(owner), m_rid(rid)
+    {
+        sock.bind(*this);
+    }
+    void b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay) override
+    {
+        m_owner.dev_b_transport(trans, delay, m_rid);
+    }
+    tlm::tlm_sync_enum nb_transport_fw(tlm::tlm_generic_payload &trans, tlm::tlm_phase &phase,
+                                       sc_core::sc_time &delay) override
+    {
+        return m_owner.nb_fw(trans, phase, delay, NbSrc{&sock, true, m_rid});
+    }
+    bool get_direct_mem_ptr(tlm::tlm_generic_payload &, tlm::tlm_dmi &dmi) override
+    {
+        dmi.allow_none();  // every access must be translated
+        return false;
+    }
+    unsigned transport_dbg(tlm::tlm_generic_payload &trans) override { return m_owner.dev_transport_dbg(trans, m_rid); }
+    tlm::tlm_target_socket<32> sock;
+
+private:
+    Iommu &m_owner;
+    std::uint16_t m_rid;
+};
+
+tlm::tlm_target_socket<32> &Iommu::device_socket(std::uint16_t rid)
+{
+    sc_core::sc_simcontext *ctx = sc_core::sc_get_curr_simcontext();
+    if (ctx->elaboration_done())
+        SC_REPORT_ERROR(name(), "device_socket: called after elaboration (create device sockets in the platform's "
+                                "constructor)");
+    char nm[32];
+    std::snprintf(nm, sizeof nm, "dev_%04x_%zu", rid, m_dev_ports.size());
+    ctx->hierarchy_push(this);  // the socket is the IOMMU's child
+    try {
+        m_dev_ports.emplace_back(new DevPort(nm, *this, rid));
+    } catch (...) {
+        ctx->hierarchy_pop();
+        throw;
+    }
+    ctx->hierarchy_pop();
+    return m_dev_ports.back()->sock;
+}
+
+void Iommu::dev_b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay, std::uint16_t rid)
+{
+    if (m_xlate_off) {
+        dma_out->b_transport(trans, delay);
+        return;
+    }
+    ReqExt *ext = nullptr;
+    trans.get_extension(ext);
+    if (ext)
+        dma(trans, delay, rid, ext->pasid, ext->at, *ext);
+    else
+        dma(trans, delay, rid, IMS_NO_PASID, IMS_AT_UNTRANSLATED, m_noext);
+}
+
+unsigned Iommu::dev_transport_dbg(tlm::tlm_generic_payload &trans, std::uint16_t rid)
+{
+    ReqExt *ext = nullptr;
+    trans.get_extension(ext);
+    return ext ? debug_access(trans, rid, ext->pasid, ext->at)
+               : debug_access(trans, rid, IMS_NO_PASID, IMS_AT_UNTRANSLATED);
 }
 
 }  // namespace ims

@@ -282,6 +282,12 @@ void Memory::access(tlm::tlm_generic_payload &trans)
         return;
     }
     unsigned char *data = trans.get_data_ptr();
+    const unsigned sw = trans.get_streaming_width();
+    const unsigned char *be = trans.get_byte_enable_ptr();
+    if (__builtin_expect(be != nullptr || sw - 1 < len - 1, 0)) {  // byte enables, or 0 < sw < len
+        access_bytes(trans);
+        return;
+    }
     if (len == 8 && !(pa & 7)) {  // table entries: the common case
         std::uint64_t v;
         if (trans.is_read()) {
@@ -298,6 +304,34 @@ void Memory::access(tlm::tlm_generic_payload &trans)
     }
     trans.set_response_status(tlm::TLM_OK_RESPONSE);
 }
+
+// A streaming burst or one with byte enables (IEEE 1666-2011 14.13, 14.14):
+// byte i of the data is address pa + i % streaming width, moved only if its
+// byte enable (byte_enable[i % byte-enable length]) is 0xff (TLM_BYTE_ENABLED). A disabled
+// byte is neither written nor, on a read, changed in the data array.
+void Memory::access_bytes(tlm::tlm_generic_payload &trans)
+{
+    const std::uint64_t pa = trans.get_address();
+    const unsigned len = trans.get_data_length(), sw = trans.get_streaming_width();
+    const unsigned char *be = trans.get_byte_enable_ptr();
+    const unsigned be_len = trans.get_byte_enable_length();
+    if (be && be_len == 0) {
+        trans.set_response_status(tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
+        return;
+    }
+    const unsigned w = sw ? sw : len;  // 0 (not allowed by the base protocol): not streaming
+    unsigned char *data = trans.get_data_ptr();
+    for (unsigned i = 0; i < len; i++) {
+        if (be && be[i % be_len] != TLM_BYTE_ENABLED)
+            continue;
+        if (trans.is_read())
+            ims_mem_read(m_mem, pa + i % w, data + i, 1);
+        else if (trans.is_write())
+            ims_mem_write(m_mem, pa + i % w, data + i, 1);
+    }
+    trans.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
 
 void Memory::bind_backing(ims_mem *mem)
 {
@@ -338,7 +372,10 @@ bool Memory::get_direct_mem_ptr(tlm::tlm_generic_payload &trans, tlm::tlm_dmi &d
 
 void Memory::b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay)
 {
-    access(trans);
+    if (__builtin_expect(trans.get_command() == tlm::TLM_IGNORE_COMMAND && m_mem, 1))
+        trans.set_response_status(tlm::TLM_OK_RESPONSE);  // timing only (the common case)
+    else
+        access(trans);
     const Cycles t = m_clk.arrival(delay);
     // Nothing arrives before the current time (delays are never negative).
     const Cycles now = m_timing.uses_floor() ? m_clk.to_cycles(m_clk.now()) : 0;

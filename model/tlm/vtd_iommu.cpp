@@ -33,7 +33,7 @@ detail::CheckedSimCfg::CheckedSimCfg(const ims_sim_cfg &c) : m_cfg(c)
     // What the core itself refuses, before anything is built: a core made
     // and dropped here (it touches no memory when created).
     const struct ims_iommu_cfg ic = core_cfg(c);
-    ims_iommu *probe = ims_iommu_create(&ic, &Iommu::kMemOps, nullptr, err, sizeof err);
+    ims_iommu *probe = ims_iommu_create(&ic, &Iommu::kCheckedMemOps, nullptr, err, sizeof err);
     if (!probe)
         throw ConfigError(err);
     ims_iommu_destroy(probe);
@@ -68,9 +68,11 @@ VtdIommu::VtdIommu(sc_core::sc_module_name name, const ims_sim_cfg &cfg)
 {
     char err[512];
     const struct ims_iommu_cfg ic = core_cfg(m_cfg);
-    m_core = ims_iommu_create(&ic, &Iommu::kMemOps, &iommu, err, sizeof err);
+    m_core = ims_iommu_create(&ic, &Iommu::kCheckedMemOps, &iommu, err, sizeof err);
     sc_assert(m_core);  // the same configuration was accepted by CheckedSimCfg
     iommu.bind_core(m_core);
+    // Initiators of a platform may be temporally decoupled (docs/timing.md, "Time order").
+    iommu.set_time_order(Iommu::TimeOrder::sync);
 }
 
 VtdIommu::~VtdIommu()

@@ -325,8 +325,7 @@ void VtdRegs::write32(unsigned off, std::uint32_t v, Cycles t)
 void VtdRegs::gcmd(std::uint32_t v, Cycles t)
 {
     if (v & IMS_VTD_GCMD_SRTP) {
-        if (ims_iommu *core = m_iommu.core())
-            ims_iommu_set_root(core, m_rtaddr & ~UINT64_C(0xfff));
+        m_iommu.set_root_table(m_rtaddr & ~UINT64_C(0xfff));
         m_gsts |= IMS_VTD_GCMD_SRTP;  // RTPS
     }
     const bool qie = v & IMS_VTD_GCMD_QIE;

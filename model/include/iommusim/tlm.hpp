@@ -5,12 +5,18 @@
 // loosely-timed style with temporal decoupling: a request's latency is
 // computed when it arrives, from resource-availability timestamps (walkers,
 // IOTLB ports, memory bandwidth and outstanding reads), and returned as the
-// b_transport delay annotation. Nothing here calls wait(): hits never reach
-// the SystemC scheduler. docs/timing.md explains the model.
+// b_transport delay annotation. On the trace player's path nothing here
+// calls wait(): hits never reach the SystemC scheduler (TimeOrder::sync, a
+// memory that waits and nb_transport_fw do: docs/timing.md, "Time order").
+// docs/timing.md explains the model.
 //
-// Contract for initiators: requests on an Iommu's target sockets must arrive
-// in non-decreasing time (sc_time_stamp() + delay); the trace player ensures
-// it. All latencies are IOMMU clock cycles; sc_time is used only at sockets.
+// Contract for initiators: with Iommu::TimeOrder::caller (the default of a
+// bare Iommu) requests on an Iommu's target sockets must arrive in
+// non-decreasing time (sc_time_stamp() + delay); the trace player ensures it.
+// With TimeOrder::sync (ims::VtdIommu's default) the IOMMU itself waits
+// until each request's arrival before timing it, so initiators with temporal
+// decoupling may arrive in any order (docs/timing.md, "Time order").
+// All latencies are IOMMU clock cycles; sc_time is used only at sockets.
 #ifndef IMS_TLM_HPP
 #define IMS_TLM_HPP
 
@@ -23,8 +29,10 @@
 
 #include <systemc>
 #include <tlm>
+#include <tlm_utils/peq_with_get.h>
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
+#include <unordered_map>
 
 #include "iommusim/iommu.h"
 #include "iommusim/simcfg.h"
@@ -84,8 +92,15 @@ private:
 // non-blocking BEGIN_REQ is answered at once with TLM_COMPLETED (early
 // completion, allowed by the base protocol), the latency added to its delay.
 // B, D, G: the owner's b_transport, transport_dbg and get_direct_mem_ptr
-// (member-function pointers); D and G may be left out (nullptr).
-template <class M, auto B, auto D = nullptr, auto G = nullptr>
+// (member-function pointers); D and G may be left out (nullptr). N: the
+// owner's own nb_transport_fw instead of early completion (nullptr: none).
+// NW: the owner's b_transport never calls wait() (the socket's interface is
+// then a NeverWaits, which an initiator may test for).
+struct NeverWaits {
+    virtual ~NeverWaits() = default;
+};
+struct MayWait {};
+template <class M, auto B, auto D = nullptr, auto G = nullptr, auto N = nullptr, bool NW = false>
 class TargetSocket : public tlm::tlm_target_socket<32> {
 public:
     TargetSocket(const char *name, M &owner) : tlm::tlm_target_socket<32>(name), m_fw(owner, *this)
@@ -94,7 +109,7 @@ public:
     }
 
 private:
-    class Fw : public tlm::tlm_fw_transport_if<> {
+    class Fw : public tlm::tlm_fw_transport_if<>, public std::conditional_t<NW, NeverWaits, MayWait> {
     public:
         Fw(M &owner, sc_core::sc_object &sock) : m_owner(owner), m_sock(sock) {}
         void b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay) override
@@ -104,6 +119,8 @@ private:
         tlm::tlm_sync_enum nb_transport_fw(tlm::tlm_generic_payload &trans, tlm::tlm_phase &phase,
                                            sc_core::sc_time &delay) override
         {
+            if constexpr (!std::is_same_v<decltype(N), std::nullptr_t>)
+                return (m_owner.*N)(trans, phase, delay);
             if (phase != tlm::BEGIN_REQ) {
                 // Every request completes on BEGIN_REQ, so no later phase can come.
                 SC_REPORT_ERROR(m_sock.name(), "nb_transport_fw: unexpected phase (requests complete at BEGIN_REQ)");
@@ -137,7 +154,12 @@ private:
 
 // Payload extension for device requests: who asks, and what happened.
 struct ReqExt : tlm::tlm_extension<ReqExt> {
-    // In: the requester id the IOMMU sees (already aliased), PASID, AT.
+    // In: the requester id the IOMMU sees (already aliased), PASID, AT (PCIe
+    // address type). On dma_in: untranslated is translated; translated is
+    // checked against the context entry's TT and passes at its own address
+    // only with TT = 1 (device TLB), else fault Dh; a translation request is
+    // refused (TLM_COMMAND_ERROR_RESPONSE: it belongs on ats_in, which
+    // ignores `at`). docs/vtd.md, "TLM-2.0 rules".
     std::uint16_t rid = 0;
     std::uint32_t pasid = IMS_NO_PASID;
     std::uint8_t at = IMS_AT_UNTRANSLATED;
@@ -232,7 +254,7 @@ class Memory : public sc_core::sc_module {
     bool get_direct_mem_ptr(tlm::tlm_generic_payload &trans, tlm::tlm_dmi &dmi);
 
 public:
-    TargetSocket<Memory, &Memory::b_transport, &Memory::transport_dbg, &Memory::get_direct_mem_ptr> tsock;
+    TargetSocket<Memory, &Memory::b_transport, &Memory::transport_dbg, &Memory::get_direct_mem_ptr, nullptr, true> tsock;
 
     Memory(sc_core::sc_module_name name, const ims_sim_cfg &cfg, const Clock &clk);
     // The backing memory; it must not free frames (ims_mem_zero_page) once
@@ -241,7 +263,8 @@ public:
     const MemTiming &timing() const { return m_timing; }
 
 private:
-    void access(tlm::tlm_generic_payload &trans);
+    __attribute__((noinline)) void access(tlm::tlm_generic_payload &trans);
+    __attribute__((noinline, cold)) void access_bytes(tlm::tlm_generic_payload &trans);
     static void frame_freed(void *ctx, std::uint64_t pa);
     const Clock &m_clk;
     ims_mem *m_mem = nullptr;
@@ -315,9 +338,14 @@ class Iommu : public sc_core::sc_module {
     // (Declared first: the socket types name them.)
     void b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay);
     void b_transport_ats(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay);
+    unsigned transport_dbg(tlm::tlm_generic_payload &trans);
+    tlm::tlm_sync_enum nb_transport_fw(tlm::tlm_generic_payload &trans, tlm::tlm_phase &phase,
+                                       sc_core::sc_time &delay);
 
 public:
-    TargetSocket<Iommu, &Iommu::b_transport> dma_in;      // untranslated device DMA
+    // untranslated device DMA; debug transport translates too, and
+    // nb_transport_fw completes through the backward path (docs/vtd.md, "TLM-2.0 rules")
+    TargetSocket<Iommu, &Iommu::b_transport, &Iommu::transport_dbg, nullptr, &Iommu::nb_transport_fw> dma_in;
     TargetSocket<Iommu, &Iommu::b_transport_ats> ats_in;  // translation-only (ATS-style) requests
     tlm_utils::simple_initiator_socket<Iommu> dma_out; // translated DMA, to memory
     tlm_utils::simple_initiator_socket<Iommu> mem;     // table reads, fault-record writes
@@ -329,6 +357,10 @@ public:
     // accesses go out on the `mem` socket as transport_dbg (no time); the
     // timing pass then re-issues each one as a timed b_transport.
     static const ims_mem_ops kMemOps;
+    // The same with read64_err: a table read the memory answers with an error
+    // becomes the access-error fault (ims::VtdIommu uses these; docs/vtd.md,
+    // "TLM-2.0 rules").
+    static const ims_mem_ops kCheckedMemOps;
     // Uses a core created elsewhere (e.g. by the replay engine with kMemOps).
     void bind_core(ims_iommu *core) { m_core = core; }
     ims_iommu *core() const { return m_core; }
@@ -367,12 +399,100 @@ public:
     // transport), then one timed access at cycle t; returns the cycle it completes.
     Cycles mem_read(Cycles t, std::uint64_t pa, void *data, unsigned len);
     Cycles mem_write(Cycles t, std::uint64_t pa, const void *data, unsigned len);
+    // SRTP: the root table the core (and debug transport) uses. A register
+    // file sets it here; a core whose root was set otherwise (the trace
+    // replayer) translates as before, but debug transport on dma_in then
+    // answers TLM_GENERIC_ERROR_RESPONSE.
+    void set_root_table(std::uint64_t rtaddr);
+
+    // How requests on the target sockets are put in time order
+    // (docs/timing.md, "Time order").
+    enum class TimeOrder : std::uint8_t {
+        caller,  // requests arrive in non-decreasing time: the caller ensures it (the trace player)
+        sync,    // a request from a thread is timed when simulated time reaches its arrival
+    };
+    void set_time_order(TimeOrder o);
+    TimeOrder time_order() const { return (m_flags & kSync) ? TimeOrder::sync : TimeOrder::caller; }
+
+    // A target socket for one device that carries no ims::ReqExt: its
+    // requests have requester ID rid (and no PASID, untranslated); a ReqExt
+    // they carry gives PASID, AT and the results, never the requester ID.
+    // Each call makes a new socket (one initiator binds each); call it before
+    // elaboration ends (e.g. in the platform's constructor).
+    tlm::tlm_target_socket<32> &device_socket(std::uint16_t rid);
     const Clock &clock() const { return m_clk; }
 
 private:
+    unsigned debug_access(tlm::tlm_generic_payload &trans, std::uint16_t rid, std::uint32_t pasid, std::uint8_t at);
+    ims_iommu *debug_core();
+    static void op_discard(void *ctx, std::uint64_t pa, std::uint64_t val, ims_mem_kind kind);
+    static const ims_mem_ops kDbgOps;
+    ims_iommu *m_dbg_core = nullptr;  // debug transport's translations (debug_core())
+
+    // Device DMA from a socket: requester ID rid, PASID, AT; ext takes the results.
+    void dma(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay, std::uint16_t rid, std::uint32_t pasid,
+             std::uint8_t at, ReqExt &ext);
+    class DevPort;
+    friend class DevPort;
+    void dev_b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay, std::uint16_t rid);
+    unsigned dev_transport_dbg(tlm::tlm_generic_payload &trans, std::uint16_t rid);
+    std::vector<std::unique_ptr<DevPort>> m_dev_ports;
+    ReqExt m_noext;  // the results of a request that carries no ReqExt
+
+    // Entering the timing pass (one request at a time; a memory may wait()).
+    // m_flags: kSync (TimeOrder::sync), kBusy (a request is in its timing
+    // pass: m_base_* are valid), kWaiters (a thread waits for it), kMoved
+    // (simulated time moved in the pass), kWatch (mem's target may wait():
+    // set at end of elaboration unless it is an ims::Memory, a NeverWaits),
+    // kOwn (the pass is mem_own's: no arrival to annotate from). 0 or kBusy
+    // alone is the fast path (the trace player's).
+    static constexpr std::uint8_t kSync = 1, kBusy = 2, kWaiters = 4, kMoved = 8, kWatch = 16, kOwn = 32;
+    std::uint8_t m_flags = 0;
+    unsigned m_waiters = 0;
+    sc_core::sc_event m_idle;
+    std::uint64_t m_stamp = 0;      // sc_time_stamp() value m_now was taken at
+    void enter(sc_core::sc_time &delay)
+    {
+        if (__builtin_expect(m_flags != 0, 0))
+            enter_slow(delay);
+        else
+            m_flags = kBusy;
+    }
+    // Returns whether simulated time moved during the pass.
+    bool leave()
+    {
+        if (__builtin_expect(m_flags != kBusy, 0))
+            return leave_slow();
+        m_flags = 0;
+        return false;
+    }
+    __attribute__((noinline, cold)) bool leave_slow();
+    void end_of_elaboration() override;
+    __attribute__((noinline, cold)) void enter_slow(sc_core::sc_time &delay);
+    __attribute__((noinline, cold)) void time_moved();
+
+    // Non-blocking transport: accepted requests wait in m_peq until their
+    // time; nb_thread serves them and answers BEGIN_RESP on the backward path.
+    struct NbSrc {
+        tlm::tlm_target_socket<32> *sock;
+        bool fixed;         // a device socket: rid is its requester ID
+        std::uint16_t rid;
+    };
+    tlm::tlm_sync_enum nb_fw(tlm::tlm_generic_payload &trans, tlm::tlm_phase &phase, sc_core::sc_time &delay,
+                             const NbSrc &src);
+    void serve(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay, const NbSrc &src);
+    void nb_thread();
+    tlm_utils::peq_with_get<tlm::tlm_generic_payload> m_peq;
+    std::unordered_map<tlm::tlm_generic_payload *, NbSrc> m_nb;
+    tlm::tlm_generic_payload *m_resp_open = nullptr;  // BEGIN_RESP sent, END_RESP awaited
+    sc_core::sc_event m_end_resp;
+    tlm::tlm_generic_payload m_ttrans;  // reused for timed accesses (m_mtrans: functional ones)
+    std::uint64_t m_root = 0;
+    bool m_root_known = false;
     void translate_at(const sc_core::sc_time &delay, const ims_req &req, ReqExt &ext);
     static std::uint64_t op_read(void *ctx, std::uint64_t pa, ims_mem_kind kind);
-    std::uint64_t read_slow(std::uint64_t pa);
+    static std::uint64_t op_read_err(void *ctx, std::uint64_t pa, ims_mem_kind kind, bool *error);
+    std::uint64_t read_slow(std::uint64_t pa, bool *error);
     void invalidate_dmi(sc_dt::uint64 start, sc_dt::uint64 end);
     static void op_write(void *ctx, std::uint64_t pa, std::uint64_t val, ims_mem_kind kind);
     Cycles mem_timed(Cycles t, std::uint64_t pa);
@@ -399,7 +519,6 @@ private:
     // m_base_cycle) cycles. That lands in cycle t (any fraction of a cycle
     // in the arrival carries over and is floored away again) and, the
     // difference being short, needs no sc_time::from_value() call.
-    bool m_base_valid = false;
     Cycles m_base_cycle = 0;
     sc_core::sc_time m_base_delay;
 

@@ -19,6 +19,10 @@
 //   fault-recording registers), so fault.queue_base is never written;
 //   tables.*, player.*, fault.drain_every and cosim.* are the trace
 //   replayer's and unused here: the driver writes its own tables.
+// - Requests are timed in the order of their arrival (sc_time_stamp() +
+//   delay) whatever the initiators' temporal decoupling: the module sets
+//   Iommu::TimeOrder::sync (iommu.set_time_order(caller) undoes it for
+//   initiators that arrive in time order).
 // - Table reads, invalidation-queue fetches and interrupt writes go out on
 //   `mem`; the memory there must answer debug transport (the core's
 //   functional reads) as well as b_transport.
@@ -77,6 +81,11 @@ public:
     decltype(Iommu::ats_in) &ats_in;   // target: ATS translation requests
     decltype(Iommu::dma_out) &dma_out; // initiator: translated DMA, to memory
     decltype(Iommu::mem) &mem;         // initiator: the IOMMU's own memory accesses
+
+    // A target socket for one device that carries no ims::ReqExt: its
+    // requests have requester ID rid (Iommu::device_socket; docs/vtd.md,
+    // "TLM-2.0 rules"). A new socket per call; call before elaboration ends.
+    tlm::tlm_target_socket<32> &device_socket(std::uint16_t rid) { return iommu.device_socket(rid); }
 };
 
 }  // namespace ims
