@@ -17,10 +17,10 @@ SystemMemory::SystemMemory(sc_core::sc_module_name name, std::uint64_t size, sc_
     tsock.register_get_direct_mem_ptr(this, &SystemMemory::get_direct_mem_ptr);
 }
 
-// A 32-bit write into the MSI window is an interrupt message. The IOMMU
-// sends its messages through `mem` as a debug-transport write (the data)
-// followed by a timed TLM_IGNORE_COMMAND to the same address, so the message
-// is taken from whichever write carries data; the IGNORE only costs time.
+// A 32-bit b_transport write into the MSI window is an interrupt message,
+// as the IOMMU sends its messages through `mem`. A debug-transport write
+// there is refused: debug transport has no side effects (IEEE 1666-2011
+// 11.3), so it cannot raise an interrupt.
 void SystemMemory::msi(std::uint64_t a, const tlm::tlm_generic_payload &t, const sc_core::sc_time &at)
 {
     std::uint32_t data = 0;
@@ -48,8 +48,8 @@ void SystemMemory::b_transport(int, tlm::tlm_generic_payload &t, sc_core::sc_tim
         return;
     }
     if (cmd == tlm::TLM_IGNORE_COMMAND) {
-        // The IOMMU's timed replay of an access whose data already moved by
-        // debug transport (its length is not the access's: only time counts).
+        // The IOMMU's timed replay of a table read whose data moved by debug
+        // transport or DMI (its length is not the read's: only time counts).
         m_st.ignores++;
         delay += m_latency;
         t.set_response_status(a < m_ram.size() ? tlm::TLM_OK_RESPONSE : tlm::TLM_ADDRESS_ERROR_RESPONSE);
@@ -86,12 +86,7 @@ unsigned SystemMemory::transport_dbg(int, tlm::tlm_generic_payload &t)
 {
     const std::uint64_t a = t.get_address();
     const unsigned len = t.get_data_length();
-    if (in_msi(a) && t.is_write() && len == 4) {
-        msi(a, t, sc_core::sc_time_stamp());
-        t.set_response_status(tlm::TLM_OK_RESPONSE);
-        return len;
-    }
-    if (!in_ram(a, len) || (!t.is_read() && !t.is_write())) {
+    if (in_msi(a) || !in_ram(a, len) || (!t.is_read() && !t.is_write())) {
         m_st.errors++;
         t.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
         return 0;

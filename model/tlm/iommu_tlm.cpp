@@ -444,13 +444,18 @@ Cycles Iommu::mem_own(Cycles t, std::uint64_t pa, void *data, unsigned len, tlm:
     tr.set_byte_enable_ptr(nullptr);
     tr.set_dmi_allowed(false);
     tr.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    mem->transport_dbg(tr);
     sc_core::sc_time zero = sc_core::SC_ZERO_TIME;
     enter(zero);  // one timed access at a time (a memory may wait)
     m_flags |= kOwn;  // no socket request's arrival to annotate from
     m_now = m_clk.to_cycles(m_clk.now());
     m_stamp = m_clk.now().value();
-    const Cycles done = mem_timed(std::max(t, m_now), pa);
+    // One b_transport that moves the data and is timed (not debug transport
+    // plus a timed TLM_IGNORE_COMMAND): these accesses have effects a target
+    // must see, an interrupt message above all, and debug transport is by
+    // definition free of them (IEEE 1666-2011 11.3).
+    sc_core::sc_time delay = m_clk.to_time(std::max(t, m_now) - m_now);
+    mem->b_transport(tr, delay);
+    const Cycles done = m_clk.arrival(delay);
     m_flags &= static_cast<std::uint8_t>(~kOwn);
     leave();
     return done;

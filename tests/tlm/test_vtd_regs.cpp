@@ -6,6 +6,7 @@
 // expected values are worked out in the comments.
 #include <cstring>
 #include <functional>
+#include <map>
 
 #include "iommusim/tlm.hpp"
 #include "iommusim/vtd_regs.hpp"
@@ -26,6 +27,24 @@ using vtdtb::Sink;
 constexpr std::uint64_t kBase = ims::VtdRegs::kDefaultBase;
 constexpr std::uint64_t kIq = 0x200000, kStatus = 0x300000, kMsi = 0xfee01000, kIeMsi = 0xfee02000;
 
+// Sits between the IOMMU's `mem` socket and the memory and counts the
+// writes that arrive by b_transport, per address: what a platform's
+// interrupt controller acts on (a debug-transport write has no effects,
+// IEEE 1666-2011 11.3, so it must not carry an interrupt message).
+struct Tap : sc_core::sc_module {
+    void b_transport(tlm::tlm_generic_payload &t, sc_core::sc_time &d)
+    {
+        if (t.is_write())
+            writes[t.get_address()]++;
+        out->b_transport(t, d);
+    }
+    unsigned transport_dbg(tlm::tlm_generic_payload &t) { return out->transport_dbg(t); }
+    ims::TargetSocket<Tap, &Tap::b_transport, &Tap::transport_dbg> tsock;
+    tlm_utils::simple_initiator_socket<Tap> out;
+    std::map<std::uint64_t, unsigned> writes;
+    explicit Tap(sc_core::sc_module_name n) : sc_module(n), tsock("tsock", *this), out("out") {}
+};
+
 struct Tb;
 using Body = std::function<void(Tb &)>;
 
@@ -34,6 +53,7 @@ struct Tb : sc_core::sc_module {
     ims::Clock clk;
     ims_mem *mem;
     ims::Memory memory;
+    Tap tap;
     Sink sink;
     ims::Iommu iommu;
     ims::VtdRegs vtd;
@@ -45,7 +65,7 @@ struct Tb : sc_core::sc_module {
     SC_HAS_PROCESS(Tb);
     Tb(sc_core::sc_module_name n, const ims_sim_cfg &c, Body b)
         : sc_module(n), cfg(c), clk(cfg.clock_mhz), mem(ims_mem_create()), memory("memory", cfg, clk),
-          sink("sink"), iommu("iommu", cfg, clk), vtd("vtd", iommu, cfg), mmio("mmio"), dma("dma"), ats("ats"),
+          tap("tap"), sink("sink"), iommu("iommu", cfg, clk), vtd("vtd", iommu, cfg), mmio("mmio"), dma("dma"), ats("ats"),
           body(std::move(b))
     {
         char err[256];
@@ -53,7 +73,8 @@ struct Tb : sc_core::sc_module {
         ck_assert_msg(core != nullptr, "core: %s", err);
         iommu.bind_core(core);
         memory.bind_backing(mem);
-        iommu.mem.bind(memory.tsock);
+        iommu.mem.bind(tap.tsock);
+        tap.out.bind(memory.tsock);
         iommu.dma_out.bind(sink.tsock);
         dma.bind(iommu.dma_in);
         ats.bind(iommu.ats_in);
@@ -426,6 +447,7 @@ static Cycles qi_status_cycle(std::uint32_t inv_latency)
         }
         seen = tb.now() - t0;
         ck_assert_uint_ge(seen, tb.cfg.inv_latency);
+        ck_assert_uint_eq(tb.tap.writes[kStatus], 1);  // the status write is a b_transport write
         ck_assert_int_eq(tb.dma_read(0x10000), tlm::TLM_OK_RESPONSE);
         ck_assert_uint_eq(tb.sink.last, 0x90000000);
         // Invalidation-complete interrupt, masked, then unmasked.
@@ -531,6 +553,7 @@ START_TEST(fault_recording)
         ck_assert_uint_eq((hi >> 32) & 0xff, IMS_FR_READ);
         ck_assert_uint_eq(hi & 0xffff, kRid);
         ck_assert_uint_eq(ims_mem_read64(tb.mem, kMsi), 0x4041);
+        ck_assert_uint_eq(tb.tap.writes[kMsi], 1);  // a b_transport write, which a platform sees
         ims_mem_write64(tb.mem, kMsi, 0);
         for (unsigned i = 1; i < 4; i++)
             ck_assert_int_eq(tb.dma_read(0x50000 + i * 0x1000), tlm::TLM_ADDRESS_ERROR_RESPONSE);

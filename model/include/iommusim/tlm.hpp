@@ -395,8 +395,9 @@ public:
     // Off: the core's fault-ring records (IMS_MEM_FAULT writes) are not sent on `mem`.
     void set_fault_ring_writes(bool on) { m_ring_off = !on; }
     // An access on `mem` the IOMMU makes for itself (invalidation-queue
-    // fetches, status and interrupt writes): the data move at once (debug
-    // transport), then one timed access at cycle t; returns the cycle it completes.
+    // fetches, status and interrupt writes): one b_transport at cycle t that
+    // moves the data (its effects, e.g. an interrupt message, are the
+    // target's to act on); returns the cycle it completes.
     Cycles mem_read(Cycles t, std::uint64_t pa, void *data, unsigned len);
     Cycles mem_write(Cycles t, std::uint64_t pa, const void *data, unsigned len);
     // SRTP: the root table the core (and debug transport) uses. A register
