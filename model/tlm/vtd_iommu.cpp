@@ -20,19 +20,30 @@ struct ims_iommu_cfg core_cfg(const ims_sim_cfg &c)
 
 const char *walker_name(std::uint8_t w) { return w == IMS_WALKER_RTL ? "rtl" : "lockstep"; }
 
+// The register file records faults in its fault-recording registers and
+// turns the core's in-memory fault ring off (VtdRegs), so the ring's size
+// must not limit caps.nfr: where it would follow caps.nfr = 1 (too small for
+// a ring, which keeps one slot free) it gets the smallest size instead.
+ims_sim_cfg unused_ring(ims_sim_cfg c)
+{
+    if (c.iommu.fq_records == 0 && c.iommu.caps.nfr < 2)
+        c.iommu.fq_records = 2;
+    return c;
+}
+
 }  // namespace
 
-detail::CheckedSimCfg::CheckedSimCfg(const ims_sim_cfg &c) : m_cfg(c)
+detail::CheckedSimCfg::CheckedSimCfg(const ims_sim_cfg &c) : m_cfg(unused_ring(c))
 {
     char err[512];
-    if (ims_sim_cfg_check(&c, err, sizeof err))
+    if (ims_sim_cfg_check(&m_cfg, err, sizeof err))
         throw ConfigError(err);
-    if (c.walker_impl != IMS_WALKER_TLM)
-        throw ConfigError(std::string("walker.impl: ") + walker_name(c.walker_impl) +
+    if (m_cfg.walker_impl != IMS_WALKER_TLM)
+        throw ConfigError(std::string("walker.impl: ") + walker_name(m_cfg.walker_impl) +
                           " is not available in ims::VtdIommu (only tlm: the RTL walker is set up by `iommusim run`)");
     // What the core itself refuses, before anything is built: a core made
     // and dropped here (it touches no memory when created).
-    const struct ims_iommu_cfg ic = core_cfg(c);
+    const struct ims_iommu_cfg ic = core_cfg(m_cfg);
     ims_iommu *probe = ims_iommu_create(&ic, &Iommu::kCheckedMemOps, nullptr, err, sizeof err);
     if (!probe)
         throw ConfigError(err);
@@ -49,6 +60,7 @@ ims_sim_cfg VtdIommu::load_config(const std::string &path, const std::vector<std
     for (const std::string &s : sets)
         if (ims_sim_cfg_set_kv(&c, s.c_str(), "set", err, sizeof err))
             throw ConfigError(err);
+    c = unused_ring(c);
     if (ims_sim_cfg_check(&c, err, sizeof err))
         throw ConfigError(path.empty() ? std::string(err) : path + ": " + err);
     return c;

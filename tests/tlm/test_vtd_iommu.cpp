@@ -120,6 +120,25 @@ START_TEST(builds_from_settings)
 }
 END_TEST
 
+// Expected: caps.nfr = 1 (one fault-recording register, as VT-d allows:
+// NFR = 0) builds. The core's in-memory fault ring, which the register file
+// turns off, would follow caps.nfr and is too small at 1 record; it gets 2
+// (the smallest ring) instead of refusing the configuration.
+START_TEST(one_fault_register)
+{
+    const ims_sim_cfg cfg = ims::VtdIommu::load_config("", {"caps.nfr=1", "regs.base=0x40000000"});
+    ck_assert_uint_eq(cfg.iommu.caps.nfr, 1);
+    ck_assert_uint_eq(cfg.iommu.fq_records, 2);
+    ims_sim_cfg raw;
+    ims_sim_cfg_default(&raw);
+    raw.iommu.caps.nfr = 1;  // not through load_config: the constructor does the same
+    raw.regs_base = kBase;
+    Platform p("p", raw);
+    sc_core::sc_start();
+    ck_assert(p.finished);
+}
+END_TEST
+
 // Expected: each configuration below is refused with ConfigError, whose
 // message begins with the key named, and before any SystemC object is built
 // (no top-level object exists afterwards). Each is a value the parts cannot
@@ -200,6 +219,7 @@ int main()
     Suite *s = suite_create("vtd_iommu");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, builds_from_settings);
+    tcase_add_test(tc, one_fault_register);
     tcase_add_test(tc, refuses_what_it_cannot_serve);
     tcase_add_test(tc, load_config_names_the_source);
     suite_add_tcase(s, tc);
