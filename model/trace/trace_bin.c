@@ -633,10 +633,8 @@ int ims_tr_bin_write_end(struct ims_trace_writer *w)
     return block_check(w, true);
 }
 
-/* Error about block r->blk_index, which starts at byte offset `off`. */
-static int block_error(struct ims_trace_reader *r, uint64_t off, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int block_error(struct ims_trace_reader *r, uint64_t off, const char *fmt, ...)
+/* Error about block r->blk_index, which starts at byte offset `off` (versions 2 and 3). */
+int ims_tr_block_error(struct ims_trace_reader *r, uint64_t off, const char *fmt, ...)
 {
     char msg[400];
     va_list ap;
@@ -668,10 +666,10 @@ int ims_tr_bin_next_block(struct ims_trace_reader *r)
     if (got < 0)
         return -1;
     if (got == 0 && r->blk_index == 0)
-        return block_error(r, off, "missing: the file ends after its header, without the block check a version 2 "
+        return ims_tr_block_error(r, off, "missing: the file ends after its header, without the block check a version 2 "
                                    "file ends with (the file is truncated)");
     if (got == 0)
-        return block_error(r, off,
+        return ims_tr_block_error(r, off,
                            "missing: the file ends after block %llu, which is not the last (the file is truncated)",
                            (unsigned long long)r->blk_index - 1);
     size_t n;
@@ -680,7 +678,7 @@ int ims_tr_bin_next_block(struct ims_trace_reader *r)
     } else if ((size_t)got % TR_REC_SIZE == 0) {
         n = (size_t)got / TR_REC_SIZE - 1;
     } else {
-        return block_error(r, off,
+        return ims_tr_block_error(r, off,
                            "truncated: the file ends %ld bytes into the block, inside a record or the block check "
                            "(a block is up to %u records of %d bytes and a %u-byte check)",
                            got, TR_BLK_RECS, TR_REC_SIZE, TR_BLK_CHECK);
@@ -701,7 +699,7 @@ int ims_tr_bin_next_block(struct ims_trace_reader *r)
         }
     }
     if (memcmp(c, TR_BLK_TAG, 8) != 0)
-        return block_error(r, off,
+        return ims_tr_block_error(r, off,
                            "no block check at byte offset %llu after %zu records (expected \"" TR_BLK_TAG
                            "\"): the file is truncated or corrupt",
                            (unsigned long long)coff, n);
@@ -710,7 +708,7 @@ int ims_tr_bin_next_block(struct ims_trace_reader *r)
     bool pad0 = ld64(c + TR_BLK_OFF_PAD) == 0 && ld32(c + TR_BLK_OFF_PAD + 8) == 0;
     bool last = n < TR_BLK_RECS;
     if (cn != n || cflags != (last ? TR_BLK_LAST : 0) || cindex != r->blk_index || !pad0)
-        return block_error(r, off,
+        return ims_tr_block_error(r, off,
                            "the block check at byte offset %llu is corrupt: it says %u records, flags 0x%x, block "
                            "%llu%s; expected %zu records, flags 0x%x, block %llu",
                            (unsigned long long)coff, cn, cflags, (unsigned long long)cindex,
@@ -718,7 +716,7 @@ int ims_tr_bin_next_block(struct ims_trace_reader *r)
                            (unsigned long long)r->blk_index);
     uint32_t want = ld32(c + TR_BLK_OFF_CRC), have = (uint32_t)crc32(0L, p, (uInt)(n * TR_REC_SIZE));
     if (want != have)
-        return block_error(r, off,
+        return ims_tr_block_error(r, off,
                            "checksum mismatch in records %llu..%llu (bytes %llu..%llu): the block check says CRC-32 "
                            "0x%08x, the bytes give 0x%08x (the file is corrupt)",
                            (unsigned long long)r->index, (unsigned long long)(r->index + n - 1),

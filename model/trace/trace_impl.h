@@ -254,6 +254,10 @@ bool ims_tr_rec_decode(const unsigned char *p, struct ims_rec *rec);
 size_t ims_tr_bin_decode(struct ims_trace_reader *r, const unsigned char *p, size_t n, struct ims_rec *out);
 /* Error naming record r->index and its byte offset; returns -1. */
 int ims_tr_bin_rec_error(struct ims_trace_reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "block B (records from N) at byte offset OFF: ..." about r->blk_index,
+ * the block starting at `off` (binary versions 2 and 3). Returns -1. */
+int ims_tr_block_error(struct ims_trace_reader *r, uint64_t off, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Parses and checks the binary header at the start of the reader's buffer,
  * fills r->hdr and leaves r->pos at the first record; 0 or -1. */
 int ims_tr_bin_read_header(struct ims_trace_reader *r);

@@ -493,20 +493,6 @@ static int rec3_error(struct ims_trace_reader *r, uint64_t off, const char *fmt,
     return ims_tr_bin_rec_error(r, "%s", msg);
 }
 
-static int block3_error(struct ims_trace_reader *r, uint64_t off, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int block3_error(struct ims_trace_reader *r, uint64_t off, const char *fmt, ...)
-{
-    char msg[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return ims_tr_rerr(r, "block %llu (records from %llu) at byte offset %llu%s: %s", (unsigned long long)r->blk_index,
-                       (unsigned long long)r->index, (unsigned long long)off,
-                       r->form == IMS_TRACE_BINARY_ZSTD ? " (decompressed)" : "", msg);
-}
-
 /* Verifies the next block (header fields, both CRC-32s) and leaves r->pos at
  * its payload; 0 (r->blk_left records to decode, or the end when the
  * previous block was the last and nothing follows) or -1. */
@@ -526,24 +512,24 @@ static int block3_next(struct ims_trace_reader *r)
         return 0;
     }
     if (got == 0)
-        return block3_error(r, off,
+        return ims_tr_block_error(r, off,
                             r->blk_index == 0
                                 ? "missing: the file ends after its header, without the last block a version 3 file "
                                   "ends with (the file is truncated)"
                                 : "missing: the file ends after a block that is not the last (the file is truncated)");
     if ((size_t)got < TR3_BLK_HDR)
-        return block3_error(r, off, "truncated: the file ends %ld bytes into the %u-byte block header", got,
+        return ims_tr_block_error(r, off, "truncated: the file ends %ld bytes into the %u-byte block header", got,
                             TR3_BLK_HDR);
     const unsigned char *h = r->buf + r->pos;
     if (memcmp(h, TR3_BLK_TAG, 4) != 0) {
         char b[48];
         ims_tr_fmt_bytes(b, sizeof b, h, 4);
-        return block3_error(r, off, "no block header (expected \"" TR3_BLK_TAG "\", got \"%s\"): the file is corrupt",
+        return ims_tr_block_error(r, off, "no block header (expected \"" TR3_BLK_TAG "\", got \"%s\"): the file is corrupt",
                             b);
     }
     uint32_t hwant = ld32(h + T3_OFF_HCRC), hhave = (uint32_t)crc32(0L, h, T3_OFF_HCRC);
     if (hwant != hhave)
-        return block3_error(r, off,
+        return ims_tr_block_error(r, off,
                             "block header checksum mismatch: it says CRC-32 0x%08x, its bytes give 0x%08x (the file "
                             "is corrupt)",
                             hwant, hhave);
@@ -551,7 +537,7 @@ static int block3_next(struct ims_trace_reader *r)
     uint64_t index = ld64(h + T3_OFF_INDEX);
     if (n > TR3_BLK_RECS || len > TR3_PAYLOAD_MAX || len < 2ull * n || (n == 0) != (len == 0) ||
         (flags & ~TR_BLK_LAST) || index != r->blk_index || (n == 0 && !(flags & TR_BLK_LAST)))
-        return block3_error(r, off,
+        return ims_tr_block_error(r, off,
                             "the block header is inconsistent: it says %u records, %u payload bytes, flags 0x%x, "
                             "block %llu; expected up to %u records of 2..%u bytes each, flags 0 or 0x1, block %llu",
                             n, len, flags, (unsigned long long)index, TR3_BLK_RECS, TR3_REC_MAX,
@@ -561,12 +547,12 @@ static int block3_next(struct ims_trace_reader *r)
     if (got < 0)
         return -1;
     if ((size_t)got < TR3_BLK_HDR + (size_t)len)
-        return block3_error(r, off, "truncated: the file ends %ld bytes into the block's %u payload bytes",
+        return ims_tr_block_error(r, off, "truncated: the file ends %ld bytes into the block's %u payload bytes",
                             got - (long)TR3_BLK_HDR, len);
     const unsigned char *pl = r->buf + r->pos + TR3_BLK_HDR;
     uint32_t have = (uint32_t)crc32(0L, pl, len);
     if (want != have)
-        return block3_error(r, off,
+        return ims_tr_block_error(r, off,
                             "checksum mismatch in records %llu..%llu (payload bytes %llu..%llu): the block header "
                             "says CRC-32 0x%08x, the bytes give 0x%08x (the file is corrupt)",
                             (unsigned long long)r->index, (unsigned long long)(r->index + n - 1),
@@ -610,7 +596,7 @@ size_t ims_tr_v3_read(struct ims_trace_reader *r, struct ims_rec *recs, size_t m
         if (r->blk_left == 0) {
             if (r->blk_end) {
                 if (r->pos != r->blk_end) {
-                    block3_error(r, r->buf_off + r->pos, "%zu payload bytes after its last record (the file is corrupt)",
+                    ims_tr_block_error(r, r->buf_off + r->pos, "%zu payload bytes after its last record (the file is corrupt)",
                                  r->blk_end - r->pos);
                     break;
                 }
