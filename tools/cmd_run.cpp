@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -262,9 +263,8 @@ std::string load_config_from(const std::string &path, ims_sim_cfg *cfg, Recorded
     return msg;
 }
 
-// The trace file's SHA-256 and size, and its header's summary. A trace that
-// is not a regular file (a FIFO) is not read twice: no digest.
-std::string trace_summary(const std::string &path, const ims_trace_reader *r, ims::TraceSummary *t)
+// The trace header's summary (no file access).
+void trace_header_summary(const ims_trace_reader *r, ims::TraceSummary *t)
 {
     const ims_trace_hdr *h = ims_trace_header(r);
     const int form = ims_trace_reader_form(r);
@@ -274,6 +274,13 @@ std::string trace_summary(const std::string &path, const ims_trace_reader *r, im
     t->source = h->source;
     t->devices = h->topo.n_devices;
     t->bridges = h->topo.n_bridges;
+}
+
+// The trace file's SHA-256 and size into t->digest and t->file_bytes; "" or
+// an error. A trace that is not a regular file (a FIFO) is not read twice:
+// no digest. Touches nothing but its arguments (it runs beside the replay).
+std::string trace_digest(const std::string &path, ims::TraceSummary *t)
+{
     struct stat st;
     if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
         return std::string();
@@ -680,8 +687,25 @@ extern "C" int ims_cmd_run(int argc, char **argv)
         return fail(std::string(err) + " (the trace " + ro.config_from + " records; --trace names another)");
     if (!reader)
         return fail(err);
-    {
-        const std::string e = trace_summary(trace, reader, &meta.trace);
+    // The digest: read before the run when --config-from must compare it,
+    // else in a thread of its own beside the replay (hashing a 5 M-record
+    // trace took about a tenth of its replay's wall time: docs/performance.md,
+    // "The trace digest beside the replay"), joined before anything is reported.
+    trace_header_summary(reader, &meta.trace);
+    std::thread digest_thread;
+    std::string digest_err;
+    struct Join {  // every return below waits for it
+        std::thread &t;
+        ~Join()
+        {
+            if (t.joinable())
+                t.join();
+        }
+    } join_digest{digest_thread};
+    if (!ro.seen_config_from) {
+        digest_thread = std::thread([&trace, &meta, &digest_err] { digest_err = trace_digest(trace, &meta.trace); });
+    } else {
+        const std::string e = trace_digest(trace, &meta.trace);
         std::string d;
         if (e.empty() && ro.seen_config_from && meta.trace.digest != rec.digest)
             d = trace + ": its digest (" + (meta.trace.digest.empty() ? "none: not a regular file" : meta.trace.digest) +
@@ -766,9 +790,14 @@ extern "C" int ims_cmd_run(int argc, char **argv)
         std::fprintf(stderr, "iommusim run: %s\n", cosim->error().c_str());
 
     int rc = 0;
+    if (digest_thread.joinable())
+        digest_thread.join();
 
-    if (player.failed() || !player.done()) {
-        std::fprintf(stderr, "iommusim run: %s\n", player.failed() ? player.error().c_str() : "simulation stopped early");
+    if (player.failed() || !player.done() || !digest_err.empty()) {
+        std::fprintf(stderr, "iommusim run: %s\n",
+                     player.failed()  ? player.error().c_str()
+                     : player.done() ? digest_err.c_str()
+                                      : "simulation stopped early");
         rc = 2;
         ims_outfile_abort(jout);
         ims_outfile_abort(cout);
