@@ -56,6 +56,10 @@ struct cmp {
     struct table cfg, met;
     bool all;
     double tol; /* percent */
+    /* The runs' effective configurations: a metric leaf whose path is one
+     * of their keys (walker.count) echoes the configuration, which the
+     * configuration section already compares, so it is not a metric. */
+    const json_t *eca, *ecb;
 };
 
 static char *xstrdup(const char *s)
@@ -109,6 +113,8 @@ static void value_text(const json_t *j, char *buf, size_t len)
 /* One leaf pair (either may be absent). */
 static void leaf(struct cmp *c, struct table *t, bool metric, const char *path, const json_t *a, const json_t *b)
 {
+    if (metric && ((c->eca && json_object_get(c->eca, path)) || (c->ecb && json_object_get(c->ecb, path))))
+        return; /* a configuration echo (struct cmp) */
     char va[512], vb[512], delta[64] = "", pct[64] = "";
     value_text(a, va, sizeof va);
     value_text(b, vb, sizeof vb);
@@ -305,6 +311,8 @@ int ims_cmd_compare(int argc, char **argv)
         json_decref(ja);
         return 2;
     }
+    c.eca = json_object_get(ja, "effective_config");
+    c.ecb = json_object_get(jb, "effective_config");
     /* Top level by hand: each key goes to its section; provenance to none. */
     const char *k;
     json_t *v;

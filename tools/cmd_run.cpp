@@ -7,13 +7,11 @@
 #include <cstring>
 #include <string>
 #include <thread>
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
 #include <jansson.h>
-#include <nettle/sha2.h>
 
 #include "cmd.h"
 #include "plot.h"
@@ -71,56 +69,18 @@ const char kUsage[] =
     "> 0); 2 bad arguments, configuration or trace, or an\n"
     "output that could not be written (docs/tools.md, \"Output files\").\n";
 
-
-// The shipped configurations' names (configs/*.cfg), sorted, for messages.
-std::string shipped_configs(const std::string &dir)
-{
-    std::vector<std::string> names;
-    if (DIR *d = opendir(dir.c_str())) {
-        while (const dirent *e = readdir(d)) {
-            const std::string n = e->d_name;
-            if (n.size() > 4 && n.compare(n.size() - 4, 4, ".cfg") == 0)
-                names.push_back(n.substr(0, n.size() - 4));
-        }
-        closedir(d);
-    }
-    std::sort(names.begin(), names.end());
-    std::string s;
-    for (const std::string &n : names)
-        s += (s.empty() ? "" : ", ") + n;
-    return s.empty() ? "none" : s;
-}
-
-// --config ARG: a file if ARG names one; else, if ARG is a bare name (no
-// '/'), configs/ARG.cfg (or configs/ARG if it already ends in .cfg) in the
-// data directory. Empty with a message in *why if neither exists, or if ARG
-// names something that is not a file (a directory would otherwise read as
-// an empty configuration: the built-in defaults).
+// --config ARG (ims_config_path, tools/inputs.c); empty with a message in *why.
 std::string config_path(const std::string &arg, std::string *why)
 {
-    struct stat st;
-    if (stat(arg.c_str(), &st) == 0) {
-        if (S_ISDIR(st.st_mode)) {
-            *why = "--config " + arg + ": is a directory, not a configuration file";
-            return std::string();
-        }
-        return arg;
-    }
-    std::string dir = ims_data_dir();
-    while (dir.size() > 1 && dir.back() == '/')
-        dir.pop_back();
-    const bool has_suffix = arg.size() > 4 && arg.compare(arg.size() - 4, 4, ".cfg") == 0;
-    if (arg.empty() || arg.find('/') != std::string::npos) {
-        *why = "--config " + arg + ": no such file";
+    char msg[2048];
+    char *p = ims_config_path(arg.c_str(), msg, sizeof msg);
+    if (!p) {
+        *why = msg;
         return std::string();
     }
-    const std::string name = arg + (has_suffix ? "" : ".cfg");
-    const std::string p = dir + "/configs/" + name;
-    if (stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode))
-        return p;
-    *why = "--config " + arg + ": no such file, and no configs/" + name + " in " + dir +
-           " (shipped configurations: " + shipped_configs(dir + "/configs") + ")";
-    return std::string();
+    std::string s = p;
+    std::free(p);
+    return s;
 }
 
 // ---- Reproducible runs: --config-from, the run's inputs in its JSON, --explain ----
@@ -281,32 +241,14 @@ void trace_header_summary(const ims_trace_reader *r, ims::TraceSummary *t)
 // no digest. Touches nothing but its arguments (it runs beside the replay).
 std::string trace_digest(const std::string &path, ims::TraceSummary *t)
 {
-    struct stat st;
-    if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
-        return std::string();
-    std::FILE *f = std::fopen(path.c_str(), "rb");
-    if (!f)
-        return path + ": cannot open: " + std::strerror(errno);
-    sha256_ctx ctx;
-    sha256_init(&ctx);
-    std::vector<unsigned char> buf(1 << 16);
-    std::size_t n;
-    t->file_bytes = 0;
-    while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) {
-        sha256_update(&ctx, n, buf.data());
-        t->file_bytes += n;
-    }
-    const bool bad = std::ferror(f);
-    std::fclose(f);
-    if (bad)
-        return path + ": read error";
-    unsigned char d[SHA256_DIGEST_SIZE];
-    sha256_digest(&ctx, sizeof d, d);
-    t->digest = "sha256:";
-    for (unsigned char b : d) {
-        char x[3];
-        std::snprintf(x, sizeof x, "%02x", b);
-        t->digest += x;
+    char d[IMS_DIGEST_LEN], err[512];
+    unsigned long long bytes = 0;
+    const int rc = ims_file_digest(path.c_str(), d, &bytes, err, sizeof err);
+    if (rc < 0)
+        return err;
+    if (rc == 0) {
+        t->digest = d;
+        t->file_bytes = bytes;
     }
     return std::string();
 }

@@ -83,12 +83,6 @@ void sw_point_id(const struct sw_plan *p, size_t i, char *buf, size_t len);
 void sw_point_json_rel(const struct sw_plan *p, size_t i, char *buf, size_t len);
 /* A point's short description for messages: "net default iotlb.ways=2". */
 void sw_point_desc(const struct sw_plan *p, size_t i, struct sw_buf *b);
-/* The --config argument resolved as `iommusim run` resolves it; NULL with a
- * message in why. */
-char *sw_config_path(const char *arg, char *why, size_t len);
-/* SHA-256 of a file's bytes ("sha256:<hex>"); NULL with a message in err. */
-char *sw_digest(const char *path, char *err, size_t len);
-
 /* True if DIR/points/<id>.json is this point's result: an iommusim run
  * result of this trace (path and digest) with exactly the effective
  * configuration the point asks for. */

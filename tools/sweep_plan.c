@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <nettle/sha2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -429,62 +428,6 @@ void sw_point_desc(const struct sw_plan *p, size_t i, struct sw_buf *b)
 
 /* ---- checks before any point runs ---- */
 
-char *sw_config_path(const char *arg, char *why, size_t len)
-{
-    /* As `iommusim run --config` resolves it (tools/cmd_run.cpp): a file
-     * if ARG names one, else configs/ARG[.cfg] in the data directory. */
-    struct stat st;
-    if (stat(arg, &st) == 0) {
-        if (S_ISDIR(st.st_mode)) {
-            snprintf(why, len, "--config %s: is a directory, not a configuration file", arg);
-            return NULL;
-        }
-        return sw_xstrdup(arg);
-    }
-    if (!*arg || strchr(arg, '/')) {
-        snprintf(why, len, "--config %s: no such file", arg);
-        return NULL;
-    }
-    const size_t l = strlen(arg);
-    const bool suffix = l > 4 && !strcmp(arg + l - 4, ".cfg");
-    char *p = NULL;
-    if (asprintf(&p, "%s/configs/%s%s", ims_data_dir(), arg, suffix ? "" : ".cfg") < 0)
-        oom();
-    if (stat(p, &st) == 0 && S_ISREG(st.st_mode))
-        return p;
-    snprintf(why, len, "--config %s: no such file, and no %s", arg, p);
-    free(p);
-    return NULL;
-}
-
-char *sw_digest(const char *path, char *err, size_t len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, len, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    struct sha256_ctx ctx;
-    sha256_init(&ctx);
-    static unsigned char buf[1 << 16];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        sha256_update(&ctx, n, buf);
-    const bool bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        snprintf(err, len, "%s: read error", path);
-        return NULL;
-    }
-    unsigned char d[SHA256_DIGEST_SIZE];
-    sha256_digest(&ctx, sizeof d, d);
-    char *s = sw_xmalloc(8 + 2 * sizeof d);
-    strcpy(s, "sha256:");
-    for (size_t i = 0; i < sizeof d; i++)
-        sprintf(s + 7 + 2 * i, "%02x", d[i]);
-    return s;
-}
-
 /* Which --vary (or --points line) to blame for a point the cross-key
  * checks refuse: a key whose value alone, over the configuration, is
  * refused; else the combination. */
@@ -528,7 +471,7 @@ int sw_plan_prepare(struct sw_plan *p, bool check_traces)
     memset(p->digests, 0, p->ntraces * sizeof *p->digests);
     int rc = -1;
     for (size_t c = 0; c < p->nconfigs; c++) {
-        if (!(p->cfg_paths[c] = sw_config_path(p->configs[c], err, sizeof err))) {
+        if (!(p->cfg_paths[c] = ims_config_path(p->configs[c], err, sizeof err))) {
             fprintf(stderr, "iommusim sweep: %s\n", err);
             goto out;
         }
@@ -561,10 +504,15 @@ int sw_plan_prepare(struct sw_plan *p, bool check_traces)
             }
             ims_trace_close(r);
         }
-        if (!(p->digests[t] = sw_digest(p->traces[t], err, sizeof err))) {
+        char digest[IMS_DIGEST_LEN];
+        const int drc = ims_file_digest(p->traces[t], digest, NULL, err, sizeof err);
+        if (drc) {
+            if (drc > 0) /* replaced since the check above */
+                snprintf(err, sizeof err, "%s: not a regular file", p->traces[t]);
             fprintf(stderr, "iommusim sweep: --trace %s\n", err);
             goto out;
         }
+        p->digests[t] = sw_xstrdup(digest);
     }
     p->expect = sw_xmalloc((p->npts ? p->npts : 1) * sizeof *p->expect);
     for (size_t i = 0; i < p->npts; i++) {

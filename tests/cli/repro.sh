@@ -133,6 +133,14 @@ compare)
     rc=0
     ims compare --tolerance 0.5 a.json t.json >out || rc=$?
     [ $rc = 1 ] || fail "beyond tolerance: exit $rc"
+    # A key of the configuration that the results echo (walker.count) is
+    # compared once, as configuration, not again as a metric.
+    ims run --quiet --trace shipped/mixed.itr.zst --set walker.count=2 --json w.json
+    rc=0
+    ims compare a.json w.json >out || rc=$?
+    [ $rc = 1 ] || fail "walker.count: exit $rc"
+    grep -Eq '^  effective_config\.walker\.count +4 +2$' out || fail "no walker.count configuration row: $(cat out)"
+    ! grep -Eq '^  walker\.count ' out || fail "walker.count listed as a metric: $(cat out)"
     # --all lists equal values too.
     [ "$(ims compare --all a.json a2.json | grep -c '^  ')" -gt 100 ] || fail "--all lists few values"
     ;;
