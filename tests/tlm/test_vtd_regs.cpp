@@ -1264,6 +1264,50 @@ START_TEST(sm_qi_wait_after_walk)
 }
 END_TEST
 
+namespace {
+// A debug read (transport_dbg) of 8 bytes at iova through dma_in with
+// PASID pasid: TLM_ADDRESS_ERROR_RESPONSE when it faults; a translated one
+// reaches the sink, which has no debug transport
+// (TLM_COMMAND_ERROR_RESPONSE).
+tlm::tlm_response_status sm_debug_read(Tb &tb, std::uint64_t iova, std::uint32_t pasid)
+{
+    unsigned char buf[8] = {};
+    ims::ReqExt ext;
+    ext.rid = kRid;
+    ext.pasid = pasid;
+    tlm::tlm_generic_payload t;
+    t.set_extension(&ext);
+    t.set_command(tlm::TLM_READ_COMMAND);
+    t.set_address(iova);
+    t.set_data_ptr(buf);
+    t.set_data_length(8);
+    t.set_streaming_width(8);
+    t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    tb.dma->transport_dbg(t);
+    t.clear_extension(&ext);
+    return t.get_response_status();
+}
+}  // namespace
+
+// Debug transport translates with a second core (iommu_tlm.cpp), which
+// follows the mode SRTP latched: in the reset (legacy) mode of a unit that
+// offers scalable mode, the legacy tables' 0x10000 translates and 0x20000
+// faults; after TTM 01, PASID A's kVa translates and PASID 7 (no PASID-table
+// entry) faults.
+START_TEST(sm_debug_transport)
+{
+    simulate(sm_cfg(), [](Tb &tb) {
+        tb.enable();
+        ck_assert_int_eq(sm_debug_read(tb, 0x10000, IMS_NO_PASID), tlm::TLM_COMMAND_ERROR_RESPONSE);
+        ck_assert_int_eq(sm_debug_read(tb, 0x20000, IMS_NO_PASID), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        sm_enable(tb, sm_tables(tb));
+        ck_assert_int_eq(sm_debug_read(tb, kVa, kPasidA), tlm::TLM_COMMAND_ERROR_RESPONSE);
+        ck_assert_int_eq(sm_debug_read(tb, kVa, 7), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        ck_assert_int_eq(sm_debug_read(tb, 0x10000 + 0x40000, IMS_NO_PASID), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    });
+}
+END_TEST
+
 int main()
 {
     Suite *s = suite_create("vtd_regs");
@@ -1285,6 +1329,7 @@ int main()
     tcase_add_loop_test(sm, sm_devtlb_forwarded, 0, 2);
     tcase_add_loop_test(sm, sm_timed_ordering, 0, 2);
     tcase_add_loop_test(sm, sm_qi_wait_after_walk, 0, 2);
+    tcase_add_test(sm, sm_debug_transport);
     suite_add_tcase(s, sm);
     return ims_check_run(s);
 }
