@@ -138,6 +138,25 @@ uint64_t ims_iommu_pte_rsvd(const struct ims_iommu *mmu) { return mmu->pte_rsvd;
 
 void ims_iommu_set_root(struct ims_iommu *mmu, uint64_t rtaddr) { mmu->rtaddr = rtaddr & ~(IMS_PAGE_SIZE - 1); }
 
+int ims_iommu_set_scalable(struct ims_iommu *mmu, bool scalable)
+{
+    if (scalable && !mmu->cfg.sm.enabled)
+        return -1;
+    if (mmu->sm == scalable)
+        return 0;
+    ims_cache_invalidate_all(mmu->ctx);
+    ims_cache_invalidate_all(mmu->iotlb);
+    memset(mmu->iotlb_size_count, 0, sizeof mmu->iotlb_size_count);
+    for (unsigned l = 2; l <= IMS_MAX_LEVELS; l++)
+        ims_cache_invalidate_all(mmu->psc[l]);
+    if (mmu->pasidc)
+        ims_cache_invalidate_all(mmu->pasidc);
+    mmu->sm = scalable;
+    return 0;
+}
+
+bool ims_iommu_scalable(const struct ims_iommu *mmu) { return mmu->sm; }
+
 /* ---- Statistics ---- */
 
 const struct ims_stats *ims_iommu_stats(struct ims_iommu *mmu)

@@ -8,7 +8,7 @@
  * | 1 << 40, so entries of different PASIDs and of different translation
  * kinds (first-level, second-level, nested) never match each other, and an
  * invalidation can select by any of the three. Legacy entries (dom = DID)
- * never meet these: an instance is in one mode for its life. */
+ * never meet these: a change of mode empties the caches (ims_iommu_set_scalable). */
 #ifndef IMS_SM_IMPL_H
 #define IMS_SM_IMPL_H
 

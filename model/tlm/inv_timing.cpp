@@ -43,12 +43,30 @@ Cycles Iommu::drain(Cycles tin, const ims_inv_scope &scope)
     return drained;
 }
 
+namespace {
+// Every key of the kinds in `kinds` (one domain: dom; any: any_dom).
+ims_inv_scope whole(std::uint32_t kinds, bool any_dom, std::uint32_t dom)
+{
+    return ims_inv_scope{kinds, any_dom, dom, 0, UINT64_MAX};
+}
+constexpr std::uint32_t kPscKinds = ((1u << (IMS_KEY_PSC + IMS_MAX_LEVELS + 1)) - 1) & ~((1u << (IMS_KEY_PSC + 2)) - 1);
+}  // namespace
+
+// A core in scalable mode tags its fills with the same keys as in legacy
+// mode (iommu.h: IOTLB and paging-structure keys by domain id and input
+// address, context keys by requester id and domain id) but removes more
+// for two legacy commands (iommu.h, "Scalable mode"; VT-d 6.5.2.1,
+// 6.5.2.3): a page-selective IOTLB invalidation removes every nested entry
+// of the domain whatever its address, and a domain-selective context one
+// every context entry. Their scopes widen to match.
 Cycles Iommu::invalidate_iotlb(Cycles t, ims_inv_gran gran, std::uint16_t did, std::uint64_t addr, std::uint8_t am,
                                bool ih)
 {
     const Cycles tin = std::max(t, m_input_ready);
     ims_inv_scope scope;
     ims_inv_iotlb_scope(gran, did, addr, am, ih, &scope);
+    if (gran == IMS_INV_PAGE && ims_iommu_scalable(m_core))
+        scope.lo = 0, scope.hi = UINT64_MAX;
     const Cycles drained = drain(tin, scope);
     ims_inv_iotlb(m_core, gran, did, addr, am, ih);
     const Cycles done = drained + m_cfg.inv_latency;
@@ -63,11 +81,65 @@ Cycles Iommu::invalidate_context(Cycles t, ims_inv_gran gran, std::uint16_t did,
     const Cycles tin = std::max(t, m_input_ready);
     ims_inv_scope scope;
     ims_inv_context_scope(gran, did, sid, fm, &scope);
+    if (gran == IMS_INV_DOMAIN && ims_iommu_scalable(m_core))
+        scope = whole(1u << IMS_KEY_CTX, true, 0);
     const Cycles drained = drain(tin, scope);
     ims_inv_context(m_core, gran, did, sid, fm);
     const Cycles done = drained + m_cfg.inv_latency;
     m_input_ready = std::max(m_input_ready, tin + m_cfg.inv_latency);
     m_st.inv_ctx++;
+    m_st.inv_cycles += done - t;
+    return done;
+}
+
+// PASID-based IOTLB invalidation (6.5.2.4): first-level and nested entries
+// of (did, pasid). Fill keys carry no PASID, so the scope is the domain's
+// keys in the range (every address for PASID-selective): it may wait for a
+// fill of another PASID of the same domain, never miss one it removes.
+// With ih, page-selective leaves the paging-structure caches, and their
+// fills are out of scope.
+Cycles Iommu::invalidate_piotlb(Cycles t, ims_pinv_gran gran, std::uint16_t did, std::uint32_t pasid,
+                                std::uint64_t addr, std::uint8_t am, bool ih)
+{
+    const Cycles tin = std::max(t, m_input_ready);
+    ims_inv_scope scope = whole(1u << IMS_KEY_IOTLB, false, did);
+    if (!(gran == IMS_PINV_PAGE && ih))
+        scope.kinds |= kPscKinds;
+    if (gran == IMS_PINV_PAGE) {
+        const unsigned bits = IMS_PAGE_SHIFT + am;
+        if (bits < 64) {
+            scope.lo = addr & ~((std::uint64_t{1} << bits) - 1);
+            scope.hi = scope.lo + ((std::uint64_t{1} << bits) - 1);
+        }
+    }
+    const bool applies = ims_iommu_scalable(m_core) && (gran == IMS_PINV_PAGE || gran == IMS_PINV_PASID);
+    const Cycles drained = applies ? drain(tin, scope) : tin;
+    ims_inv_piotlb(m_core, gran, did, pasid, addr, am, ih);
+    const Cycles done = drained + m_cfg.inv_latency;
+    m_st.inv_iotlb++;
+    m_input_ready = std::max(m_input_ready, tin + m_cfg.inv_latency);
+    m_st.inv_cycles += done - t;
+    return done;
+}
+
+// PASID-cache invalidation (6.5.2.5). A PASID-cache fill is part of the
+// context fill of its translation (the PASID-directory and PASID-table
+// reads come before the first paging-entry read: context keys, tag = the
+// PASID entry's domain id, dom = requester id): the scope is every
+// requester's context keys of domain did (any domain for global).
+Cycles Iommu::invalidate_pasid_cache(Cycles t, ims_pinv_gran gran, std::uint16_t did, std::uint32_t pasid)
+{
+    const Cycles tin = std::max(t, m_input_ready);
+    ims_inv_scope scope = whole(1u << IMS_KEY_CTX, true, 0);
+    if (gran != IMS_PINV_GLOBAL)
+        scope.lo = scope.hi = did;
+    const bool applies = ims_iommu_scalable(m_core) &&
+                         (gran == IMS_PINV_GLOBAL || gran == IMS_PINV_DOMAIN || gran == IMS_PINV_PASID);
+    const Cycles drained = applies ? drain(tin, scope) : tin;
+    ims_inv_pasid_cache(m_core, gran, did, pasid);
+    const Cycles done = drained + m_cfg.inv_latency;
+    m_st.inv_ctx++;
+    m_input_ready = std::max(m_input_ready, tin + m_cfg.inv_latency);
     m_st.inv_cycles += done - t;
     return done;
 }

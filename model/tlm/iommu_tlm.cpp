@@ -519,7 +519,9 @@ ims_iommu *Iommu::debug_core()
             return nullptr;
     }
     ims_iommu_set_root(m_dbg_core, m_root);
+    ims_iommu_set_scalable(m_dbg_core, ims_iommu_scalable(m_core));  // the mode SRTP latched (vtd_regs.hpp)
     ims_inv_context(m_dbg_core, IMS_INV_GLOBAL, 0, 0, 0);
+    ims_inv_pasid_cache(m_dbg_core, IMS_PINV_GLOBAL, 0, 0);
     ims_inv_iotlb(m_dbg_core, IMS_INV_GLOBAL, 0, 0, 0, false);
     return m_dbg_core;
 }

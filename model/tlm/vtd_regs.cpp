@@ -20,11 +20,31 @@ constexpr std::uint32_t kCcmdHiMask = 0x60000003;
 constexpr std::uint32_t kIotlbHiMask = 0x3003ffff;
 // IVA lower half: ADDR [31:12], IH [6], AM [5:0].
 constexpr std::uint32_t kIvaLoMask = 0xfffff07f;
-// IQA lower half: IQA [31:12], QS [2:0]; DW (bit 11) needs scalable mode: reserved.
-constexpr std::uint32_t kIqaLoMask = 0xfffff007;
+// IQA lower half: IQA [31:12], QS [2:0]; DW (bit 11, 256-bit descriptors)
+// exists with ECAP.SMTS only (11.4.15), else reserved.
+constexpr std::uint32_t kIqaLoMask = 0xfffff007, kIqaDw = 1u << 11;
+// RTADDR lower half: RTA [31:12], TTM [11:10] (11.4.6); [9:0] reserved.
+constexpr std::uint32_t kRtaLoMask = 0xfffffc00;
+constexpr unsigned kTtmShift = 10;
+enum : unsigned { kTtmLegacy = 0, kTtmScalable = 1 };  // 10b reserved; 11b abort-DMA mode needs ECAP.ADMS
+// FSTS.ITE (11.4.9): invalidation time-out error, RW1C.
+constexpr std::uint32_t kFstsIte = 1u << 6;
 // FSTS status conditions that raise a fault event (11.4.9, 11.4.10): PFO,
-// PPF and IQE are the ones the model sets (AFO, APF, ICE, ITE, PRO never).
-constexpr std::uint32_t kFaultEventBits = IMS_VTD_FSTS_PFO | IMS_VTD_FSTS_PPF | IMS_VTD_FSTS_IQE;
+// PPF, IQE and ITE are the ones the model sets (AFO, APF, ICE, PRO never).
+constexpr std::uint32_t kFaultEventBits = IMS_VTD_FSTS_PFO | IMS_VTD_FSTS_PPF | IMS_VTD_FSTS_IQE | kFstsIte;
+
+// Scalable-mode descriptors (6.5.2): types, and the fields reserved in
+// each (bits [11:9], the type's high bits, are 0 for every type here).
+enum : unsigned { kDescPiotlb = 6, kDescPasidCache = 7, kDescPdevtlb = 8 };
+constexpr std::uint64_t kPiotlbRsvdLo = UINT64_C(0xfff000000000ffc0);  // [63:52], [15:6]
+constexpr std::uint64_t kPiotlbRsvdHi = UINT64_C(0xf80);               // [11:7]
+constexpr std::uint64_t kPcRsvdLo = UINT64_C(0xfff000000000ffc0);      // [63:52], [15:6]
+// Device-TLB (type 3): [11:4], [31:21], [51:48]; ADDR word [10:1].
+constexpr std::uint64_t kDevtlbRsvdLo = UINT64_C(0x000f0000ffe00ff0);
+constexpr std::uint64_t kDevtlbRsvdHi = UINT64_C(0x7fe);
+// PASID-based device-TLB (type 8): [11:9]; ADDR word [10:1].
+constexpr std::uint64_t kPdevtlbRsvdLo = UINT64_C(0xe00);
+constexpr std::uint64_t kPdevtlbRsvdHi = UINT64_C(0x7fe);
 
 std::uint64_t window_size(unsigned nfr)
 {
@@ -32,13 +52,40 @@ std::uint64_t window_size(unsigned nfr)
     return (end + IMS_PAGE_SIZE - 1) & ~(IMS_PAGE_SIZE - 1);
 }
 
-std::uint64_t ecap_of(const ims_caps &caps)
+// ECAP (11.4.3). Scalable mode (cfg.sm.enabled) adds what the core
+// translates: SMTS, PASID with 20-bit PASIDs (PSS = 19), first-level,
+// second-level and nested translation (FLTS, SLTS, NEST; pass-through stays
+// ECAP.PT) and coherent scalable-mode table reads (SMPWCS). Not reported:
+// PRS (page requests), ERS and SRS (a request over the sockets carries no
+// execute or privileged flag: ReqExt), SLADS, PDS, DIT, ADMS.
+std::uint64_t ecap_of(const struct ims_iommu_cfg &c)
 {
-    std::uint64_t e = ims_caps_ecap_reg(&caps);
+    std::uint64_t e = ims_caps_ecap_reg(&c.caps);
     e |= UINT64_C(1) << 0;                                /* C: table reads are coherent (11.4.3) */
     e |= UINT64_C(1) << 1;                                /* QI: queued invalidation */
     e |= std::uint64_t{IMS_VTD_IRO_OFFSET >> 4} << 8;     /* IRO [17:8] */
+    if (c.sm.enabled) {
+        e |= UINT64_C(1) << 26;  /* NEST */
+        e |= UINT64_C(19) << 35; /* PSS [39:35]: PASIDs of PSS + 1 = 20 bits */
+        e |= UINT64_C(1) << 40;  /* PASID */
+        e |= UINT64_C(1) << 43;  /* SMTS */
+        e |= UINT64_C(1) << 46;  /* SLTS */
+        e |= UINT64_C(1) << 47;  /* FLTS */
+        e |= UINT64_C(1) << 48;  /* SMPWCS */
+    }
     return e;
+}
+
+// CAP (11.4.2): the core's fields, and in scalable mode its first-level
+// page sizes: FL1GP [56] (1 GiB pages), FL5LP [60] (5-level paging).
+std::uint64_t cap_of(const struct ims_iommu_cfg &c)
+{
+    std::uint64_t r = ims_caps_cap_reg(&c.caps);
+    if (c.sm.enabled) {
+        r |= std::uint64_t{c.sm.fl1gp} << 56;
+        r |= std::uint64_t{c.sm.fl5lp} << 60;
+    }
+    return r;
 }
 
 std::uint64_t set_lo(std::uint64_t r, std::uint32_t v) { return (r & ~UINT64_C(0xffffffff)) | v; }
@@ -54,9 +101,10 @@ VtdRegs::VtdRegs(sc_core::sc_module_name name, Iommu &iommu, const ims_sim_cfg &
       m_clk(iommu.clock()),
       m_base(base),
       m_size(window_size(cfg.iommu.caps.nfr)),
-      m_cap(ims_caps_cap_reg(&cfg.iommu.caps)),
-      m_ecap(ecap_of(cfg.iommu.caps)),
+      m_cap(cap_of(cfg.iommu)),
+      m_ecap(ecap_of(cfg.iommu)),
       m_nfr(cfg.iommu.caps.nfr),
+      m_smts(cfg.iommu.sm.enabled),
       m_frcd(2u * cfg.iommu.caps.nfr, 0)
 {
     // CAP.FRO is where the fault-recording registers are (vtd.c encodes it).
@@ -68,6 +116,15 @@ VtdRegs::VtdRegs(sc_core::sc_module_name name, Iommu &iommu, const ims_sim_cfg &
 }
 
 VtdRegs::~VtdRegs() { m_iommu.set_fault_sink(nullptr); }
+
+// The reset mode is legacy (TTM 00) whatever mode the core was created in
+// (the platform binds it after building this module).
+void VtdRegs::start_of_simulation()
+{
+    if (m_iommu.core())
+        ims_iommu_set_scalable(m_iommu.core(), false);
+    m_sm = false;
+}
 
 // ---- Socket ----
 
@@ -217,7 +274,7 @@ void VtdRegs::write32(unsigned off, std::uint32_t v, Cycles t)
         gcmd(v, t);
         break;
     case IMS_VTD_RTADDR:
-        m_rtaddr = set_lo(m_rtaddr, v & 0xfffff000u);  // [11:0]: TTM needs scalable mode; reserved
+        m_rtaddr = set_lo(m_rtaddr, v & kRtaLoMask);  // TTM takes effect at SRTP
         break;
     case IMS_VTD_RTADDR + 4:
         m_rtaddr = set_hi(m_rtaddr, v);
@@ -251,14 +308,16 @@ void VtdRegs::write32(unsigned off, std::uint32_t v, Cycles t)
             iotlb_issue(t);
         break;
     case IMS_VTD_FSTS: {
-        // PFO and IQE are RW1C; PPF and FRI are read-only (11.4.9). Clearing
-        // IQE lets the queue go on from the descriptor IQH points to.
-        const bool iqe = m_fsts_w1c & IMS_VTD_FSTS_IQE;
-        m_fsts_w1c &= ~(v & (IMS_VTD_FSTS_PFO | IMS_VTD_FSTS_IQE));
+        // PFO, IQE and ITE are RW1C; PPF and FRI are read-only (11.4.9).
+        // Clearing IQE (ITE) lets the queue go on from the descriptor IQH
+        // points to, once neither is set.
+        const std::uint32_t stop = IMS_VTD_FSTS_IQE | kFstsIte;
+        const bool stopped = m_fsts_w1c & stop;
+        m_fsts_w1c &= ~(v & (IMS_VTD_FSTS_PFO | stop));
         if (!(fsts() & kFaultEventBits))
             m_fectl &= ~IMS_VTD_ECTL_IP;
         update_irq();
-        if (iqe && !(m_fsts_w1c & IMS_VTD_FSTS_IQE))
+        if (stopped && !(m_fsts_w1c & stop))
             process_queue(t);
         break;
     }
@@ -284,7 +343,7 @@ void VtdRegs::write32(unsigned off, std::uint32_t v, Cycles t)
         process_queue(t);
         break;
     case IMS_VTD_IQA:
-        m_iqa = set_lo(m_iqa, v & kIqaLoMask);
+        m_iqa = set_lo(m_iqa, v & (kIqaLoMask | (m_smts ? kIqaDw : 0)));
         break;
     case IMS_VTD_IQA + 4:
         m_iqa = set_hi(m_iqa, v);
@@ -322,11 +381,30 @@ void VtdRegs::write32(unsigned off, std::uint32_t v, Cycles t)
 // Software changes one field per write; a write changing several is applied
 // SRTP, QIE, TE in that order. WBF, SFL, EAFL, IRE, SIRTP and CFI are not
 // modelled (their capabilities are not reported) and ignored.
+//
+// SRTP latches RTADDR: the root table and the translation-table mode TTM
+// (11.4.6): 00b legacy, 01b scalable (with ECAP.SMTS). The core switches to
+// that mode (ims_iommu_set_scalable: a change of mode empties its caches).
+// A TTM the unit does not support (01b without SMTS; 10b, reserved; 11b,
+// abort-DMA mode, which needs ECAP.ADMS, not reported) is refused: the
+// write clears RTPS and the operation never completes (RTPS stays 0),
+// the root table and mode in use stay (counted: stats().srtp_refused). The
+// spec leaves programming a reserved value undefined; this is the model's
+// choice, so that a driver polling RTPS sees it fail.
 void VtdRegs::gcmd(std::uint32_t v, Cycles t)
 {
     if (v & IMS_VTD_GCMD_SRTP) {
-        m_iommu.set_root_table(m_rtaddr & ~UINT64_C(0xfff));
-        m_gsts |= IMS_VTD_GCMD_SRTP;  // RTPS
+        const unsigned ttm = (m_rtaddr >> kTtmShift) & 3;
+        if (ttm == kTtmLegacy || (ttm == kTtmScalable && m_smts)) {
+            m_iommu.set_root_table(m_rtaddr & ~UINT64_C(0xfff));
+            m_sm = ttm == kTtmScalable;
+            if (m_iommu.core())
+                ims_iommu_set_scalable(m_iommu.core(), m_sm);
+            m_gsts |= IMS_VTD_GCMD_SRTP;  // RTPS
+        } else {
+            m_gsts &= ~IMS_VTD_GCMD_SRTP;
+            m_st.srtp_refused++;
+        }
     }
     const bool qie = v & IMS_VTD_GCMD_QIE;
     if (qie && !(m_gsts & IMS_VTD_GCMD_QIE)) {
@@ -385,27 +463,33 @@ void VtdRegs::iotlb_issue(Cycles t)
 
 // ---- Queued invalidation (6.5.2) ----
 
-// Fetches and runs the descriptors from IQH up to IQT, one 16-byte read each
-// on `mem`, in order: a fetch starts when the one before has arrived. An
-// invalidation is timed from its fetch (Iommu::invalidate_*: inv.latency,
-// inv.policy); a wait descriptor completes when every descriptor before it
-// has (6.5.2.8). A bad descriptor, or IQT beyond the queue, sets FSTS.IQE and
-// stops the queue with IQH at that descriptor (6.5.2.10).
+// Fetches and runs the descriptors from IQH up to IQT, one read each on
+// `mem` (16 bytes; 32 with IQA.DW, scalable mode's 256-bit descriptors), in
+// order: a fetch starts when the one before has arrived. An invalidation is
+// timed from its fetch (Iommu::invalidate_*: inv.latency, inv.policy); a
+// wait descriptor completes when every descriptor before it has (6.5.2.8).
+// A bad descriptor, IQT beyond the queue, or (DW) IQT not 32-byte aligned
+// sets FSTS.IQE and stops the queue with IQH at that descriptor; a
+// device-TLB invalidation the device side never completes sets FSTS.ITE and
+// stops it with IQH after that descriptor (6.5.2.10). Clearing the bit
+// restarts it.
 void VtdRegs::process_queue(Cycles t)
 {
-    if (!(m_gsts & IMS_VTD_GCMD_QIE) || (m_fsts_w1c & IMS_VTD_FSTS_IQE))
+    if (!(m_gsts & IMS_VTD_GCMD_QIE) || (m_fsts_w1c & (IMS_VTD_FSTS_IQE | kFstsIte)))
         return;
     const std::uint64_t qbytes = IMS_PAGE_SIZE << (m_iqa & IMS_VTD_IQA_QS_MASK);
     const std::uint64_t qbase = m_iqa & ~UINT64_C(0xfff);
+    const bool wide = m_iqa & kIqaDw;
+    const unsigned dsz = wide ? 32 : 16;
     Cycles cur = t, last = t;
     while (m_iqh != m_iqt) {
-        bool ok = m_iqt < qbytes;
-        if (ok) {
-            std::uint64_t d[2] = {0, 0};
-            cur = m_iommu.mem_read(cur, qbase + m_iqh, d, 16);
-            ok = descriptor(d, cur, &last);
+        Desc r = Desc::iqe;
+        if (m_iqt < qbytes && !(wide && (m_iqt & 16))) {
+            std::uint64_t d[4] = {0, 0, 0, 0};
+            cur = m_iommu.mem_read(cur, qbase + m_iqh, d, dsz);
+            r = descriptor(d, cur, &last);
         }
-        if (!ok) {
+        if (r == Desc::iqe) {
             const std::uint32_t before = fsts();
             m_fsts_w1c |= IMS_VTD_FSTS_IQE;
             m_st.queue_errors++;
@@ -413,50 +497,154 @@ void VtdRegs::process_queue(Cycles t)
             return;
         }
         m_st.descriptors++;
-        m_iqh = (m_iqh + 16) % qbytes;
+        m_iqh = (m_iqh + dsz) % qbytes;
+        if (r == Desc::ite) {
+            const std::uint32_t before = fsts();
+            m_fsts_w1c |= kFstsIte;
+            fault_event(before, cur);
+            return;
+        }
     }
 }
 
+namespace {
+// Granularity fields of the PASID-based descriptors -> the core's.
+// PASID-based IOTLB G (6.5.2.4): 00b PASID-selective (non-global entries of
+// the PASID), 01b page-selective-within-PASID; 1xb reserved.
+bool piotlb_gran(unsigned g, ims_pinv_gran *out)
+{
+    if (g > 1)
+        return false;
+    *out = g == 0 ? IMS_PINV_PASID : IMS_PINV_PAGE;
+    return true;
+}
+// PASID-cache G (6.5.2.5): 00b domain-selective, 01b PASID-selective,
+// 10b reserved, 11b global.
+bool pasid_cache_gran(unsigned g, ims_pinv_gran *out)
+{
+    static const ims_pinv_gran map[4] = {IMS_PINV_DOMAIN, IMS_PINV_PASID, IMS_PINV_DOMAIN, IMS_PINV_GLOBAL};
+    if (g == 2)
+        return false;
+    *out = map[g];
+    return true;
+}
+}  // namespace
+
 // Runs one descriptor fetched at cycle `fetched`; *last: the latest
-// completion so far. Returns false for a descriptor the model refuses: an
-// unknown type, a reserved granularity, or reserved bits set.
-bool VtdRegs::descriptor(const std::uint64_t d[2], Cycles fetched, Cycles *last)
+// completion so far. Desc::iqe for a descriptor the unit refuses (6.5.2.10):
+// an unknown type or one not valid in the current mode (PASID-based types
+// 6, 7, 8 in legacy mode; device-TLB types 3 and 8 without ECAP.DT), a
+// reserved granularity, reserved bits set (with IQA.DW, the upper 128 bits
+// of these 128-bit descriptors too). Desc::ite: a device-TLB invalidation
+// timed out. In scalable mode types 1 and 2 keep their format; the core
+// gives them their scalable-mode meaning (iommu.h, "Scalable mode").
+VtdRegs::Desc VtdRegs::descriptor(const std::uint64_t d[4], Cycles fetched, Cycles *last)
 {
     const unsigned g = (d[0] >> 4) & 3;
+    if (d[2] || d[3])
+        return Desc::iqe;  // read only with DW: bits 255:128 of a 128-bit descriptor are reserved
     switch (d[0] & 0xf) {
     case IMS_VTD_DESC_CC: {
         if ((d[0] & IMS_VTD_DESC_CC_RSVD_LO) || d[1] || g == 0)
-            return false;
+            return Desc::iqe;
         const auto did = static_cast<std::uint16_t>(d[0] >> 16), sid = static_cast<std::uint16_t>(d[0] >> 32);
         const auto fm = static_cast<std::uint8_t>((d[0] >> 48) & 3);
         *last = std::max(*last, m_iommu.invalidate_context(fetched, ctx_gran(g), did, sid, fm));
-        return true;
+        return Desc::ok;
     }
     case IMS_VTD_DESC_IOTLB: {
         if ((d[0] & IMS_VTD_DESC_IOTLB_RSVD_LO) || (d[1] & IMS_VTD_DESC_IOTLB_RSVD_HI) || g == 0)
-            return false;
+            return Desc::iqe;
         const auto did = static_cast<std::uint16_t>(d[0] >> 16);
         const auto am = static_cast<std::uint8_t>(d[1] & 0x3f);
         *last = std::max(*last, m_iommu.invalidate_iotlb(fetched, iotlb_gran(g), did, d[1] & ~UINT64_C(0xfff), am,
                                                          d[1] & IMS_VTD_IVA_IH));
-        return true;
+        return Desc::ok;
     }
-    case IMS_VTD_DESC_DEVTLB:  // no device TLB is modelled
-    case IMS_VTD_DESC_IEC:     // no interrupt remapping is modelled
+    case IMS_VTD_DESC_DEVTLB:
+    case kDescPdevtlb:
+        return devtlb(d, fetched, last);
+    case IMS_VTD_DESC_IEC:  // no interrupt remapping is modelled
         *last = std::max(*last, fetched);
-        return true;
+        return Desc::ok;
     case IMS_VTD_DESC_WAIT: {
         if ((d[0] & IMS_VTD_DESC_WAIT_RSVD_LO) || (d[1] & IMS_VTD_DESC_WAIT_RSVD_HI))
-            return false;
+            return Desc::iqe;
         const Cycles at = std::max(*last, fetched);
         *last = at;
         wait_done(at, d[0] & IMS_VTD_DESC_WAIT_SW, d[0] & IMS_VTD_DESC_WAIT_IF, d[1] & ~UINT64_C(3),
                   static_cast<std::uint32_t>(d[0] >> 32));
-        return true;
+        return Desc::ok;
+    }
+    case kDescPiotlb: {
+        // PASID-based IOTLB (6.5.2.4): DID [31:16], PASID [51:32], G [5:4];
+        // ADDR [127:76], IH [70], AM [69:64] (page-selective only).
+        ims_pinv_gran pg;
+        if (!m_sm || (d[0] & kPiotlbRsvdLo) || (d[1] & kPiotlbRsvdHi) || !piotlb_gran(g, &pg))
+            return Desc::iqe;
+        const auto did = static_cast<std::uint16_t>(d[0] >> 16);
+        const auto pasid = static_cast<std::uint32_t>((d[0] >> 32) & 0xfffff);
+        const auto am = static_cast<std::uint8_t>(d[1] & 0x3f);
+        *last = std::max(*last, m_iommu.invalidate_piotlb(fetched, pg, did, pasid, d[1] & ~UINT64_C(0xfff), am,
+                                                          d[1] & IMS_VTD_IVA_IH));
+        return Desc::ok;
+    }
+    case kDescPasidCache: {
+        // PASID cache (6.5.2.5): DID [31:16], PASID [51:32], G [5:4]; the upper word reserved.
+        ims_pinv_gran pg;
+        if (!m_sm || (d[0] & kPcRsvdLo) || d[1] || !pasid_cache_gran(g, &pg))
+            return Desc::iqe;
+        const auto did = static_cast<std::uint16_t>(d[0] >> 16);
+        const auto pasid = static_cast<std::uint32_t>((d[0] >> 32) & 0xfffff);
+        *last = std::max(*last, m_iommu.invalidate_pasid_cache(fetched, pg, did, pasid));
+        return Desc::ok;
     }
     default:
-        return false;  // 0, PASID-based (6, 7) and others: not in legacy mode
+        return Desc::iqe;  // 0, page group response (9: PRS is not reported) and others
     }
+}
+
+// Device-TLB invalidations: type 3 (6.5.2.6: SID [47:32], MIP [20:16],
+// PFSID [15:12] and [63:52]; S [64], ADDR [127:76]) and, in scalable mode,
+// type 8 (6.5.2.7: SID [31:16], PASID [51:32], MIP [8:4], PFSID as type 3;
+// G [64], S [75], ADDR [127:76]). The IOMMU holds no device TLB: each is
+// handed to the device side if one is attached (set_devtlb_sink) and
+// completes when it answers; without one, when fetched.
+VtdRegs::Desc VtdRegs::devtlb(const std::uint64_t d[4], Cycles fetched, Cycles *last)
+{
+    const bool pasid_based = (d[0] & 0xf) == kDescPdevtlb;
+    if (!(m_ecap & (UINT64_C(1) << 2)))  // ECAP.DT
+        return Desc::iqe;
+    DevTlbInv inv;
+    inv.pfsid = static_cast<std::uint16_t>(((d[0] >> 12) & 0xf) | ((d[0] >> 52) & 0xfff) << 4);
+    inv.addr = d[1] & ~UINT64_C(0xfff);
+    if (pasid_based) {
+        if (!m_sm || (d[0] & kPdevtlbRsvdLo) || (d[1] & kPdevtlbRsvdHi))
+            return Desc::iqe;
+        inv.sid = static_cast<std::uint16_t>(d[0] >> 16);
+        inv.mip = static_cast<std::uint8_t>((d[0] >> 4) & 0x1f);
+        inv.global = d[1] & 1;
+        inv.pasid = static_cast<std::uint32_t>((d[0] >> 32) & 0xfffff);
+        inv.size = (d[1] >> 11) & 1;
+    } else {
+        if ((d[0] & kDevtlbRsvdLo) || (d[1] & kDevtlbRsvdHi))
+            return Desc::iqe;
+        inv.sid = static_cast<std::uint16_t>(d[0] >> 32);
+        inv.mip = static_cast<std::uint8_t>((d[0] >> 16) & 0x1f);
+        inv.size = d[1] & 1;
+    }
+    m_st.devtlb++;
+    Cycles done = fetched;
+    if (m_devtlb) {
+        const Cycles c = m_devtlb->on_devtlb_inv(inv, fetched);
+        if (c == DevTlbSink::kTimedOut) {
+            m_st.devtlb_timeouts++;
+            return Desc::ite;
+        }
+        done = std::max(done, c);
+    }
+    *last = std::max(*last, done);
+    return Desc::ok;
 }
 
 // A wait descriptor's status write (SW) and interrupt (IF) happen at its
@@ -518,8 +706,10 @@ void VtdRegs::on_fault(const ims_req &req, const ims_xlate &x, Cycles t)
         fault_event(before, t);
         return;
     }
+    // Scalable mode: a request with a PASID records it (PP, PV; 11.4.14).
+    const bool pp = m_sm && req.pasid != IMS_NO_PASID;
     const ims_fault_record rec = {
-        req.iova & ~(IMS_PAGE_SIZE - 1), req.rid, x.fault, req.access != IMS_PERM_W, req.at, false, 0,
+        req.iova & ~(IMS_PAGE_SIZE - 1), req.rid, x.fault, req.access != IMS_PERM_W, req.at, pp, pp ? req.pasid : 0,
     };
     ims_fault_record_encode(&rec, r);
     if (!(before & IMS_VTD_FSTS_PPF))

@@ -7,7 +7,9 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <vector>
 
+#include "iommusim/tb.h"
 #include "iommusim/tlm.hpp"
 #include "iommusim/vtd_regs.hpp"
 #include "vtd_tb.hpp"
@@ -255,10 +257,12 @@ START_TEST(access_rules)
         ck_assert_uint_eq(tb.r64(IMS_VTD_ECAP), ecap);
         ck_assert_uint_eq(tb.r32(IMS_VTD_GSTS), 0);
         ck_assert_uint_eq(tb.r64(IMS_VTD_IQH), 0);
-        // Reserved bits: RTADDR [11:0], FEADDR [1:0], FEDATA [31:16] (no
-        // EIM), IQA [11:3], IQT outside [18:4], IVA [11:7].
+        // Reserved bits: RTADDR [9:0] (TTM [11:10] reads back; SRTP
+        // refuses a TTM not supported: sm_ttm_refused), FEADDR [1:0],
+        // FEDATA [31:16] (no EIM), IQA [11:3] (DW needs SMTS), IQT outside
+        // [18:4], IVA [11:7].
         tb.w64(IMS_VTD_RTADDR, ~UINT64_C(0));
-        ck_assert_uint_eq(tb.r64(IMS_VTD_RTADDR), ~UINT64_C(0xfff));
+        ck_assert_uint_eq(tb.r64(IMS_VTD_RTADDR), ~UINT64_C(0x3ff));
         tb.w32(IMS_VTD_FEADDR, 0xffffffff);
         ck_assert_uint_eq(tb.r32(IMS_VTD_FEADDR), 0xfffffffc);
         tb.w32(IMS_VTD_FEDATA, 0xffffffff);
@@ -626,6 +630,684 @@ START_TEST(fault_fpd_suppressed)
 }
 END_TEST
 
+// ---- Scalable mode through the registers (RTADDR.TTM, ECAP.SMTS,
+// PASID-based queued invalidation) ----
+namespace {
+
+constexpr std::uint32_t kRidPasid = 1, kPasidA = 5, kPasidB = 6;
+constexpr std::uint16_t kDidA = 2, kDidR = 3;  // PASIDs A and B share domain kDidA; RID_PASID has kDidR
+constexpr std::uint64_t kVa = 0x10000, kVa2 = 0x11000;
+constexpr std::uint64_t kPaR = 0xa0000000, kPaA = 0xb0000000, kPaB = 0xc0000000;
+constexpr std::uint64_t kTtmScalable = std::uint64_t{1} << 10;
+constexpr std::uint64_t kIqaDw = std::uint64_t{1} << 11;
+
+ims_sim_cfg sm_cfg()
+{
+    ims_sim_cfg c = base_cfg();
+    c.iommu.sm.enabled = true;
+    return c;
+}
+
+// 00:03.0's scalable-mode tables as a driver lays them out, built with the
+// core's table builder: RID_PASID kRidPasid -> process 0 (domain kDidR),
+// PASID A -> process 1, PASID B -> process 2 (both domain kDidA), first
+// level only; each process maps its two pages kVa, kVa2 read-write at its
+// own addresses (kPaR, kPaA, kPaB). Returns the root table's address.
+std::uint64_t sm_tables(Tb &tb)
+{
+    ims_tb_cfg tc;
+    ims_tb_cfg_default(&tc);
+    tc.caps = tb.cfg.iommu.caps;
+    char err[256];
+    ims_tb_sm *t = ims_tb_sm_create(tb.mem, &tc, err, sizeof err);
+    ck_assert_msg(t != nullptr, "tb_sm: %s", err);
+    ck_assert_int_eq(ims_tb_sm_attach(t, kRid, kRidPasid, false), IMS_TB_OK);
+    const std::uint64_t pa[3] = {kPaR, kPaA, kPaB};
+    const std::uint32_t pasid[3] = {kRidPasid, kPasidA, kPasidB};
+    const std::uint16_t did[3] = {kDidR, kDidA, kDidA};
+    for (unsigned pid = 0; pid < 3; pid++) {
+        ck_assert_int_eq(ims_tb_sm_process_create(t, pid, 4, -1), IMS_TB_OK);
+        ck_assert_int_eq(ims_tb_sm_map(t, pid, kVa, pa[pid], 0x2000, IMS_TB_SM_W), IMS_TB_OK);
+        ck_assert_int_eq(ims_tb_sm_bind(t, kRid, pasid[pid], pid, did[pid], false), IMS_TB_OK);
+    }
+    const std::uint64_t root = ims_tb_sm_root(t);
+    ims_tb_sm_destroy(t);
+    return root;
+}
+
+// A device read of 64 bytes at iova with PASID pasid (IMS_NO_PASID: none);
+// returns the request's extension (its xlate says what happened).
+ims::ReqExt sm_dma(Tb &tb, std::uint64_t iova, std::uint32_t pasid, tlm::tlm_response_status *st = nullptr)
+{
+    unsigned char buf[64] = {};
+    ims::ReqExt ext;
+    ext.rid = kRid;
+    ext.pasid = pasid;
+    tlm::tlm_generic_payload t;
+    t.set_extension(&ext);
+    t.set_command(tlm::TLM_READ_COMMAND);
+    t.set_address(iova);
+    t.set_data_ptr(buf);
+    t.set_data_length(64);
+    t.set_streaming_width(64);
+    t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    sc_core::sc_time d = sc_core::SC_ZERO_TIME;
+    tb.dma->b_transport(t, d);
+    t.clear_extension(&ext);
+    if (st)
+        *st = t.get_response_status();
+    return ext;
+}
+
+// SRTP with TTM 01, then TE.
+void sm_enable(Tb &tb, std::uint64_t root)
+{
+    tb.w64(IMS_VTD_RTADDR, root | kTtmScalable);
+    tb.w32(IMS_VTD_GCMD, IMS_VTD_GCMD_SRTP);
+    ck_assert(tb.r32(IMS_VTD_GSTS) & IMS_VTD_GCMD_SRTP);
+    ck_assert(ims_iommu_scalable(tb.core));
+    tb.w32(IMS_VTD_GCMD, IMS_VTD_GCMD_TE);
+}
+
+// Queued invalidation with 256-bit descriptors (IQA.DW, what Linux uses in
+// scalable mode): each descriptor takes 32 bytes. The queue writer keeps
+// the tail; run() appends descriptors and a wait descriptor (SW, a new
+// status value), and returns once the status is written.
+struct Queue32 {
+    Tb &tb;
+    std::uint64_t tail = 0;
+    std::uint32_t seq = 0;
+    explicit Queue32(Tb &t) : tb(t)
+    {
+        tb.w64(IMS_VTD_IQA, kIq | kIqaDw);
+        tb.w32(IMS_VTD_GCMD, IMS_VTD_GCMD_QIE | (tb.r32(IMS_VTD_GSTS) & IMS_VTD_GCMD_TE));
+        ck_assert(tb.r32(IMS_VTD_GSTS) & IMS_VTD_GCMD_QIE);
+    }
+    void put(std::uint64_t d0, std::uint64_t d1, std::uint64_t d2 = 0)
+    {
+        ims_mem_write64(tb.mem, kIq + tail, d0);
+        ims_mem_write64(tb.mem, kIq + tail + 8, d1);
+        ims_mem_write64(tb.mem, kIq + tail + 16, d2);
+        ims_mem_write64(tb.mem, kIq + tail + 24, 0);
+        tail += 32;
+    }
+    void run(std::uint64_t d0, std::uint64_t d1)
+    {
+        put(d0, d1);
+        put(wait_desc(true, false, ++seq), kStatus);
+        tb.w64(IMS_VTD_IQT, tail);
+        ck_assert_uint_eq(tb.r32(IMS_VTD_FSTS) & IMS_VTD_FSTS_IQE, 0);
+        ck_assert_uint_eq(tb.r64(IMS_VTD_IQH), tail);
+        for (unsigned n = 0; ims_mem_read64(tb.mem, kStatus) != seq; n++) {
+            ck_assert_uint_lt(n, 100000);
+            tb.wait_cycles(1);
+        }
+    }
+};
+
+// Descriptors (6.5.2): PASID-based IOTLB (type 6), PASID cache (type 7).
+std::uint64_t piotlb_lo(unsigned g, std::uint16_t did, std::uint32_t pasid)
+{
+    return 6u | g << 4 | std::uint64_t{did} << 16 | std::uint64_t{pasid} << 32;
+}
+std::uint64_t piotlb_hi(std::uint64_t addr, unsigned am, bool ih) { return addr | (ih ? 1u << 6 : 0) | am; }
+std::uint64_t pc_lo(unsigned g, std::uint16_t did, std::uint32_t pasid)
+{
+    return 7u | g << 4 | std::uint64_t{did} << 16 | std::uint64_t{pasid} << 32;
+}
+
+// What one access found: IOTLB hit, PASID-cache hit (no PASID-table
+// read), context-cache hit, and where its walk started.
+struct Probe {
+    bool iotlb, pasid, ctx;
+    unsigned psc_level;
+};
+Probe probe(Tb &tb, std::uint64_t va, std::uint32_t pasid)
+{
+    tlm::tlm_response_status st;
+    const ims::ReqExt e = sm_dma(tb, va, pasid, &st);
+    ck_assert_int_eq(st, tlm::TLM_OK_RESPONSE);
+    bool pasid_read = false;
+    for (unsigned i = 0; i < e.xlate.n_reads; i++)
+        pasid_read |= e.xlate.reads[i].stage == IMS_RS_PASID;
+    return Probe{(e.xlate.flags & IMS_XLATE_IOTLB_HIT) != 0, !pasid_read, (e.xlate.flags & IMS_XLATE_CTX_HIT) != 0,
+                 e.xlate.psc_level};
+}
+
+// The four translations the precision cases watch: PASID A's two pages,
+// PASID B's first page (same domain), RID_PASID's first page (another
+// domain). warm() caches each and checks that it then hits everywhere.
+struct Watch {
+    std::uint64_t va;
+    std::uint32_t pasid;
+};
+constexpr Watch kWatch[4] = {{kVa, kPasidA}, {kVa2, kPasidA}, {kVa, kPasidB}, {kVa, IMS_NO_PASID}};
+void warm(Tb &tb)
+{
+    for (const Watch &w : kWatch)
+        probe(tb, w.va, w.pasid);
+    for (const Watch &w : kWatch) {
+        const Probe p = probe(tb, w.va, w.pasid);
+        ck_assert(p.iotlb && p.pasid && p.ctx);
+    }
+}
+// After one invalidation: which of the four still hit in the IOTLB (mask
+// bit i: kWatch[i]), each probed once (a miss refills), and the same for
+// the PASID cache.
+unsigned iotlb_hits(Tb &tb, unsigned *pasid_hits = nullptr)
+{
+    unsigned m = 0, pm = 0;
+    for (unsigned i = 0; i < 4; i++) {
+        const Probe p = probe(tb, kWatch[i].va, kWatch[i].pasid);
+        m |= (p.iotlb ? 1u : 0u) << i;
+        pm |= (p.pasid ? 1u : 0u) << i;
+    }
+    if (pasid_hits)
+        *pasid_hits = pm;
+    return m;
+}
+
+}  // namespace
+
+// A driver in scalable mode. ECAP reports SMTS, PASID (PSS 19: 20-bit
+// PASIDs), FLTS, SLTS, NEST and not PRS/ERS/SRS; CAP FL1GP and FL5LP. The
+// unit comes out of reset in legacy mode though the core was created in
+// scalable mode; RTADDR keeps TTM 01 and the mode changes only at SRTP.
+// Then: DMA without PASID goes through RID_PASID's table (kVa -> kPaR),
+// with PASID A and B through their processes' (kPaA, kPaB); PASID 7 has no
+// PASID-table entry: SPT.2 (59h) recorded with PP and PV = 7; an unmapped
+// page without PASID: SFL.2 (71h), PP clear. Back to legacy (TTM 00, the
+// legacy tables at kRoot: kVa -> 0x80000000): the switch empties the caches,
+// and a legacy-mode fault record never carries the request's PASID.
+START_TEST(sm_driver_sequence)
+{
+    simulate(sm_cfg(), [](Tb &tb) {
+        const std::uint64_t ecap = tb.r64(IMS_VTD_ECAP), cap = tb.r64(IMS_VTD_CAP);
+        ck_assert_uint_eq((ecap >> 43) & 1, 1);     // SMTS
+        ck_assert_uint_eq((ecap >> 40) & 1, 1);     // PASID
+        ck_assert_uint_eq((ecap >> 35) & 0x1f, 19); // PSS
+        ck_assert_uint_eq((ecap >> 46) & 3, 3);     // SLTS, FLTS
+        ck_assert_uint_eq((ecap >> 26) & 1, 1);     // NEST
+        ck_assert_uint_eq((ecap >> 29) & 7, 0);     // PRS, ERS, SRS
+        ck_assert_uint_eq((cap >> 56) & 1, 1);      // FL1GP
+        ck_assert_uint_eq((cap >> 60) & 1, 1);      // FL5LP
+        ck_assert(!ims_iommu_scalable(tb.core));
+        ck_assert(!tb.vtd.scalable());
+        const std::uint64_t root = sm_tables(tb);
+        tb.w64(IMS_VTD_RTADDR, root | kTtmScalable);
+        ck_assert_uint_eq(tb.r64(IMS_VTD_RTADDR), root | kTtmScalable);
+        ck_assert(!ims_iommu_scalable(tb.core));
+        sm_enable(tb, root);
+        ck_assert(tb.vtd.scalable());
+        tlm::tlm_response_status st;
+        sm_dma(tb, kVa, IMS_NO_PASID, &st);
+        ck_assert_int_eq(st, tlm::TLM_OK_RESPONSE);
+        ck_assert_uint_eq(tb.sink.last, kPaR);
+        sm_dma(tb, kVa, kPasidA, &st);
+        ck_assert_int_eq(st, tlm::TLM_OK_RESPONSE);
+        ck_assert_uint_eq(tb.sink.last, kPaA);
+        sm_dma(tb, kVa2 + 0x40, kPasidB, &st);
+        ck_assert_int_eq(st, tlm::TLM_OK_RESPONSE);
+        ck_assert_uint_eq(tb.sink.last, kPaB + 0x1040);
+        // Faults in the fault-recording registers (11.4.14).
+        sm_dma(tb, kVa, 7, &st);
+        ck_assert_int_ne(st, tlm::TLM_OK_RESPONSE);
+        std::uint64_t hi = tb.r64(IMS_VTD_FRO_OFFSET + 8);
+        ck_assert_uint_eq(hi >> 63, 1);
+        ck_assert_uint_eq((hi >> 32) & 0xff, IMS_FR_SM_PTE_P);
+        ck_assert_uint_eq((hi >> 31) & 1, 1);
+        ck_assert_uint_eq((hi >> 40) & 0xfffff, 7);
+        ck_assert_uint_eq(hi & 0xffff, kRid);
+        sm_dma(tb, 0x40000, IMS_NO_PASID, &st);
+        ck_assert_int_ne(st, tlm::TLM_OK_RESPONSE);
+        hi = tb.r64(IMS_VTD_FRO_OFFSET + 24);
+        ck_assert_uint_eq((hi >> 32) & 0xff, IMS_FR_SM_FL_P);
+        ck_assert_uint_eq((hi >> 31) & 1, 0);
+        ck_assert_uint_eq(tb.r64(IMS_VTD_FRO_OFFSET + 16), 0x40000);
+        ck_assert_uint_eq(tb.vtd.stats().faults_recorded, 2);
+        // Back to legacy mode.
+        const std::uint64_t inv = ims_iommu_stats(tb.core)->iotlb.invalidated;
+        tb.w64(IMS_VTD_RTADDR, kRoot);
+        tb.w32(IMS_VTD_GCMD, IMS_VTD_GCMD_TE | IMS_VTD_GCMD_SRTP);
+        ck_assert(tb.r32(IMS_VTD_GSTS) & IMS_VTD_GCMD_SRTP);
+        ck_assert(!ims_iommu_scalable(tb.core));
+        ck_assert_uint_ge(ims_iommu_stats(tb.core)->iotlb.invalidated, inv + 3);  // the three pages cached above
+        sm_dma(tb, kVa, IMS_NO_PASID, &st);
+        ck_assert_int_eq(st, tlm::TLM_OK_RESPONSE);
+        ck_assert_uint_eq(tb.sink.last, 0x80000000);
+        sm_dma(tb, 0x40000, kPasidA, &st);
+        ck_assert_int_ne(st, tlm::TLM_OK_RESPONSE);
+        hi = tb.r64(IMS_VTD_FRO_OFFSET + 40);
+        ck_assert_uint_eq(hi >> 63, 1);
+        ck_assert_uint_eq((hi >> 31) & 1, 0);
+        ck_assert_uint_eq((hi >> 40) & 0xfffff, 0);
+    });
+}
+END_TEST
+
+// SRTP with a TTM the unit does not support is refused (the model's
+// reading of 11.4.6: RTPS is cleared and stays clear, the root table and
+// mode in use stay): 01b without SMTS (_i = 0), 10b (reserved) and 11b
+// (abort-DMA mode, ADMS not reported) in both. TTM 00 then works; a refused
+// SRTP after it leaves its root in use. IQA.DW is writable with SMTS only.
+START_TEST(sm_ttm_refused)
+{
+    const bool smts = _i;
+    simulate(smts ? sm_cfg() : base_cfg(), [smts](Tb &tb) {
+        ck_assert_uint_eq((tb.r64(IMS_VTD_ECAP) >> 43) & 1, smts);
+        unsigned refused = 0;
+        for (unsigned ttm = smts ? 2 : 1; ttm <= 3; ttm++) {
+            tb.w64(IMS_VTD_RTADDR, kRoot | std::uint64_t{ttm} << 10);
+            tb.w32(IMS_VTD_GCMD, IMS_VTD_GCMD_SRTP);
+            ck_assert_uint_eq(tb.r32(IMS_VTD_GSTS) & IMS_VTD_GCMD_SRTP, 0);
+            ck_assert(!ims_iommu_scalable(tb.core));
+            ck_assert_uint_eq(tb.vtd.stats().srtp_refused, ++refused);
+        }
+        tb.enable();
+        ck_assert_int_eq(tb.dma_read(0x10000), tlm::TLM_OK_RESPONSE);
+        ck_assert_uint_eq(tb.sink.last, 0x80000000);
+        tb.w64(IMS_VTD_RTADDR, 0x5000 | std::uint64_t{2} << 10);
+        tb.w32(IMS_VTD_GCMD, IMS_VTD_GCMD_TE | IMS_VTD_GCMD_SRTP);
+        ck_assert_uint_eq(tb.r32(IMS_VTD_GSTS), IMS_VTD_GCMD_TE);
+        tb.map(0x10000, 0x90000000);  // a fresh walk of the old root's tables shows it is still the one used
+        ims_inv_iotlb(tb.core, IMS_INV_GLOBAL, 0, 0, 0, false);
+        ck_assert_int_eq(tb.dma_read(0x10000), tlm::TLM_OK_RESPONSE);
+        ck_assert_uint_eq(tb.sink.last, 0x90000000);
+        tb.w64(IMS_VTD_IQA, kIq | kIqaDw | 1);
+        ck_assert_uint_eq(tb.r64(IMS_VTD_IQA), kIq | (smts ? kIqaDw : 0) | 1);
+    });
+}
+END_TEST
+
+// Invalidation precision through the queue (256-bit descriptors), each
+// kind after warm() (A/kVa, A/kVa2, B/kVa, RID_PASID/kVa all cached).
+// Bit i of a mask is kWatch[i] still hitting in the IOTLB (or PASID cache).
+//   PASID-based IOTLB, PASID-selective (A): A's two pages only -> 0b1100.
+//   Same with domain kDidR (A's PASID in the wrong domain): nothing -> 0b1111.
+//   Page-selective A/kVa, AM 0: that page only -> 0b1110; its walk restarts
+//   from the top (the paging-structure entries went too); with IH it
+//   starts below a paging-structure-cache hit.
+//   Page-selective A/kVa, AM 1: both of A's pages -> 0b1100.
+//   PASID cache, PASID-selective (kDidA, A): A's entry only (IOTLB kept) -> PASID 0b1100 ... A's bits clear.
+//   PASID cache, domain-selective kDidA: A and B -> PASID 0b1000.
+//   PASID cache, global: every entry -> 0.
+//   Legacy IOTLB descriptor, domain-selective kDidA (scalable-mode meaning:
+//   every entry of the domain, any PASID): A and B -> 0b1000.
+//   Legacy context-cache descriptor, global: the context entry is read again.
+START_TEST(sm_qi_precision)
+{
+    simulate(sm_cfg(), [](Tb &tb) {
+        sm_enable(tb, sm_tables(tb));
+        Queue32 q(tb);
+        unsigned pm = 0;
+        warm(tb);
+        q.run(piotlb_lo(0, kDidA, kPasidA), 0);
+        ck_assert_uint_eq(iotlb_hits(tb), 0xc);
+        warm(tb);
+        q.run(piotlb_lo(0, kDidR, kPasidA), 0);
+        ck_assert_uint_eq(iotlb_hits(tb), 0xf);
+        warm(tb);
+        q.run(piotlb_lo(1, kDidA, kPasidA), piotlb_hi(kVa, 0, false));
+        ck_assert_uint_eq(probe(tb, kVa, kPasidA).psc_level, 0);
+        ck_assert_uint_eq(iotlb_hits(tb), 0xf);  // refilled by the probe above; the others untouched
+        warm(tb);
+        q.run(piotlb_lo(1, kDidA, kPasidA), piotlb_hi(kVa, 0, false));
+        ck_assert_uint_eq(iotlb_hits(tb), 0xe);
+        warm(tb);
+        q.run(piotlb_lo(1, kDidA, kPasidA), piotlb_hi(kVa, 0, true));
+        const Probe ih = probe(tb, kVa, kPasidA);
+        ck_assert(!ih.iotlb);
+        ck_assert_uint_gt(ih.psc_level, 0);
+        warm(tb);
+        q.run(piotlb_lo(1, kDidA, kPasidA), piotlb_hi(kVa, 1, false));
+        ck_assert_uint_eq(iotlb_hits(tb), 0xc);
+        warm(tb);
+        q.run(piotlb_lo(1, kDidA, kPasidB), piotlb_hi(kVa2, 0, false));  // B has kVa2 mapped, not cached: nothing
+        ck_assert_uint_eq(iotlb_hits(tb), 0xf);
+        warm(tb);
+        q.run(pc_lo(1, kDidA, kPasidA), 0);
+        ck_assert_uint_eq(iotlb_hits(tb, &pm), 0xf);
+        ck_assert_uint_eq(pm, 0xe);  // A's entry read once again (its second page then hits)
+        warm(tb);
+        q.run(pc_lo(1, kDidR, kPasidA), 0);  // A's PASID in the wrong domain
+        iotlb_hits(tb, &pm);
+        ck_assert_uint_eq(pm, 0xf);
+        warm(tb);
+        q.run(pc_lo(0, kDidA, 0), 0);
+        iotlb_hits(tb, &pm);
+        ck_assert_uint_eq(pm, 0xa);  // A (first probe; its second page hits) and B
+        warm(tb);
+        q.run(pc_lo(3, 0, 0), 0);
+        iotlb_hits(tb, &pm);
+        ck_assert_uint_eq(pm, 0x2);  // every PASID entry read again (A's once)
+        warm(tb);
+        q.run(IMS_VTD_DESC_IOTLB | (2u << 4) | std::uint64_t{kDidA} << 16, 0);
+        ck_assert_uint_eq(iotlb_hits(tb), 0x8);
+        warm(tb);
+        q.run(IMS_VTD_DESC_CC | (1u << 4), 0);
+        ck_assert(!probe(tb, kVa, kPasidA).ctx);
+        ck_assert(probe(tb, kVa, kPasidA).ctx);
+        ck_assert_uint_eq(ims_iommu_stats(tb.core)->sm.inv_piotlb, 7);
+        ck_assert_uint_eq(ims_iommu_stats(tb.core)->sm.inv_pasid_cache, 4);
+    });
+}
+END_TEST
+
+// Descriptors refused with IQE (6.5.2.10), IQH left at each: in legacy
+// mode the PASID-based types 6, 7 and 8; in scalable mode (256-bit
+// descriptors) reserved granularities (type 6 G 10b and 11b, type 7 G 10b),
+// reserved bits (type 6 bit 71, type 7's upper word, type 3 bit 4, bits
+// 255:128 of a 128-bit descriptor), type 9 (page group response: PRS not
+// reported) and 0, and an IQT not 32-byte aligned. Each is then replaced by
+// a valid descriptor and IQE cleared: the queue goes on from it.
+START_TEST(sm_qi_errors)
+{
+    simulate(sm_cfg(), [](Tb &tb) {
+        tb.enable();
+        tb.w64(IMS_VTD_IQA, kIq);
+        tb.w32(IMS_VTD_GCMD, IMS_VTD_GCMD_TE | IMS_VTD_GCMD_QIE);
+        unsigned errors = 0;
+        for (unsigned i = 0; i < 3; i++) {
+            put_desc(tb, i, 6u + i, 0);
+            tb.w64(IMS_VTD_IQT, (i + 1) * 16);
+            ck_assert_uint_eq(tb.r32(IMS_VTD_FSTS) & IMS_VTD_FSTS_IQE, IMS_VTD_FSTS_IQE);
+            ck_assert_uint_eq(tb.r64(IMS_VTD_IQH), i * 16);
+            ck_assert_uint_eq(tb.vtd.stats().queue_errors, ++errors);
+            put_desc(tb, i, kIotlbGlobal, 0);
+            tb.w32(IMS_VTD_FSTS, IMS_VTD_FSTS_IQE);
+            ck_assert_uint_eq(tb.r64(IMS_VTD_IQH), (i + 1) * 16);
+        }
+        tb.w32(IMS_VTD_GCMD, IMS_VTD_GCMD_TE);  // queue empty: QI off
+        ck_assert_uint_eq(tb.r32(IMS_VTD_GSTS), IMS_VTD_GCMD_TE | IMS_VTD_GCMD_SRTP);
+        sm_enable(tb, sm_tables(tb));
+        Queue32 q(tb);
+        const std::uint64_t bad[][3] = {
+            {piotlb_lo(2, kDidA, kPasidA), 0, 0},
+            {piotlb_lo(3, kDidA, kPasidA), 0, 0},
+            {piotlb_lo(1, kDidA, kPasidA), piotlb_hi(kVa, 0, false) | 1u << 7, 0},
+            {pc_lo(2, kDidA, kPasidA), 0, 0},
+            {pc_lo(1, kDidA, kPasidA), 1, 0},
+            {IMS_VTD_DESC_DEVTLB | 1u << 4, 0, 0},
+            {piotlb_lo(0, kDidA, kPasidA), 0, 1},
+            {9, 0, 0},
+            {0, 0, 0},
+        };
+        for (const auto &d : bad) {
+            q.put(d[0], d[1], d[2]);
+            tb.w64(IMS_VTD_IQT, q.tail);
+            ck_assert_uint_eq(tb.r32(IMS_VTD_FSTS) & IMS_VTD_FSTS_IQE, IMS_VTD_FSTS_IQE);
+            ck_assert_uint_eq(tb.r64(IMS_VTD_IQH), q.tail - 32);
+            ck_assert_uint_eq(tb.vtd.stats().queue_errors, ++errors);
+            q.tail -= 32;
+            q.put(piotlb_lo(0, kDidA, kPasidA), 0);
+            tb.w32(IMS_VTD_FSTS, IMS_VTD_FSTS_IQE);
+            ck_assert_uint_eq(tb.r32(IMS_VTD_FSTS) & IMS_VTD_FSTS_IQE, 0);
+            ck_assert_uint_eq(tb.r64(IMS_VTD_IQH), q.tail);
+        }
+        q.put(piotlb_lo(0, kDidA, kPasidA), 0);
+        tb.w64(IMS_VTD_IQT, q.tail - 16);
+        ck_assert_uint_eq(tb.r32(IMS_VTD_FSTS) & IMS_VTD_FSTS_IQE, IMS_VTD_FSTS_IQE);
+        ck_assert_uint_eq(tb.r64(IMS_VTD_IQH), q.tail - 32);
+        tb.w64(IMS_VTD_IQT, q.tail);
+        tb.w32(IMS_VTD_FSTS, IMS_VTD_FSTS_IQE);
+        ck_assert_uint_eq(tb.r64(IMS_VTD_IQH), q.tail);
+        q.run(pc_lo(3, 0, 0), 0);  // the queue works on
+    });
+}
+END_TEST
+
+namespace {
+// The device side of device-TLB invalidations: records each and completes
+// it `delay` cycles later, or never (timeout).
+struct DevSide : ims::DevTlbSink {
+    std::vector<ims::DevTlbInv> seen;
+    Cycles delay = 3000;
+    bool timeout = false;
+    Cycles on_devtlb_inv(const ims::DevTlbInv &inv, Cycles t) override
+    {
+        seen.push_back(inv);
+        return timeout ? kTimedOut : t + delay;
+    }
+};
+}  // namespace
+
+// Device-TLB invalidations go to the device side: [type 3 (SID 00:03.0,
+// MIP 5, PFSID 0x123, S, ADDR 0x7000), type 8 (PASID A, MIP 4, S, ADDR
+// 0x9000), wait(SW)]. Its fields arrive decoded, and the wait completes
+// only once the device has answered (3000 cycles after the fetch). _i = 1:
+// the device never answers the first: FSTS.ITE (a fault event, masked:
+// FECTL.IP), the queue stops with IQH past it and the wait not done; once
+// ITE is cleared the queue goes on.
+START_TEST(sm_devtlb_forwarded)
+{
+    const bool timeout = _i;
+    simulate(sm_cfg(), [timeout](Tb &tb) {
+        DevSide dev;
+        dev.timeout = timeout;
+        tb.vtd.set_devtlb_sink(&dev);
+        sm_enable(tb, sm_tables(tb));
+        Queue32 q(tb);
+        const std::uint64_t pfsid = (0x3u << 12) | std::uint64_t{0x12} << 52;
+        q.put(IMS_VTD_DESC_DEVTLB | 5u << 16 | std::uint64_t{kRid} << 32 | pfsid, 0x7000 | 1);
+        q.put(8u | 4u << 4 | std::uint64_t{kRid} << 16 | std::uint64_t{kPasidA} << 32 | pfsid, 0x9000 | 1u << 11);
+        q.put(wait_desc(true, false, 0x55), kStatus);
+        tb.w64(IMS_VTD_IQT, q.tail);
+        if (timeout) {
+            ck_assert_uint_eq(tb.r32(IMS_VTD_FSTS), 1u << 6);
+            ck_assert_uint_eq(tb.r64(IMS_VTD_IQH), 32);
+            ck_assert_uint_eq(tb.r32(IMS_VTD_FECTL), IMS_VTD_ECTL_IM | IMS_VTD_ECTL_IP);
+            ck_assert_uint_eq(dev.seen.size(), 1);
+            ck_assert_uint_eq(tb.vtd.stats().devtlb_timeouts, 1);
+            tb.wait_cycles(10000);
+            ck_assert_uint_eq(ims_mem_read64(tb.mem, kStatus), 0);
+            dev.timeout = false;
+            tb.w32(IMS_VTD_FSTS, 1u << 6);
+            ck_assert_uint_eq(tb.r32(IMS_VTD_FSTS), 0);
+        }
+        ck_assert_uint_eq(tb.r64(IMS_VTD_IQH), q.tail);
+        ck_assert_uint_eq(dev.seen.size(), 2);
+        tb.wait_cycles(2000);
+        ck_assert_uint_eq(ims_mem_read64(tb.mem, kStatus), 0);  // the device has not answered yet
+        tb.wait_cycles(3000);
+        ck_assert_uint_eq(ims_mem_read64(tb.mem, kStatus), 0x55);
+        const ims::DevTlbInv &a = dev.seen[0], &b = dev.seen[1];
+        ck_assert_uint_eq(a.sid, kRid);
+        ck_assert_uint_eq(a.mip, 5);
+        ck_assert_uint_eq(a.pfsid, 0x123);
+        ck_assert(a.size && !a.global);
+        ck_assert_uint_eq(a.addr, 0x7000);
+        ck_assert_uint_eq(a.pasid, IMS_NO_PASID);
+        ck_assert_uint_eq(b.sid, kRid);
+        ck_assert_uint_eq(b.mip, 4);
+        ck_assert_uint_eq(b.pfsid, 0x123);
+        ck_assert(b.size && !b.global);
+        ck_assert_uint_eq(b.addr, 0x9000);
+        ck_assert_uint_eq(b.pasid, kPasidA);
+        ck_assert_uint_eq(tb.vtd.stats().devtlb, 2);
+    });
+}
+END_TEST
+
+namespace {
+// Timing-test configuration: no paging-structure caches, bandwidth never
+// binds (as test_tlm.cpp's test_cfg), so every time below follows from the
+// latencies. _i: inv.policy.
+ims_sim_cfg sm_timing_cfg(int policy)
+{
+    ims_sim_cfg c = sm_cfg();
+    c.inv_policy = static_cast<std::uint8_t>(policy);
+    c.ctx_latency = 2;
+    c.iotlb_latency = 3;
+    c.psc_latency = 0;
+    for (unsigned l = 2; l <= IMS_MAX_LEVELS; l++)
+        c.iommu.psc[l].sets = c.iommu.psc[l].ways = 0;
+    c.walkers = 2;
+    c.walk_step = 1;
+    c.mem_latency = 100;
+    c.mem_bytes_per_cycle = 4096;
+    c.mem_outstanding = 4096;
+    c.inv_latency = 10;
+    return c;
+}
+ims::ReqExt xlate_at(Tb &tb, Cycles t, std::uint64_t va, std::uint32_t pasid)
+{
+    ims_req r{};
+    r.rid = kRid;
+    r.pasid = pasid;
+    r.iova = va;
+    r.size = 4;
+    r.access = IMS_PERM_R;
+    ims::ReqExt e;
+    tb.iommu.translate(t, r, e);
+    ck_assert_uint_eq(e.xlate.fault, 0);
+    return e;
+}
+}  // namespace
+
+// The timed PASID-based invalidations and fills in flight, as
+// invalidation_ordering (test_tlm.cpp) for the legacy ones. drain: a
+// page-selective PASID-based IOTLB invalidation of the page being walked
+// completes inv.latency after the walk; discard: inv.latency after it is
+// issued. Neither waits with IH for another page, nor for another domain;
+// without IH one of another page waits for the walk's PML4E fill (its
+// first read). PASID-selective waits for the walk too. Afterwards the page
+// is walked again (no stale entry). PASID cache: with B's PASID-table
+// reads in flight, a PASID-selective invalidation of (kDidA, B) waits for
+// them (drain), one of domain kDidR does not; B's entry is read again after.
+START_TEST(sm_timed_ordering)
+{
+    const int policy = _i;
+    simulate(sm_timing_cfg(policy), [policy](Tb &tb) {
+        sm_enable(tb, sm_tables(tb));
+        ims::Iommu &mmu = tb.iommu;
+        const ims_sim_cfg &c = tb.cfg;
+        const bool drain = policy == IMS_INV_DRAIN;
+        const Cycles t0 = tb.now() + 1000;
+        xlate_at(tb, t0, kVa, kPasidA);  // context and PASID entries cached
+        xlate_at(tb, t0 + 1000, kVa, kPasidB);
+        const Cycles t = t0 + 5000;
+        const ims::ReqExt miss = xlate_at(tb, t, kVa2, kPasidA);
+        ck_assert(miss.xlate.flags & IMS_XLATE_WALKED);
+        ck_assert(miss.xlate.flags & IMS_XLATE_CTX_HIT);
+        const Cycles walk_done = t + miss.latency;
+        ck_assert_uint_eq(mmu.invalidate_piotlb(t + 10, IMS_PINV_PAGE, kDidA, kPasidA, kVa2, 0, false),
+                          drain ? walk_done + c.inv_latency : t + 10 + c.inv_latency);
+        ck_assert_uint_eq(mmu.invalidate_piotlb(t + 20, IMS_PINV_PAGE, kDidA, kPasidA, kVa, 0, true),
+                          t + 20 + c.inv_latency);
+        ck_assert_uint_eq(mmu.invalidate_piotlb(t + 30, IMS_PINV_PASID, kDidR, kRidPasid, 0, 0, false),
+                          t + 30 + c.inv_latency);
+        const Cycles pml4e_ready = t + c.ctx_latency + c.iotlb_latency + c.psc_latency + c.walk_step + c.mem_latency;
+        ck_assert_uint_eq(mmu.invalidate_piotlb(t + 40, IMS_PINV_PAGE, kDidA, kPasidA, 0x40000000, 0, false),
+                          drain ? pml4e_ready + c.inv_latency : t + 40 + c.inv_latency);
+        ck_assert_uint_eq(mmu.invalidate_piotlb(t + 50, IMS_PINV_PASID, kDidA, kPasidA, 0, 0, false),
+                          drain ? walk_done + c.inv_latency : t + 50 + c.inv_latency);
+        const ims::ReqExt again = xlate_at(tb, walk_done + 1000, kVa2, kPasidA);
+        ck_assert(again.xlate.flags & IMS_XLATE_WALKED);
+        // PASID cache.
+        const Cycles t2 = walk_done + 5000;
+        ck_assert_uint_eq(mmu.invalidate_pasid_cache(t2, IMS_PINV_PASID, kDidA, kPasidB), t2 + c.inv_latency);
+        const Cycles t3 = t2 + 1000;
+        const ims::ReqExt pe = xlate_at(tb, t3, kVa, kPasidB);
+        ck_assert(pe.xlate.flags & IMS_XLATE_CTX_HIT);
+        ck_assert(pe.xlate.flags & IMS_XLATE_IOTLB_HIT);
+        unsigned accesses = 0, pasid_reads = 0;
+        for (unsigned i = 0; i < pe.xlate.n_reads; i++) {
+            accesses += !pe.xlate.reads[i].cont;
+            pasid_reads += pe.xlate.reads[i].stage == IMS_RS_PASID;
+        }
+        ck_assert_uint_gt(pasid_reads, 0);
+        const Cycles pe_ready = t3 + c.ctx_latency + accesses * c.mem_latency;
+        ck_assert_uint_eq(mmu.invalidate_pasid_cache(t3 + 10, IMS_PINV_PASID, kDidA, kPasidB),
+                          drain ? pe_ready + c.inv_latency : t3 + 10 + c.inv_latency);
+        ck_assert_uint_eq(mmu.invalidate_pasid_cache(t3 + 20, IMS_PINV_DOMAIN, kDidR, 0), t3 + 20 + c.inv_latency);
+        ck_assert_uint_eq(mmu.invalidate_pasid_cache(t3 + 30, IMS_PINV_GLOBAL, 0, 0),
+                          drain ? std::max(pe_ready, t3 + 30) + c.inv_latency : t3 + 30 + c.inv_latency);
+        const ims::ReqExt reread = xlate_at(tb, t3 + 2000, kVa, kPasidB);
+        bool read = false;
+        for (unsigned i = 0; i < reread.xlate.n_reads; i++)
+            read |= reread.xlate.reads[i].stage == IMS_RS_PASID;
+        ck_assert(read);
+    });
+}
+END_TEST
+
+// Through the queue: a wait descriptor after a PASID-based IOTLB
+// invalidation of a page being walked completes only after the walk (drain:
+// inv.latency after it); with discard, before the walk ends.
+START_TEST(sm_qi_wait_after_walk)
+{
+    const int policy = _i;
+    simulate(sm_timing_cfg(policy), [policy](Tb &tb) {
+        sm_enable(tb, sm_tables(tb));
+        Queue32 q(tb);
+        probe(tb, kVa, kPasidA);  // context and PASID entry cached
+        tb.wait_cycles(1000);
+        const Cycles t = tb.now();
+        const ims::ReqExt miss = xlate_at(tb, t, kVa2, kPasidA);
+        ck_assert(miss.xlate.flags & IMS_XLATE_WALKED);
+        const Cycles walk_done = t + miss.latency;
+        q.put(piotlb_lo(1, kDidA, kPasidA), piotlb_hi(kVa2, 0, true));
+        q.put(wait_desc(true, false, 0x66), kStatus);
+        tb.w64(IMS_VTD_IQT, q.tail);
+        if (policy == IMS_INV_DRAIN) {
+            const Cycles at = walk_done + tb.cfg.inv_latency;
+            tb.wait_cycles(at - 1 - tb.now());
+            ck_assert_uint_eq(ims_mem_read64(tb.mem, kStatus), 0);
+            tb.wait_cycles(2);
+            ck_assert_uint_eq(ims_mem_read64(tb.mem, kStatus), 0x66);
+        } else {
+            tb.wait_cycles(walk_done - 1 - tb.now());
+            ck_assert_uint_eq(ims_mem_read64(tb.mem, kStatus), 0x66);
+        }
+        ck_assert(!probe(tb, kVa2, kPasidA).iotlb);
+    });
+}
+END_TEST
+
+namespace {
+// A debug read (transport_dbg) of 8 bytes at iova through dma_in with
+// PASID pasid: TLM_ADDRESS_ERROR_RESPONSE when it faults; a translated one
+// reaches the sink, which has no debug transport
+// (TLM_COMMAND_ERROR_RESPONSE).
+tlm::tlm_response_status sm_debug_read(Tb &tb, std::uint64_t iova, std::uint32_t pasid)
+{
+    unsigned char buf[8] = {};
+    ims::ReqExt ext;
+    ext.rid = kRid;
+    ext.pasid = pasid;
+    tlm::tlm_generic_payload t;
+    t.set_extension(&ext);
+    t.set_command(tlm::TLM_READ_COMMAND);
+    t.set_address(iova);
+    t.set_data_ptr(buf);
+    t.set_data_length(8);
+    t.set_streaming_width(8);
+    t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    tb.dma->transport_dbg(t);
+    t.clear_extension(&ext);
+    return t.get_response_status();
+}
+}  // namespace
+
+// Debug transport translates with a second core (iommu_tlm.cpp), which
+// follows the mode SRTP latched: in the reset (legacy) mode of a unit that
+// offers scalable mode, the legacy tables' 0x10000 translates and 0x20000
+// faults; after TTM 01, PASID A's kVa translates and PASID 7 (no PASID-table
+// entry) faults.
+START_TEST(sm_debug_transport)
+{
+    simulate(sm_cfg(), [](Tb &tb) {
+        tb.enable();
+        ck_assert_int_eq(sm_debug_read(tb, 0x10000, IMS_NO_PASID), tlm::TLM_COMMAND_ERROR_RESPONSE);
+        ck_assert_int_eq(sm_debug_read(tb, 0x20000, IMS_NO_PASID), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        sm_enable(tb, sm_tables(tb));
+        ck_assert_int_eq(sm_debug_read(tb, kVa, kPasidA), tlm::TLM_COMMAND_ERROR_RESPONSE);
+        ck_assert_int_eq(sm_debug_read(tb, kVa, 7), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        ck_assert_int_eq(sm_debug_read(tb, 0x10000 + 0x40000, IMS_NO_PASID), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    });
+}
+END_TEST
+
 int main()
 {
     Suite *s = suite_create("vtd_regs");
@@ -639,6 +1321,16 @@ int main()
     tcase_add_test(tc, fault_recording);
     tcase_add_test(tc, fault_fpd_suppressed);
     suite_add_tcase(s, tc);
+    TCase *sm = tcase_create("scalable");
+    tcase_add_test(sm, sm_driver_sequence);
+    tcase_add_loop_test(sm, sm_ttm_refused, 0, 2);
+    tcase_add_test(sm, sm_qi_precision);
+    tcase_add_test(sm, sm_qi_errors);
+    tcase_add_loop_test(sm, sm_devtlb_forwarded, 0, 2);
+    tcase_add_loop_test(sm, sm_timed_ordering, 0, 2);
+    tcase_add_loop_test(sm, sm_qi_wait_after_walk, 0, 2);
+    tcase_add_test(sm, sm_debug_transport);
+    suite_add_tcase(s, sm);
     return ims_check_run(s);
 }
 

@@ -57,8 +57,9 @@ struct ims_iommu_cfg {
     uint32_t fq_records;                       /* fault queue size; 0 = caps.nfr */
     bool miss_classes; /* classify every miss of every cache, count IOTLB lookups per domain and requester id */
     /* Scalable mode (VT-d 3.4.3): what RTADDR_REG.TTM = 01b selects on
-     * hardware; here fixed at creation (docs/vtd.md, "Scalable mode"). Off:
-     * legacy mode, exactly as without these fields. */
+     * hardware; here the mode an instance starts in (docs/vtd.md, "Scalable
+     * mode"), which ims_iommu_set_scalable() switches. Off: legacy mode,
+     * exactly as without these fields, and no switch to scalable mode. */
     struct ims_sm_cfg {
         bool enabled;
         bool fl5lp;                     /* CAP.FL5LP: 5-level first-level paging (FLPM = 1) */
@@ -219,6 +220,17 @@ uint64_t ims_iommu_pte_rsvd(const struct ims_iommu *mmu);
  * translation (every request faults with IMS_FR_ROOT_TABLE_INV). Does not
  * invalidate caches (software does, as on hardware). */
 void ims_iommu_set_root(struct ims_iommu *mmu, uint64_t rtaddr);
+
+/* RTADDR_REG.TTM as SRTP latches it (VT-d 11.4.6): the translation-table
+ * mode, legacy (false) or scalable (true). Scalable needs cfg.sm.enabled
+ * (what ECAP.SMTS reports): without it returns -1 and changes nothing. A
+ * change of mode empties every cache (context, PASID, IOTLB and
+ * paging-structure caches; counted as invalidated), since entries of one
+ * mode mean nothing in the other; setting the mode the instance is in
+ * changes nothing (as SRTP, it does not invalidate). Returns 0. An instance
+ * starts in the mode cfg.sm.enabled names. */
+int ims_iommu_set_scalable(struct ims_iommu *mmu, bool scalable);
+bool ims_iommu_scalable(const struct ims_iommu *mmu);
 
 /* Translates one request. Returns 0 on success, else the fault reason (also in
  * out->fault). Never fails for any other reason. An ATS translation request

@@ -303,6 +303,9 @@ struct IommuTimingStats {
     Cycles queue_max = 0;
     std::uint64_t queued = 0;        // walks that had to wait
     Cycles input_stall_cycles = 0;   // sum of request waits at a stalled input
+    // Invalidation commands: inv_iotlb counts IOTLB and PASID-based IOTLB
+    // ones, inv_ctx context-cache and PASID-cache ones (the core counts each
+    // kind apart: ims_stats.sm).
     std::uint64_t inv_iotlb = 0, inv_ctx = 0;
     Cycles inv_cycles = 0;           // sum of invalidation completion latencies
     std::uint64_t fault_writes = 0;
@@ -372,6 +375,16 @@ public:
     Cycles invalidate_iotlb(Cycles t, ims_inv_gran gran, std::uint16_t did, std::uint64_t addr, std::uint8_t am,
                             bool ih);
     Cycles invalidate_context(Cycles t, ims_inv_gran gran, std::uint16_t did, std::uint16_t sid, std::uint8_t fm);
+    // Scalable mode (VT-d 6.5.2.4, 6.5.2.5): PASID-based IOTLB (gran
+    // IMS_PINV_PASID or IMS_PINV_PAGE: 2^am pages from addr, ih) and PASID
+    // cache (IMS_PINV_GLOBAL, _DOMAIN or _PASID) invalidation of domain did,
+    // PASID pasid, with the same ordering as the two above: applied to the
+    // core at once; with inv.policy = drain they complete after every fill
+    // in flight they cover (docs/timing.md, "Invalidations"). No effect on a
+    // core in legacy mode (it completes after inv.latency).
+    Cycles invalidate_piotlb(Cycles t, ims_pinv_gran gran, std::uint16_t did, std::uint32_t pasid,
+                             std::uint64_t addr, std::uint8_t am, bool ih);
+    Cycles invalidate_pasid_cache(Cycles t, ims_pinv_gran gran, std::uint16_t did, std::uint32_t pasid);
 
     // Not owned; nullptr to detach.
     void set_walk_observer(WalkObserver *obs) { m_observer = obs; }

@@ -21,7 +21,11 @@
 // - Constructing it puts the Iommu in the reset state of the registers:
 //   translation disabled (GSTS.TES 0: DMA passes untranslated) and fault
 //   records kept in the fault-recording registers instead of the core's
-//   in-memory ring (whose writes are no longer sent to memory).
+//   in-memory ring (whose writes are no longer sent to memory). The
+//   translation-table mode is legacy (RTADDR.TTM 00) until software sets
+//   SRTP with TTM 01: then the core is switched to scalable mode
+//   (ims_iommu_set_scalable, which empties its caches). Scalable mode is
+//   offered (ECAP.SMTS) when the configuration's iommu.sm.enabled is set.
 #ifndef IMS_VTD_REGS_HPP
 #define IMS_VTD_REGS_HPP
 
@@ -32,6 +36,29 @@
 #include "iommusim/tlm.hpp"
 
 namespace ims {
+
+// A device-TLB invalidation (VT-d 6.5.2.6 device-TLB and 6.5.2.7
+// PASID-based device-TLB invalidate descriptors) as the queue forwards it
+// to the device side.
+struct DevTlbInv {
+    std::uint16_t sid = 0;             // the device (requester id)
+    std::uint16_t pfsid = 0;           // physical function's source id (PFSID)
+    std::uint8_t mip = 0;              // max invalidations pending (MIP)
+    std::uint32_t pasid = IMS_NO_PASID; // type 8: the PASID (none for type 3 or with global)
+    bool global = false;               // type 8 G: every PASID of the device, and global pages
+    std::uint64_t addr = 0;            // ADDR [63:12], with S: the range its low bits encode (PCIe ATS 10.3.8)
+    bool size = false;                 // S
+};
+// The device side of device-TLB invalidations: what a platform attaches
+// (an ATC model) to see them. Returns the cycle the device completes the
+// invalidation (its Invalidation Completion), at or after t, or kTimedOut
+// when it never does (FSTS.ITE, 6.5.2.10).
+class DevTlbSink {
+public:
+    static constexpr Cycles kTimedOut = ~Cycles{0};
+    virtual ~DevTlbSink() = default;
+    virtual Cycles on_devtlb_inv(const DevTlbInv &inv, Cycles t) = 0;
+};
 
 class VtdRegs : public sc_core::sc_module, private FaultSink {
     // (Declared first: the socket type names them.)
@@ -65,8 +92,18 @@ public:
         std::uint64_t faults_recorded = 0; // written to a fault-recording register
         std::uint64_t faults_lost = 0;     // not recorded: PFO set, or the register at the index held a fault
         std::uint64_t interrupts = 0;      // interrupt message writes sent (fault and invalidation events)
+        std::uint64_t srtp_refused = 0;    // SRTP with a TTM the unit does not support (no RTPS)
+        std::uint64_t devtlb = 0;          // device-TLB invalidations accepted (forwarded if a sink is attached)
+        std::uint64_t devtlb_timeouts = 0; // of which the device side never completed (FSTS.ITE)
     };
     const Stats &stats() const { return m_st; }
+
+    // The device side of device-TLB invalidations; not owned; nullptr (the
+    // default): they complete when fetched. Descriptors fetched after the
+    // call use the new one.
+    void set_devtlb_sink(DevTlbSink *s) { m_devtlb = s; }
+    // The translation-table mode SRTP last latched: true for scalable.
+    bool scalable() const { return m_sm; }
 
 private:
     std::uint32_t read32(unsigned off, Cycles t) const;
@@ -74,8 +111,11 @@ private:
     void gcmd(std::uint32_t v, Cycles t);
     void ccmd_issue(Cycles t);
     void iotlb_issue(Cycles t);
+    void start_of_simulation() override;
     void process_queue(Cycles t);
-    bool descriptor(const std::uint64_t d[2], Cycles fetched, Cycles *last);
+    enum class Desc : std::uint8_t { ok, iqe, ite };
+    Desc descriptor(const std::uint64_t d[4], Cycles fetched, Cycles *last);
+    Desc devtlb(const std::uint64_t d[4], Cycles fetched, Cycles *last);
     void wait_done(Cycles at, bool sw, bool intr, std::uint64_t pa, std::uint32_t data);
     void on_fault(const ims_req &req, const ims_xlate &x, Cycles t) override;
     std::uint32_t fsts() const;
@@ -89,6 +129,9 @@ private:
     const std::uint64_t m_base, m_size;
     const std::uint64_t m_cap, m_ecap;
     const unsigned m_nfr;
+    const bool m_smts;  // ECAP.SMTS: scalable mode offered (cfg.iommu.sm.enabled)
+    bool m_sm = false;  // the mode SRTP latched (TTM 01)
+    DevTlbSink *m_devtlb = nullptr;
 
     std::uint32_t m_gsts = 0;
     std::uint64_t m_rtaddr = 0;
@@ -96,7 +139,7 @@ private:
     Cycles m_ccmd_done = 0;  // CCMD.ICC reads 1 until this cycle
     std::uint64_t m_iva = 0, m_iotlb = 0;
     Cycles m_iotlb_done = 0;  // IOTLB.IVT reads 1 until this cycle
-    std::uint32_t m_fsts_w1c = 0;  // PFO, IQE (PPF and FRI are derived)
+    std::uint32_t m_fsts_w1c = 0;  // PFO, IQE, ITE (PPF and FRI are derived)
     unsigned m_fri = 0;            // FSTS.FRI: first pending record when PPF was set
     unsigned m_next = 0;           // the record hardware writes next
     std::uint32_t m_fectl = IMS_VTD_ECTL_IM, m_fedata = 0, m_feaddr = 0, m_feuaddr = 0;
