@@ -47,7 +47,7 @@ struct ims_iommu {
     struct ims_fq_state fq;
     struct ims_stats st;
     /* Scalable mode (sm.c, flwalk.c; sm_impl.h). */
-    bool sm;                  /* cfg.sm.enabled */
+    bool sm;                  /* scalable mode now: cfg.sm.enabled at creation, then ims_iommu_set_scalable() */
     struct ims_cache *pasidc; /* PASID cache: tag rid | PASID << 16, dom DID, data PASID-entry word 0 */
     uint64_t *pasidc_w2;      /* word 2 of each PASID-cache entry's PASID entry, by entry index */
 };
