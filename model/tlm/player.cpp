@@ -68,17 +68,16 @@ TracePlayer::TracePlayer(sc_core::sc_module_name name, const ims_sim_cfg &cfg, c
     SC_THREAD(run);
 }
 
-DeviceStats &TracePlayer::device(std::uint16_t rid)
+// The first record of device `rid`: its row in the report.
+DeviceStats &TracePlayer::new_device(std::uint16_t rid)
 {
     std::int32_t &ix = m_dev_index[rid];
-    if (ix < 0) {
-        ix = static_cast<std::int32_t>(m_st.devices.size());
-        DeviceStats d;
-        d.rid = rid;
-        d.alias = ims_replay_alias(m_rp, rid);
-        m_st.devices.push_back(std::move(d));
-    }
-    return m_st.devices[static_cast<std::size_t>(ix)];
+    ix = static_cast<std::int32_t>(m_st.devices.size());
+    DeviceStats d;
+    d.rid = rid;
+    d.alias = ims_replay_alias(m_rp, rid);
+    m_st.devices.push_back(std::move(d));
+    return m_st.devices.back();
 }
 
 // Ends warm-up: statistics restart here. Called after player.warmup DMA

@@ -267,7 +267,12 @@ private:
     bool check_ts(const ims_rec &rec, std::uint64_t index, Cycles *issue);
     __attribute__((noinline, cold)) bool ts_error(const ims_rec &rec, std::uint64_t index, std::uint64_t last);
     void note_issue(Cycles issue);
-    DeviceStats &device(std::uint16_t rid);
+    DeviceStats &device(std::uint16_t rid)  // inline: once per DMA record
+    {
+        const std::int32_t ix = m_dev_index[rid];
+        return __builtin_expect(ix >= 0, 1) ? m_st.devices[static_cast<std::size_t>(ix)] : new_device(rid);
+    }
+    __attribute__((noinline)) DeviceStats &new_device(std::uint16_t rid);
     void sync(Cycles t);
     sc_core::sc_time time_of(Cycles t);
     void progress(bool force);

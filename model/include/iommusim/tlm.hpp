@@ -72,6 +72,8 @@ public:
     // The latest cycle a request may be issued at: half of what sc_time can
     // represent, the other half left for latencies.
     Cycles max_cycles() const { return ~std::uint64_t{0} / m_period / 2; }
+    // The period in SystemC time-resolution units.
+    std::uint64_t period() const { return m_period; }
     // sc_time_stamp() without the out-of-line call (hot: several per request).
     const sc_core::sc_time &now() const { return m_ctx->time_stamp(); }
 
@@ -96,10 +98,21 @@ private:
 // owner's own nb_transport_fw instead of early completion (nullptr: none).
 // NW: the owner's b_transport never calls wait() (the socket's interface is
 // then a NeverWaits, which an initiator may test for).
+// ignore_at(): a timing-only access (TLM_IGNORE_COMMAND) of `len` bytes that
+// arrives in cycle t of `clk`, charged without a payload: true with *done
+// the cycle b_transport's annotation would end at, false if the target does
+// not offer it (the caller then uses b_transport). A model's own memory
+// offers it: the IOMMU makes several such accesses per walk.
 struct NeverWaits {
     virtual ~NeverWaits() = default;
+    virtual bool ignore_at(const Clock &, Cycles, unsigned, Cycles *) { return false; }
 };
-struct MayWait {};
+struct MayWait {
+    virtual ~MayWait() = default;
+    virtual bool ignore_at(const Clock &, Cycles, unsigned, Cycles *) { return false; }
+};
+template <class M, class = void> struct HasIgnoreAt : std::false_type {};
+template <class M> struct HasIgnoreAt<M, std::void_t<decltype(&M::ignore_at)>> : std::true_type {};
 template <class M, auto B, auto D = nullptr, auto G = nullptr, auto N = nullptr, bool NW = false>
 class TargetSocket : public tlm::tlm_target_socket<32> {
 public:
@@ -143,6 +156,12 @@ private:
                 return (m_owner.*D)(trans);
             trans.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
             return 0;
+        }
+        bool ignore_at(const Clock &clk, Cycles t, unsigned len, Cycles *done) override
+        {
+            if constexpr (NW && HasIgnoreAt<M>::value)
+                return m_owner.ignore_at(clk, t, len, done);
+            return false;
         }
 
     private:
@@ -261,6 +280,18 @@ public:
     // this module is gone.
     void bind_backing(ims_mem *mem);
     const MemTiming &timing() const { return m_timing; }
+    // A TLM_IGNORE_COMMAND access at cycle t of `clk` without a payload (the
+    // socket's NeverWaits::ignore_at): what b_transport charges, in cycles.
+    // False (use b_transport) without backing memory or on another clock.
+    bool ignore_at(const Clock &clk, Cycles t, unsigned len, Cycles *done)
+    {
+        if (__builtin_expect(!m_mem || clk.period() != m_clk.period(), 0))
+            return false;
+        // Nothing arrives before the current time (delays are never negative).
+        const Cycles now = m_timing.uses_floor() ? m_clk.to_cycles(m_clk.now()) : 0;
+        *done = m_timing.access(t, std::max(m_access_bytes, len), now);
+        return true;
+    }
 
 private:
     __attribute__((noinline)) void access(tlm::tlm_generic_payload &trans);
@@ -463,6 +494,7 @@ private:
     static constexpr std::uint8_t kSync = 1, kBusy = 2, kWaiters = 4, kMoved = 8, kWatch = 16, kOwn = 32;
     std::uint8_t m_flags = 0;
     unsigned m_waiters = 0;
+    NeverWaits *m_nw_mem = nullptr;  // mem's target if it never waits (its ignore_at: mem_timed)
     sc_core::sc_event m_idle;
     std::uint64_t m_stamp = 0;      // sc_time_stamp() value m_now was taken at
     void enter(sc_core::sc_time &delay)
