@@ -453,17 +453,15 @@ Cycles Iommu::mem_own(Cycles t, std::uint64_t pa, void *data, unsigned len, tlm:
     tr.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     sc_core::sc_time zero = sc_core::SC_ZERO_TIME;
     enter(zero);  // one timed access at a time (a memory may wait)
-    m_flags |= kOwn;  // no socket request's arrival to annotate from
-    m_now = m_clk.to_cycles(m_clk.now());
-    m_stamp = m_clk.now().value();
     // One b_transport that moves the data and is timed (not debug transport
     // plus a timed TLM_IGNORE_COMMAND): these accesses have effects a target
     // must see, an interrupt message above all, and debug transport is by
-    // definition free of them (IEEE 1666-2011 11.3).
-    sc_core::sc_time delay = m_clk.to_time(std::max(t, m_now) - m_now);
+    // definition free of them (IEEE 1666-2011 11.3). No socket request's
+    // arrival to annotate from: the delay counts from the current cycle.
+    const Cycles now = m_clk.to_cycles(m_clk.now());
+    sc_core::sc_time delay = m_clk.to_time(std::max(t, now) - now);
     mem->b_transport(tr, delay);
     const Cycles done = m_clk.arrival(delay);
-    m_flags &= static_cast<std::uint8_t>(~kOwn);
     leave();
     return done;
 }
@@ -629,7 +627,7 @@ void Iommu::set_time_order(TimeOrder o)
 bool Iommu::leave_slow()
 {
     const bool moved = m_flags & kMoved;
-    m_flags &= static_cast<std::uint8_t>(~(kBusy | kMoved | kOwn));
+    m_flags &= static_cast<std::uint8_t>(~(kBusy | kMoved));
     if (m_flags & kWaiters)
         m_idle.notify();
     return moved;

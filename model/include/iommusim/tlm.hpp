@@ -488,10 +488,9 @@ private:
     // m_flags: kSync (TimeOrder::sync), kBusy (a request is in its timing
     // pass: m_base_* are valid), kWaiters (a thread waits for it), kMoved
     // (simulated time moved in the pass), kWatch (mem's target may wait():
-    // set at end of elaboration unless it is an ims::Memory, a NeverWaits),
-    // kOwn (the pass is mem_own's: no arrival to annotate from). 0 or kBusy
-    // alone is the fast path (the trace player's).
-    static constexpr std::uint8_t kSync = 1, kBusy = 2, kWaiters = 4, kMoved = 8, kWatch = 16, kOwn = 32;
+    // set at end of elaboration unless it is an ims::Memory, a NeverWaits).
+    // 0 or kBusy alone is the fast path (the trace player's).
+    static constexpr std::uint8_t kSync = 1, kBusy = 2, kWaiters = 4, kMoved = 8, kWatch = 16;
     std::uint8_t m_flags = 0;
     unsigned m_waiters = 0;
     NeverWaits *m_nw_mem = nullptr;  // mem's target if it never waits (its ignore_at: mem_timed)
