@@ -23,6 +23,8 @@ void ims_iommu_cfg_default(struct ims_iommu_cfg *cfg)
         cfg->psc[l] = (struct ims_cache_cfg){.sets = psc[l].sets, .ways = psc[l].ways, .repl = IMS_REPL_LRU, .seed = 1};
     cfg->fq_base = UINT64_C(0x00000000fee00000);
     cfg->fq_records = 0; /* follows caps.nfr, also when that is changed */
+    cfg->iotlb_prefetch = IMS_PF_NONE;
+    cfg->iotlb_prefetch_degree = 1;
     cfg->sm.enabled = false; /* legacy mode */
     cfg->sm.fl5lp = true;
     cfg->sm.fl1gp = true;
@@ -67,11 +69,16 @@ struct ims_iommu *ims_iommu_create(const struct ims_iommu_cfg *cfg, const struct
         snprintf(err, errlen, "iommu: fq_base (0x%llx) must be 16-byte aligned", (unsigned long long)cfg->fq_base);
         return NULL;
     }
+    struct ims_prefetcher *pf;
+    if (ims_pf_create(cfg, &pf, err, errlen))
+        return NULL;
     struct ims_iommu *mmu = calloc(1, sizeof *mmu);
     if (!mmu) {
+        ims_pf_destroy(pf);
         snprintf(err, errlen, "iommu: out of memory");
         return NULL;
     }
+    mmu->pf = pf;
     mmu->cfg = *cfg;
     mmu->cfg.fq_records = records;
     mmu->read64 = ops->read64;
@@ -129,6 +136,7 @@ void ims_iommu_destroy(struct ims_iommu *mmu)
     free(mmu->pasidc_w2);
     free(mmu->did_row);
     free(mmu->rid_row);
+    ims_pf_destroy(mmu->pf);
     free(mmu);
 }
 
@@ -237,6 +245,14 @@ void ims_stats_sub(struct ims_stats *out, const struct ims_stats *a, const struc
         cache_stats_sub(&r->psc[l], &a->psc[l], &b->psc[l]);
     r->inv_ctx = a->inv_ctx - b->inv_ctx;
     r->inv_iotlb = a->inv_iotlb - b->inv_iotlb;
+    r->pf.candidates = a->pf.candidates - b->pf.candidates;
+    r->pf.cached = a->pf.cached - b->pf.cached;
+    r->pf.issued = a->pf.issued - b->pf.issued;
+    r->pf.filled = a->pf.filled - b->pf.filled;
+    r->pf.unmapped = a->pf.unmapped - b->pf.unmapped;
+    r->pf.useful = a->pf.useful - b->pf.useful;
+    r->pf.useless = a->pf.useless - b->pf.useless;
+    r->pf.reads = a->pf.reads - b->pf.reads;
     r->n_did = a->n_did;
     r->n_rid = a->n_rid;
     id_stats_sub(r->by_did, a->by_did, b->by_did);

@@ -50,6 +50,7 @@ struct ims_iommu {
     bool sm;                  /* scalable mode now: cfg.sm.enabled at creation, then ims_iommu_set_scalable() */
     struct ims_cache *pasidc; /* PASID cache: tag rid | PASID << 16, dom DID, data PASID-entry word 0 */
     uint64_t *pasidc_w2;      /* word 2 of each PASID-cache entry's PASID entry, by entry index */
+    struct ims_prefetcher *pf;        /* IOTLB prefetching (prefetch.c; cfg.iotlb_prefetch): NULL with none */
 };
 
 /* A range invalidation visits only the sets its tags hash to when there are
@@ -136,6 +137,16 @@ unsigned ims_context_fetch(struct ims_iommu *mmu, uint16_t rid, uint32_t cset, s
  * finishing *out. Returns 0 or a fault reason (the caller reports it). */
 unsigned ims_sl_walk(struct ims_iommu *mmu, const struct ims_req *req, struct ims_xlate *out,
                      const struct ims_ctx_entry *ce, uint16_t did, unsigned levels);
+/* The same walk without the prefetch hook: the prefetcher's own walks. */
+unsigned ims_sl_walk_plain(struct ims_iommu *mmu, const struct ims_req *req, struct ims_xlate *out,
+                           const struct ims_ctx_entry *ce, uint16_t did, unsigned levels);
+/* prefetch.c: after a demand walk (mmu->pf set), successful or not: the
+ * policy learns from the miss and its candidates are walked (iotlb.h). */
+void ims_pf_after_walk(struct ims_iommu *mmu, const struct ims_req *req, const struct ims_ctx_entry *ce,
+                       uint16_t did, unsigned levels);
+/* prefetch.c: creation (*out NULL with none; -1 with a message on error) and destruction. */
+int ims_pf_create(const struct ims_iommu_cfg *cfg, struct ims_prefetcher **out, char *err, size_t errlen);
+void ims_pf_destroy(struct ims_prefetcher *pf);
 
 /* fault.c: a failed translation: clears the result, counts it, and records
  * (or drops, or suppresses) the fault. Returns the reason. */

@@ -24,8 +24,10 @@ static bool pred(const struct ims_cache_entry *e, void *arg)
     uint64_t last = first + ((UINT64_C(1) << e->shift) - 1);
     if (last < m->lo || first > m->hi)
         return false;
-    if (e->valid) /* not a copy the classifier's shadow asks about (cache.h) */
+    if (e->valid) { /* not a copy the classifier's shadow asks about (cache.h) */
         m->mmu->iotlb_size_count[ims_iotlb_size_index(e->shift)]--;
+        m->mmu->st.pf.useless += e->spare != 0; /* a prefetched entry never hit (iotlb.prefetch) */
+    }
     return true;
 }
 

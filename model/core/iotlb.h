@@ -20,6 +20,15 @@ static inline uint32_t ims_iotlb_set(const struct ims_cache *c, uint64_t tag, ui
     return (uint32_t)h & c->set_mask;
 }
 
+/* Prefetching (iotlb.prefetch; prefetch.c, out of line). A prefetched
+ * entry carries spare = 1 until its first hit: ims_pf_hit counts it useful
+ * and clears the mark; one that leaves marked (evicted, invalidated) counts
+ * useless. ims_pf_filled runs on every fill while mmu->pf is set: it clears
+ * the mark of the new entry and tells the policy of the victim, if any. */
+void ims_pf_hit(struct ims_iommu *mmu, struct ims_cache_entry *e);
+void ims_pf_filled(struct ims_iommu *mmu, struct ims_cache_entry *e, const struct ims_cache_entry *victim);
+void ims_pf_removing(struct ims_iommu *mmu, uint16_t did, uint64_t tag, unsigned shift);
+
 /* One probe for one page size; updates replacement state, counts nothing. */
 static inline struct ims_cache_entry *ims_iotlb_probe(struct ims_cache *tlb, uint64_t iova, uint16_t did,
                                                       unsigned shift)
@@ -49,6 +58,8 @@ ims_iotlb_lookup(struct ims_iommu *mmu, uint64_t iova, uint16_t did, unsigned *s
     }
     if (tlb->ways)
         ims_cache_count_inl(tlb, e != NULL);
+    if (__builtin_expect(e != NULL && e->spare != 0, 0)) /* a prefetched entry's first hit (iotlb.prefetch) */
+        ims_pf_hit(mmu, e);
     *shift_out = shift;
     return e;
 }
@@ -83,6 +94,8 @@ static inline __attribute__((always_inline)) void ims_iotlb_fill(struct ims_iomm
     mmu->iotlb_size_count[ims_iotlb_size_index(shift)]++;
     if (victim.valid)
         mmu->iotlb_size_count[ims_iotlb_size_index(victim.shift)]--;
+    if (__builtin_expect(mmu->pf != NULL, 0))
+        ims_pf_filled(mmu, e, &victim);
 }
 
 /* Invalidation (VT-d 6.5.1.2): every entry of domain `did` (any domain if
@@ -95,6 +108,8 @@ static inline size_t ims_iotlb_remove(struct ims_iommu *mmu, uint16_t did, uint6
     struct ims_cache *c = mmu->iotlb;
     if (c->n_valid == 0 && !c->cls) /* also true of a disabled IOTLB; skips the hashing (the shadow may hold it) */
         return 0;
+    if (__builtin_expect(mmu->pf != NULL, 0)) /* a prefetched entry leaving unused counts useless */
+        ims_pf_removing(mmu, did, tag, shift);
     if (!ims_cache_remove_inl(c, ims_iotlb_set(c, tag, did), tag, did, (uint8_t)shift))
         return 0;
     mmu->iotlb_size_count[ims_iotlb_size_index(shift)]--;

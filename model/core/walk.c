@@ -90,10 +90,23 @@ static inline __attribute__((always_inline)) unsigned sl_walk(struct ims_iommu *
     }
 }
 
-/* Kept out of line so that the hit path in ims_translate stays small. */
+/* Kept out of line so that the hit path in ims_translate stays small. The
+ * prefetcher (iotlb.prefetch) runs after the demand walk has filled the
+ * IOTLB and finished *out, so its walks see the IOTLB as the demand left it. */
 __attribute__((noinline)) unsigned ims_sl_walk(struct ims_iommu *mmu, const struct ims_req *req,
                                                struct ims_xlate *out, const struct ims_ctx_entry *ce, uint16_t did,
                                                unsigned levels)
+{
+    const unsigned r = mmu->read64_err ? sl_walk(mmu, req, out, ce, did, levels, true)
+                                       : sl_walk(mmu, req, out, ce, did, levels, false);
+    if (__builtin_expect(mmu->pf != NULL, 0))
+        ims_pf_after_walk(mmu, req, ce, did, levels);
+    return r;
+}
+
+__attribute__((noinline)) unsigned ims_sl_walk_plain(struct ims_iommu *mmu, const struct ims_req *req,
+                                                     struct ims_xlate *out, const struct ims_ctx_entry *ce,
+                                                     uint16_t did, unsigned levels)
 {
     return mmu->read64_err ? sl_walk(mmu, req, out, ce, did, levels, true)
                            : sl_walk(mmu, req, out, ce, did, levels, false);

@@ -257,6 +257,20 @@ void Iommu::translate(Cycles t, const ims_req &req, ReqExt &ext)
             });
         }
         m_walkers->release(done);
+        // IOTLB prefetch walks of this miss (iotlb.prefetch; docs/timing.md,
+        // "IOTLB prefetch"): each a chain of dependent reads from the demand
+        // walk's end, through the memory model, holding no walker; its entry
+        // is usable once its leaf read arrives (an earlier hit waits for it).
+        if (const ims_pf_log *pl = ims_iommu_pf_log(m_core)) {
+            for (unsigned p = 0; p < pl->n; p++) {
+                const ims_pf_walk &w = pl->w[p];
+                Cycles at = done;
+                for (unsigned k = 0; k < w.n_reads; k++)
+                    at = mem_timed(at, w.pa[k]);
+                if (w.filled)
+                    m_fills->put(ims_key{w.iova >> w.shift, w.did, IMS_KEY_IOTLB, w.shift}, at, tin);
+            }
+        }
 
         if (!x.fault) {
             ims_xlate_leaf_key(&req, &x, &key);

@@ -677,6 +677,14 @@ std::vector<ReportTerm> report_terms()
         {"fault_queue.dropped", "fault records dropped: queue full"},
         {"fault_queue.suppressed", "fault records suppressed by FPD"},
         {"ats_no_access", "ATS translation requests completed with R=W=0 (no translation; not faults)"},
+        {"iotlb_prefetch.candidates", "pages the prefetch policy named on demand misses (iotlb.prefetch; 0 with none)"},
+        {"iotlb_prefetch.cached", "of those: already in the IOTLB, not walked"},
+        {"iotlb_prefetch.issued", "prefetch walks made"},
+        {"iotlb_prefetch.filled", "prefetch walks that found a translation and inserted it"},
+        {"iotlb_prefetch.unmapped", "prefetch walks that found no translation: nothing inserted"},
+        {"iotlb_prefetch.useful", "prefetched entries hit before they left the IOTLB"},
+        {"iotlb_prefetch.useless", "prefetched entries evicted or invalidated before any hit"},
+        {"iotlb_prefetch.reads", "paging-entry reads of the prefetch walks (not in ptw_reads)"},
         {"fault_reasons.<reason>", "faults per VT-d fault reason, keyed by the reason in hex (\"0x5\")"},
         {"cosim.impl", "walker.impl rtl or lockstep: who made the walks (no cosim object with tlm)"},
         {"cosim.walks", "walks the RTL walker made (whole run, warm-up included)"},
@@ -804,6 +812,14 @@ void report_text(const ReportInputs &in, std::FILE *out)
     if (c.ats_no_access)
         std::fprintf(out, "ATS translation requests completed with R=W=0 (no translation, not faults) %" PRIu64 "\n",
                      c.ats_no_access);
+    if (in.cfg->iommu.iotlb_prefetch != IMS_PF_NONE) {
+        const ims_pf_stats &p = c.pf;
+        std::fprintf(out, "IOTLB prefetch %s: %" PRIu64 " candidates (%" PRIu64 " already cached), %" PRIu64
+                          " walks, %" PRIu64 " filled, %" PRIu64 " unmapped; %" PRIu64 " useful, %" PRIu64
+                          " useless; %" PRIu64 " table reads\n",
+                     ims_pf_name(in.cfg->iommu.iotlb_prefetch), p.candidates, p.cached, p.issued, p.filled,
+                     p.unmapped, p.useful, p.useless, p.reads);
+    }
     if (in.cosim)
         text_cosim(out, *in.cosim);
 
@@ -916,6 +932,10 @@ bool report_json(const ReportInputs &in, ims_outfile *out, std::string *err)
     o.f("  \"fault_queue\": {\"records\": %" PRIu64 ", \"dropped\": %" PRIu64 ", \"suppressed\": %" PRIu64 "},\n",
         c.fault_records, c.fault_dropped, c.fault_suppressed);
     o.f("  \"ats_no_access\": %" PRIu64 ",\n", c.ats_no_access);
+    o.f("  \"iotlb_prefetch\": {\"candidates\": %" PRIu64 ", \"cached\": %" PRIu64 ", \"issued\": %" PRIu64
+        ", \"filled\": %" PRIu64 ", \"unmapped\": %" PRIu64 ", \"useful\": %" PRIu64 ", \"useless\": %" PRIu64
+        ", \"reads\": %" PRIu64 "},\n",
+        c.pf.candidates, c.pf.cached, c.pf.issued, c.pf.filled, c.pf.unmapped, c.pf.useful, c.pf.useless, c.pf.reads);
     if (in.cfg->iommu.miss_classes)
         json_miss_classes(o, in);
     if (in.cosim)

@@ -36,6 +36,7 @@ enum key_type {
     KT_INVPOL, /* uint8_t enum ims_inv_policy: drain, discard */
     KT_WALKER, /* uint8_t enum ims_walker_impl: tlm, rtl, lockstep */
     KT_WAYS,   /* iotlb.ways: uint32_t ways, or "full" (iotlb_ways_full) */
+    KT_PREFETCH, /* uint8_t enum ims_pf by name (iotlb.prefetch) */
 };
 
 
@@ -77,6 +78,8 @@ static const struct key keys[] = {
     {"iotlb.repl", CORE, KT_REPL, F(iommu.iotlb.repl), 0, 0, "", "IOTLB replacement:"},
     {"iotlb.latency", "2", KT_U32, F(iotlb_latency), 0, 1000, "cycles", "IOTLB lookup latency"},
     {"iotlb.ports", "1", KT_U32, F(iotlb_ports), 1, 64, "lookups/cycle", "IOTLB lookups accepted per cycle"},
+    {"iotlb.prefetch", CORE, KT_PREFETCH, F(iommu.iotlb_prefetch), 0, 0, "", "IOTLB prefetch policy on a miss:"},
+    {"iotlb.prefetch_degree", CORE, KT_U8, F(iommu.iotlb_prefetch_degree), 1, IMS_PF_MAX_DEGREE, "pages", "most pages one IOTLB miss may prefetch"},
     CACHE_KEYS("psc.l2", iommu.psc[2], "paging-structure cache for level-2 entries (PDE)"),
     CACHE_KEYS("psc.l3", iommu.psc[3], "paging-structure cache for level-3 entries (PDPE)"),
     CACHE_KEYS("psc.l4", iommu.psc[4], "paging-structure cache for level-4 entries (PML4E)"),
@@ -376,6 +379,15 @@ static int set_key(struct ims_sim_cfg *cfg, const struct key *k, const char *val
         *(uint8_t *)p = (uint8_t)r;
         return 0;
     }
+    case KT_PREFETCH: {
+        int r = ims_pf_from_name(value);
+        if (r < 0) {
+            snprintf(err, errlen, "%s: unknown prefetch policy '%s' (known: %s)", name, value, ims_pf_known());
+            return -1;
+        }
+        *(uint8_t *)p = (uint8_t)r;
+        return 0;
+    }
     case KT_SAGAW:
         if (parse_list(value, sagaw_item, (uint8_t *)p) || !*(uint8_t *)p) {
             snprintf(err, errlen, "%s: '%s' is not a list of widths from 39, 48, 57", name, value);
@@ -586,6 +598,13 @@ static int check_ranges(const struct ims_sim_cfg *cfg, char *err, size_t errlen)
                 return -1;
             }
             continue;
+        case KT_PREFETCH:
+            if (*(const uint8_t *)p >= IMS_PF_COUNT) {
+                snprintf(err, errlen, "%s: %u is not a prefetch policy (known: %s)", k->name, *(const uint8_t *)p,
+                         ims_pf_known());
+                return -1;
+            }
+            continue;
         default: /* KT_BOOL, KT_SAGAW, KT_SLLPS: any value is one (ims_caps_check checks the masks) */
             continue;
         }
@@ -711,6 +730,9 @@ static void format_value(char *buf, size_t len, const struct key *k, const struc
     case KT_REPL:
         snprintf(buf, len, "%s", ims_repl_name(*(const uint8_t *)p));
         return;
+    case KT_PREFETCH:
+        snprintf(buf, len, "%s", ims_pf_name(*(const uint8_t *)p));
+        return;
     case KT_SAGAW: {
         uint8_t m = *(const uint8_t *)p;
         snprintf(buf, len, "%s%s%s%s%s", (m & IMS_SAGAW_39) ? "39" : "",
@@ -771,6 +793,8 @@ void ims_sim_cfg_print(const struct ims_sim_cfg *cfg, void *file)
         fprintf(f, "%-24s = %s  # %s", k->name, v, k->doc);
         if (k->type == KT_REPL)
             fprintf(f, " %s", ims_repl_known());
+        if (k->type == KT_PREFETCH)
+            fprintf(f, " %s", ims_pf_known());
         if (*k->unit)
             fprintf(f, " (%s)", k->unit);
         if (strcmp(v, d))

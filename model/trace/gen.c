@@ -24,6 +24,7 @@
 #include "iommusim/mem.h"
 #include "iommusim/trace.h"
 #include "errf.h"
+#include "ia.h"
 
 #define G_PAGE     UINT64_C(4096)
 #define G_2M       (UINT64_C(1) << 21)
@@ -32,6 +33,12 @@
 #define G_BIG_PA   UINT64_C(0x4000000000) /* 256 GiB: gpu 2 MiB frames and the random footprint */
 
 static const char *const gen_names[IMS_GEN_KIND_COUNT] = {"nic", "nvme", "gpu", "random", "multi"};
+
+/* The --iova-alloc names (model/trace/ia.h), and "lifo, top-down or ring" for messages. */
+#define IMS_IA_NAME_(U, f, n) [IMS_IA_##U] = n,
+static const char *const ia_names[IMS_IA_COUNT] = {IMS_IA_LIST(IMS_IA_NAME_)};
+#undef IMS_IA_NAME_
+static const char ia_known[] = "lifo, top-down or ring";
 
 const char *ims_gen_kind_name(unsigned kind)
 {
@@ -80,7 +87,7 @@ void ims_gen_cfg_default(struct ims_gen_cfg *c, unsigned kind)
 #define K_ALL    (K_NIC | K_NVME | K_GPU | K_RANDOM | K_MULTI)
 #define K_DRV    (K_NIC | K_NVME | K_MULTI)
 
-enum opt_type { OPT_U64, OPT_U32, OPT_UNS, OPT_FRAC, OPT_UNMAP, OPT_ONOFF };
+enum opt_type { OPT_U64, OPT_U32, OPT_UNS, OPT_FRAC, OPT_UNMAP, OPT_ONOFF, OPT_IOVA };
 
 struct gen_opt {
     const char *name;
@@ -102,6 +109,8 @@ static const struct gen_opt opts[] = {
      "strict (page-selective invalidation per unmap, default) or deferred (batched domain flush)"},
     {"flush-batch", K_DRV, OPT_U32, OFF(flush_batch), 1, 65536, "deferred: unmaps per domain flush (default 256)"},
     {"recycle", K_DRV, OPT_ONOFF, OFF(recycle), 0, 0, "on: reuse freed IOVAs first, LIFO (default); off: fresh IOVAs"},
+    {"iova-alloc", K_DRV, OPT_IOVA, OFF(iova_alloc), 0, 0,
+     "IOVA allocation: lifo (= --recycle on), top-down (= --recycle off) or ring (a slot's buffer always at one IOVA; strict only)"},
     {"ring-size", K_NIC, OPT_U32, OFF(ring_size), 8, 4096, "nic: descriptors per rx/tx ring (default 256)"},
     {"buf-size", K_NIC, OPT_U32, OFF(buf_size), 64, 65536, "nic: bytes per packet buffer (default 2048)"},
     {"queue-depth", K_NVME, OPT_U32, OFF(queue_depth), 1, 1024, "nvme: commands in flight (default 64)"},
@@ -195,6 +204,13 @@ int ims_gen_set(struct ims_gen_cfg *c, const char *key, const char *val, char *e
         else
             return ims_errf(err, errlen, "--%s: expected on or off, got '%s'", key, val);
         return 0;
+    case OPT_IOVA:
+        for (unsigned i = 0; i < IMS_IA_COUNT; i++)
+            if (!strcmp(val, ia_names[i])) {
+                *(unsigned *)(void *)p = i + 1;
+                return 0;
+            }
+        return ims_errf(err, errlen, "--%s: expected %s, got '%s'", key, ia_known, val);
     }
     return 0;
 }
@@ -203,6 +219,11 @@ int ims_gen_check(const struct ims_gen_cfg *c, char *err, size_t errlen)
 {
     if (c->kind >= IMS_GEN_KIND_COUNT)
         return ims_errf(err, errlen, "unknown generator %u", c->kind);
+    if (c->iova_alloc > IMS_IA_COUNT)
+        return ims_errf(err, errlen, "--iova-alloc: unknown strategy %u", c->iova_alloc);
+    if (c->iova_alloc == 1 + IMS_IA_RING && !c->strict)
+        return ims_errf(err, errlen, "--iova-alloc ring needs --unmap strict: a deferred unmap frees the slot's IOVA "
+                                     "only at the flush, after the slot has been reused");
     if (c->count == 0)
         return ims_errf(err, errlen, "--count is required (number of DMA records, >= 1)");
     if (!(c->warmup >= 0.0 && c->warmup < 1.0))
@@ -278,6 +299,11 @@ static void cfg_describe(const struct ims_gen_cfg *c, char *buf, size_t len)
         case OPT_FRAC: snprintf(v, sizeof v, "%g", *(const double *)(const void *)p); break;
         case OPT_UNMAP: snprintf(v, sizeof v, "%s", *(const bool *)(const void *)p ? "strict" : "deferred"); break;
         case OPT_ONOFF: snprintf(v, sizeof v, "%s", *(const bool *)(const void *)p ? "on" : "off"); break;
+        case OPT_IOVA: /* only when given: traces generated without it keep their header */
+            if (!*(const unsigned *)(const void *)p)
+                continue;
+            snprintf(v, sizeof v, "%s", ia_names[*(const unsigned *)(const void *)p - 1]);
+            break;
         }
         n += (size_t)snprintf(buf + n, len - n, " --%s %s", o->name, v);
     }
@@ -380,29 +406,24 @@ static uint64_t data_pa(struct gen *g, uint64_t pages)
     return G_DATA_PA + (rng_below(g, G_DATA_PGS - pages) << 12);
 }
 
-/* ---- IOVA allocator: fixed-size units in [base, base + n*unit), handed out
- * top-down like Linux's allocator; freed units are reused LIFO when
- * recycling (as its per-CPU caches do), else the cursor keeps moving and
- * wraps, skipping units still in use. */
+/* ---- IOVA allocator: fixed-size units in [base, base + n*unit), handed
+ * out by the --iova-alloc strategy (model/trace/ia.h, one file each): lifo
+ * (--recycle on, the default), top-down (--recycle off) or ring. */
 struct galloc {
-    uint64_t base, unit, n;
-    uint64_t cursor;   /* next unit to try, counting down */
-    uint8_t *used;     /* bitmap: mapped or held on the recycle stack */
-    uint64_t *stack;
-    size_t nstack, cap;
-    bool recycle;
+    struct ims_ia_state ia;
 };
 
 static int ga_init(struct gen *g, struct galloc *a, uint64_t base, uint64_t span, uint64_t unit)
 {
     memset(a, 0, sizeof *a);
-    a->base = base;
-    a->unit = unit;
-    a->n = span / unit;
-    a->cursor = a->n - 1;
-    a->recycle = g->cfg->recycle;
-    a->used = calloc((size_t)(a->n + 7) / 8, 1);
-    if (!a->used) {
+    const unsigned ia = g->cfg->iova_alloc;
+    a->ia.strategy = ia ? ia - 1 : g->cfg->recycle ? IMS_IA_LIFO : IMS_IA_TOPDOWN;
+    a->ia.base = base;
+    a->ia.unit = unit;
+    a->ia.n = span / unit;
+    a->ia.cursor = a->ia.n - 1;
+    a->ia.used = calloc((size_t)(a->ia.n + 7) / 8, 1);
+    if (!a->ia.used) {
         snprintf(g->err, sizeof g->err, "out of memory");
         g->failed = true;
         return -1;
@@ -412,49 +433,27 @@ static int ga_init(struct gen *g, struct galloc *a, uint64_t base, uint64_t span
 
 static void ga_free_all(struct galloc *a)
 {
-    free(a->used);
-    free(a->stack);
+    free(a->ia.used);
+    free(a->ia.stack);
 }
 
-static uint64_t ga_alloc(struct gen *g, struct galloc *a)
+/* The IOVA of a buffer for ring slot `slot` (the ring strategy's key). */
+static uint64_t ga_alloc(struct gen *g, struct galloc *a, uint64_t slot)
 {
-    if (a->nstack)
-        return a->stack[--a->nstack];
-    for (uint64_t tries = 0; tries < a->n; tries++) {
-        uint64_t u = a->cursor;
-        a->cursor = u ? u - 1 : a->n - 1;
-        if (!(a->used[u >> 3] & (1u << (u & 7)))) {
-            a->used[u >> 3] |= (uint8_t)(1u << (u & 7));
-            return a->base + u * a->unit;
-        }
-    }
-    if (!g->failed) {
-        snprintf(g->err, sizeof g->err, "IOVA space exhausted (%llu units of %llu bytes)", (unsigned long long)a->n,
-                 (unsigned long long)a->unit);
+    bool ok = true;
+    uint64_t iova = ims_ia_alloc(&a->ia, slot, &ok);
+    if (!ok && !g->failed) {
+        snprintf(g->err, sizeof g->err, "IOVA space exhausted (%llu units of %llu bytes)", (unsigned long long)a->ia.n,
+                 (unsigned long long)a->ia.unit);
         g->failed = true;
     }
-    return a->base;
+    return iova;
 }
 
 static void ga_free(struct gen *g, struct galloc *a, uint64_t iova)
 {
-    uint64_t u = (iova - a->base) / a->unit;
-    if (a->recycle) {
-        if (a->nstack == a->cap) {
-            size_t nc = a->cap ? 2 * a->cap : 64;
-            uint64_t *ns = realloc(a->stack, nc * sizeof *ns);
-            if (!ns) {
-                snprintf(g->err, sizeof g->err, "out of memory");
-                g->failed = true;
-                return;
-            }
-            a->stack = ns;
-            a->cap = nc;
-        }
-        a->stack[a->nstack++] = iova; /* stays marked used while on the stack */
-    } else {
-        a->used[u >> 3] &= (uint8_t)~(1u << (u & 7));
-    }
+    (void)g;
+    ims_ia_free(&a->ia, iova);
 }
 
 /* A domain and its pending (deferred) unmaps. */
@@ -552,7 +551,7 @@ static void gen_nic(struct gen *g)
     map(g, d.did, rx_ring, rx_ring_pa, ring_bytes, IMS_PERM_RW);
     map(g, d.did, tx_ring, tx_ring_pa, ring_bytes, IMS_PERM_RW);
     for (uint32_t i = 0; i < n; i++) {
-        rx_iova[i] = ga_alloc(g, &a);
+        rx_iova[i] = ga_alloc(g, &a, i);
         rx_pa[i] = data_pa(g, buf_map / G_PAGE);
         map(g, d.did, rx_iova[i], rx_pa[i], buf_map, IMS_PERM_W);
     }
@@ -567,7 +566,7 @@ static void gen_nic(struct gen *g)
             dma(g, rid, rx_iova[s], len, true, rx_pa[s]);
             dma(g, rid, rx_ring + s * 16, 16, true, rx_ring_pa + s * 16);
             unmap(g, &d, &a, rx_iova[s], buf_map);
-            rx_iova[s] = ga_alloc(g, &a);
+            rx_iova[s] = ga_alloc(g, &a, s);
             rx_pa[s] = data_pa(g, buf_map / G_PAGE);
             map(g, d.did, rx_iova[s], rx_pa[s], buf_map, IMS_PERM_W);
         } else {
@@ -578,7 +577,7 @@ static void gen_nic(struct gen *g)
             if (tx_map[t])
                 unmap(g, &d, &a, tx_iova[t], buf_map);
             uint64_t len = 64 + rng_below(g, c->buf_size - 63);
-            tx_iova[t] = ga_alloc(g, &a);
+            tx_iova[t] = ga_alloc(g, &a, (uint64_t)n + t);
             tx_pa[t] = data_pa(g, buf_map / G_PAGE);
             tx_map[t] = 1;
             map(g, d.did, tx_iova[t], tx_pa[t], buf_map, IMS_PERM_R);
@@ -653,13 +652,13 @@ static void gen_nvme(struct gen *g)
             break;
         /* Submission: map, then the device fetches the command and its list. */
         rd[s] = rng_below(g, 10) < 7;
-        iova[s] = ga_alloc(g, &data);
+        iova[s] = ga_alloc(g, &data, s);
         for (uint32_t p = 0; p < npg; p++) {
             spa[p] = data_pa(g, 1);
             map(g, d.did, iova[s] + p * G_PAGE, spa[p], G_PAGE, rd[s] ? IMS_PERM_W : IMS_PERM_R);
         }
         if (prp) {
-            list_iova[s] = ga_alloc(g, &lists);
+            list_iova[s] = ga_alloc(g, &lists, s);
             list_pa[s] = data_pa(g, 1);
             map(g, d.did, list_iova[s], list_pa[s], G_PAGE, IMS_PERM_R);
         }
@@ -795,7 +794,7 @@ static void gen_multi(struct gen *g)
         struct galloc *a = &al[dev_dom[i]];
         if (!s_size[s]) {
             s_size[s] = 512 * (1 + rng_below(g, MULTI_UNIT / 512));
-            s_iova[s] = ga_alloc(g, a);
+            s_iova[s] = ga_alloc(g, a, s);
             s_pa[s] = data_pa(g, round_page(s_size[s]) / G_PAGE);
             map(g, d->did, s_iova[s], s_pa[s], round_page(s_size[s]), IMS_PERM_RW);
         }

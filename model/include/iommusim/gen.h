@@ -50,6 +50,7 @@ struct ims_gen_cfg {
     bool strict;           /* nic/nvme/multi: strict unmap (default) or deferred */
     uint32_t flush_batch;  /* deferred: unmaps per domain flush (default 256) */
     bool recycle;          /* nic/nvme/multi: reuse freed IOVAs first, LIFO (default on) */
+    unsigned iova_alloc;   /* nic/nvme/multi: 0: as recycle says; else 1 + the --iova-alloc strategy (model/trace/ia.h) */
     uint32_t ring_size;    /* nic: descriptors per ring (default 256) */
     uint32_t buf_size;     /* nic: bytes per packet buffer (default 2048) */
     uint32_t queue_depth;  /* nvme: commands in flight (default 64) */

@@ -27,6 +27,7 @@
 
 #include "iommusim/cache.h"
 #include "iommusim/mem.h"
+#include "iommusim/prefetch.h"
 #include "iommusim/vtd.h"
 
 #ifdef __cplusplus
@@ -56,6 +57,11 @@ struct ims_iommu_cfg {
     uint64_t fq_base;                          /* fault queue base PA (16-byte records) */
     uint32_t fq_records;                       /* fault queue size; 0 = caps.nfr */
     bool miss_classes; /* classify every miss of every cache, count IOTLB lookups per domain and requester id */
+    /* IOTLB prefetching (iotlb.prefetch; model/core/prefetch.c): the policy,
+     * enum ims_pf (IMS_PF_NONE, the default: none), and the most pages one
+     * miss may prefetch (1..IMS_PF_MAX_DEGREE; 0 means 1). Legacy mode only. */
+    uint8_t iotlb_prefetch;
+    uint8_t iotlb_prefetch_degree;
     /* Scalable mode (VT-d 3.4.3): what RTADDR_REG.TTM = 01b selects on
      * hardware; here the mode an instance starts in (docs/vtd.md, "Scalable
      * mode"), which ims_iommu_set_scalable() switches. Off: legacy mode,
@@ -200,6 +206,7 @@ struct ims_stats {
         uint64_t inv_pasid_cache, inv_piotlb;         /* PASID-cache and PASID-based IOTLB commands */
         struct ims_cache_stats pasid_cache;
     } sm;
+    struct ims_pf_stats pf; /* IOTLB prefetching (iotlb.prefetch): all 0 with none */
 };
 /* out = a - b, field by field (e.g. end minus end-of-warm-up). */
 void ims_stats_sub(struct ims_stats *out, const struct ims_stats *a, const struct ims_stats *b);
@@ -407,6 +414,22 @@ void ims_fq_get(const struct ims_iommu *mmu, struct ims_fq_state *st);
 size_t ims_fq_drain(struct ims_iommu *mmu, struct ims_mem *mem, struct ims_fault_record *out, size_t max);
 void ims_fq_clear_overflow(struct ims_iommu *mmu);
 
+/* The prefetch walks of the last demand walk (iotlb.prefetch), in order,
+ * for a timing layer (docs/timing.md, "IOTLB prefetch"): valid until the
+ * next translation. NULL when the IOMMU prefetches nothing. */
+struct ims_pf_walk {
+    uint64_t iova;   /* the page walked (4 KiB aligned) */
+    uint16_t did;
+    uint8_t shift;   /* page size filled (filled only) */
+    uint8_t filled;  /* 1: a translation was inserted; 0: none found */
+    uint8_t n_reads; /* paging-entry reads, addresses in pa[] */
+    uint64_t pa[IMS_MAX_LEVELS];
+};
+struct ims_pf_log {
+    unsigned n;
+    struct ims_pf_walk w[IMS_PF_MAX_DEGREE];
+};
+const struct ims_pf_log *ims_iommu_pf_log(const struct ims_iommu *mmu);
 const struct ims_stats *ims_iommu_stats(struct ims_iommu *mmu);
 void ims_iommu_stats_reset(struct ims_iommu *mmu);
 

@@ -1,0 +1,404 @@
+/* IOTLB prefetching (iotlb.prefetch): for each policy, what a hand-built
+ * miss sequence makes it insert; that only pages the tables map are
+ * inserted (with the permissions they grant); that invalidation removes
+ * prefetched entries and counts them useless; that eviction counts them
+ * useless; the statistics' identities; names and configuration errors. */
+#include <check.h>
+#include "ims_check.h"
+#include <string.h>
+
+#include "core_fx.h"
+
+#define RID 0x0010u
+#define RID2 0x0020u
+#define DID 1u
+#define PAGE(n) ((uint64_t)(n) << 12)
+#define PA(n) (UINT64_C(0x40000000) + ((uint64_t)(n) << 12))
+
+static void open_pf(struct fx *f, unsigned policy, unsigned degree, uint32_t sets, uint32_t ways)
+{
+    struct ims_iommu_cfg cfg;
+    fx_cfg(&cfg);
+    cfg.iotlb_prefetch = (uint8_t)policy;
+    cfg.iotlb_prefetch_degree = (uint8_t)degree;
+    cfg.iotlb.sets = sets;
+    cfg.iotlb.ways = ways;
+    fx_open(f, &cfg);
+    ck_assert_int_eq(ims_tb_domain_create(f->tb, DID, 4), 0);
+    ck_assert_int_eq(ims_tb_attach(f->tb, RID, DID, IMS_TT_UNTRANSLATED, false), 0);
+    ck_assert_int_eq(ims_tb_attach(f->tb, RID2, DID, IMS_TT_UNTRANSLATED, false), 0);
+}
+
+static void map(struct fx *f, unsigned page, unsigned perm)
+{
+    ck_assert_int_eq(ims_tb_map(f->tb, DID, PAGE(page), PA(page), 0x1000, perm), 0);
+}
+
+/* Translates page n (read unless told) from `rid`; returns whether it hit the IOTLB. */
+static bool touch_rid(struct fx *f, uint16_t rid, unsigned page, unsigned access)
+{
+    struct ims_xlate x;
+    int r = fx_xlate(f, rid, PAGE(page) + 0x10, access, &x);
+    ck_assert_int_eq(r, 0);
+    ck_assert_uint_eq(x.pa, PA(page) + 0x10); /* a prefetched entry holds the tables' translation */
+    return (x.flags & IMS_XLATE_IOTLB_HIT) != 0;
+}
+static bool touch(struct fx *f, unsigned page) { return touch_rid(f, RID, page, IMS_PERM_R); }
+
+static const struct ims_pf_stats *pfs(struct fx *f) { return &ims_iommu_stats(f->mmu)->pf; }
+
+/* The identities docs/stats.md states. */
+static void identities(struct fx *f)
+{
+    const struct ims_pf_stats *p = pfs(f);
+    ck_assert_uint_eq(p->candidates, p->cached + p->issued);
+    ck_assert_uint_eq(p->issued, p->filled + p->unmapped);
+    ck_assert_uint_le(p->useful + p->useless, p->filled);
+}
+
+/* Flushes the domain's IOTLB entries (the prefetcher's history stays). */
+static void flush(struct fx *f) { ims_inv_iotlb(f->mmu, IMS_INV_DOMAIN, DID, 0, 0, false); }
+
+START_TEST(none_does_nothing)
+{
+    struct fx f;
+    open_pf(&f, IMS_PF_NONE, 4, 64, 8);
+    for (unsigned p = 0; p < 8; p++)
+        map(&f, p, IMS_PERM_RW);
+    ck_assert_ptr_null(ims_iommu_pf_log(f.mmu));
+    ck_assert(!touch(&f, 0));
+    ck_assert(!touch(&f, 1)); /* nothing was prefetched */
+    const struct ims_pf_stats *p = pfs(&f), zero = {0};
+    ck_assert_int_eq(memcmp(p, &zero, sizeof zero), 0);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(next_page_inserts_the_following_pages)
+{
+    struct fx f;
+    open_pf(&f, IMS_PF_NEXT_PAGE, 3, 64, 8);
+    for (unsigned p = 0x10; p < 0x20; p++)
+        map(&f, p, IMS_PERM_RW);
+    ck_assert(!touch(&f, 0x10));
+    const struct ims_pf_log *log = ims_iommu_pf_log(f.mmu);
+    ck_assert_ptr_nonnull(log);
+    ck_assert_uint_eq(log->n, 3);
+    for (unsigned i = 0; i < 3; i++) {
+        ck_assert_uint_eq(log->w[i].iova, PAGE(0x11 + i));
+        ck_assert_uint_eq(log->w[i].filled, 1);
+        ck_assert_uint_eq(log->w[i].n_reads, 1); /* the PDE cache holds the level-2 table: one read each */
+    }
+    ck_assert_uint_eq(pfs(&f)->issued, 3);
+    ck_assert_uint_eq(pfs(&f)->filled, 3);
+    ck_assert_uint_eq(pfs(&f)->reads, 3);
+    ck_assert_uint_eq(ims_iommu_stats(f.mmu)->walks, 1); /* prefetch walks are not demand walks */
+    ck_assert(touch(&f, 0x11));
+    ck_assert(touch(&f, 0x12));
+    ck_assert(touch(&f, 0x13));
+    ck_assert_uint_eq(pfs(&f)->useful, 3);
+    ck_assert(touch(&f, 0x11)); /* a second hit is not counted again */
+    ck_assert_uint_eq(pfs(&f)->useful, 3);
+    ck_assert(!touch(&f, 0x14)); /* beyond the degree: a miss, which prefetches 0x15..0x17 */
+    ck_assert_uint_eq(pfs(&f)->issued, 6);
+    ck_assert(touch(&f, 0x15));
+    identities(&f);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(unmapped_pages_are_never_inserted)
+{
+    struct fx f;
+    open_pf(&f, IMS_PF_NEXT_PAGE, 4, 64, 8);
+    map(&f, 0x10, IMS_PERM_RW);
+    map(&f, 0x12, IMS_PERM_RW); /* 0x11, 0x13, 0x14 not mapped */
+    ck_assert(!touch(&f, 0x10));
+    const struct ims_pf_stats *p = pfs(&f);
+    ck_assert_uint_eq(p->issued, 4);
+    ck_assert_uint_eq(p->filled, 1);
+    ck_assert_uint_eq(p->unmapped, 3);
+    ck_assert_uint_eq(ims_iommu_stats(f.mmu)->iotlb.fills, 2); /* the demand fill and 0x12 */
+    ck_assert_uint_eq(ims_iommu_stats(f.mmu)->faults, 0);       /* a prefetch records no fault */
+    struct ims_xlate x;
+    ck_assert_int_ne(fx_xlate(&f, RID, PAGE(0x11), IMS_PERM_R, &x), 0); /* still a fault, not a hit */
+    ck_assert_uint_eq(x.flags & IMS_XLATE_IOTLB_HIT, 0);
+    ck_assert(touch(&f, 0x12));
+    identities(&f);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(prefetch_keeps_the_mapping_permissions)
+{
+    struct fx f;
+    open_pf(&f, IMS_PF_NEXT_PAGE, 1, 64, 8);
+    map(&f, 0x10, IMS_PERM_RW);
+    map(&f, 0x11, IMS_PERM_W); /* write-only, as a DMA_FROM_DEVICE buffer */
+    ck_assert(!touch(&f, 0x10));
+    ck_assert_uint_eq(pfs(&f)->filled, 1);
+    struct ims_xlate x;
+    ck_assert_int_eq(fx_xlate(&f, RID, PAGE(0x11), IMS_PERM_R, &x), IMS_FR_READ); /* denied from the cached entry */
+    ck_assert_uint_ne(x.flags & IMS_XLATE_IOTLB_HIT, 0);
+    ck_assert(touch_rid(&f, RID, 0x11, IMS_PERM_W));
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(invalidation_removes_prefetched_entries)
+{
+    struct fx f;
+    open_pf(&f, IMS_PF_NEXT_PAGE, 2, 64, 8);
+    for (unsigned p = 0x10; p < 0x13; p++)
+        map(&f, p, IMS_PERM_RW);
+    ck_assert(!touch(&f, 0x10));
+    ck_assert_uint_eq(pfs(&f)->filled, 2);
+    /* A strict unmap of 0x11: table entry cleared, page-selective invalidation. */
+    ck_assert_int_eq(ims_tb_unmap(f.tb, DID, PAGE(0x11), 0x1000), 0);
+    ck_assert_uint_ge(ims_inv_iotlb(f.mmu, IMS_INV_PAGE, DID, PAGE(0x11), 0, false), 1); /* with the PSC entries */
+    ck_assert_uint_eq(pfs(&f)->useless, 1);
+    struct ims_xlate x;
+    ck_assert_int_ne(fx_xlate(&f, RID, PAGE(0x11), IMS_PERM_R, &x), 0); /* gone: the walk finds it unmapped */
+    ck_assert_uint_eq(x.flags & IMS_XLATE_IOTLB_HIT, 0);
+    /* A domain flush removes the other one (0x12), also unused. */
+    flush(&f);
+    ck_assert_uint_eq(pfs(&f)->useless, 2);
+    ck_assert(!touch(&f, 0x12));
+    identities(&f);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(eviction_counts_useless)
+{
+    struct fx f;
+    open_pf(&f, IMS_PF_NEXT_PAGE, 1, 1, 2); /* one set of two ways, LRU */
+    for (unsigned p = 0; p < 8; p++)
+        map(&f, p, IMS_PERM_RW);
+    ck_assert(!touch(&f, 0)); /* holds 0, 1 (prefetched) */
+    ck_assert(!touch(&f, 4)); /* fills 4 over 0, then prefetches 5 over 1: unused */
+    ck_assert_uint_eq(pfs(&f)->useless, 1);
+    ck_assert(touch(&f, 5));
+    ck_assert_uint_eq(pfs(&f)->useful, 1);
+    identities(&f);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(cached_candidates_are_not_walked)
+{
+    struct fx f;
+    open_pf(&f, IMS_PF_NEXT_PAGE, 2, 64, 8);
+    for (unsigned p = 0; p < 4; p++)
+        map(&f, p, IMS_PERM_RW);
+    ck_assert(!touch(&f, 2)); /* prefetches 3 (4 is unmapped) */
+    ck_assert(!touch(&f, 1)); /* candidates 2, 3: both cached */
+    const struct ims_pf_stats *p = pfs(&f);
+    ck_assert_uint_eq(p->candidates, 4);
+    ck_assert_uint_eq(p->cached, 2);
+    ck_assert_uint_eq(p->issued, 2);
+    ck_assert_uint_eq(p->unmapped, 1);
+    identities(&f);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(stride_needs_the_stride_twice)
+{
+    struct fx f;
+    open_pf(&f, IMS_PF_STRIDE, 2, 64, 8);
+    for (unsigned p = 0; p < 32; p++)
+        map(&f, p, IMS_PERM_RW);
+    ck_assert(!touch(&f, 0));
+    ck_assert(!touch(&f, 3)); /* stride 3 once: nothing yet */
+    ck_assert_uint_eq(pfs(&f)->candidates, 0);
+    ck_assert(!touch_rid(&f, RID2, 9, IMS_PERM_R)); /* another device's miss does not break RID's stream */
+    ck_assert(!touch(&f, 6)); /* 3 again: 9 (cached by RID2's miss), 12 */
+    ck_assert_uint_eq(pfs(&f)->candidates, 2);
+    ck_assert_uint_eq(pfs(&f)->cached, 1);
+    ck_assert(touch(&f, 12));
+    ck_assert(!touch(&f, 7)); /* stride 1 once: nothing */
+    ck_assert_uint_eq(pfs(&f)->candidates, 2);
+    identities(&f);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(ring_replays_the_device_order)
+{
+    struct fx f;
+    open_pf(&f, IMS_PF_RING, 2, 64, 8);
+    static const unsigned ring[] = {0x105, 0x2a0, 0x031, 0x3ff, 0x177};
+    for (unsigned i = 0; i < 5; i++)
+        map(&f, ring[i], IMS_PERM_RW);
+    for (unsigned i = 0; i < 5; i++)
+        ck_assert(!touch(&f, ring[i]));
+    ck_assert_uint_eq(pfs(&f)->candidates, 0); /* first time round: nothing known */
+    flush(&f);
+    ck_assert(!touch(&f, ring[0])); /* names the two that followed it */
+    ck_assert(touch(&f, ring[1]));
+    ck_assert(touch(&f, ring[2]));
+    ck_assert(!touch(&f, ring[3])); /* a miss again: names 0x177, then ring[0] (cached: not walked) */
+    ck_assert(touch(&f, ring[4]));
+    ck_assert_uint_eq(pfs(&f)->useful, 3);
+    identities(&f);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(markov_names_the_successors)
+{
+    struct fx f;
+    open_pf(&f, IMS_PF_MARKOV, 4, 64, 8);
+    static const unsigned pg[] = {0x50, 0x9, 0x77, 0x123};
+    for (unsigned i = 0; i < 4; i++)
+        map(&f, pg[i], IMS_PERM_RW);
+    ck_assert(!touch(&f, 0x50));
+    ck_assert(!touch(&f, 0x9)); /* 0x50 -> 0x9 */
+    flush(&f);
+    ck_assert(!touch(&f, 0x50)); /* names 0x9 */
+    ck_assert(touch(&f, 0x9));
+    flush(&f);
+    ck_assert(!touch(&f, 0x77)); /* the previous miss was 0x50 (hits are not misses): 0x50 -> 0x77 */
+    flush(&f);
+    ck_assert(!touch(&f, 0x50)); /* names 0x77 (most recent) and 0x9: at most 2 although the degree is 4 */
+    const struct ims_pf_log *log = ims_iommu_pf_log(f.mmu);
+    ck_assert_uint_eq(log->n, 2);
+    ck_assert_uint_eq(log->w[0].iova, PAGE(0x77));
+    ck_assert_uint_eq(log->w[1].iova, PAGE(0x9));
+    identities(&f);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(distance_predicts_from_distances)
+{
+    struct fx f;
+    open_pf(&f, IMS_PF_DISTANCE, 2, 64, 8);
+    for (unsigned p = 0; p < 64; p++)
+        map(&f, p, IMS_PERM_RW);
+    ck_assert(!touch(&f, 0));
+    ck_assert(!touch(&f, 1));  /* distance 1 */
+    ck_assert(!touch(&f, 3));  /* 2 after 1 */
+    ck_assert(!touch(&f, 10)); /* 7 after 2 */
+    ck_assert_uint_eq(pfs(&f)->candidates, 0);
+    ck_assert(!touch(&f, 11)); /* distance 1: 2 followed it: names 13 */
+    ck_assert_uint_eq(pfs(&f)->candidates, 1);
+    ck_assert(touch(&f, 13));
+    identities(&f);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(recency_names_stack_neighbours)
+{
+    struct fx f;
+    open_pf(&f, IMS_PF_RECENCY, 1, 1, 2); /* one set of two ways, LRU */
+    for (unsigned p = 0; p < 8; p++)
+        map(&f, p, IMS_PERM_RW);
+    ck_assert(!touch(&f, 0));
+    ck_assert(!touch(&f, 1));
+    ck_assert(!touch(&f, 2)); /* evicts 0: stack 0 */
+    ck_assert(!touch(&f, 3)); /* evicts 1: stack 1, 0 */
+    ck_assert_uint_eq(pfs(&f)->candidates, 0);
+    ck_assert(!touch(&f, 0)); /* evicts 2; 0's newer neighbour is 1 */
+    const struct ims_pf_log *log = ims_iommu_pf_log(f.mmu);
+    ck_assert_uint_eq(log->n, 1);
+    ck_assert_uint_eq(log->w[0].iova, PAGE(1));
+    ck_assert(touch(&f, 1));
+    ck_assert(!touch(&f, 5)); /* a page never evicted: nothing */
+    ck_assert_uint_eq(pfs(&f)->candidates, 1);
+    identities(&f);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(recency_newer_neighbour_first)
+{
+    struct fx f;
+    open_pf(&f, IMS_PF_RECENCY, 1, 1, 2); /* one set of two ways, LRU */
+    for (unsigned p = 0; p < 8; p++)
+        map(&f, p, IMS_PERM_RW);
+    for (unsigned p = 0; p < 5; p++)
+        ck_assert(!touch(&f, p)); /* evicts 0, 1, 2: stack 2, 1, 0 */
+    ck_assert(!touch(&f, 1));     /* evicts 3 (stack 3, 2, 1, 0); 1's neighbours: 2 (newer), 0 (older) */
+    const struct ims_pf_log *log = ims_iommu_pf_log(f.mmu);
+    ck_assert_uint_eq(log->n, 1); /* degree 1: the newer one */
+    ck_assert_uint_eq(log->w[0].iova, PAGE(2));
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(names_and_errors)
+{
+    ck_assert_int_eq(ims_pf_from_name("none"), IMS_PF_NONE);
+    ck_assert_int_eq(ims_pf_from_name("next-page"), IMS_PF_NEXT_PAGE);
+    ck_assert_int_eq(ims_pf_from_name("recency"), IMS_PF_RECENCY);
+    ck_assert_int_eq(ims_pf_from_name("next_page"), -1);
+    ck_assert_int_eq(ims_pf_from_name(NULL), -1);
+    ck_assert_str_eq(ims_pf_name(IMS_PF_RING), "ring");
+    ck_assert_str_eq(ims_pf_name(200), "unknown");
+    ck_assert_str_eq(ims_pf_known(), "none, next-page, stride, ring, markov, distance, recency");
+    struct ims_iommu_cfg cfg;
+    fx_cfg(&cfg);
+    struct ims_mem *mem = ims_mem_create();
+    char err[256] = "";
+    cfg.iotlb_prefetch = IMS_PF_COUNT;
+    ck_assert_ptr_null(ims_iommu_create(&cfg, &ims_mem_direct_ops, mem, err, sizeof err));
+    ck_assert_msg(strstr(err, "iotlb_prefetch") && strstr(err, "not a prefetch policy"), "%s", err);
+    cfg.iotlb_prefetch = IMS_PF_NEXT_PAGE;
+    cfg.iotlb_prefetch_degree = IMS_PF_MAX_DEGREE + 1;
+    ck_assert_ptr_null(ims_iommu_create(&cfg, &ims_mem_direct_ops, mem, err, sizeof err));
+    ck_assert_msg(strstr(err, "iotlb_prefetch_degree"), "%s", err);
+    cfg.iotlb_prefetch_degree = 1;
+    cfg.sm.enabled = true;
+    ck_assert_ptr_null(ims_iommu_create(&cfg, &ims_mem_direct_ops, mem, err, sizeof err));
+    ck_assert_msg(strstr(err, "legacy mode only"), "%s", err);
+    ims_mem_destroy(mem);
+}
+END_TEST
+
+START_TEST(stats_subtract)
+{
+    struct fx f;
+    open_pf(&f, IMS_PF_NEXT_PAGE, 2, 64, 8);
+    for (unsigned p = 0; p < 8; p++)
+        map(&f, p, IMS_PERM_RW);
+    ck_assert(!touch(&f, 0));
+    struct ims_stats *a = malloc(sizeof *a), *d = malloc(sizeof *d);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(d);
+    *a = *ims_iommu_stats(f.mmu);
+    ck_assert(!touch(&f, 3));
+    ims_stats_sub(d, ims_iommu_stats(f.mmu), a);
+    ck_assert_uint_eq(d->pf.issued, 2);
+    ck_assert_uint_eq(d->pf.filled, 2);
+    ck_assert_uint_eq(d->pf.reads, 2);
+    free(a);
+    free(d);
+    fx_close(&f);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("prefetch");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, none_does_nothing);
+    tcase_add_test(tc, next_page_inserts_the_following_pages);
+    tcase_add_test(tc, unmapped_pages_are_never_inserted);
+    tcase_add_test(tc, prefetch_keeps_the_mapping_permissions);
+    tcase_add_test(tc, invalidation_removes_prefetched_entries);
+    tcase_add_test(tc, eviction_counts_useless);
+    tcase_add_test(tc, cached_candidates_are_not_walked);
+    tcase_add_test(tc, stride_needs_the_stride_twice);
+    tcase_add_test(tc, ring_replays_the_device_order);
+    tcase_add_test(tc, markov_names_the_successors);
+    tcase_add_test(tc, distance_predicts_from_distances);
+    tcase_add_test(tc, recency_names_stack_neighbours);
+    tcase_add_test(tc, recency_newer_neighbour_first);
+    tcase_add_test(tc, names_and_errors);
+    tcase_add_test(tc, stats_subtract);
+    suite_add_tcase(s, tc);
+    return ims_check_run(s);
+}
