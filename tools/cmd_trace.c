@@ -37,7 +37,7 @@ static void usage_trace(FILE *f)
                "  convert [--from FORMAT] IN OUT  convert between text, binary and zstd (by OUT's suffix),\n"
                "                                or from a QEMU VT-d log (--from qemu-vtd)\n"
                "  validate FILE                 replay functionally and check every DMA and record\n"
-               "  gen KIND --count N [options] OUT  synthetic trace: nic, nvme, gpu, random, multi\n"
+               "  gen KIND --count N [options] OUT  synthetic trace: nic, nvme, gpu, random, multi, calib\n"
                "\n"
                "Trace forms: .itr (binary), .itr.zst (zstd-compressed binary), .itt/.txt (text);\n"
                "readers detect the form from the file's first bytes. See docs/trace-format.md.\n"
@@ -845,6 +845,7 @@ static void usage_gen(FILE *f)
                "  gpu     bulk streams over a large footprint mapped with 2 MiB pages\n"
                "  random  uniform accesses over a footprint of 4 KiB pages (IOTLB worst case)\n"
                "  multi   many devices and domains, two devices behind a PCIe-to-PCI bridge\n"
+               "  calib   --from RECORDING: its footprint, reuse distances and unmap shape\n"
                "\n"
                "options (--name VALUE or --name=VALUE; sizes take k/m/g suffixes):\n");
     ims_gen_help(f);
@@ -864,7 +865,8 @@ static int cmd_gen(int argc, char **argv)
     }
     int kind = ims_gen_kind_from_name(argv[1]);
     if (kind < 0) {
-        fprintf(stderr, "iommusim trace gen: unknown KIND '%s' (expected nic, nvme, gpu, random or multi)\n", argv[1]);
+        fprintf(stderr, "iommusim trace gen: unknown KIND '%s' (expected nic, nvme, gpu, random, multi or calib)\n",
+                argv[1]);
         return EXIT_USAGE;
     }
     struct ims_gen_cfg cfg;

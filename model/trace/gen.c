@@ -24,6 +24,7 @@
 #include "iommusim/mem.h"
 #include "iommusim/trace.h"
 #include "errf.h"
+#include "gen_calib.h"
 #include "ia.h"
 
 #define G_PAGE     UINT64_C(4096)
@@ -32,7 +33,7 @@
 #define G_DATA_PGS (UINT64_C(4) << 20)   /* 16 GiB of 4 KiB frames */
 #define G_BIG_PA   UINT64_C(0x4000000000) /* 256 GiB: gpu 2 MiB frames and the random footprint */
 
-static const char *const gen_names[IMS_GEN_KIND_COUNT] = {"nic", "nvme", "gpu", "random", "multi"};
+static const char *const gen_names[IMS_GEN_KIND_COUNT] = {"nic", "nvme", "gpu", "random", "multi", "calib"};
 
 /* The --iova-alloc names (model/trace/ia.h), and "lifo, top-down or ring" for messages. */
 #define IMS_IA_NAME_(U, f, n) [IMS_IA_##U] = n,
@@ -75,6 +76,7 @@ void ims_gen_cfg_default(struct ims_gen_cfg *c, unsigned kind)
     c->streams = 4;
     c->devices = 8;
     c->domains = 4;
+    c->gap = kind == IMS_GEN_CALIB ? 0 : c->gap; /* calib: 0 = the recording's mean gap */
 }
 
 /* ---- Options ---- */
@@ -84,10 +86,11 @@ void ims_gen_cfg_default(struct ims_gen_cfg *c, unsigned kind)
 #define K_GPU    (1u << IMS_GEN_GPU)
 #define K_RANDOM (1u << IMS_GEN_RANDOM)
 #define K_MULTI  (1u << IMS_GEN_MULTI)
-#define K_ALL    (K_NIC | K_NVME | K_GPU | K_RANDOM | K_MULTI)
+#define K_CALIB  (1u << IMS_GEN_CALIB)
+#define K_ALL    (K_NIC | K_NVME | K_GPU | K_RANDOM | K_MULTI | K_CALIB)
 #define K_DRV    (K_NIC | K_NVME | K_MULTI)
 
-enum opt_type { OPT_U64, OPT_U32, OPT_UNS, OPT_FRAC, OPT_UNMAP, OPT_ONOFF, OPT_IOVA };
+enum opt_type { OPT_U64, OPT_U32, OPT_UNS, OPT_FRAC, OPT_UNMAP, OPT_ONOFF, OPT_IOVA, OPT_STR };
 
 struct gen_opt {
     const char *name;
@@ -100,11 +103,13 @@ struct gen_opt {
 
 #define OFF(f) offsetof(struct ims_gen_cfg, f)
 static const struct gen_opt opts[] = {
-    {"count", K_ALL, OPT_U64, OFF(count), 1, UINT64_C(1) << 40, "DMA records to generate (required)"},
+    {"count", K_ALL, OPT_U64, OFF(count), 1, UINT64_C(1) << 40,
+     "DMA records to generate (required; calib: default the recording's page accesses)"},
     {"seed", K_ALL, OPT_U64, OFF(seed), 0, UINT64_MAX, "PRNG seed (default 1)"},
     {"warmup", K_ALL, OPT_FRAC, OFF(warmup), 0, 0, "fraction of --count before 'mark warmup-end', 0..<1 (default 0.1)"},
     {"levels", K_ALL, OPT_UNS, OFF(levels), 3, 5, "page-table levels of every domain (default 4)"},
-    {"gap", K_ALL, OPT_U64, OFF(gap), 1, UINT64_C(1) << 32, "mean ns between DMA records (default 100)"},
+    {"gap", K_ALL, OPT_U64, OFF(gap), 1, UINT64_C(1) << 32,
+     "mean ns between DMA records (default 100; calib: the recording's)"},
     {"unmap", K_DRV, OPT_UNMAP, OFF(strict), 0, 0,
      "strict (page-selective invalidation per unmap, default) or deferred (batched domain flush)"},
     {"flush-batch", K_DRV, OPT_U32, OFF(flush_batch), 1, 65536, "deferred: unmaps per domain flush (default 256)"},
@@ -113,6 +118,10 @@ static const struct gen_opt opts[] = {
      "IOVA allocation: lifo (= --recycle on), top-down (= --recycle off) or ring (a slot's buffer always at one IOVA; strict only)"},
     {"ring-size", K_NIC, OPT_U32, OFF(ring_size), 8, 4096, "nic: descriptors per rx/tx ring (default 256)"},
     {"buf-size", K_NIC, OPT_U32, OFF(buf_size), 64, 65536, "nic: bytes per packet buffer (default 2048)"},
+    {"pool", K_NIC, OPT_U64, OFF(pool), 0, UINT64_C(4) << 30,
+     "nic: bytes of a buffer pool mapped once (page_pool-like: no per-packet map/unmap), 0 = off (default 0)"},
+    {"hugepages", K_NIC, OPT_ONOFF, OFF(hugepages), 0, 0,
+     "nic: the --pool mapped with 2 MiB pages, not 4 KiB (default off)"},
     {"queue-depth", K_NVME, OPT_U32, OFF(queue_depth), 1, 1024, "nvme: commands in flight (default 64)"},
     {"block-size", K_NVME, OPT_U32, OFF(block_size), 512, 4096,
      "nvme: bytes per data DMA record: 512, 1024, 2048 or 4096 (default 4096)"},
@@ -124,6 +133,8 @@ static const struct gen_opt opts[] = {
     {"streams", K_GPU, OPT_U32, OFF(streams), 1, 64, "gpu: concurrent sequential streams (default 4)"},
     {"devices", K_MULTI, OPT_U32, OFF(devices), 1, 64, "multi: devices (default 8)"},
     {"domains", K_MULTI, OPT_U32, OFF(domains), 1, 64, "multi: domains, <= devices (default 4)"},
+    {"from", K_CALIB, OPT_STR, OFF(from), 0, 0,
+     "calib: the recording whose footprint, reuse distances and unmap shape to reproduce (required)"},
 };
 #undef OFF
 #define N_OPTS (sizeof opts / sizeof opts[0])
@@ -211,6 +222,11 @@ int ims_gen_set(struct ims_gen_cfg *c, const char *key, const char *val, char *e
                 return 0;
             }
         return ims_errf(err, errlen, "--%s: expected %s, got '%s'", key, ia_known, val);
+    case OPT_STR:
+        if (!*val)
+            return ims_errf(err, errlen, "--%s: expected a file name, got an empty one", key);
+        *(const char **)(void *)p = val;
+        return 0;
     }
     return 0;
 }
@@ -224,7 +240,7 @@ int ims_gen_check(const struct ims_gen_cfg *c, char *err, size_t errlen)
     if (c->iova_alloc == 1 + IMS_IA_RING && !c->strict)
         return ims_errf(err, errlen, "--iova-alloc ring needs --unmap strict: a deferred unmap frees the slot's IOVA "
                                      "only at the flush, after the slot has been reused");
-    if (c->count == 0)
+    if (c->count == 0 && c->kind != IMS_GEN_CALIB)
         return ims_errf(err, errlen, "--count is required (number of DMA records, >= 1)");
     if (!(c->warmup >= 0.0 && c->warmup < 1.0))
         return ims_errf(err, errlen, "--warmup: expected a fraction 0 <= x < 1");
@@ -234,6 +250,13 @@ int ims_gen_check(const struct ims_gen_cfg *c, char *err, size_t errlen)
     case IMS_GEN_NIC:
         if (c->ring_size < 8 || c->ring_size > 4096 || c->buf_size < 64 || c->buf_size > 65536)
             return ims_errf(err, errlen, "--ring-size 8..4096 and --buf-size 64..65536");
+        if (c->pool % (c->hugepages ? G_2M : G_PAGE) ||
+            (c->pool && c->pool / ((c->buf_size + G_PAGE - 1) & ~(G_PAGE - 1)) < 2 * (uint64_t)c->ring_size))
+            return ims_errf(err, errlen,
+                            "--pool: expected 0 or a multiple of %s holding at least 2 x --ring-size buffers",
+                            c->hugepages ? "2 MiB (--hugepages on)" : "4 KiB");
+        if (c->hugepages && !c->pool)
+            return ims_errf(err, errlen, "--hugepages on needs a --pool");
         break;
     case IMS_GEN_NVME:
         if (c->block_size != 512 && c->block_size != 1024 && c->block_size != 2048 && c->block_size != 4096)
@@ -258,6 +281,10 @@ int ims_gen_check(const struct ims_gen_cfg *c, char *err, size_t errlen)
     case IMS_GEN_MULTI:
         if (c->devices < 1 || c->devices > 64 || c->domains < 1 || c->domains > c->devices)
             return ims_errf(err, errlen, "--devices 1..64 and --domains 1..devices");
+        break;
+    case IMS_GEN_CALIB:
+        if (!c->from)
+            return ims_errf(err, errlen, "calib: --from RECORDING is required");
         break;
     }
     return 0;
@@ -290,8 +317,10 @@ static void cfg_describe(const struct ims_gen_cfg *c, char *buf, size_t len)
         const struct gen_opt *o = &opts[i];
         if (!(o->kinds & (1u << c->kind)))
             continue;
+        if (!c->pool && (!strcmp(o->name, "pool") || !strcmp(o->name, "hugepages")))
+            continue; /* off: the source field stays what it was before these options */
         const char *p = (const char *)c + o->off;
-        char v[32];
+        char v[IMS_TRACE_TEXT_MAX];
         switch (o->type) {
         case OPT_U64: snprintf(v, sizeof v, "%llu", (unsigned long long)*(const uint64_t *)(const void *)p); break;
         case OPT_U32: snprintf(v, sizeof v, "%u", *(const uint32_t *)(const void *)p); break;
@@ -304,6 +333,11 @@ static void cfg_describe(const struct ims_gen_cfg *c, char *buf, size_t len)
                 continue;
             snprintf(v, sizeof v, "%s", ia_names[*(const unsigned *)(const void *)p - 1]);
             break;
+        case OPT_STR: {
+            const char *s = *(const char *const *)(const void *)p;
+            snprintf(v, sizeof v, "%s", s ? s : "-");
+            break;
+        }
         }
         n += (size_t)snprintf(buf + n, len - n, " --%s %s", o->name, v);
     }
@@ -550,7 +584,20 @@ static void gen_nic(struct gen *g)
     const uint64_t rx_ring_pa = data_pa(g, ring_bytes / G_PAGE), tx_ring_pa = data_pa(g, ring_bytes / G_PAGE);
     map(g, d.did, rx_ring, rx_ring_pa, ring_bytes, IMS_PERM_RW);
     map(g, d.did, tx_ring, tx_ring_pa, ring_bytes, IMS_PERM_RW);
-    for (uint32_t i = 0; i < n; i++) {
+    /* --pool: one long-lived mapping at 4 GiB (above the rings), PA 2 MiB
+     * aligned with --hugepages (superpage leaves), else 4 KiB aligned only
+     * (4 KiB leaves); slots take its buffers in turn, never unmapped. */
+    const uint64_t pool_iova = UINT64_C(0x100000000), pool_bufs = c->pool / buf_map;
+    const uint64_t pool_pa = c->hugepages ? G_BIG_PA : G_BIG_PA + G_PAGE;
+    uint64_t pool_next = 0;
+    if (c->pool) {
+        map(g, d.did, pool_iova, pool_pa, c->pool, IMS_PERM_RW);
+        for (uint32_t i = 0; i < n; i++, pool_next++) {
+            rx_iova[i] = pool_iova + pool_next * buf_map;
+            rx_pa[i] = pool_pa + pool_next * buf_map;
+        }
+    }
+    for (uint32_t i = 0; i < n && !c->pool; i++) {
         rx_iova[i] = ga_alloc(g, &a, i);
         rx_pa[i] = data_pa(g, buf_map / G_PAGE);
         map(g, d.did, rx_iova[i], rx_pa[i], buf_map, IMS_PERM_W);
@@ -565,6 +612,12 @@ static void gen_nic(struct gen *g)
             dma(g, rid, rx_ring + s * 16, 16, false, rx_ring_pa + s * 16);
             dma(g, rid, rx_iova[s], len, true, rx_pa[s]);
             dma(g, rid, rx_ring + s * 16, 16, true, rx_ring_pa + s * 16);
+            if (c->pool) {
+                uint64_t b = pool_next++ % pool_bufs;
+                rx_iova[s] = pool_iova + b * buf_map;
+                rx_pa[s] = pool_pa + b * buf_map;
+                continue;
+            }
             unmap(g, &d, &a, rx_iova[s], buf_map);
             rx_iova[s] = ga_alloc(g, &a, s);
             rx_pa[s] = data_pa(g, buf_map / G_PAGE);
@@ -574,6 +627,13 @@ static void gen_nic(struct gen *g)
              * driver's tx completion does), then the packet is mapped read-only
              * and the device fetches descriptor and payload. */
             uint32_t t = (uint32_t)(tx_head++ % n);
+            if (c->pool) {
+                uint64_t b = pool_next++ % pool_bufs, len = 64 + rng_below(g, c->buf_size - 63);
+                dma(g, rid, tx_ring + t * 16, 16, false, tx_ring_pa + t * 16);
+                dma(g, rid, pool_iova + b * buf_map, len, false, pool_pa + b * buf_map);
+                dma(g, rid, tx_ring + t * 16, 16, true, tx_ring_pa + t * 16);
+                continue;
+            }
             if (tx_map[t])
                 unmap(g, &d, &a, tx_iova[t], buf_map);
             uint64_t len = 64 + rng_below(g, c->buf_size - 63);
@@ -880,6 +940,8 @@ int ims_gen_write(const struct ims_gen_cfg *cfg, const char *path, struct ims_ge
     hdr.version = IMS_TRACE_VERSION;
     snprintf(hdr.creator, sizeof hdr.creator, "iommusim trace gen");
     cfg_describe(cfg, hdr.source, sizeof hdr.source);
+    if (cfg->kind == IMS_GEN_CALIB)
+        return ims_gen_calib_write(cfg, hdr.source, path, stats, err, errlen);
     if (make_topo(cfg, &hdr.topo) < 0) {
         ims_trace_hdr_free(&hdr);
         return ims_errf(err, errlen, "out of memory");

@@ -12,7 +12,8 @@
  *   followed by the invalidation a driver issues (strict: page-selective per
  *   unmap; deferred: a batch of unmaps then one domain-selective flush), so
  *   `iommusim trace validate` passes on it.
- * - --count is the number of DMA records; MARK warmup-end follows the first
+ * - --count is the number of DMA records (calib: 0 = the recording's page
+ *   accesses); MARK warmup-end follows the first
  *   warmup * count of them (no mark if warmup is 0).
  * docs/tools.md documents every option and its default.
  */
@@ -33,6 +34,7 @@ enum ims_gen_kind {
     IMS_GEN_GPU = 2,    /* bulk streaming over a large footprint of 2 MiB pages */
     IMS_GEN_RANDOM = 3, /* uniform over a footprint of 4 KiB pages (worst case) */
     IMS_GEN_MULTI = 4,  /* many devices and domains, one bridge with aliasing */
+    IMS_GEN_CALIB = 5,  /* footprint, reuse distances and unmap shape measured from a recording */
     IMS_GEN_KIND_COUNT
 };
 /* "nic", ...; NULL if out of range. */
@@ -53,6 +55,8 @@ struct ims_gen_cfg {
     unsigned iova_alloc;   /* nic/nvme/multi: 0: as recycle says; else 1 + the --iova-alloc strategy (model/trace/ia.h) */
     uint32_t ring_size;    /* nic: descriptors per ring (default 256) */
     uint32_t buf_size;     /* nic: bytes per packet buffer (default 2048) */
+    uint64_t pool;         /* nic: bytes of a buffer pool mapped once, 0 = per-packet map/unmap (default 0) */
+    bool hugepages;        /* nic: the pool mapped with 2 MiB pages (default off) */
     uint32_t queue_depth;  /* nvme: commands in flight (default 64) */
     uint32_t block_size;   /* nvme: bytes per data DMA record, divides 4096 (default 4096) */
     uint32_t io_size;      /* nvme: bytes per command, multiple of 4096 (default 16384) */
@@ -61,6 +65,7 @@ struct ims_gen_cfg {
     uint32_t streams;      /* gpu: concurrent sequential streams (default 4) */
     uint32_t devices;      /* multi: devices (default 8) */
     uint32_t domains;      /* multi: domains (default 4) */
+    const char *from;      /* calib: the recording to measure (required; not copied: must outlive the cfg) */
 };
 void ims_gen_cfg_default(struct ims_gen_cfg *cfg, unsigned kind);
 
