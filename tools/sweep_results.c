@@ -70,9 +70,14 @@ static json_t *at(json_t *root, const char *path)
 }
 
 /* effective_config.<key> as an unsigned number; false if absent or not one. */
+static json_t *cfg_value(json_t *root, const char *key)
+{
+    return json_object_get(json_object_get(root, "effective_config"), key);
+}
+
 static bool cfg_num(json_t *root, const char *key, unsigned long long *out)
 {
-    json_t *v = json_object_get(json_object_get(root, "effective_config"), key);
+    json_t *v = cfg_value(root, key);
     if (!json_is_string(v))
         return false;
     char *end;
@@ -103,6 +108,9 @@ static void cell(json_t *root, const struct col *c, char *buf, size_t len)
     case COL_ENTRIES:
         if (cfg_num(root, "iotlb.sets", &a) && cfg_num(root, "iotlb.ways", &b))
             snprintf(buf, len, "%llu", a * b);
+        else if (json_is_string(cfg_value(root, "iotlb.ways")) &&
+                 !strcmp(json_string_value(cfg_value(root, "iotlb.ways")), "full") && cfg_num(root, "iotlb.entries", &a))
+            snprintf(buf, len, "%llu", a); /* one set of iotlb.entries ways */
         break;
     case COL_PER_1K: {
         json_t *w = json_object_get(root, "walks"), *t = json_object_get(root, "translations");

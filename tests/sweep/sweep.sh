@@ -102,6 +102,11 @@ results)
     tr1=$(col out/results.csv translations 1) hr=$(col out/results.csv iotlb_hit_rate 1)
     grep -q "^    {\"point\": \"0000\", \"trace\": \"net\", \"config\": \"default\", \"iotlb.ways\": 1, \"walker.count\": 1, \"status\": \"ok\", \"translations\": $tr1, .*\"iotlb_hit_rate\": $hr, .*\"json\": \"points/0000.json\", \"wall_seconds\": [0-9.]*}" out/results.json ||
         fail "results.json row 0: $(grep -m1 '"point": "0000"' out/results.json)"
+    # A fully associative IOTLB (iotlb.ways=full: one set of iotlb.entries
+    # ways) has its entries in the column too, and plot reads the file.
+    ims sweep --trace shipped/net.itr.zst --vary iotlb.ways=full --vary iotlb.entries=32,64 --quiet --out full
+    [ "$(col full/results.csv iotlb_entries 1)" = 32 ] && [ "$(col full/results.csv iotlb_entries 2)" = 64 ] ||
+        fail "iotlb.ways=full: iotlb_entries '$(col full/results.csv iotlb_entries 1)', '$(col full/results.csv iotlb_entries 2)'"
     grep -q '"schema": "iommusim-sweep/1"' out/sweep.json || fail "plan schema"
     grep -qF '{"id": "0023", "trace": "shipped/nvme-strict.itr.zst", "config": "small", "overrides": ["iotlb.ways=2", "walker.count=4"]}' out/sweep.json ||
         fail "plan point 23"

@@ -61,7 +61,7 @@ struct ims_cache_entry {
     uint32_t aux;   /* owner payload, e.g. permissions */
     uint8_t shift;  /* owner-defined, e.g. page shift; part of the match */
     uint8_t valid;
-    uint16_t spare; /* padding, always 0 */
+    uint16_t spare; /* not part of the match: 0, but for the IOTLB, where 1 marks a prefetched entry not hit yet (iotlb.h) */
 };
 
 /* Miss classes (with cfg.classify; docs/stats.md, "Miss classes"): Hill's
