@@ -203,6 +203,31 @@ START_TEST(sm_inv_pasid)
 }
 END_TEST
 
+/* tests/trace/data/sm/nested1.itt through the functional core: one nested
+ * walk reads 4 first-level entries and 15 second-level ones (5 walks of
+ * the VM's 2 MiB-leaf table, 3 reads each). cli_svm.sh checks that
+ * `iommusim run` reports exactly these counts in its JSON. */
+START_TEST(sm_nested_read_counts)
+{
+    size_t len;
+    char *text = tu_read_file(IMS_SM_DATA "/nested1.itt", &len);
+    ck_assert_ptr_nonnull(text);
+    struct result r;
+    replay_text(text, &r);
+    free(text);
+    ck_assert_msg(r.ctl_err_line < 0, "%s", r.ctl_err);
+    ck_assert_uint_eq(r.n, 1);
+    ck_assert_uint_eq(r.fault[0], 0);
+    ck_assert_uint_eq(r.st.mismatches, 0);
+    ck_assert_uint_eq(r.core.sm.fl_reads, 4);
+    ck_assert_uint_eq(r.core.sm.nested_sl_reads, 15);
+    ck_assert_uint_eq(r.core.sm.sl_reads, 0);
+    ck_assert_uint_eq(r.core.sm.walks_nested, 1);
+    ck_assert_uint_eq(r.core.sm.pasid_dir_reads, 1);
+    ck_assert_uint_eq(r.core.sm.pasid_entry_reads, 1);
+}
+END_TEST
+
 /* Impossible records: the replay names what is wrong. */
 static const struct {
     const char *text; /* after the header */
@@ -284,6 +309,7 @@ static Suite *suite(void)
     tcase_add_test(tc, sm_bind_each_pgtt);
     tcase_add_test(tc, sm_priv_exec);
     tcase_add_test(tc, sm_inv_pasid);
+    tcase_add_test(tc, sm_nested_read_counts);
     tcase_add_loop_test(tc, sm_impossible_records, 0, (int)(sizeof impossible / sizeof impossible[0]));
     tcase_add_test(tc, legacy_ignores_priv_exec);
     suite_add_tcase(s, tc);
