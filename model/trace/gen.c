@@ -121,6 +121,7 @@ static const struct gen_opt opts[] = {
     {"domains", K_MULTI, OPT_U32, OFF(domains), 1, 64, "multi: domains, <= devices (default 4)"},
     {"processes", K_SVM, OPT_U32, OFF(processes), 1, 64, "svm: processes, one PASID each (default 4)"},
     {"nested", K_SVM, OPT_ONOFF, OFF(nested), 0, 0, "svm: on: the processes live in a VM, bound nested (default off)"},
+    {"pri", K_SVM, OPT_ONOFF, OFF(pri), 0, 0, "svm: on: first touches as page requests: needs PRI, not generated yet (default off)"},
 };
 #undef OFF
 #define N_OPTS (sizeof opts / sizeof opts[0])
@@ -249,6 +250,9 @@ int ims_gen_check(const struct ims_gen_cfg *c, char *err, size_t errlen)
             return ims_errf(err, errlen, "--levels: svm processes have 4 or 5 levels");
         if (c->processes < 1 || c->processes > 64)
             return ims_errf(err, errlen, "--processes: expected 1..64");
+        if (c->pri)
+            return ims_errf(err, errlen, "--pri on: needs PRI (page requests and their responses are not generated yet; "
+                                         "the default is the pre-faulted form: the OS maps before the device touches)");
         break;
     }
     return 0;

@@ -63,6 +63,7 @@ struct ims_gen_cfg {
     uint32_t domains;      /* multi: domains (default 4) */
     uint32_t processes;    /* svm: processes, one PASID each (default 4) */
     bool nested;           /* svm: the processes live in a VM, PASIDs bound nested (default off) */
+    bool pri;              /* svm: first touches through page requests: needs PRI, refused for now (default off) */
 };
 void ims_gen_cfg_default(struct ims_gen_cfg *cfg, unsigned kind);
 
