@@ -272,6 +272,13 @@ static __attribute__((noinline)) int replay_detach(struct ims_replay *rp, const 
         int rc = rp->sm ? ims_tb_sm_detach(rp->tbs, sid) : ims_tb_detach(rp->tb, sid);
         if (rc != IMS_TB_OK)
             return ims_errf(err, errlen, "detach %s: %s", who, ims_tb_strerror(rc));
+        /* Scalable mode: its PASID entries are unreachable now; a later
+         * attach starts with none bound. */
+        for (size_t i = rp->n_binds; i-- > 0;)
+            if (rp->binds[i].sid == sid) {
+                (void)ims_tb_sm_unbind(rp->tbs, sid, rp->binds[i].pasid); /* present: cannot fail */
+                rp->binds[i] = rp->binds[--rp->n_binds];
+            }
     }
     return 0;
 }

@@ -228,6 +228,35 @@ START_TEST(sm_nested_read_counts)
 }
 END_TEST
 
+/* A detach clears the device's PASID entries: after a new attach an old
+ * PASID faults until it is bound again (which is then no rebinding). */
+START_TEST(sm_detach_clears_bindings)
+{
+    struct result r;
+    replay_text(HDR "attach rid=03:00.0 did=1 levels=4 tt=0 sm\n"
+                    "proc pid=1 levels=4\n"
+                    "pmap pid=1 va=0x10000 pa=0x900000 size=0x1000 prot=rw\n"
+                    "bind rid=03:00.0 pasid=1 pid=1 did=10\n"
+                    "dma t=1 rid=03:00.0 iova=0x10000 size=8 r pasid=1\n"
+                    "detach rid=03:00.0\n"
+                    "inv-ctx global\n"
+                    "inv-pasid pasid-cache global\n"
+                    "inv-iotlb global\n"
+                    "attach rid=03:00.0 did=1 levels=4 tt=0 sm\n"
+                    "dma t=2 rid=03:00.0 iova=0x10000 size=8 r pasid=1\n"
+                    "bind rid=03:00.0 pasid=1 pid=1 did=10\n"
+                    "inv-pasid pasid-cache pasid did=10 pasid=1\n"
+                    "dma t=3 rid=03:00.0 iova=0x10000 size=8 r pasid=1\n",
+                &r);
+    ck_assert_msg(r.ctl_err_line < 0, "%s", r.ctl_err);
+    ck_assert_uint_eq(r.n, 3);
+    ck_assert_uint_eq(r.fault[0], 0);
+    ck_assert_uint_ne(r.fault[1], 0);
+    ck_assert_uint_eq(r.fault[2], 0);
+    ck_assert_uint_eq(r.pa[2], 0x900000);
+}
+END_TEST
+
 /* Impossible records: the replay names what is wrong. */
 static const struct {
     const char *text; /* after the header */
@@ -310,6 +339,7 @@ static Suite *suite(void)
     tcase_add_test(tc, sm_priv_exec);
     tcase_add_test(tc, sm_inv_pasid);
     tcase_add_test(tc, sm_nested_read_counts);
+    tcase_add_test(tc, sm_detach_clears_bindings);
     tcase_add_loop_test(tc, sm_impossible_records, 0, (int)(sizeof impossible / sizeof impossible[0]));
     tcase_add_test(tc, legacy_ignores_priv_exec);
     suite_add_tcase(s, tc);
