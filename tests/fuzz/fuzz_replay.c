@@ -29,7 +29,7 @@ static bool rec_same(const struct ims_rec *a, const struct ims_rec *b)
         return false;                                                                                            \
     }
     FZ_F(ts) FZ_F(iova) FZ_F(pa) FZ_F(size) FZ_F(pasid) FZ_F(rid) FZ_F(did) FZ_F(kind) FZ_F(flags) FZ_F(perm)
-    FZ_F(gran) FZ_F(am) FZ_F(fm) FZ_F(levels) FZ_F(tt) FZ_F(reason)
+    FZ_F(gran) FZ_F(am) FZ_F(fm) FZ_F(levels) FZ_F(tt) FZ_F(reason) FZ_F(prg) FZ_F(pid) FZ_F(vm) FZ_F(target) FZ_F(resp)
 #undef FZ_F
     if (memcmp(a->label, b->label, sizeof a->label)) {
         fprintf(stderr, "fuzz_trace: field label differs from the canonical one\n");
@@ -73,7 +73,10 @@ void ims_fuzz_replay_file(const char *path)
             if (!rp)
                 continue;
             uint64_t np = rec->kind == IMS_REC_DMA ? ims_replay_dma_parts(rec)
-                          : rec->kind == IMS_REC_MAP || rec->kind == IMS_REC_UNMAP ? (rec->size >> 12) + 1
+                          : rec->kind == IMS_REC_MAP || rec->kind == IMS_REC_UNMAP || rec->kind == IMS_REC_PMAP ||
+                                  rec->kind == IMS_REC_PUNMAP
+                              ? (rec->size >> 12) + 1
+                          : rec->kind == IMS_REC_VM ? (rec->size >> 21) + 1 /* 2 MiB leaves */
                                                                                : 0;
             if (np > FZ_MAX_PAGES - pages)
                 continue;
