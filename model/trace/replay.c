@@ -17,6 +17,9 @@
 #define RP_RIDS 65536
 /* ATTACH flags of a scalable-mode attach. */
 #define TR_ATTACH_SM_ANY (IMS_RECF_SM | IMS_RECF_DTE | IMS_RECF_PRE)
+_Static_assert(IMS_RECF_AT_TRANSLATED == 1u << 7 && IMS_AT_TRANSLATED == 2 && IMS_AT_UNTRANSLATED == 0 &&
+                   IMS_RECF_PRIV == 1u << 5 && IMS_RECF_EXEC == 1u << 6,
+               "ims_replay_dma_req() takes these bits in place");
 
 /* Who is attached where, per requester id as the IOMMU sees it (aliased):
  * devices sharing an alias share the context entry, so it is cleared only
@@ -660,9 +663,10 @@ void ims_replay_dma_req(const struct ims_replay *rp, const struct ims_rec *rec, 
     req->iova = start;
     req->size = (uint32_t)(last - start + 1);
     req->access = (rec->flags & IMS_RECF_WRITE) ? IMS_PERM_W : IMS_PERM_R;
-    req->at = (rec->flags & IMS_RECF_AT_TRANSLATED) ? IMS_AT_TRANSLATED : IMS_AT_UNTRANSLATED;
-    req->priv = (rec->flags & IMS_RECF_PRIV) != 0;
-    req->exec = (rec->flags & IMS_RECF_EXEC) != 0;
+    /* Flag bits 7, 6, 5 (translated, exec, priv) in place, without branches. */
+    req->at = (uint8_t)((rec->flags >> 6) & 2u); /* IMS_AT_TRANSLATED or IMS_AT_UNTRANSLATED */
+    req->priv = (uint8_t)((rec->flags >> 5) & 1u);
+    req->exec = (uint8_t)((rec->flags >> 6) & 1u);
 }
 
 bool ims_replay_check(struct ims_replay *rp, const struct ims_rec *rec, const struct ims_req *req,

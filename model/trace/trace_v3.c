@@ -45,6 +45,10 @@
 #define T3_X_EXEC    0x10u /* execute request */
 #define T3_X_AT      0x20u /* ATS translated request */
 #define T3_X_ALL     (T3_X_PASID | T3_X_PA | T3_X_FAULT | T3_X_PRIV | T3_X_EXEC | T3_X_AT)
+_Static_assert(T3_X_PASID << 1 == IMS_RECF_PASID && T3_X_PA << 1 == IMS_RECF_EXPECT_PA &&
+                   T3_X_FAULT << 1 == IMS_RECF_EXPECT_FAULT && T3_X_PRIV << 2 == IMS_RECF_PRIV &&
+                   T3_X_EXEC << 2 == IMS_RECF_EXEC && T3_X_AT << 2 == IMS_RECF_AT_TRANSLATED,
+               "rec3_decode() shifts the DMA extension bits into place");
 #define T3_MAP_PERM  0x30u /* MAP: perm in bits 5..4 */
 #define T3_MAP_DID   0x40u /* MAP, UNMAP: did follows (else the previous MAP/UNMAP's) */
 #define T3_PGR_PASID 0x10u /* PGRESP: pasid follows */
@@ -424,10 +428,8 @@ static inline const unsigned char *rec3_decode(struct tr3_state *s, const unsign
             xl_fill(s, iova, pa);
         }
         unsigned reason = (x & T3_X_FAULT) ? *p++ : 0;
-        unsigned flags = ((t & T3_DMA_W) ? IMS_RECF_WRITE : 0) | ((x & T3_X_PASID) ? IMS_RECF_PASID : 0) |
-                         ((x & T3_X_PA) ? IMS_RECF_EXPECT_PA : 0) | ((x & T3_X_FAULT) ? IMS_RECF_EXPECT_FAULT : 0) |
-                         ((x & T3_X_PRIV) ? IMS_RECF_PRIV : 0) | ((x & T3_X_EXEC) ? IMS_RECF_EXEC : 0) |
-                         ((x & T3_X_AT) ? IMS_RECF_AT_TRANSLATED : 0);
+        /* Extension bits 2..0 are flags 3..1, bits 5..3 flags 7..5 (static asserts above). */
+        unsigned flags = ((t & T3_DMA_W) ? IMS_RECF_WRITE : 0) | ((x & 0x07u) << 1) | ((x & 0x38u) << 2);
         *bad |= ((x & ~T3_X_ALL) ? D3_TAG : 0) | ((size >> 32) ? D3_SIZE : 0);
         *r = (struct ims_rec){
             .ts = ts,
