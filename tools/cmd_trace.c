@@ -394,7 +394,7 @@ static int cmd_info(int argc, char **argv)
     }
     const struct ims_trace_hdr *h = ims_trace_header(r);
     printf("file: %s\n", path);
-    printf("form: %s, version %u\n", form_name(ims_trace_reader_form(r)), h->version);
+    printf("form: %s, version %u%s\n", form_name(ims_trace_reader_form(r)), h->version, h->scalable ? ", scalable mode" : "");
     printf("creator: %s\n", h->creator[0] ? h->creator : "-");
     printf("source: %s\n", h->source[0] ? h->source : "-");
     printf("topology: %d devices, %d bridges\n", h->topo.n_devices, h->topo.n_bridges);
