@@ -3,7 +3,8 @@
 # with record.sh --scalable-mode on): its raw QEMU log (traces/raw/) converts
 # to the shipped trace record for record, header included; the trace is a
 # scalable-mode one; `trace validate` finds 0 problems with every DMA record
-# checked; and, with the timing model, `run` replays it with 0 mismatches and
+# checked; and, with the timing model, `run` replays it in scalable mode (PASID
+# directory and entry reads, second-level walks) with 0 mismatches and
 # every DMA record checked (in a core-only build validate is that check).
 # Usage: cli_sm_recording.sh IOMMUSIM TRACES_DIR SCRATCH_DIR
 set -eu
@@ -35,5 +36,10 @@ if "$bin" run --help >/dev/null 2>&1; then
     grep -q '^  "mismatches": 0,$' "$d/$name.json" || { echo "mismatches:"; grep mismatch "$d/$name.json"; exit 1; }
     grep -q "^  \"dma_records\": $dma,\$" "$d/$name.json" || { echo "dma_records is not $dma"; exit 1; }
     grep -q "^  \"checked\": $dma,\$" "$d/$name.json" || { echo "not every dma checked"; exit 1; }
+    # Replayed in scalable mode: the RID_PASID entry is read through the PASID
+    # directory, and the walks are second-level ones.
+    grep -Eq '^  "scalable": \{"pasid_dir_reads": [1-9][0-9]*, "pasid_entry_reads": [1-9]' "$d/$name.json" &&
+        grep -Eq '"walks_second_level": [1-9]' "$d/$name.json" || {
+        echo "not replayed in scalable mode:"; grep '"scalable"' "$d/$name.json"; exit 1; }
 fi
 echo "ok $dma dma records"
