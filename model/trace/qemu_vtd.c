@@ -48,6 +48,9 @@ enum qv_type {
     QV_NVME_MAP,   /* pci_nvme_map_addr */
     QV_BLK_IO,     /* dma_blk_io */
     QV_E1000E_RX,  /* e1000e_rx_desc_buff_write */
+    QV_DMAR_ROOT,  /* vtd_reg_dmar_root: the root table's address and mode */
+    QV_INV_DESC,   /* vtd_inv_desc: every descriptor the queue fetches */
+    QV_PASID_INV,  /* vtd_inv_desc_iotlb_pasid / _pasid_pages: refused */
 };
 
 struct qv_event {
@@ -83,11 +86,22 @@ struct qv_hint {
 #define QV_HINT_LIFE 1024 /* translations after which an unmatched hint is dropped */
 
 struct qv_ctx {
-    uint64_t root;
+    uint64_t root;   /* legacy: SLPTPTR; scalable: PASIDDIRPTR */
+    uint32_t rid_pasid;
+    uint32_t did_line; /* scalable: the translation the domain id was taken from (0: none yet) */
     uint16_t did;
-    uint8_t levels, tt;
+    uint8_t levels, tt; /* tt: legacy TT; scalable: PDTS */
+    uint8_t smflags;    /* scalable: the entry's DTE, PASIDE and PRE bits (w0[4:2]) */
     bool valid;
 };
+
+/* Second-level table depth of a scalable-mode recording. QEMU 7.2 logs
+ * neither the PASID entry's AW nor its SLPTPTR; with its default aw-bits=39
+ * the capability register offers 3-level tables only (SAGAW bit 1), so the
+ * guest's PASID entries say AW=1. Translations of IOVAs at or above 2^39
+ * are refused (they would need a wider setup). */
+#define QV_SM_LEVELS 3
+#define QV_SM_IOVA_LIMIT (UINT64_C(1) << 39)
 
 #define QV_BUCKETS (1u << 16)
 
@@ -107,6 +121,9 @@ struct qv_conv {
     struct qv_hint hints[QV_HINTS];
     int nhints;
     uint64_t translations;
+    bool sm;                 /* a scalable-mode log (vtd_reg_dmar_root scalable 1) */
+    const struct qv_event *evs; /* all events in order, for the scalable-mode look-ahead */
+    size_t nevs;
 };
 
 void ims_qemu_vtd_opts_default(struct ims_qemu_vtd_opts *opts)
@@ -243,6 +260,10 @@ static const struct qv_evdef qv_evdefs[] = {
     {"dma_blk_io", QV_BLK_IO, "dbs=%p bs=%p offset=%ld to_dev=%d"},
     {"e1000e_rx_desc_buff_write", QV_E1000E_RX,
      "buffer #%u, addr: 0x%lx, offset: %u, from: %p, length: %u"},
+    {"vtd_reg_dmar_root", QV_DMAR_ROOT, "addr 0x%lx scalable %d"},
+    {"vtd_inv_desc", QV_INV_DESC, "invalidate desc type %s high 0x%lx low 0x%lx"},
+    {"vtd_inv_desc_iotlb_pasid", QV_PASID_INV, "iotlb invalidate domain 0x%x pasid 0x%x"},
+    {"vtd_inv_desc_iotlb_pasid_pages", QV_PASID_INV, "iotlb invalidate domain 0x%x addr 0x%lx mask 0x%x pasid 0x%x"},
 };
 
 /* Parses the arguments of a known event into ev; false if they do not match. */
@@ -334,6 +355,22 @@ static bool qv_parse_args(int type, const char *s, struct qv_event *ev)
             return false;
         ev->a = a + y, ev->b = z;
         return true;
+    case QV_DMAR_ROOT:
+        if (sscanf(s, "addr 0x%" SCNx64 " scalable %" SCNd64 "%n", &a, &d, &n) != 2 || !qv_scan_end(s, n) ||
+            (d != 0 && d != 1))
+            return false;
+        ev->a = a, ev->y = (uint32_t)d;
+        return true;
+    case QV_INV_DESC:
+        /* The type name is QEMU's; the type itself is read from the low
+         * word (VT-d 6.5.2: type[3:0] = bits 3:0, type[6:4] = bits 11:9). */
+        if (sscanf(s, "invalidate desc type %*s high 0x%" SCNx64 " low 0x%" SCNx64 "%n", &a, &b, &n) != 2 ||
+            !qv_scan_end(s, n))
+            return false;
+        ev->a = a, ev->b = b, ev->y = (uint32_t)((b & 0xf) | ((b >> 9) & 7) << 4);
+        return true;
+    case QV_PASID_INV:
+        return true; /* refused in pass 3, whatever it says */
     }
     return false;
 }
@@ -661,9 +698,20 @@ static int qv_translation(struct qv_conv *c, const struct qv_event *ev)
         return qv_err(c, ev, "translation for sid 0x%x before any vtd_iotlb_cc_update for it (the log must start "
                              "before the device's first DMA)",
                       sid);
+    if (c->sm && ctx->did != did)
+        return qv_err(c, ev,
+                      "translation for sid 0x%x in domain 0x%x, but line %u (the first translation after its "
+                      "context entry) had domain 0x%x: the PASID entry's domain changed with no context-cache "
+                      "invalidation in the log",
+                      sid, did, ctx->did_line, ctx->did);
     if (ctx->did != did)
         return qv_err(c, ev, "translation for sid 0x%x in domain 0x%x, but its context entry says domain 0x%x", sid,
                       did, ctx->did);
+    if (c->sm && iova >= QV_SM_IOVA_LIMIT)
+        return qv_err(c, ev,
+                      "scalable-mode translation for sid 0x%x at iova 0x%" PRIx64 ": at or above 2^39, which the "
+                      "converter's %d-level second level (QEMU's default aw-bits=39) cannot map",
+                      sid, iova, QV_SM_LEVELS);
     uint8_t perm = (uint8_t)ims_slpte_perm(slpte); /* IMS_PERM_R/W are the entry's R/W bits */
     if (!perm)
         return qv_err(c, ev, "leaf entry 0x%" PRIx64 " grants neither read nor write", slpte);
@@ -735,15 +783,90 @@ static int qv_translation(struct qv_conv *c, const struct qv_event *ev)
     return qv_write(c, ev, &r);
 }
 
+/* ATTACH with IMS_RECF_SM: the scalable-mode context entry of sid, whose
+ * RID_PASID entry is a second-level one (PGTT 010b) over domain did with
+ * QV_SM_LEVELS levels (docs/trace-format.md, "Scalable mode"); pa is the
+ * recorded PASIDDIRPTR (informative). did is 0 when no translation of the
+ * device follows the entry (faults only: they do not depend on it). */
+static int qv_sm_attach(struct qv_conv *c, const struct qv_event *ev, uint16_t sid, const struct qv_ctx *ctx)
+{
+    uint8_t flags = IMS_RECF_SM;
+    if (ctx->smflags & IMS_SMCE_DTE)
+        flags |= IMS_RECF_DTE;
+    if (ctx->smflags & IMS_SMCE_PRE)
+        flags |= IMS_RECF_PRE;
+    struct ims_rec r = {.kind = IMS_REC_ATTACH, .rid = sid, .did = ctx->did, .levels = ctx->levels,
+                        .tt = IMS_TT_UNTRANSLATED, .pa = ctx->root, .pasid = ctx->rid_pasid, .flags = flags};
+    return qv_write(c, ev, &r);
+}
+
+/* The first translation for sid after events[from], before the next
+ * context update for sid; NULL if none. */
+static const struct qv_event *qv_next_translation(const struct qv_conv *c, const struct qv_event *from, uint16_t sid)
+{
+    for (const struct qv_event *e = from + 1; e < c->evs + c->nevs; e++) {
+        if (e->x != sid)
+            continue;
+        if (e->type == QV_CC_UPDATE)
+            return NULL;
+        if (e->type == QV_HIT || e->type == QV_UPDATE)
+            return e;
+    }
+    return NULL;
+}
+
+/* Scalable-mode context entry (VT-d 9.4; QEMU prints its first two words:
+ * high = w1, low = w0). It points at the PASID directory; requests without
+ * PASID use the PASID entry of RID_PASID, whose DID and second-level table
+ * QEMU does not log. The DID is in every translation event (QEMU's
+ * vtd_get_domain_id reads it from that PASID entry), so it is taken from
+ * the first translation for the device after the context entry. */
+static int qv_sm_context(struct qv_conv *c, const struct qv_event *ev)
+{
+    uint16_t sid = (uint16_t)ev->x;
+    uint64_t w0 = ev->b, w1 = ev->a;
+    if (!(w0 & IMS_SMCE_P))
+        return qv_err(c, ev, "scalable-mode context entry for sid 0x%x is not present (low 0x%" PRIx64 ")", sid, w0);
+    if ((w0 & IMS_SMCE_W0_RSVD) || (w1 & IMS_SMCE_W1_RSVD))
+        return qv_err(c, ev,
+                      "scalable-mode context entry for sid 0x%x has reserved bits set (high 0x%" PRIx64
+                      " low 0x%" PRIx64 "; VT-d 9.4: low bits 8:5 and high bits 63:21 are reserved)",
+                      sid, w1, w0);
+    const struct qv_event *t = qv_next_translation(c, ev, sid);
+    struct qv_ctx nc = {.root = ims_sm_ptr(w0), .rid_pasid = ims_smce_rid_pasid(w1),
+                        .did_line = t ? t->line : 0, .did = t ? (uint16_t)t->y : 0, .levels = QV_SM_LEVELS,
+                        .smflags = (uint8_t)(w0 & (IMS_SMCE_DTE | IMS_SMCE_PASIDE | IMS_SMCE_PRE)),
+                        .tt = (uint8_t)ims_smce_pdts(w0), .valid = true};
+    struct qv_ctx *cur = &c->ctx[sid];
+    if (cur->valid && cur->root == nc.root && cur->rid_pasid == nc.rid_pasid && cur->smflags == nc.smflags &&
+        cur->tt == nc.tt && (!t || cur->did == nc.did)) {
+        cur->did_line = t ? t->line : cur->did_line;
+        return 0; /* reloaded after a context-cache invalidation, unchanged */
+    }
+    if (cur->valid) {
+        struct ims_rec d = {.kind = IMS_REC_DETACH, .rid = sid};
+        if (qv_write(c, ev, &d) < 0)
+            return -1;
+    }
+    *cur = nc;
+    c->st->attaches++;
+    return qv_sm_attach(c, ev, sid, cur);
+}
+
 static int qv_context(struct qv_conv *c, const struct qv_event *ev)
 {
+    if (c->sm)
+        return qv_sm_context(c, ev);
     uint16_t sid = (uint16_t)ev->x;
     const struct ims_ctx_entry ce = {.lo = ev->b, .hi = ev->a};
     if (!ims_ctx_present(&ce))
         return qv_err(c, ev, "context entry for sid 0x%x is not present (low 0x%" PRIx64 ")", sid, ce.lo);
     unsigned aw = ims_ctx_aw(&ce);
     if (aw < 1 || aw > 3)
-        return qv_err(c, ev, "context entry for sid 0x%x has address width code %u (expected 1..3)", sid, aw);
+        return qv_err(c, ev,
+                      "context entry for sid 0x%x has address width code %u (expected 1..3; a scalable-mode "
+                      "context entry? the log needs the vtd_reg_dmar_root event, see docs/recording.md)",
+                      sid, aw);
     struct qv_ctx nc = {.root = ims_ctx_slptptr(&ce), .did = ims_ctx_did(&ce), .levels = (uint8_t)(aw + 2),
                         .tt = (uint8_t)ims_ctx_tt(&ce), .valid = true};
     struct qv_ctx *cur = &c->ctx[sid];
@@ -774,6 +897,36 @@ static int qv_fault(struct qv_conv *c, const struct qv_event *ev)
     c->st->dma++;
     c->st->faults++;
     return qv_write(c, ev, &r);
+}
+
+/* vtd_inv_desc in a scalable-mode log. Context-cache, IOTLB, interrupt-
+ * entry-cache and wait descriptors have their own events (above) or no
+ * effect on translation; those without a record here are refused rather
+ * than dropped: a PASID-cache invalidation (the guest changed a PASID entry)
+ * or a device-TLB one (ATS) would make the replay differ silently. */
+static int qv_sm_desc(struct qv_conv *c, const struct qv_event *ev)
+{
+    switch (ev->y) {
+    case 1: /* context-cache */
+    case 2: /* IOTLB */
+    case 4: /* interrupt entry cache */
+    case 5: /* invalidation wait */
+        return 0;
+    case 3:
+    case 8:
+        return qv_err(c, ev, "device-TLB invalidation descriptor (type %u, low 0x%" PRIx64 "): not converted (no ATS in "
+                             "QEMU 7.2's VT-d recordings)",
+                      ev->y, ev->b);
+    case 6:
+        return qv_err(c, ev, "PASID-based IOTLB invalidation descriptor (low 0x%" PRIx64 "): not converted", ev->b);
+    case 7:
+        return qv_err(c, ev,
+                      "PASID-cache invalidation descriptor (low 0x%" PRIx64 "): not converted (the guest changed a "
+                      "PASID entry, which QEMU 7.2 does not log)",
+                      ev->b);
+    default:
+        return qv_err(c, ev, "invalidation descriptor of unknown type %u (low 0x%" PRIx64 ")", ev->y, ev->b);
+    }
 }
 
 static int qv_event(struct qv_conv *c, const struct qv_event *ev)
@@ -829,6 +982,14 @@ static int qv_event(struct qv_conv *c, const struct qv_event *ev)
     case QV_E1000E_RX:
         qv_hint_add(c, ev->a, ev->b, QV_DIR_WRITE, QV_SRC_E1000E);
         return 0;
+    case QV_DMAR_ROOT:
+        return 0; /* the mode: read before pass 3 */
+    case QV_INV_DESC:
+        return c->sm ? qv_sm_desc(c, ev) : 0;
+    case QV_PASID_INV:
+        return qv_err(c, ev,
+                      "PASID-based IOTLB invalidation: not converted (the converter reads second-level "
+                      "scalable-mode recordings, whose guest invalidates with domain IOTLB descriptors)");
     default:
         return 0;
     }
@@ -880,11 +1041,33 @@ int ims_qemu_vtd_convert(const char *log_path, const char *out_path, const struc
     }
     if (st->timestamps)
         qsort(evs.v, evs.n, sizeof evs.v[0], qv_cmp);
+    /* Mode: the root table's (vtd_reg_dmar_root ... scalable 1: RTADDR.TTM
+     * = 01b, VT-d 10.4.6); a log without the event is legacy. A trace is
+     * one mode as a whole: a log whose guest switches is refused. */
+    bool sm = false;
+    const struct qv_event *mode_ev = NULL;
+    for (size_t i = 0; i < evs.n; i++) {
+        const struct qv_event *ev = &evs.v[i];
+        if (ev->type != QV_DMAR_ROOT)
+            continue;
+        if (mode_ev && (ev->y != 0) != sm) {
+            ims_errf(err, errlen,
+                     "%s:%u: the root table switches to %s mode (line %u set %s mode): a trace is one mode as a "
+                     "whole",
+                     log_path, ev->line, ev->y ? "scalable" : "legacy", mode_ev->line, sm ? "scalable" : "legacy");
+            free(evs.v);
+            return -1;
+        }
+        mode_ev = ev;
+        sm = ev->y != 0;
+    }
 
     /* Topology: one device per source id seen; bridges are not in the log. */
     struct ims_trace_hdr hdr = {.version = IMS_TRACE_VERSION};
+    hdr.scalable = sm;
     uint8_t *seen = calloc(65536, 1);
-    struct qv_conv c = {.path = log_path, .err = err, .errlen = errlen, .st = st, .free_head = -1};
+    struct qv_conv c = {.path = log_path, .err = err, .errlen = errlen, .st = st, .free_head = -1, .sm = sm,
+                        .evs = evs.v, .nevs = evs.n};
     c.default_size = opts->default_size ? opts->default_size : QV_DEFAULT_SIZE;
     c.bucket = malloc(QV_BUCKETS * sizeof *c.bucket);
     c.ctx = calloc(65536, sizeof *c.ctx);
@@ -933,7 +1116,8 @@ int ims_qemu_vtd_convert(const char *log_path, const char *out_path, const struc
     /* Time zero: the first IOMMU event (device events before it may be
      * firmware DMA with the IOMMU still off). */
     for (size_t i = 0; i < evs.n; i++)
-        if (evs.v[i].type != QV_NVME_MAP && evs.v[i].type != QV_BLK_IO && evs.v[i].type != QV_E1000E_RX) {
+        if (evs.v[i].type != QV_NVME_MAP && evs.v[i].type != QV_BLK_IO && evs.v[i].type != QV_E1000E_RX &&
+            evs.v[i].type != QV_DMAR_ROOT && evs.v[i].type != QV_INV_DESC) {
             c.ts0 = evs.v[i].ts;
             break;
         }

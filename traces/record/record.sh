@@ -9,6 +9,7 @@ set -euo pipefail
 
 MODE=strict
 CACHING=off
+SCALABLE=off
 WORKLOAD=mixed
 OUT=
 KEEP_LOG=0
@@ -39,6 +40,10 @@ trace with 'iommusim trace convert --from qemu-vtd'.
 options:
   --mode strict|lazy        guest unmap policy: iommu.strict=1 or 0 (default: $MODE)
   --caching-mode on|off     VT-d caching mode (invalidation on every map) (default: $CACHING)
+  --scalable-mode on|off    VT-d scalable mode: QEMU x-scalable-mode=on and guest
+                            intel_iommu=on,sm_on (scalable-format context entries,
+                            second-level translation, the domain id from the PASID
+                            entry); the trace is a scalable-mode trace (default: $SCALABLE)
   --workload W              nvme | net | virtio | mixed: small runs (default: $WORKLOAD)
                             nvme-mq: NVMe with one I/O queue pair per vCPU and --jobs
                               parallel direct-I/O dd readers (each pinned to a vCPU,
@@ -85,6 +90,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
     --mode) MODE=${2:?--mode needs a value}; shift 2 ;;
     --caching-mode) CACHING=${2:?--caching-mode needs a value}; shift 2 ;;
+    --scalable-mode) SCALABLE=${2:?--scalable-mode needs a value}; shift 2 ;;
     --workload) WORKLOAD=${2:?--workload needs a value}; shift 2 ;;
     --out) OUT=${2:?--out needs a value}; shift 2 ;;
     --keep-log) KEEP_LOG=1; shift ;;
@@ -109,6 +115,7 @@ done
 
 case "$MODE" in strict) STRICT=1 ;; lazy) STRICT=0 ;; *) die "--mode must be strict or lazy, not '$MODE'" ;; esac
 case "$CACHING" in on|off) ;; *) die "--caching-mode must be on or off, not '$CACHING'" ;; esac
+case "$SCALABLE" in on|off) ;; *) die "--scalable-mode must be on or off, not '$SCALABLE'" ;; esac
 case "$WORKLOAD" in nvme|net|virtio|mixed|nvme-mq|net-bulk|nvme-vfio) ;;
     *) die "--workload must be nvme, net, virtio, mixed, nvme-mq, net-bulk or nvme-vfio, not '$WORKLOAD'" ;; esac
 [ -n "$CPUS" ] || { [ "$WORKLOAD" = nvme-mq ] && CPUS=4 || CPUS=1; }
@@ -126,6 +133,7 @@ if [ "$FAULT" = 1 ] && [ "$WORKLOAD" != nvme ] && [ "$WORKLOAD" != mixed ]; then
 fi
 NAME="$WORKLOAD-$MODE"
 [ "$CACHING" = on ] && NAME="$NAME-cm"
+[ "$SCALABLE" = on ] && NAME="$NAME-sm"
 [ "$FAULT" = 1 ] && NAME="$NAME-fault"
 [ -n "$OUT" ] || OUT="$REPO/traces/$NAME.itr.zst"
 case "$OUT" in /*) ;; *) OUT="$PWD/$OUT" ;; esac
@@ -133,7 +141,9 @@ case "$OUT" in /*) ;; *) OUT="$PWD/$OUT" ;; esac
 # --- 1. host packages ---------------------------------------------------------
 need_pkgs=()
 command -v qemu-system-x86_64 >/dev/null || need_pkgs+=(qemu-system-x86)
-[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx devmem || need_pkgs+=(busybox-static)
+# The applet list is read whole (grep -x, not grep -q): under pipefail grep -q
+# quitting early makes busybox die of SIGPIPE and the check fail every run.
+[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -x devmem >/dev/null || need_pkgs+=(busybox-static)
 command -v cpio >/dev/null || need_pkgs+=(cpio)
 command -v depmod >/dev/null || need_pkgs+=(kmod)
 command -v zstd >/dev/null || need_pkgs+=(zstd)
@@ -353,12 +363,19 @@ vtd_inv_desc_cc_devices
 vtd_inv_desc_wait_sw
 vtd_dmar_fault
 vtd_fault_disabled
+vtd_reg_dmar_root
 pci_nvme_map_addr
 dma_blk_io
 e1000e_rx_desc_buff_write
 EOF
+# Scalable mode: also the PASID-based IOTLB invalidations, every descriptor
+# the queue fetches (PASID-cache invalidations have no event of their own) and
+# the not-present root/context entries.
+[ "$SCALABLE" = on ] && printf '%s\n' vtd_inv_desc vtd_inv_desc_iotlb_pasid_pages vtd_inv_desc_iotlb_pasid \
+    vtd_ce_not_present vtd_re_not_present >> "$RUN/events"
 IOMMU="intel-iommu,intremap=on"
 [ "$CACHING" = on ] && IOMMU="$IOMMU,caching-mode=on"
+[ "$SCALABLE" = on ] && IOMMU="$IOMMU,x-scalable-mode=on"
 DEVS=()
 if [ "$W_NVME" = 1 ]; then
     truncate -s 16M "$RUN/nvme.img"
@@ -390,6 +407,7 @@ QEMU_VERSION=$(qemu-system-x86_64 --version | head -n1 | sed 's/^QEMU emulator v
 # no_timer_check: under TCG on a loaded host the boot-time IO-APIC timer check
 # can miss its window and panic ("timer doesn't work through Interrupt-remapped IO-APIC").
 APPEND="console=ttyS0 rdinit=/init panic=-1 no_timer_check intel_iommu=on iommu.strict=$STRICT"
+[ "$SCALABLE" = on ] && APPEND="${APPEND/intel_iommu=on/intel_iommu=on,sm_on}"
 QEMU_CMD=(qemu-system-x86_64 -accel "tcg,thread=single" -machine q35,kernel-irqchip=split -device "$IOMMU"
     -m 512M -smp "$CPUS" -nodefaults -nographic -serial stdio -no-reboot
     -kernel "$VMLINUZ" -initrd "$WORK/initramfs-$KVER.cpio" -append "$APPEND"
@@ -408,6 +426,7 @@ bytes=$(stat -c %s "$RUN/qemu.log")
 log "QEMU ran $((t1 - t0)) s; log $RUN/qemu.log: $lines lines, $bytes bytes"
 
 SOURCE="traces/record/record.sh --mode $MODE --caching-mode $CACHING --workload $WORKLOAD"
+[ "$SCALABLE" = on ] && SOURCE="$SOURCE --scalable-mode on"
 [ "$CPUS" = 1 ] || SOURCE="$SOURCE --cpus $CPUS"
 [ "$W_MQ" = 1 ] && SOURCE="$SOURCE --jobs $JOBS --bs $BS --count $COUNT --rounds $ROUNDS"
 [ "$W_BULK" = 1 ] && SOURCE="$SOURCE --net-mb $NET_MB"
