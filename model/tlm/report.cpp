@@ -677,6 +677,19 @@ std::vector<ReportTerm> report_terms()
         {"fault_queue.dropped", "fault records dropped: queue full"},
         {"fault_queue.suppressed", "fault records suppressed by FPD"},
         {"ats_no_access", "ATS translation requests completed with R=W=0 (no translation; not faults)"},
+        {"atc.devices", "atc.entries > 0 only: devices with an ATC (attached with TT = device TLB; whole run)"},
+        {"atc.lookups", "requests of devices with an ATC, each looked up in its ATC"},
+        {"atc.hits", "ATC lookups that found the page with the access's permission (translated request only)"},
+        {"atc.misses", "ATC lookups that sent a translation request first"},
+        {"atc.hit_rate", "atc.hits / atc.lookups"},
+        {"atc.translation_requests", "ATS translation requests the devices sent on ats_in"},
+        {"atc.no_access", "translation completions granting the access nothing (R=W=0): the access went untranslated"},
+        {"atc.translation_faults", "translation requests the IOMMU faulted: no access was sent"},
+        {"atc.translated_requests", "accesses sent translated (AT=10b) on dma_in"},
+        {"atc.fills", "ATC entries filled from translation completions"},
+        {"atc.evictions", "ATC entries evicted by a fill"},
+        {"atc.invalidations", "device-TLB invalidations (one per ATC device of a domain per IOTLB invalidation)"},
+        {"atc.invalidated", "ATC entries those invalidations removed"},
         {"fault_reasons.<reason>", "faults per VT-d fault reason, keyed by the reason in hex (\"0x5\")"},
         {"cosim.impl", "walker.impl rtl or lockstep: who made the walks (no cosim object with tlm)"},
         {"cosim.walks", "walks the RTL walker made (whole run, warm-up included)"},
@@ -804,6 +817,12 @@ void report_text(const ReportInputs &in, std::FILE *out)
     if (c.ats_no_access)
         std::fprintf(out, "ATS translation requests completed with R=W=0 (no translation, not faults) %" PRIu64 "\n",
                      c.ats_no_access);
+    if (r.atc.enabled)
+        std::fprintf(out, "device ATCs (%" PRIu64 " devices): %" PRIu64 " lookups, hit rate %.4f, %" PRIu64
+                          " translation requests (%" PRIu64 " R=W=0, %" PRIu64 " faulted), %" PRIu64
+                          " device-TLB invalidations removing %" PRIu64 " entries\n",
+                     r.atc.devices, r.atc.lookups, rate(r.atc.hits, r.atc.lookups), r.atc.translation_requests,
+                     r.atc.no_access, r.atc.translation_faults, r.atc.invalidations, r.atc.invalidated);
     if (in.cosim)
         text_cosim(out, *in.cosim);
 
@@ -916,6 +935,15 @@ bool report_json(const ReportInputs &in, ims_outfile *out, std::string *err)
     o.f("  \"fault_queue\": {\"records\": %" PRIu64 ", \"dropped\": %" PRIu64 ", \"suppressed\": %" PRIu64 "},\n",
         c.fault_records, c.fault_dropped, c.fault_suppressed);
     o.f("  \"ats_no_access\": %" PRIu64 ",\n", c.ats_no_access);
+    if (r.atc.enabled) {  // atc.entries > 0 only (docs/stats.md)
+        const AtcStats &a = r.atc;
+        o.f("  \"atc\": {\"devices\": %" PRIu64 ", \"lookups\": %" PRIu64 ", \"hits\": %" PRIu64 ", \"misses\": %" PRIu64
+            ", \"hit_rate\": %.6f, \"translation_requests\": %" PRIu64 ", \"no_access\": %" PRIu64
+            ", \"translation_faults\": %" PRIu64 ", \"translated_requests\": %" PRIu64 ", \"fills\": %" PRIu64
+            ", \"evictions\": %" PRIu64 ", \"invalidations\": %" PRIu64 ", \"invalidated\": %" PRIu64 "},\n",
+            a.devices, a.lookups, a.hits, a.misses, rate(a.hits, a.lookups), a.translation_requests, a.no_access,
+            a.translation_faults, a.translated_requests, a.fills, a.evictions, a.invalidations, a.invalidated);
+    }
     if (in.cfg->iommu.miss_classes)
         json_miss_classes(o, in);
     if (in.cosim)
