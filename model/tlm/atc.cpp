@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "iommusim/vtd.h"
+
 namespace ims {
 
 namespace {
@@ -136,6 +138,23 @@ bool Atc::request(tlm::tlm_generic_payload &trans, ReqExt &ext, const ims_req &r
     }
     ext.queue_delay += queued;
     return true;
+}
+
+void Atc::on_record(const ims_rec &rec, std::uint16_t alias)
+{
+    switch (rec.kind) {
+    case IMS_REC_INV_IOTLB:
+        on_iotlb_inv(static_cast<ims_inv_gran>(rec.gran), rec.did, rec.iova, rec.am);
+        break;
+    case IMS_REC_ATTACH:
+        on_attach(alias, rec.did, rec.tt == IMS_TT_DEVTLB);
+        break;
+    case IMS_REC_DETACH:
+        on_detach(alias);
+        break;
+    default:
+        break;
+    }
 }
 
 void Atc::on_attach(std::uint16_t alias, std::uint16_t did, bool devtlb)

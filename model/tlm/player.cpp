@@ -323,7 +323,7 @@ void TracePlayer::dma(const ims_rec &rec, Cycles issue, Cycles *last_done)
 
 // Applies a non-DMA record at the current cycle. False (with m_error) if the
 // record is impossible.
-bool TracePlayer::control(const ims_rec &rec, std::uint64_t index)
+__attribute__((always_inline)) inline bool TracePlayer::control(const ims_rec &rec, std::uint64_t index)
 {
     char err[256];  // written only on failure (zeroing it per record showed in profiles)
     err[0] = '\0';
@@ -333,8 +333,8 @@ bool TracePlayer::control(const ims_rec &rec, std::uint64_t index)
     case IMS_REC_INV_IOTLB:
         m_iommu.invalidate_iotlb(m_now, static_cast<ims_inv_gran>(rec.gran), rec.did, rec.iova, rec.am,
                                  (rec.flags & IMS_RECF_IH) != 0);
-        if (m_atc)  // the device-TLB invalidations that follow (iommusim/atc.hpp)
-            m_atc->on_iotlb_inv(static_cast<ims_inv_gran>(rec.gran), rec.did, rec.iova, rec.am);
+        if (__builtin_expect(m_atc != nullptr, 0))  // the device-TLB invalidations that follow (iommusim/atc.hpp)
+            m_atc->on_record(rec, rec.rid);
         return true;
     case IMS_REC_INV_CTX:
         m_iommu.invalidate_context(m_now, static_cast<ims_inv_gran>(rec.gran), rec.did, rec.rid, rec.fm);
@@ -348,10 +348,8 @@ bool TracePlayer::control(const ims_rec &rec, std::uint64_t index)
         return true;
     default:
         if (ims_replay_control(m_rp, &rec, err, sizeof err) == 0) {
-            if (m_atc && rec.kind == IMS_REC_ATTACH)
-                m_atc->on_attach(ims_replay_alias(m_rp, rec.rid), rec.did, rec.tt == IMS_TT_DEVTLB);
-            else if (m_atc && rec.kind == IMS_REC_DETACH)
-                m_atc->on_detach(ims_replay_alias(m_rp, rec.rid));
+            if (__builtin_expect(m_atc != nullptr, 0))  // ATTACH, DETACH: the device's ATC
+                m_atc->on_record(rec, ims_replay_alias(m_rp, rec.rid));
             return true;
         }
         char msg[512];

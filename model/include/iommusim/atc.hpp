@@ -64,6 +64,11 @@ public:
     // arrival and ext.queue_delay the walker waits of both requests.
     bool request(tlm::tlm_generic_payload &trans, ReqExt &ext, const ims_req &req, const sc_core::sc_time &delay);
 
+    // A control record the player applied (INV_IOTLB, ATTACH, DETACH; others
+    // are ignored): dispatches to the three below. alias: the requester id
+    // the IOMMU sees for rec.rid. Out of line, so the player's record loop
+    // stays as small as without an ATC.
+    void on_record(const ims_rec &rec, std::uint16_t alias);
     // A record the replay applied: ATTACH (rid seen as `alias`) with TT =
     // device TLB gives the device an ATC (emptied); another ATTACH, or
     // DETACH, takes it away.
