@@ -807,6 +807,7 @@ extern "C" int ims_cmd_run(int argc, char **argv)
                              &player.timing_stats(), &memory.timing(), iommu.walkers(), wall};
         in.meta = &meta;
         in.cosim = cosim ? &cosim->stats() : nullptr;
+        in.scalable = ims_replay_scalable(rp);
         if (!quiet)
             ims::report_text(in, stdout);
         else // the text report carries them otherwise; a quiet run must not hide them

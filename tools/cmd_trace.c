@@ -394,7 +394,7 @@ static int cmd_info(int argc, char **argv)
     }
     const struct ims_trace_hdr *h = ims_trace_header(r);
     printf("file: %s\n", path);
-    printf("form: %s, version %u\n", form_name(ims_trace_reader_form(r)), h->version);
+    printf("form: %s, version %u%s\n", form_name(ims_trace_reader_form(r)), h->version, h->scalable ? ", scalable mode" : "");
     printf("creator: %s\n", h->creator[0] ? h->creator : "-");
     printf("source: %s\n", h->source[0] ? h->source : "-");
     printf("topology: %d devices, %d bridges\n", h->topo.n_devices, h->topo.n_bridges);
@@ -845,6 +845,8 @@ static void usage_gen(FILE *f)
                "  gpu     bulk streams over a large footprint mapped with 2 MiB pages\n"
                "  random  uniform accesses over a footprint of 4 KiB pages (IOTLB worst case)\n"
                "  multi   many devices and domains, two devices behind a PCIe-to-PCI bridge\n"
+               "  svm     scalable mode: processes hand heap buffers to an accelerator by PASID\n"
+               "          (shared virtual memory); --nested: the processes live in a VM\n"
                "\n"
                "options (--name VALUE or --name=VALUE; sizes take k/m/g suffixes):\n");
     ims_gen_help(f);
@@ -864,7 +866,7 @@ static int cmd_gen(int argc, char **argv)
     }
     int kind = ims_gen_kind_from_name(argv[1]);
     if (kind < 0) {
-        fprintf(stderr, "iommusim trace gen: unknown KIND '%s' (expected nic, nvme, gpu, random or multi)\n", argv[1]);
+        fprintf(stderr, "iommusim trace gen: unknown KIND '%s' (expected nic, nvme, gpu, random, multi or svm)\n", argv[1]);
         return EXIT_USAGE;
     }
     struct ims_gen_cfg cfg;
@@ -881,11 +883,15 @@ static int cmd_gen(int argc, char **argv)
                 val = eq + 1;
             } else {
                 snprintf(key, sizeof key, "%s", argv[i] + 2);
-                if (i + 1 >= argc) {
-                    fprintf(stderr, "iommusim trace gen: --%s needs a value\n", key);
-                    return EXIT_USAGE;
+                if (!strcmp(key, "nested")) { /* a bare flag: svm --nested */
+                    val = "on";
+                } else {
+                    if (i + 1 >= argc) {
+                        fprintf(stderr, "iommusim trace gen: --%s needs a value\n", key);
+                        return EXIT_USAGE;
+                    }
+                    val = argv[++i];
                 }
-                val = argv[++i];
             }
             if (ims_gen_set(&cfg, key, val, err, sizeof err) < 0) {
                 fprintf(stderr, "iommusim trace gen: %s\n", err);

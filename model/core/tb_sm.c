@@ -492,3 +492,69 @@ int ims_tb_sm_unbind(struct ims_tb_sm *tb, uint16_t rid, uint32_t pasid)
     ims_mem_write64(tb->mem, pa, 0);
     return IMS_TB_OK;
 }
+
+/* ---- Entries over a domain's second level (as Linux 6.1 writes the
+ * RID_PASID entry of a DMA-API domain in scalable mode) ---- */
+
+/* Writes (rid, pasid)'s PASID entry: PGTT pgtt, domain did, second-level
+ * pointer slroot with the AW of `levels` (PGTT SL; 0 for PT). */
+static int bind_domain(struct ims_tb_sm *tb, uint16_t rid, uint32_t pasid, uint16_t did, unsigned pgtt,
+                       uint64_t slroot, unsigned aw)
+{
+    if (!tb->dir[rid])
+        return IMS_TB_ENOENT;
+    if (pasid >> 15)
+        return IMS_TB_EINVAL;
+    const uint64_t pa = pasid_entry_pa(tb, rid, pasid, true);
+    if (!pa)
+        return IMS_TB_ENOMEM;
+    for (unsigned i = 2; i < 8; i++)
+        ims_mem_write64(tb->mem, pa + 8u * i, 0);
+    ims_mem_write64(tb->mem, pa + 8, did);
+    ims_mem_write64(tb->mem, pa, ims_pasid_w0(pgtt, aw, slroot)); /* present last */
+    return IMS_TB_OK;
+}
+
+int ims_tb_sm_bind_sl(struct ims_tb_sm *tb, uint16_t rid, uint32_t pasid, uint16_t did, uint64_t slroot,
+                      unsigned levels)
+{
+    if (levels < 3 || levels > 5 || (slroot & (IMS_PAGE_SIZE - 1)) || !slroot)
+        return IMS_TB_EINVAL;
+    if (!(tb->cfg.caps.sagaw & (1u << ims_levels_aw(levels))))
+        return IMS_TB_ECAPS;
+    return bind_domain(tb, rid, pasid, did, IMS_PGTT_SL, slroot, ims_levels_aw(levels));
+}
+
+int ims_tb_sm_bind_pt(struct ims_tb_sm *tb, uint16_t rid, uint32_t pasid, uint16_t did)
+{
+    if (!tb->cfg.caps.pt)
+        return IMS_TB_ECAPS;
+    return bind_domain(tb, rid, pasid, did, IMS_PGTT_PT, 0, 0);
+}
+
+bool ims_tb_sm_attached(const struct ims_tb_sm *tb, uint16_t rid)
+{
+    return tb->dir[rid] != 0;
+}
+
+bool ims_tb_sm_process_exists(const struct ims_tb_sm *tb, unsigned pid)
+{
+    return pid < IMS_TB_SM_PIDS && tb->proc[pid].used;
+}
+
+bool ims_tb_sm_vm_exists(const struct ims_tb_sm *tb, unsigned vm)
+{
+    return vm < IMS_TB_SM_VMS && tb->vm[vm].used;
+}
+
+int ims_tb_sm_detach(struct ims_tb_sm *tb, uint16_t rid)
+{
+    if (!tb->dir[rid])
+        return IMS_TB_ENOENT;
+    const uint64_t r = ims_mem_read64(tb->mem, tb->root + (uint64_t)(rid >> 8) * 16u + ((rid & 0x80u) ? 8u : 0u));
+    /* Not present; the PASID directory stays for a later attach (its
+     * entries are unreachable until then). Software then invalidates the
+     * context cache. */
+    ims_mem_write64(tb->mem, ims_sm_ptr(r) + ims_sm_ctx_offset(rid & 0xffu), 0);
+    return IMS_TB_OK;
+}

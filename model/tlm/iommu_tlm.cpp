@@ -364,6 +364,8 @@ inline void Iommu::dma(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay,
     // entry's TT (VT-d 9.3: only TT = 1, device TLB, admits it; else fault
     // Dh); a translation request belongs on ats_in.
     req.at = at;
+    req.priv = ext.priv;
+    req.exec = ext.exec;
     if (__builtin_expect(req.at == IMS_AT_TRANSLATION, 0)) {
         trans.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
         return;
@@ -413,6 +415,8 @@ void Iommu::b_transport_ats(tlm::tlm_generic_payload &trans, sc_core::sc_time &d
     req.pasid = ext->pasid;
     req.iova = trans.get_address();
     req.size = std::max(1u, trans.get_data_length());
+    req.priv = ext->priv;
+    req.exec = ext->exec;
     req.access = trans.is_write() ? IMS_PERM_W : IMS_PERM_R;
     req.at = IMS_AT_TRANSLATION;
     enter(delay);

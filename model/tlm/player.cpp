@@ -249,6 +249,8 @@ __attribute__((always_inline)) inline const ims_xlate *TracePlayer::part_xlate(v
     ext.rid = req->rid;
     ext.pasid = req->pasid;
     ext.at = req->at;
+    ext.priv = req->priv;
+    ext.exec = req->exec;
     ext.record = p.m_st.records - 1;  // (counted before the record is played)
     trans.set_command
 (req->access == IMS_PERM_W ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
@@ -346,6 +348,11 @@ __attribute__((always_inline)) inline bool TracePlayer::control(const ims_rec &r
             end_warmup();
         }
         return true;
+    case IMS_REC_INV_PASID:
+        // timed PASID invalidation: Iommu API from branch sm-regs. Until it is
+        // wired, the functional path applies it to the core at once (no
+        // invalidation latency, no wait for fills in flight).
+        [[fallthrough]];
     default:
         if (ims_replay_control(m_rp, &rec, err, sizeof err) == 0) {
             if (__builtin_expect(m_atc != nullptr, 0))  // ATTACH, DETACH: the device's ATC

@@ -237,6 +237,21 @@ void json_cache(Out &o, const char *name, const CacheView &v, bool comma)
         comma ? "," : "");
 }
 
+// ---- Scalable mode (docs/stats.md: present only when the trace is) ----
+
+void json_scalable(Out &o, const ReportInputs &in)
+{
+    const auto &s = in.core->sm;
+    json_cache(o, "pasid_cache", cache_view(s.pasid_cache, 0), true);
+    o.f("  \"scalable\": {\"pasid_dir_reads\": %" PRIu64 ", \"pasid_entry_reads\": %" PRIu64
+        ", \"first_level_reads\": %" PRIu64 ", \"nested_second_level_reads\": %" PRIu64
+        ", \"second_level_reads\": %" PRIu64 ", \"ad_writes\": %" PRIu64 ", \"walks_first_level\": %" PRIu64
+        ", \"walks_nested\": %" PRIu64 ", \"walks_second_level\": %" PRIu64 ", \"passthrough\": %" PRIu64
+        ", \"inv_pasid_cache\": %" PRIu64 ", \"inv_piotlb\": %" PRIu64 "},\n",
+        s.pasid_dir_reads, s.pasid_entry_reads, s.fl_reads, s.nested_sl_reads, s.sl_reads, s.ad_writes, s.walks_fl,
+        s.walks_nested, s.walks_sl, s.passthru, s.inv_pasid_cache, s.inv_piotlb);
+}
+
 // ---- Miss classes (stats.miss_classes; docs/stats.md, "Miss classes") ----
 
 // A cache's misses by class; the core's misses plus the merged ones (which
@@ -636,6 +651,7 @@ std::vector<ReportTerm> report_terms()
         {"context_cache", "context cache"}, {"iotlb", "IOTLB"},
         {"psc.l2", "PDE cache (level 2)"},  {"psc.l3", "PDPE cache (level 3)"},
         {"psc.l4", "PML4E cache (level 4)"}, {"psc.l5", "PML5E cache (level 5)"},
+        {"pasid_cache", "scalable mode only: PASID cache"},
     };
     static const char *const field[][2] = {
         {"lookups", "lookups"},
@@ -690,6 +706,20 @@ std::vector<ReportTerm> report_terms()
         {"atc.evictions", "ATC entries evicted by a fill"},
         {"atc.invalidations", "device-TLB invalidations (one per ATC device of a domain per IOTLB invalidation)"},
         {"atc.invalidated", "ATC entries those invalidations removed"},
+        {"scalable.pasid_dir_reads", "scalable mode only: PASID-directory entry reads"},
+        {"scalable.pasid_entry_reads", "scalable mode only: PASID-table entry reads"},
+        {"scalable.first_level_reads", "scalable mode only: first-level paging-entry reads (first-level and nested walks)"},
+        {"scalable.nested_second_level_reads",
+         "scalable mode only: second-level entry reads of nested walks (translating each first-level table address "
+         "and the result)"},
+        {"scalable.second_level_reads", "scalable mode only: second-level entry reads of second-level-only walks"},
+        {"scalable.ad_writes", "scalable mode only: first-level accessed/dirty updates written"},
+        {"scalable.walks_first_level", "scalable mode only: walks of PGTT first-level entries"},
+        {"scalable.walks_nested", "scalable mode only: walks of PGTT nested entries"},
+        {"scalable.walks_second_level", "scalable mode only: walks of PGTT second-level entries"},
+        {"scalable.passthrough", "scalable mode only: translations of PGTT pass-through entries"},
+        {"scalable.inv_pasid_cache", "scalable mode only: PASID-cache invalidation commands"},
+        {"scalable.inv_piotlb", "scalable mode only: PASID-based IOTLB invalidation commands"},
         {"fault_reasons.<reason>", "faults per VT-d fault reason, keyed by the reason in hex (\"0x5\")"},
         {"cosim.impl", "walker.impl rtl or lockstep: who made the walks (no cosim object with tlm)"},
         {"cosim.walks", "walks the RTL walker made (whole run, warm-up included)"},
@@ -944,6 +974,8 @@ bool report_json(const ReportInputs &in, ims_outfile *out, std::string *err)
             a.devices, a.lookups, a.hits, a.misses, rate(a.hits, a.lookups), a.translation_requests, a.no_access,
             a.translation_faults, a.translated_requests, a.fills, a.evictions, a.invalidations, a.invalidated);
     }
+    if (in.scalable)
+        json_scalable(o, in);
     if (in.cfg->iommu.miss_classes)
         json_miss_classes(o, in);
     if (in.cosim)

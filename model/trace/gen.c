@@ -24,6 +24,7 @@
 #include "iommusim/mem.h"
 #include "iommusim/trace.h"
 #include "errf.h"
+#include "gen_impl.h"
 
 #define G_PAGE     UINT64_C(4096)
 #define G_2M       (UINT64_C(1) << 21)
@@ -31,7 +32,7 @@
 #define G_DATA_PGS (UINT64_C(4) << 20)   /* 16 GiB of 4 KiB frames */
 #define G_BIG_PA   UINT64_C(0x4000000000) /* 256 GiB: gpu 2 MiB frames and the random footprint */
 
-static const char *const gen_names[IMS_GEN_KIND_COUNT] = {"nic", "nvme", "gpu", "random", "multi"};
+static const char *const gen_names[IMS_GEN_KIND_COUNT] = {"nic", "nvme", "gpu", "random", "multi", "svm"};
 
 const char *ims_gen_kind_name(unsigned kind)
 {
@@ -68,6 +69,8 @@ void ims_gen_cfg_default(struct ims_gen_cfg *c, unsigned kind)
     c->streams = 4;
     c->devices = 8;
     c->domains = 4;
+    c->processes = 4;
+    c->nested = false;
 }
 
 /* ---- Options ---- */
@@ -77,7 +80,8 @@ void ims_gen_cfg_default(struct ims_gen_cfg *c, unsigned kind)
 #define K_GPU    (1u << IMS_GEN_GPU)
 #define K_RANDOM (1u << IMS_GEN_RANDOM)
 #define K_MULTI  (1u << IMS_GEN_MULTI)
-#define K_ALL    (K_NIC | K_NVME | K_GPU | K_RANDOM | K_MULTI)
+#define K_SVM    (1u << IMS_GEN_SVM)
+#define K_ALL    (K_NIC | K_NVME | K_GPU | K_RANDOM | K_MULTI | K_SVM)
 #define K_DRV    (K_NIC | K_NVME | K_MULTI)
 
 enum opt_type { OPT_U64, OPT_U32, OPT_UNS, OPT_FRAC, OPT_UNMAP, OPT_ONOFF };
@@ -115,6 +119,9 @@ static const struct gen_opt opts[] = {
     {"streams", K_GPU, OPT_U32, OFF(streams), 1, 64, "gpu: concurrent sequential streams (default 4)"},
     {"devices", K_MULTI, OPT_U32, OFF(devices), 1, 64, "multi: devices (default 8)"},
     {"domains", K_MULTI, OPT_U32, OFF(domains), 1, 64, "multi: domains, <= devices (default 4)"},
+    {"processes", K_SVM, OPT_U32, OFF(processes), 1, 64, "svm: processes, one PASID each (default 4)"},
+    {"nested", K_SVM, OPT_ONOFF, OFF(nested), 0, 0, "svm: on: the processes live in a VM, bound nested (default off)"},
+    {"pri", K_SVM, OPT_ONOFF, OFF(pri), 0, 0, "svm: on: first touches as page requests: needs PRI, not generated yet (default off)"},
 };
 #undef OFF
 #define N_OPTS (sizeof opts / sizeof opts[0])
@@ -237,6 +244,15 @@ int ims_gen_check(const struct ims_gen_cfg *c, char *err, size_t errlen)
     case IMS_GEN_MULTI:
         if (c->devices < 1 || c->devices > 64 || c->domains < 1 || c->domains > c->devices)
             return ims_errf(err, errlen, "--devices 1..64 and --domains 1..devices");
+        break;
+    case IMS_GEN_SVM:
+        if (c->levels < 4)
+            return ims_errf(err, errlen, "--levels: svm processes have 4 or 5 levels");
+        if (c->processes < 1 || c->processes > 64)
+            return ims_errf(err, errlen, "--processes: expected 1..64");
+        if (c->pri)
+            return ims_errf(err, errlen, "--pri on: needs PRI (page requests and their responses are not generated yet; "
+                                         "the default is the pre-faulted form: the OS maps before the device touches)");
         break;
     }
     return 0;
@@ -828,8 +844,9 @@ out:
 /* The topology each generator's devices live in. */
 static int make_topo(const struct ims_gen_cfg *c, struct ims_topo *t)
 {
-    static const char *const dev_name[] = {"nic0", "nvme0", "gpu0", "dev0"};
-    static const uint16_t dev_bdf[] = {IMS_BDF(3, 0, 0), IMS_BDF(4, 0, 0), IMS_BDF(5, 0, 0), IMS_BDF(6, 0, 0)};
+    static const char *const dev_name[] = {"nic0", "nvme0", "gpu0", "dev0", "-", "acc0"};
+    static const uint16_t dev_bdf[] = {IMS_BDF(3, 0, 0), IMS_BDF(4, 0, 0), IMS_BDF(5, 0, 0), IMS_BDF(6, 0, 0), 0,
+                                       IMS_BDF(3, 0, 0)};
     memset(t, 0, sizeof *t);
     if (c->kind != IMS_GEN_MULTI) {
         t->devices = calloc(1, sizeof *t->devices);
@@ -881,6 +898,7 @@ int ims_gen_write(const struct ims_gen_cfg *cfg, const char *path, struct ims_ge
     hdr.version = IMS_TRACE_VERSION;
     snprintf(hdr.creator, sizeof hdr.creator, "iommusim trace gen");
     cfg_describe(cfg, hdr.source, sizeof hdr.source);
+    hdr.scalable = cfg->kind == IMS_GEN_SVM;
     if (make_topo(cfg, &hdr.topo) < 0) {
         ims_trace_hdr_free(&hdr);
         return ims_errf(err, errlen, "out of memory");
@@ -900,6 +918,7 @@ int ims_gen_write(const struct ims_gen_cfg *cfg, const char *path, struct ims_ge
     case IMS_GEN_GPU: gen_gpu(&g); break;
     case IMS_GEN_RANDOM: gen_random(&g); break;
     case IMS_GEN_MULTI: gen_multi(&g); break;
+    case IMS_GEN_SVM: g.failed = ims_gen_svm(cfg, g.w, &g.st, g.err, sizeof g.err) < 0; break;
     }
     if (g.failed) {
         ims_trace_abort(g.w);

@@ -156,7 +156,7 @@ static inline bool rec_decode(const unsigned char *p, struct ims_rec *r)
             .reason = (uint8_t)reason,
         };
         /* With the fault flag every reason but 0 is valid (a byte holds 1..255). */
-        unsigned bad = (flags & ~TR_DMA_FLAGS) |
+        unsigned bad = (flags & ~TR_DMA_FLAGS_V2) |
                        ((flags & (IMS_RECF_EXPECT_PA | IMS_RECF_EXPECT_FAULT)) ==
                         (IMS_RECF_EXPECT_PA | IMS_RECF_EXPECT_FAULT)) |
                        (size == 0) | (iova + (size - 1) < iova) | (pasid > TR_PASID_MAX) |
@@ -272,7 +272,15 @@ int ims_tr_bin_rec_error(struct ims_trace_reader *r, const char *fmt, ...)
 static bool rec_reject(struct ims_trace_reader *r, const struct ims_rec *rec, size_t i)
 {
     char e[256];
-    if (ims_rec_check(rec, e, sizeof e) == 0)
+    if (rec->kind > IMS_REC_MARK && rec->kind <= IMS_REC_KIND_MAX)
+        snprintf(e, sizeof e, "unknown record kind %u in a version %u file (%s is a scalable-mode kind: version 3 only)",
+                 rec->kind, r->hdr.version, ims_rec_kind_name(rec->kind));
+    else if (ims_rec_check(rec, e, sizeof e) < 0)
+        ; /* e says why */
+    else if (ims_tr_rec_v3_only(rec))
+        snprintf(e, sizeof e, "%s: %s in a version %u file (version 3 only)", ims_rec_kind_name(rec->kind),
+                 ims_tr_rec_v3_only(rec), r->hdr.version);
+    else
         return false;
     uint64_t index = r->index;
     r->index += i;
@@ -430,10 +438,14 @@ int ims_tr_bin_read_header(struct ims_trace_reader *r)
     if (version < 3 && rsize != TR_REC_SIZE)
         return ims_tr_rerr(r, "record size %u not supported (version %u records are %d bytes)", rsize, version,
                            TR_REC_SIZE);
-    if (flags & ~TR_HFLAG_BLOCKS)
+    if (version < 3 && (flags & TR_HFLAG_SCALABLE))
+        return ims_tr_rerr(r, "header flags 0x%x at byte offset 20: flag 0x%x (scalable mode) needs version 3, this file "
+                              "is version %u",
+                           flags, TR_HFLAG_SCALABLE, version);
+    if (flags & ~(TR_HFLAG_BLOCKS | TR_HFLAG_SCALABLE))
         return ims_tr_rerr(r, "header flags 0x%x at byte offset 20 have unknown bits (this reader knows 0x%x)", flags,
-                           TR_HFLAG_BLOCKS);
-    if (version >= 3 && flags != TR_HFLAG_BLOCKS)
+                           TR_HFLAG_BLOCKS | TR_HFLAG_SCALABLE);
+    if (version >= 3 && !(flags & TR_HFLAG_BLOCKS))
         return ims_tr_rerr(r, "header flags 0x%x at byte offset 20: version 3 records are always in blocks (0x%x)",
                            flags, TR_HFLAG_BLOCKS);
     n = ims_tr_buf_want(r, hlen);
@@ -454,6 +466,7 @@ int ims_tr_bin_read_header(struct ims_trace_reader *r)
     r->rec_size = rsize;
     r->hdr.version = version;
     r->blocks = (flags & TR_HFLAG_BLOCKS) != 0;
+    r->hdr.scalable = (flags & TR_HFLAG_SCALABLE) != 0;
 
     struct hcur c = {.p = r->buf + TR_FIXED_HDR, .left = hlen - hmin, .base = r->buf, .what = "creator", .idx = -1};
     hc_str(&c, r->hdr.creator, sizeof r->hdr.creator);
@@ -545,7 +558,7 @@ int ims_tr_bin_write_header(struct ims_trace_writer *w, const struct ims_trace_h
      * block is what the compact records' predictions restart at; its CRC-32
      * covers a quarter of the bytes). */
     w->blocks = w->form == IMS_TRACE_BINARY || w->version >= 3;
-    hb_u32(&p, w->blocks ? TR_HFLAG_BLOCKS : 0);
+    hb_u32(&p, (w->blocks ? TR_HFLAG_BLOCKS : 0) | (h->scalable ? TR_HFLAG_SCALABLE : 0));
     hb_str(&p, h->creator);
     hb_str(&p, h->source);
     hb_u32(&p, (uint32_t)t->n_bridges);

@@ -43,6 +43,7 @@
  * the records in blocks of TR_BLK_RECS, each followed by a 40-byte block
  * check. CRC-32 is zlib's crc32() (the ISO-HDLC polynomial 0x04C11DB7). */
 #define TR_HFLAG_BLOCKS 0x1u /* records in checked blocks */
+#define TR_HFLAG_SCALABLE 0x2u /* version 3: a scalable-mode trace (docs/trace-format.md, "Scalable mode") */
 #define TR_BLK_RECS     1024u
 #define TR_BLK_CHECK    40u
 #define TR_BLK_TAG      "IMSBLOCK"
@@ -86,7 +87,12 @@ struct tr3_state {
 /* ---- Field ranges (shared by the checks, the binary decoder's quick
  * verdict and the text parser) ---- */
 
-#define TR_DMA_FLAGS (IMS_RECF_WRITE | IMS_RECF_PASID | IMS_RECF_EXPECT_PA | IMS_RECF_EXPECT_FAULT)
+/* DMA flags of versions 1 and 2 (the binary decoder's quick verdict), and all of them. */
+#define TR_DMA_FLAGS_V2 (IMS_RECF_WRITE | IMS_RECF_PASID | IMS_RECF_EXPECT_PA | IMS_RECF_EXPECT_FAULT)
+#define TR_DMA_FLAGS    (TR_DMA_FLAGS_V2 | IMS_RECF_PRIV | IMS_RECF_EXEC | IMS_RECF_AT_TRANSLATED)
+#define TR_BIND_FLAGS   (IMS_RECF_SRE | IMS_RECF_SL | IMS_RECF_PT | IMS_RECF_UNBIND)
+#define TR_ATTACH_FLAGS (IMS_RECF_SM | IMS_RECF_DTE | IMS_RECF_PRE)
+#define TR_PROT_ALL     7u /* PMAP: IMS_TB_SM_W | IMS_TB_SM_X | IMS_TB_SM_KERNEL */
 #define TR_PASID_MAX ((UINT32_C(1) << 20) - 1)
 #define TR_AM_MAX    52u
 #define TR_TS_MAX    (UINT64_MAX - 1) /* ns; 2^64 - 1 is refused (a saturated or wrapped clock) */
@@ -222,6 +228,11 @@ struct ims_trace_writer {
 const char *ims_tr_gran_name(unsigned gran);
 const char *ims_tr_perm_name(unsigned perm);
 const char *ims_tr_bridge_kind_name(unsigned kind);
+/* "pasid-cache", ...; "domain", "pasid", "page", "global" (enum ims_pinv_gran);
+ * "success", "invalid", "failure"; NULL if unknown. */
+const char *ims_tr_pinv_target_name(unsigned target);
+const char *ims_tr_pinv_gran_name(unsigned gran);
+const char *ims_tr_pgresp_name(unsigned code);
 /* What the trace formats need of a header (names usable in the text form and
  * unique, parents listed before children): 0, or -1 with a message. */
 int ims_tr_hdr_check(const struct ims_trace_hdr *h, char *err, size_t errlen);
@@ -238,6 +249,9 @@ int ims_tr_names_find(const struct ims_tr_names *s, const void *base, size_t str
 /* Adds list position idx; 0, or -1 if out of memory. */
 int ims_tr_names_add(struct ims_tr_names *s, const void *base, size_t stride, int idx);
 void ims_tr_names_free(struct ims_tr_names *s);
+/* What of rec needs binary version 3 (a scalable-mode kind, DMA flag or
+ * ATTACH flag), as a phrase for a message; NULL if version 2 holds it. */
+const char *ims_tr_rec_v3_only(const struct ims_rec *rec);
 /* Most bridges and most devices a header may list. */
 #define TR_TOPO_MAX 65536
 
@@ -286,6 +300,8 @@ int ims_tr_v3_write_end(struct ims_trace_writer *w);
 /* Reader: up to max records (like ims_trace_read(), before its pending
  * logic); stops early on an error (r->failed). */
 size_t ims_tr_v3_read(struct ims_trace_reader *r, struct ims_rec *recs, size_t max);
+/* Canonical copy through the version 3 codec (every kind). */
+void ims_tr_v3_canon(const struct ims_rec *in, struct ims_rec *out);
 
 /* ---- trace_text.c ---- */
 

@@ -421,6 +421,11 @@ struct ims_trace_writer *ims_trace_create_version(const char *path, const struct
         ims_errf(err, errlen, "%s: %s", path, e);
         return NULL;
     }
+    if (hdr->scalable && form != IMS_TRACE_TEXT && version < 3) {
+        ims_errf(err, errlen, "%s: cannot write a scalable-mode trace as binary version %u (scalable mode needs version 3)",
+                 path, version);
+        return NULL;
+    }
     struct ims_trace_writer *w = calloc(1, sizeof *w);
     if (!w || !(w->path = strdup(path))) {
         ims_errf(err, errlen, "%s: out of memory", path);
@@ -484,6 +489,10 @@ int ims_trace_write(struct ims_trace_writer *w, const struct ims_rec *rec)
     } else if (w->version >= 3) {
         if (ims_tr_v3_write_rec(w, rec) < 0)
             return -1;
+    } else if (ims_tr_rec_v3_only(rec)) {
+        return ims_tr_werr(w, "record %llu: %s: %s cannot be written as binary version %u (version 3 only)",
+                           (unsigned long long)w->index, ims_rec_kind_name(rec->kind), ims_tr_rec_v3_only(rec),
+                           w->version);
     } else {
         if (w->cap - w->len < TR_REC_SIZE && w_flush(w, false) < 0)
             return -1;

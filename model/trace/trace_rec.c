@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "iommusim/iommu.h"
+#include "iommusim/tb.h"
 #include "iommusim/vtd.h"
 #include "trace_impl.h"
 
@@ -17,6 +18,7 @@
 
 static const char *const kind_names[IMS_REC_KIND_MAX + 1] = {
     NULL, "dma", "map", "unmap", "inv-iotlb", "inv-ctx", "attach", "detach", "mark",
+    "vm", "proc", "pmap", "punmap", "bind", "inv-pasid", "pgresp",
 };
 
 const char *ims_rec_kind_name(unsigned kind)
@@ -52,6 +54,49 @@ const char *ims_tr_bridge_kind_name(unsigned kind)
     case IMS_BRIDGE_PCI_TO_PCI: return "pci-to-pci";
     default: return NULL;
     }
+}
+
+const char *ims_tr_pinv_target_name(unsigned target)
+{
+    switch (target) {
+    case IMS_PINV_T_PASID_CACHE: return "pasid-cache";
+    case IMS_PINV_T_PIOTLB: return "piotlb";
+    case IMS_PINV_T_DEVTLB: return "devtlb";
+    case IMS_PINV_T_PASID_DEVTLB: return "pasid-devtlb";
+    default: return NULL;
+    }
+}
+
+const char *ims_tr_pinv_gran_name(unsigned gran)
+{
+    switch (gran) {
+    case IMS_PINV_DOMAIN: return "domain";
+    case IMS_PINV_PASID: return "pasid";
+    case IMS_PINV_PAGE: return "page";
+    case IMS_PINV_GLOBAL: return "global";
+    default: return NULL;
+    }
+}
+
+const char *ims_tr_pgresp_name(unsigned code)
+{
+    switch (code) {
+    case IMS_PGRESP_SUCCESS: return "success";
+    case IMS_PGRESP_INVALID: return "invalid";
+    case IMS_PGRESP_FAILURE: return "failure";
+    default: return NULL;
+    }
+}
+
+const char *ims_tr_rec_v3_only(const struct ims_rec *r)
+{
+    if (r->kind > IMS_REC_MARK && r->kind <= IMS_REC_KIND_MAX)
+        return "a scalable-mode record kind";
+    if (r->kind == IMS_REC_DMA && (r->flags & ~TR_DMA_FLAGS_V2 & TR_DMA_FLAGS))
+        return "a scalable-mode dma flag (priv, exec, translated)";
+    if (r->kind == IMS_REC_ATTACH && (r->flags & TR_ATTACH_FLAGS))
+        return "a scalable-mode attach (sm, dte, pre)";
+    return NULL;
 }
 
 /* ---- Record checks (shared by writers and both readers) ---- */
@@ -92,6 +137,8 @@ int ims_rec_check(const struct ims_rec *r, char *err, size_t errlen)
         /* reason is a byte, so 0 is the only value out of range. */
         if ((r->flags & IMS_RECF_EXPECT_FAULT) && r->reason == 0)
             return ims_errf(err, errlen, "dma: fault reason %u out of range (1..%u)", r->reason, IMS_REC_REASON_MAX);
+        if ((r->flags & IMS_RECF_EXEC) && (r->flags & IMS_RECF_WRITE))
+            return ims_errf(err, errlen, "dma: exec with a write (an execute request is a read)");
         return 0;
     case IMS_REC_MAP:
         if (!ims_tr_perm_name(r->perm))
@@ -122,6 +169,12 @@ int ims_rec_check(const struct ims_rec *r, char *err, size_t errlen)
             return ims_errf(err, errlen, "attach: levels %u out of range (3..5)", r->levels);
         if (r->tt > 3)
             return ims_errf(err, errlen, "attach: tt %u out of range (0..3)", r->tt);
+        if (r->flags & ~TR_ATTACH_FLAGS)
+            return ims_errf(err, errlen, "attach: flags 0x%x has unknown bits", r->flags);
+        if ((r->flags & (IMS_RECF_DTE | IMS_RECF_PRE)) && !(r->flags & IMS_RECF_SM))
+            return ims_errf(err, errlen, "attach: dte and pre are for a scalable-mode attach (sm)");
+        if ((r->flags & IMS_RECF_SM) && r->pasid > TR_PASID_MAX)
+            return ims_errf(err, errlen, "attach: pasid %u out of range (0..%u)", r->pasid, TR_PASID_MAX);
         return 0;
     case IMS_REC_DETACH:
         return 0;
@@ -129,6 +182,97 @@ int ims_rec_check(const struct ims_rec *r, char *err, size_t errlen)
         if (!label_ok(r->label))
             return ims_errf(err, errlen, "mark: label must be 1..%d printable characters without spaces or '#'",
                             IMS_REC_LABEL_MAX - 1);
+        return 0;
+    case IMS_REC_VM:
+        if (r->vm >= IMS_TB_SM_VMS)
+            return ims_errf(err, errlen, "vm: vm %u out of range (0..%u)", r->vm, IMS_TB_SM_VMS - 1);
+        if (r->levels < 3 || r->levels > 5)
+            return ims_errf(err, errlen, "vm: levels %u out of range (3..5)", r->levels);
+        if (r->size == 0)
+            return ims_errf(err, errlen, "vm: size 0");
+        return 0;
+    case IMS_REC_PROC:
+        if (r->pid >= IMS_TB_SM_PIDS)
+            return ims_errf(err, errlen, "proc: pid %u out of range (0..%u)", r->pid, IMS_TB_SM_PIDS - 1);
+        if (r->levels != 4 && r->levels != 5)
+            return ims_errf(err, errlen, "proc: levels %u out of range (4 or 5)", r->levels);
+        if (r->vm >= IMS_TB_SM_VMS && r->vm != IMS_REC_VM_NONE)
+            return ims_errf(err, errlen, "proc: vm %u out of range (0..%u, or none)", r->vm, IMS_TB_SM_VMS - 1);
+        return 0;
+    case IMS_REC_PMAP:
+    case IMS_REC_PUNMAP:
+        if (r->pid >= IMS_TB_SM_PIDS)
+            return ims_errf(err, errlen, "%s: pid %u out of range (0..%u)", k, r->pid, IMS_TB_SM_PIDS - 1);
+        if (r->kind == IMS_REC_PMAP && (r->perm & ~TR_PROT_ALL))
+            return ims_errf(err, errlen, "pmap: prot %u out of range (0..%u: w=1, x=2, k=4)", r->perm, TR_PROT_ALL);
+        if (r->size == 0)
+            return ims_errf(err, errlen, "%s: size 0", k);
+        if (r->iova + (r->size - 1) < r->iova)
+            return ims_errf(err, errlen, "%s: va 0x%llx + size wraps past 2^64", k, (unsigned long long)r->iova);
+        return 0;
+    case IMS_REC_BIND: {
+        if (r->flags & ~TR_BIND_FLAGS)
+            return ims_errf(err, errlen, "bind: flags 0x%x has unknown bits", r->flags);
+        const unsigned mode = r->flags & (IMS_RECF_SL | IMS_RECF_PT | IMS_RECF_UNBIND);
+        if (mode & (mode - 1))
+            return ims_errf(err, errlen, "bind: more than one of sl, pt and unbind");
+        if (mode && (r->flags & IMS_RECF_SRE))
+            return ims_errf(err, errlen, "bind: sre is for a first-level binding (not with sl, pt or unbind)");
+        if (r->pasid > TR_PASID_MAX)
+            return ims_errf(err, errlen, "bind: pasid %u out of range (0..%u)", r->pasid, TR_PASID_MAX);
+        if (!mode && r->pid >= IMS_TB_SM_PIDS)
+            return ims_errf(err, errlen, "bind: pid %u out of range (0..%u)", r->pid, IMS_TB_SM_PIDS - 1);
+        return 0;
+    }
+    case IMS_REC_INV_PASID: {
+        const char *tn = ims_tr_pinv_target_name(r->target);
+        if (!tn)
+            return ims_errf(err, errlen,
+                            "inv-pasid: target %u out of range (pasid-cache=1, piotlb=2, devtlb=3, pasid-devtlb=4)",
+                            r->target);
+        if (r->flags & ~IMS_RECF_IH)
+            return ims_errf(err, errlen, "inv-pasid: flags 0x%x has unknown bits", r->flags);
+        if ((r->flags & IMS_RECF_IH) && !(r->target == IMS_PINV_T_PIOTLB && r->gran == IMS_PINV_PAGE))
+            return ims_errf(err, errlen, "inv-pasid: ih is for piotlb page invalidations only");
+        if (r->target != IMS_PINV_T_DEVTLB && r->target != IMS_PINV_T_PASID_CACHE && r->pasid > TR_PASID_MAX)
+            return ims_errf(err, errlen, "inv-pasid %s: pasid %u out of range (0..%u)", tn, r->pasid, TR_PASID_MAX);
+        switch (r->target) {
+        case IMS_PINV_T_PASID_CACHE:
+            if (r->gran != IMS_PINV_GLOBAL && r->gran != IMS_PINV_DOMAIN && r->gran != IMS_PINV_PASID)
+                return ims_errf(err, errlen,
+                                "inv-pasid pasid-cache: granularity %u out of range (domain=1, pasid=2, global=4)",
+                                r->gran);
+            if (r->gran == IMS_PINV_PASID && r->pasid > TR_PASID_MAX)
+                return ims_errf(err, errlen, "inv-pasid pasid-cache: pasid %u out of range (0..%u)", r->pasid,
+                                TR_PASID_MAX);
+            return 0;
+        case IMS_PINV_T_PIOTLB:
+            if (r->gran != IMS_PINV_PASID && r->gran != IMS_PINV_PAGE)
+                return ims_errf(err, errlen, "inv-pasid piotlb: granularity %u out of range (pasid=2, page=3)",
+                                r->gran);
+            if (r->gran == IMS_PINV_PAGE && r->am > TR_AM_MAX)
+                return ims_errf(err, errlen, "inv-pasid piotlb: am %u out of range (0..%u)", r->am, TR_AM_MAX);
+            return 0;
+        default: /* devtlb, pasid-devtlb: an ATS invalidation's range */
+            if (r->size < 4096 || (r->size & (r->size - 1)))
+                return ims_errf(err, errlen, "inv-pasid %s: size 0x%llx is not a power of two of at least 4 KiB", tn,
+                                (unsigned long long)r->size);
+            if (r->iova & (r->size - 1))
+                return ims_errf(err, errlen, "inv-pasid %s: addr 0x%llx is not aligned to its size 0x%llx", tn,
+                                (unsigned long long)r->iova, (unsigned long long)r->size);
+            return 0;
+        }
+    }
+    case IMS_REC_PGRESP:
+        if (r->flags & ~IMS_RECF_PASID)
+            return ims_errf(err, errlen, "pgresp: flags 0x%x has unknown bits", r->flags);
+        if ((r->flags & IMS_RECF_PASID) && r->pasid > TR_PASID_MAX)
+            return ims_errf(err, errlen, "pgresp: pasid %u out of range (0..%u)", r->pasid, TR_PASID_MAX);
+        if (r->prg > IMS_REC_PRG_MAX)
+            return ims_errf(err, errlen, "pgresp: prg %u out of range (0..%u)", r->prg, IMS_REC_PRG_MAX);
+        if (!ims_tr_pgresp_name(r->resp))
+            return ims_errf(err, errlen, "pgresp: response code %u out of range (success=0, invalid=1, failure=15)",
+                            r->resp);
         return 0;
     }
     return 0;
@@ -326,7 +470,12 @@ int ims_tr_hdr_check(const struct ims_trace_hdr *h, char *err, size_t errlen)
 /* Canonical copy: only the fields the kind uses, as the readers return them. */
 void ims_rec_canon(const struct ims_rec *in, struct ims_rec *out)
 {
+    if (ims_tr_rec_v3_only(in)) {
+        ims_tr_v3_canon(in, out);
+        return;
+    }
     unsigned char p[TR_REC_SIZE];
     ims_tr_rec_encode(in, p);
     (void)ims_tr_rec_decode(p, out);
 }
+_Static_assert(TR_PROT_ALL == (IMS_TB_SM_W | IMS_TB_SM_X | IMS_TB_SM_KERNEL), "PMAP prot bits are the builder's");

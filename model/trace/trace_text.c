@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "iommusim/iommu.h"
+#include "iommusim/tb.h"
 #include "iommusim/vtd.h"
 #include "trace_impl.h"
 
@@ -58,6 +59,12 @@ int ims_rec_format(const struct ims_rec *r, char *buf, size_t len)
             sb_printf(&b, " expect=0x%llx", (unsigned long long)r->pa);
         if (r->flags & IMS_RECF_EXPECT_FAULT)
             sb_printf(&b, " fault=0x%x", r->reason);
+        if (r->flags & IMS_RECF_PRIV)
+            sb_printf(&b, " priv");
+        if (r->flags & IMS_RECF_EXEC)
+            sb_printf(&b, " exec");
+        if (r->flags & IMS_RECF_AT_TRANSLATED)
+            sb_printf(&b, " translated");
         break;
     case IMS_REC_MAP: {
         const char *perm = ims_tr_perm_name(r->perm);
@@ -92,7 +99,73 @@ int ims_rec_format(const struct ims_rec *r, char *buf, size_t len)
         sb_printf(&b, " rid=%s did=%u levels=%u tt=%u", bdf, r->did, r->levels, r->tt);
         if (r->pa)
             sb_printf(&b, " root=0x%llx", (unsigned long long)r->pa);
+        if (r->flags & IMS_RECF_SM)
+            sb_printf(&b, " sm pasid=%u", r->pasid);
+        if (r->flags & IMS_RECF_DTE)
+            sb_printf(&b, " dte");
+        if (r->flags & IMS_RECF_PRE)
+            sb_printf(&b, " pre");
         break;
+    case IMS_REC_VM:
+        sb_printf(&b, " vm=%u levels=%u ram=0x%llx size=0x%llx", r->vm, r->levels, (unsigned long long)r->pa,
+                  (unsigned long long)r->size);
+        break;
+    case IMS_REC_PROC:
+        sb_printf(&b, " pid=%u levels=%u", r->pid, r->levels);
+        if (r->vm != IMS_REC_VM_NONE)
+            sb_printf(&b, " vm=%u", r->vm);
+        break;
+    case IMS_REC_PMAP:
+        sb_printf(&b, " pid=%u va=0x%llx pa=0x%llx size=0x%llx prot=r%s%s%s", r->pid, (unsigned long long)r->iova,
+                  (unsigned long long)r->pa, (unsigned long long)r->size, (r->perm & IMS_TB_SM_W) ? "w" : "",
+                  (r->perm & IMS_TB_SM_X) ? "x" : "", (r->perm & IMS_TB_SM_KERNEL) ? "k" : "");
+        break;
+    case IMS_REC_PUNMAP:
+        sb_printf(&b, " pid=%u va=0x%llx size=0x%llx", r->pid, (unsigned long long)r->iova,
+                  (unsigned long long)r->size);
+        break;
+    case IMS_REC_BIND:
+        ims_bdf_format(bdf, sizeof bdf, r->rid);
+        sb_printf(&b, " rid=%s pasid=%u", bdf, r->pasid);
+        if (r->flags & IMS_RECF_UNBIND)
+            sb_printf(&b, " unbind");
+        else if (r->flags & (IMS_RECF_SL | IMS_RECF_PT))
+            sb_printf(&b, " did=%u %s", r->did, (r->flags & IMS_RECF_SL) ? "sl" : "pt");
+        else
+            sb_printf(&b, " pid=%u did=%u%s", r->pid, r->did, (r->flags & IMS_RECF_SRE) ? " sre" : "");
+        break;
+    case IMS_REC_INV_PASID: {
+        const char *tn = ims_tr_pinv_target_name(r->target);
+        sb_printf(&b, " %s", tn ? tn : "?");
+        if (r->target == IMS_PINV_T_PASID_CACHE || r->target == IMS_PINV_T_PIOTLB) {
+            const char *gn = ims_tr_pinv_gran_name(r->gran);
+            sb_printf(&b, " %s", gn ? gn : "?");
+            if (r->gran != IMS_PINV_GLOBAL)
+                sb_printf(&b, " did=%u", r->did);
+            if (r->gran == IMS_PINV_PASID || r->gran == IMS_PINV_PAGE)
+                sb_printf(&b, " pasid=%u", r->pasid);
+            if (r->gran == IMS_PINV_PAGE)
+                sb_printf(&b, " addr=0x%llx am=%u", (unsigned long long)r->iova, r->am);
+            if ((r->flags & IMS_RECF_IH) != 0)
+                sb_printf(&b, " ih");
+        } else {
+            ims_bdf_format(bdf, sizeof bdf, r->rid);
+            sb_printf(&b, " sid=%s", bdf);
+            if (r->target == IMS_PINV_T_PASID_DEVTLB)
+                sb_printf(&b, " pasid=%u", r->pasid);
+            sb_printf(&b, " addr=0x%llx size=0x%llx", (unsigned long long)r->iova, (unsigned long long)r->size);
+        }
+        break;
+    }
+    case IMS_REC_PGRESP: {
+        const char *rn = ims_tr_pgresp_name(r->resp);
+        ims_bdf_format(bdf, sizeof bdf, r->rid);
+        sb_printf(&b, " rid=%s", bdf);
+        if (r->flags & IMS_RECF_PASID)
+            sb_printf(&b, " pasid=%u", r->pasid);
+        sb_printf(&b, " prg=%u resp=%s", r->prg, rn ? rn : "?");
+        break;
+    }
     case IMS_REC_DETACH:
         ims_bdf_format(bdf, sizeof bdf, r->rid);
         sb_printf(&b, " rid=%s", bdf);
@@ -261,6 +334,247 @@ static int get_bdf(struct ims_trace_reader *r, struct targ *a, uint16_t *out)
     return 0;
 }
 
+/* A bare word that sets a flag of a record kind (0 if none). */
+static unsigned word_flag(unsigned kind, const char *w)
+{
+    static const struct {
+        unsigned kind;
+        const char *word;
+        unsigned flag;
+    } words[] = {
+        {IMS_REC_DMA, "priv", IMS_RECF_PRIV},      {IMS_REC_DMA, "exec", IMS_RECF_EXEC},
+        {IMS_REC_DMA, "translated", IMS_RECF_AT_TRANSLATED},
+        {IMS_REC_ATTACH, "sm", IMS_RECF_SM},       {IMS_REC_ATTACH, "dte", IMS_RECF_DTE},
+        {IMS_REC_ATTACH, "pre", IMS_RECF_PRE},     {IMS_REC_BIND, "sre", IMS_RECF_SRE},
+        {IMS_REC_BIND, "sl", IMS_RECF_SL},         {IMS_REC_BIND, "pt", IMS_RECF_PT},
+        {IMS_REC_BIND, "unbind", IMS_RECF_UNBIND}, {IMS_REC_INV_PASID, "ih", IMS_RECF_IH},
+    };
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (words[i].kind == kind && !strcmp(words[i].word, w))
+            return words[i].flag;
+    return 0;
+}
+
+/* Parses a scalable-mode record line (kinds vm..pgresp; docs/trace-format.md,
+ * "Scalable mode"): key=value arguments, flag words, and for inv-pasid the
+ * target and granularity words. */
+static int text_record_sm(struct ims_trace_reader *r, char **tok, int ntok, struct ims_rec *rec)
+{
+    const unsigned kind = rec->kind;
+    const char *kn = ims_rec_kind_name(kind);
+    static const char *const keys[IMS_REC_KIND_MAX + 1][9] = {
+        [IMS_REC_VM] = {"t", "vm", "levels", "ram", "size", NULL},
+        [IMS_REC_PROC] = {"t", "pid", "levels", "vm", NULL},
+        [IMS_REC_PMAP] = {"t", "pid", "va", "pa", "size", "prot", NULL},
+        [IMS_REC_PUNMAP] = {"t", "pid", "va", "size", NULL},
+        [IMS_REC_BIND] = {"t", "rid", "pasid", "pid", "did", NULL},
+        [IMS_REC_INV_PASID] = {"t", "did", "pasid", "addr", "am", "sid", "size", NULL},
+        [IMS_REC_PGRESP] = {"t", "rid", "pasid", "prg", "resp", NULL},
+    };
+    struct targ a[9];
+    int na = 0;
+    for (; keys[kind][na]; na++) {
+        a[na].key = keys[kind][na];
+        a[na].val = NULL;
+    }
+    const char *words[2] = {NULL, NULL}; /* inv-pasid: target, granularity */
+    int nw = 0;
+    for (int i = 1; i < ntok; i++) {
+        char *eq = strchr(tok[i], '=');
+        if (eq) {
+            struct targ *t = targ_find(a, na, tok[i], (size_t)(eq - tok[i]));
+            if (!t) {
+                *eq = 0;
+                return lerr(r, "%s: unknown key '%s='", kn, tok[i]);
+            }
+            if (t->val)
+                return lerr(r, "%s: '%s=' given twice", kn, t->key);
+            t->val = eq + 1;
+            continue;
+        }
+        const unsigned fw = word_flag(kind, tok[i]);
+        if (fw) {
+            if (rec->flags & fw)
+                return lerr(r, "%s: '%s' given twice", kn, tok[i]);
+            rec->flags |= (uint8_t)fw;
+            continue;
+        }
+        if (kind != IMS_REC_INV_PASID || nw == 2)
+            return lerr(r, "%s: expected key=value, got '%s'", kn, tok[i]);
+        words[nw++] = tok[i];
+    }
+    uint64_t v;
+    struct targ *t;
+#define TR_NEED(key)                                                 \
+    do {                                                             \
+        t = targ_find(a, na, (key), strlen(key));                    \
+        if (!t->val)                                                 \
+            return lerr(r, "%s: expected %s=, got none", kn, (key)); \
+    } while (0)
+#define TR_HAVE(key) ((t = targ_find(a, na, (key), strlen(key)))->val != NULL)
+#define TR_FORBID(key, why)                                               \
+    do {                                                                  \
+        if (TR_HAVE(key))                                                 \
+            return lerr(r, "%s: '%s=' not allowed %s", kn, (key), (why)); \
+    } while (0)
+#define TR_NUM(key, max, dst)                      \
+    do {                                           \
+        TR_NEED(key);                              \
+        if (get_num(r, t, (max), &v) < 0)          \
+            return -1;                             \
+        (dst) = v;                                 \
+    } while (0)
+    if (TR_HAVE("t") && get_ts(r, t, &rec->ts) < 0)
+        return -1;
+    switch (kind) {
+    case IMS_REC_VM:
+        TR_NUM("vm", IMS_TB_SM_VMS - 1, rec->vm);
+        TR_NEED("levels");
+        if (!parse_u64(t->val, UINT64_MAX, &v) || v < 3 || v > 5)
+            return lerr(r, "levels=: expected 3, 4 or 5, got '%s'", t->val);
+        rec->levels = (uint8_t)v;
+        TR_NUM("ram", UINT64_MAX, rec->pa);
+        TR_NUM("size", UINT64_MAX, rec->size);
+        break;
+    case IMS_REC_PROC:
+        TR_NUM("pid", IMS_TB_SM_PIDS - 1, rec->pid);
+        TR_NEED("levels");
+        if (!parse_u64(t->val, 5, &v) || v < 4)
+            return lerr(r, "levels=: expected 4 or 5, got '%s'", t->val);
+        rec->levels = (uint8_t)v;
+        rec->vm = IMS_REC_VM_NONE;
+        if (TR_HAVE("vm"))
+            TR_NUM("vm", IMS_TB_SM_VMS - 1, rec->vm);
+        break;
+    case IMS_REC_PMAP:
+    case IMS_REC_PUNMAP:
+        TR_NUM("pid", IMS_TB_SM_PIDS - 1, rec->pid);
+        TR_NUM("va", UINT64_MAX, rec->iova);
+        TR_NUM("size", UINT64_MAX, rec->size);
+        if (kind == IMS_REC_PMAP) {
+            TR_NUM("pa", UINT64_MAX, rec->pa);
+            TR_NEED("prot");
+            /* r, then any of w, x, k in that order */
+            const char *s = t->val;
+            unsigned prot = 0;
+            bool ok = *s++ == 'r';
+            if (ok && *s == 'w')
+                prot |= IMS_TB_SM_W, s++;
+            if (ok && *s == 'x')
+                prot |= IMS_TB_SM_X, s++;
+            if (ok && *s == 'k')
+                prot |= IMS_TB_SM_KERNEL, s++;
+            if (!ok || *s)
+                return lerr(r, "prot=: expected r, then any of w, x, k in that order (e.g. rw, rx, rwk), got '%s'",
+                            t->val);
+            rec->perm = (uint8_t)prot;
+        }
+        break;
+    case IMS_REC_BIND:
+        TR_NEED("rid");
+        if (get_bdf(r, t, &rec->rid) < 0)
+            return -1;
+        TR_NUM("pasid", TR_PASID_MAX, rec->pasid);
+        if (rec->flags & IMS_RECF_UNBIND) {
+            TR_FORBID("pid", "with unbind");
+            TR_FORBID("did", "with unbind");
+        } else {
+            TR_NUM("did", UINT16_MAX, rec->did);
+            if (rec->flags & (IMS_RECF_SL | IMS_RECF_PT))
+                TR_FORBID("pid", "with sl or pt (the entry has no first-level table)");
+            else
+                TR_NUM("pid", IMS_TB_SM_PIDS - 1, rec->pid);
+        }
+        break;
+    case IMS_REC_INV_PASID: {
+        if (!words[0])
+            return lerr(r, "inv-pasid: expected a target (pasid-cache, piotlb, devtlb or pasid-devtlb), got none");
+        for (unsigned k = IMS_PINV_T_PASID_CACHE; k <= IMS_PINV_T_PASID_DEVTLB; k++)
+            if (!strcmp(words[0], ims_tr_pinv_target_name(k)))
+                rec->target = (uint8_t)k;
+        if (!rec->target)
+            return lerr(r, "inv-pasid: expected a target (pasid-cache, piotlb, devtlb or pasid-devtlb), got '%s'",
+                        words[0]);
+        const bool pc = rec->target == IMS_PINV_T_PASID_CACHE;
+        if (pc || rec->target == IMS_PINV_T_PIOTLB) {
+            const char *want = pc ? "global, domain or pasid" : "pasid or page";
+            if (!words[1])
+                return lerr(r, "inv-pasid %s: expected granularity (%s), got none", words[0], want);
+            if (pc && !strcmp(words[1], "global"))
+                rec->gran = IMS_PINV_GLOBAL;
+            else if (pc && !strcmp(words[1], "domain"))
+                rec->gran = IMS_PINV_DOMAIN;
+            else if (!strcmp(words[1], "pasid"))
+                rec->gran = IMS_PINV_PASID;
+            else if (!pc && !strcmp(words[1], "page"))
+                rec->gran = IMS_PINV_PAGE;
+            else
+                return lerr(r, "inv-pasid %s: expected granularity (%s), got '%s'", words[0], want, words[1]);
+            if (rec->gran == IMS_PINV_GLOBAL)
+                TR_FORBID("did", "with global");
+            else
+                TR_NUM("did", UINT16_MAX, rec->did);
+            if (rec->gran == IMS_PINV_PASID || rec->gran == IMS_PINV_PAGE)
+                TR_NUM("pasid", TR_PASID_MAX, rec->pasid);
+            else
+                TR_FORBID("pasid", "without pasid or page granularity");
+            if (rec->gran == IMS_PINV_PAGE) {
+                TR_NUM("addr", UINT64_MAX, rec->iova);
+                TR_NUM("am", TR_AM_MAX, rec->am);
+            } else {
+                TR_FORBID("addr", "without page granularity");
+                TR_FORBID("am", "without page granularity");
+            }
+            TR_FORBID("sid", "with the pasid-cache or piotlb target");
+            TR_FORBID("size", "with the pasid-cache or piotlb target (am= gives the range)");
+        } else {
+            if (words[1])
+                return lerr(r, "inv-pasid %s: expected key=value, got '%s' (device-TLB targets have no granularity)",
+                            words[0], words[1]);
+            TR_NEED("sid");
+            if (get_bdf(r, t, &rec->rid) < 0)
+                return -1;
+            if (rec->target == IMS_PINV_T_PASID_DEVTLB)
+                TR_NUM("pasid", TR_PASID_MAX, rec->pasid);
+            else
+                TR_FORBID("pasid", "with devtlb (pasid-devtlb carries one)");
+            TR_NUM("addr", UINT64_MAX, rec->iova);
+            TR_NUM("size", UINT64_MAX, rec->size);
+            TR_FORBID("did", "with a device-TLB target");
+            TR_FORBID("am", "with a device-TLB target (size= gives the range)");
+        }
+        break;
+    }
+    case IMS_REC_PGRESP:
+        TR_NEED("rid");
+        if (get_bdf(r, t, &rec->rid) < 0)
+            return -1;
+        if (TR_HAVE("pasid")) {
+            TR_NUM("pasid", TR_PASID_MAX, rec->pasid);
+            rec->flags |= IMS_RECF_PASID;
+        }
+        TR_NUM("prg", IMS_REC_PRG_MAX, rec->prg);
+        TR_NEED("resp");
+        if (!strcmp(t->val, "success"))
+            rec->resp = IMS_PGRESP_SUCCESS;
+        else if (!strcmp(t->val, "invalid"))
+            rec->resp = IMS_PGRESP_INVALID;
+        else if (!strcmp(t->val, "failure"))
+            rec->resp = IMS_PGRESP_FAILURE;
+        else
+            return lerr(r, "resp=: expected success, invalid or failure, got '%s'", t->val);
+        break;
+    }
+#undef TR_NUM
+#undef TR_NEED
+#undef TR_HAVE
+#undef TR_FORBID
+    char e[256];
+    if (ims_rec_check(rec, e, sizeof e) < 0)
+        return lerr(r, "%s", e);
+    return 0;
+}
+
 /* Parses one record line already split into tokens. */
 static int text_record(struct ims_trace_reader *r, char **tok, int ntok, struct ims_rec *rec)
 {
@@ -271,9 +585,12 @@ static int text_record(struct ims_trace_reader *r, char **tok, int ntok, struct 
             kind = k;
     if (!kind)
         return lerr(r,
-                    "expected a record kind (dma, map, unmap, inv-iotlb, inv-ctx, attach, detach, mark), got '%s'",
+                    "expected a record kind (dma, map, unmap, inv-iotlb, inv-ctx, attach, detach, mark, vm, proc, pmap, "
+                    "punmap, bind, inv-pasid, pgresp), got '%s'",
                     tok[0]);
     rec->kind = (uint8_t)kind;
+    if (kind > IMS_REC_MARK)
+        return text_record_sm(r, tok, ntok, rec);
     const char *kn = ims_rec_kind_name(kind);
 
     /* Keys each kind accepts; which are required is checked below. */
@@ -283,7 +600,7 @@ static int text_record(struct ims_trace_reader *r, char **tok, int ntok, struct 
         [IMS_REC_UNMAP] = {"t", "did", "iova", "size", NULL},
         [IMS_REC_INV_IOTLB] = {"t", "did", "addr", "am", NULL},
         [IMS_REC_INV_CTX] = {"t", "did", "sid", "fm", NULL},
-        [IMS_REC_ATTACH] = {"t", "rid", "did", "levels", "tt", "root", NULL},
+        [IMS_REC_ATTACH] = {"t", "rid", "did", "levels", "tt", "root", "pasid", NULL},
         [IMS_REC_DETACH] = {"t", "rid", NULL},
         [IMS_REC_MARK] = {"t", NULL},
     };
@@ -318,6 +635,13 @@ static int text_record(struct ims_trace_reader *r, char **tok, int ntok, struct 
             if (ih)
                 return lerr(r, "%s: 'ih' given twice", kn);
             ih = true;
+            continue;
+        }
+        const unsigned fw = word_flag(kind, tok[i]);
+        if (fw) {
+            if (rec->flags & fw)
+                return lerr(r, "%s: '%s' given twice", kn, tok[i]);
+            rec->flags |= (uint8_t)fw;
             continue;
         }
         if (word || kind == IMS_REC_MAP || kind == IMS_REC_UNMAP || kind == IMS_REC_ATTACH ||
@@ -484,6 +808,14 @@ static int text_record(struct ims_trace_reader *r, char **tok, int ntok, struct 
         rec->tt = (uint8_t)v;
         if (TR_HAVE("root") && get_num(r, t, UINT64_MAX, &rec->pa) < 0)
             return -1;
+        if (rec->flags & IMS_RECF_SM) {
+            uint64_t rid_pasid = 0; /* RID_PASID: 0 unless given */
+            if (TR_HAVE("pasid") && get_num(r, t, TR_PASID_MAX, &rid_pasid) < 0)
+                return -1;
+            rec->pasid = (uint32_t)rid_pasid;
+        } else {
+            TR_FORBID("pasid", "without sm (a legacy-mode context entry has no RID_PASID)");
+        }
         break;
     case IMS_REC_DETACH:
         TR_NEED("rid");
@@ -558,6 +890,7 @@ static bool looks_qemu(const char *s)
 int ims_tr_text_read_header(struct ims_trace_reader *r)
 {
     bool have_version = false;
+    bool have_mode = false;
     char e[256];
     struct ims_topo *topo = &r->hdr.topo;
     int cap_b = 0, cap_d = 0;
@@ -598,6 +931,14 @@ int ims_tr_text_read_header(struct ims_trace_reader *r)
             have_version = true;
         } else if (!strcmp(tok[0], "version")) {
             ret = lerr(r, "'version' given twice");
+        } else if (!strcmp(tok[0], "mode")) {
+            if (have_mode)
+                ret = lerr(r, "'mode' given twice");
+            else if (ntok == 2 && !strcmp(tok[1], "scalable"))
+                r->hdr.scalable = true;
+            else if (!(ntok == 2 && !strcmp(tok[1], "legacy")))
+                ret = lerr(r, "mode: expected 'mode scalable' or 'mode legacy', got '%.200s'", r->line);
+            have_mode = true;
         } else if (!strcmp(tok[0], "creator") || !strcmp(tok[0], "source")) {
             const char *val = rest_of(r->line, tok[0]);
             char *dst = tok[0][0] == 'c' ? r->hdr.creator : r->hdr.source;
@@ -732,7 +1073,7 @@ static int text_next(struct ims_trace_reader *r, struct ims_rec *rec)
         if (ntok > TR_MAX_TOK)
             return lerr(r, "too many fields (at most %d)", TR_MAX_TOK);
         if (!strcmp(tok[0], "version") || !strcmp(tok[0], "creator") || !strcmp(tok[0], "source") ||
-            !strcmp(tok[0], "bridge") || !strcmp(tok[0], "device"))
+            !strcmp(tok[0], "bridge") || !strcmp(tok[0], "device") || !strcmp(tok[0], "mode"))
             return lerr(r, "header directive '%s' after the first record (the header comes first)", tok[0]);
         if (text_record(r, tok, ntok, rec) < 0)
             return -1;
@@ -765,6 +1106,8 @@ int ims_tr_text_write_header(struct ims_trace_writer *w, const struct ims_trace_
     const struct ims_topo *t = &h->topo;
     char bdf[IMS_BDF_TEXT_MAX];
     fprintf(w->f, "version %d\n", IMS_TRACE_TEXT_VERSION);
+    if (h->scalable)
+        fprintf(w->f, "mode scalable\n");
     if (h->creator[0])
         fprintf(w->f, "creator %s\n", h->creator);
     if (h->source[0])

@@ -41,9 +41,15 @@
 #define T3_X_PASID   0x01u
 #define T3_X_PA      0x02u
 #define T3_X_FAULT   0x04u
+#define T3_X_PRIV    0x08u /* scalable mode: supervisor request */
+#define T3_X_EXEC    0x10u /* execute request */
+#define T3_X_AT      0x20u /* ATS translated request */
+#define T3_X_ALL     (T3_X_PASID | T3_X_PA | T3_X_FAULT | T3_X_PRIV | T3_X_EXEC | T3_X_AT)
 #define T3_MAP_PERM  0x30u /* MAP: perm in bits 5..4 */
 #define T3_MAP_DID   0x40u /* MAP, UNMAP: did follows (else the previous MAP/UNMAP's) */
-#define T3_INV_IH    0x10u /* INV_IOTLB */
+#define T3_PGR_PASID 0x10u /* PGRESP: pasid follows */
+#define T3_ATT_FLAGS 0x70u /* ATTACH: IMS_RECF_SM, _DTE, _PRE in bits 6..4; SM: pasid follows the root */
+#define T3_INV_IH    0x10u /* INV_IOTLB, INV_PASID */
 
 #define T3_OFF_N     4
 #define T3_OFF_LEN   8
@@ -137,7 +143,8 @@ static unsigned char *rec3_encode(struct tr3_state *s, const struct ims_rec *r, 
         if (d->rid != r->rid)
             *d = (struct tr3_dev){.rid = r->rid};
         unsigned x = ((r->flags & IMS_RECF_PASID) ? T3_X_PASID : 0) | ((r->flags & IMS_RECF_EXPECT_PA) ? T3_X_PA : 0) |
-                     ((r->flags & IMS_RECF_EXPECT_FAULT) ? T3_X_FAULT : 0);
+                     ((r->flags & IMS_RECF_EXPECT_FAULT) ? T3_X_FAULT : 0) | ((r->flags & IMS_RECF_PRIV) ? T3_X_PRIV : 0) |
+                     ((r->flags & IMS_RECF_EXEC) ? T3_X_EXEC : 0) | ((r->flags & IMS_RECF_AT_TRANSLATED) ? T3_X_AT : 0);
         t |= (r->flags & IMS_RECF_WRITE) ? T3_DMA_W : 0;
         t |= r->rid != s->rid ? T3_DMA_RID : 0;
         t |= r->size != d->size ? T3_DMA_SIZE : 0;
@@ -213,6 +220,10 @@ static unsigned char *rec3_encode(struct tr3_state *s, const struct ims_rec *r, 
         *p++ = r->levels;
         *p++ = r->tt;
         p = put_uv(p, r->pa);
+        if (r->flags & IMS_RECF_SM) {
+            t |= (unsigned)(r->flags & TR_ATTACH_FLAGS) << 4;
+            p = put_uv(p, r->pasid);
+        }
         break;
     case IMS_REC_DETACH:
         p = put_uv(p, dts);
@@ -226,6 +237,72 @@ static unsigned char *rec3_encode(struct tr3_state *s, const struct ims_rec *r, 
         p += n;
         break;
     }
+    case IMS_REC_VM:
+        p = put_uv(p, dts);
+        *p++ = r->vm;
+        *p++ = r->levels;
+        p = put_uv(p, r->pa);
+        p = put_uv(p, r->size);
+        break;
+    case IMS_REC_PROC:
+        p = put_uv(p, dts);
+        *p++ = r->pid;
+        *p++ = r->levels;
+        *p++ = r->vm;
+        break;
+    case IMS_REC_PMAP:
+    case IMS_REC_PUNMAP:
+        if (r->kind == IMS_REC_PMAP)
+            t |= (unsigned)r->perm << 4;
+        p = put_uv(p, dts);
+        *p++ = r->pid;
+        p = put_uv(p, r->iova);
+        if (r->kind == IMS_REC_PMAP)
+            p = put_uv(p, r->pa);
+        p = put_uv(p, r->size);
+        break;
+    case IMS_REC_BIND:
+        t |= (unsigned)r->flags << 4;
+        p = put_uv(p, dts);
+        p = put16(p, r->rid);
+        p = put_uv(p, r->pasid);
+        if (!(r->flags & IMS_RECF_UNBIND)) {
+            if (!(r->flags & (IMS_RECF_SL | IMS_RECF_PT)))
+                *p++ = r->pid;
+            p = put16(p, r->did);
+        }
+        break;
+    case IMS_REC_INV_PASID:
+        t |= (r->flags & IMS_RECF_IH) ? T3_INV_IH : 0;
+        p = put_uv(p, dts);
+        *p++ = r->target;
+        if (r->target == IMS_PINV_T_PASID_CACHE || r->target == IMS_PINV_T_PIOTLB) {
+            *p++ = r->gran;
+            if (r->gran != IMS_PINV_GLOBAL)
+                p = put16(p, r->did);
+            if (r->gran == IMS_PINV_PASID || r->gran == IMS_PINV_PAGE)
+                p = put_uv(p, r->pasid);
+            if (r->gran == IMS_PINV_PAGE) {
+                *p++ = r->am;
+                p = put_uv(p, r->iova);
+            }
+        } else {
+            p = put16(p, r->rid);
+            if (r->target == IMS_PINV_T_PASID_DEVTLB)
+                p = put_uv(p, r->pasid);
+            p = put_uv(p, r->iova);
+            p = put_uv(p, r->size);
+        }
+        break;
+    case IMS_REC_PGRESP:
+        t |= (r->flags & IMS_RECF_PASID) ? T3_PGR_PASID : 0;
+        p = put_uv(p, dts);
+        p = put16(p, r->rid);
+        if (r->flags & IMS_RECF_PASID)
+            p = put_uv(p, r->pasid);
+        p = put16(p, r->prg);
+        *p++ = r->resp;
+        break;
     }
     *tag = (unsigned char)t;
     return p;
@@ -348,8 +425,10 @@ static inline const unsigned char *rec3_decode(struct tr3_state *s, const unsign
         }
         unsigned reason = (x & T3_X_FAULT) ? *p++ : 0;
         unsigned flags = ((t & T3_DMA_W) ? IMS_RECF_WRITE : 0) | ((x & T3_X_PASID) ? IMS_RECF_PASID : 0) |
-                         ((x & T3_X_PA) ? IMS_RECF_EXPECT_PA : 0) | ((x & T3_X_FAULT) ? IMS_RECF_EXPECT_FAULT : 0);
-        *bad |= ((x & ~(T3_X_PASID | T3_X_PA | T3_X_FAULT)) ? D3_TAG : 0) | ((size >> 32) ? D3_SIZE : 0);
+                         ((x & T3_X_PA) ? IMS_RECF_EXPECT_PA : 0) | ((x & T3_X_FAULT) ? IMS_RECF_EXPECT_FAULT : 0) |
+                         ((x & T3_X_PRIV) ? IMS_RECF_PRIV : 0) | ((x & T3_X_EXEC) ? IMS_RECF_EXEC : 0) |
+                         ((x & T3_X_AT) ? IMS_RECF_AT_TRANSLATED : 0);
+        *bad |= ((x & ~T3_X_ALL) ? D3_TAG : 0) | ((size >> 32) ? D3_SIZE : 0);
         *r = (struct ims_rec){
             .ts = ts,
             .iova = iova,
@@ -367,7 +446,8 @@ static inline const unsigned char *rec3_decode(struct tr3_state *s, const unsign
         d->size = (uint32_t)size;
         /* As rec_decode() in trace_bin.c: never laxer than ims_rec_check(). */
         *sure = !(((x & (T3_X_PA | T3_X_FAULT)) == (T3_X_PA | T3_X_FAULT)) | (size == 0) | (iova + (size - 1) < iova) |
-                  (pasid > TR_PASID_MAX) | (((x & T3_X_FAULT) != 0) & (reason == 0)) | (ts > TR_TS_MAX));
+                  (pasid > TR_PASID_MAX) | (((x & T3_X_FAULT) != 0) & (reason == 0)) | (ts > TR_TS_MAX) |
+                  (((x & T3_X_EXEC) != 0) & ((t & T3_DMA_W) != 0)));
         return p;
     }
     case IMS_REC_MAP:
@@ -441,10 +521,13 @@ static inline const unsigned char *rec3_decode(struct tr3_state *s, const unsign
         unsigned levels = *p++;
         unsigned tt = *p++;
         uint64_t root = get_uv(&p, bad);
-        *bad |= (t & 0xf0u) ? D3_TAG : 0;
+        const unsigned flags = (t & T3_ATT_FLAGS) >> 4;
+        uint64_t pasid = (flags & IMS_RECF_SM) ? get_uv(&p, bad) : 0;
+        /* dte or pre without sm: ims_rec_check() names it. */
+        *bad |= (t & 0x80u) ? D3_TAG : 0;
         *r = (struct ims_rec){
-            .ts = ts, .pa = root, .rid = rid, .did = did, .kind = IMS_REC_ATTACH, .levels = (uint8_t)levels,
-            .tt = (uint8_t)tt,
+            .ts = ts, .pa = root, .pasid = pasid > UINT32_MAX ? UINT32_MAX : (uint32_t)pasid, .rid = rid, .did = did,
+            .kind = IMS_REC_ATTACH, .flags = (uint8_t)flags, .levels = (uint8_t)levels, .tt = (uint8_t)tt,
         };
         s->ts = ts;
         return p;
@@ -472,6 +555,127 @@ static inline const unsigned char *rec3_decode(struct tr3_state *s, const unsign
                 r->label[i] = '\x01'; /* keep the NUL visible to the check: no silent cut */
         s->ts = ts;
         return p + n;
+    }
+    case IMS_REC_VM: {
+        uint64_t ts = s->ts + unzz(get_uv(&p, bad));
+        unsigned vm = *p++;
+        unsigned levels = *p++;
+        uint64_t pa = get_uv(&p, bad);
+        uint64_t size = get_uv(&p, bad);
+        *bad |= (t & 0xf0u) ? D3_TAG : 0;
+        *r = (struct ims_rec){
+            .ts = ts, .pa = pa, .size = size, .kind = IMS_REC_VM, .levels = (uint8_t)levels, .vm = (uint8_t)vm};
+        s->ts = ts;
+        return p;
+    }
+    case IMS_REC_PROC: {
+        uint64_t ts = s->ts + unzz(get_uv(&p, bad));
+        unsigned pid = *p++;
+        unsigned levels = *p++;
+        unsigned vm = *p++;
+        *bad |= (t & 0xf0u) ? D3_TAG : 0;
+        *r = (struct ims_rec){
+            .ts = ts, .kind = IMS_REC_PROC, .levels = (uint8_t)levels, .pid = (uint8_t)pid, .vm = (uint8_t)vm};
+        s->ts = ts;
+        return p;
+    }
+    case IMS_REC_PMAP:
+    case IMS_REC_PUNMAP: {
+        const bool map = kind == IMS_REC_PMAP;
+        uint64_t ts = s->ts + unzz(get_uv(&p, bad));
+        unsigned pid = *p++;
+        uint64_t va = get_uv(&p, bad);
+        uint64_t pa = map ? get_uv(&p, bad) : 0;
+        uint64_t size = get_uv(&p, bad);
+        *bad |= (t & (map ? 0x80u : 0xf0u)) ? D3_TAG : 0;
+        *r = (struct ims_rec){.ts = ts,
+                              .iova = va,
+                              .pa = pa,
+                              .size = size,
+                              .kind = (uint8_t)kind,
+                              .perm = map ? (uint8_t)((t >> 4) & TR_PROT_ALL) : 0,
+                              .pid = (uint8_t)pid};
+        s->ts = ts;
+        return p;
+    }
+    case IMS_REC_BIND: {
+        const unsigned flags = t >> 4;
+        uint64_t ts = s->ts + unzz(get_uv(&p, bad));
+        uint16_t rid = get16(&p);
+        uint64_t pasid = get_uv(&p, bad);
+        unsigned pid = 0;
+        uint16_t did = 0;
+        if (!(flags & IMS_RECF_UNBIND)) {
+            if (!(flags & (IMS_RECF_SL | IMS_RECF_PT)))
+                pid = *p++;
+            did = get16(&p);
+        }
+        *r = (struct ims_rec){.ts = ts,
+                              .pasid = (uint32_t)pasid,
+                              .rid = rid,
+                              .did = did,
+                              .kind = IMS_REC_BIND,
+                              .flags = (uint8_t)flags,
+                              .pid = (uint8_t)pid};
+        if (pasid > UINT32_MAX)
+            r->pasid = UINT32_MAX; /* out of range either way: the check names it */
+        s->ts = ts;
+        return p;
+    }
+    case IMS_REC_INV_PASID: {
+        uint64_t ts = s->ts + unzz(get_uv(&p, bad));
+        unsigned target = *p++;
+        unsigned gran = 0, am = 0;
+        uint16_t did = 0, rid = 0;
+        uint64_t pasid = 0, addr = 0, size = 0;
+        if (target == IMS_PINV_T_PASID_CACHE || target == IMS_PINV_T_PIOTLB) {
+            gran = *p++;
+            if (gran != IMS_PINV_GLOBAL)
+                did = get16(&p);
+            if (gran == IMS_PINV_PASID || gran == IMS_PINV_PAGE)
+                pasid = get_uv(&p, bad);
+            if (gran == IMS_PINV_PAGE) {
+                am = *p++;
+                addr = get_uv(&p, bad);
+            }
+        } else if (target == IMS_PINV_T_DEVTLB || target == IMS_PINV_T_PASID_DEVTLB) {
+            rid = get16(&p);
+            if (target == IMS_PINV_T_PASID_DEVTLB)
+                pasid = get_uv(&p, bad);
+            addr = get_uv(&p, bad);
+            size = get_uv(&p, bad);
+        }
+        *bad |= (t & 0xe0u) ? D3_TAG : 0;
+        *r = (struct ims_rec){.ts = ts,
+                              .iova = addr,
+                              .size = size,
+                              .pasid = pasid > UINT32_MAX ? UINT32_MAX : (uint32_t)pasid,
+                              .rid = rid,
+                              .did = did,
+                              .kind = IMS_REC_INV_PASID,
+                              .flags = (uint8_t)((t & T3_INV_IH) ? IMS_RECF_IH : 0),
+                              .gran = (uint8_t)gran,
+                              .am = (uint8_t)am,
+                              .target = (uint8_t)target};
+        s->ts = ts;
+        return p;
+    }
+    case IMS_REC_PGRESP: {
+        uint64_t ts = s->ts + unzz(get_uv(&p, bad));
+        uint16_t rid = get16(&p);
+        uint64_t pasid = (t & T3_PGR_PASID) ? get_uv(&p, bad) : 0;
+        uint16_t prg = get16(&p);
+        unsigned resp = *p++;
+        *bad |= (t & 0xe0u) ? D3_TAG : 0;
+        *r = (struct ims_rec){.ts = ts,
+                              .pasid = pasid > UINT32_MAX ? UINT32_MAX : (uint32_t)pasid,
+                              .rid = rid,
+                              .prg = prg,
+                              .kind = IMS_REC_PGRESP,
+                              .flags = (uint8_t)((t & T3_PGR_PASID) ? IMS_RECF_PASID : 0),
+                              .resp = (uint8_t)resp};
+        s->ts = ts;
+        return p;
     }
     default:
         *bad |= D3_KIND;
@@ -656,4 +860,22 @@ size_t ims_tr_v3_read(struct ims_trace_reader *r, struct ims_rec *recs, size_t m
             break;
     }
     return n;
+}
+
+/* ---- Canonical copies ---- */
+
+/* Through this codec from a fresh block state: the decoder keeps exactly
+ * the fields the kind and its flags use (ims_rec_canon() for the records
+ * version 2 cannot hold). */
+void ims_tr_v3_canon(const struct ims_rec *in, struct ims_rec *out)
+{
+    struct tr3_state s;
+    unsigned char buf[TR3_REC_MAX + TR3_SLACK];
+    memset(buf, 0, sizeof buf);
+    memset(&s, 0, sizeof s);
+    (void)rec3_encode(&s, in, buf);
+    memset(&s, 0, sizeof s);
+    unsigned bad = 0;
+    bool sure;
+    (void)rec3_decode(&s, buf, out, &bad, &sure);
 }

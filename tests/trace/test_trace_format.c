@@ -292,7 +292,7 @@ static const struct {
     const char *msg;
 } bad_recs[] = {
     {{.kind = 0}, "unknown record kind 0"},
-    {{.kind = 9}, "unknown record kind 9"},
+    {{.kind = 16}, "unknown record kind 16 (expected 1..15)"},
     {{.kind = IMS_REC_DMA, .size = 0}, "dma: size 0 out of range"},
     {{.kind = IMS_REC_DMA, .size = UINT64_C(1) << 32}, "dma: size 4294967296 out of range"},
     {{.kind = IMS_REC_DMA, .size = 1, .flags = IMS_RECF_PASID, .pasid = 1u << 20}, "pasid 1048576 out of range"},
@@ -525,7 +525,9 @@ static const struct {
     {0, 0, 9, "unknown record kind 9"},
     {0, 6, 7, "attach: levels 7 out of range"},
     {3, 6, 4, "map: perm 4 out of range"},
-    {6, 1, 0x80, "dma: flags 0x80 has unknown bits"},
+    {6, 1, 0x10, "dma: flags 0x10 has unknown bits"},
+    {6, 1, 0x80, "dma: a scalable-mode dma flag (priv, exec, translated) in a version 2 file (version 3 only)"},
+    {0, 0, 13, "unknown record kind 13 in a version 2 file (bind is a scalable-mode kind: version 3 only)"},
     {12, 6, 3, "inv-iotlb: granularity 3 out of range"},
     {6, 32, 0, "dma: size 0 out of range"},
     {8, 6, 0, "dma: fault reason 0 out of range (1..255)"}, /* the fault flag with reason 0 */
@@ -557,7 +559,8 @@ static const struct {
     const char *line;
     const char *msg;
 } text_bad[] = {
-    {"frob t=1", ":2: expected a record kind (dma, map, unmap, inv-iotlb, inv-ctx, attach, detach, mark), got 'frob'"},
+    {"frob t=1", ":2: expected a record kind (dma, map, unmap, inv-iotlb, inv-ctx, attach, detach, mark, vm, proc, "
+                 "pmap, punmap, bind, inv-pasid, pgresp), got 'frob'"},
     {"dma rid=00:03.0 iova=0x1000 size=4096 r", ":2: dma: expected t=, got none"},
     {"dma t=1 iova=0x1000 size=4096 r", ":2: dma: expected rid=, got none"},
     {"dma t=1 rid=00:03.0 iova=0x1000 size=4096", ":2: dma: expected direction r or w, got none"},

@@ -62,6 +62,8 @@ static const struct {
     {IMS_GEN_MULTI, {NULL}},
     {IMS_GEN_MULTI, {"devices", "3", "domains", "2", "unmap", "deferred"}},
     {IMS_GEN_MULTI, {"devices", "2", "domains", "2", NULL}},
+    {IMS_GEN_SVM, {NULL}},
+    {IMS_GEN_SVM, {"nested", "on", "processes", "7", "levels", "5"}},
 };
 #define NVARIANTS ((int)(sizeof variants / sizeof variants[0]))
 

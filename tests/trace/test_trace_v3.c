@@ -351,9 +351,17 @@ static const struct {
     /* a 10-byte varint past 2^64 (10th byte 0x02) */
     {{0x21, 0x00, 0x03, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02, 0x00, 0x00}, 15, 1, 1, 0, 0,
      "a number longer than 64 bits"},
-    /* unknown kinds 0 and 9 */
+    /* unknown kind 0 (kinds 1..15 are all defined) */
     {{0x00, 0x00}, 2, 1, 1, 0, 0, "unknown record kind 0"},
-    {{0x09, 0x00}, 2, 1, 1, 0, 0, "unknown record kind 9"},
+    /* scalable-mode kinds with fields out of range (kind 9 is VM now) */
+    {{0x09, 0x00, 0x08, 0x04, 0x00, 0x00}, 6, 1, 1, 0, 0, "vm: vm 8 out of range (0..7)"},
+    {{0x0a, 0x00, 0x40, 0x04, 0xff}, 5, 1, 1, 0, 0, "proc: pid 64 out of range (0..63)"},
+    {{0x6d, 0x00, 0x00, 0x03, 0x01, 0x01, 0x00}, 7, 1, 1, 0, 0, "bind: more than one of sl, pt and unbind"},
+    {{0x0e, 0x00, 0x09}, 3, 1, 1, 0, 0, "inv-pasid: target 9 out of range"},
+    {{0x0f, 0x00, 0x00, 0x03, 0x00, 0x02, 0x00}, 7, 1, 1, 0, 0, "pgresp: prg 512 out of range (0..511)"},
+    {{0x0f, 0x00, 0x00, 0x03, 0x01, 0x00, 0x02}, 7, 1, 1, 0, 0, "pgresp: response code 2 out of range"},
+    {{0xf1, 0x10, 0x00, 0x03, 0x00, 0x00, 0x04}, 7, 1, 1, 0, 0, "dma: exec with a write"},
+    {{0x0b, 0x00, 0x01}, 3, 1, 1, 0, 0, "pmap: runs past the end of the block's payload"},
     /* a DETACH with bits in its tag's upper half */
     {{0x87, 0x00, 0x00, 0x03}, 4, 1, 1, 0, 0, "detach: tag byte 0x87"},
     /* a DMA extension byte with unknown bits */

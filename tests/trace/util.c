@@ -85,6 +85,49 @@ static void tu_canon(const struct ims_rec *in, struct ims_rec *o)
         break;
     case IMS_REC_ATTACH:
         o->rid = in->rid, o->did = in->did, o->levels = in->levels, o->tt = in->tt, o->pa = in->pa;
+        o->flags = in->flags & (IMS_RECF_SM | IMS_RECF_DTE | IMS_RECF_PRE);
+        if (in->flags & IMS_RECF_SM)
+            o->pasid = in->pasid;
+        break;
+    case IMS_REC_VM:
+        o->vm = in->vm, o->levels = in->levels, o->pa = in->pa, o->size = in->size;
+        break;
+    case IMS_REC_PROC:
+        o->pid = in->pid, o->levels = in->levels, o->vm = in->vm;
+        break;
+    case IMS_REC_PMAP:
+        o->perm = in->perm, o->pa = in->pa;
+        /* fall through */
+    case IMS_REC_PUNMAP:
+        o->pid = in->pid, o->iova = in->iova, o->size = in->size;
+        break;
+    case IMS_REC_BIND:
+        o->rid = in->rid, o->pasid = in->pasid, o->flags = in->flags;
+        if (!(in->flags & IMS_RECF_UNBIND))
+            o->did = in->did;
+        if (!(in->flags & (IMS_RECF_UNBIND | IMS_RECF_SL | IMS_RECF_PT)))
+            o->pid = in->pid;
+        break;
+    case IMS_REC_INV_PASID:
+        o->target = in->target, o->flags = in->flags & IMS_RECF_IH;
+        if (in->target == IMS_PINV_T_PASID_CACHE || in->target == IMS_PINV_T_PIOTLB) {
+            o->gran = in->gran;
+            if (in->gran != IMS_PINV_GLOBAL)
+                o->did = in->did;
+            if (in->gran == IMS_PINV_PASID || in->gran == IMS_PINV_PAGE)
+                o->pasid = in->pasid;
+            if (in->gran == IMS_PINV_PAGE)
+                o->iova = in->iova, o->am = in->am;
+        } else {
+            o->rid = in->rid, o->iova = in->iova, o->size = in->size;
+            if (in->target == IMS_PINV_T_PASID_DEVTLB)
+                o->pasid = in->pasid;
+        }
+        break;
+    case IMS_REC_PGRESP:
+        o->rid = in->rid, o->flags = in->flags, o->prg = in->prg, o->resp = in->resp;
+        if (in->flags & IMS_RECF_PASID)
+            o->pasid = in->pasid;
         break;
     case IMS_REC_DETACH:
         o->rid = in->rid;
@@ -103,7 +146,8 @@ bool tu_rec_equal(const struct ims_rec *x, const struct ims_rec *y)
     return a.ts == b.ts && a.iova == b.iova && a.pa == b.pa && a.size == b.size && a.pasid == b.pasid &&
            a.rid == b.rid && a.did == b.did && a.kind == b.kind && a.flags == b.flags && a.perm == b.perm &&
            a.gran == b.gran && a.am == b.am && a.fm == b.fm && a.levels == b.levels && a.tt == b.tt &&
-           a.reason == b.reason && !memcmp(a.label, b.label, sizeof a.label);
+           a.reason == b.reason && a.prg == b.prg && a.pid == b.pid && a.vm == b.vm && a.target == b.target &&
+           a.resp == b.resp && !memcmp(a.label, b.label, sizeof a.label);
 }
 
 int tu_write_file(const char *path, const void *data, size_t len)

@@ -33,6 +33,7 @@ enum ims_gen_kind {
     IMS_GEN_GPU = 2,    /* bulk streaming over a large footprint of 2 MiB pages */
     IMS_GEN_RANDOM = 3, /* uniform over a footprint of 4 KiB pages (worst case) */
     IMS_GEN_MULTI = 4,  /* many devices and domains, one bridge with aliasing */
+    IMS_GEN_SVM = 5,    /* scalable mode: processes' heaps handed to an accelerator by PASID (shared virtual memory) */
     IMS_GEN_KIND_COUNT
 };
 /* "nic", ...; NULL if out of range. */
@@ -60,6 +61,9 @@ struct ims_gen_cfg {
     uint32_t streams;      /* gpu: concurrent sequential streams (default 4) */
     uint32_t devices;      /* multi: devices (default 8) */
     uint32_t domains;      /* multi: domains (default 4) */
+    uint32_t processes;    /* svm: processes, one PASID each (default 4) */
+    bool nested;           /* svm: the processes live in a VM, PASIDs bound nested (default off) */
+    bool pri;              /* svm: first touches through page requests: needs PRI, refused for now (default off) */
 };
 void ims_gen_cfg_default(struct ims_gen_cfg *cfg, unsigned kind);
 

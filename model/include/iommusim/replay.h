@@ -40,6 +40,12 @@ struct ims_replay_stats {
     uint64_t checked;          /* requests with an expected PA or fault */
     uint64_t mismatches;       /* checked requests that disagreed */
     uint64_t unexpected_faults;/* faults where the trace expected none (also counted in mismatches if checked) */
+    /* Scalable mode: records the functional replay takes but has nothing to
+     * apply to: device-TLB invalidations (INV_PASID devtlb, pasid-devtlb:
+     * the device-side ATC is the timing model player's) and page group
+     * responses (PGRESP: no page request queue here). */
+    uint64_t devtlb_noop;
+    uint64_t pgresp_noop;
 };
 
 struct ims_replay;
@@ -51,6 +57,11 @@ void ims_replay_destroy(struct ims_replay *rp);
 struct ims_iommu *ims_replay_iommu(struct ims_replay *rp);
 struct ims_mem *ims_replay_mem(struct ims_replay *rp);
 struct ims_tb *ims_replay_tb(struct ims_replay *rp);
+/* Scalable mode (the trace header says): the scalable-mode builder (NULL in
+ * legacy mode; ims_replay_tb() then holds only the domains' second-level
+ * tables), and whether the replay is in scalable mode. */
+struct ims_tb_sm *ims_replay_tb_sm(struct ims_replay *rp);
+bool ims_replay_scalable(const struct ims_replay *rp);
 const struct ims_replay_stats *ims_replay_stats(const struct ims_replay *rp);
 
 /* The requester id the IOMMU sees for a device's own requester id (aliasing

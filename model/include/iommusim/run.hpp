@@ -357,6 +357,7 @@ struct ReportInputs {
     double wall_seconds;             // text report, and the JSON's provenance line only (the rest is deterministic)
     const RunMeta *meta = nullptr;   // inputs and provenance in the JSON and the text header; none: left out
     const CosimStats *cosim = nullptr;  // walker.impl rtl or lockstep; nullptr with tlm
+    bool scalable = false;           // the trace is scalable mode: the JSON has pasid_cache and scalable
 };
 
 

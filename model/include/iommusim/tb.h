@@ -144,6 +144,21 @@ int ims_tb_sm_bind(struct ims_tb_sm *tb, uint16_t rid, uint32_t pasid, unsigned 
 int ims_tb_sm_unbind(struct ims_tb_sm *tb, uint16_t rid, uint32_t pasid);
 /* The process's root table (host address; a VM process's: guest-physical). */
 uint64_t ims_tb_sm_process_root(const struct ims_tb_sm *tb, unsigned pid);
+/* (rid, pasid)'s PASID entry over a domain's second-level table, as Linux
+ * 6.1 writes the RID_PASID entry of a DMA-API domain in scalable mode:
+ * PGTT second-level with SLPTPTR slroot (a host table of `levels` levels,
+ * e.g. ims_tb_domain_root() of a legacy builder sharing the memory: the
+ * second-level format is the same in both modes, VT-d 9.8), or PGTT
+ * pass-through (needs ECAP.PT). Software then invalidates the PASID cache. */
+int ims_tb_sm_bind_sl(struct ims_tb_sm *tb, uint16_t rid, uint32_t pasid, uint16_t did, uint64_t slroot,
+                      unsigned levels);
+int ims_tb_sm_bind_pt(struct ims_tb_sm *tb, uint16_t rid, uint32_t pasid, uint16_t did);
+/* Whether rid was ever attached (has a PASID directory); whether process pid and VM vm exist. */
+bool ims_tb_sm_attached(const struct ims_tb_sm *tb, uint16_t rid);
+/* Clears rid's scalable-mode context entry (ENOENT if never attached). */
+int ims_tb_sm_detach(struct ims_tb_sm *tb, uint16_t rid);
+bool ims_tb_sm_process_exists(const struct ims_tb_sm *tb, unsigned pid);
+bool ims_tb_sm_vm_exists(const struct ims_tb_sm *tb, unsigned vm);
 /* Host address of the entry a process uses for va at level (for tests that corrupt one). */
 int ims_tb_sm_entry_pa(const struct ims_tb_sm *tb, unsigned pid, uint64_t va, unsigned level, uint64_t *pa);
 

@@ -163,6 +163,7 @@ struct ReqExt : tlm::tlm_extension<ReqExt> {
     std::uint16_t rid = 0;
     std::uint32_t pasid = IMS_NO_PASID;
     std::uint8_t at = IMS_AT_UNTRANSLATED;
+    std::uint8_t priv = 0, exec = 0;  // scalable mode: PASID prefix PMR and ER (ims_req.priv, .exec)
     std::uint64_t record = UINT64_MAX;  // the trace record it came from (for reports), if any
     // Out: the functional result and the latency charged, in cycles.
 

@@ -43,7 +43,16 @@ enum ims_rec_kind {
     IMS_REC_ATTACH = 6,    /* rid, did, levels, tt, pa = recorded table root (informative) */
     IMS_REC_DETACH = 7,    /* rid */
     IMS_REC_MARK = 8,      /* label (phase, e.g. "warmup-end") */
-    IMS_REC_KIND_MAX = 8
+    /* Scalable mode (VT-d 3.0 and later; docs/trace-format.md, "Scalable
+     * mode"). Binary version 3 and the text form only. */
+    IMS_REC_VM = 9,         /* vm, levels (its second level), pa = RAM host base, size = RAM bytes */
+    IMS_REC_PROC = 10,      /* pid, levels (4/5), vm (IMS_REC_VM_NONE: a host process) */
+    IMS_REC_PMAP = 11,      /* pid, iova = va, pa, size, perm = IMS_TB_SM_* prot */
+    IMS_REC_PUNMAP = 12,    /* pid, iova = va, size */
+    IMS_REC_BIND = 13,      /* rid, pasid, mode flags; first level: pid, did; SL, PT: did */
+    IMS_REC_INV_PASID = 14, /* target, gran (enum ims_pinv_gran), did, pasid, iova (addr), am, ih; devtlb: rid, size */
+    IMS_REC_PGRESP = 15,    /* rid, [pasid], prg, resp */
+    IMS_REC_KIND_MAX = 15
 };
 /* "dma", "map", ...; NULL if unknown. */
 const char *ims_rec_kind_name(unsigned kind);
@@ -53,7 +62,37 @@ const char *ims_rec_kind_name(unsigned kind);
 #define IMS_RECF_PASID        (1u << 1) /* DMA: pasid is valid */
 #define IMS_RECF_EXPECT_PA    (1u << 2) /* DMA: pa holds the recorded output address */
 #define IMS_RECF_EXPECT_FAULT (1u << 3) /* DMA: the recording saw a fault, reason in .reason */
-#define IMS_RECF_IH           (1u << 4) /* INV_IOTLB: invalidation hint */
+#define IMS_RECF_IH           (1u << 4) /* INV_IOTLB, INV_PASID: invalidation hint */
+/* Scalable mode. Bits are per kind: each kind defines its own. */
+#define IMS_RECF_PRIV          (1u << 5) /* DMA: supervisor request (PASID prefix PMR) */
+#define IMS_RECF_EXEC          (1u << 6) /* DMA: execute request (PASID prefix ER) */
+#define IMS_RECF_AT_TRANSLATED (1u << 7) /* DMA: ATS translated request (iova is a host address) */
+#define IMS_RECF_SRE           (1u << 0) /* BIND first level: supervisor requests enabled */
+#define IMS_RECF_SL            (1u << 1) /* BIND: PGTT second-level over domain did */
+#define IMS_RECF_PT            (1u << 2) /* BIND: PGTT pass-through (domain did) */
+#define IMS_RECF_UNBIND        (1u << 3) /* BIND: clear the PASID entry */
+#define IMS_RECF_SM            (1u << 0) /* ATTACH: scalable-mode context entry, RID_PASID = pasid */
+#define IMS_RECF_DTE           (1u << 1) /* ATTACH SM: device TLB enable (ATS) */
+#define IMS_RECF_PRE           (1u << 2) /* ATTACH SM: page requests enabled (PRI) */
+/* PGRESP uses IMS_RECF_PASID (the response carries a PASID). */
+
+/* INV_PASID targets: the PASID cache (VT-d 6.5.2.5), the PASID-based IOTLB
+ * (6.5.2.4), the device TLB (6.5.2.6) and the PASID-based device TLB
+ * (6.5.2.7). */
+enum ims_rec_pinv_target {
+    IMS_PINV_T_PASID_CACHE = 1,  /* gran global, domain (did) or pasid (did, pasid) */
+    IMS_PINV_T_PIOTLB = 2,       /* gran pasid (did, pasid) or page (did, pasid, iova, am, ih) */
+    IMS_PINV_T_DEVTLB = 3,       /* rid (sid), iova, size (a power of two >= 4 KiB, iova aligned) */
+    IMS_PINV_T_PASID_DEVTLB = 4, /* rid (sid), pasid, iova, size (as devtlb) */
+};
+/* PGRESP response codes (PCIe page request group response; VT-d 7.7). */
+enum ims_rec_pgresp_code {
+    IMS_PGRESP_SUCCESS = 0,
+    IMS_PGRESP_INVALID = 1,  /* invalid request */
+    IMS_PGRESP_FAILURE = 15, /* response failure */
+};
+#define IMS_REC_VM_NONE 0xffu /* PROC: a host process */
+#define IMS_REC_PRG_MAX 511u  /* PGRESP: page request group index, 9 bits */
 
 #define IMS_REC_LABEL_MAX 24 /* MARK label, including the terminating NUL */
 
@@ -68,20 +107,25 @@ struct ims_rec {
     uint64_t iova;   /* DMA/MAP/UNMAP address; INV_IOTLB page address */
     uint64_t pa;     /* DMA expected output; MAP output; ATTACH recorded table root */
     uint64_t size;   /* bytes (DMA: at most 2^32 - 1) */
-    uint32_t pasid;  /* DMA with IMS_RECF_PASID */
+    uint32_t pasid;  /* DMA with IMS_RECF_PASID; ATTACH SM: RID_PASID; BIND, INV_PASID, PGRESP */
     uint16_t rid;    /* DMA/ATTACH/DETACH: the device's own requester id (bus:dev.fn);
                         the replayer applies bridge aliasing from the header's
                         topology. INV_CTX device: source id as seen by the IOMMU. */
     uint16_t did;    /* domain id */
+    uint16_t prg;    /* PGRESP: page request group index (0..IMS_REC_PRG_MAX) */
     uint8_t kind;    /* enum ims_rec_kind */
     uint8_t flags;   /* IMS_RECF_* */
-    uint8_t perm;    /* MAP: IMS_PERM_* */
+    uint8_t perm;    /* MAP: IMS_PERM_*; PMAP: IMS_TB_SM_W, _X, _KERNEL */
     uint8_t gran;    /* INV_*: enum ims_inv_gran */
     uint8_t am;      /* INV_IOTLB page: address mask (2^am pages) */
     uint8_t fm;      /* INV_CTX device: function mask */
-    uint8_t levels;  /* ATTACH: 3, 4 or 5 */
+    uint8_t levels;  /* ATTACH: 3, 4 or 5; VM: 3..5; PROC: 4 or 5 */
     uint8_t tt;      /* ATTACH: enum ims_tt */
     uint8_t reason;  /* DMA with IMS_RECF_EXPECT_FAULT: 1..IMS_REC_REASON_MAX (VT-d fault reason) */
+    uint8_t pid;     /* PROC, PMAP, PUNMAP, BIND first level: process 0..63 */
+    uint8_t vm;      /* VM: 0..7; PROC: 0..7 or IMS_REC_VM_NONE */
+    uint8_t target;  /* INV_PASID: enum ims_rec_pinv_target */
+    uint8_t resp;    /* PGRESP: enum ims_rec_pgresp_code */
     char label[IMS_REC_LABEL_MAX]; /* MARK */
 };
 
@@ -89,6 +133,7 @@ struct ims_rec {
 
 struct ims_trace_hdr {
     uint32_t version;                  /* as read: binary 1, 2 or 3, text 1; writers ignore it */
+    bool scalable;                     /* VT-d scalable mode (binary v3 header flag 0x2, text `mode scalable`); else legacy */
     char creator[IMS_TRACE_TEXT_MAX];  /* tool and version that wrote it */
     char source[IMS_TRACE_TEXT_MAX];   /* how it was made: recording command, generator + seed */
     struct ims_topo topo;              /* devices and bridges (owned by the header) */
