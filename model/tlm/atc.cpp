@@ -28,8 +28,9 @@ bool overlaps(const ims_cache_entry *e, void *arg)
 }  // namespace
 
 Atc::Atc(const ims_sim_cfg &cfg, const Iommu &iommu, tlm::tlm_initiator_socket<32> &dma,
-         tlm::tlm_initiator_socket<32> &ats)
-    : m_iommu(iommu), m_dma(dma), m_ats(ats), m_ctx_latency(cfg.ctx_latency), m_iotlb_latency(cfg.iotlb_latency),
+         tlm::tlm_initiator_socket<32> &ats, bool scalable)
+    : m_scalable(scalable), m_iommu(iommu), m_dma(dma), m_ats(ats), m_ctx_latency(cfg.ctx_latency),
+      m_iotlb_latency(cfg.iotlb_latency),
       m_index(65536, -1)
 {
     m_ccfg.ways = cfg.atc_ways;
@@ -62,7 +63,7 @@ void Atc::reset_stats()
 bool Atc::request(tlm::tlm_generic_payload &trans, ReqExt &ext, const ims_req &req, const sc_core::sc_time &delay)
 {
     Dev *d = dev(req.rid);
-    if (!d || !d->on)
+    if (!d || !d->on || req.at != IMS_AT_UNTRANSLATED)  // a recorded translated request goes by
         return false;
     m_st.lookups++;
     const std::uint64_t dom = dom_of(req.pasid);
@@ -144,10 +145,18 @@ void Atc::on_record(const ims_rec &rec, std::uint16_t alias)
 {
     switch (rec.kind) {
     case IMS_REC_INV_IOTLB:
-        on_iotlb_inv(static_cast<ims_inv_gran>(rec.gran), rec.did, rec.iova, rec.am);
+        if (!m_scalable)  // a scalable-mode trace records its device-TLB invalidations
+            on_iotlb_inv(static_cast<ims_inv_gran>(rec.gran), rec.did, rec.iova, rec.am);
         break;
     case IMS_REC_ATTACH:
-        on_attach(alias, rec.did, rec.tt == IMS_TT_DEVTLB);
+        // Legacy: TT = 01b; scalable mode: the context entry's DTE (VT-d 9.4).
+        on_attach(alias, rec.did,
+                  (rec.flags & IMS_RECF_SM) ? (rec.flags & IMS_RECF_DTE) != 0 : rec.tt == IMS_TT_DEVTLB);
+        break;
+    case IMS_REC_INV_PASID:
+        if (rec.target == IMS_PINV_T_DEVTLB || rec.target == IMS_PINV_T_PASID_DEVTLB)
+            on_devtlb_inv(rec.rid, rec.target == IMS_PINV_T_PASID_DEVTLB ? rec.pasid : IMS_NO_PASID, rec.iova,
+                          rec.size);
         break;
     case IMS_REC_DETACH:
         on_detach(alias);
@@ -191,6 +200,30 @@ std::uint64_t Atc::invalidate(Dev &d, ims_inv_gran gran, std::uint64_t addr, std
     const std::uint64_t size = std::uint64_t{IMS_PAGE_SIZE} << am;
     Range r{addr & ~(size - 1), (addr & ~(size - 1)) + size};
     return ims_cache_invalidate_if(d.cache, overlaps, &r);
+}
+
+namespace {
+struct DevtlbRange {
+    Range r;
+    std::uint64_t dom;  // 0: every PASID
+};
+bool devtlb_match(const ims_cache_entry *e, void *arg)
+{
+    const DevtlbRange &d = *static_cast<const DevtlbRange *>(arg);
+    return (d.dom == 0 || e->dom == d.dom) && overlaps(e, const_cast<Range *>(&d.r));
+}
+}  // namespace
+
+// A device-TLB invalidation request (VT-d 6.5.2.6, 6.5.2.7: the ATS
+// invalidation's range, size a power of two, address aligned to it).
+void Atc::on_devtlb_inv(std::uint16_t sid, std::uint32_t pasid, std::uint64_t addr, std::uint64_t size)
+{
+    Dev *d = dev(sid);
+    if (!d || !d->on)
+        return;
+    DevtlbRange m{{addr, addr + size}, pasid == IMS_NO_PASID ? 0 : dom_of(pasid)};
+    m_st.invalidations++;
+    m_st.invalidated += ims_cache_invalidate_if(d->cache, devtlb_match, &m);
 }
 
 void Atc::on_iotlb_inv(ims_inv_gran gran, std::uint16_t did, std::uint64_t addr, std::uint8_t am)

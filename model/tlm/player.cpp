@@ -65,7 +65,7 @@ TracePlayer::TracePlayer(sc_core::sc_module_name name, const ims_sim_cfg &cfg, c
     m_trans.set_byte_enable_ptr(nullptr);
     m_trans.set_dmi_allowed(false);
     if (cfg.atc_entries)  // devices with TT = device TLB get an ATC (iommusim/atc.hpp)
-        m_atc.reset(new Atc(cfg, iommu, isock, ats));
+        m_atc.reset(new Atc(cfg, iommu, isock, ats, h->scalable));
     SC_HAS_PROCESS(TracePlayer);
     SC_THREAD(run);
 }

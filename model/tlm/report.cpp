@@ -704,7 +704,7 @@ std::vector<ReportTerm> report_terms()
         {"atc.translated_requests", "accesses sent translated (AT=10b) on dma_in"},
         {"atc.fills", "ATC entries filled from translation completions"},
         {"atc.evictions", "ATC entries evicted by a fill"},
-        {"atc.invalidations", "device-TLB invalidations (one per ATC device of a domain per IOTLB invalidation)"},
+        {"atc.invalidations", "device-TLB invalidations (legacy: one per ATC device of a domain per IOTLB invalidation; scalable: the trace's)"},
         {"atc.invalidated", "ATC entries those invalidations removed"},
         {"scalable.pasid_dir_reads", "scalable mode only: PASID-directory entry reads"},
         {"scalable.pasid_entry_reads", "scalable mode only: PASID-table entry reads"},

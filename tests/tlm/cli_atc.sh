@@ -25,4 +25,14 @@ grep -q '^  "mismatches": 0,' "$d/none.json" || fail "mismatches without ATC"
 "$bin" run --quiet --trace "$trace" --set atc.entries=1 --set atc.ways=1 --json "$d/one.json"
 grep -q '"atc": {"devices": 1, "lookups": 8, "hits": 3, "misses": 5,' "$d/one.json" || fail "one entry: $(grep '"atc"' "$d/one.json")"
 grep -q '"evictions": 3,' "$d/one.json" || fail "one entry evictions: $(grep '"atc"' "$d/one.json")"
+# Scalable mode (data/atc-sm.itt next to TRACE): DTE gives the ATC; the
+# trace's inv-pasid devtlb invalidates it, its inv-iotlb does not; a recorded
+# translated request is no lookup.
+sm=$(dirname "$trace")/atc-sm.itt
+"$bin" run --quiet --trace "$sm" --set atc.entries=16 --json "$d/sm.json"
+line=$(grep '^  "atc": ' "$d/sm.json") || fail "sm: no atc object"
+want='"atc": {"devices": 1, "lookups": 5, "hits": 2, "misses": 3, "hit_rate": 0.400000, "translation_requests": 3, "no_access": 0, "translation_faults": 0, "translated_requests": 5, "fills": 3, "evictions": 0, "invalidations": 1, "invalidated": 1},'
+[ "$line" = "  $want" ] || fail "sm: got: $line
+want:   $want"
+grep -q '^  "mismatches": 0,' "$d/sm.json" || fail "sm: mismatches"
 echo ok

@@ -50,8 +50,10 @@ public:
     // dma, ats: the player's initiator sockets (bound to dma_in and ats_in).
     // iommu: the IOMMU the sockets reach (its timing counters tell whether an
     // access waited for a fill in flight).
+    // scalable: the trace is in scalable mode (it records its device-TLB
+    // invalidations; IOTLB invalidations then leave the ATCs alone).
     Atc(const ims_sim_cfg &cfg, const Iommu &iommu, tlm::tlm_initiator_socket<32> &dma,
-        tlm::tlm_initiator_socket<32> &ats);
+        tlm::tlm_initiator_socket<32> &ats, bool scalable);
     ~Atc();
     Atc(const Atc &) = delete;
     Atc &operator=(const Atc &) = delete;
@@ -78,6 +80,10 @@ public:
     // invalidations that follow it (global, domain did, or the 2^am pages
     // from addr in domain did).
     void on_iotlb_inv(ims_inv_gran gran, std::uint16_t did, std::uint64_t addr, std::uint8_t am);
+    // A device-TLB invalidation the trace records (scalable mode, INV_PASID
+    // devtlb / pasid-devtlb): device sid's entries overlapping [addr, addr +
+    // size), of PASID pasid only unless it is IMS_NO_PASID.
+    void on_devtlb_inv(std::uint16_t sid, std::uint32_t pasid, std::uint64_t addr, std::uint64_t size);
 
     const AtcStats &stats() const { return m_st; }
     void reset_stats();  // warm-up ended (devices is kept)
@@ -96,6 +102,7 @@ private:
     std::uint32_t set_of(std::uint64_t tag) const;
     std::uint64_t invalidate(Dev &d, ims_inv_gran gran, std::uint64_t addr, std::uint8_t am);
 
+    bool m_scalable;
     ims_cache_cfg m_ccfg{};
     const Iommu &m_iommu;
     tlm::tlm_initiator_socket<32> &m_dma;
