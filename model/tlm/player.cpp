@@ -64,6 +64,8 @@ TracePlayer::TracePlayer(sc_core::sc_module_name name, const ims_sim_cfg &cfg, c
     m_trans.set_data_ptr(m_data.data());
     m_trans.set_byte_enable_ptr(nullptr);
     m_trans.set_dmi_allowed(false);
+    if (cfg.atc_entries)  // devices with TT = device TLB get an ATC (iommusim/atc.hpp)
+        m_atc.reset(new Atc(cfg, iommu, isock, ats, h->scalable));
     SC_HAS_PROCESS(TracePlayer);
     SC_THREAD(run);
 }
@@ -104,6 +106,8 @@ void TracePlayer::end_warmup()
         d.latency = DeviceLatHist();
     }
     m_st.measured_issued = false;  // the next DMA request issued starts the measured span
+    if (m_atc)
+        m_atc->reset_stats();
     if (m_iv)
         m_iv->begin(interval_snap());
 }
@@ -254,7 +258,8 @@ __attribute__((always_inline)) inline const ims_xlate *TracePlayer::part_xlate(v
     trans.set_streaming_width(req->size);
     trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     sc_core::sc_time delay = p.time_of(t) - p.m_clk.now();
-    p.isock->b_transport(trans, delay);
+    if (__builtin_expect(p.m_atc == nullptr, 1) || !p.m_atc->request(trans, ext, *req, delay))
+        p.isock->b_transport(trans, delay);
     c.done_max = std::max(c.done_max, t + ext.latency);
     return &ext.xlate;
 }
@@ -319,7 +324,7 @@ void TracePlayer::dma(const ims_rec &rec, Cycles issue, Cycles *last_done)
 
 // Applies a non-DMA record at the current cycle. False (with m_error) if the
 // record is impossible.
-bool TracePlayer::control(const ims_rec &rec, std::uint64_t index)
+__attribute__((always_inline)) inline bool TracePlayer::control(const ims_rec &rec, std::uint64_t index)
 {
     char err[256];  // written only on failure (zeroing it per record showed in profiles)
     err[0] = '\0';
@@ -329,6 +334,8 @@ bool TracePlayer::control(const ims_rec &rec, std::uint64_t index)
     case IMS_REC_INV_IOTLB:
         m_iommu.invalidate_iotlb(m_now, static_cast<ims_inv_gran>(rec.gran), rec.did, rec.iova, rec.am,
                                  (rec.flags & IMS_RECF_IH) != 0);
+        if (__builtin_expect(m_atc != nullptr, 0))  // the device-TLB invalidations that follow (iommusim/atc.hpp)
+            m_atc->on_record(rec, rec.rid);
         return true;
     case IMS_REC_INV_CTX:
         m_iommu.invalidate_context(m_now, static_cast<ims_inv_gran>(rec.gran), rec.did, rec.rid, rec.fm);
@@ -346,8 +353,11 @@ bool TracePlayer::control(const ims_rec &rec, std::uint64_t index)
         // invalidation latency, no wait for fills in flight).
         [[fallthrough]];
     default:
-        if (ims_replay_control(m_rp, &rec, err, sizeof err) == 0)
+        if (ims_replay_control(m_rp, &rec, err, sizeof err) == 0) {
+            if (__builtin_expect(m_atc != nullptr, 0))  // ATTACH, DETACH: the device's ATC
+                m_atc->on_record(rec, ims_replay_alias(m_rp, rec.rid));
             return true;
+        }
         char msg[512];
         std::snprintf(msg, sizeof msg, "%s: record %" PRIu64 " (%s): %s", m_path.c_str(), index,
                       ims_rec_kind_name(rec.kind) ? ims_rec_kind_name(rec.kind) : "?", err);
@@ -585,6 +595,8 @@ void TracePlayer::run()
     const struct ims_replay_stats *rs = ims_replay_stats(m_rp);
     m_st.checked = rs->checked;
     m_st.mismatches = rs->mismatches;
+    if (m_atc)
+        m_st.atc = m_atc->stats();
     progress(true);
     m_done = true;
 }

@@ -701,6 +701,19 @@ std::vector<ReportTerm> report_terms()
         {"iotlb_prefetch.useful", "prefetched entries hit before they left the IOTLB"},
         {"iotlb_prefetch.useless", "prefetched entries evicted or invalidated before any hit"},
         {"iotlb_prefetch.reads", "paging-entry reads of the prefetch walks (not in ptw_reads)"},
+        {"atc.devices", "atc.entries > 0 only: devices with an ATC (attached with TT = device TLB; whole run)"},
+        {"atc.lookups", "requests of devices with an ATC, each looked up in its ATC"},
+        {"atc.hits", "ATC lookups that found the page with the access's permission (translated request only)"},
+        {"atc.misses", "ATC lookups that sent a translation request first"},
+        {"atc.hit_rate", "atc.hits / atc.lookups"},
+        {"atc.translation_requests", "ATS translation requests the devices sent on ats_in"},
+        {"atc.no_access", "translation completions granting the access nothing (R=W=0): the access went untranslated"},
+        {"atc.translation_faults", "translation requests the IOMMU faulted: no access was sent"},
+        {"atc.translated_requests", "accesses sent translated (AT=10b) on dma_in"},
+        {"atc.fills", "ATC entries filled from translation completions"},
+        {"atc.evictions", "ATC entries evicted by a fill"},
+        {"atc.invalidations", "device-TLB invalidations (legacy: one per ATC device of a domain per IOTLB invalidation; scalable: the trace's)"},
+        {"atc.invalidated", "ATC entries those invalidations removed"},
         {"scalable.pasid_dir_reads", "scalable mode only: PASID-directory entry reads"},
         {"scalable.pasid_entry_reads", "scalable mode only: PASID-table entry reads"},
         {"scalable.first_level_reads", "scalable mode only: first-level paging-entry reads (first-level and nested walks)"},
@@ -850,6 +863,12 @@ void report_text(const ReportInputs &in, std::FILE *out)
                      ims_pf_name(in.cfg->iommu.iotlb_prefetch), p.candidates, p.cached, p.issued, p.filled,
                      p.unmapped, p.useful, p.useless, p.reads);
     }
+    if (r.atc.enabled)
+        std::fprintf(out, "device ATCs (%" PRIu64 " devices): %" PRIu64 " lookups, hit rate %.4f, %" PRIu64
+                          " translation requests (%" PRIu64 " R=W=0, %" PRIu64 " faulted), %" PRIu64
+                          " device-TLB invalidations removing %" PRIu64 " entries\n",
+                     r.atc.devices, r.atc.lookups, rate(r.atc.hits, r.atc.lookups), r.atc.translation_requests,
+                     r.atc.no_access, r.atc.translation_faults, r.atc.invalidations, r.atc.invalidated);
     if (in.cosim)
         text_cosim(out, *in.cosim);
 
@@ -966,6 +985,15 @@ bool report_json(const ReportInputs &in, ims_outfile *out, std::string *err)
         ", \"filled\": %" PRIu64 ", \"unmapped\": %" PRIu64 ", \"useful\": %" PRIu64 ", \"useless\": %" PRIu64
         ", \"reads\": %" PRIu64 "},\n",
         c.pf.candidates, c.pf.cached, c.pf.issued, c.pf.filled, c.pf.unmapped, c.pf.useful, c.pf.useless, c.pf.reads);
+    if (r.atc.enabled) {  // atc.entries > 0 only (docs/stats.md)
+        const AtcStats &a = r.atc;
+        o.f("  \"atc\": {\"devices\": %" PRIu64 ", \"lookups\": %" PRIu64 ", \"hits\": %" PRIu64 ", \"misses\": %" PRIu64
+            ", \"hit_rate\": %.6f, \"translation_requests\": %" PRIu64 ", \"no_access\": %" PRIu64
+            ", \"translation_faults\": %" PRIu64 ", \"translated_requests\": %" PRIu64 ", \"fills\": %" PRIu64
+            ", \"evictions\": %" PRIu64 ", \"invalidations\": %" PRIu64 ", \"invalidated\": %" PRIu64 "},\n",
+            a.devices, a.lookups, a.hits, a.misses, rate(a.hits, a.lookups), a.translation_requests, a.no_access,
+            a.translation_faults, a.translated_requests, a.fills, a.evictions, a.invalidations, a.invalidated);
+    }
     if (in.scalable)
         json_scalable(o, in);
     if (in.cfg->iommu.miss_classes)

@@ -122,6 +122,10 @@ static const struct key keys[] = {
     {"seed", "1", KT_U64, F(seed), 0, 18446744073709551615.0, "", "seed for random replacement and the table-read cache"},
     {"stats.miss_classes", CORE, KT_BOOL, F(iommu.miss_classes), 0, 1, "", "classify cache misses; IOTLB lookups per domain and device"},
     {"regs.base", "0xfed90000", KT_U64, F(regs_base), 0, 18446744073709551615.0, "address", "VT-d register file base (ims::VtdIommu; unused by run)"},
+
+    {"atc.entries", "0", KT_U32, F(atc_entries), 0, 1 << 20, "entries", "device-side ATC entries per device with TT = device TLB (sets = entries / atc.ways; 0: no ATC, no ATS)"},
+    {"atc.ways", "4", KT_U32, F(atc_ways), 1, IMS_CACHE_MAX_WAYS, "ways", "device-side ATC ways"},
+    {"atc.replacement", "lru", KT_REPL, F(atc_repl), 0, 0, "", "device-side ATC replacement:"},
 };
 #undef CACHE_KEYS
 #undef F
@@ -644,6 +648,20 @@ int ims_sim_cfg_check(const struct ims_sim_cfg *cfg, char *err, size_t errlen)
     }
     if (ims_caps_check(&cfg->iommu.caps, err, errlen))
         return -1;
+    /* The device-side ATC: a whole number of power-of-two sets; the
+     * replacement policy's own needs (PLRU: power-of-two ways). */
+    if (cfg->atc_entries) {
+        if (cfg->atc_entries % cfg->atc_ways || !pow2(cfg->atc_entries / cfg->atc_ways)) {
+            snprintf(err, errlen,
+                     "atc.entries: %u is not atc.ways (%u) x a power of two sets (choose entries = ways x 2^k)",
+                     cfg->atc_entries, cfg->atc_ways);
+            return -1;
+        }
+        const struct ims_cache_cfg atc = {.sets = cfg->atc_entries / cfg->atc_ways, .ways = cfg->atc_ways,
+                                          .repl = cfg->atc_repl};
+        if (ims_cache_cfg_check(&atc, "atc", err, errlen))
+            return -1;
+    }
     if (cfg->iommu.fq_base & 15) {
         snprintf(err, errlen, "fault.queue_base: 0x%" PRIx64 " is not 16-byte aligned", cfg->iommu.fq_base);
         return -1;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "iommusim/atc.hpp"
 #include "iommusim/tlm.hpp"
 
 #include "iommusim/outfile.h"
@@ -139,6 +140,7 @@ struct RunStats {
     std::uint64_t mem_accesses0 = 0, mem_cache_hits0 = 0;
     Cycles mem_stall0 = 0;
     std::string first_mismatch;                // for the report
+    AtcStats atc;                              // the devices' ATCs (atc.entries > 0), measured phase
 };
 
 // Something that makes the numbers misleading, said in the report and the
@@ -309,6 +311,7 @@ private:
     ReqExt m_ext;
     double m_wall_start = 0;
     std::uint64_t m_next_progress = 0;      // record count of the next progress check
+    std::unique_ptr<Atc> m_atc;             // atc.entries > 0: the devices' ATCs (null: off, the hot path tests this)
     double m_last_progress = 0;             // wall time of the last progress line
 };
 

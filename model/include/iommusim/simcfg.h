@@ -78,6 +78,12 @@ struct ims_sim_cfg {
     uint32_t fault_drain_every; /* software drains the fault queue after this many new records */
     uint64_t seed;              /* for random replacement and the table-read cache */
     uint64_t regs_base;         /* VT-d register file base (ims::VtdIommu; unused by the replayer) */
+
+    /* Device-side ATC of the trace player's devices with TT = device TLB
+     * (iommusim/atc.hpp): entries = sets x ways, 0 = no ATC. */
+    uint32_t atc_entries;
+    uint32_t atc_ways;
+    uint8_t atc_repl;           /* enum ims_repl */
 };
 
 /* The built-in design point: the C core's defaults (ims_iommu_cfg_default,
