@@ -348,9 +348,21 @@ __attribute__((always_inline)) inline bool TracePlayer::control(const ims_rec &r
         }
         return true;
     case IMS_REC_INV_PASID:
-        // timed PASID invalidation: Iommu API from branch sm-regs. Until it is
-        // wired, the functional path applies it to the core at once (no
-        // invalidation latency, no wait for fills in flight).
+        // PASID cache and PASID-based IOTLB: timed, as the legacy kinds are
+        // (the core at once; with inv.wait = drain, done after the fills in
+        // flight they cover). Device-TLB targets go to the ATC below; in a
+        // legacy trace the replay refuses the record.
+        if ((rec.target == IMS_PINV_T_PASID_CACHE || rec.target == IMS_PINV_T_PIOTLB) && ims_replay_scalable(m_rp)) {
+            if (m_iv)
+                interval_before(m_now, false);
+            const auto gran = static_cast<ims_pinv_gran>(rec.gran);
+            if (rec.target == IMS_PINV_T_PASID_CACHE)
+                m_iommu.invalidate_pasid_cache(m_now, gran, rec.did, rec.pasid);
+            else
+                m_iommu.invalidate_piotlb(m_now, gran, rec.did, rec.pasid, rec.iova, rec.am,
+                                          (rec.flags & IMS_RECF_IH) != 0);
+            return true;
+        }
         [[fallthrough]];
     default:
         if (ims_replay_control(m_rp, &rec, err, sizeof err) == 0) {
