@@ -45,7 +45,8 @@ static void shipped_configs(const char *dir, char *out, size_t len)
     }
     if (d)
         closedir(d);
-    qsort(names, n, sizeof *names, cmp_names);
+    if (n)
+        qsort(names, n, sizeof *names, cmp_names);
     size_t at = 0;
     out[0] = '\0';
     for (size_t i = 0; i < n; i++) {
