@@ -40,7 +40,7 @@ static const char *const gen_names[IMS_GEN_KIND_COUNT] = {"nic", "nvme", "gpu", 
 #define IMS_IA_NAME_(U, f, n) [IMS_IA_##U] = n,
 static const char *const ia_names[IMS_IA_COUNT] = {IMS_IA_LIST(IMS_IA_NAME_)};
 #undef IMS_IA_NAME_
-static const char ia_known[] = "lifo, top-down or ring";
+static const char ia_known[] = "lifo, top-down, ring or pool";
 
 const char *ims_gen_kind_name(unsigned kind)
 {

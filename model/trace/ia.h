@@ -23,7 +23,8 @@
 #define IMS_IA_LIST(X)                                                                                                 \
     X(LIFO, lifo, "lifo")             /* freed units first, last freed first; else top-down (Linux's IOVA caches) */  \
     X(TOPDOWN, topdown, "top-down")   /* always the next unit down, wrapping, skipping units in use */                \
-    X(RING, ring, "ring")             /* slot s always at unit n - 1 - s: a ring's buffers at consecutive IOVAs */
+    X(RING, ring, "ring")             /* slot s always at unit n - 1 - s: a ring's buffers at consecutive IOVAs */ \
+    X(POOL, pool, "pool")             /* freed units again oldest first: a recycled buffer pool (ia_pool.h) */
 
 enum ims_ia {
 #define IMS_IA_ENUM_(U, f, n) IMS_IA_##U,
@@ -39,6 +40,7 @@ struct ims_ia_state {
     uint8_t *used;     /* bitmap: mapped or held on the free stack */
     uint64_t *stack;   /* lifo: freed IOVAs */
     size_t nstack, cap;
+    size_t head;       /* pool: the oldest queued entry of stack */
 };
 
 static inline bool ims_ia_used_(const struct ims_ia_state *a, uint64_t u) { return (a->used[u >> 3] >> (u & 7)) & 1u; }
@@ -68,6 +70,7 @@ static inline uint64_t ims_ia_scan_down_(struct ims_ia_state *a, bool *ok)
 #include "ia_lifo.h"
 #include "ia_topdown.h"
 #include "ia_ring.h"
+#include "ia_pool.h"
 
 #define IMS_IA_CASE_ALLOC_(U, f, n)                                                                                    \
     case IMS_IA_##U:                                                                                                   \

@@ -55,7 +55,7 @@ rc2=$?
 "$bin" trace gen gpu --count 10 --iova-alloc ring x.itt 2>err3
 rc3=$?
 set -e
-[ $rc1 = 2 ] && grep -qF -- "--iova-alloc: expected lifo, top-down or ring, got 'fifo'" err || fail "bad name: $rc1 $(cat err)"
+[ $rc1 = 2 ] && grep -qF -- "--iova-alloc: expected lifo, top-down, ring or pool, got 'fifo'" err || fail "bad name: $rc1 $(cat err)"
 [ $rc2 = 2 ] && grep -qF -- "--iova-alloc ring needs --unmap strict" err2 || fail "ring deferred: $rc2 $(cat err2)"
 [ $rc3 = 2 ] && grep -qF -- "does not apply to generator 'gpu'" err3 || fail "gpu: $rc3 $(cat err3)"
 echo ok
