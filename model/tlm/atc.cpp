@@ -94,6 +94,8 @@ bool Atc::request(tlm::tlm_generic_payload &trans, ReqExt &ext, const ims_req &r
         queued = ext.queue_delay;
         if (trans.get_response_status() != tlm::TLM_OK_RESPONSE) {
             m_st.translation_faults++;  // ext.xlate holds the fault; no access is made
+            if (d->pre && req.pasid != IMS_NO_PASID)  // PCIe PRI: the device would send a page request (docs/stats.md "pri")
+                m_st.page_requests++;
             return true;
         }
         const ims_xlate &x = ext.xlate;
@@ -151,7 +153,8 @@ void Atc::on_record(const ims_rec &rec, std::uint16_t alias)
     case IMS_REC_ATTACH:
         // Legacy: TT = 01b; scalable mode: the context entry's DTE (VT-d 9.4).
         on_attach(alias, rec.did,
-                  (rec.flags & IMS_RECF_SM) ? (rec.flags & IMS_RECF_DTE) != 0 : rec.tt == IMS_TT_DEVTLB);
+                  (rec.flags & IMS_RECF_SM) ? (rec.flags & IMS_RECF_DTE) != 0 : rec.tt == IMS_TT_DEVTLB,
+                  (rec.flags & IMS_RECF_SM) && (rec.flags & IMS_RECF_PRE));
         break;
     case IMS_REC_INV_PASID:
         if (rec.target == IMS_PINV_T_DEVTLB || rec.target == IMS_PINV_T_PASID_DEVTLB)
@@ -166,7 +169,7 @@ void Atc::on_record(const ims_rec &rec, std::uint16_t alias)
     }
 }
 
-void Atc::on_attach(std::uint16_t alias, std::uint16_t did, bool devtlb)
+void Atc::on_attach(std::uint16_t alias, std::uint16_t did, bool devtlb, bool pre)
 {
     std::int32_t &ix = m_index[alias];
     if (ix < 0) {
@@ -181,6 +184,7 @@ void Atc::on_attach(std::uint16_t alias, std::uint16_t did, bool devtlb)
     ims_cache_invalidate_all(d.cache);  // a new context: nothing cached before it holds
     d.did = did;
     d.on = devtlb;
+    d.pre = pre;
 }
 
 void Atc::on_detach(std::uint16_t alias)

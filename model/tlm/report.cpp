@@ -714,6 +714,7 @@ std::vector<ReportTerm> report_terms()
         {"atc.evictions", "ATC entries evicted by a fill"},
         {"atc.invalidations", "device-TLB invalidations (legacy: one per ATC device of a domain per IOTLB invalidation; scalable: the trace's)"},
         {"atc.invalidated", "ATC entries those invalidations removed"},
+        {"pri.page_requests", "faulted translation requests of devices attached with pre, under a PASID: page requests (counted only)"},
         {"scalable.pasid_dir_reads", "scalable mode only: PASID-directory entry reads"},
         {"scalable.pasid_entry_reads", "scalable mode only: PASID-table entry reads"},
         {"scalable.first_level_reads", "scalable mode only: first-level paging-entry reads (first-level and nested walks)"},
@@ -993,6 +994,8 @@ bool report_json(const ReportInputs &in, ims_outfile *out, std::string *err)
             ", \"evictions\": %" PRIu64 ", \"invalidations\": %" PRIu64 ", \"invalidated\": %" PRIu64 "},\n",
             a.devices, a.lookups, a.hits, a.misses, rate(a.hits, a.lookups), a.translation_requests, a.no_access,
             a.translation_faults, a.translated_requests, a.fills, a.evictions, a.invalidations, a.invalidated);
+        if (a.page_requests)  // present only when a PRI device faulted a translation request (docs/stats.md)
+            o.f("  \"pri\": {\"page_requests\": %" PRIu64 "},\n", a.page_requests);
     }
     if (in.scalable)
         json_scalable(o, in);

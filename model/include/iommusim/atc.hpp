@@ -38,6 +38,7 @@ struct AtcStats {
     std::uint64_t translation_requests = 0; // sent on ats_in
     std::uint64_t no_access = 0;           // completions with R = W = 0 for the access (sent untranslated)
     std::uint64_t translation_faults = 0;  // translation requests the IOMMU faulted (no access sent)
+    std::uint64_t page_requests = 0;       // of those, by a device with PRI (ATTACH sm pre) under a PASID: a page request it would send (not yet queued or retried)
     std::uint64_t translated_requests = 0; // sent on dma_in with AT = translated
     std::uint64_t fills = 0, evictions = 0;
     std::uint64_t invalidations = 0;       // device-TLB invalidation requests (one per device per IOTLB invalidation)
@@ -74,7 +75,7 @@ public:
     // A record the replay applied: ATTACH (rid seen as `alias`) with TT =
     // device TLB gives the device an ATC (emptied); another ATTACH, or
     // DETACH, takes it away.
-    void on_attach(std::uint16_t alias, std::uint16_t did, bool devtlb);
+    void on_attach(std::uint16_t alias, std::uint16_t did, bool devtlb, bool pre = false);
     void on_detach(std::uint16_t alias);
     // An IOTLB invalidation the IOMMU carried out: the device-TLB
     // invalidations that follow it (global, domain did, or the 2^am pages
@@ -93,6 +94,7 @@ private:
         ims_cache *cache = nullptr;
         std::uint16_t did = 0;
         bool on = false;  // attached with TT = device TLB
+        bool pre = false; // scalable mode: page requests enabled (ATTACH sm pre)
     };
     Dev *dev(std::uint16_t rid)
     {
