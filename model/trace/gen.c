@@ -372,13 +372,9 @@ struct gen {
     char err[512];
 };
 
-/* splitmix64 (Steele, Lea, Flood 2014): tiny, fast, and every seed is good. */
 static uint64_t rng_next(struct gen *g)
 {
-    uint64_t z = (g->rng += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
+    return ims_gen_splitmix64(&g->rng); /* gen_impl.h */
 }
 
 /* Uniform in [0, n), n < 2^32 (multiply-shift: no division, negligible bias). */

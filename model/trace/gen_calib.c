@@ -51,6 +51,7 @@
 #include "iommusim/trace.h"
 #include "errf.h"
 #include "gen_calib.h"
+#include "gen_impl.h"
 
 #define CAL_PAGE UINT64_C(4096)
 #define CAL_IOVA UINT64_C(0x100000)       /* page k of the footprint at CAL_IOVA + k * 4 KiB */
@@ -299,13 +300,9 @@ struct cal_gen {
     char err[512];
 };
 
-/* splitmix64, as gen.c (Steele, Lea, Flood 2014). */
 static uint64_t cal_rng(struct cal_gen *g)
 {
-    uint64_t z = (g->rng += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
+    return ims_gen_splitmix64(&g->rng); /* gen_impl.h */
 }
 
 /* Uniform in [0, n), n >= 1 (53-bit fraction: no bias worth the name below 2^40). */

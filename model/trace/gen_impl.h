@@ -4,6 +4,7 @@
 #define IMS_GEN_IMPL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "iommusim/gen.h"
 #include "iommusim/trace.h"
@@ -12,5 +13,16 @@
  * header), counting them in st. 0, or -1 with a message in err. */
 int ims_gen_svm(const struct ims_gen_cfg *cfg, struct ims_trace_writer *w, struct ims_gen_stats *st, char *err,
                 size_t errlen);
+
+/* The generators' one PRNG: splitmix64 (Steele, Lea, Flood 2014), tiny,
+ * fast, and every seed is good. Advances *state; every generator draws
+ * from it, so a trace is a function of its seed. */
+static inline uint64_t ims_gen_splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
 
 #endif /* IMS_GEN_IMPL_H */

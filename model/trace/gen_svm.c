@@ -68,10 +68,7 @@ struct svm {
 
 static uint64_t s_rng(struct svm *s)
 {
-    uint64_t z = (s->rng += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
+    return ims_gen_splitmix64(&s->rng);
 }
 
 static uint64_t s_below(struct svm *s, uint64_t n)
