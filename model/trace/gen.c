@@ -981,16 +981,22 @@ int ims_gen_write(const struct ims_gen_cfg *cfg, const char *path, struct ims_ge
     case IMS_GEN_MULTI: gen_multi(&g); break;
     case IMS_GEN_SVM: g.failed = ims_gen_svm(cfg, g.w, &g.st, g.err, sizeof g.err) < 0; break;
     }
-    if (g.failed) {
-        ims_trace_abort(g.w);
+    return ims_gen_finish(g.w, g.failed, g.err, path, &g.st, stats, err, errlen);
+}
+
+int ims_gen_finish(struct ims_trace_writer *w, bool failed, const char *gerr, const char *path,
+                   const struct ims_gen_stats *st, struct ims_gen_stats *stats, char *err, size_t errlen)
+{
+    if (failed) {
+        ims_trace_abort(w);
         /* A writer error already names the file. */
-        if (!strncmp(g.err, path, strlen(path)) && g.err[strlen(path)] == ':')
-            return ims_errf(err, errlen, "%s", g.err);
-        return ims_errf(err, errlen, "%s: %s", path, g.err);
+        if (!strncmp(gerr, path, strlen(path)) && gerr[strlen(path)] == ':')
+            return ims_errf(err, errlen, "%s", gerr);
+        return ims_errf(err, errlen, "%s: %s", path, gerr);
     }
-    if (ims_trace_commit(g.w, err, errlen) < 0)
+    if (ims_trace_commit(w, err, errlen) < 0)
         return -1;
     if (stats)
-        *stats = g.st;
+        *stats = *st;
     return 0;
 }

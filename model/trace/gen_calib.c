@@ -554,15 +554,5 @@ int ims_gen_calib_write(const struct ims_gen_cfg *cfg, const char *source, const
     }
     generate(&g, &p);
     prof_free(&p);
-    if (g.failed) {
-        ims_trace_abort(g.w);
-        if (!strncmp(g.err, path, strlen(path)) && g.err[strlen(path)] == ':')
-            return ims_errf(err, errlen, "%s", g.err);
-        return ims_errf(err, errlen, "%s: %s", path, g.err);
-    }
-    if (ims_trace_commit(g.w, err, errlen) < 0)
-        return -1;
-    if (stats)
-        *stats = g.st;
-    return 0;
+    return ims_gen_finish(g.w, g.failed, g.err, path, &g.st, stats, err, errlen);
 }

@@ -3,6 +3,7 @@
 #ifndef IMS_GEN_IMPL_H
 #define IMS_GEN_IMPL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,6 +14,12 @@
  * header), counting them in st. 0, or -1 with a message in err. */
 int ims_gen_svm(const struct ims_gen_cfg *cfg, struct ims_trace_writer *w, struct ims_gen_stats *st, char *err,
                 size_t errlen);
+
+/* The end of every generator's ims_gen_write: on failure, aborts w and
+ * returns -1 with gerr (prefixed with path unless a writer error already
+ * names it); else commits w and copies *st to *stats (may be NULL). */
+int ims_gen_finish(struct ims_trace_writer *w, bool failed, const char *gerr, const char *path,
+                   const struct ims_gen_stats *st, struct ims_gen_stats *stats, char *err, size_t errlen);
 
 /* The generators' one PRNG: splitmix64 (Steele, Lea, Flood 2014), tiny,
  * fast, and every seed is good. Advances *state; every generator draws
