@@ -31,10 +31,12 @@ struct rm_ent {
     uint64_t unit; /* the mapping's unit (new IOVA) */
     uint8_t order;
     bool live, head; /* mapped now; the mapping's first page */
+    bool pend;       /* unmapped, its unit not yet freed (no invalidation covered it yet) */
 };
 
 struct rm_pend {
     uint64_t unit;
+    uint64_t rec_first, pages; /* the recorded pages it held */
     uint16_t did;
     uint8_t order;
 };
@@ -67,6 +69,8 @@ int ims_remap_strategy(const char *name)
 }
 
 const char *ims_remap_known(void) { return "none, lifo, top-down, ring or pool"; }
+
+const char *ims_remap_name(int s) { return s >= 0 && s < IMS_IA_COUNT ? rm_names[s] : NULL; }
 
 struct ims_remap *ims_remap_new(int strategy, char *err, size_t errlen)
 {
@@ -167,7 +171,16 @@ static unsigned rm_order(uint64_t size)
     return k;
 }
 
-static void rm_release(struct ims_remap *m, const struct rm_pend *p) { ims_ia_free(&m->ia[p->order], p->unit); }
+/* The unit is free again; its pages are no longer pending. */
+static void rm_release(struct ims_remap *m, const struct rm_pend *p)
+{
+    ims_ia_free(&m->ia[p->order], p->unit);
+    for (uint64_t i = 0; i < p->pages; i++) {
+        struct rm_ent *e = rm_find(m, p->did, p->rec_first + (i << 12));
+        if (e && e->pend && e->unit == p->unit)
+            e->pend = false;
+    }
+}
 
 /* Frees the pending units of domain did (any domain if all) lying in [lo, hi). */
 static void rm_flush(struct ims_remap *m, bool all, uint16_t did, uint64_t lo, uint64_t hi)
@@ -217,6 +230,7 @@ static int rm_map(struct ims_remap *m, struct ims_rec *r, char *err, size_t errl
         e->order = (uint8_t)k;
         e->live = true;
         e->head = p == 0;
+        e->pend = false;
     }
     r->iova = unit + (r->iova & 4095);
     return 0;
@@ -234,6 +248,7 @@ static int rm_unmap(struct ims_remap *m, struct ims_rec *r, char *err, size_t er
         if (!e || !e->live)
             continue;
         e->live = false;
+        e->pend = true;
         if (e->head) {
             if (m->npend == m->pcap) {
                 size_t nc = m->pcap ? 2 * m->pcap : 64;
@@ -246,7 +261,8 @@ static int rm_unmap(struct ims_remap *m, struct ims_rec *r, char *err, size_t er
                 m->pend = np;
                 m->pcap = nc;
             }
-            m->pend[m->npend++] = (struct rm_pend){e->unit, r->did, e->order};
+            m->pend[m->npend++] =
+                (struct rm_pend){e->unit, first + (p << 12), UINT64_C(1) << e->order, r->did, e->order};
         }
     }
     r->iova = newiova;
@@ -272,16 +288,22 @@ static void rm_inv(struct ims_remap *m, struct ims_rec *r)
         rm_flush(m, false, r->did, 0, UINT64_MAX);
         return;
     }
+    /* The new pages of the range's unmapped pages still pending (the
+     * invalidation is for them: under the new allocator the driver
+     * invalidates its own unit, not the recorded block's live neighbours,
+     * which now lie elsewhere); with none, those of every mapped page in
+     * range (e.g. caching mode's invalidation after a map). */
     uint64_t first = r->iova & ~((pages << 12) - 1), lo = UINT64_MAX, hi = 0;
-    for (uint64_t p = 0; p < pages; p++) {
-        const struct rm_ent *e = rm_find(m, r->did, first + (p << 12));
-        if (!e)
-            continue;
-        if (e->page < lo)
-            lo = e->page;
-        if (e->page > hi)
-            hi = e->page;
-    }
+    for (int pass = 0; pass < 2 && lo > hi; pass++)
+        for (uint64_t p = 0; p < pages; p++) {
+            const struct rm_ent *e = rm_find(m, r->did, first + (p << 12));
+            if (!e || (pass == 0 && !e->pend))
+                continue;
+            if (e->page < lo)
+                lo = e->page;
+            if (e->page > hi)
+                hi = e->page;
+        }
     if (lo > hi)
         return; /* no mapped page in range: kept as recorded */
     /* The smallest aligned 2^am-page block holding [lo, hi]. */

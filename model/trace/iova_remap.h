@@ -22,6 +22,8 @@ struct ims_remap;
  * -1 if unknown. ims_remap_known() lists the names for error messages. */
 int ims_remap_strategy(const char *name);
 const char *ims_remap_known(void);
+/* The name of strategy index s ("lifo", ...); NULL if s is out of range. */
+const char *ims_remap_name(int s);
 
 /* NULL with a message in err when out of memory or strategy is bad. */
 struct ims_remap *ims_remap_new(int strategy, char *err, size_t errlen);
