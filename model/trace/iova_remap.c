@@ -204,9 +204,11 @@ static int rm_map(struct ims_remap *m, struct ims_rec *r, char *err, size_t errl
         return 0; /* wider than 1 GiB: kept where it was recorded */
     struct ims_ia_state *a = &m->ia[k];
     bool ok = true;
-    /* ring: the recorded IOVA's unit index is the slot, so one recorded
-     * buffer keeps one new place; a taken slot falls back to the scan. */
-    uint64_t slot = (r->iova >> (12 + k)) % a->n;
+    /* ring: the recorded IOVA's unit index i gives the slot, so one
+     * recorded buffer keeps one new place, unit i mod n (slot n - 1 - that:
+     * ia_ring.h counts from the top), and recorded neighbours stay
+     * neighbours in order; a taken slot falls back to the scan. */
+    uint64_t slot = a->n - 1 - (r->iova >> (12 + k)) % a->n;
     uint64_t unit = ims_ia_alloc(a, slot, &ok);
     if (!ok && m->strategy == IMS_IA_RING) {
         ok = true;
@@ -243,10 +245,25 @@ static int rm_unmap(struct ims_remap *m, struct ims_rec *r, char *err, size_t er
     if (!e0)
         return 0; /* never mapped by a MAP: kept as recorded */
     uint64_t newiova = e0->page + (r->iova & 4095);
+    /* One record unmaps one new range: every page of the recorded range
+     * must have moved to the same place in it (one MAP, or MAPs the
+     * strategy placed side by side in order). Pages of several MAPs placed
+     * apart (one unmap for per-page maps, as `trace gen nvme` writes) would
+     * need one record each: refused rather than unmapping other mappings. */
+    for (uint64_t p = 0; p < pages; p++) {
+        const struct rm_ent *e = rm_find(m, r->did, first + (p << 12));
+        if (e && e->live && e->page == e0->page + (p << 12))
+            continue;
+        snprintf(err, errlen,
+                 "record %llu (unmap): iova remap: the unmap of 0x%llx (0x%llx bytes) covers mappings the remap placed "
+                 "apart (page 0x%llx %s); one record cannot unmap them (each unmap must cover one map, or maps "
+                 "the remap placed side by side: player.iova_remap=ring keeps recorded neighbours together)",
+                 (unsigned long long)m->index, (unsigned long long)r->iova, (unsigned long long)r->size,
+                 (unsigned long long)(first + (p << 12)), !e || !e->live ? "is not mapped" : "moved elsewhere");
+        return -1;
+    }
     for (uint64_t p = 0; p < pages; p++) {
         struct rm_ent *e = rm_find(m, r->did, first + (p << 12));
-        if (!e || !e->live)
-            continue;
         e->live = false;
         e->pend = true;
         if (e->head) {
