@@ -335,17 +335,36 @@ static void rm_inv(struct ims_remap *m, struct ims_rec *r)
     rm_flush(m, false, r->did, r->iova, r->iova + (UINT64_C(1) << (12 + am)));
 }
 
-static void rm_dma(struct ims_remap *m, struct ims_rec *r)
+/* A DMA moves by its first byte; its further pages (the replay splits it at
+ * 4 KiB) must have moved along, or they would translate through another
+ * mapping: refused, naming the record. */
+static int rm_dma(struct ims_remap *m, struct ims_rec *r, char *err, size_t errlen)
 {
     if (r->flags & (IMS_RECF_PASID | IMS_RECF_AT_TRANSLATED) || !m->rid_ok[r->rid])
-        return;
-    const struct rm_ent *e = rm_find(m, m->rid_did[r->rid], r->iova);
+        return 0;
+    const uint16_t did = m->rid_did[r->rid];
+    const struct rm_ent *e = rm_find(m, did, r->iova);
     if (!e || !e->live) {
         m->st.dmas_unmapped++; /* no live MAP covers it: kept as recorded */
-        return;
+        return 0;
+    }
+    const uint64_t first = r->iova & ~UINT64_C(4095);
+    const uint64_t pages = r->size ? (r->iova + r->size - 1 - first) / 4096 + 1 : 1;
+    for (uint64_t p = 1; p < pages; p++) {
+        const struct rm_ent *f = rm_find(m, did, first + (p << 12));
+        if (f && f->live && f->page == e->page + (p << 12))
+            continue;
+        snprintf(err, errlen,
+                 "record %llu (dma): iova remap: the dma of 0x%llx (%llu bytes) runs on into page 0x%llx, which %s; "
+                 "its parts cannot follow one new address",
+                 (unsigned long long)m->index, (unsigned long long)r->iova, (unsigned long long)r->size,
+                 (unsigned long long)(first + (p << 12)),
+                 !f || !f->live ? "is not mapped" : "the remap placed apart from the first");
+        return -1;
     }
     r->iova = e->page + (r->iova & 4095);
     m->st.dmas_moved++;
+    return 0;
 }
 
 int ims_remap_apply(struct ims_remap *m, struct ims_rec *recs, size_t n, char *err, size_t errlen)
@@ -372,7 +391,8 @@ int ims_remap_apply(struct ims_remap *m, struct ims_rec *recs, size_t n, char *e
             rm_inv(m, r);
             break;
         case IMS_REC_DMA:
-            rm_dma(m, r);
+            if (rm_dma(m, r, err, errlen))
+                return -1;
             break;
         default:
             break;
