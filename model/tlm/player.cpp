@@ -10,6 +10,8 @@
 #include <string>
 #include <thread>
 
+#include "../trace/iova_remap.h"  // player.iova_remap (AheadReader)
+
 namespace ims {
 
 namespace {
@@ -382,12 +384,17 @@ namespace {
 // Reads the trace on a second thread, a few batches ahead of the simulation
 // (zstd decompression and decoding are a good part of the work). Batches
 // come out in file order, so results do not depend on thread timing.
+// player.iova_remap (iova_remap.h) rewrites each batch here, on this thread,
+// so the model thread pays nothing for it (off: one test per batch here).
 class AheadReader {
 public:
-    AheadReader(ims_trace_reader *r, std::size_t batch, std::size_t depth) : m_r(r), m_slots(depth)
+    AheadReader(ims_trace_reader *r, std::size_t batch, std::size_t depth, std::uint8_t remap, const std::string &path)
+        : m_r(r), m_slots(depth), m_path(path)
     {
         for (Slot &s : m_slots)
             s.recs.resize(batch);
+        if (remap)
+            open_remap(remap - 1);
         m_thread = std::thread([this] { produce(); });
     }
     ~AheadReader()
@@ -398,6 +405,7 @@ public:
         }
         m_cv.notify_all();
         m_thread.join();
+        ims_remap_free(m_remap);
     }
     // Next batch: its records and count (0 at the end, -1 on error with
     // *err set). Valid until the next call.
@@ -428,9 +436,39 @@ private:
         m_taken = false;
         m_cv.notify_all();
     }
+    // The remap's setup; a failure is the first batch's error. Scalable-mode
+    // traces are refused: there a DMA's domain comes from its PASID entry
+    // (BIND), first-level mappings are PMAP/PUNMAP by process, and
+    // PASID-based invalidations (INV_PASID) carry IOVAs, none of which the
+    // remap rewrites, so the mappings would move away from their DMAs.
+    void open_remap(int strategy)
+    {
+        char err[256];
+        if (ims_trace_header(m_r)->scalable) {
+            m_setup_err = m_path + ": player.iova_remap=" + ims_remap_name(strategy) +
+                          ": the IOVA remap handles legacy-mode traces only (MAP, UNMAP, INV_IOTLB and DMA by domain),"
+                          " and this trace is in scalable mode (the header says 'mode scalable'): its PASID bindings,"
+                          " first-level mappings and PASID-based invalidations would not follow; use"
+                          " player.iova_remap=none";
+            return;
+        }
+        m_remap = ims_remap_new(strategy, err, sizeof err);
+        if (!m_remap)
+            m_setup_err = m_path + ": " + err;
+    }
     void produce()
     {
         std::size_t tail = 0;
+        if (!m_setup_err.empty()) {  // the first batch carries it
+            {
+                std::lock_guard<std::mutex> g(m_mu);
+                m_slots[0].n = -1;
+                m_slots[0].err = m_setup_err;
+                m_filled++;
+            }
+            m_cv.notify_all();
+            return;
+        }
         for (;;) {
             {
                 std::unique_lock<std::mutex> g(m_mu);
@@ -442,6 +480,12 @@ private:
             s.n = ims_trace_read(m_r, s.recs.data(), s.recs.size());
             if (s.n < 0)
                 s.err = ims_trace_error(m_r);
+            char err[256];
+            if (m_remap && s.n > 0 &&
+                ims_remap_apply(m_remap, s.recs.data(), static_cast<std::size_t>(s.n), err, sizeof err)) {
+                s.n = -1;  // err: "record N (map): ...", N counted from the trace's first record
+                s.err = m_path + ": " + err;
+            }
             const bool last = s.n <= 0;
             {
                 std::lock_guard<std::mutex> g(m_mu);
@@ -456,6 +500,9 @@ private:
 
     ims_trace_reader *m_r;
     std::vector<Slot> m_slots;
+    std::string m_path;
+    ims_remap *m_remap = nullptr;  // player.iova_remap; null: none
+    std::string m_setup_err;
     std::size_t m_head = 0, m_filled = 0;
     bool m_taken = false, m_stop = false;
     std::mutex m_mu;
@@ -470,7 +517,7 @@ void TracePlayer::run()
     m_core_start = *ims_iommu_stats(ims_replay_iommu(m_rp));
     if (m_iv && !m_warm)
         m_iv->begin(interval_snap());
-    AheadReader ahead(m_reader, kBatch, 4);
+    AheadReader ahead(m_reader, kBatch, 4, m_cfg.iova_remap, m_path);
 
     // Closed loop: DMA records between two control records form a segment;
     // inside it each device issues in its own order, limited by its window,

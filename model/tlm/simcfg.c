@@ -12,6 +12,8 @@
 
 #include "iommusim/simcfg.h"
 
+#include "../trace/iova_remap.h" /* player.iova_remap's strategy names */
+
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -37,6 +39,7 @@ enum key_type {
     KT_WALKER, /* uint8_t enum ims_walker_impl: tlm, rtl, lockstep */
     KT_WAYS,   /* iotlb.ways: uint32_t ways, or "full" (iotlb_ways_full) */
     KT_PREFETCH, /* uint8_t enum ims_pf by name (iotlb.prefetch) */
+    KT_REMAP,    /* uint8_t player.iova_remap: 0 none, else 1 + the strategy (iova_remap.h) */
 };
 
 
@@ -116,6 +119,7 @@ static const struct key keys[] = {
     {"player.window", "8", KT_U32, F(window), 1, 4096, "requests", "closed loop: outstanding requests per device"},
     {"player.time_scale", "1", KT_DBL, F(time_scale), 1e-6, 1e6, "", "open loop: divides the recorded inter-arrival times (10: ten times faster; 1: as recorded)"},
     {"player.warmup", "0", KT_U64, F(warmup), 0, 1e18, "records", "DMA records excluded from stats (a MARK warmup-end also ends warm-up)"},
+    {"player.iova_remap", "none", KT_REMAP, F(iova_remap), 0, 0, "", "re-allocate the trace's IOVAs as read (legacy mode only):"},
 
     {"tables.base", CORE, KT_U64, F(tb.tbl_base), 0, 18446744073709551615.0, "address", "where replayed page tables are placed"},
     {"tables.size", CORE, KT_U64, F(tb.tbl_size), 4096, 18446744073709551615.0, "bytes", "room for replayed page tables"},
@@ -383,6 +387,15 @@ static int set_key(struct ims_sim_cfg *cfg, const struct key *k, const char *val
         *(uint8_t *)p = (uint8_t)r;
         return 0;
     }
+    case KT_REMAP: {
+        const int s = strcmp(value, "none") ? ims_remap_strategy(value) : -1;
+        if (s < 0 && strcmp(value, "none")) {
+            snprintf(err, errlen, "%s: unknown IOVA remap strategy '%s' (known: %s)", name, value, ims_remap_known());
+            return -1;
+        }
+        *(uint8_t *)p = (uint8_t)(s + 1);
+        return 0;
+    }
     case KT_PREFETCH: {
         int r = ims_pf_from_name(value);
         if (r < 0) {
@@ -602,6 +615,13 @@ static int check_ranges(const struct ims_sim_cfg *cfg, char *err, size_t errlen)
                 return -1;
             }
             continue;
+        case KT_REMAP:
+            if (*(const uint8_t *)p && !ims_remap_name(*(const uint8_t *)p - 1)) {
+                snprintf(err, errlen, "%s: %u is not an IOVA remap strategy (known: %s)", k->name, *(const uint8_t *)p,
+                         ims_remap_known());
+                return -1;
+            }
+            continue;
         case KT_PREFETCH:
             if (*(const uint8_t *)p >= IMS_PF_COUNT) {
                 snprintf(err, errlen, "%s: %u is not a prefetch policy (known: %s)", k->name, *(const uint8_t *)p,
@@ -748,6 +768,11 @@ static void format_value(char *buf, size_t len, const struct key *k, const struc
     case KT_REPL:
         snprintf(buf, len, "%s", ims_repl_name(*(const uint8_t *)p));
         return;
+    case KT_REMAP: {
+        const char *s = *(const uint8_t *)p ? ims_remap_name(*(const uint8_t *)p - 1) : "none";
+        snprintf(buf, len, "%s", s ? s : "?");
+        return;
+    }
     case KT_PREFETCH:
         snprintf(buf, len, "%s", ims_pf_name(*(const uint8_t *)p));
         return;
@@ -813,6 +838,8 @@ void ims_sim_cfg_print(const struct ims_sim_cfg *cfg, void *file)
             fprintf(f, " %s", ims_repl_known());
         if (k->type == KT_PREFETCH)
             fprintf(f, " %s", ims_pf_known());
+        if (k->type == KT_REMAP)
+            fprintf(f, " %s", ims_remap_known());
         if (*k->unit)
             fprintf(f, " (%s)", k->unit);
         if (strcmp(v, d))

@@ -31,10 +31,12 @@ struct rm_ent {
     uint64_t unit; /* the mapping's unit (new IOVA) */
     uint8_t order;
     bool live, head; /* mapped now; the mapping's first page */
+    bool pend;       /* unmapped, its unit not yet freed (no invalidation covered it yet) */
 };
 
 struct rm_pend {
     uint64_t unit;
+    uint64_t rec_first, pages; /* the recorded pages it held */
     uint16_t did;
     uint8_t order;
 };
@@ -67,6 +69,8 @@ int ims_remap_strategy(const char *name)
 }
 
 const char *ims_remap_known(void) { return "none, lifo, top-down, ring or pool"; }
+
+const char *ims_remap_name(int s) { return s >= 0 && s < IMS_IA_COUNT ? rm_names[s] : NULL; }
 
 struct ims_remap *ims_remap_new(int strategy, char *err, size_t errlen)
 {
@@ -167,7 +171,16 @@ static unsigned rm_order(uint64_t size)
     return k;
 }
 
-static void rm_release(struct ims_remap *m, const struct rm_pend *p) { ims_ia_free(&m->ia[p->order], p->unit); }
+/* The unit is free again; its pages are no longer pending. */
+static void rm_release(struct ims_remap *m, const struct rm_pend *p)
+{
+    ims_ia_free(&m->ia[p->order], p->unit);
+    for (uint64_t i = 0; i < p->pages; i++) {
+        struct rm_ent *e = rm_find(m, p->did, p->rec_first + (i << 12));
+        if (e && e->pend && e->unit == p->unit)
+            e->pend = false;
+    }
+}
 
 /* Frees the pending units of domain did (any domain if all) lying in [lo, hi). */
 static void rm_flush(struct ims_remap *m, bool all, uint16_t did, uint64_t lo, uint64_t hi)
@@ -191,9 +204,11 @@ static int rm_map(struct ims_remap *m, struct ims_rec *r, char *err, size_t errl
         return 0; /* wider than 1 GiB: kept where it was recorded */
     struct ims_ia_state *a = &m->ia[k];
     bool ok = true;
-    /* ring: the recorded IOVA's unit index is the slot, so one recorded
-     * buffer keeps one new place; a taken slot falls back to the scan. */
-    uint64_t slot = (r->iova >> (12 + k)) % a->n;
+    /* ring: the recorded IOVA's unit index i gives the slot, so one
+     * recorded buffer keeps one new place, unit i mod n (slot n - 1 - that:
+     * ia_ring.h counts from the top), and recorded neighbours stay
+     * neighbours in order; a taken slot falls back to the scan. */
+    uint64_t slot = a->n - 1 - (r->iova >> (12 + k)) % a->n;
     uint64_t unit = ims_ia_alloc(a, slot, &ok);
     if (!ok && m->strategy == IMS_IA_RING) {
         ok = true;
@@ -217,6 +232,7 @@ static int rm_map(struct ims_remap *m, struct ims_rec *r, char *err, size_t errl
         e->order = (uint8_t)k;
         e->live = true;
         e->head = p == 0;
+        e->pend = false;
     }
     r->iova = unit + (r->iova & 4095);
     return 0;
@@ -229,11 +245,27 @@ static int rm_unmap(struct ims_remap *m, struct ims_rec *r, char *err, size_t er
     if (!e0)
         return 0; /* never mapped by a MAP: kept as recorded */
     uint64_t newiova = e0->page + (r->iova & 4095);
+    /* One record unmaps one new range: every page of the recorded range
+     * must have moved to the same place in it (one MAP, or MAPs the
+     * strategy placed side by side in order). Pages of several MAPs placed
+     * apart (one unmap for per-page maps, as `trace gen nvme` writes) would
+     * need one record each: refused rather than unmapping other mappings. */
+    for (uint64_t p = 0; p < pages; p++) {
+        const struct rm_ent *e = rm_find(m, r->did, first + (p << 12));
+        if (e && e->live && e->page == e0->page + (p << 12))
+            continue;
+        snprintf(err, errlen,
+                 "record %llu (unmap): iova remap: the unmap of 0x%llx (0x%llx bytes) covers mappings the remap placed "
+                 "apart (page 0x%llx %s); one record cannot unmap them (each unmap must cover one map, or maps "
+                 "the remap placed side by side: player.iova_remap=ring keeps recorded neighbours together)",
+                 (unsigned long long)m->index, (unsigned long long)r->iova, (unsigned long long)r->size,
+                 (unsigned long long)(first + (p << 12)), !e || !e->live ? "is not mapped" : "moved elsewhere");
+        return -1;
+    }
     for (uint64_t p = 0; p < pages; p++) {
         struct rm_ent *e = rm_find(m, r->did, first + (p << 12));
-        if (!e || !e->live)
-            continue;
         e->live = false;
+        e->pend = true;
         if (e->head) {
             if (m->npend == m->pcap) {
                 size_t nc = m->pcap ? 2 * m->pcap : 64;
@@ -246,7 +278,8 @@ static int rm_unmap(struct ims_remap *m, struct ims_rec *r, char *err, size_t er
                 m->pend = np;
                 m->pcap = nc;
             }
-            m->pend[m->npend++] = (struct rm_pend){e->unit, r->did, e->order};
+            m->pend[m->npend++] =
+                (struct rm_pend){e->unit, first + (p << 12), UINT64_C(1) << e->order, r->did, e->order};
         }
     }
     r->iova = newiova;
@@ -272,16 +305,22 @@ static void rm_inv(struct ims_remap *m, struct ims_rec *r)
         rm_flush(m, false, r->did, 0, UINT64_MAX);
         return;
     }
+    /* The new pages of the range's unmapped pages still pending (the
+     * invalidation is for them: under the new allocator the driver
+     * invalidates its own unit, not the recorded block's live neighbours,
+     * which now lie elsewhere); with none, those of every mapped page in
+     * range (e.g. caching mode's invalidation after a map). */
     uint64_t first = r->iova & ~((pages << 12) - 1), lo = UINT64_MAX, hi = 0;
-    for (uint64_t p = 0; p < pages; p++) {
-        const struct rm_ent *e = rm_find(m, r->did, first + (p << 12));
-        if (!e)
-            continue;
-        if (e->page < lo)
-            lo = e->page;
-        if (e->page > hi)
-            hi = e->page;
-    }
+    for (int pass = 0; pass < 2 && lo > hi; pass++)
+        for (uint64_t p = 0; p < pages; p++) {
+            const struct rm_ent *e = rm_find(m, r->did, first + (p << 12));
+            if (!e || (pass == 0 && !e->pend))
+                continue;
+            if (e->page < lo)
+                lo = e->page;
+            if (e->page > hi)
+                hi = e->page;
+        }
     if (lo > hi)
         return; /* no mapped page in range: kept as recorded */
     /* The smallest aligned 2^am-page block holding [lo, hi]. */
@@ -296,17 +335,36 @@ static void rm_inv(struct ims_remap *m, struct ims_rec *r)
     rm_flush(m, false, r->did, r->iova, r->iova + (UINT64_C(1) << (12 + am)));
 }
 
-static void rm_dma(struct ims_remap *m, struct ims_rec *r)
+/* A DMA moves by its first byte; its further pages (the replay splits it at
+ * 4 KiB) must have moved along, or they would translate through another
+ * mapping: refused, naming the record. */
+static int rm_dma(struct ims_remap *m, struct ims_rec *r, char *err, size_t errlen)
 {
     if (r->flags & (IMS_RECF_PASID | IMS_RECF_AT_TRANSLATED) || !m->rid_ok[r->rid])
-        return;
-    const struct rm_ent *e = rm_find(m, m->rid_did[r->rid], r->iova);
+        return 0;
+    const uint16_t did = m->rid_did[r->rid];
+    const struct rm_ent *e = rm_find(m, did, r->iova);
     if (!e || !e->live) {
         m->st.dmas_unmapped++; /* no live MAP covers it: kept as recorded */
-        return;
+        return 0;
+    }
+    const uint64_t first = r->iova & ~UINT64_C(4095);
+    const uint64_t pages = r->size ? (r->iova + r->size - 1 - first) / 4096 + 1 : 1;
+    for (uint64_t p = 1; p < pages; p++) {
+        const struct rm_ent *f = rm_find(m, did, first + (p << 12));
+        if (f && f->live && f->page == e->page + (p << 12))
+            continue;
+        snprintf(err, errlen,
+                 "record %llu (dma): iova remap: the dma of 0x%llx (%llu bytes) runs on into page 0x%llx, which %s; "
+                 "its parts cannot follow one new address",
+                 (unsigned long long)m->index, (unsigned long long)r->iova, (unsigned long long)r->size,
+                 (unsigned long long)(first + (p << 12)),
+                 !f || !f->live ? "is not mapped" : "the remap placed apart from the first");
+        return -1;
     }
     r->iova = e->page + (r->iova & 4095);
     m->st.dmas_moved++;
+    return 0;
 }
 
 int ims_remap_apply(struct ims_remap *m, struct ims_rec *recs, size_t n, char *err, size_t errlen)
@@ -333,7 +391,8 @@ int ims_remap_apply(struct ims_remap *m, struct ims_rec *recs, size_t n, char *e
             rm_inv(m, r);
             break;
         case IMS_REC_DMA:
-            rm_dma(m, r);
+            if (rm_dma(m, r, err, errlen))
+                return -1;
             break;
         default:
             break;

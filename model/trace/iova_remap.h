@@ -22,6 +22,8 @@ struct ims_remap;
  * -1 if unknown. ims_remap_known() lists the names for error messages. */
 int ims_remap_strategy(const char *name);
 const char *ims_remap_known(void);
+/* The name of strategy index s ("lifo", ...); NULL if s is out of range. */
+const char *ims_remap_name(int s);
 
 /* NULL with a message in err when out of memory or strategy is bad. */
 struct ims_remap *ims_remap_new(int strategy, char *err, size_t errlen);
@@ -29,7 +31,9 @@ void ims_remap_free(struct ims_remap *m);
 
 /* Rewrites n records in place, in trace order. 0, or -1 with a message in
  * err naming the record (by its index from the first record filtered):
- * the remap's IOVA space is exhausted. */
+ * the remap's IOVA space is exhausted, or one UNMAP or DMA record covers
+ * maps the strategy placed apart (one record cannot follow them; contract:
+ * records come out one for one, so record numbers stay the trace's). */
 int ims_remap_apply(struct ims_remap *m, struct ims_rec *recs, size_t n, char *err, size_t errlen);
 
 /* Counters (docs/config.md, player.iova_remap). */

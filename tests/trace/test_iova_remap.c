@@ -134,6 +134,34 @@ START_TEST(superpage_aligned)
 }
 END_TEST
 
+/* A recorded page-selective invalidation that also covered a live
+ * neighbour (Linux invalidates the unmapped range rounded up to a power of
+ * two) is moved to the unmapped unit alone: the neighbour's new page lies
+ * elsewhere and keeps its IOTLB entry. With nothing unmapped in range (a
+ * caching-mode invalidation after a map) it covers the mapped pages. */
+START_TEST(inv_follows_unmapped_only)
+{
+    char err[256];
+    struct ims_remap *m = ims_remap_new(ims_remap_strategy("lifo"), err, sizeof err);
+    ck_assert_ptr_nonnull(m);
+    struct ims_rec r[5] = {rec(IMS_REC_MAP, 1, 0x10000, 4096), rec(IMS_REC_MAP, 1, 0x11000, 4096),
+                           rec(IMS_REC_INV_IOTLB, 1, 0x10000, 0), rec(IMS_REC_UNMAP, 1, 0x10000, 4096),
+                           rec(IMS_REC_INV_IOTLB, 1, 0x10000, 0)};
+    r[2].gran = r[4].gran = IMS_INV_PAGE;
+    r[2].am = r[4].am = 1; /* 0x10000 and 0x11000 */
+    ck_assert_int_eq(ims_remap_apply(m, r, 5, err, sizeof err), 0);
+    ck_assert_uint_eq(r[0].iova, TOP);
+    ck_assert_uint_eq(r[1].iova, TOP - 0x1000);
+    /* after the maps: both mapped pages, the aligned pair holding them */
+    ck_assert_uint_eq(r[2].iova, TOP - 0x1000);
+    ck_assert_uint_eq(r[2].am, 1);
+    /* after the unmap: the unmapped page alone */
+    ck_assert_uint_eq(r[4].iova, TOP);
+    ck_assert_uint_eq(r[4].am, 0);
+    ims_remap_free(m);
+}
+END_TEST
+
 START_TEST(bad_names)
 {
     ck_assert_int_eq(ims_remap_strategy("fifo"), -1);
@@ -152,6 +180,7 @@ int main(void)
     tcase_add_test(tc, sequence_ring);
     tcase_add_test(tc, no_reuse_before_inv);
     tcase_add_test(tc, superpage_aligned);
+    tcase_add_test(tc, inv_follows_unmapped_only);
     tcase_add_test(tc, bad_names);
     suite_add_tcase(s, tc);
     return ims_check_run(s);
