@@ -58,7 +58,6 @@ struct rp_bind {
 };
 
 struct ims_replay {
-    struct ims_replay_head_ head; /* first: ims_replay_dma_loop reads it inline */
     struct ims_mem *mem;
     struct ims_iommu *mmu;
     struct ims_tb *tb;
@@ -91,6 +90,7 @@ struct ims_replay {
     void *fn_seen_ctx;
     uint64_t index; /* ims_replay_set_index() */
     bool index_set;
+    bool pri_any; /* an `sm dte pre` device was attached */
     bool failed;
     char error[256];
 };
@@ -796,11 +796,11 @@ void ims_replay_dma_req(const struct ims_replay *rp, const struct ims_rec *rec, 
     req->exec = (uint8_t)((rec->flags >> 6) & 1u);
 }
 
-/* Checks one part; counts the record too when count_record. */
-static bool check_part(struct ims_replay *rp, const struct ims_rec *rec, const struct ims_req *req,
-                       const struct ims_xlate *x, bool count_record)
+bool ims_replay_check(struct ims_replay *rp, const struct ims_rec *rec, const struct ims_req *req,
+                      const struct ims_xlate *x)
 {
-    if (count_record) {
+    /* The first part stands for the record: count it once. */
+    if (req->iova == rec->iova) {
         rp->st.records++;
         rp->st.dma++;
         rp->st.bytes += rec->size;
@@ -819,13 +819,6 @@ static bool check_part(struct ims_replay *rp, const struct ims_rec *rec, const s
     if (!ok)
         rp->st.mismatches++;
     return ok;
-}
-
-bool ims_replay_check(struct ims_replay *rp, const struct ims_rec *rec, const struct ims_req *req,
-                      const struct ims_xlate *x)
-{
-    /* The first part stands for the record: count it once. */
-    return check_part(rp, rec, req, x, req->iova == rec->iova);
 }
 
 void ims_replay_fault_recorded(struct ims_replay *rp)
@@ -863,6 +856,9 @@ unsigned ims_replay_dma_seen(struct ims_replay *rp, const struct ims_rec *rec, i
 {
     rp->fn_seen = seen; /* (page requests: the functional sends show their parts to it) */
     rp->fn_seen_ctx = ctx;
+    unsigned bad;
+    if (rp->pri_any && ims_replay_pri_dma(rp, rec, &bad))
+        return bad;
     struct core_ctx c = {rp, seen, ctx};
     return ims_replay_dma_loop(rp, rec, core_xlate, seen ? core_seen : NULL, &c);
 }
@@ -895,6 +891,11 @@ void ims_replay_set_index(struct ims_replay *rp, uint64_t index)
     rp->index_set = true;
 }
 
+bool ims_replay_pri_active(const struct ims_replay *rp)
+{
+    return rp->pri_any;
+}
+
 const char *ims_replay_error(const struct ims_replay *rp)
 {
     return rp->failed ? rp->error : NULL;
@@ -918,7 +919,7 @@ static int pri_attach(struct ims_replay *rp, uint16_t sid)
     if (!rp->pdev[sid] && !(rp->pdev[sid] = calloc(1, sizeof *rp->pdev[sid])))
         return -1;
     rp->ctx[sid].pri = 1;
-    rp->head.pri_any = 1;
+    rp->pri_any = true;
     return 0;
 }
 
@@ -937,7 +938,12 @@ static __attribute__((format(printf, 2, 3))) void pri_fail(struct ims_replay *rp
 static unsigned pri_final(struct ims_replay *rp, const struct ims_rec *rec, const struct ims_req *req,
                           const struct ims_xlate *x)
 {
-    const bool ok = check_part(rp, rec, req, x, false);
+    const bool ok = ims_replay_check(rp, rec, req, x);
+    if (req->iova == rec->iova) { /* (the record was counted by ims_replay_pri_dma) */
+        rp->st.records--;
+        rp->st.dma--;
+        rp->st.bytes -= rec->size;
+    }
     if (rp->ops->seen)
         rp->ops->seen(rp->ops_ctx, rec, req, x, ok);
     if (x->flags & IMS_XLATE_FAULT_RECORDED)

@@ -48,14 +48,15 @@ void ims_replay_cfg_default(struct ims_replay_cfg *cfg);
 /* What the page requests of the replay's `sm dte pre` devices came to
  * (whole run; zero without such a device). */
 struct ims_replay_pri_stats {
-    uint64_t page_requests;   /* page requests sent (one per held part) */
-    uint64_t groups;          /* page request groups (one per DMA record with held parts) */
-    uint64_t queued;          /* descriptors written to the queue */
-    uint64_t overflows;       /* requests that found the queue full (PRO set) */
-    uint64_t dropped;         /* requests dropped while PRO was set */
-    uint64_t refused;         /* requests not queued: PRE clear or no queue */
-    uint64_t auto_responses;  /* groups the IOMMU answered itself (Success after an overflow or drop; Invalid after a refusal) */
-    uint64_t resp_success;    /* pgresp records answering an outstanding group, by code */
+    uint64_t page_requests;  /* page requests sent (one per held part) */
+    uint64_t groups;         /* page request groups (one per DMA record with held parts) */
+    uint64_t queued;         /* descriptors written to the queue */
+    uint64_t overflows;      /* requests that found the queue full (PRO set) */
+    uint64_t dropped;        /* requests dropped while PRO was set */
+    uint64_t refused;        /* requests not queued: PRE clear or no queue */
+    uint64_t auto_responses; /* groups the IOMMU answered itself (Success after an overflow or drop; Invalid after a
+                                refusal) */
+    uint64_t resp_success;   /* pgresp records answering an outstanding group, by code */
     uint64_t resp_invalid;
     uint64_t resp_failure;
     uint64_t stale_responses; /* pgresp records for a group the IOMMU had answered itself */
@@ -133,14 +134,14 @@ typedef void (*ims_replay_seen_fn)(void *ctx, const struct ims_rec *rec, const s
 
 /* One held part (the caller's callbacks see and time it). */
 struct ims_replay_held {
-    struct ims_req req;  /* the part as the device first sent it (untranslated) */
-    unsigned part;       /* its index in the DMA record */
-    uint64_t record;     /* trace index of the DMA record */
+    struct ims_req req; /* the part as the device first sent it (untranslated) */
+    unsigned part;      /* its index in the DMA record */
+    uint64_t record;    /* trace index of the DMA record */
     /* The caller's times, cycles (the timing model's player; 0 functionally). */
-    uint64_t t_issue;    /* its first issue */
-    uint64_t t_done;     /* the completion that had no access */
-    uint64_t t_queued;   /* its page request's descriptor written (Q) */
-    bool no_access;      /* set by a RETRY send whose completion again had no access */
+    uint64_t t_issue;  /* its first issue */
+    uint64_t t_done;   /* the completion that had no access */
+    uint64_t t_queued; /* its page request's descriptor written (Q) */
+    bool no_access;    /* set by a RETRY send whose completion again had no access */
 };
 
 /* How the device sends a part. */
@@ -159,10 +160,10 @@ enum ims_replay_send {
 
 /* A group about to be sent again. */
 struct ims_replay_answer {
-    const struct ims_rec *rec; /* its DMA record (the replay's copy) */
-    const struct ims_rec *resp;/* the pgresp record; NULL: the IOMMU answered (overflow, drop, refusal) */
-    uint64_t t_ready;          /* cycles: the latest t_queued (pgresp) or t_done (IOMMU) of its parts */
-    unsigned parts;            /* held parts about to be sent */
+    const struct ims_rec *rec;  /* its DMA record (the replay's copy) */
+    const struct ims_rec *resp; /* the pgresp record; NULL: the IOMMU answered (overflow, drop, refusal) */
+    uint64_t t_ready;           /* cycles: the latest t_queued (pgresp) or t_done (IOMMU) of its parts */
+    unsigned parts;             /* held parts about to be sent */
 };
 
 struct ims_replay_dev_ops {
@@ -188,10 +189,12 @@ void ims_replay_set_dev_ops(struct ims_replay *rp, const struct ims_replay_dev_o
 void ims_replay_set_index(struct ims_replay *rp, uint64_t index);
 /* A DMA record of an `sm dte pre` device with a PASID and untranslated:
  * replayed here (true; *bad: its parts that disagreed so far), else false.
- * Out of line: ims_replay_dma_loop calls it only once such a device was
- * attached. An impossible record (more than 512 groups outstanding) sets
+ * An impossible record (more than 512 groups outstanding) sets
  * ims_replay_error(). */
 bool ims_replay_pri_dma(struct ims_replay *rp, const struct ims_rec *rec, unsigned *bad);
+/* An `sm dte pre` device was attached (from then on, DMA records go to
+ * ims_replay_pri_dma first). */
+bool ims_replay_pri_active(const struct ims_replay *rp);
 /* The first impossible DMA record's message (without its record index: the
  * caller adds it), or NULL. */
 const char *ims_replay_error(const struct ims_replay *rp);
@@ -201,12 +204,6 @@ int ims_replay_finish(struct ims_replay *rp, char *err, size_t errlen);
 /* The page request queue (scalable mode; NULL in legacy mode). */
 struct ims_prq *ims_replay_prq(struct ims_replay *rp);
 
-/* The part of struct ims_replay (its first member) ims_replay_dma_loop reads
- * inline; nothing else may touch it. */
-struct ims_replay_head_ {
-    uint32_t pri_any; /* an `sm dte pre` device was attached */
-};
-
 /* The one replay loop of a DMA record, shared by every replayer (the
  * functional path below, `trace validate`, the timing model's player):
  * splits the record at 4 KiB boundaries; has each part translated by
@@ -215,16 +212,12 @@ struct ims_replay_head_ {
  * against the recording (ims_replay_check); shows it to seen(ctx, rec, req,
  * x, ok) (may be NULL); and drains faults as software does. Inline, so that
  * a caller's callbacks inline into it. Returns the parts that disagreed.
- * Records of `sm dte pre` devices with a PASID go to ims_replay_pri_dma()
- * (one test of a flag until such a device is attached). */
+ * Contract: once an `sm dte pre` device was attached (ims_replay_pri_active),
+ * the caller offers each DMA record to ims_replay_pri_dma() first and runs
+ * this loop only if it declined (the loop itself costs nothing for them). */
 static inline unsigned ims_replay_dma_loop(struct ims_replay *rp, const struct ims_rec *rec,
                                            ims_replay_xlate_fn xlate, ims_replay_seen_fn seen, void *ctx)
 {
-    if (__builtin_expect(((const struct ims_replay_head_ *)(const void *)rp)->pri_any != 0, 0)) {
-        unsigned held_bad;
-        if (ims_replay_pri_dma(rp, rec, &held_bad))
-            return held_bad;
-    }
     const unsigned parts = ims_replay_dma_parts(rec);
     unsigned bad = 0;
     for (unsigned i = 0; i < parts; i++) {
