@@ -690,25 +690,14 @@ std::uint64_t sm_tables(Tb &tb)
 ims::ReqExt sm_dma(Tb &tb, std::uint64_t iova, std::uint32_t pasid, tlm::tlm_response_status *st = nullptr,
                    std::uint8_t priv = 0, std::uint8_t exec = 0)
 {
-    unsigned char buf[64] = {};
     ims::ReqExt ext;
     ext.rid = kRid;
     ext.pasid = pasid;
     ext.priv = priv;
     ext.exec = exec;
-    tlm::tlm_generic_payload t;
-    t.set_extension(&ext);
-    t.set_command(tlm::TLM_READ_COMMAND);
-    t.set_address(iova);
-    t.set_data_ptr(buf);
-    t.set_data_length(64);
-    t.set_streaming_width(64);
-    t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    sc_core::sc_time d = sc_core::SC_ZERO_TIME;
-    tb.dma->b_transport(t, d);
-    t.clear_extension(&ext);
+    const tlm::tlm_response_status s = vtdtb::dma_read_ext(tb.dma, iova, ext);
     if (st)
-        *st = t.get_response_status();
+        *st = s;
     return ext;
 }
 
@@ -1360,21 +1349,10 @@ namespace {
 // (TLM_COMMAND_ERROR_RESPONSE).
 tlm::tlm_response_status sm_debug_read(Tb &tb, std::uint64_t iova, std::uint32_t pasid)
 {
-    unsigned char buf[8] = {};
     ims::ReqExt ext;
     ext.rid = kRid;
     ext.pasid = pasid;
-    tlm::tlm_generic_payload t;
-    t.set_extension(&ext);
-    t.set_command(tlm::TLM_READ_COMMAND);
-    t.set_address(iova);
-    t.set_data_ptr(buf);
-    t.set_data_length(8);
-    t.set_streaming_width(8);
-    t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    tb.dma->transport_dbg(t);
-    t.clear_extension(&ext);
-    return t.get_response_status();
+    return vtdtb::dma_read_ext(tb.dma, iova, ext, 8, true);
 }
 }  // namespace
 
