@@ -455,11 +455,12 @@ static uint64_t pasid_entry_pa(struct ims_tb_sm *tb, uint16_t rid, uint32_t pasi
     return ims_sm_ptr(d) + (uint64_t)(pasid & 63u) * IMS_PASID_ENTRY_SIZE;
 }
 
-int ims_tb_sm_bind(struct ims_tb_sm *tb, uint16_t rid, uint32_t pasid, unsigned pid, uint16_t did, bool sre)
+/* Writes (rid, pasid)'s PASID entry: words 0 and 2 as given, domain did in
+ * word 1, words 3..7 zero; word 0 (with P) last. ENOENT: rid not attached;
+ * EINVAL: pasid beyond the directory (PDTS 2: below 2^15). */
+static int pasid_entry_write(struct ims_tb_sm *tb, uint16_t rid, uint32_t pasid, uint64_t w0, uint16_t did,
+                             uint64_t w2)
 {
-    struct sm_proc *p = get_proc(tb, pid);
-    if (!p)
-        return IMS_TB_ENODOM;
     if (!tb->dir[rid])
         return IMS_TB_ENOENT;
     if (pasid >> 15)
@@ -467,6 +468,19 @@ int ims_tb_sm_bind(struct ims_tb_sm *tb, uint16_t rid, uint32_t pasid, unsigned 
     const uint64_t pa = pasid_entry_pa(tb, rid, pasid, true);
     if (!pa)
         return IMS_TB_ENOMEM;
+    for (unsigned i = 3; i < 8; i++)
+        ims_mem_write64(tb->mem, pa + 8u * i, 0);
+    ims_mem_write64(tb->mem, pa + 8, did);
+    ims_mem_write64(tb->mem, pa + 16, w2);
+    ims_mem_write64(tb->mem, pa, w0); /* present last */
+    return IMS_TB_OK;
+}
+
+int ims_tb_sm_bind(struct ims_tb_sm *tb, uint16_t rid, uint32_t pasid, unsigned pid, uint16_t did, bool sre)
+{
+    struct sm_proc *p = get_proc(tb, pid);
+    if (!p)
+        return IMS_TB_ENODOM;
     uint64_t w0;
     if (p->vm < 0) {
         w0 = ims_pasid_w0(IMS_PGTT_FL, 0, 0);
@@ -476,12 +490,7 @@ int ims_tb_sm_bind(struct ims_tb_sm *tb, uint16_t rid, uint32_t pasid, unsigned 
     }
     const uint64_t w2 = ims_pasid_w2(p->levels == 5, p->root,
                                      IMS_PASID_ERE | IMS_PASID_WPE | IMS_PASID_NXE | (sre ? IMS_PASID_SRE : 0));
-    for (unsigned i = 3; i < 8; i++)
-        ims_mem_write64(tb->mem, pa + 8u * i, 0);
-    ims_mem_write64(tb->mem, pa + 8, did);
-    ims_mem_write64(tb->mem, pa + 16, w2);
-    ims_mem_write64(tb->mem, pa, w0); /* present last */
-    return IMS_TB_OK;
+    return pasid_entry_write(tb, rid, pasid, w0, did, w2);
 }
 
 int ims_tb_sm_unbind(struct ims_tb_sm *tb, uint16_t rid, uint32_t pasid)
@@ -496,25 +505,6 @@ int ims_tb_sm_unbind(struct ims_tb_sm *tb, uint16_t rid, uint32_t pasid)
 /* ---- Entries over a domain's second level (as Linux 6.1 writes the
  * RID_PASID entry of a DMA-API domain in scalable mode) ---- */
 
-/* Writes (rid, pasid)'s PASID entry: PGTT pgtt, domain did, second-level
- * pointer slroot with the AW of `levels` (PGTT SL; 0 for PT). */
-static int bind_domain(struct ims_tb_sm *tb, uint16_t rid, uint32_t pasid, uint16_t did, unsigned pgtt,
-                       uint64_t slroot, unsigned aw)
-{
-    if (!tb->dir[rid])
-        return IMS_TB_ENOENT;
-    if (pasid >> 15)
-        return IMS_TB_EINVAL;
-    const uint64_t pa = pasid_entry_pa(tb, rid, pasid, true);
-    if (!pa)
-        return IMS_TB_ENOMEM;
-    for (unsigned i = 2; i < 8; i++)
-        ims_mem_write64(tb->mem, pa + 8u * i, 0);
-    ims_mem_write64(tb->mem, pa + 8, did);
-    ims_mem_write64(tb->mem, pa, ims_pasid_w0(pgtt, aw, slroot)); /* present last */
-    return IMS_TB_OK;
-}
-
 int ims_tb_sm_bind_sl(struct ims_tb_sm *tb, uint16_t rid, uint32_t pasid, uint16_t did, uint64_t slroot,
                       unsigned levels)
 {
@@ -522,14 +512,15 @@ int ims_tb_sm_bind_sl(struct ims_tb_sm *tb, uint16_t rid, uint32_t pasid, uint16
         return IMS_TB_EINVAL;
     if (!(tb->cfg.caps.sagaw & (1u << ims_levels_aw(levels))))
         return IMS_TB_ECAPS;
-    return bind_domain(tb, rid, pasid, did, IMS_PGTT_SL, slroot, ims_levels_aw(levels));
+    /* PGTT SL: second-level pointer slroot with the AW of `levels`; word 2 zero. */
+    return pasid_entry_write(tb, rid, pasid, ims_pasid_w0(IMS_PGTT_SL, ims_levels_aw(levels), slroot), did, 0);
 }
 
 int ims_tb_sm_bind_pt(struct ims_tb_sm *tb, uint16_t rid, uint32_t pasid, uint16_t did)
 {
     if (!tb->cfg.caps.pt)
         return IMS_TB_ECAPS;
-    return bind_domain(tb, rid, pasid, did, IMS_PGTT_PT, 0, 0);
+    return pasid_entry_write(tb, rid, pasid, ims_pasid_w0(IMS_PGTT_PT, 0, 0), did, 0);
 }
 
 bool ims_tb_sm_attached(const struct ims_tb_sm *tb, uint16_t rid)

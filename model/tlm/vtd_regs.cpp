@@ -55,9 +55,11 @@ std::uint64_t window_size(unsigned nfr)
 // ECAP (11.4.3). Scalable mode (cfg.sm.enabled) adds what the core
 // translates: SMTS, PASID with 20-bit PASIDs (PSS = 19), first-level,
 // second-level and nested translation (FLTS, SLTS, NEST; pass-through stays
-// ECAP.PT) and coherent scalable-mode table reads (SMPWCS). Not reported:
-// PRS (page requests), ERS and SRS (a request over the sockets carries no
-// execute or privileged flag: ReqExt), SLADS, PDS, DIT, ADMS.
+// ECAP.PT), coherent scalable-mode table reads (SMPWCS), and execute and
+// supervisor requests (ERS, SRS: ReqExt's exec and priv reach the core,
+// which checks them against the PASID entry's ERE and SRE and the
+// first-level rights). Not reported: PRS (page requests), SLADS, PDS, DIT,
+// ADMS.
 std::uint64_t ecap_of(const struct ims_iommu_cfg &c)
 {
     std::uint64_t e = ims_caps_ecap_reg(&c.caps);
@@ -66,6 +68,8 @@ std::uint64_t ecap_of(const struct ims_iommu_cfg &c)
     e |= std::uint64_t{IMS_VTD_IRO_OFFSET >> 4} << 8;     /* IRO [17:8] */
     if (c.sm.enabled) {
         e |= UINT64_C(1) << 26;  /* NEST */
+        e |= UINT64_C(1) << 30;  /* ERS: execute requests */
+        e |= UINT64_C(1) << 31;  /* SRS: supervisor requests */
         e |= UINT64_C(19) << 35; /* PSS [39:35]: PASIDs of PSS + 1 = 20 bits */
         e |= UINT64_C(1) << 40;  /* PASID */
         e |= UINT64_C(1) << 43;  /* SMTS */

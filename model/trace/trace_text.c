@@ -355,6 +355,25 @@ static unsigned word_flag(unsigned kind, const char *w)
     return 0;
 }
 
+/* The record parsers' argument checks (text_record_sm, text_record). Each
+ * expects the parser's locals: r (the reader), a and na (its key=value
+ * arguments), kn (the kind's name) and t (set to the argument looked up).
+ * TR_NEED: the key must be given; TR_HAVE: whether it was (t is it);
+ * TR_FORBID: the key must not be given, why says when. #undef after
+ * text_record. */
+#define TR_NEED(key)                                                 \
+    do {                                                             \
+        t = targ_find(a, na, (key), strlen(key));                    \
+        if (!t->val)                                                 \
+            return lerr(r, "%s: expected %s=, got none", kn, (key)); \
+    } while (0)
+#define TR_HAVE(key) ((t = targ_find(a, na, (key), strlen(key)))->val != NULL)
+#define TR_FORBID(key, why)                                               \
+    do {                                                                  \
+        if (TR_HAVE(key))                                                 \
+            return lerr(r, "%s: '%s=' not allowed %s", kn, (key), (why)); \
+    } while (0)
+
 /* Parses a scalable-mode record line (kinds vm..pgresp; docs/trace-format.md,
  * "Scalable mode"): key=value arguments, flag words, and for inv-pasid the
  * target and granularity words. */
@@ -405,18 +424,6 @@ static int text_record_sm(struct ims_trace_reader *r, char **tok, int ntok, stru
     }
     uint64_t v;
     struct targ *t;
-#define TR_NEED(key)                                                 \
-    do {                                                             \
-        t = targ_find(a, na, (key), strlen(key));                    \
-        if (!t->val)                                                 \
-            return lerr(r, "%s: expected %s=, got none", kn, (key)); \
-    } while (0)
-#define TR_HAVE(key) ((t = targ_find(a, na, (key), strlen(key)))->val != NULL)
-#define TR_FORBID(key, why)                                               \
-    do {                                                                  \
-        if (TR_HAVE(key))                                                 \
-            return lerr(r, "%s: '%s=' not allowed %s", kn, (key), (why)); \
-    } while (0)
 #define TR_NUM(key, max, dst)                      \
     do {                                           \
         TR_NEED(key);                              \
@@ -566,9 +573,6 @@ static int text_record_sm(struct ims_trace_reader *r, char **tok, int ntok, stru
         break;
     }
 #undef TR_NUM
-#undef TR_NEED
-#undef TR_HAVE
-#undef TR_FORBID
     char e[256];
     if (ims_rec_check(rec, e, sizeof e) < 0)
         return lerr(r, "%s", e);
@@ -652,18 +656,6 @@ static int text_record(struct ims_trace_reader *r, char **tok, int ntok, struct 
 
     uint64_t v;
     struct targ *t;
-#define TR_NEED(key)                                                 \
-    do {                                                             \
-        t = targ_find(a, na, (key), strlen(key));                    \
-        if (!t->val)                                                 \
-            return lerr(r, "%s: expected %s=, got none", kn, (key)); \
-    } while (0)
-#define TR_HAVE(key) ((t = targ_find(a, na, (key), strlen(key)))->val != NULL)
-#define TR_FORBID(key, why)                                                       \
-    do {                                                                          \
-        if (TR_HAVE(key))                                                         \
-            return lerr(r, "%s: '%s=' not allowed %s", kn, (key), (why));         \
-    } while (0)
 
     if (TR_HAVE("t")) {
         if (get_ts(r, t, &rec->ts) < 0)

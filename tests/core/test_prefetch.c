@@ -169,6 +169,30 @@ START_TEST(invalidation_removes_prefetched_entries)
 }
 END_TEST
 
+/* Only an unused prefetch leaving counts useless: page-selective
+ * invalidations of the demand-filled 0x10 and of 0x11, prefetched and hit
+ * since, count nothing; 0x12, prefetched and never hit, counts 1. */
+START_TEST(invalidating_used_entries_is_not_useless)
+{
+    struct fx f;
+    open_pf(&f, IMS_PF_NEXT_PAGE, 2, 64, 8);
+    for (unsigned p = 0x10; p < 0x13; p++)
+        map(&f, p, IMS_PERM_RW);
+    ck_assert(!touch(&f, 0x10)); /* demand fill; prefetches 0x11, 0x12 */
+    ck_assert(touch(&f, 0x11));
+    ck_assert_uint_eq(pfs(&f)->useful, 1);
+    ck_assert_uint_ge(ims_inv_iotlb(f.mmu, IMS_INV_PAGE, DID, PAGE(0x10), 0, false), 1);
+    ck_assert_uint_eq(pfs(&f)->useless, 0);
+    ck_assert_uint_ge(ims_inv_iotlb(f.mmu, IMS_INV_PAGE, DID, PAGE(0x11), 0, false), 1);
+    ck_assert_uint_eq(pfs(&f)->useless, 0);
+    ck_assert_uint_ge(ims_inv_iotlb(f.mmu, IMS_INV_PAGE, DID, PAGE(0x12), 0, false), 1);
+    ck_assert_uint_eq(pfs(&f)->useless, 1);
+    ck_assert(!touch(&f, 0x11)); /* removed: walked again */
+    identities(&f);
+    fx_close(&f);
+}
+END_TEST
+
 START_TEST(eviction_counts_useless)
 {
     struct fx f;
@@ -389,6 +413,7 @@ int main(void)
     tcase_add_test(tc, unmapped_pages_are_never_inserted);
     tcase_add_test(tc, prefetch_keeps_the_mapping_permissions);
     tcase_add_test(tc, invalidation_removes_prefetched_entries);
+    tcase_add_test(tc, invalidating_used_entries_is_not_useless);
     tcase_add_test(tc, eviction_counts_useless);
     tcase_add_test(tc, cached_candidates_are_not_walked);
     tcase_add_test(tc, stride_needs_the_stride_twice);

@@ -200,6 +200,7 @@ START_TEST(reset_values)
         ck_assert_uint_eq((ecap >> 2) & 1, 1);        // DT
         ck_assert_uint_eq((ecap >> 6) & 1, 1);        // PT
         ck_assert_uint_eq((ecap >> 3) & 1, 0);        // IR: not modelled
+        ck_assert_uint_eq((ecap >> 30) & 3, 0);       // ERS, SRS: scalable mode only
         for (unsigned off : {IMS_VTD_GCMD, IMS_VTD_GSTS, IMS_VTD_FSTS, IMS_VTD_ICS, IMS_VTD_FEDATA, IMS_VTD_FEADDR})
             ck_assert_uint_eq(tb.r32(off), 0);
         for (unsigned off : {IMS_VTD_RTADDR, IMS_VTD_CCMD, IMS_VTD_IQH, IMS_VTD_IQT, IMS_VTD_IQA, IMS_VTD_IRO_OFFSET,
@@ -648,12 +649,9 @@ ims_sim_cfg sm_cfg()
     return c;
 }
 
-// 00:03.0's scalable-mode tables as a driver lays them out, built with the
-// core's table builder: RID_PASID kRidPasid -> process 0 (domain kDidR),
-// PASID A -> process 1, PASID B -> process 2 (both domain kDidA), first
-// level only; each process maps its two pages kVa, kVa2 read-write at its
-// own addresses (kPaR, kPaA, kPaB). Returns the root table's address.
-std::uint64_t sm_tables(Tb &tb)
+// A scalable-mode table builder over tb's memory with 00:03.0 attached
+// (RID_PASID kRidPasid, no device TLB); the caller destroys it.
+ims_tb_sm *sm_builder(Tb &tb)
 {
     ims_tb_cfg tc;
     ims_tb_cfg_default(&tc);
@@ -662,6 +660,17 @@ std::uint64_t sm_tables(Tb &tb)
     ims_tb_sm *t = ims_tb_sm_create(tb.mem, &tc, err, sizeof err);
     ck_assert_msg(t != nullptr, "tb_sm: %s", err);
     ck_assert_int_eq(ims_tb_sm_attach(t, kRid, kRidPasid, false), IMS_TB_OK);
+    return t;
+}
+
+// 00:03.0's scalable-mode tables as a driver lays them out, built with the
+// core's table builder: RID_PASID kRidPasid -> process 0 (domain kDidR),
+// PASID A -> process 1, PASID B -> process 2 (both domain kDidA), first
+// level only; each process maps its two pages kVa, kVa2 read-write at its
+// own addresses (kPaR, kPaA, kPaB). Returns the root table's address.
+std::uint64_t sm_tables(Tb &tb)
+{
+    ims_tb_sm *t = sm_builder(tb);
     const std::uint64_t pa[3] = {kPaR, kPaA, kPaB};
     const std::uint32_t pasid[3] = {kRidPasid, kPasidA, kPasidB};
     const std::uint16_t did[3] = {kDidR, kDidA, kDidA};
@@ -675,27 +684,20 @@ std::uint64_t sm_tables(Tb &tb)
     return root;
 }
 
-// A device read of 64 bytes at iova with PASID pasid (IMS_NO_PASID: none);
+// A device read of 64 bytes at iova with PASID pasid (IMS_NO_PASID: none),
+// supervisor (priv) and execute (exec) as the PASID prefix's PMR and ER say;
 // returns the request's extension (its xlate says what happened).
-ims::ReqExt sm_dma(Tb &tb, std::uint64_t iova, std::uint32_t pasid, tlm::tlm_response_status *st = nullptr)
+ims::ReqExt sm_dma(Tb &tb, std::uint64_t iova, std::uint32_t pasid, tlm::tlm_response_status *st = nullptr,
+                   std::uint8_t priv = 0, std::uint8_t exec = 0)
 {
-    unsigned char buf[64] = {};
     ims::ReqExt ext;
     ext.rid = kRid;
     ext.pasid = pasid;
-    tlm::tlm_generic_payload t;
-    t.set_extension(&ext);
-    t.set_command(tlm::TLM_READ_COMMAND);
-    t.set_address(iova);
-    t.set_data_ptr(buf);
-    t.set_data_length(64);
-    t.set_streaming_width(64);
-    t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    sc_core::sc_time d = sc_core::SC_ZERO_TIME;
-    tb.dma->b_transport(t, d);
-    t.clear_extension(&ext);
+    ext.priv = priv;
+    ext.exec = exec;
+    const tlm::tlm_response_status s = vtdtb::dma_read_ext(tb.dma, iova, ext);
     if (st)
-        *st = t.get_response_status();
+        *st = s;
     return ext;
 }
 
@@ -810,7 +812,7 @@ unsigned iotlb_hits(Tb &tb, unsigned *pasid_hits = nullptr)
 }  // namespace
 
 // A driver in scalable mode. ECAP reports SMTS, PASID (PSS 19: 20-bit
-// PASIDs), FLTS, SLTS, NEST and not PRS/ERS/SRS; CAP FL1GP and FL5LP. The
+// PASIDs), FLTS, SLTS, NEST, ERS, SRS and not PRS; CAP FL1GP and FL5LP. The
 // unit comes out of reset in legacy mode though the core was created in
 // scalable mode; RTADDR keeps TTM 01 and the mode changes only at SRTP.
 // Then: DMA without PASID goes through RID_PASID's table (kVa -> kPaR),
@@ -828,7 +830,8 @@ START_TEST(sm_driver_sequence)
         ck_assert_uint_eq((ecap >> 35) & 0x1f, 19); // PSS
         ck_assert_uint_eq((ecap >> 46) & 3, 3);     // SLTS, FLTS
         ck_assert_uint_eq((ecap >> 26) & 1, 1);     // NEST
-        ck_assert_uint_eq((ecap >> 29) & 7, 0);     // PRS, ERS, SRS
+        ck_assert_uint_eq((ecap >> 29) & 1, 0);     // PRS
+        ck_assert_uint_eq((ecap >> 30) & 3, 3);     // ERS, SRS
         ck_assert_uint_eq((cap >> 56) & 1, 1);      // FL1GP
         ck_assert_uint_eq((cap >> 60) & 1, 1);      // FL5LP
         ck_assert(!ims_iommu_scalable(tb.core));
@@ -915,6 +918,81 @@ START_TEST(sm_ttm_refused)
         ck_assert_uint_eq(tb.sink.last, 0x90000000);
         tb.w64(IMS_VTD_IQA, kIq | kIqaDw | 1);
         ck_assert_uint_eq(tb.r64(IMS_VTD_IQA), kIq | (smts ? kIqaDw : 0) | 1);
+    });
+}
+END_TEST
+
+// Supervisor and execute requests on dma_in (ECAP.SRS, ECAP.ERS): ReqExt's
+// priv and exec reach the core, which decides (3.6.1, SDM 4.6; the builder
+// sets ERE, WPE and NXE, not SMEP). One process: kVa a user data page (XD),
+// kVa2 a user executable page, kVa3 a supervisor executable page, all
+// writable; PASID A binds it with SRE, PASID B without, RID_PASID with
+// RID_PRIV clear.
+//   A user read kVa: translated (kPaR); A user execute kVa: XD, SGN.3 (82h);
+//   A user execute kVa2: translated; A user read kVa3: U/S, SGN.2 (81h);
+//   A supervisor read and execute kVa3: translated (the first walks, the
+//   second hits the IOTLB); A user read kVa3 again, from the IOTLB: 81h;
+//   B supervisor read kVa3: SRE clear, SPT.6 (5dh); B user execute kVa2:
+//   translated; no PASID with priv and exec set: RID_PRIV (clear) and no
+//   execute are used, so kVa3 faults 81h and kVa (XD) is translated.
+// Each fault goes to the next fault-recording register with its reason.
+START_TEST(sm_priv_exec)
+{
+    ims_sim_cfg cfg = sm_cfg();
+    cfg.iommu.caps.nfr = 8;
+    simulate(cfg, [](Tb &tb) {
+        constexpr std::uint64_t kVa3 = 0x12000;
+        ims_tb_sm *t = sm_builder(tb);
+        ck_assert_int_eq(ims_tb_sm_process_create(t, 0, 4, -1), IMS_TB_OK);
+        ck_assert_int_eq(ims_tb_sm_map(t, 0, kVa, kPaR, 0x1000, IMS_TB_SM_W), IMS_TB_OK);
+        ck_assert_int_eq(ims_tb_sm_map(t, 0, kVa2, kPaR + 0x1000, 0x1000, IMS_TB_SM_W | IMS_TB_SM_X), IMS_TB_OK);
+        ck_assert_int_eq(ims_tb_sm_map(t, 0, kVa3, kPaR + 0x2000, 0x1000, IMS_TB_SM_W | IMS_TB_SM_X | IMS_TB_SM_KERNEL),
+                         IMS_TB_OK);
+        ck_assert_int_eq(ims_tb_sm_bind(t, kRid, kPasidA, 0, kDidA, true), IMS_TB_OK);
+        ck_assert_int_eq(ims_tb_sm_bind(t, kRid, kPasidB, 0, kDidA, false), IMS_TB_OK);
+        ck_assert_int_eq(ims_tb_sm_bind(t, kRid, kRidPasid, 0, kDidR, false), IMS_TB_OK);
+        sm_enable(tb, ims_tb_sm_root(t));
+        ims_tb_sm_destroy(t);
+        struct Case {
+            std::uint64_t va;
+            std::uint32_t pasid;
+            std::uint8_t priv, exec, fault;
+            std::uint64_t pa;
+        };
+        const Case cases[] = {
+            {kVa, kPasidA, 0, 0, 0, kPaR},
+            {kVa, kPasidA, 0, 1, IMS_FR_SM_XD, 0},
+            {kVa2, kPasidA, 0, 1, 0, kPaR + 0x1000},
+            {kVa3, kPasidA, 0, 0, IMS_FR_SM_US, 0},
+            {kVa3, kPasidA, 1, 0, 0, kPaR + 0x2000},
+            {kVa3, kPasidA, 1, 1, 0, kPaR + 0x2000},
+            {kVa3, kPasidA, 0, 0, IMS_FR_SM_US, 0},
+            {kVa3, kPasidB, 1, 0, IMS_FR_SM_PTE_SRE, 0},
+            {kVa2, kPasidB, 0, 1, 0, kPaR + 0x1000},
+            {kVa3, IMS_NO_PASID, 1, 1, IMS_FR_SM_US, 0},
+            {kVa, IMS_NO_PASID, 1, 1, 0, kPaR},
+        };
+        unsigned faults = 0, n = 0;
+        for (const Case &c : cases) {
+            tlm::tlm_response_status st;
+            const ims::ReqExt e = sm_dma(tb, c.va, c.pasid, &st, c.priv, c.exec);
+            ck_assert_msg(e.xlate.fault == c.fault, "case %u: fault %#x, expected %#x", n, e.xlate.fault, c.fault);
+            if (c.fault) {
+                ck_assert_int_eq(st, tlm::TLM_ADDRESS_ERROR_RESPONSE);
+                const std::uint64_t hi = tb.r64(IMS_VTD_FRO_OFFSET + 16 * faults + 8);
+                ck_assert_uint_eq(hi >> 63, 1);
+                ck_assert_uint_eq((hi >> 32) & 0xff, c.fault);
+                ck_assert_uint_eq(tb.r64(IMS_VTD_FRO_OFFSET + 16 * faults), c.va);
+                faults++;
+            } else {
+                ck_assert_int_eq(st, tlm::TLM_OK_RESPONSE);
+                ck_assert_uint_eq(tb.sink.last, c.pa);
+            }
+            if (n == 5)  // the supervisor execute of kVa3 right after its read
+                ck_assert(e.xlate.flags & IMS_XLATE_IOTLB_HIT);
+            n++;
+        }
+        ck_assert_uint_eq(tb.vtd.stats().faults_recorded, faults);
     });
 }
 END_TEST
@@ -1271,21 +1349,10 @@ namespace {
 // (TLM_COMMAND_ERROR_RESPONSE).
 tlm::tlm_response_status sm_debug_read(Tb &tb, std::uint64_t iova, std::uint32_t pasid)
 {
-    unsigned char buf[8] = {};
     ims::ReqExt ext;
     ext.rid = kRid;
     ext.pasid = pasid;
-    tlm::tlm_generic_payload t;
-    t.set_extension(&ext);
-    t.set_command(tlm::TLM_READ_COMMAND);
-    t.set_address(iova);
-    t.set_data_ptr(buf);
-    t.set_data_length(8);
-    t.set_streaming_width(8);
-    t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    tb.dma->transport_dbg(t);
-    t.clear_extension(&ext);
-    return t.get_response_status();
+    return vtdtb::dma_read_ext(tb.dma, iova, ext, 8, true);
 }
 }  // namespace
 
@@ -1323,6 +1390,7 @@ int main()
     suite_add_tcase(s, tc);
     TCase *sm = tcase_create("scalable");
     tcase_add_test(sm, sm_driver_sequence);
+    tcase_add_test(sm, sm_priv_exec);
     tcase_add_loop_test(sm, sm_ttm_refused, 0, 2);
     tcase_add_test(sm, sm_qi_precision);
     tcase_add_test(sm, sm_qi_errors);

@@ -74,24 +74,39 @@ tlm::tlm_response_status mmio_access(Socket &sock, tlm::tlm_command cmd, std::ui
     return t.get_response_status();
 }
 
-// A device read of 64 bytes at iova from requester rid; returns the response.
-template <class Socket> tlm::tlm_response_status dma_read(Socket &sock, std::uint64_t iova, std::uint16_t rid = kRid)
+// A device read of len bytes (at most 64) at iova carrying ext (requester id,
+// PASID, priv, exec; its xlate then says what happened), by b_transport or,
+// with dbg, by transport_dbg; returns the response.
+template <class Socket>
+tlm::tlm_response_status dma_read_ext(Socket &sock, std::uint64_t iova, ims::ReqExt &ext, unsigned len = 64,
+                                      bool dbg = false)
 {
     unsigned char buf[64] = {};
-    ims::ReqExt ext;
-    ext.rid = rid;
+    sc_assert(len <= sizeof buf);
     tlm::tlm_generic_payload t;
     t.set_extension(&ext);
     t.set_command(tlm::TLM_READ_COMMAND);
     t.set_address(iova);
     t.set_data_ptr(buf);
-    t.set_data_length(64);
-    t.set_streaming_width(64);
+    t.set_data_length(len);
+    t.set_streaming_width(len);
     t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    sc_core::sc_time d = sc_core::SC_ZERO_TIME;
-    sock->b_transport(t, d);
+    if (dbg) {
+        sock->transport_dbg(t);
+    } else {
+        sc_core::sc_time d = sc_core::SC_ZERO_TIME;
+        sock->b_transport(t, d);
+    }
     t.clear_extension(&ext);
     return t.get_response_status();
+}
+
+// A device read of 64 bytes at iova from requester rid; returns the response.
+template <class Socket> tlm::tlm_response_status dma_read(Socket &sock, std::uint64_t iova, std::uint16_t rid = kRid)
+{
+    ims::ReqExt ext;
+    ext.rid = rid;
+    return dma_read_ext(sock, iova, ext);
 }
 
 }  // namespace vtdtb

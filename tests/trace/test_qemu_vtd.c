@@ -19,58 +19,7 @@
 #error "IMS_QEMU_DATA (the excerpt directory) must be defined by the build"
 #endif
 
-struct recs {
-    struct ims_rec *v;
-    size_t n;
-    struct ims_trace_hdr hdr;
-};
-
-static void recs_free(struct recs *r)
-{
-    free(r->v);
-    ims_trace_hdr_free(&r->hdr);
-    memset(r, 0, sizeof *r);
-}
-
-static void read_all(const char *path, struct recs *out)
-{
-    char err[512];
-    struct ims_trace_reader *rd = ims_trace_open(path, err, sizeof err);
-    ck_assert_msg(rd, "open %s: %s", path, err);
-    memset(out, 0, sizeof *out);
-    ck_assert_int_eq(ims_trace_hdr_copy(&out->hdr, ims_trace_header(rd)), 0);
-    size_t cap = 0;
-    struct ims_rec r;
-    int got;
-    while ((got = ims_trace_next(rd, &r)) == 1) {
-        if (out->n == cap) {
-            cap = cap ? cap * 2 : 256;
-            out->v = realloc(out->v, cap * sizeof *out->v);
-            ck_assert_ptr_nonnull(out->v);
-        }
-        out->v[out->n++] = r;
-    }
-    ck_assert_msg(got == 0, "read %s: %s", path, ims_trace_error(rd));
-    ims_trace_close(rd);
-}
-
-/* Converts the log text `log` (written to a scratch file) into out.itr. */
-static int convert_text(const char *log, struct ims_qemu_vtd_stats *st, char *err, size_t errlen)
-{
-    ck_assert_int_eq(tu_write_file(tu_path("in.log"), log, strlen(log)), 0);
-    struct ims_qemu_vtd_opts o;
-    ims_qemu_vtd_opts_default(&o);
-    return ims_qemu_vtd_convert(tu_path("in.log"), tu_path("out.itr"), &o, st, err, errlen);
-}
-
-static void convert_text_ok(const char *log, struct ims_qemu_vtd_stats *st, struct recs *out)
-{
-    char err[512] = "";
-    ck_assert_msg(convert_text(log, st, err, sizeof err) == 0, "convert: %s", err);
-    read_all(tu_path("out.itr"), out);
-}
-
-static size_t count_kind(const struct recs *r, unsigned kind)
+static size_t count_kind(const struct tu_recs *r, unsigned kind)
 {
     size_t n = 0;
     for (size_t i = 0; i < r->n; i++)
@@ -79,7 +28,7 @@ static size_t count_kind(const struct recs *r, unsigned kind)
 }
 
 /* The i-th DMA record (0-based), or fails. */
-static const struct ims_rec *nth_dma(const struct recs *r, size_t i)
+static const struct ims_rec *nth_dma(const struct tu_recs *r, size_t i)
 {
     for (size_t k = 0; k < r->n; k++)
         if (r->v[k].kind == IMS_REC_DMA && i-- == 0)
@@ -100,7 +49,7 @@ struct shadow {
     uint8_t perm;
 };
 
-static unsigned check_consistent(const struct recs *r)
+static unsigned check_consistent(const struct tu_recs *r)
 {
     struct shadow *s = NULL;
     size_t n = 0, cap = 0;
@@ -153,7 +102,7 @@ static char *data_path(const char *name)
     return buf;
 }
 
-static void convert_file_ok(const char *name, struct ims_qemu_vtd_stats *st, struct recs *out)
+static void convert_file_ok(const char *name, struct ims_qemu_vtd_stats *st, struct tu_recs *out)
 {
     char err[512] = "";
     struct ims_qemu_vtd_opts o;
@@ -161,7 +110,7 @@ static void convert_file_ok(const char *name, struct ims_qemu_vtd_stats *st, str
     o.source = "test excerpt";
     ck_assert_msg(ims_qemu_vtd_convert(data_path(name), tu_path("x.itr.zst"), &o, st, err, sizeof err) == 0,
                   "convert %s: %s", name, err);
-    read_all(tu_path("x.itr.zst"), out);
+    tu_read_all(tu_path("x.itr.zst"), out);
 }
 
 /* Strict-mode NVMe excerpt. Expected: the counts in data/qemu/README.md,
@@ -170,7 +119,7 @@ static void convert_file_ok(const char *name, struct ims_qemu_vtd_stats *st, str
 START_TEST(strict_excerpt)
 {
     struct ims_qemu_vtd_stats st;
-    struct recs r;
+    struct tu_recs r;
     convert_file_ok("nvme-strict.log", &st, &r);
 #include "data/qemu/nvme-strict.expect.h"
     ck_assert_int_eq(st.timestamps, 1);
@@ -216,7 +165,7 @@ START_TEST(strict_excerpt)
     for (size_t i = 1; i < r.n; i++)
         ck_assert_uint_ge(r.v[i].ts, r.v[i - 1].ts);
     ck_assert_uint_eq(check_consistent(&r), 0);
-    recs_free(&r);
+    tu_recs_free(&r);
 }
 END_TEST
 
@@ -225,7 +174,7 @@ END_TEST
 START_TEST(lazy_fault_excerpt)
 {
     struct ims_qemu_vtd_stats st;
-    struct recs r;
+    struct tu_recs r;
     convert_file_ok("mixed-lazy-fault.log", &st, &r);
 #include "data/qemu/mixed-lazy-fault.expect.h"
     ck_assert_uint_eq(st.lines, Y_LINES);
@@ -261,7 +210,7 @@ START_TEST(lazy_fault_excerpt)
     /* Received frames: the device's own event gave length and direction. */
     ck_assert_uint_eq(e1000e_writes, Y_E1000E_RX_WRITES);
     ck_assert_uint_eq(check_consistent(&r), 0);
-    recs_free(&r);
+    tu_recs_free(&r);
 }
 END_TEST
 
@@ -273,7 +222,7 @@ static const char *const excerpts[] = {"nvme-strict.log", "mixed-lazy-fault.log"
 START_TEST(excerpt_replays)
 {
     struct ims_qemu_vtd_stats st;
-    struct recs r;
+    struct tu_recs r;
     convert_file_ok(excerpts[_i], &st, &r);
     char err[512] = "";
     struct ims_replay_cfg cfg;
@@ -293,7 +242,7 @@ START_TEST(excerpt_replays)
     ck_assert_uint_eq(s->mismatches, 0);
     ck_assert_uint_eq(s->unexpected_faults, 0);
     ims_replay_destroy(rp);
-    recs_free(&r);
+    tu_recs_free(&r);
 }
 END_TEST
 
@@ -308,8 +257,8 @@ START_TEST(basic_translation)
     const char *log = CC "1@100.000010:vtd_iotlb_page_update IOTLB page update sid 0x10 iova 0xfff01234 slpte "
                          "0x12345003 domain 0x5\n";
     struct ims_qemu_vtd_stats st;
-    struct recs r;
-    convert_text_ok(log, &st, &r);
+    struct tu_recs r;
+    tu_qemu_convert_ok(log, &st, &r);
     ck_assert_uint_eq(r.n, 3);
     ck_assert_uint_eq(r.v[0].kind, IMS_REC_ATTACH);
     ck_assert_uint_eq(r.v[0].rid, 0x10);
@@ -326,7 +275,7 @@ START_TEST(basic_translation)
     ck_assert_uint_eq(r.v[2].size, 4096 - 0x234); /* default 4096, cut at the page end */
     ck_assert_uint_eq(r.v[2].ts, 10000);          /* 10 us after the first event */
     ck_assert_str_eq(r.hdr.topo.devices[0].name, "sid-00:02.0");
-    recs_free(&r);
+    tu_recs_free(&r);
 }
 END_TEST
 
@@ -337,15 +286,15 @@ START_TEST(superpage_leaf)
     const char *log = CC "1@100.000010:vtd_iotlb_page_update IOTLB page update sid 0x10 iova 0x40123456 slpte "
                          "0x80600083 domain 0x5\n";
     struct ims_qemu_vtd_stats st;
-    struct recs r;
-    convert_text_ok(log, &st, &r);
+    struct tu_recs r;
+    tu_qemu_convert_ok(log, &st, &r);
     ck_assert_uint_eq(r.v[1].kind, IMS_REC_MAP);
     ck_assert_uint_eq(r.v[1].iova, 0x40000000);
     ck_assert_uint_eq(r.v[1].size, 2u << 20);
     ck_assert_uint_eq(r.v[1].pa, 0x80600000);
     ck_assert_uint_eq(r.v[2].pa, 0x80723456);
     ck_assert_uint_eq(r.v[2].size, 4096); /* the default fits in the 2 MiB page */
-    recs_free(&r);
+    tu_recs_free(&r);
 }
 END_TEST
 
@@ -361,8 +310,8 @@ START_TEST(invalidation_remaps)
         "2@100.000020:vtd_inv_desc_iotlb_pages iotlb invalidate domain 0x5 addr 0x2000 mask 0x1\n"
         "1@100.000030:vtd_iotlb_page_update IOTLB page update sid 0x10 iova 0x2000 slpte 0x30000003 domain 0x5\n";
     struct ims_qemu_vtd_stats st;
-    struct recs r;
-    convert_text_ok(log, &st, &r);
+    struct tu_recs r;
+    tu_qemu_convert_ok(log, &st, &r);
     ck_assert_uint_eq(st.maps, 4);
     ck_assert_uint_eq(st.unmaps, 2); /* 0x2000 and 0x3000, not 0x1000 */
     ck_assert_uint_eq(st.invalidations, 1);
@@ -379,7 +328,7 @@ START_TEST(invalidation_remaps)
     ck_assert_uint_eq(r.v[i + 3].pa, 0x30000000);
     ck_assert_uint_eq(nth_dma(&r, 3)->pa, 0x30000000);
     ck_assert_uint_eq(check_consistent(&r), 0);
-    recs_free(&r);
+    tu_recs_free(&r);
 }
 END_TEST
 
@@ -396,8 +345,8 @@ START_TEST(domain_global_ctx)
         "2@100.000051:vtd_inv_desc_cc_domain context invalidate domain 0x5\n"
         "2@100.000052:vtd_inv_desc_cc_devices context invalidate devices sid 0x10 fmask 0x2\n";
     struct ims_qemu_vtd_stats st;
-    struct recs r;
-    convert_text_ok(log, &st, &r);
+    struct tu_recs r;
+    tu_qemu_convert_ok(log, &st, &r);
     ck_assert_uint_eq(st.maps, 2);
     ck_assert_uint_eq(st.unmaps, 2);
     ck_assert_uint_eq(st.invalidations, 5);
@@ -410,7 +359,7 @@ START_TEST(domain_global_ctx)
     ck_assert_uint_eq(r.v[r.n - 2].gran, IMS_INV_DOMAIN);
     ck_assert_uint_eq(r.v[r.n - 2].did, 5);
     ck_assert_uint_eq(check_consistent(&r), 0);
-    recs_free(&r);
+    tu_recs_free(&r);
 }
 END_TEST
 
@@ -431,8 +380,8 @@ START_TEST(device_events_size_direction)
         "1@100.000007:vtd_iotlb_page_update IOTLB page update sid 0x10 iova 0xa000 slpte 0x2000a002 domain 0x5\n"
         "1@100.000008:vtd_iotlb_page_hit IOTLB page hit sid 0x10 iova 0x9100 slpte 0x20009003 domain 0x5\n";
     struct ims_qemu_vtd_stats st;
-    struct recs r;
-    convert_text_ok(log, &st, &r);
+    struct tu_recs r;
+    tu_qemu_convert_ok(log, &st, &r);
     ck_assert_uint_eq(st.dma, 5);
     ck_assert_uint_eq(st.sized, 3);
     const struct ims_rec *d = nth_dma(&r, 0);
@@ -449,7 +398,7 @@ START_TEST(device_events_size_direction)
     d = nth_dma(&r, 4); /* no device event left: default size, read */
     ck_assert_uint_eq(d->size, 0x1000 - 0x100);
     ck_assert(!(d->flags & IMS_RECF_WRITE));
-    recs_free(&r);
+    tu_recs_free(&r);
 }
 END_TEST
 
@@ -462,11 +411,11 @@ START_TEST(sorted_by_time)
         "1@100.000020:vtd_iotlb_page_update IOTLB page update sid 0x10 iova 0x1000 slpte 0x20007003 domain 0x5\n"
         "2@100.000015:vtd_inv_desc_iotlb_pages iotlb invalidate domain 0x5 addr 0x1000 mask 0x0\n";
     struct ims_qemu_vtd_stats st;
-    struct recs r;
-    convert_text_ok(log, &st, &r);
+    struct tu_recs r;
+    tu_qemu_convert_ok(log, &st, &r);
     ck_assert_uint_eq(nth_dma(&r, 1)->pa, 0x20007000);
     ck_assert_uint_eq(st.unmaps, 1);
-    recs_free(&r);
+    tu_recs_free(&r);
 }
 END_TEST
 
@@ -480,13 +429,13 @@ START_TEST(no_timestamps)
         "vtd_inv_desc_iotlb_pages iotlb invalidate domain 0x5 addr 0x1000 mask 0x0\n"
         "vtd_iotlb_page_update IOTLB page update sid 0x10 iova 0x1000 slpte 0x20007003 domain 0x5\n";
     struct ims_qemu_vtd_stats st;
-    struct recs r;
-    convert_text_ok(log, &st, &r);
+    struct tu_recs r;
+    tu_qemu_convert_ok(log, &st, &r);
     ck_assert_int_eq(st.timestamps, 0);
     for (size_t i = 0; i < r.n; i++)
         ck_assert_uint_eq(r.v[i].ts, 0);
     ck_assert_uint_eq(nth_dma(&r, 1)->pa, 0x20007000);
-    recs_free(&r);
+    tu_recs_free(&r);
 }
 END_TEST
 
@@ -496,15 +445,15 @@ START_TEST(fault_line)
 {
     const char *log = "9@5.000001:vtd_dmar_fault sid 0x18 fault 5 addr 0xdead0ff0 write 1\n";
     struct ims_qemu_vtd_stats st;
-    struct recs r;
-    convert_text_ok(log, &st, &r);
+    struct tu_recs r;
+    tu_qemu_convert_ok(log, &st, &r);
     ck_assert_uint_eq(r.n, 1);
     ck_assert_uint_eq(r.v[0].flags, IMS_RECF_EXPECT_FAULT | IMS_RECF_WRITE);
     ck_assert_uint_eq(r.v[0].reason, IMS_FR_WRITE);
     ck_assert_uint_eq(r.v[0].rid, 0x18);
     ck_assert_uint_eq(r.v[0].size, 0x10); /* to the page end */
     ck_assert_uint_eq(st.faults, 1);
-    recs_free(&r);
+    tu_recs_free(&r);
 }
 END_TEST
 
@@ -515,15 +464,15 @@ START_TEST(fault_line_scalable_reason)
     const char *log = "9@5.000001:vtd_dmar_fault sid 0x18 fault 88 addr 0x1000 write 0\n"
                       "9@5.000002:vtd_dmar_fault sid 0x18 fault 255 addr 0x2000 write 1\n";
     struct ims_qemu_vtd_stats st;
-    struct recs r;
-    convert_text_ok(log, &st, &r);
+    struct tu_recs r;
+    tu_qemu_convert_ok(log, &st, &r);
     ck_assert_uint_eq(r.n, 2);
     ck_assert_uint_eq(r.v[0].flags, IMS_RECF_EXPECT_FAULT);
     ck_assert_uint_eq(r.v[0].reason, 0x58);
     ck_assert_uint_eq(r.v[1].flags, IMS_RECF_EXPECT_FAULT | IMS_RECF_WRITE);
     ck_assert_uint_eq(r.v[1].reason, 0xff);
     ck_assert_uint_eq(st.faults, 2);
-    recs_free(&r);
+    tu_recs_free(&r);
 }
 END_TEST
 
@@ -579,7 +528,7 @@ START_TEST(bad_input)
 {
     struct ims_qemu_vtd_stats st;
     char err[512] = "";
-    ck_assert_int_eq(convert_text(bad_logs[_i].log, &st, err, sizeof err), -1);
+    ck_assert_int_eq(tu_qemu_convert(bad_logs[_i].log, "out.itr", &st, err, sizeof err), -1);
     ck_assert_msg(strstr(err, bad_logs[_i].want), "case %d: message \"%s\" lacks \"%s\"", _i, err, bad_logs[_i].want);
     ck_assert_msg(strstr(err, tu_path("in.log")), "case %d: message \"%s\" does not name the file", _i, err);
     ck_assert(!tu_exists(tu_path("out.itr")));

@@ -13,54 +13,6 @@
 #include "iommusim/trace.h"
 #include "trace/util.h"
 
-struct recs {
-    struct ims_rec *v;
-    size_t n;
-    struct ims_trace_hdr hdr;
-};
-
-static void recs_free(struct recs *r)
-{
-    free(r->v);
-    ims_trace_hdr_free(&r->hdr);
-    memset(r, 0, sizeof *r);
-}
-
-static void read_all(const char *path, struct recs *out)
-{
-    char err[512];
-    struct ims_trace_reader *rd = ims_trace_open(path, err, sizeof err);
-    ck_assert_msg(rd, "open %s: %s", path, err);
-    memset(out, 0, sizeof *out);
-    ck_assert_int_eq(ims_trace_hdr_copy(&out->hdr, ims_trace_header(rd)), 0);
-    size_t cap = 0;
-    struct ims_rec r;
-    int got;
-    while ((got = ims_trace_next(rd, &r)) == 1) {
-        if (out->n == cap) {
-            cap = cap ? cap * 2 : 64;
-            out->v = realloc(out->v, cap * sizeof *out->v);
-            ck_assert_ptr_nonnull(out->v);
-        }
-        out->v[out->n++] = r;
-    }
-    ck_assert_msg(got == 0, "read %s: %s", path, ims_trace_error(rd));
-    ims_trace_close(rd);
-}
-
-static int convert_text(const char *log, const char *out, char *err, size_t errlen)
-{
-    ck_assert_int_eq(tu_write_file(tu_path("in.log"), log, strlen(log)), 0);
-    return ims_qemu_vtd_convert(tu_path("in.log"), tu_path(out), NULL, NULL, err, errlen);
-}
-
-static void convert_text_ok(const char *log, struct recs *out)
-{
-    char err[512] = "";
-    ck_assert_msg(convert_text(log, "out.itr", err, sizeof err) == 0, "convert: %s", err);
-    read_all(tu_path("out.itr"), out);
-}
-
 /* The root table in scalable mode, then the scalable-format context entry
  * of 00:01.0 (PASIDDIRPTR 0x28ba000, PDTS 2, P; RID_PASID 0), as recorded. */
 #define ROOT_SM "2606@1796156724.938074:vtd_reg_dmar_root addr 0x28b6000 scalable 1\n"
@@ -85,8 +37,8 @@ START_TEST(scalable_attach)
         "2606@1796156726.819000:vtd_inv_desc invalidate desc type iotlb high 0xffffe000 low 0x300f2\n"
         "2606@1796156726.819001:vtd_inv_desc_iotlb_pages iotlb invalidate domain 0x3 addr 0xffffe000 mask 0x0\n"
         UPD("819010", "0xffffe010", "0x1c780003", "0x3");
-    struct recs r;
-    convert_text_ok(log, &r);
+    struct tu_recs r;
+    tu_qemu_convert_ok(log, NULL, &r);
     ck_assert(r.hdr.scalable);
     ck_assert_uint_eq(r.n, 7);
     const struct ims_rec *a = &r.v[0];
@@ -109,7 +61,7 @@ START_TEST(scalable_attach)
     ck_assert_uint_eq(r.v[2].pa, 0x1c77d000);
     ck_assert_uint_eq(r.v[2].flags & IMS_RECF_PASID, 0); /* a request without PASID: RID_PASID */
     ck_assert_uint_eq(r.v[6].pa, 0x1c780010);
-    recs_free(&r);
+    tu_recs_free(&r);
 }
 END_TEST
 
@@ -118,13 +70,13 @@ END_TEST
 START_TEST(scalable_rid_pasid_flags)
 {
     const char *log = ROOT_SM CC_SM("0x5", "0x28ba41f") UPD("818990", "0xffffe000", "0x1c77d003", "0x7");
-    struct recs r;
-    convert_text_ok(log, &r);
+    struct tu_recs r;
+    tu_qemu_convert_ok(log, NULL, &r);
     ck_assert_uint_eq(r.v[0].kind, IMS_REC_ATTACH);
     ck_assert_uint_eq(r.v[0].flags, IMS_RECF_SM | IMS_RECF_DTE | IMS_RECF_PRE);
     ck_assert_uint_eq(r.v[0].pasid, 5);
     ck_assert_uint_eq(r.v[0].did, 7);
-    recs_free(&r);
+    tu_recs_free(&r);
 }
 END_TEST
 
@@ -150,8 +102,8 @@ START_TEST(scalable_reload)
         CC_AT("000040", "0x28ba401") UPD2("000050", "0xffffe000", "0x4")
         "2606@1796156727.000060:vtd_inv_desc_cc_global context invalidate globally\n"
         CC_AT("000070", "0x3000401");
-    struct recs r;
-    convert_text_ok(log, &r);
+    struct tu_recs r;
+    tu_qemu_convert_ok(log, NULL, &r);
     size_t att = 0, det = 0;
     uint16_t dids[4];
     for (size_t i = 0; i < r.n; i++) {
@@ -167,7 +119,7 @@ START_TEST(scalable_reload)
     ck_assert_uint_eq(dids[0], 3);
     ck_assert_uint_eq(dids[1], 4);
     ck_assert_uint_eq(dids[2], 0);
-    recs_free(&r);
+    tu_recs_free(&r);
 #undef CC_AT
 #undef UPD2
 }
@@ -225,7 +177,7 @@ static const struct {
 START_TEST(bad_input)
 {
     char err[512] = "";
-    ck_assert_int_eq(convert_text(bad_logs[_i].log, "out.itr", err, sizeof err), -1);
+    ck_assert_int_eq(tu_qemu_convert(bad_logs[_i].log, "out.itr", NULL, err, sizeof err), -1);
     ck_assert_msg(strstr(err, bad_logs[_i].want), "case %d: message \"%s\" lacks \"%s\"", _i, err, bad_logs[_i].want);
     ck_assert_msg(strstr(err, tu_path("in.log")), "case %d: message \"%s\" does not name the file", _i, err);
     ck_assert(!tu_exists(tu_path("out.itr")));
@@ -245,8 +197,8 @@ START_TEST(legacy_root_event_changes_nothing)
         "2606@1796156726.819100:vtd_inv_desc_iotlb_pages iotlb invalidate domain 0x3 addr 0xffffe000 mask 0x0\n"
         "2606@1796156726.819110:vtd_inv_desc invalidate desc type pasid-cache high 0x0 low 0x30017\n";
     char err[512] = "";
-    ck_assert_msg(convert_text(plain, "a.itr", err, sizeof err) == 0, "%s", err);
-    ck_assert_msg(convert_text(with, "b.itr", err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(tu_qemu_convert(plain, "a.itr", NULL, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(tu_qemu_convert(with, "b.itr", NULL, err, sizeof err) == 0, "%s", err);
     size_t na, nb;
     char *a = tu_read_file(tu_path("a.itr"), &na), *b = tu_read_file(tu_path("b.itr"), &nb);
     ck_assert_ptr_nonnull(a);

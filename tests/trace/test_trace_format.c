@@ -107,11 +107,7 @@ static void check_sample(const char *path, int form)
     struct ims_rec rec;
     for (size_t i = 0; i < NSAMPLE; i++) {
         ck_assert_uint_eq(ims_trace_index(r), i);
-        ck_assert_msg(ims_trace_next(r, &rec) == 1, "record %zu: %s", i, ims_trace_error(r));
-        char a[256], b[256];
-        ims_rec_format(&sample[i], a, sizeof a);
-        ims_rec_format(&rec, b, sizeof b);
-        ck_assert_msg(tu_rec_equal(&rec, &sample[i]), "record %zu: wrote '%s', read '%s'", i, a, b);
+        tu_expect_rec(r, i, &sample[i], &rec);
     }
     ck_assert_int_eq(ims_trace_next(r, &rec), 0); /* end */
     ck_assert_int_eq(ims_trace_next(r, &rec), 0); /* and stays at the end */
@@ -135,26 +131,7 @@ START_TEST(round_trip_chain)
 {
     const char *chain[] = {"a.itt", "b.itr", "c.itr.zst", "d.itt"};
     write_sample(tu_path(chain[0]));
-    for (int k = 0; k < 3; k++) {
-        struct ims_trace_reader *r = ims_trace_open(tu_path(chain[k]), err, sizeof err);
-        ck_assert_msg(r != NULL, "%s", err);
-        struct ims_trace_writer *w = ims_trace_create(tu_path(chain[k + 1]), ims_trace_header(r), err, sizeof err);
-        ck_assert_msg(w != NULL, "%s", err);
-        struct ims_rec rec;
-        int rc;
-        while ((rc = ims_trace_next(r, &rec)) == 1)
-            ck_assert_int_eq(ims_trace_write(w, &rec), 0);
-        ck_assert_int_eq(rc, 0);
-        ck_assert_int_eq(ims_trace_commit(w, err, sizeof err), 0);
-        ims_trace_close(r);
-    }
-    size_t la, lb;
-    char *a = tu_read_file(tu_path(chain[0]), &la);
-    char *b = tu_read_file(tu_path(chain[3]), &lb);
-    ck_assert_uint_eq(la, lb);
-    ck_assert_int_eq(memcmp(a, b, la), 0);
-    free(a);
-    free(b);
+    free(tu_copy_chain(chain, 4));
 }
 END_TEST
 
@@ -359,23 +336,6 @@ static void expect_open_error(const char *path, const char *want)
     ck_assert_msg(strstr(err, path) != NULL, "message does not name the file: '%s'", err);
 }
 
-/* Reads until an error; returns the index of the failing record. */
-static uint64_t expect_read_error(const char *path, const char *want)
-{
-    struct ims_trace_reader *r = ims_trace_open(path, err, sizeof err);
-    ck_assert_msg(r != NULL, "%s", err);
-    struct ims_rec rec;
-    int rc;
-    while ((rc = ims_trace_next(r, &rec)) == 1)
-        ;
-    ck_assert_int_eq(rc, -1);
-    ck_assert_msg(strstr(ims_trace_error(r), want) != NULL, "expected '%s', got '%s'", want, ims_trace_error(r));
-    ck_assert_msg(strstr(ims_trace_error(r), path) != NULL, "no file name: '%s'", ims_trace_error(r));
-    uint64_t idx = ims_trace_index(r);
-    ims_trace_close(r);
-    return idx;
-}
-
 /* A wrong magic is refused as bad magic. */
 START_TEST(bad_magic)
 {
@@ -478,12 +438,12 @@ START_TEST(truncated_record)
      * records is returned, so none is. */
     snprintf(want, sizeof want,
              "block 0 (records from 0) at byte offset %u: truncated: the file ends 137 bytes into the block", hlen);
-    ck_assert_uint_eq(expect_read_error(p, want), 0);
+    ck_assert_uint_eq(tu_expect_read_error(p, want), 0);
     /* Cut at a record boundary: the block check is missing. */
     tu_write_file(p, b, hlen + 3 * 40);
     snprintf(want, sizeof want, "block 0 (records from 0) at byte offset %u: no block check at byte offset %u", hlen,
              hlen + 80);
-    ck_assert_uint_eq(expect_read_error(p, want), 0);
+    ck_assert_uint_eq(tu_expect_read_error(p, want), 0);
     free(b);
 }
 END_TEST
@@ -548,7 +508,7 @@ START_TEST(binary_bad_field)
     tu_write_file(p, b, len);
     char want[160];
     snprintf(want, sizeof want, "record %d at byte offset %u: %s", ri, hlen + (unsigned)ri * 40, bin_bad[_i].msg);
-    ck_assert_uint_eq(expect_read_error(p, want), (uint64_t)ri);
+    ck_assert_uint_eq(tu_expect_read_error(p, want), (uint64_t)ri);
     free(b);
 }
 END_TEST
@@ -608,7 +568,7 @@ START_TEST(text_syntax_error)
     snprintf(want, sizeof want, "%s%s", p, text_bad[_i].msg);
     if (late)
         want[strlen(p) + 1] = '3'; /* the directive is on line 3 */
-    uint64_t idx = expect_read_error(p, want);
+    uint64_t idx = tu_expect_read_error(p, want);
     ck_assert_uint_eq(idx, late ? 1 : 0);
 }
 END_TEST

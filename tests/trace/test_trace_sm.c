@@ -97,14 +97,12 @@ START_TEST(sm_round_trip_each_form)
     ck_assert(ims_trace_header(r)->scalable);
     struct ims_rec rec;
     for (size_t i = 0; i < NSM; i++) {
-        ck_assert_msg(ims_trace_next(r, &rec) == 1, "record %zu: %s", i, ims_trace_error(r));
-        char a[256], b[256];
-        ims_rec_format(&sm_sample[i], a, sizeof a);
-        ims_rec_format(&rec, b, sizeof b);
-        ck_assert_msg(tu_rec_equal(&rec, &sm_sample[i]), "record %zu: wrote '%s', read '%s'", i, a, b);
+        tu_expect_rec(r, i, &sm_sample[i], &rec);
         /* The readers return canonical records. */
         struct ims_rec c;
+        char b[256];
         ims_rec_canon(&rec, &c);
+        ims_rec_format(&rec, b, sizeof b);
         ck_assert_msg(!memcmp(&c, &rec, sizeof c), "record %zu ('%s') is not canonical as read", i, b);
     }
     ck_assert_int_eq(ims_trace_next(r, &rec), 0);
@@ -117,27 +115,9 @@ START_TEST(sm_round_trip_chain)
 {
     const char *chain[] = {"a.itt", "b.itr", "c.itr.zst", "d.itt"};
     write_sm(tu_path(chain[0]));
-    for (int k = 0; k < 3; k++) {
-        struct ims_trace_reader *r = ims_trace_open(tu_path(chain[k]), err, sizeof err);
-        ck_assert_msg(r != NULL, "%s", err);
-        struct ims_trace_writer *w = ims_trace_create(tu_path(chain[k + 1]), ims_trace_header(r), err, sizeof err);
-        ck_assert_msg(w != NULL, "%s", err);
-        struct ims_rec rec;
-        int rc;
-        while ((rc = ims_trace_next(r, &rec)) == 1)
-            ck_assert_int_eq(ims_trace_write(w, &rec), 0);
-        ck_assert_int_eq(rc, 0);
-        ck_assert_int_eq(ims_trace_commit(w, err, sizeof err), 0);
-        ims_trace_close(r);
-    }
-    size_t la, lb;
-    char *a = tu_read_file(tu_path(chain[0]), &la);
-    char *b = tu_read_file(tu_path(chain[3]), &lb);
+    char *a = tu_copy_chain(chain, 4);
     ck_assert_ptr_nonnull(strstr(a, "\nmode scalable\n"));
-    ck_assert_uint_eq(la, lb);
-    ck_assert_int_eq(memcmp(a, b, la), 0);
     free(a);
-    free(b);
 }
 END_TEST
 
@@ -316,21 +296,6 @@ static const struct {
     {"mode legacy", ":3: header directive 'mode' after the first record"},
 };
 
-static uint64_t expect_read_error(const char *path, const char *want)
-{
-    struct ims_trace_reader *r = ims_trace_open(path, err, sizeof err);
-    ck_assert_msg(r != NULL, "%s", err);
-    struct ims_rec rec;
-    int rc;
-    while ((rc = ims_trace_next(r, &rec)) == 1)
-        ;
-    ck_assert_int_eq(rc, -1);
-    ck_assert_msg(strstr(ims_trace_error(r), want) != NULL, "expected '%s', got '%s'", want, ims_trace_error(r));
-    uint64_t idx = ims_trace_index(r);
-    ims_trace_close(r);
-    return idx;
-}
-
 START_TEST(sm_text_syntax_error)
 {
     char body[512];
@@ -342,7 +307,7 @@ START_TEST(sm_text_syntax_error)
     snprintf(want, sizeof want, "%s%s", p, text_bad[_i].msg);
     if (late)
         want[strlen(p) + 1] = '4';
-    ck_assert_uint_eq(expect_read_error(p, want), late ? 1 : 0);
+    ck_assert_uint_eq(tu_expect_read_error(p, want), late ? 1 : 0);
 }
 END_TEST
 

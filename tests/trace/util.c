@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include "iommusim/iommu.h"
+#include "iommusim/qemu_vtd.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -217,4 +218,99 @@ void tu_sample_hdr(struct ims_trace_hdr *h)
     strcpy(h->topo.devices[2].name, "legacy1");
     h->topo.devices[2].bdf = IMS_BDF(6, 3, 0);
     h->topo.devices[2].bridge = 1;
+}
+
+void tu_recs_free(struct tu_recs *r)
+{
+    free(r->v);
+    ims_trace_hdr_free(&r->hdr);
+    memset(r, 0, sizeof *r);
+}
+
+void tu_read_all(const char *path, struct tu_recs *out)
+{
+    char err[512];
+    struct ims_trace_reader *rd = ims_trace_open(path, err, sizeof err);
+    ck_assert_msg(rd, "open %s: %s", path, err);
+    memset(out, 0, sizeof *out);
+    ck_assert_int_eq(ims_trace_hdr_copy(&out->hdr, ims_trace_header(rd)), 0);
+    size_t cap = 0;
+    struct ims_rec r;
+    int got;
+    while ((got = ims_trace_next(rd, &r)) == 1) {
+        if (out->n == cap) {
+            cap = cap ? cap * 2 : 256;
+            out->v = realloc(out->v, cap * sizeof *out->v);
+            ck_assert_ptr_nonnull(out->v);
+        }
+        out->v[out->n++] = r;
+    }
+    ck_assert_msg(got == 0, "read %s: %s", path, ims_trace_error(rd));
+    ims_trace_close(rd);
+}
+
+char *tu_copy_chain(const char *const *chain, size_t n)
+{
+    char err[512];
+    for (size_t k = 0; k + 1 < n; k++) {
+        struct ims_trace_reader *r = ims_trace_open(tu_path(chain[k]), err, sizeof err);
+        ck_assert_msg(r != NULL, "%s", err);
+        struct ims_trace_writer *w = ims_trace_create(tu_path(chain[k + 1]), ims_trace_header(r), err, sizeof err);
+        ck_assert_msg(w != NULL, "%s", err);
+        struct ims_rec rec;
+        int rc;
+        while ((rc = ims_trace_next(r, &rec)) == 1)
+            ck_assert_int_eq(ims_trace_write(w, &rec), 0);
+        ck_assert_int_eq(rc, 0);
+        ck_assert_int_eq(ims_trace_commit(w, err, sizeof err), 0);
+        ims_trace_close(r);
+    }
+    size_t la, lb;
+    char *a = tu_read_file(tu_path(chain[0]), &la);
+    char *b = tu_read_file(tu_path(chain[n - 1]), &lb);
+    ck_assert_uint_eq(la, lb);
+    ck_assert_int_eq(memcmp(a, b, la), 0);
+    free(b);
+    return a;
+}
+
+int tu_qemu_convert(const char *log, const char *out, struct ims_qemu_vtd_stats *st, char *err, size_t errlen)
+{
+    ck_assert_int_eq(tu_write_file(tu_path("in.log"), log, strlen(log)), 0);
+    struct ims_qemu_vtd_opts o;
+    ims_qemu_vtd_opts_default(&o);
+    return ims_qemu_vtd_convert(tu_path("in.log"), tu_path(out), &o, st, err, errlen);
+}
+
+void tu_qemu_convert_ok(const char *log, struct ims_qemu_vtd_stats *st, struct tu_recs *out)
+{
+    char err[512] = "";
+    ck_assert_msg(tu_qemu_convert(log, "out.itr", st, err, sizeof err) == 0, "convert: %s", err);
+    tu_read_all(tu_path("out.itr"), out);
+}
+
+uint64_t tu_expect_read_error(const char *path, const char *want)
+{
+    char err[1024];
+    struct ims_trace_reader *r = ims_trace_open(path, err, sizeof err);
+    ck_assert_msg(r != NULL, "%s", err);
+    struct ims_rec rec;
+    int rc;
+    while ((rc = ims_trace_next(r, &rec)) == 1)
+        ;
+    ck_assert_int_eq(rc, -1);
+    ck_assert_msg(strstr(ims_trace_error(r), want) != NULL, "expected '%s', got '%s'", want, ims_trace_error(r));
+    ck_assert_msg(strstr(ims_trace_error(r), path) != NULL, "no file name: '%s'", ims_trace_error(r));
+    uint64_t idx = ims_trace_index(r);
+    ims_trace_close(r);
+    return idx;
+}
+
+void tu_expect_rec(struct ims_trace_reader *r, size_t i, const struct ims_rec *want, struct ims_rec *got)
+{
+    ck_assert_msg(ims_trace_next(r, got) == 1, "record %zu: %s", i, ims_trace_error(r));
+    char a[256], b[256];
+    ims_rec_format(want, a, sizeof a);
+    ims_rec_format(got, b, sizeof b);
+    ck_assert_msg(tu_rec_equal(got, want), "record %zu: wrote '%s', read '%s'", i, a, b);
 }
