@@ -686,6 +686,7 @@ extern "C" int ims_cmd_run(int argc, char **argv)
     rcfg.tb = cfg.tb;
     rcfg.tb.caps = cfg.iommu.caps;
     rcfg.fault_drain_every = cfg.fault_drain_every;
+    rcfg.prq_entries = cfg.pri_queue_entries;
 
     setenv("SC_COPYRIGHT_MESSAGE", "DISABLE", 1);
     ims::Clock clk(cfg.clock_mhz);

@@ -771,6 +771,7 @@ static int cmd_validate(int argc, char **argv)
     struct vstate v = {.path = path, .max_print = quiet ? 0 : max_print};
     struct ims_rec *recs = malloc(BATCH * sizeof *recs);
     uint64_t *last_ts = calloc(65536, sizeof *last_ts);
+    bool pri_failed = false;
     uint64_t index = 0;
     long n = -1;
     struct progress pr;
@@ -779,6 +780,8 @@ static int cmd_validate(int argc, char **argv)
         for (long i = 0; i < n; i++, index++) {
             const struct ims_rec *rec = &recs[i];
             if (rec->kind != IMS_REC_DMA) {
+                v.index = index; /* (a pgresp's retried parts are checked here) */
+                v.bad = false;
                 if (ims_replay_control(rp, rec, err, sizeof err) < 0) {
                     v.control_errors++;
                     problem(&v, index, rec, "%s", err);
@@ -797,13 +800,25 @@ static int cmd_validate(int argc, char **argv)
             }
             v.index = index;
             v.bad = false;
+            ims_replay_set_index(rp, index);
             ims_replay_dma_seen(rp, rec, validate_seen, &v);
+            if (!pri_failed && ims_replay_error(rp)) { /* page requests: an impossible record (once) */
+                pri_failed = true;
+                v.bad = true;
+                problem(&v, index, rec, "%s", ims_replay_error(rp));
+            }
             if (v.bad)
                 v.dma_errors++;
         }
         progress_tick(&pr, index);
     }
     progress_end(&pr);
+    if (recs && last_ts && n == 0 && ims_replay_finish(rp, err, sizeof err) < 0) {
+        v.problems++; /* page requests without their pgresp (the message names the record) */
+        v.dma_errors++;
+        if (v.problems <= v.max_print)
+            fprintf(stderr, "%s: %s\n", path, err);
+    }
     int rc = EXIT_OK;
     if (!recs || !last_ts) {
         fprintf(stderr, "iommusim trace validate: out of memory\n");

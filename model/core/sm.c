@@ -152,6 +152,30 @@ static unsigned sm_pasid_fetch(struct ims_iommu *mmu, uint16_t rid, uint64_t c0,
     return 0;
 }
 
+/* An ATS translation request that finds no translation completes
+ * successfully with R = W = 0 for the access and records no fault (VT-d
+ * 4.2.3, as the legacy path does): an entry not present at either level,
+ * the permission missing (read, write, user, execute), or an address the
+ * tables cannot translate (beyond the width, not canonical). The device may
+ * then send a page request (PCIe PRI). Every other check (root, context,
+ * PASID entry, reserved bits, SRE, ERE) stays a fault. */
+static bool sm_no_translation(unsigned reason)
+{
+    switch (reason) {
+    case IMS_FR_SM_FL_P:
+    case IMS_FR_SM_SL_P:
+    case IMS_FR_SM_US:
+    case IMS_FR_SM_XD:
+    case IMS_FR_SM_WRITE:
+    case IMS_FR_SM_READ:
+    case IMS_FR_SM_ADDR:
+    case IMS_FR_SM_NONCANON:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* Steps of a scalable-mode translation (3.4.3): context (cache or
  * fetch), request type against DTE, the PASID (the request's, else the
  * context entry's RID_PASID), the PASID entry (PASID cache or fetch), SRE
@@ -308,6 +332,8 @@ int ims_sm_translate(struct ims_iommu *mmu, const struct ims_req *req, struct im
     if (reason == 0)
         return 0;
 fault:
+    if (__builtin_expect(req->at == IMS_AT_TRANSLATION, 0) && sm_no_translation(reason))
+        return ims_ats_no_access(mmu, req, out);
     return ims_fault_out(mmu, req, out, reason, fpd);
 }
 

@@ -60,7 +60,8 @@ void Atc::reset_stats()
     m_st.enabled = enabled;
 }
 
-bool Atc::request(tlm::tlm_generic_payload &trans, ReqExt &ext, const ims_req &req, const sc_core::sc_time &delay)
+bool Atc::request(tlm::tlm_generic_payload &trans, ReqExt &ext, const ims_req &req, const sc_core::sc_time &delay,
+                  Send how, bool *no_access)
 {
     Dev *d = dev(req.rid);
     if (!d || !d->on || req.at != IMS_AT_UNTRANSLATED)  // a recorded translated request goes by
@@ -69,6 +70,8 @@ bool Atc::request(tlm::tlm_generic_payload &trans, ReqExt &ext, const ims_req &r
     const std::uint64_t dom = dom_of(req.pasid);
     ims_cache_entry *e = nullptr;
     for (const std::uint8_t sh : kShifts) {
+        if (!m_ccfg.sets)  // atc.entries = 0: a PRI device's ATC holds nothing
+            break;
         const std::uint64_t tag = req.iova >> sh;
         if (ims_cache_probe(d->cache, set_of(tag), tag, dom, sh)) {
             e = ims_cache_lookup(d->cache, set_of(tag), tag, dom, sh);  // (the replacement state moves)
@@ -94,8 +97,6 @@ bool Atc::request(tlm::tlm_generic_payload &trans, ReqExt &ext, const ims_req &r
         queued = ext.queue_delay;
         if (trans.get_response_status() != tlm::TLM_OK_RESPONSE) {
             m_st.translation_faults++;  // ext.xlate holds the fault; no access is made
-            if (d->pre && req.pasid != IMS_NO_PASID)  // PCIe PRI: the device would send a page request (docs/stats.md "pri")
-                m_st.page_requests++;
             return true;
         }
         const ims_xlate &x = ext.xlate;
@@ -103,7 +104,7 @@ bool Atc::request(tlm::tlm_generic_payload &trans, ReqExt &ext, const ims_req &r
             const std::uint8_t sh = x.page_shift;
             const std::uint64_t tag = req.iova >> sh, mask = (std::uint64_t{1} << sh) - 1;
             ims_cache_entry victim{};
-            ims_cache_entry *f = ims_cache_insert(d->cache, set_of(tag), tag, dom, sh, &victim);
+            ims_cache_entry *f = m_ccfg.sets ? ims_cache_insert(d->cache, set_of(tag), tag, dom, sh, &victim) : nullptr;
             if (f) {
                 f->data = (x.pa - (req.iova & mask)) & ~mask;
                 f->aux = x.perm;
@@ -111,8 +112,18 @@ bool Atc::request(tlm::tlm_generic_payload &trans, ReqExt &ext, const ims_req &r
                 m_st.evictions += victim.valid != 0;
             }
             base = x.pa;
+        } else if (how == Send::kHold) {
+            // PCIe PRI (the replay's page request path, replay.h): no access
+            // is sent; ext holds the completion (fault 0, perm without the
+            // access) and its latency: the device sends a page request.
+            m_st.page_requests++;
+            ext.latency = before;
+            ext.queue_delay = queued;
+            return true;
         } else {
             m_st.no_access++;  // R = W = 0 for this access: sent untranslated, the IOMMU decides
+            if (no_access)
+                *no_access = true;
             base = req.iova;
             at = IMS_AT_UNTRANSLATED;
         }
@@ -173,7 +184,9 @@ void Atc::on_attach(std::uint16_t alias, std::uint16_t did, bool devtlb, bool pr
 {
     std::int32_t &ix = m_index[alias];
     if (ix < 0) {
-        if (!devtlb)
+        // atc.entries = 0: only a PRI device (sm dte pre) has one, holding
+        // nothing (its every part is a translation request first).
+        if (!devtlb || (!m_st.enabled && !pre))
             return;
         ix = static_cast<std::int32_t>(m_devs.size());
         m_devs.emplace_back();
@@ -183,7 +196,7 @@ void Atc::on_attach(std::uint16_t alias, std::uint16_t did, bool devtlb, bool pr
     Dev &d = m_devs[static_cast<std::size_t>(ix)];
     ims_cache_invalidate_all(d.cache);  // a new context: nothing cached before it holds
     d.did = did;
-    d.on = devtlb;
+    d.on = devtlb && (m_st.enabled || pre);
     d.pre = pre;
 }
 

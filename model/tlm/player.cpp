@@ -64,8 +64,12 @@ TracePlayer::TracePlayer(sc_core::sc_module_name name, const ims_sim_cfg &cfg, c
     m_trans.set_data_ptr(m_data.data());
     m_trans.set_byte_enable_ptr(nullptr);
     m_trans.set_dmi_allowed(false);
-    if (cfg.atc_entries)  // devices with TT = device TLB get an ATC (iommusim/atc.hpp)
+    // Devices with TT = device TLB get an ATC (iommusim/atc.hpp); in scalable
+    // mode also with atc.entries = 0, for the `sm dte pre` devices (PCIe PRI:
+    // an ATC that holds nothing). Their held parts go through kPriOps.
+    if (cfg.atc_entries || h->scalable)
         m_atc.reset(new Atc(cfg, iommu, isock, ats, h->scalable));
+    ims_replay_set_dev_ops(replay, &kPriOps, this);
     SC_HAS_PROCESS(TracePlayer);
     SC_THREAD(run);
 }
@@ -312,14 +316,152 @@ __attribute__((always_inline)) inline void TracePlayer::part_seen(void *vctx, co
 }
 
 // Issues one DMA record's parts starting at cycle `issue`, one per cycle.
-void TracePlayer::dma(const ims_rec &rec, Cycles issue, Cycles *last_done)
+// index: the record's trace index. False (m_error set) if the replay
+// refused it (page requests; then only the out-of-line dma_pri runs).
+bool TracePlayer::dma(const ims_rec &rec, Cycles issue, Cycles *last_done, std::uint64_t index)
 {
+    if (__builtin_expect(m_pri, 0))
+        return dma_pri(rec, issue, last_done, index);
     DmaCtx c{*this, device(rec.rid), issue, issue};
     if (__builtin_expect(!m_st.measured_issued, 0))
         note_issue(issue);
     ims_replay_dma_loop(m_rp, &rec, &TracePlayer::part_xlate, &TracePlayer::part_seen, &c);
     m_st.end_cycle = std::max(m_st.end_cycle, c.done_max);
     *last_done = c.done_max;
+    return true;
+}
+
+// dma() once an `sm dte pre` device is attached: a record of such a device
+// with a PASID goes to the replay's page request path (replay.h), whose
+// device sends are pri_send's; any other as dma() does.
+bool TracePlayer::dma_pri(const ims_rec &rec, Cycles issue, Cycles *last_done, std::uint64_t index)
+{
+    DmaCtx c{*this, device(rec.rid), issue, issue};
+    if (!m_st.measured_issued)
+        note_issue(issue);
+    m_cur = &c;
+    ims_replay_set_index(m_rp, index);
+    unsigned bad;
+    if (!ims_replay_pri_dma(m_rp, &rec, &bad))
+        ims_replay_dma_loop(m_rp, &rec, &TracePlayer::part_xlate, &TracePlayer::part_seen, &c);
+    m_cur = nullptr;
+    m_st.end_cycle = std::max(m_st.end_cycle, c.done_max);
+    *last_done = c.done_max;
+    return !pri_failed(index);
+}
+
+// ---- Page requests (PCIe PRI; replay.h, docs/timing.md "Page requests") ----
+
+const ims_replay_dev_ops TracePlayer::kPriOps = {&TracePlayer::pri_send, &TracePlayer::pri_page_request,
+                                                 &TracePlayer::pri_answer, &TracePlayer::pri_seen};
+
+// A part of a PRI record: first sends in cycle issue + part (as part_xlate),
+// sends after an answer from m_retry_at, one per cycle. A held part's
+// latency is from its first issue to the completion of its last send.
+const ims_xlate *TracePlayer::pri_send(void *vctx, const ims_req *req, unsigned part, ims_replay_send how,
+                                       ims_replay_held *h)
+{
+    TracePlayer &p = *static_cast<TracePlayer *>(vctx);
+    tlm::tlm_generic_payload &trans = p.m_trans;
+    ReqExt &ext = p.m_ext;
+    const Cycles t = how == IMS_REPLAY_SEND_ATS ? p.m_cur->issue + part : p.m_retry_at + p.m_retry_k++;
+    if (p.m_iv)
+        p.interval_before(t, true);
+    p.sync(t);
+    ext.rid = req->rid;
+    ext.pasid = req->pasid;
+    ext.at = req->at;
+    ext.priv = req->priv;
+    ext.exec = req->exec;
+    ext.record = h->record;
+    trans.set_command(req->access == IMS_PERM_W ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+    trans.set_address(req->iova);
+    trans.set_data_length(req->size);
+    trans.set_streaming_width(req->size);
+    trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    sc_core::sc_time delay = p.time_of(t) - p.m_clk.now();
+    bool no_access = false;
+    if (how == IMS_REPLAY_SEND_UNTRANSLATED || !p.m_atc ||
+        !p.m_atc->request(trans, ext, *req, delay, how == IMS_REPLAY_SEND_ATS ? Atc::Send::kHold : Atc::Send::kNormal,
+                          &no_access))
+        p.isock->b_transport(trans, delay);
+    const Cycles done = t + ext.latency;
+    if (how == IMS_REPLAY_SEND_ATS) {
+        h->t_issue = t;
+        h->t_done = done;
+        p.m_cur->done_max = std::max(p.m_cur->done_max, done);  // closed loop: the window is free at done
+        return &ext.xlate;
+    }
+    if (how == IMS_REPLAY_SEND_RETRY)
+        h->no_access = no_access;
+    ext.latency = done - h->t_issue;
+    if (how == IMS_REPLAY_SEND_RETRY)
+        p.m_st.pri_latency.add(ext.latency);
+    p.m_st.end_cycle = std::max(p.m_st.end_cycle, done);
+    return &ext.xlate;
+}
+
+// The page request reaches the IOMMU at the completion that lacked the
+// access; a queued one is in memory once its 32-byte descriptor is written
+// (one write on the IOMMU's memory port, timed by the memory model).
+void TracePlayer::pri_page_request(void *vctx, ims_replay_held *h, const ims_prq_outcome *o)
+{
+    TracePlayer &p = *static_cast<TracePlayer *>(vctx);
+    h->t_queued = h->t_done;
+    if (o->result != IMS_PRQ_QUEUED)
+        return;
+    std::uint64_t qw[4];
+    ims_mem_read(ims_replay_mem(p.m_rp), o->desc_pa, qw, sizeof qw);
+    h->t_queued = p.m_iommu.mem_write(h->t_done, o->desc_pa, qw, sizeof qw);
+}
+
+// The group's parts are sent again from R = max(now, ready), with ready the
+// last descriptor's write plus pri.response_latency and, in the open loop,
+// the pgresp's timestamp (an answer of the IOMMU itself: its last
+// completion). The player's time moves to R: it never runs backwards.
+void TracePlayer::pri_answer(void *vctx, const ims_replay_answer *a)
+{
+    TracePlayer &p = *static_cast<TracePlayer *>(vctx);
+    Cycles r = std::max(p.m_now, a->t_ready);
+    if (a->resp) {
+        const Cycles lat = p.m_cfg.pri_response_latency;
+        r = std::max(r, a->t_ready > p.m_max_cycles - std::min(lat, p.m_max_cycles) ? p.m_max_cycles : a->t_ready + lat);
+        if (p.m_cfg.player_mode == IMS_PLAYER_OPEN)
+            r = std::max(r, p.ts_cycles(a->resp->ts));
+    }
+    p.m_retry_at = r;
+    p.m_retry_k = 0;
+    p.m_now = r;
+}
+
+void TracePlayer::pri_seen(void *vctx, const ims_rec *rec, const ims_req *req, const ims_xlate *x, bool ok)
+{
+    TracePlayer &p = *static_cast<TracePlayer *>(vctx);
+    DmaCtx c{p, p.device(rec->rid), 0, 0};
+    part_seen(&c, rec, req, x, ok);
+}
+
+// A timestamp (ns) as an issue cycle, as check_ts() converts a DMA's
+// (player.time_scale included), at most the model's last cycle.
+Cycles TracePlayer::ts_cycles(std::uint64_t ts) const
+{
+    if (m_cfg.time_scale == 1.0)
+        return std::min(ns_to_cycles(ts, m_cfg.clock_mhz), m_max_cycles);
+    const long double c = static_cast<long double>(ts) * m_cfg.clock_mhz / 1000.0L / m_cfg.time_scale;
+    return c >= static_cast<long double>(m_max_cycles) ? m_max_cycles : static_cast<Cycles>(c);
+}
+
+// The replay refused a PRI record (replay.h, ims_replay_error): m_error
+// names it. False if it did.
+bool TracePlayer::pri_failed(std::uint64_t index)
+{
+    const char *e = ims_replay_error(m_rp);
+    if (!e)
+        return false;
+    char msg[512];
+    std::snprintf(msg, sizeof msg, "%s: record %" PRIu64 " (dma): %s", m_path.c_str(), index, e);
+    m_error = msg;
+    return true;
 }
 
 // Applies a non-DMA record at the current cycle. False (with m_error) if the
@@ -368,6 +510,9 @@ __attribute__((always_inline)) inline bool TracePlayer::control(const ims_rec &r
         if (ims_replay_control(m_rp, &rec, err, sizeof err) == 0) {
             if (__builtin_expect(m_atc != nullptr, 0))  // ATTACH, DETACH: the device's ATC
                 m_atc->on_record(rec, ims_replay_alias(m_rp, rec.rid));
+            constexpr std::uint32_t kPriAttach = IMS_RECF_SM | IMS_RECF_DTE | IMS_RECF_PRE;
+            if (rec.kind == IMS_REC_ATTACH && (rec.flags & kPriAttach) == kPriAttach)
+                m_pri = true;  // its DMA records with a PASID may be held (replay.h)
             return true;
         }
         char msg[512];
@@ -481,6 +626,7 @@ void TracePlayer::run()
         std::size_t head = 0;
         Cycles last_issue = 0;
         std::vector<ims_rec> queue;
+        std::vector<std::uint64_t> qindex;  // the records' trace indices (page requests' messages)
         std::size_t next = 0;
     };
     std::vector<Window> win;
@@ -488,7 +634,8 @@ void TracePlayer::run()
     std::vector<std::size_t> active;
     std::size_t segment = 0;
 
-    auto flush = [&]() {
+    // False when a DMA record was refused (m_error names it: page requests).
+    auto flush = [&]() -> bool {
         while (!active.empty()) {
             std::size_t best = 0;
             Cycles best_t = ~Cycles{0};
@@ -503,10 +650,15 @@ void TracePlayer::run()
                 }
             }
             Window &w = win[active[best]];
+            const std::uint64_t rec_index = w.qindex[w.next];
             const ims_rec &rec = w.queue[w.next++];
             m_now = best_t;
             Cycles done;
-            dma(rec, m_now, &done);
+            if (__builtin_expect(!dma(rec, m_now, &done, rec_index), 0)) {
+                active.clear();
+                segment = 0;
+                return false;
+            }
             w.last_issue = m_now + ims_replay_dma_parts(&rec);
             if (w.done.size() < m_cfg.window) {
                 w.done.push_back(done);
@@ -516,11 +668,13 @@ void TracePlayer::run()
             }
             if (w.next == w.queue.size()) {
                 w.queue.clear();
+                w.qindex.clear();
                 w.next = 0;
                 active.erase(active.begin() + static_cast<long>(best));
             }
         }
         segment = 0;
+        return true;
     };
 
     std::uint64_t index = 0;
@@ -539,8 +693,10 @@ void TracePlayer::run()
             const ims_rec &rec = batch[k];
             m_st.records++;
             if (rec.kind != IMS_REC_DMA) {
-                if (m_cfg.player_mode == IMS_PLAYER_CLOSED)
-                    flush();
+                if (m_cfg.player_mode == IMS_PLAYER_CLOSED && !flush()) {
+                    ok = false;
+                    break;
+                }
                 ok = control(rec, index);
                 continue;
             }
@@ -556,7 +712,10 @@ void TracePlayer::run()
                 else
                     m_now = ts;
                 Cycles done;
-                dma(rec, m_now, &done);
+                if (__builtin_expect(!dma(rec, m_now, &done, index), 0)) {
+                    ok = false;
+                    break;
+                }
             } else {
                 std::int32_t &ix = win_ix[rec.rid];
                 if (ix < 0) {
@@ -567,12 +726,17 @@ void TracePlayer::run()
                 if (w.queue.empty())
                     active.push_back(static_cast<std::size_t>(ix));
                 w.queue.push_back(rec);
-                if (++segment >= kSegment)
-                    flush();
+                w.qindex.push_back(index);
+                if (++segment >= kSegment && !flush()) {
+                    ok = false;
+                    break;
+                }
             }
             if (m_warm && m_cfg.warmup && m_st.dma_records >= m_cfg.warmup) {
-                if (m_cfg.player_mode == IMS_PLAYER_CLOSED)
-                    flush();
+                if (m_cfg.player_mode == IMS_PLAYER_CLOSED && !flush()) {
+                    ok = false;
+                    break;
+                }
                 end_warmup();
             }
             if (m_progress)  // (checked here: one call saved per record)
@@ -581,6 +745,11 @@ void TracePlayer::run()
     }
     if (ok && m_error.empty())
         flush();
+    if (ok && m_error.empty() && m_pri) {  // a page request group without its pgresp
+        char e[512];
+        if (ims_replay_finish(m_rp, e, sizeof e) < 0)
+            m_error = m_path + ": " + e;
+    }
     // Warm-up that covers every DMA record would leave nothing measured:
     // refuse rather than report zeros (or, before, silently everything).
     const bool never_ended = m_warm;  // player.warmup not reached, no mark
@@ -607,6 +776,8 @@ void TracePlayer::run()
     const struct ims_replay_stats *rs = ims_replay_stats(m_rp);
     m_st.checked = rs->checked;
     m_st.mismatches = rs->mismatches;
+    m_st.pri_devices = m_pri;
+    m_st.pri = rs->pri;
     if (m_atc)
         m_st.atc = m_atc->stats();
     progress(true);

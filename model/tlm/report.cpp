@@ -237,6 +237,23 @@ void json_cache(Out &o, const char *name, const CacheView &v, bool comma)
         comma ? "," : "");
 }
 
+// ---- Page requests (docs/stats.md "pri": present only when the trace had any) ----
+
+void json_pri(Out &o, const RunStats &r)
+{
+    const ims_replay_pri_stats &p = r.pri;
+    const LatHist &h = r.pri_latency;
+    o.f("  \"pri\": {\"page_requests\": %" PRIu64 ", \"groups\": %" PRIu64 ", \"queued\": %" PRIu64
+        ", \"overflows\": %" PRIu64 ", \"dropped\": %" PRIu64 ", \"refused\": %" PRIu64 ", \"auto_responses\": %" PRIu64
+        ", \"responses\": {\"success\": %" PRIu64 ", \"invalid\": %" PRIu64 ", \"failure\": %" PRIu64
+        "}, \"stale_responses\": %" PRIu64 ", \"retries\": %" PRIu64 ", \"retry_no_access\": %" PRIu64
+        ", \"untranslated\": %" PRIu64 ", \"queue_entries\": %u, \"latency\": {\"count\": %" PRIu64
+        ", \"mean\": %.3f, \"p50\": %" PRIu64 ", \"p90\": %" PRIu64 ", \"p99\": %" PRIu64 ", \"max\": %" PRIu64 "}},\n",
+        p.page_requests, p.groups, p.queued, p.overflows, p.dropped, p.refused, p.auto_responses, p.resp_success,
+        p.resp_invalid, p.resp_failure, p.stale_responses, p.retries, p.retry_no_access, p.untranslated,
+        p.queue_entries, h.count(), h.mean(), h.percentile(0.5), h.percentile(0.9), h.percentile(0.99), h.max());
+}
+
 // ---- Scalable mode (docs/stats.md: present only when the trace is) ----
 
 void json_scalable(Out &o, const ReportInputs &in)
@@ -714,7 +731,27 @@ std::vector<ReportTerm> report_terms()
         {"atc.evictions", "ATC entries evicted by a fill"},
         {"atc.invalidations", "device-TLB invalidations (legacy: one per ATC device of a domain per IOTLB invalidation; scalable: the trace's)"},
         {"atc.invalidated", "ATC entries those invalidations removed"},
-        {"pri.page_requests", "faulted translation requests of devices attached with pre, under a PASID: page requests (counted only)"},
+        {"pri.page_requests", "page requests the devices attached sm dte pre sent (parts held: no access under a PASID); pri present only when not 0"},
+        {"pri.groups", "page request groups (one per DMA record with held parts)"},
+        {"pri.queued", "page request descriptors written to the page request queue"},
+        {"pri.overflows", "page requests that found the queue full (PRO set)"},
+        {"pri.dropped", "page requests dropped while PRO was set"},
+        {"pri.refused", "page requests not queued: PRE clear or no queue"},
+        {"pri.auto_responses", "page request groups the IOMMU answered itself (overflow, drop: Success; refusal: Invalid)"},
+        {"pri.responses.success", "pgresp records with Success for an outstanding group"},
+        {"pri.responses.invalid", "pgresp records with Invalid Request for an outstanding group"},
+        {"pri.responses.failure", "pgresp records with Response Failure for an outstanding group"},
+        {"pri.stale_responses", "pgresp records for a group the IOMMU had answered itself"},
+        {"pri.retries", "held parts sent again after a Success (translation request, then the access)"},
+        {"pri.retry_no_access", "retries that again got no access (sent untranslated: the IOMMU faults them)"},
+        {"pri.untranslated", "held parts sent untranslated without a retry (refused, invalid, failure)"},
+        {"pri.queue_entries", "the page request queue's descriptors (pri.queue_entries)"},
+        {"pri.latency.count", "retried parts"},
+        {"pri.latency.mean", "mean cycles from a retried part's first issue to its retry's completion"},
+        {"pri.latency.p50", "median of those cycles"},
+        {"pri.latency.p90", "90th percentile of those cycles"},
+        {"pri.latency.p99", "99th percentile of those cycles"},
+        {"pri.latency.max", "longest of those cycles"},
         {"scalable.pasid_dir_reads", "scalable mode only: PASID-directory entry reads"},
         {"scalable.pasid_entry_reads", "scalable mode only: PASID-table entry reads"},
         {"scalable.first_level_reads", "scalable mode only: first-level paging-entry reads (first-level and nested walks)"},
@@ -870,6 +907,13 @@ void report_text(const ReportInputs &in, std::FILE *out)
                           " device-TLB invalidations removing %" PRIu64 " entries\n",
                      r.atc.devices, r.atc.lookups, rate(r.atc.hits, r.atc.lookups), r.atc.translation_requests,
                      r.atc.no_access, r.atc.translation_faults, r.atc.invalidations, r.atc.invalidated);
+    if (r.pri.page_requests)
+        std::fprintf(out, "page requests: %" PRIu64 " in %" PRIu64 " groups (%" PRIu64 " queued, %" PRIu64 " overflows, %" PRIu64
+                          " dropped, %" PRIu64 " refused); %" PRIu64 " retries (%" PRIu64 " again without access), latency"
+                          " mean %.1f p99 %" PRIu64 " max %" PRIu64 " cycles\n",
+                     r.pri.page_requests, r.pri.groups, r.pri.queued, r.pri.overflows, r.pri.dropped, r.pri.refused,
+                     r.pri.retries, r.pri.retry_no_access, r.pri_latency.mean(), r.pri_latency.percentile(0.99),
+                     r.pri_latency.max());
     if (in.cosim)
         text_cosim(out, *in.cosim);
 
@@ -994,9 +1038,9 @@ bool report_json(const ReportInputs &in, ims_outfile *out, std::string *err)
             ", \"evictions\": %" PRIu64 ", \"invalidations\": %" PRIu64 ", \"invalidated\": %" PRIu64 "},\n",
             a.devices, a.lookups, a.hits, a.misses, rate(a.hits, a.lookups), a.translation_requests, a.no_access,
             a.translation_faults, a.translated_requests, a.fills, a.evictions, a.invalidations, a.invalidated);
-        if (a.page_requests)  // present only when a PRI device faulted a translation request (docs/stats.md)
-            o.f("  \"pri\": {\"page_requests\": %" PRIu64 "},\n", a.page_requests);
     }
+    if (r.pri.page_requests)  // a trace with page requests only (docs/stats.md "pri")
+        json_pri(o, r);
     if (in.scalable)
         json_scalable(o, in);
     if (in.cfg->iommu.miss_classes)

@@ -126,6 +126,9 @@ static const struct key keys[] = {
     {"atc.entries", "0", KT_U32, F(atc_entries), 0, 1 << 20, "entries", "device-side ATC entries per device with TT = device TLB (sets = entries / atc.ways; 0: no ATC, no ATS)"},
     {"atc.ways", "4", KT_U32, F(atc_ways), 1, IMS_CACHE_MAX_WAYS, "ways", "device-side ATC ways"},
     {"atc.replacement", "lru", KT_REPL, F(atc_repl), 0, 0, "", "device-side ATC replacement:"},
+
+    {"pri.queue_entries", "2048", KT_U32, F(pri_queue_entries), 128, 16384, "descriptors", "page request queue descriptors, a power of two (32 bytes each; Linux 6.1: 2048)"},
+    {"pri.response_latency", "0", KT_U64, F(pri_response_latency), 0, 1e12, "cycles", "OS service time from a page request's descriptor write to its page group response (at least the trace's pgresp time)"},
 };
 #undef CACHE_KEYS
 #undef F
@@ -661,6 +664,10 @@ int ims_sim_cfg_check(const struct ims_sim_cfg *cfg, char *err, size_t errlen)
                                           .repl = cfg->atc_repl};
         if (ims_cache_cfg_check(&atc, "atc", err, errlen))
             return -1;
+    }
+    if (!pow2(cfg->pri_queue_entries)) {
+        snprintf(err, errlen, "pri.queue_entries: %u is not a power of two (128, 256, ..., 16384)", cfg->pri_queue_entries);
+        return -1;
     }
     if (cfg->iommu.fq_base & 15) {
         snprintf(err, errlen, "fault.queue_base: 0x%" PRIx64 " is not 16-byte aligned", cfg->iommu.fq_base);

@@ -5,6 +5,7 @@
  */
 #include "iommusim/replay.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,27 @@ _Static_assert(IMS_RECF_AT_TRANSLATED == 1u << 7 && IMS_AT_TRANSLATED == 2 && IM
 struct rp_ctx {
     uint16_t did;
     uint16_t refs;
+    uint8_t pri; /* scalable mode, attached `sm dte pre`: ATS and page requests */
+};
+
+/* A page request group waiting for its pgresp. */
+struct rp_group {
+    struct ims_rec rec; /* its DMA record */
+    uint64_t record;    /* the record's trace index */
+    uint64_t end_seq;   /* descriptors written up to and including its last */
+    uint64_t t_ready;   /* the latest t_queued of its parts */
+    uint32_t pasid;
+    uint16_t prg;
+    unsigned n;                   /* held parts */
+    struct ims_replay_held *held; /* in the record's order */
+};
+
+/* Page request state of one `sm dte pre` device (aliased requester id). */
+#define RP_PRGS 512u
+struct rp_pri_dev {
+    struct rp_group *g[RP_PRGS]; /* outstanding groups by index */
+    uint8_t stale[RP_PRGS];      /* answered by the IOMMU: a pgresp may still name it */
+    uint16_t next;               /* the next group index */
 };
 
 /* A present PASID entry, per aliased requester id and PASID. */
@@ -56,6 +78,21 @@ struct ims_replay {
     struct ims_tb_sm *tbs;
     struct rp_bind *binds;    /* (sid, pasid) with a present PASID entry */
     size_t n_binds, cap_binds;
+    /* Page requests (PCIe PRI; replay.h): the queue, the devices, the
+     * device sends (the functional core unless a caller set its own). */
+    struct ims_prq *prq;
+    uint32_t prq_entries;
+    uint64_t prq_written, prq_read; /* descriptors the IOMMU wrote and the OS read (sequence numbers) */
+    struct rp_pri_dev **pdev;       /* per aliased requester id, NULL: never attached `sm dte pre` */
+    const struct ims_replay_dev_ops *ops;
+    void *ops_ctx;
+    ims_replay_seen_fn fn_seen; /* the functional sends' seen (ims_replay_dma_seen's) */
+    void *fn_seen_ctx;
+    uint64_t index; /* ims_replay_set_index() */
+    bool index_set;
+    bool pri_any; /* an `sm dte pre` device was attached */
+    bool failed;
+    char error[256];
 };
 
 void ims_replay_cfg_default(struct ims_replay_cfg *cfg)
@@ -64,7 +101,61 @@ void ims_replay_cfg_default(struct ims_replay_cfg *cfg)
     ims_tb_cfg_default(&cfg->tb);
     cfg->tb.caps = cfg->iommu.caps;
     cfg->fault_drain_every = 1;
+    cfg->prq_entries = 2048;
 }
+
+/* ---- Page requests: the functional device (replay.h) ---- */
+
+static void fmt_rid(const struct ims_replay *rp, char *buf, size_t len, uint16_t rid);
+
+static void group_free(struct rp_group *g)
+{
+    if (g) {
+        free(g->held);
+        free(g);
+    }
+}
+
+/* The functional core as the device: a translation request, then the
+ * translated access if the completion grants it (replay.h, enum
+ * ims_replay_send). */
+static const struct ims_xlate *core_send(void *vctx, const struct ims_req *req, unsigned part, enum ims_replay_send how,
+                                         struct ims_replay_held *h)
+{
+    struct ims_replay *rp = vctx;
+    (void)part;
+    struct ims_req r = *req;
+    if (how != IMS_REPLAY_SEND_UNTRANSLATED) {
+        r.at = IMS_AT_TRANSLATION;
+        ims_translate(rp->mmu, &r, &rp->x);
+        if (rp->x.fault)
+            return &rp->x;
+        if (rp->x.perm & req->access) {
+            r.at = IMS_AT_TRANSLATED;
+            r.iova = rp->x.pa;
+            ims_translate(rp->mmu, &r, &rp->x);
+            return &rp->x;
+        }
+        if (how == IMS_REPLAY_SEND_ATS)
+            return &rp->x;
+        h->no_access = true;
+        r = *req;
+    }
+    ims_translate(rp->mmu, &r, &rp->x);
+    return &rp->x;
+}
+
+static void core_pri_seen(void *vctx, const struct ims_rec *rec, const struct ims_req *req, const struct ims_xlate *x,
+                          bool ok)
+{
+    const struct ims_replay *rp = vctx;
+    if (rp->fn_seen)
+        rp->fn_seen(rp->fn_seen_ctx, rec, req, x, ok);
+}
+
+static const struct ims_replay_dev_ops core_ops = {core_send, NULL, NULL, core_pri_seen};
+static int pri_attach(struct ims_replay *rp, uint16_t sid);
+static int pri_pgresp(struct ims_replay *rp, const struct ims_rec *rec, char *err, size_t errlen);
 
 struct ims_replay *ims_replay_create(const struct ims_trace_hdr *hdr, const struct ims_replay_cfg *cfg,
                                      const struct ims_mem_ops *ops, void *mem_ctx, char *err, size_t errlen)
@@ -76,6 +167,12 @@ struct ims_replay *ims_replay_create(const struct ims_trace_hdr *hdr, const stru
     }
     if (cfg->fault_drain_every == 0) {
         ims_errf(err, errlen, "fault_drain_every must be at least 1 (drain after that many fault records)");
+        return NULL;
+    }
+    if (cfg->prq_entries < IMS_REPLAY_PRQ_MIN || cfg->prq_entries > IMS_REPLAY_PRQ_MAX ||
+        (cfg->prq_entries & (cfg->prq_entries - 1))) {
+        ims_errf(err, errlen, "prq_entries (%u) must be a power of two in [%u, %u] (page request queue descriptors)",
+                 cfg->prq_entries, IMS_REPLAY_PRQ_MIN, IMS_REPLAY_PRQ_MAX);
         return NULL;
     }
     struct ims_replay *rp = calloc(1, sizeof *rp);
@@ -138,6 +235,24 @@ struct ims_replay *ims_replay_create(const struct ims_trace_hdr *hdr, const stru
         }
     }
     ims_iommu_set_root(rp->mmu, rp->sm ? ims_tb_sm_root(rp->tbs) : ims_tb_root(rp->tb));
+    rp->ops = &core_ops;
+    rp->ops_ctx = rp;
+    if (rp->sm) {
+        /* The page request queue, enabled as Linux enables it (intel/svm.c
+         * intel_svm_enable_prq): PQH = PQT = 0, then PQA with PQS. */
+        unsigned pqs = 0;
+        while ((IMS_REPLAY_PRQ_MIN << pqs) < cfg->prq_entries)
+            pqs++;
+        rp->prq = ims_prq_create(rp->mmu);
+        rp->pdev = calloc(RP_RIDS, sizeof *rp->pdev);
+        if (!rp->prq || !rp->pdev || ims_prq_set_pqa(rp->prq, IMS_REPLAY_PRQ_BASE | pqs) < 0) {
+            ims_errf(err, errlen, "out of memory");
+            ims_replay_destroy(rp);
+            return NULL;
+        }
+        rp->prq_entries = cfg->prq_entries;
+        rp->st.pri.queue_entries = cfg->prq_entries;
+    }
     return rp;
 }
 
@@ -150,6 +265,17 @@ void ims_replay_destroy(struct ims_replay *rp)
     if (rp->tbs)
         ims_tb_sm_destroy(rp->tbs);
     free(rp->binds);
+    if (rp->pdev) {
+        for (uint32_t i = 0; i < RP_RIDS; i++)
+            if (rp->pdev[i]) {
+                for (unsigned g = 0; g < RP_PRGS; g++)
+                    group_free(rp->pdev[i]->g[g]);
+                free(rp->pdev[i]);
+            }
+        free(rp->pdev);
+    }
+    if (rp->prq)
+        ims_prq_destroy(rp->prq);
     if (rp->mmu)
         ims_iommu_destroy(rp->mmu);
     if (rp->mem)
@@ -272,6 +398,7 @@ static __attribute__((noinline)) int replay_detach(struct ims_replay *rp, const 
     if (!c->refs)
         return ims_errf(err, errlen, "detach %s: not attached", who);
     if (--c->refs == 0) {
+        c->pri = 0;
         int rc = rp->sm ? ims_tb_sm_detach(rp->tbs, sid) : ims_tb_detach(rp->tb, sid);
         if (rc != IMS_TB_OK)
             return ims_errf(err, errlen, "detach %s: %s", who, ims_tb_strerror(rc));
@@ -493,6 +620,9 @@ static int sm_attach(struct ims_replay *rp, const struct ims_rec *rec, char *err
         return ims_errf(err, errlen, "out of memory");
     c->did = rec->did;
     c->refs++;
+    c->pri = 0;
+    if ((rec->flags & IMS_RECF_DTE) && (rec->flags & IMS_RECF_PRE) && pri_attach(rp, sid) < 0)
+        return ims_errf(err, errlen, "out of memory");
     return 0;
 }
 
@@ -576,10 +706,7 @@ static __attribute__((noinline)) int replay_sm(struct ims_replay *rp, const stru
         }
         break;
     case IMS_REC_PGRESP:
-        /* The OS's page group response: no page request queue in the
-         * functional replay yet (docs/vtd.md), so it is counted only. */
-        rp->st.pgresp_noop++;
-        break;
+        return pri_pgresp(rp, rec, err, errlen);
     }
     return rc == IMS_TB_OK ? 0 : sm_error(rp, rec, rc, err, errlen);
 }
@@ -727,6 +854,11 @@ static void core_seen(void *vctx, const struct ims_rec *rec, const struct ims_re
 
 unsigned ims_replay_dma_seen(struct ims_replay *rp, const struct ims_rec *rec, ims_replay_seen_fn seen, void *ctx)
 {
+    rp->fn_seen = seen; /* (page requests: the functional sends show their parts to it) */
+    rp->fn_seen_ctx = ctx;
+    unsigned bad;
+    if (rp->pri_any && ims_replay_pri_dma(rp, rec, &bad))
+        return bad;
     struct core_ctx c = {rp, seen, ctx};
     return ims_replay_dma_loop(rp, rec, core_xlate, seen ? core_seen : NULL, &c);
 }
@@ -743,4 +875,275 @@ size_t ims_replay_drain_faults(struct ims_replay *rp)
         total += n;
     ims_fq_clear_overflow(rp->mmu);
     return total;
+}
+
+/* ---- Page requests (PCIe PRI; replay.h, docs/vtd.md "Page requests") ---- */
+
+void ims_replay_set_dev_ops(struct ims_replay *rp, const struct ims_replay_dev_ops *ops, void *ctx)
+{
+    rp->ops = ops ? ops : &core_ops;
+    rp->ops_ctx = ops ? ctx : rp;
+}
+
+void ims_replay_set_index(struct ims_replay *rp, uint64_t index)
+{
+    rp->index = index;
+    rp->index_set = true;
+}
+
+bool ims_replay_pri_active(const struct ims_replay *rp)
+{
+    return rp->pri_any;
+}
+
+const char *ims_replay_error(const struct ims_replay *rp)
+{
+    return rp->failed ? rp->error : NULL;
+}
+
+struct ims_prq *ims_replay_prq(struct ims_replay *rp)
+{
+    return rp->prq;
+}
+
+/* ATTACH sm dte pre: the context entry gets PRE (VT-d 9.4 bit 4; the
+ * builder writes the entry without it, so software sets it here, as Linux
+ * does when it enables PRI for the device), and the device its page
+ * request state. */
+static int pri_attach(struct ims_replay *rp, uint16_t sid)
+{
+    const uint64_t re =
+        ims_mem_read64(rp->mem, ims_tb_sm_root(rp->tbs) + ims_root_offset(sid >> 8) + ((sid & 0x80u) ? 8u : 0u));
+    const uint64_t cpa = ims_sm_ptr(re) + ims_sm_ctx_offset(sid & 0xffu);
+    ims_mem_write64(rp->mem, cpa, ims_mem_read64(rp->mem, cpa) | IMS_SMCE_PRE);
+    if (!rp->pdev[sid] && !(rp->pdev[sid] = calloc(1, sizeof *rp->pdev[sid])))
+        return -1;
+    rp->ctx[sid].pri = 1;
+    rp->pri_any = true;
+    return 0;
+}
+
+static __attribute__((format(printf, 2, 3))) void pri_fail(struct ims_replay *rp, const char *fmt, ...)
+{
+    if (rp->failed)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(rp->error, sizeof rp->error, fmt, ap);
+    va_end(ap);
+    rp->failed = true;
+}
+
+/* A part's final result: checked, shown, faults drained (as the loop does). */
+static unsigned pri_final(struct ims_replay *rp, const struct ims_rec *rec, const struct ims_req *req,
+                          const struct ims_xlate *x)
+{
+    const bool ok = ims_replay_check(rp, rec, req, x);
+    if (req->iova == rec->iova) { /* (the record was counted by ims_replay_pri_dma) */
+        rp->st.records--;
+        rp->st.dma--;
+        rp->st.bytes -= rec->size;
+    }
+    if (rp->ops->seen)
+        rp->ops->seen(rp->ops_ctx, rec, req, x, ok);
+    if (x->flags & IMS_XLATE_FAULT_RECORDED)
+        ims_replay_fault_recorded(rp);
+    return !ok;
+}
+
+static void pri_sync_stats(struct ims_replay *rp)
+{
+    const struct ims_prq_stats *q = ims_prq_stats(rp->prq);
+    struct ims_replay_pri_stats *s = &rp->st.pri;
+    s->queued = q->queued;
+    s->overflows = q->overflows;
+    s->dropped = q->dropped;
+    s->refused = q->refused;
+    s->auto_responses = q->auto_responses;
+}
+
+/* Sends a group's held parts again: Success retries each once (a
+ * translation request, then the access, untranslated if still not granted),
+ * anything else sends them untranslated. Returns the parts that disagreed. */
+static unsigned pri_resend(struct ims_replay *rp, const struct ims_rec *rec, const struct ims_rec *resp,
+                           struct ims_replay_held *held, unsigned n, uint64_t t_ready, bool success)
+{
+    if (rp->ops->answer) {
+        const struct ims_replay_answer a = {rec, resp, t_ready, n};
+        rp->ops->answer(rp->ops_ctx, &a);
+    }
+    unsigned bad = 0;
+    for (unsigned k = 0; k < n; k++) {
+        struct ims_replay_held *h = &held[k];
+        const enum ims_replay_send how = success ? IMS_REPLAY_SEND_RETRY : IMS_REPLAY_SEND_UNTRANSLATED;
+        h->no_access = false;
+        const struct ims_xlate *x = rp->ops->send(rp->ops_ctx, &h->req, h->part, how, h);
+        if (success) {
+            rp->st.pri.retries++;
+            rp->st.pri.retry_no_access += h->no_access;
+        } else {
+            rp->st.pri.untranslated++;
+        }
+        bad += pri_final(rp, rec, &h->req, x);
+    }
+    return bad;
+}
+
+bool ims_replay_pri_dma(struct ims_replay *rp, const struct ims_rec *rec, unsigned *bad)
+{
+    const uint16_t sid = rp->alias[rec->rid];
+    if (!rp->ctx[sid].pri || !(rec->flags & IMS_RECF_PASID) || (rec->flags & IMS_RECF_AT_TRANSLATED))
+        return false;
+    const uint64_t index = rp->index_set ? rp->index : rp->st.records;
+    rp->index_set = false;
+    const unsigned parts = ims_replay_dma_parts(rec);
+    *bad = 0;
+    if (parts) { /* the record counts once, whether or not its first part is held */
+        rp->st.records++;
+        rp->st.dma++;
+        rp->st.bytes += rec->size;
+    }
+    struct ims_replay_held *held = NULL;
+    unsigned n = 0;
+    uint64_t t_done = 0;
+    for (unsigned i = 0; i < parts; i++) {
+        struct ims_replay_held h = {.part = i, .record = index};
+        ims_replay_dma_req(rp, rec, i, &h.req);
+        const struct ims_xlate *x = rp->ops->send(rp->ops_ctx, &h.req, i, IMS_REPLAY_SEND_ATS, &h);
+        if (x->fault || (x->perm & h.req.access)) {
+            *bad += pri_final(rp, rec, &h.req, x);
+            continue;
+        }
+        /* No access: held for a page request (counted when it is resent). */
+        if (!held && !(held = malloc((size_t)(parts - i) * sizeof *held))) {
+            pri_fail(rp, "out of memory");
+            return true;
+        }
+        held[n++] = h;
+        t_done = h.t_done > t_done ? h.t_done : t_done;
+    }
+    if (!n)
+        return true;
+
+    /* One page request group: the device's next index (per requester id as
+     * the IOMMU sees it, modulo 512), LPIG on the last request. */
+    struct rp_pri_dev *d = rp->pdev[sid];
+    const uint16_t prg = d->next;
+    if (d->g[prg]) {
+        char who[48];
+        fmt_rid(rp, who, sizeof who, rec->rid);
+        pri_fail(rp,
+                 "more than 512 page request groups outstanding for %s (group %u, of record %" PRIu64
+                 ", has no pgresp yet)",
+                 who, prg, d->g[prg]->record);
+        free(held);
+        return true;
+    }
+    d->next = (uint16_t)((prg + 1) % RP_PRGS);
+    d->stale[prg] = 0;
+    rp->st.pri.groups++;
+    struct ims_prq_outcome o = {0};
+    bool refused = false;
+    uint64_t t_queued = 0;
+    for (unsigned k = 0; k < n; k++) {
+        const struct ims_req *q = &held[k].req;
+        const struct ims_page_req pr = {.rid = sid,
+                                        .pasid = q->pasid,
+                                        .addr = q->iova & ~(uint64_t)(IMS_PAGE_SIZE - 1),
+                                        .read = q->access == IMS_PERM_R,
+                                        .write = q->access == IMS_PERM_W,
+                                        .exec = q->exec != 0,
+                                        .priv = q->priv != 0,
+                                        .prg = prg,
+                                        .lpig = k + 1 == n};
+        ims_prq_request(rp->prq, &pr, &o);
+        rp->st.pri.page_requests++;
+        if (o.result == IMS_PRQ_QUEUED)
+            rp->prq_written++;
+        refused |= o.result == IMS_PRQ_REFUSED;
+        if (rp->ops->page_request)
+            rp->ops->page_request(rp->ops_ctx, &held[k], &o);
+        t_queued = held[k].t_queued > t_queued ? held[k].t_queued : t_queued;
+    }
+    pri_sync_stats(rp);
+    if (o.result == IMS_PRQ_QUEUED && !refused) { /* the last request queued: the OS will answer */
+        struct rp_group *g = malloc(sizeof *g);
+        if (!g) {
+            free(held);
+            pri_fail(rp, "out of memory");
+            return true;
+        }
+        *g = (struct rp_group){*rec, index, rp->prq_written, t_queued, held[0].req.pasid, prg, n, held};
+        d->g[prg] = g;
+        return true;
+    }
+    /* The IOMMU answered the group itself (VT-d 7.5; prq.h): Success after
+     * an overflow or a drop (the device retries once), Invalid Request after
+     * a refusal (the parts go untranslated). A pgresp may still name it. */
+    d->stale[prg] = 1;
+    *bad += pri_resend(rp, rec, NULL, held, n, t_done, !refused);
+    free(held);
+    return true;
+}
+
+/* The OS's page group response (docs/vtd.md "Page requests"). */
+static int pri_pgresp(struct ims_replay *rp, const struct ims_rec *rec, char *err, size_t errlen)
+{
+    const uint16_t sid = rp->alias[rec->rid];
+    struct rp_pri_dev *d = rp->pdev ? rp->pdev[sid] : NULL;
+    struct rp_group *g = d ? d->g[rec->prg] : NULL;
+    char who[48];
+    if (!g) {
+        if (d && d->stale[rec->prg]) { /* the IOMMU had answered it: the OS's answer comes too late */
+            d->stale[rec->prg] = 0;
+            rp->st.pri.stale_responses++;
+            return 0;
+        }
+        fmt_rid(rp, who, sizeof who, rec->rid);
+        return ims_errf(err, errlen, "pgresp: no page request group %u outstanding for %s", rec->prg, who);
+    }
+    const uint32_t pasid = (rec->flags & IMS_RECF_PASID) ? rec->pasid : IMS_NO_PASID;
+    if (pasid != g->pasid) {
+        fmt_rid(rp, who, sizeof who, rec->rid);
+        return ims_errf(err, errlen, "pgresp: page request group %u of %s is of pasid %u, the response %s%u", rec->prg,
+                        who, g->pasid, pasid == IMS_NO_PASID ? "has none" : "names ",
+                        pasid == IMS_NO_PASID ? 0u : pasid);
+    }
+    /* The OS read the queue up to and including the group's descriptors
+     * (PQH past them), and clears PRO once it drained the queue (Linux 6.1
+     * intel/svm.c prq_event_thread). */
+    if (g->end_seq > rp->prq_read) {
+        rp->prq_read = g->end_seq;
+        (void)ims_prq_set_head(rp->prq, (g->end_seq % rp->prq_entries) * IMS_PRQ_DESC_BYTES); /* in range */
+    }
+    if (ims_prq_head(rp->prq) == ims_prq_tail(rp->prq) && (ims_prq_status(rp->prq) & IMS_PRS_PRO))
+        ims_prq_clear_status(rp->prq, IMS_PRS_PRO);
+    d->g[rec->prg] = NULL;
+    const bool success = rec->resp == IMS_PGRESP_SUCCESS;
+    rp->st.pri.resp_success += success;
+    rp->st.pri.resp_invalid += rec->resp == IMS_PGRESP_INVALID;
+    rp->st.pri.resp_failure += rec->resp == IMS_PGRESP_FAILURE;
+    pri_resend(rp, &g->rec, rec, g->held, g->n, g->t_ready, success);
+    group_free(g);
+    return 0;
+}
+
+int ims_replay_finish(struct ims_replay *rp, char *err, size_t errlen)
+{
+    const struct rp_group *first = NULL;
+    for (uint32_t s = 0; rp->pdev && s < RP_RIDS; s++)
+        if (rp->pdev[s])
+            for (unsigned i = 0; i < RP_PRGS; i++) {
+                const struct rp_group *g = rp->pdev[s]->g[i];
+                if (g && (!first || g->record < first->record))
+                    first = g;
+            }
+    if (!first)
+        return 0;
+    char who[48];
+    fmt_rid(rp, who, sizeof who, first->rec.rid);
+    return ims_errf(err, errlen,
+                    "record %" PRIu64 " (dma): page request group %u of %s pasid %u has no pgresp before the end of "
+                    "the trace",
+                    first->record, first->prg, who, first->pasid);
 }

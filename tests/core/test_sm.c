@@ -618,6 +618,41 @@ START_TEST(fault_fpd_and_pp)
 }
 END_TEST
 
+/* ATS translation requests that find no translation (VT-d 4.2.3): a
+ * not-present first-level page completes with fault 0 and the access missing from perm, and
+ * record no fault; a read-only page completes with R only (a write then
+ * has no access). Faults of the entries above the tables stay faults: a
+ * PASID with no PASID-table entry. */
+START_TEST(translation_request_no_translation)
+{
+    struct ims_iommu_cfg cfg;
+    sx_cfg(&cfg);
+    struct sx x;
+    sx_open(&x, &cfg);
+    base_ctx(&x, RID);
+    setup_fl(&x, RID, RID_PASID, 4, VA, SX_DATA, IMS_FLPTE_US, 0); /* user, read-only */
+    struct ims_xlate o;
+    struct ims_req r = sx_req(RID, RID_PASID, VA + 0x1000, IMS_PERM_W); /* not mapped */
+    r.at = IMS_AT_TRANSLATION;
+    ck_assert_int_eq(ims_translate(x.mmu, &r, &o), 0);
+    ck_assert_uint_eq(o.fault, 0);
+    ck_assert_uint_eq(o.perm, 0);
+    r.iova = VA; /* read-only: a translation (a read) granting R */
+    ck_assert_int_eq(ims_translate(x.mmu, &r, &o), 0);
+    ck_assert_uint_eq(o.perm, IMS_PERM_R);
+    ck_assert_uint_eq(o.pa, SX_DATA);
+    const struct ims_stats *st = ims_iommu_stats(x.mmu);
+    ck_assert_uint_eq(st->faults, 0);
+    ck_assert_uint_eq(st->ats_no_access, 1);
+    r.pasid = RID_PASID + 1; /* no PASID-table entry: a fault, recorded */
+    ck_assert_int_eq(ims_translate(x.mmu, &r, &o), IMS_FR_SM_PTE_P);
+    ck_assert_uint_eq(st->faults, 1);
+    struct ims_fault_record rec[2];
+    ck_assert_uint_eq(ims_fq_drain(x.mmu, x.mem, rec, 2), 1);
+    sx_close(&x);
+}
+END_TEST
+
 /* Legacy mode ignores the new calls and fields. */
 START_TEST(legacy_untouched)
 {
@@ -662,6 +697,7 @@ int main(void)
     tcase_add_test(tc, nested_page_size);
     tcase_add_loop_test(tc, fault_reason_each, 0, (int)N_FCASES);
     tcase_add_test(tc, fault_fpd_and_pp);
+    tcase_add_test(tc, translation_request_no_translation);
     tcase_add_test(tc, legacy_untouched);
     suite_add_tcase(s, tc);
     return ims_check_run(s);

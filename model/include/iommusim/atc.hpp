@@ -2,7 +2,9 @@
 // player's devices: one set-associative cache per device (the core's
 // generic cache, iommusim/cache.h, gives sets, ways and replacement), for
 // the devices whose context entry has TT = 01b (device TLB allowed, VT-d
-// 9.3; in scalable mode, DTE). Off (atc.entries = 0) nothing here runs.
+// 9.3; in scalable mode, DTE). Off (atc.entries = 0) nothing here runs but
+// for the devices attached `sm dte pre` (PCIe PRI): they get an ATC that
+// holds nothing, so that each of their parts is a translation request.
 //
 // A device with an ATC, for each 4 KiB-bounded request of a DMA record:
 //   hit:  sends the translated request (ReqExt.at = translated, the address
@@ -38,7 +40,7 @@ struct AtcStats {
     std::uint64_t translation_requests = 0; // sent on ats_in
     std::uint64_t no_access = 0;           // completions with R = W = 0 for the access (sent untranslated)
     std::uint64_t translation_faults = 0;  // translation requests the IOMMU faulted (no access sent)
-    std::uint64_t page_requests = 0;       // of those, by a device with PRI (ATTACH sm pre) under a PASID: a page request it would send (not yet queued or retried)
+    std::uint64_t page_requests = 0;       // completions without the access that a PRI device (ATTACH sm dte pre) answered with a page request (no access sent)
     std::uint64_t translated_requests = 0; // sent on dma_in with AT = translated
     std::uint64_t fills = 0, evictions = 0;
     std::uint64_t invalidations = 0;       // device-TLB invalidation requests (one per device per IOTLB invalidation)
@@ -65,7 +67,14 @@ public:
     // the final answer (the translated or untranslated access, or the
     // translation request's fault) with ext.latency the whole cost from the
     // arrival and ext.queue_delay the walker waits of both requests.
-    bool request(tlm::tlm_generic_payload &trans, ReqExt &ext, const ims_req &req, const sc_core::sc_time &delay);
+    // how = kHold (the replay's page request path, replay.h): a completion
+    // without the access ends there (ext: the completion, its latency; no
+    // access sent), for the device to send a page request instead. Else
+    // such a completion is followed by the access untranslated, and
+    // *no_access (if given) is set.
+    enum class Send { kNormal, kHold };
+    bool request(tlm::tlm_generic_payload &trans, ReqExt &ext, const ims_req &req, const sc_core::sc_time &delay,
+                 Send how = Send::kNormal, bool *no_access = nullptr);
 
     // A control record the player applied (INV_IOTLB, ATTACH, DETACH; others
     // are ignored): dispatches to the three below. alias: the requester id

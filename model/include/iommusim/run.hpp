@@ -141,6 +141,12 @@ struct RunStats {
     Cycles mem_stall0 = 0;
     std::string first_mismatch;                // for the report
     AtcStats atc;                              // the devices' ATCs (atc.entries > 0), measured phase
+    // Page requests (PCIe PRI) of `sm dte pre` devices, whole run (the
+    // replay's counts, replay.h), and the latency of each retried part:
+    // cycles from its first issue to its retry's completion.
+    bool pri_devices = false;                  // such a device was attached
+    ims_replay_pri_stats pri{};
+    LatHist pri_latency;
 };
 
 // Something that makes the numbers misleading, said in the report and the
@@ -261,10 +267,23 @@ public:
 private:
     void run();
     bool control(const ims_rec &rec, std::uint64_t index);
-    void dma(const ims_rec &rec, Cycles issue, Cycles *last_done);
+    bool dma(const ims_rec &rec, Cycles issue, Cycles *last_done, std::uint64_t index);
+    __attribute__((noinline, cold)) bool dma_pri(const ims_rec &rec, Cycles issue, Cycles *last_done,
+                                                 std::uint64_t index);
     struct DmaCtx;
     static const ims_xlate *part_xlate(void *ctx, const ims_req *req, unsigned part);
     static void part_seen(void *ctx, const ims_rec *rec, const ims_req *req, const ims_xlate *x, bool ok);
+    // Page requests (replay.h, struct ims_replay_dev_ops): the device's
+    // sends through the ATC, the descriptor write's time, the retry's issue
+    // cycle (docs/timing.md, "Page requests").
+    static const ims_xlate *pri_send(void *ctx, const ims_req *req, unsigned part, ims_replay_send how,
+                                     ims_replay_held *h);
+    static void pri_page_request(void *ctx, ims_replay_held *h, const ims_prq_outcome *o);
+    static void pri_answer(void *ctx, const ims_replay_answer *a);
+    static void pri_seen(void *ctx, const ims_rec *rec, const ims_req *req, const ims_xlate *x, bool ok);
+    static const ims_replay_dev_ops kPriOps;
+    __attribute__((noinline, cold)) bool pri_failed(std::uint64_t index);
+    Cycles ts_cycles(std::uint64_t ts) const;
     void end_warmup();
     bool check_ts(const ims_rec &rec, std::uint64_t index, Cycles *issue);
     __attribute__((noinline, cold)) bool ts_error(const ims_rec &rec, std::uint64_t index, std::uint64_t last);
@@ -311,7 +330,11 @@ private:
     ReqExt m_ext;
     double m_wall_start = 0;
     std::uint64_t m_next_progress = 0;      // record count of the next progress check
-    std::unique_ptr<Atc> m_atc;             // atc.entries > 0: the devices' ATCs (null: off, the hot path tests this)
+    std::unique_ptr<Atc> m_atc;             // atc.entries > 0 or scalable mode: the devices' ATCs (null: off, the hot path tests this)
+    bool m_pri = false;                     // an `sm dte pre` device was attached: the replay may hold parts
+    DmaCtx *m_cur = nullptr;                // the DMA record in dma()
+    Cycles m_retry_at = 0;                  // the issue cycle of the group being sent again ...
+    unsigned m_retry_k = 0;                 // ... and its parts sent so far
     double m_last_progress = 0;             // wall time of the last progress line
 };
 

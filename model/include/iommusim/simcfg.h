@@ -84,6 +84,13 @@ struct ims_sim_cfg {
     uint32_t atc_entries;
     uint32_t atc_ways;
     uint8_t atc_repl;           /* enum ims_repl */
+
+    /* Page requests (PCIe PRI) of `sm dte pre` devices (docs/vtd.md "Page
+     * requests"): the page request queue's descriptors (power of two,
+     * 128..16384), and the OS's service time before its page group
+     * response, cycles. */
+    uint32_t pri_queue_entries;
+    uint64_t pri_response_latency;
 };
 
 /* The built-in design point: the C core's defaults (ims_iommu_cfg_default,
