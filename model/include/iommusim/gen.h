@@ -13,8 +13,7 @@
  *   carries its expected output address, UNMAP is followed by the
  *   invalidation a driver issues (strict: page-selective per unmap;
  *   deferred: a batch of unmaps then one domain-selective flush), so
- *   `iommusim trace validate` passes on it (svm --pri on: once the replay
- *   models page requests).
+ *   `iommusim trace validate` passes on it.
  * - --count is the number of DMA records (calib: 0 = the recording's page
  *   accesses); MARK warmup-end follows the first
  *   warmup * count of them (no mark if warmup is 0).
