@@ -80,6 +80,7 @@ void ims_gen_cfg_default(struct ims_gen_cfg *c, unsigned kind)
     c->gap = kind == IMS_GEN_CALIB ? 0 : c->gap; /* calib: 0 = the recording's mean gap */
     c->processes = 4;
     c->nested = false;
+    c->pri_service = 10000; /* an assumption, not a measurement: docs/tools.md, "--pri-service" */
 }
 
 /* ---- Options ---- */
@@ -141,7 +142,10 @@ static const struct gen_opt opts[] = {
      "calib: the recording whose footprint, reuse distances and unmap shape to reproduce (required)"},
     {"processes", K_SVM, OPT_U32, OFF(processes), 1, 64, "svm: processes, one PASID each (default 4)"},
     {"nested", K_SVM, OPT_ONOFF, OFF(nested), 0, 0, "svm: on: the processes live in a VM, bound nested (default off)"},
-    {"pri", K_SVM, OPT_ONOFF, OFF(pri), 0, 0, "svm: on: first touches as page requests: needs PRI, not generated yet (default off)"},
+    {"pri", K_SVM, OPT_ONOFF, OFF(pri), 0, 0,
+     "svm: on: heap pages not pre-faulted; each first touch is a page request the OS answers (pmap, pgresp) (default off)"},
+    {"pri-service", K_SVM, OPT_U64, OFF(pri_service), 0, UINT64_C(1000000000),
+     "svm --pri on: ns from a first touch to the OS's pmap and pgresp (default 10000, an assumption)"},
 };
 #undef OFF
 #define N_OPTS (sizeof opts / sizeof opts[0])
@@ -197,6 +201,8 @@ int ims_gen_set(struct ims_gen_cfg *c, const char *key, const char *val, char *e
             *(uint32_t *)(void *)p = (uint32_t)v;
         else
             *(unsigned *)(void *)p = (unsigned)v;
+        if (o->off == offsetof(struct ims_gen_cfg, pri_service))
+            c->pri_service_set = true;
         return 0;
     case OPT_FRAC: {
         char *end;
@@ -298,9 +304,10 @@ int ims_gen_check(const struct ims_gen_cfg *c, char *err, size_t errlen)
             return ims_errf(err, errlen, "--levels: svm processes have 4 or 5 levels");
         if (c->processes < 1 || c->processes > 64)
             return ims_errf(err, errlen, "--processes: expected 1..64");
-        if (c->pri)
-            return ims_errf(err, errlen, "--pri on: needs PRI (page requests and their responses are not generated yet; "
-                                         "the default is the pre-faulted form: the OS maps before the device touches)");
+        if (c->pri_service_set && !c->pri)
+            return ims_errf(err, errlen, "--pri-service: the OS service time of a page request needs --pri on");
+        if (c->pri_service > UINT64_C(1000000000))
+            return ims_errf(err, errlen, "--pri-service: expected 0..1000000000 ns");
         break;
     }
     return 0;
@@ -335,6 +342,8 @@ static void cfg_describe(const struct ims_gen_cfg *c, char *buf, size_t len)
             continue;
         if (!c->pool && (!strcmp(o->name, "pool") || !strcmp(o->name, "hugepages")))
             continue; /* off: the source field stays what it was before these options */
+        if (!c->pri && !strcmp(o->name, "pri-service"))
+            continue; /* as above: a --pri off trace keeps its source field */
         const char *p = (const char *)c + o->off;
         char v[IMS_TRACE_TEXT_MAX];
         switch (o->type) {

@@ -8,13 +8,17 @@
  * Per process: a heap that grows like malloc's (a bump pointer; buffers of
  * 4..64 KiB, not page aligned, so consecutive buffers share pages), pages
  * mapped as they are first touched (one pmap per page, before the device
- * touches it: the pre-faulted form; resolving faults through page requests
- * is the PRI form, not generated here), and the oldest buffers freed once
+ * touches it: the pre-faulted form; with --pri on the device touches first,
+ * and the OS resolves the fault through the page request: pmap, then
+ * pgresp), and the oldest buffers freed once
  * the heap's mapped window passes 256 KiB: punmap of the pages no live buffer
  * uses, then the PASID-based IOTLB invalidation the kernel issues for a
  * munmap of a bound mm (page-selective, the smallest aligned 2^am block
  * covering the range). Every DMA record stays inside one page and carries
  * its expected output address, so `trace validate` checks every one.
+ *
+ * --pri on draws the same random numbers as --pri off, so its DMA records
+ * are --pri off's, with only their timestamps moved by the service times.
  *
  * Deterministic per seed: its own splitmix64, the same as gen.c's.
  */
@@ -40,6 +44,7 @@
 #define S_DATA_LO    (UINT64_C(16) << 20)         /* data frames from 16 MiB ... */
 #define S_DATA_PGS   (UINT64_C(1) << 19)          /* ... 2 GiB of them (below the guest's table frames) */
 #define S_BUFS       256u                         /* live buffers per process, at most */
+#define S_PRG_MOD    (IMS_REC_PRG_MAX + 1u)        /* page request group indexes are 9 bits (0..511) */
 
 struct sbuf {
     uint64_t va, size;
@@ -47,8 +52,10 @@ struct sbuf {
 
 struct sproc {
     uint64_t brk;          /* heap end (next buffer starts here) */
-    uint64_t lo, hi;       /* mapped pages: [lo, hi), page aligned */
-    uint64_t pa[S_WINDOW + 32]; /* pa of mapped page i at [(va / 4096) % ring] */
+    uint64_t lo, hi;       /* heap pages with a frame: [lo, hi), page aligned */
+    uint64_t mapped;       /* [lo, mapped) is in the page table; --pri off: = hi; on: the device's first touches
+                              come in address order, so the touched pages are a prefix of [lo, hi) */
+    uint64_t pa[S_WINDOW + 32]; /* pa of page i of [lo, hi) at [(va / 4096) % ring] */
     struct sbuf buf[S_BUFS]; /* live buffers, oldest first (a ring) */
     unsigned head, n;
 };
@@ -58,6 +65,7 @@ struct svm {
     struct ims_trace_writer *w;
     struct ims_gen_stats *st;
     uint64_t rng, ts, warm_at;
+    unsigned prg;          /* --pri on: the device's next page request group index (0..511) */
     bool failed;
     char *err;
     size_t errlen;
@@ -95,10 +103,6 @@ static void s_emit(struct svm *s, struct ims_rec *r)
     if (r->kind == IMS_REC_DMA) {
         s->st->dma++;
         s->st->dma_bytes += r->size;
-        if (s->warm_at && s->st->dma == s->warm_at) {
-            struct ims_rec m = {.kind = IMS_REC_MARK, .label = "warmup-end"};
-            s_emit(s, &m);
-        }
     } else if (r->kind == IMS_REC_PMAP) {
         s->st->maps++;
     } else if (r->kind == IMS_REC_PUNMAP) {
@@ -110,6 +114,17 @@ static void s_emit(struct svm *s, struct ims_rec *r)
     }
 }
 
+/* MARK warmup-end once the first warm_at DMA records are out: after the
+ * record that reached it and, with --pri on, its page request's answer, so
+ * a page request and its pgresp are never split by the mark. */
+static void s_mark(struct svm *s)
+{
+    if (s->warm_at && s->st->dma == s->warm_at) {
+        struct ims_rec m = {.kind = IMS_REC_MARK, .label = "warmup-end"};
+        s_emit(s, &m);
+    }
+}
+
 /* The output address of a data frame: guest-physical frames live at
  * S_VM_RAM_HPA + gpa on the host. */
 static uint64_t s_out(const struct svm *s, uint64_t pa)
@@ -117,18 +132,52 @@ static uint64_t s_out(const struct svm *s, uint64_t pa)
     return s->cfg->nested ? S_VM_RAM_HPA + pa : pa;
 }
 
-/* Maps heap pages up to `end` (first touch), one pmap per page. */
+/* The OS maps heap page va of process p to its frame. */
+static void s_pmap(struct svm *s, unsigned p, uint64_t va)
+{
+    struct ims_rec r = {.kind = IMS_REC_PMAP, .pid = (uint8_t)p, .iova = va, .pa = s->proc[p].pa[(va >> 12) % S_RING],
+                        .size = S_PAGE, .perm = IMS_TB_SM_W};
+    s_emit(s, &r);
+}
+
+/* Gives heap pages up to `end` their frames. --pri off: the process
+ * touches them first (one pmap per page, now); on: they are mapped at the
+ * device's first touch (s_fault). */
 static void s_touch(struct svm *s, unsigned p, uint64_t end)
 {
     struct sproc *q = &s->proc[p];
     while (q->hi < end && !s->failed) {
-        const uint64_t pa = S_DATA_LO + (s_below(s, S_DATA_PGS) << 12);
-        q->pa[(q->hi >> 12) % S_RING] = pa;
-        struct ims_rec r = {.kind = IMS_REC_PMAP, .pid = (uint8_t)p, .iova = q->hi, .pa = pa, .size = S_PAGE,
-                            .perm = IMS_TB_SM_W};
-        s_emit(s, &r);
+        q->pa[(q->hi >> 12) % S_RING] = S_DATA_LO + (s_below(s, S_DATA_PGS) << 12);
+        if (!s->cfg->pri) {
+            s_pmap(s, p, q->hi);
+            q->mapped = q->hi + S_PAGE;
+        }
         q->hi += S_PAGE;
     }
+}
+
+/* --pri on: the DMA record just written, of process p, touched [va, end).
+ * If it reached pages not mapped yet, the device sent one page request
+ * group for them; pri_service ns later the OS has mapped each of them (the
+ * IOMMU driver's page fault handler; Linux: handle_mm_fault; one pmap per
+ * page) and answers the group (pgresp ... resp=success). The device's
+ * stream waits for the answer (it retries the held access, then goes on),
+ * so the next record comes after it and the trace stays in time order. */
+static void s_fault(struct svm *s, unsigned p, uint64_t va, uint64_t end)
+{
+    struct sproc *q = &s->proc[p];
+    const uint64_t last = (end - 1) & ~(S_PAGE - 1);
+    if (last < q->mapped)
+        return;
+    s->ts += s->cfg->pri_service;
+    for (uint64_t pg = va & ~(S_PAGE - 1); pg <= last; pg += S_PAGE)
+        if (pg >= q->mapped)
+            s_pmap(s, p, pg);
+    q->mapped = last + S_PAGE;
+    struct ims_rec g = {.kind = IMS_REC_PGRESP, .rid = S_RID, .flags = IMS_RECF_PASID, .pasid = p + 1,
+                        .prg = (uint16_t)s->prg, .resp = IMS_PGRESP_SUCCESS};
+    s_emit(s, &g);
+    s->prg = (s->prg + 1) % S_PRG_MOD;
 }
 
 /* Frees the oldest buffer; unmaps the pages below the next live buffer and
@@ -170,7 +219,7 @@ static void s_buffer(struct svm *s, unsigned p)
     q->buf[(q->head + q->n) % S_BUFS] = (struct sbuf){va, size};
     q->n++;
     if (q->lo == q->hi) /* nothing mapped: the window restarts here */
-        q->lo = q->hi = va & ~(S_PAGE - 1);
+        q->lo = q->hi = q->mapped = va & ~(S_PAGE - 1);
     s_touch(s, p, (va + size + S_PAGE - 1) & ~(S_PAGE - 1));
     const bool write = s_below(s, 2) != 0;
     for (uint64_t off = 0; off < size && !s_done(s);) {
@@ -186,6 +235,9 @@ static void s_buffer(struct svm *s, unsigned p)
                             .flags = IMS_RECF_PASID | IMS_RECF_EXPECT_PA | (write ? IMS_RECF_WRITE : 0),
                             .pasid = p + 1, .pa = s_out(s, q->pa[(a >> 12) % S_RING]) + (a & (S_PAGE - 1))};
         s_emit(s, &r);
+        if (s->cfg->pri)
+            s_fault(s, p, a, a + n);
+        s_mark(s);
         off += n;
     }
 }
@@ -202,6 +254,8 @@ int ims_gen_svm(const struct ims_gen_cfg *cfg, struct ims_trace_writer *w, struc
      * is second level over its DMA-API domain (unused by SVM traffic). */
     struct ims_rec a = {.kind = IMS_REC_ATTACH, .rid = S_RID, .did = S_DID_DMA, .levels = 4, /* 48-bit: in every SAGAW */
                         .tt = IMS_TT_UNTRANSLATED, .flags = IMS_RECF_SM};
+    if (cfg->pri) /* --pri on: ATS (dte) and page requests (pre) */
+        a.flags |= IMS_RECF_DTE | IMS_RECF_PRE;
     s_emit(&s, &a);
     if (cfg->nested) {
         struct ims_rec v = {.kind = IMS_REC_VM, .vm = 0, .levels = 4, .pa = S_VM_RAM_HPA, .size = S_VM_RAM};

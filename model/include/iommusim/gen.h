@@ -8,9 +8,11 @@
  *   not at all. Memory is bounded by the options (ring sizes, queue depth,
  *   footprint / 2 MiB), never by --count.
  * - Every trace is self-consistent: ATTACH before use, MAP before a DMA
- *   touches a page, every DMA carries its expected output address, UNMAP is
- *   followed by the invalidation a driver issues (strict: page-selective per
- *   unmap; deferred: a batch of unmaps then one domain-selective flush), so
+ *   touches a page (svm --pri on: the first touch of a page comes first,
+ *   then the OS's PMAP and PGRESP: docs/tools.md, "svm"), every DMA
+ *   carries its expected output address, UNMAP is followed by the
+ *   invalidation a driver issues (strict: page-selective per unmap;
+ *   deferred: a batch of unmaps then one domain-selective flush), so
  *   `iommusim trace validate` passes on it.
  * - --count is the number of DMA records (calib: 0 = the recording's page
  *   accesses); MARK warmup-end follows the first
@@ -69,7 +71,9 @@ struct ims_gen_cfg {
     const char *from;      /* calib: the recording to measure (required; not copied: must outlive the cfg) */
     uint32_t processes;    /* svm: processes, one PASID each (default 4) */
     bool nested;           /* svm: the processes live in a VM, PASIDs bound nested (default off) */
-    bool pri;              /* svm: first touches through page requests: needs PRI, refused for now (default off) */
+    bool pri;              /* svm: first touches resolved through page requests (PRI), not pre-faulted (default off) */
+    uint64_t pri_service;  /* svm --pri on: ns from a first touch to the OS's pmap and pgresp (default 10000) */
+    bool pri_service_set;  /* svm: --pri-service was given (refused without --pri on) */
 };
 void ims_gen_cfg_default(struct ims_gen_cfg *cfg, unsigned kind);
 
