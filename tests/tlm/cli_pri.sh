@@ -48,6 +48,11 @@ for mode in open closed; do
         [ $((b - a)) = 100000 ] || fail "$mode: latency $k $a -> $b"
     done
 done
+# The player's time moves to R: the last dma (t=4000 ns) comes before a retry
+# held 100000 cycles, so the open loop issues it late, at R (reordered).
+grep -q '^  "reordered": 0,' "$d/l0.json" || fail "open loop: reordered without a long answer"
+run 0 "$d/l1.json" "$d/t0.itt" --set player.mode=open --set pri.response_latency=100000
+grep -q '^  "reordered": 1,' "$d/l1.json" || fail "open loop: time did not move to the retry ($(grep reordered "$d/l1.json"))"
 # ... and in the open loop the pgresp's own time: later than Q, it decides.
 run 0 "$d/ts.json" "$trace"
 [ "$(pri "$d/ts.json" max)" -gt 3000 ] || fail "open loop: the pgresp at 3000 ns did not hold the retry"
