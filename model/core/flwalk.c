@@ -138,6 +138,20 @@ static unsigned sl_walk(struct ims_iommu *mmu, struct ims_xlate *out, const stru
             perm = aux;
             out->psc_level = (uint8_t)hit;
         }
+        /* Where the walk starts, for another walker (ims_xlate.walk): only
+         * for the walk of the request's own address (the nested walks of
+         * first-level tables, and first-level walks, leave walk.levels 0).
+         * The entries are walk.c's format with walk.c's reserved-bit rules
+         * (9.8), checked in walk.c's order. Not when the cached permissions
+         * already deny the access: this walk still reads the next entry and
+         * checks it first, where walk.c (and the RTL) fault with no read. */
+        if (perm & access) {
+            out->walk.table = table;
+            out->walk.levels = (uint8_t)levels;
+            out->walk.level = (uint8_t)level;
+            out->walk.perm = (uint8_t)perm;
+            out->walk.access = (uint8_t)access;
+        }
     }
     const enum ims_read_stage stage = cached ? IMS_RS_SL : IMS_RS_NESTED_SL;
     for (;;) {

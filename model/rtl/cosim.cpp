@@ -58,6 +58,28 @@ std::string rid_name(std::uint16_t rid)
     return b;
 }
 
+// The RTL's fault (legacy mode's reasons, 7.1) as the scalable-mode reason of
+// the same check of a second-level-only walk (flwalk.c sl_walk): an error
+// answer SSL.1, reserved bits SSL.3, a denied access SGN.6/7, unless the
+// last entry read had neither R nor W (legacy mode reports that as a denied
+// access too; scalable mode as SSL.2).
+std::uint8_t sm_fault(const RtlWalkOut &r, WalkMemory &mem)
+{
+    switch (r.fault) {
+    case IMS_FR_PAGING_ENTRY_INV:
+        return IMS_FR_SM_SL_ERR;
+    case IMS_FR_PAGING_ENTRY_RSVD:
+        return IMS_FR_SM_SL_RSVD;
+    case IMS_FR_WRITE:
+    case IMS_FR_READ:
+        if (r.nlog && r.nlog <= RtlWalkOut::kMaxReads && !ims_slpte_present(mem.read_data(r.read_addr[r.nlog - 1])))
+            return IMS_FR_SM_SL_P;
+        return r.fault == IMS_FR_WRITE ? IMS_FR_SM_WRITE : IMS_FR_SM_READ;
+    default:
+        return r.fault;  // 0, or a code the RTL should never give: compared as it is
+    }
+}
+
 }  // namespace
 
 Cosim::Cosim(const ims_sim_cfg &cfg, std::unique_ptr<RtlWalkerSim> sim, const Options &opt)
@@ -110,6 +132,12 @@ void Cosim::walk(const WalkJob &job, WalkMemory &mem, WalkOutcome &out)
     const bool lockstep = m_cfg.walker_impl == IMS_WALKER_LOCKSTEP;
     if (lockstep)
         m_tlm.walk(job, mem, out);  // the model's timing, as with walker.impl = tlm
+    if (x.walk.levels == 0) {  // not a walk the RTL can make (first-level, nested): the TLM walker's
+        m_st.not_checked++;
+        if (!lockstep)
+            m_tlm.walk(job, mem, out);
+        return;
+    }
     if (!m_error.empty()) {          // the RTL failed earlier: no more RTL walks
         if (!lockstep)
             m_tlm.walk(job, mem, out);
@@ -156,6 +184,10 @@ void Cosim::walk(const WalkJob &job, WalkMemory &mem, WalkOutcome &out)
     }
     m_st.walks++;
     m_last_done = std::max(m_last_done, r.done);
+    // A scalable-mode second-level-only walk (its reads are IMS_RS_SL, and it
+    // makes one at least: flwalk.c) reports scalable mode's reasons.
+    if (n && x.reads[job.first].stage == IMS_RS_SL)
+        r.fault = sm_fault(r, mem);
     const bool differs = compare(job, r, lockstep, out.done);
     if (!lockstep) {
         out.done = r.done;

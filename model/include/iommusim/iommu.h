@@ -151,8 +151,12 @@ struct ims_xlate {
      * read first (the root, or the table a paging-structure-cache hit points
      * to), its level, the table's level count, the permissions accumulated
      * above it, and the access the walk checks (an ATS translation request
-     * walks as read-write). Legacy mode only: a scalable-mode walk leaves
-     * walk.levels 0. */
+     * walks as read-write). Legacy mode, and scalable mode's second-level-
+     * only walks (PGTT 010b: the same 9.8 entries and checks; their fault
+     * reasons are scalable mode's, SSL.1-3 and SGN.6/7). First-level,
+     * nested and pass-through translations leave walk.levels 0, as does a
+     * second-level-only walk whose cached permissions (a PSC hit) already
+     * deny the access (flwalk.c reads one more entry there than walk.c). */
     struct ims_walk_start {
         uint64_t table;
         uint8_t levels, level, perm, access;

@@ -190,6 +190,7 @@ struct CosimStats {
     bool enabled = false;
     std::uint8_t impl = IMS_WALKER_TLM;  // enum ims_walker_impl
     std::uint64_t walks = 0;             // walks the RTL made
+    std::uint64_t not_checked = 0;       // walks it could not make (x.walk.levels 0: first-level, nested; cosim.cpp)
     std::uint64_t mismatches = 0;        // walks where the RTL and the C core disagreed
     // Per differing field: how many walks differed in it.
     std::uint64_t field_mismatches[5] = {};  // pa, page_size, perm, fault, reads
