@@ -236,6 +236,26 @@ struct TracePlayer::DmaCtx {
     Cycles done_max;  // latest completion so far
 };
 
+namespace {
+// One request of a DMA record into the run's one payload and extension
+// (part_xlate and pri_send).
+__attribute__((always_inline)) inline void set_request(tlm::tlm_generic_payload &trans, ReqExt &ext, const ims_req &req,
+                                                       std::uint64_t record)
+{
+    ext.rid = req.rid;
+    ext.pasid = req.pasid;
+    ext.at = req.at;
+    ext.priv = req.priv;
+    ext.exec = req.exec;
+    ext.record = record;
+    trans.set_command(req.access == IMS_PERM_W ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+    trans.set_address(req.iova);
+    trans.set_data_length(req.size);
+    trans.set_streaming_width(req.size);
+    trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+}
+}  // namespace
+
 // Part `part` goes out on the socket in cycle issue + part.
 // Both callbacks are inlined into ims_replay_dma_loop (hot: per request).
 __attribute__((always_inline)) inline const ims_xlate *TracePlayer::part_xlate(void *vctx, const ims_req *req,
@@ -251,18 +271,7 @@ __attribute__((always_inline)) inline const ims_xlate *TracePlayer::part_xlate(v
     if (__builtin_expect(p.m_iv != nullptr, 0))  // --interval: the one test it costs when off
         p.interval_before(t, true);
     p.sync(t);
-    ext.rid = req->rid;
-    ext.pasid = req->pasid;
-    ext.at = req->at;
-    ext.priv = req->priv;
-    ext.exec = req->exec;
-    ext.record = p.m_st.records - 1;  // (counted before the record is played)
-    trans.set_command
-(req->access == IMS_PERM_W ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
-    trans.set_address(req->iova);
-    trans.set_data_length(req->size);
-    trans.set_streaming_width(req->size);
-    trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    set_request(trans, ext, *req, p.m_st.records - 1);  // (counted before the record is played)
     sc_core::sc_time delay = p.time_of(t) - p.m_clk.now();
     if (__builtin_expect(p.m_atc == nullptr, 1) || !p.m_atc->request(trans, ext, *req, delay))
         p.isock->b_transport(trans, delay);
@@ -370,17 +379,7 @@ const ims_xlate *TracePlayer::pri_send(void *vctx, const ims_req *req, unsigned 
     if (p.m_iv)
         p.interval_before(t, true);
     p.sync(t);
-    ext.rid = req->rid;
-    ext.pasid = req->pasid;
-    ext.at = req->at;
-    ext.priv = req->priv;
-    ext.exec = req->exec;
-    ext.record = h->record;
-    trans.set_command(req->access == IMS_PERM_W ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
-    trans.set_address(req->iova);
-    trans.set_data_length(req->size);
-    trans.set_streaming_width(req->size);
-    trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    set_request(trans, ext, *req, h->record);
     sc_core::sc_time delay = p.time_of(t) - p.m_clk.now();
     bool no_access = false;
     if (how == IMS_REPLAY_SEND_UNTRANSLATED || !p.m_atc ||
