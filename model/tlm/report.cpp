@@ -905,7 +905,7 @@ void report_text(const ReportInputs &in, std::FILE *out)
                      ims_pf_name(in.cfg->iommu.iotlb_prefetch), p.candidates, p.cached, p.issued, p.filled,
                      p.unmapped, p.useful, p.useless, p.reads);
     }
-    if (r.atc.enabled)
+    if (r.atc.enabled || r.atc.devices)  // atc.entries > 0, or a PRI device's ATC of 0 entries
         std::fprintf(out, "device ATCs (%" PRIu64 " devices): %" PRIu64 " lookups, hit rate %.4f, %" PRIu64
                           " translation requests (%" PRIu64 " R=W=0, %" PRIu64 " faulted), %" PRIu64
                           " device-TLB invalidations removing %" PRIu64 " entries\n",
@@ -1034,7 +1034,7 @@ bool report_json(const ReportInputs &in, ims_outfile *out, std::string *err)
         ", \"filled\": %" PRIu64 ", \"unmapped\": %" PRIu64 ", \"useful\": %" PRIu64 ", \"useless\": %" PRIu64
         ", \"reads\": %" PRIu64 "},\n",
         c.pf.candidates, c.pf.cached, c.pf.issued, c.pf.filled, c.pf.unmapped, c.pf.useful, c.pf.useless, c.pf.reads);
-    if (r.atc.enabled) {  // atc.entries > 0 only (docs/stats.md)
+    if (r.atc.enabled || r.atc.devices) {  // atc.entries > 0, or a PRI device's ATC of 0 entries (docs/stats.md)
         const AtcStats &a = r.atc;
         o.f("  \"atc\": {\"devices\": %" PRIu64 ", \"lookups\": %" PRIu64 ", \"hits\": %" PRIu64 ", \"misses\": %" PRIu64
             ", \"hit_rate\": %.6f, \"translation_requests\": %" PRIu64 ", \"no_access\": %" PRIu64

@@ -37,6 +37,12 @@ for mode in "player.mode=open" "player.mode=closed" "atc.entries=16" "player.mod
     grep -q '^  "translations": 5,' "$d/ok.json" || fail "$mode: translations"
 done
 
+# With atc.entries = 0 the device's ATC holds nothing, and the report says so:
+# 5 parts and 3 retries looked up, every one a miss, nothing filled.
+run 0 "$d/noatc.json" "$trace"
+grep -q '^  "atc": {"devices": 1, "lookups": 8, "hits": 0, "misses": 8, "hit_rate": 0.000000, "translation_requests": 8,.* "fills": 0,' \
+    "$d/noatc.json" || fail "atc.entries=0: $(grep '"atc"' "$d/noatc.json")"
+
 # The latency rule R = max(now, Q + pri.response_latency, ts): with the
 # pgresps at t=0 (and closed loop), R = Q + pri.response_latency exactly.
 sed 's/^pgresp t=[0-9]*/pgresp t=0/' "$trace" >"$d/t0.itt"
