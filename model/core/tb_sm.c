@@ -105,7 +105,7 @@ void ims_tb_sm_destroy(struct ims_tb_sm *tb)
 
 uint64_t ims_tb_sm_root(const struct ims_tb_sm *tb) { return tb->root; }
 
-int ims_tb_sm_attach(struct ims_tb_sm *tb, uint16_t rid, uint32_t rid_pasid, bool dte)
+int ims_tb_sm_attach(struct ims_tb_sm *tb, uint16_t rid, uint32_t rid_pasid, bool dte, bool pre)
 {
     if (rid_pasid >> 15)
         return IMS_TB_EINVAL;
@@ -127,7 +127,7 @@ int ims_tb_sm_attach(struct ims_tb_sm *tb, uint16_t rid, uint32_t rid_pasid, boo
     ims_mem_write64(tb->mem, cpa + 16, 0);
     ims_mem_write64(tb->mem, cpa + 24, 0);
     ims_mem_write64(tb->mem, cpa, tb->dir[rid] | (uint64_t)PDTS << 9 | IMS_SMCE_PASIDE | (dte ? IMS_SMCE_DTE : 0) |
-                                      IMS_SMCE_P); /* present last, as a driver does */
+                                      (pre ? IMS_SMCE_PRE : 0) | IMS_SMCE_P); /* present last, as a driver does */
     return IMS_TB_OK;
 }
 

@@ -607,7 +607,9 @@ static int sm_attach(struct ims_replay *rp, const struct ims_rec *rec, char *err
         return ims_errf(err, errlen, "attach %s: domain %u has %u levels, the record says %u", who, rec->did,
                         rp->dom_levels[rec->did], rec->levels);
     }
-    rc = ims_tb_sm_attach(rp->tbs, sid, rec->pasid, (rec->flags & IMS_RECF_DTE) != 0);
+    /* PRE only with DTE: page requests follow ATS translation requests. */
+    const bool dte = (rec->flags & IMS_RECF_DTE) != 0, pre = dte && (rec->flags & IMS_RECF_PRE);
+    rc = ims_tb_sm_attach(rp->tbs, sid, rec->pasid, dte, pre);
     if (rc == IMS_TB_OK)
         rc = rec->tt == IMS_TT_PASSTHROUGH
                  ? ims_tb_sm_bind_pt(rp->tbs, sid, rec->pasid, rec->did)
@@ -621,7 +623,7 @@ static int sm_attach(struct ims_replay *rp, const struct ims_rec *rec, char *err
     c->did = rec->did;
     c->refs++;
     c->pri = 0;
-    if ((rec->flags & IMS_RECF_DTE) && (rec->flags & IMS_RECF_PRE) && pri_attach(rp, sid) < 0)
+    if (pre && pri_attach(rp, sid) < 0)
         return ims_errf(err, errlen, "out of memory");
     return 0;
 }
@@ -906,16 +908,10 @@ struct ims_prq *ims_replay_prq(struct ims_replay *rp)
     return rp->prq;
 }
 
-/* ATTACH sm dte pre: the context entry gets PRE (VT-d 9.4 bit 4; the
- * builder writes the entry without it, so software sets it here, as Linux
- * does when it enables PRI for the device), and the device its page
- * request state. */
+/* ATTACH sm dte pre (the builder wrote the context entry with PRE, VT-d 9.4
+ * bit 4): the device's page request state. */
 static int pri_attach(struct ims_replay *rp, uint16_t sid)
 {
-    const uint64_t re =
-        ims_mem_read64(rp->mem, ims_tb_sm_root(rp->tbs) + ims_root_offset(sid >> 8) + ((sid & 0x80u) ? 8u : 0u));
-    const uint64_t cpa = ims_sm_ptr(re) + ims_sm_ctx_offset(sid & 0xffu);
-    ims_mem_write64(rp->mem, cpa, ims_mem_read64(rp->mem, cpa) | IMS_SMCE_PRE);
     if (!rp->pdev[sid] && !(rp->pdev[sid] = calloc(1, sizeof *rp->pdev[sid])))
         return -1;
     rp->ctx[sid].pri = 1;

@@ -77,7 +77,7 @@ START_TEST(builder_entries)
     ck_assert_int_eq(ims_tb_sm_entry_pa(tb, 1, va, 3, &pa), IMS_TB_ENOENT);
     ck_assert_int_eq(ims_tb_sm_unmap(tb, 1, va, 0x1000), IMS_TB_ENOENT);
     /* Binding: the PASID entry an OS writes for a process. */
-    ck_assert_int_eq(ims_tb_sm_attach(tb, 0x0100, 3, true), 0);
+    ck_assert_int_eq(ims_tb_sm_attach(tb, 0x0100, 3, true, false), 0);
     ck_assert_int_eq(ims_tb_sm_bind(tb, 0x0100, 77, 1, 9, false), 0);
     struct ims_iommu *mmu = mk_mmu(mem, tb);
     ck_assert_int_eq(ims_tb_sm_map(tb, 1, va, UINT64_C(0x300000000), 0x1000, IMS_TB_SM_X), 0);
@@ -114,7 +114,7 @@ START_TEST(builder_nested)
     const uint64_t va = UINT64_C(0x400000);
     ck_assert_int_eq(ims_tb_sm_map(tb, 2, va, UINT64_C(0x123000), 0x2000, IMS_TB_SM_W), 0);
     ck_assert_int_eq(ims_tb_sm_map(tb, 2, va, UINT64_C(0x20000000), 0x1000, 0), IMS_TB_ECAPS); /* beyond RAM */
-    ck_assert_int_eq(ims_tb_sm_attach(tb, 0x0300, 0, false), 0);
+    ck_assert_int_eq(ims_tb_sm_attach(tb, 0x0300, 0, false, false), 0);
     ck_assert_int_eq(ims_tb_sm_bind(tb, 0x0300, 5, 2, 12, false), 0);
     struct ims_iommu *mmu = mk_mmu(mem, tb);
     struct ims_req r = {.rid = 0x0300, .pasid = 5, .iova = va + 0x1010, .size = 4, .access = IMS_PERM_W};
@@ -167,7 +167,7 @@ START_TEST(pasid_isolation)
      * binding), the VM's share 200: only the PASID tells them apart. */
     static const uint16_t rids[3] = {0x0100, 0x0101, 0x0280};
     for (unsigned d = 0; d < 3; d++)
-        ck_assert_int_eq(ims_tb_sm_attach(tb, rids[d], 1, false), 0);
+        ck_assert_int_eq(ims_tb_sm_attach(tb, rids[d], 1, false, false), 0);
     bool bound[3][NPROC];
     for (unsigned p = 0; p < NPROC; p++)
         for (unsigned d = 0; d < 3; d++) {

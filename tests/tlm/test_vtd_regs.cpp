@@ -659,7 +659,7 @@ ims_tb_sm *sm_builder(Tb &tb)
     char err[256];
     ims_tb_sm *t = ims_tb_sm_create(tb.mem, &tc, err, sizeof err);
     ck_assert_msg(t != nullptr, "tb_sm: %s", err);
-    ck_assert_int_eq(ims_tb_sm_attach(t, kRid, kRidPasid, false), IMS_TB_OK);
+    ck_assert_int_eq(ims_tb_sm_attach(t, kRid, kRidPasid, false, false), IMS_TB_OK);
     return t;
 }
 

@@ -118,9 +118,10 @@ struct ims_tb_sm;
 struct ims_tb_sm *ims_tb_sm_create(struct ims_mem *mem, const struct ims_tb_cfg *cfg, char *err, size_t errlen);
 void ims_tb_sm_destroy(struct ims_tb_sm *tb);
 uint64_t ims_tb_sm_root(const struct ims_tb_sm *tb);
-/* rid's scalable-mode context entry: PASIDE, DTE as given, PDTS 2 (PASIDs
- * below 2^15), RID_PASID rid_pasid; its PASID directory. */
-int ims_tb_sm_attach(struct ims_tb_sm *tb, uint16_t rid, uint32_t rid_pasid, bool dte);
+/* rid's scalable-mode context entry: PASIDE, DTE and PRE (page requests)
+ * as given, PDTS 2 (PASIDs below 2^15), RID_PASID rid_pasid; its PASID
+ * directory. */
+int ims_tb_sm_attach(struct ims_tb_sm *tb, uint16_t rid, uint32_t rid_pasid, bool dte, bool pre);
 /* A VM: guest RAM [0, ram_size) at host ram_hpa (both 2 MiB aligned), mapped
  * read-write by a `levels`-level second-level table (2 MiB leaves). */
 int ims_tb_sm_vm_create(struct ims_tb_sm *tb, unsigned vm, unsigned levels, uint64_t ram_hpa, uint64_t ram_size);
