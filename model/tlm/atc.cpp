@@ -197,7 +197,6 @@ void Atc::on_attach(std::uint16_t alias, std::uint16_t did, bool devtlb, bool pr
     ims_cache_invalidate_all(d.cache);  // a new context: nothing cached before it holds
     d.did = did;
     d.on = devtlb && (m_st.enabled || pre);
-    d.pre = pre;
 }
 
 void Atc::on_detach(std::uint16_t alias)

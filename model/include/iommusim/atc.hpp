@@ -102,8 +102,7 @@ private:
     struct Dev {
         ims_cache *cache = nullptr;
         std::uint16_t did = 0;
-        bool on = false;  // attached with TT = device TLB
-        bool pre = false; // scalable mode: page requests enabled (ATTACH sm pre)
+        bool on = false;  // attached with TT = device TLB (with atc.entries = 0: and PRI, sm dte pre)
     };
     Dev *dev(std::uint16_t rid)
     {
