@@ -37,6 +37,19 @@ Cycles ns_to_cycles(std::uint64_t ns, std::uint32_t mhz)
     const unsigned __int128 c = static_cast<unsigned __int128>(ns) * mhz / 1000u;
     return c > UINT64_MAX ? UINT64_MAX : static_cast<Cycles>(c);
 }
+
+// A timestamp (ns) as an issue cycle: at the clock, divided by
+// player.time_scale (80-bit long double: exact for timestamps below 2^64 up
+// to the last cycle's rounding); beyond max, some value above it.
+inline Cycles ts_to_cycles(std::uint64_t ts, const ims_sim_cfg &cfg, Cycles max)
+{
+    if (__builtin_expect(cfg.time_scale == 1.0, 1))
+        return ns_to_cycles(ts, cfg.clock_mhz);
+    // player.time_scale: every timestamp, and so every inter-arrival time,
+    // divided by the scale.
+    const long double c = static_cast<long double>(ts) * cfg.clock_mhz / 1000.0L / cfg.time_scale;
+    return c >= static_cast<long double>(max) ? max + 1 : static_cast<Cycles>(c);
+}
 }  // namespace
 
 TracePlayer::TracePlayer(sc_core::sc_module_name name, const ims_sim_cfg &cfg, const Clock &clk,
@@ -144,16 +157,7 @@ inline bool TracePlayer::check_ts(const ims_rec &rec, std::uint64_t index, Cycle
     last = rec.ts;
     if (m_cfg.player_mode != IMS_PLAYER_OPEN)
         return true;
-    Cycles ts;
-    if (__builtin_expect(m_cfg.time_scale == 1.0, 1)) {
-        ts = ns_to_cycles(rec.ts, m_cfg.clock_mhz);
-    } else {
-        // player.time_scale: every timestamp, and so every inter-arrival
-        // time, divided by the scale (80-bit long double: exact for
-        // timestamps below 2^64 up to the last cycle's rounding).
-        const long double c = static_cast<long double>(rec.ts) * m_cfg.clock_mhz / 1000.0L / m_cfg.time_scale;
-        ts = c >= static_cast<long double>(m_max_cycles) ? m_max_cycles + 1 : static_cast<Cycles>(c);
-    }
+    const Cycles ts = ts_to_cycles(rec.ts, m_cfg, m_max_cycles);
     if (__builtin_expect(ts > m_max_cycles, 0))
         return ts_error(rec, index, last);
     m_st.timestamps_equal &= rec.ts == m_st.first_ts || m_st.dma_records == 1;
@@ -446,10 +450,7 @@ void TracePlayer::pri_seen(void *vctx, const ims_rec *rec, const ims_req *req, c
 // (player.time_scale included), at most the model's last cycle.
 Cycles TracePlayer::ts_cycles(std::uint64_t ts) const
 {
-    if (m_cfg.time_scale == 1.0)
-        return std::min(ns_to_cycles(ts, m_cfg.clock_mhz), m_max_cycles);
-    const long double c = static_cast<long double>(ts) * m_cfg.clock_mhz / 1000.0L / m_cfg.time_scale;
-    return c >= static_cast<long double>(m_max_cycles) ? m_max_cycles : static_cast<Cycles>(c);
+    return std::min(ts_to_cycles(ts, m_cfg, m_max_cycles), m_max_cycles);
 }
 
 // The replay refused a PRI record (replay.h, ims_replay_error): m_error
