@@ -68,7 +68,8 @@ Cycles Iommu::invalidate_iotlb(Cycles t, ims_inv_gran gran, std::uint16_t did, s
     if (gran == IMS_INV_PAGE && ims_iommu_scalable(m_core))
         scope.lo = 0, scope.hi = UINT64_MAX;
     const Cycles drained = drain(tin, scope);
-    ims_inv_iotlb(m_core, gran, did, addr, am, ih);
+    if (!m_pre_on)  // (precomputed mode: the caller applied it to the core)
+        ims_inv_iotlb(m_core, gran, did, addr, am, ih);
     const Cycles done = drained + m_cfg.inv_latency;
     m_input_ready = std::max(m_input_ready, tin + m_cfg.inv_latency);
     m_st.inv_iotlb++;
@@ -84,7 +85,8 @@ Cycles Iommu::invalidate_context(Cycles t, ims_inv_gran gran, std::uint16_t did,
     if (gran == IMS_INV_DOMAIN && ims_iommu_scalable(m_core))
         scope = whole(1u << IMS_KEY_CTX, true, 0);
     const Cycles drained = drain(tin, scope);
-    ims_inv_context(m_core, gran, did, sid, fm);
+    if (!m_pre_on)  // (precomputed mode: the caller applied it to the core)
+        ims_inv_context(m_core, gran, did, sid, fm);
     const Cycles done = drained + m_cfg.inv_latency;
     m_input_ready = std::max(m_input_ready, tin + m_cfg.inv_latency);
     m_st.inv_ctx++;
@@ -114,7 +116,8 @@ Cycles Iommu::invalidate_piotlb(Cycles t, ims_pinv_gran gran, std::uint16_t did,
     }
     const bool applies = ims_iommu_scalable(m_core) && (gran == IMS_PINV_PAGE || gran == IMS_PINV_PASID);
     const Cycles drained = applies ? drain(tin, scope) : tin;
-    ims_inv_piotlb(m_core, gran, did, pasid, addr, am, ih);
+    if (!m_pre_on)  // (precomputed mode: the caller applied it to the core)
+        ims_inv_piotlb(m_core, gran, did, pasid, addr, am, ih);
     const Cycles done = drained + m_cfg.inv_latency;
     m_st.inv_iotlb++;
     m_input_ready = std::max(m_input_ready, tin + m_cfg.inv_latency);
@@ -136,7 +139,8 @@ Cycles Iommu::invalidate_pasid_cache(Cycles t, ims_pinv_gran gran, std::uint16_t
     const bool applies = ims_iommu_scalable(m_core) &&
                          (gran == IMS_PINV_GLOBAL || gran == IMS_PINV_DOMAIN || gran == IMS_PINV_PASID);
     const Cycles drained = applies ? drain(tin, scope) : tin;
-    ims_inv_pasid_cache(m_core, gran, did, pasid);
+    if (!m_pre_on)  // (precomputed mode: the caller applied it to the core)
+        ims_inv_pasid_cache(m_core, gran, did, pasid);
     const Cycles done = drained + m_cfg.inv_latency;
     m_st.inv_ctx++;
     m_input_ready = std::max(m_input_ready, tin + m_cfg.inv_latency);

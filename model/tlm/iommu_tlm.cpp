@@ -200,9 +200,22 @@ void Iommu::translate(Cycles t, const ims_req &req, ReqExt &ext)
 {
     ims_xlate &x = ext.xlate;
     m_now = m_clk.to_cycles(m_clk.now());  // time stands still until we return (unless a memory waits)
-    m_writes.clear();
-    ims_translate(m_core, &req, &x);
+    const ims_pf_log *pf;
+    const std::uint64_t *writes;
+    std::size_t n_writes;
+    if (__builtin_expect(m_pre_on, 0)) {  // the caller ran the core (set_precomputed)
+        pf = m_pre.pf;
+        writes = m_pre.writes;
+        n_writes = m_pre.n_writes;
+    } else {
+        m_writes.clear();
+        ims_translate(m_core, &req, &x);
+        pf = nullptr;  // (read after the walk below, as the core left it)
+        writes = nullptr;
+        n_writes = 0;
+    }
     m_st.requests++;
+
 
     Cycles tin = std::max(t, m_input_ready);
     m_st.input_stall_cycles += tin - t;
@@ -261,7 +274,8 @@ void Iommu::translate(Cycles t, const ims_req &req, ReqExt &ext)
         // "IOTLB prefetch"): each a chain of dependent reads from the demand
         // walk's end, through the memory model, holding no walker; its entry
         // is usable once its leaf read arrives (an earlier hit waits for it).
-        if (const ims_pf_log *pl = ims_iommu_pf_log(m_core)) {
+        if (const ims_pf_log *pl = m_pre_on ? pf : ims_iommu_pf_log(m_core)) {
+
             for (unsigned p = 0; p < pl->n; p++) {
                 const ims_pf_walk &w = pl->w[p];
                 Cycles at = done;
@@ -284,9 +298,14 @@ void Iommu::translate(Cycles t, const ims_req &req, ReqExt &ext)
             m_observer->on_walk(req, x, start, done);
     }
     // Fault records are posted writes: they use bandwidth, not the request's time.
-    for (const std::uint64_t pa : m_writes)
-        mem_timed(done, pa);
-    m_st.fault_writes += m_writes.size();
+    if (!m_pre_on) {
+        writes = m_writes.data();
+        n_writes = m_writes.size();
+    }
+    for (std::size_t k = 0; k < n_writes; k++)
+        mem_timed(done, writes[k]);
+    m_st.fault_writes += n_writes;
+
 
     ext.latency = done - t;
     ext.queue_delay = queue;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cinttypes>
 #include <condition_variable>
+#include <cstddef>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -51,6 +52,153 @@ inline Cycles ts_to_cycles(std::uint64_t ts, const ims_sim_cfg &cfg, Cycles max)
     return c >= static_cast<long double>(max) ? max + 1 : static_cast<Cycles>(c);
 }
 }  // namespace
+
+// player.pipeline (docs/performance.md, "The functional core ahead of the
+
+// timing"): in open loop every record reaches the core in file order,
+// whatever the timing makes of it, so the reader's thread runs the core over
+// each batch as it is read (the control records' table and cache updates;
+// each DMA part's translation, its check against the recording and the
+// fault drain) and leaves the answers with the batch. The simulation thread
+// then times them (Iommu::set_precomputed) and touches neither the core,
+// nor the replay, nor the memory's contents.
+struct FuncBatch {
+    std::vector<std::uint64_t> out;  // per DMA part, in order: a PartOut and its words ...
+    std::size_t used = 0;            // ... in out[0, used) (out only grows: no zeroing per batch)
+    long stop_at = -1;               // a record the replay refused (its index in the batch) ...
+    std::string err;                 // ... and the message control() gives for it
+};
+// One DMA part in FuncBatch::out: this head, then (each rounded up to whole
+// words) the translation (ims_xlate up to its n_reads reads), n_writes
+// fault-record write addresses, and the prefetch log if has_pf.
+struct PartOut {
+    ims_req req;
+    std::uint32_t x_bytes;
+    std::uint16_t n_writes;
+    std::uint8_t ok, has_pf;
+};
+constexpr std::size_t words(std::size_t bytes) { return (bytes + 7) / 8; }
+constexpr std::size_t kXlateHead = offsetof(ims_xlate, reads);
+
+class FuncStage {
+public:
+    FuncStage(Iommu &iommu, ims_replay *rp, const ims_sim_cfg &cfg, const std::string &path)
+        : m_iommu(iommu), m_core(ims_replay_iommu(rp)), m_rp(rp), m_cfg(cfg), m_path(path), m_warm(cfg.warmup > 0)
+    {
+    }
+    // The core over records [0, n) of the next batch. False: record
+    // b.stop_at was refused, and nothing after it ran.
+    bool run(const ims_rec *recs, long n, FuncBatch &b)
+    {
+        b.used = 0;
+        b.stop_at = -1;
+        for (long k = 0; k < n; k++, m_index++) {
+            const ims_rec &rec = recs[k];
+            if (rec.kind == IMS_REC_DMA) {
+                m_dma++;
+                const unsigned parts = ims_replay_dma_parts(&rec);
+                for (unsigned i = 0; i < parts; i++)
+                    part(rec, i, b);
+                if (m_warm && m_dma >= m_cfg.warmup)  // TracePlayer::run's rule
+                    end_warmup();
+                continue;
+            }
+            if (!control(rec)) {
+                b.stop_at = k;
+                b.err = m_err;
+                return false;
+            }
+        }
+        return true;
+    }
+    // The core's statistics when warm-up ended (TracePlayer::end_warmup), and
+    // the index of the record after which it did (UINT64_MAX: not yet).
+    const ims_stats &warm_stats() const { return m_warm_stats; }
+    std::uint64_t warm_index() const { return m_warm_index; }
+
+private:
+    // TracePlayer::control's calls of the core.
+    bool control(const ims_rec &rec)
+    {
+        switch (rec.kind) {
+        case IMS_REC_INV_IOTLB:
+            ims_inv_iotlb(m_core, static_cast<ims_inv_gran>(rec.gran), rec.did, rec.iova, rec.am,
+                          (rec.flags & IMS_RECF_IH) != 0);
+            return true;
+        case IMS_REC_INV_CTX:
+            ims_inv_context(m_core, static_cast<ims_inv_gran>(rec.gran), rec.did, rec.rid, rec.fm);
+            return true;
+        case IMS_REC_MARK:
+            if (!std::strcmp(rec.label, "warmup-end"))
+                end_warmup();
+            return true;
+        default:
+            break;
+        }
+        char err[256];
+        err[0] = '\0';
+        if (ims_replay_control(m_rp, &rec, err, sizeof err) == 0)
+            return true;
+        char msg[512];
+        std::snprintf(msg, sizeof msg, "%s: record %" PRIu64 " (%s): %s", m_path.c_str(), m_index,
+                      ims_rec_kind_name(rec.kind) ? ims_rec_kind_name(rec.kind) : "?", err);
+        m_err = msg;
+        return false;
+    }
+    // ims_replay_dma_loop's work for part i, but the timing.
+    void part(const ims_rec &rec, unsigned i, FuncBatch &b)
+    {
+        PartOut h;
+        ims_replay_dma_req(m_rp, &rec, i, &h.req);
+        ims_xlate &x = m_x;
+        m_iommu.functional(h.req, x);
+        h.ok = ims_replay_check(m_rp, &rec, &h.req, &x);
+        if (x.flags & IMS_XLATE_FAULT_RECORDED)
+            ims_replay_fault_recorded(m_rp);
+        // The timing reads the prefetch log after a walk only (Iommu::translate).
+        const ims_pf_log *pf = (x.flags & IMS_XLATE_WALKED) ? ims_iommu_pf_log(m_core) : nullptr;
+        const std::vector<std::uint64_t> &w = m_iommu.fault_writes();
+        h.x_bytes = static_cast<std::uint32_t>(kXlateHead + x.n_reads * sizeof x.reads[0]);
+        h.n_writes = static_cast<std::uint16_t>(w.size());  // (at most a few per translation)
+        h.has_pf = pf != nullptr;
+        const std::size_t at = b.used;
+        b.used += words(sizeof h) + words(h.x_bytes) + w.size() + (pf ? words(sizeof *pf) : 0);
+        if (b.used > b.out.size())
+            b.out.resize(std::max(b.used, 2 * b.out.size()));
+        std::uint64_t *p = b.out.data() + at;
+        std::memcpy(p, &h, sizeof h);
+        p += words(sizeof h);
+        std::memcpy(p, &x, h.x_bytes);
+        p += words(h.x_bytes);
+        if (!w.empty())
+            std::memcpy(p, w.data(), w.size() * sizeof w[0]);
+        p += w.size();
+        if (pf)
+            std::memcpy(p, pf, sizeof *pf);
+    }
+    void end_warmup()
+    {
+        if (m_warm_ended)
+            return;
+        m_warm_ended = true;
+        m_warm = false;
+        m_warm_stats = *ims_iommu_stats(m_core);
+        m_warm_index = m_index;
+    }
+
+    Iommu &m_iommu;
+    ims_iommu *m_core;
+    ims_replay *m_rp;
+    const ims_sim_cfg &m_cfg;
+    std::string m_path;
+    std::string m_err;
+    std::uint64_t m_index = 0;  // trace index of the record being run
+    std::uint64_t m_dma = 0;    // DMA records so far
+    bool m_warm, m_warm_ended = false;
+    std::uint64_t m_warm_index = UINT64_MAX;
+    ims_stats m_warm_stats{};
+    ims_xlate m_x{};
+};
 
 TracePlayer::TracePlayer(sc_core::sc_module_name name, const ims_sim_cfg &cfg, const Clock &clk,
                          ims_trace_reader *reader, const char *trace_path, ims_replay *replay, Iommu &iommu,
@@ -103,13 +251,15 @@ DeviceStats &TracePlayer::new_device(std::uint16_t rid)
 
 // Ends warm-up: statistics restart here. Called after player.warmup DMA
 // records, or at a `mark warmup-end` record (at most once).
-void TracePlayer::end_warmup()
+void TracePlayer::end_warmup(std::uint64_t index)
 {
     if (m_warm_ended)
         return;
     m_warm_ended = true;
     m_warm = false;
-    m_core_start = *ims_iommu_stats(ims_replay_iommu(m_rp));
+    m_warm_end_index = index;
+    // (player.pipeline: the core is the stage's, which took them at this record)
+    m_core_start = m_func ? m_func->warm_stats() : *ims_iommu_stats(ims_replay_iommu(m_rp));
     m_iommu.reset_timing_stats();
     if (m_mem) {
         m_st.mem_accesses0 = m_mem->accesses();
@@ -346,7 +496,37 @@ bool TracePlayer::dma(const ims_rec &rec, Cycles issue, Cycles *last_done, std::
     return true;
 }
 
+void TracePlayer::dma_pre(const ims_rec &rec, Cycles issue, const std::uint64_t *&at)
+{
+    DmaCtx c{*this, device(rec.rid), issue, issue};
+    if (__builtin_expect(!m_st.measured_issued, 0))
+        note_issue(issue);
+    const unsigned parts = ims_replay_dma_parts(&rec);
+    ims_pf_log pf;
+    for (unsigned i = 0; i < parts; i++) {
+        PartOut h;
+        std::memcpy(&h, at, sizeof h);
+        at += words(sizeof h);
+        std::memcpy(&m_ext.xlate, at, h.x_bytes);  // what Iommu::translate times
+        at += words(h.x_bytes);
+        Iommu::Precomputed pre;
+        pre.writes = at;
+        pre.n_writes = h.n_writes;
+        at += h.n_writes;
+        if (__builtin_expect(h.has_pf, 0)) {
+            std::memcpy(&pf, at, sizeof pf);
+            at += words(sizeof pf);
+            pre.pf = &pf;
+        }
+        m_iommu.precomputed(pre);
+        part_xlate(&c, &h.req, i);
+        part_seen(&c, &rec, &h.req, &m_ext.xlate, h.ok != 0);
+    }
+    m_st.end_cycle = std::max(m_st.end_cycle, c.done_max);
+}
+
 // dma() once an `sm dte pre` device is attached: a record of such a device
+
 // with a PASID goes to the replay's page request path (replay.h), whose
 // device sends are pri_send's; any other as dma() does.
 bool TracePlayer::dma_pri(const ims_rec &rec, Cycles issue, Cycles *last_done, std::uint64_t index)
@@ -488,7 +668,7 @@ __attribute__((always_inline)) inline bool TracePlayer::control(const ims_rec &r
         if (!std::strcmp(rec.label, "warmup-end")) {
             if (!m_warm_ended)
                 m_warmup_mark = index;
-            end_warmup();
+            end_warmup(index);
         }
         return true;
     case IMS_REC_INV_PASID:
@@ -509,7 +689,10 @@ __attribute__((always_inline)) inline bool TracePlayer::control(const ims_rec &r
         }
         [[fallthrough]];
     default:
+        if (m_func)  // player.pipeline: the stage replayed it (a refused record stopped the run before)
+            return true;
         if (ims_replay_control(m_rp, &rec, err, sizeof err) == 0) {
+
             if (__builtin_expect(m_atc != nullptr, 0))  // ATTACH, DETACH: the device's ATC
                 m_atc->on_record(rec, ims_replay_alias(m_rp, rec.rid));
             constexpr std::uint32_t kPriAttach = IMS_RECF_SM | IMS_RECF_DTE | IMS_RECF_PRE;
@@ -527,15 +710,20 @@ __attribute__((always_inline)) inline bool TracePlayer::control(const ims_rec &r
 
 namespace {
 // Reads the trace on a second thread, a few batches ahead of the simulation
+
+
 // (zstd decompression and decoding are a good part of the work). Batches
 // come out in file order, so results do not depend on thread timing.
 // player.iova_remap (iova_remap.h) rewrites each batch here, on this thread,
 // so the model thread pays nothing for it (off: one test per batch here).
 class AheadReader {
 public:
-    AheadReader(ims_trace_reader *r, std::size_t batch, std::size_t depth, std::uint8_t remap, const std::string &path)
-        : m_r(r), m_slots(depth), m_path(path)
+    // func: player.pipeline's stage (run here on each batch), or null.
+    AheadReader(ims_trace_reader *r, std::size_t batch, std::size_t depth, std::uint8_t remap, const std::string &path,
+                FuncStage *func)
+        : m_r(r), m_slots(depth), m_path(path), m_func(func)
     {
+
         for (Slot &s : m_slots)
             s.recs.resize(batch);
         if (remap)
@@ -544,18 +732,28 @@ public:
     }
     ~AheadReader()
     {
+        stop();
+        ims_remap_free(m_remap);
+    }
+    // Ends the thread (no batch is read after it). The functional stage
+    // then no longer runs: the core is the caller's again.
+    void stop()
+    {
+        if (!m_thread.joinable())
+            return;
         {
             std::lock_guard<std::mutex> g(m_mu);
             m_stop = true;
         }
         m_cv.notify_all();
         m_thread.join();
-        ims_remap_free(m_remap);
     }
     // Next batch: its records and count (0 at the end, -1 on error with
-    // *err set). Valid until the next call.
-    long next(const ims_rec **recs, std::string *err)
+    // *err set), and with a functional stage its answers (*func). Valid
+    // until the next call.
+    long next(const ims_rec **recs, std::string *err, const FuncBatch **func)
     {
+
         std::unique_lock<std::mutex> g(m_mu);
         if (m_taken)  // give back the slot handed out last time
             release(g);
@@ -563,6 +761,7 @@ public:
         Slot &s = m_slots[m_head];
         m_taken = true;
         *recs = s.recs.data();
+        *func = m_func ? &s.func : nullptr;
         if (s.n < 0)
             *err = s.err;
         return s.n;
@@ -573,7 +772,9 @@ private:
         std::vector<ims_rec> recs;
         long n = 0;
         std::string err;
+        FuncBatch func;
     };
+
     void release(std::unique_lock<std::mutex> &)
     {
         m_head = (m_head + 1) % m_slots.size();
@@ -631,7 +832,12 @@ private:
                 s.n = -1;  // err: "record N (map): ...", N counted from the trace's first record
                 s.err = m_path + ": " + err;
             }
-            const bool last = s.n <= 0;
+            bool last = s.n <= 0;
+            if (m_func && s.n > 0 && !m_func->run(s.recs.data(), s.n, s.func)) {
+                s.n = s.func.stop_at + 1;  // the refused record ends the run: read no further
+                last = true;
+            }
+
             {
                 std::lock_guard<std::mutex> g(m_mu);
                 m_filled++;
@@ -647,6 +853,8 @@ private:
     std::vector<Slot> m_slots;
     std::string m_path;
     ims_remap *m_remap = nullptr;  // player.iova_remap; null: none
+    FuncStage *m_func;             // player.pipeline; null: off
+
     std::string m_setup_err;
     std::size_t m_head = 0, m_filled = 0;
     bool m_taken = false, m_stop = false;
@@ -662,7 +870,20 @@ void TracePlayer::run()
     m_core_start = *ims_iommu_stats(ims_replay_iommu(m_rp));
     if (m_iv && !m_warm)
         m_iv->begin(interval_snap());
-    AheadReader ahead(m_reader, kBatch, 4, m_cfg.iova_remap, m_path);
+    // player.pipeline: where the functional core may run ahead of the timing
+    // (open loop; nothing else than the built-in timing sees a request: no
+    // ATC or page requests, which exist in scalable mode or with
+    // atc.entries; no interval sampling, which reads the core's counters at
+    // simulated times; no RTL walker, observer or fault sink).
+    std::unique_ptr<FuncStage> func;
+    if (m_cfg.pipeline && m_cfg.player_mode == IMS_PLAYER_OPEN && !m_atc && !m_iv &&
+        !ims_trace_header(m_reader)->scalable && m_iommu.plain()) {
+        func.reset(new FuncStage(m_iommu, m_rp, m_cfg, m_path));
+        m_func = func.get();
+        m_iommu.set_precomputed(true);
+    }
+    AheadReader ahead(m_reader, kBatch, 4, m_cfg.iova_remap, m_path, m_func);
+
 
     // Closed loop: DMA records between two control records form a segment;
     // inside it each device issues in its own order, limited by its window,
@@ -728,14 +949,17 @@ void TracePlayer::run()
     bool ok = true;
     while (ok) {
         const ims_rec *batch = nullptr;
+        const FuncBatch *fb = nullptr;
         std::string rerr;
-        const long n = ahead.next(&batch, &rerr);
+        const long n = ahead.next(&batch, &rerr, &fb);
+
         if (n < 0) {
             m_error = rerr;
             break;
         }
         if (n == 0)
             break;
+        const std::uint64_t *at = fb ? fb->out.data() : nullptr;  // player.pipeline: the next DMA part's answer
         for (long k = 0; k < n && ok; k++, index++) {
             const ims_rec &rec = batch[k];
             m_st.records++;
@@ -744,9 +968,15 @@ void TracePlayer::run()
                     ok = false;
                     break;
                 }
+                if (__builtin_expect(fb != nullptr && k == fb->stop_at, 0)) {
+                    m_error = fb->err;  // the stage's replay refused it
+                    ok = false;
+                    break;
+                }
                 ok = control(rec, index);
                 continue;
             }
+
             m_st.dma_records++;
             Cycles ts = 0;
             if (!check_ts(rec, index, &ts)) {
@@ -759,10 +989,13 @@ void TracePlayer::run()
                 else
                     m_now = ts;
                 Cycles done;
-                if (__builtin_expect(!dma(rec, m_now, &done, index), 0)) {
+                if (fb) {
+                    dma_pre(rec, m_now, at);
+                } else if (__builtin_expect(!dma(rec, m_now, &done, index), 0)) {
                     ok = false;
                     break;
                 }
+
             } else {
                 std::int32_t &ix = win_ix[rec.rid];
                 if (ix < 0) {
@@ -784,14 +1017,29 @@ void TracePlayer::run()
                     ok = false;
                     break;
                 }
-                end_warmup();
+                end_warmup(index);
             }
             if (m_progress)  // (checked here: one call saved per record)
                 progress(false);
         }
     }
+    ahead.stop();  // the core is this thread's from here
+    if (m_func) {
+        m_iommu.set_precomputed(false);
+        // The stage took the core's counters where this thread ended warm-up.
+        if (m_warm_ended && m_error.empty() && func->warm_index() != m_warm_end_index) {
+            char msg[256];
+            std::snprintf(msg, sizeof msg,
+                          "%s: internal error: player.pipeline ended warm-up at record %" PRIu64
+                          ", the timing at record %" PRIu64 " (set player.pipeline=0 and report it)",
+                          m_path.c_str(), func->warm_index(), m_warm_end_index);
+            m_error = msg;
+        }
+        m_func = nullptr;
+    }
     if (ok && m_error.empty())
         flush();
+
     if (ok && m_error.empty() && m_pri) {  // a page request group without its pgresp
         char e[512];
         if (ims_replay_finish(m_rp, e, sizeof e) < 0)

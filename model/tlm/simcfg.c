@@ -120,6 +120,8 @@ static const struct key keys[] = {
     {"player.time_scale", "1", KT_DBL, F(time_scale), 1e-6, 1e6, "", "open loop: divides the recorded inter-arrival times (10: ten times faster; 1: as recorded)"},
     {"player.warmup", "0", KT_U64, F(warmup), 0, 1e18, "records", "DMA records excluded from stats (a MARK warmup-end also ends warm-up)"},
     {"player.iova_remap", "none", KT_REMAP, F(iova_remap), 0, 0, "", "re-allocate the trace's IOVAs as read (legacy mode only):"},
+    {"player.pipeline", "1", KT_BOOL, F(pipeline), 0, 1, "", "open loop: the functional core runs on the reader's thread, ahead of the timing (the same results; 0: on the simulation thread)"},
+
 
     {"tables.base", CORE, KT_U64, F(tb.tbl_base), 0, 18446744073709551615.0, "address", "where replayed page tables are placed"},
     {"tables.size", CORE, KT_U64, F(tb.tbl_size), 4096, 18446744073709551615.0, "bytes", "room for replayed page tables"},

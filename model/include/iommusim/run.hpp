@@ -239,7 +239,10 @@ bool interval_csv(const IntervalSampler &s, std::uint32_t walkers, ims_outfile *
 
 // Reads a trace and plays it into an Iommu: DMA records become TLM requests
 // (split at 4 KiB), control records are applied in order at the current time.
+class FuncStage;  // player.pipeline's functional stage (player.cpp)
+
 class TracePlayer : public sc_core::sc_module {
+
 public:
     tlm_utils::simple_initiator_socket<TracePlayer> isock;
     // Translation-only (ATS) requests; traces carry none today, so it idles.
@@ -270,6 +273,10 @@ private:
     bool dma(const ims_rec &rec, Cycles issue, Cycles *last_done, std::uint64_t index);
     __attribute__((noinline, cold)) bool dma_pri(const ims_rec &rec, Cycles issue, Cycles *last_done,
                                                  std::uint64_t index);
+    // dma() with player.pipeline: the parts' translations are read from *at
+    // (the functional stage's answers), which it advances.
+    void dma_pre(const ims_rec &rec, Cycles issue, const std::uint64_t *&at);
+
     struct DmaCtx;
     static const ims_xlate *part_xlate(void *ctx, const ims_req *req, unsigned part);
     static void part_seen(void *ctx, const ims_rec *rec, const ims_req *req, const ims_xlate *x, bool ok);
@@ -284,7 +291,7 @@ private:
     static const ims_replay_dev_ops kPriOps;
     __attribute__((noinline, cold)) bool pri_failed(std::uint64_t index);
     Cycles ts_cycles(std::uint64_t ts) const;
-    void end_warmup();
+    void end_warmup(std::uint64_t index);  // after record `index`
     bool check_ts(const ims_rec &rec, std::uint64_t index, Cycles *issue);
     __attribute__((noinline, cold)) bool ts_error(const ims_rec &rec, std::uint64_t index, std::uint64_t last);
     void note_issue(Cycles issue);
@@ -321,6 +328,8 @@ private:
     std::vector<std::uint64_t> m_last_ts;   // rid -> timestamp of its last DMA record (ns)
     Cycles m_max_cycles;                    // the latest issue cycle the model can represent
     std::uint64_t m_warmup_mark = UINT64_MAX; // record index of the `mark warmup-end`, if any
+    std::uint64_t m_warm_end_index = UINT64_MAX; // the record after which warm-up ended
+
     Cycles m_now = 0;                       // current issue cycle (non-decreasing)
     Cycles m_sync_until = 0;                // sync(): no wait needed up to this cycle
     Cycles m_time_cycle = 0;                // time_of(): the last cycle converted
@@ -332,6 +341,8 @@ private:
     std::uint64_t m_next_progress = 0;      // record count of the next progress check
     std::unique_ptr<Atc> m_atc;             // atc.entries > 0 or scalable mode: the devices' ATCs (null: off, the hot path tests this)
     bool m_pri = false;                     // an `sm dte pre` device was attached: the replay may hold parts
+    FuncStage *m_func = nullptr;            // player.pipeline in this run: the core runs there (null: here)
+
     DmaCtx *m_cur = nullptr;                // the DMA record in dma()
     Cycles m_retry_at = 0;                  // the issue cycle of the group being sent again ...
     unsigned m_retry_k = 0;                 // ... and its parts sent so far

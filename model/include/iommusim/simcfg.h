@@ -76,6 +76,8 @@ struct ims_sim_cfg {
     double time_scale;          /* open loop: recorded inter-arrival times are divided by it (1: as recorded) */
     uint64_t warmup;            /* DMA records excluded from stats (besides a MARK warmup-end) */
     uint8_t iova_remap;         /* player.iova_remap: 0 none, else 1 + the strategy's index (model/trace/iova_remap.h) */
+    bool pipeline;              /* player.pipeline: open loop, the functional core on the reader's thread (same results) */
+
     uint32_t fault_drain_every; /* software drains the fault queue after this many new records */
     uint64_t seed;              /* for random replacement and the table-read cache */
     uint64_t regs_base;         /* VT-d register file base (ims::VtdIommu; unused by the replayer) */

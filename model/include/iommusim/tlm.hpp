@@ -403,6 +403,39 @@ public:
     // Translates one request arriving at cycle `t` (non-decreasing). Fills
     // ext.xlate / latency / queue_delay / merged. Used by both sockets.
     void translate(Cycles t, const ims_req &req, ReqExt &ext);
+
+    // ---- The functional core run apart from the timing ----
+    // A caller that runs the core itself, in the same order as the requests
+    // and invalidations reach this model, but on another thread and ahead of
+    // them (the trace player in open loop: docs/performance.md, "The
+    // functional core ahead of the timing"), turns precomputed mode on before
+    // the simulation starts. Then translate() takes ext.xlate as the core's
+    // answer (set by the caller, with the extras below) and times it; the
+    // invalidations time theirs without applying them to the core. The
+    // caller's thread makes the core's calls through functional() and the
+    // ims_inv_* functions; this model's thread then touches neither the core
+    // nor its memory.
+    struct Precomputed {
+        const ims_pf_log *pf = nullptr;         // ims_iommu_pf_log() after the translation (null: none)
+        const std::uint64_t *writes = nullptr;  // its fault-record writes (fault_writes())
+        unsigned n_writes = 0;
+    };
+    void set_precomputed(bool on) { m_pre_on = on; }
+    // The extras of the next translate() in precomputed mode (copied).
+    void precomputed(const Precomputed &p) { m_pre = p; }
+    // The core's translation of req into x (the caller's thread); the
+    // fault-record writes it made are fault_writes() until the next call.
+    void functional(const ims_req &req, ims_xlate &x)
+    {
+        m_writes.clear();
+        ims_translate(m_core, &req, &x);
+    }
+    const std::vector<std::uint64_t> &fault_writes() const { return m_writes; }
+    // True when nothing but the built-in timing sees a request (no walker,
+    // observer or fault sink attached, translation enabled): what precomputed
+    // mode requires.
+    bool plain() const { return !m_walker && !m_observer && !m_fault_sink && !m_xlate_off; }
+
     // Invalidations at cycle t; return the cycle they complete.
     Cycles invalidate_iotlb(Cycles t, ims_inv_gran gran, std::uint16_t did, std::uint64_t addr, std::uint8_t am,
                             bool ih);
@@ -601,7 +634,10 @@ private:
     bool m_xlate_off = false;
     bool m_ring_off = false;
     FaultSink *m_fault_sink = nullptr;
-    Cycles mem_own(Cycles t, std::uint64_t pa, void *data, unsigned len, tlm::tlm_command cmd);
+    bool m_pre_on = false;  // precomputed mode (set_precomputed)
+    Precomputed m_pre;
+    Cycles mem_own(
+Cycles t, std::uint64_t pa, void *data, unsigned len, tlm::tlm_command cmd);
     __attribute__((noinline, cold)) void report_fault(const ims_req &req, const ims_xlate &x);
 };
 
