@@ -88,11 +88,15 @@ public:
     }
     // The core over records [0, n) of the next batch. False: record
     // b.stop_at was refused, and nothing after it ran.
-    bool run(const ims_rec *recs, long n, FuncBatch &b)
+    // Returns the records it ran, fewer than n once the batch's answers
+    // reach kMaxWords (a batch of large DMA records would otherwise hold
+    // hundreds of MB: 1 MiB records are 256 parts each) or when record
+    // b.stop_at was refused (then nothing after it ran, and none must).
+    long run(const ims_rec *recs, long n, FuncBatch &b)
     {
         b.used = 0;
         b.stop_at = -1;
-        for (long k = 0; k < n; k++, m_index++) {
+        for (long k = 0; k < n; k++) {
             const ims_rec &rec = recs[k];
             if (rec.kind == IMS_REC_DMA) {
                 m_dma++;
@@ -101,16 +105,22 @@ public:
                     part(rec, i, b);
                 if (m_warm && m_dma >= m_cfg.warmup)  // TracePlayer::run's rule
                     end_warmup();
+                m_index++;
+                if (b.used >= kMaxWords)
+                    return k + 1;
                 continue;
             }
             if (!control(rec)) {
                 b.stop_at = k;
                 b.err = m_err;
-                return false;
+                return k + 1;
             }
+            m_index++;
         }
-        return true;
+        return n;
     }
+    static constexpr std::size_t kMaxWords = std::size_t{1} << 17;  // 1 MiB of answers a batch (about 10,000 parts)
+
     // The core's statistics when warm-up ended (TracePlayer::end_warmup), and
     // the index of the record after which it did (UINT64_MAX: not yet).
     const ims_stats &warm_stats() const { return m_warm_stats; }
@@ -823,20 +833,32 @@ private:
                     return;
             }
             Slot &s = m_slots[tail];  // free: only this thread touches it now
-            s.n = ims_trace_read(m_r, s.recs.data(), s.recs.size());
-            if (s.n < 0)
-                s.err = ims_trace_error(m_r);
-            char err[256];
-            if (m_remap && s.n > 0 &&
-                ims_remap_apply(m_remap, s.recs.data(), static_cast<std::size_t>(s.n), err, sizeof err)) {
-                s.n = -1;  // err: "record N (map): ...", N counted from the trace's first record
-                s.err = m_path + ": " + err;
+            if (!m_rest.empty()) {  // records read before that the stage had no room for
+                s.n = static_cast<long>(m_rest.size());
+                std::copy(m_rest.begin(), m_rest.end(), s.recs.begin());
+                m_rest.clear();
+            } else {
+                s.n = ims_trace_read(m_r, s.recs.data(), s.recs.size());
+                if (s.n < 0)
+                    s.err = ims_trace_error(m_r);
+                char err[256];
+                if (m_remap && s.n > 0 &&
+                    ims_remap_apply(m_remap, s.recs.data(), static_cast<std::size_t>(s.n), err, sizeof err)) {
+                    s.n = -1;  // err: "record N (map): ...", N counted from the trace's first record
+                    s.err = m_path + ": " + err;
+                }
             }
             bool last = s.n <= 0;
-            if (m_func && s.n > 0 && !m_func->run(s.recs.data(), s.n, s.func)) {
-                s.n = s.func.stop_at + 1;  // the refused record ends the run: read no further
-                last = true;
+            if (m_func && s.n > 0) {
+                const long ran = m_func->run(s.recs.data(), s.n, s.func);
+                if (s.func.stop_at >= 0) {
+                    last = true;  // the refused record ends the run: read no further
+                } else if (ran < s.n) {
+                    m_rest.assign(s.recs.begin() + ran, s.recs.begin() + s.n);  // the next slot's
+                }
+                s.n = ran;
             }
+
 
             {
                 std::lock_guard<std::mutex> g(m_mu);
@@ -854,6 +876,8 @@ private:
     std::string m_path;
     ims_remap *m_remap = nullptr;  // player.iova_remap; null: none
     FuncStage *m_func;             // player.pipeline; null: off
+    std::vector<ims_rec> m_rest;   // read, not yet run by m_func (its batch was full)
+
 
     std::string m_setup_err;
     std::size_t m_head = 0, m_filled = 0;

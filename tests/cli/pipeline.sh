@@ -50,6 +50,11 @@ same)
     same nic.itr --set iotlb.prefetch=distance --set iotlb.prefetch_degree=4
     same nic.itr --set player.time_scale=1000 --set walker.count=1
     same multi.itr --config small
+    # 1 MiB DMA records (256 parts each): a batch's answers fill up and the
+    # rest of its records go to the next batch.
+    ims trace gen gpu --count 300 --chunk 1m --seed 2 --footprint 1g gpu.itr >/dev/null
+    same gpu.itr --set player.warmup=100
+
     # 1,500 faults after the mappings: the fault queue fills unless the
     # drain the stage makes as software would (fault.drain_every) empties it.
     ims trace gen nic --count 3000 --seed 2 faults.itt >/dev/null
