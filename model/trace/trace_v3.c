@@ -358,6 +358,99 @@ int ims_tr_v3_write_end(struct ims_trace_writer *w)
     return block3_emit(w, true);
 }
 
+/* ---- CRC-32 of a block's payload ----
+ *
+ * zlib's crc32() costs ~3.9 instructions per byte, 9 % of reading a v3
+ * .itr.zst (34 instructions per record). On x86-64 with PCLMULQDQ the
+ * payload is instead folded 64 bytes at a time by carry-less
+ * multiplication, and zlib finishes the last 16..31 bytes; the result is
+ * crc32(0, p, n) bit for bit (tests/trace/test_trace_v3.c checks lengths
+ * 0..700 at every alignment against zlib).
+ *
+ * The algebra (reflected CRC-32, polynomial P = 0x104C11DB7): bit i of a
+ * 16-byte register R, loaded little-endian, is the coefficient of
+ * x^(127 - i), so R = L x^64 + H (L its low 8 bytes, the earlier ones).
+ * crc32(0, M) is ~((M' x^32) mod P), M' being M with its first 4 bytes
+ * inverted. Moving R over the d bits that follow it, R x^d = L x^(d+64)
+ * + H x^d, is congruent mod P to L k(d+64) + H k(d) with k(e) = x^e mod P
+ * (32 bits); a carry-less product of two such bit-reversed 64-bit words
+ * comes out one degree low, so the constants are x^(e-1) mod P, bit
+ * reversed. Four registers fold over 512 bits each round, then into one
+ * over 128 bits; what is left (that register and the last n % 16 bytes)
+ * has the same remainder as M', which crc32(~0, ...) = ~((. x^32) mod P)
+ * turns into the CRC. */
+
+/* x^e mod P, bit d the coefficient of x^d, bit reversed into a 64-bit word. */
+static uint64_t crc_k(unsigned e)
+{
+    uint64_t r = 1, v = 0;
+    for (unsigned i = 0; i < e; i++) {
+        r <<= 1;
+        if (r >> 32)
+            r ^= 0x104C11DB7ull;
+    }
+    for (unsigned i = 0; i < 64; i++)
+        v |= ((r >> i) & 1) << (63 - i);
+    return v;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#define TR3_CRC_CLMUL 1
+
+/* R moved over the k's distance and added to d. */
+__attribute__((target("pclmul"))) static inline __m128i crc_fold(__m128i r, __m128i k, __m128i d)
+{
+    return _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(r, k, 0x00), _mm_clmulepi64_si128(r, k, 0x11)), d);
+}
+
+/* crc32(0, p, n) for n >= 64. */
+__attribute__((target("pclmul"))) static uint32_t crc_clmul(const uint64_t k[4], const unsigned char *p, size_t n)
+{
+    const __m128i k512 = _mm_set_epi64x((long long)k[1], (long long)k[0]);
+    const __m128i k128 = _mm_set_epi64x((long long)k[3], (long long)k[2]);
+    __m128i r0 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)p), _mm_cvtsi32_si128(-1));
+    __m128i r1 = _mm_loadu_si128((const __m128i *)(p + 16));
+    __m128i r2 = _mm_loadu_si128((const __m128i *)(p + 32));
+    __m128i r3 = _mm_loadu_si128((const __m128i *)(p + 48));
+    for (p += 64, n -= 64; n >= 64; p += 64, n -= 64) {
+        r0 = crc_fold(r0, k512, _mm_loadu_si128((const __m128i *)p));
+        r1 = crc_fold(r1, k512, _mm_loadu_si128((const __m128i *)(p + 16)));
+        r2 = crc_fold(r2, k512, _mm_loadu_si128((const __m128i *)(p + 32)));
+        r3 = crc_fold(r3, k512, _mm_loadu_si128((const __m128i *)(p + 48)));
+    }
+    r1 = crc_fold(r0, k128, r1);
+    r2 = crc_fold(r1, k128, r2);
+    r3 = crc_fold(r2, k128, r3);
+    for (; n >= 16; p += 16, n -= 16)
+        r3 = crc_fold(r3, k128, _mm_loadu_si128((const __m128i *)p));
+    unsigned char b[16];
+    _mm_storeu_si128((__m128i *)b, r3);
+    return (uint32_t)crc32(crc32(0xffffffffUL, b, 16), p, (uInt)n);
+}
+#endif
+
+uint32_t ims_tr_crc32(struct ims_tr_crc *c, const unsigned char *p, size_t n)
+{
+#ifdef TR3_CRC_CLMUL
+    if (!c->ready) {
+        c->clmul = __builtin_cpu_supports("pclmul");
+        c->k[0] = crc_k(512 + 64 - 1);
+        c->k[1] = crc_k(512 - 1);
+        c->k[2] = crc_k(128 + 64 - 1);
+        c->k[3] = crc_k(128 - 1);
+        c->ready = true;
+    }
+    if (c->clmul && n >= 64)
+        return crc_clmul(c->k, p, n);
+#else
+    (void)c;
+    (void)crc_k;
+#endif
+    return (uint32_t)crc32(0L, p, (uInt)n);
+}
+
 /* ---- Reader ---- */
 
 /* LEB128, at most 10 bytes; *bad is set for a longer one or one past 64 bits. */
@@ -756,7 +849,7 @@ static int block3_next(struct ims_trace_reader *r)
         return ims_tr_block_error(r, off, "truncated: the file ends %ld bytes into the block's %u payload bytes",
                             got - (long)TR3_BLK_HDR, len);
     const unsigned char *pl = r->buf + r->pos + TR3_BLK_HDR;
-    uint32_t have = (uint32_t)crc32(0L, pl, len);
+    uint32_t have = ims_tr_crc32(&r->crc, pl, len);
     if (want != have)
         return ims_tr_block_error(r, off,
                             "checksum mismatch in records %llu..%llu (payload bytes %llu..%llu): the block header "
