@@ -453,7 +453,10 @@ uint32_t ims_tr_crc32(struct ims_tr_crc *c, const unsigned char *p, size_t n)
 
 /* ---- Reader ---- */
 
-/* LEB128, at most 10 bytes; *bad is set for a longer one or one past 64 bits. */
+/* LEB128, at most 10 bytes; *bad is set for a longer one or one past 64 bits.
+ * Bytes 2 and 3 are unrolled (the nic traces' DMA iova deltas are 3 bytes
+ * long); each adds its 7 bits and takes back the continuation bit of the
+ * byte before it, so no byte is masked. */
 static inline uint64_t get_uv(const unsigned char **pp, unsigned *bad)
 {
     const unsigned char *p = *pp;
@@ -462,9 +465,21 @@ static inline uint64_t get_uv(const unsigned char **pp, unsigned *bad)
         *pp = p + 1;
         return v;
     }
-    v &= 0x7f;
-    for (unsigned i = 1; i < 10; i++) {
-        uint64_t b = p[i];
+    uint64_t b = p[1];
+    v += (b << 7) - 0x80;
+    if (b < 0x80) {
+        *pp = p + 2;
+        return v;
+    }
+    b = p[2];
+    v += (b << 14) - (0x80u << 7);
+    if (b < 0x80) {
+        *pp = p + 3;
+        return v;
+    }
+    v -= 0x80u << 14;
+    for (unsigned i = 3; i < 10; i++) {
+        b = p[i];
         v |= (b & 0x7f) << (7 * i);
         if (b < 0x80) {
             *bad |= (i == 9) & (b > 1);
@@ -505,25 +520,44 @@ static inline const unsigned char *rec3_decode(struct tr3_state *s, const unsign
     *sure = false;
     switch (kind) {
     case IMS_REC_DMA: {
-        unsigned x = (t & T3_DMA_EXT) ? *p++ : 0;
-        uint16_t rid = (t & T3_DMA_RID) ? get16(&p) : s->rid;
-        uint64_t ts = s->ts + unzz(get_uv(&p, bad));
+        const unsigned x = (t & T3_DMA_EXT) ? *p++ : 0;
+        const uint16_t rid = (t & T3_DMA_RID) ? get16(&p) : s->rid;
+        const uint64_t ts = s->ts + unzz(get_uv(&p, bad));
         struct tr3_dev *d = &s->dev[dev_slot(rid)];
         if (d->rid != rid)
             *d = (struct tr3_dev){.rid = rid};
-        uint64_t iova = d->iova_next + unzz(get_uv(&p, bad));
-        uint64_t size = (t & T3_DMA_SIZE) ? get_uv(&p, bad) : d->size;
-        uint64_t pasid = (x & T3_X_PASID) ? get_uv(&p, bad) : 0;
-        uint64_t pa = 0;
-        if (x & T3_X_PA) {
-            pa = pa_pred(s, iova) + unzz(get_uv(&p, bad));
-            s->pa = pa;
-            xl_fill(s, iova, pa);
+        const uint64_t iova = d->iova_next + unzz(get_uv(&p, bad));
+        const uint64_t size = (t & T3_DMA_SIZE) ? get_uv(&p, bad) : d->size;
+        uint64_t pasid = 0, pa = 0;
+        unsigned reason = 0, flags = (t & T3_DMA_W) ? IMS_RECF_WRITE : 0;
+        /* As rec_decode() in trace_bin.c: never laxer than ims_rec_check().
+         * With no extension byte, or one with only T3_X_PA (a recording's
+         * DMA), only the size, the range's end and ts can be wrong. */
+        bool ok = (size - 1 < UINT32_MAX) & (iova + (size - 1) >= iova) & (ts <= TR_TS_MAX);
+        if (__builtin_expect((x & ~T3_X_PA) == 0, 1)) {
+            if (x) {
+                pa = pa_pred(s, iova) + unzz(get_uv(&p, bad));
+                s->pa = pa;
+                xl_fill(s, iova, pa);
+                flags |= IMS_RECF_EXPECT_PA;
+            }
+        } else {
+            if (x & T3_X_PASID)
+                pasid = get_uv(&p, bad);
+            if (x & T3_X_PA) {
+                pa = pa_pred(s, iova) + unzz(get_uv(&p, bad));
+                s->pa = pa;
+                xl_fill(s, iova, pa);
+            }
+            if (x & T3_X_FAULT)
+                reason = *p++;
+            *bad |= (x & ~T3_X_ALL) ? D3_TAG : 0;
+            /* Extension bits 2..0 are flags 3..1, bits 5..3 flags 7..5 (static asserts above). */
+            flags |= ((x & 0x07u) << 1) | ((x & 0x38u) << 2);
+            ok &= !(((x & (T3_X_PA | T3_X_FAULT)) == (T3_X_PA | T3_X_FAULT)) | (pasid > TR_PASID_MAX) |
+                    (((x & T3_X_FAULT) != 0) & (reason == 0)) | (((x & T3_X_EXEC) != 0) & ((t & T3_DMA_W) != 0)));
         }
-        unsigned reason = (x & T3_X_FAULT) ? *p++ : 0;
-        /* Extension bits 2..0 are flags 3..1, bits 5..3 flags 7..5 (static asserts above). */
-        unsigned flags = ((t & T3_DMA_W) ? IMS_RECF_WRITE : 0) | ((x & 0x07u) << 1) | ((x & 0x38u) << 2);
-        *bad |= ((x & ~T3_X_ALL) ? D3_TAG : 0) | ((size >> 32) ? D3_SIZE : 0);
+        *bad |= (size >> 32) ? D3_SIZE : 0;
         *r = (struct ims_rec){
             .ts = ts,
             .iova = iova,
@@ -539,10 +573,7 @@ static inline const unsigned char *rec3_decode(struct tr3_state *s, const unsign
         s->rid = rid;
         d->iova_next = iova + size;
         d->size = (uint32_t)size;
-        /* As rec_decode() in trace_bin.c: never laxer than ims_rec_check(). */
-        *sure = !(((x & (T3_X_PA | T3_X_FAULT)) == (T3_X_PA | T3_X_FAULT)) | (size == 0) | (iova + (size - 1) < iova) |
-                  (pasid > TR_PASID_MAX) | (((x & T3_X_FAULT) != 0) & (reason == 0)) | (ts > TR_TS_MAX) |
-                  (((x & T3_X_EXEC) != 0) & ((t & T3_DMA_W) != 0)));
+        *sure = ok;
         return p;
     }
     case IMS_REC_MAP:
@@ -911,41 +942,44 @@ size_t ims_tr_v3_read(struct ims_trace_reader *r, struct ims_rec *recs, size_t m
         size_t want = r->blk_left < max - n ? r->blk_left : max - n;
         size_t i = 0;
         for (; i < want; i++) {
-            const unsigned char *q = p, *qend;
-            size_t left = (size_t)(end - p);
-            if (__builtin_expect(left < TR3_SLACK, 0)) {
-                /* The block's last bytes: decode from a zeroed copy, so a
-                 * hostile record cannot read past the payload. */
-                memset(tail, 0, sizeof tail);
-                memcpy(tail, p, left);
-                q = tail;
-            }
+            const unsigned char *q = p;
             unsigned bad = 0;
             bool sure;
-            qend = rec3_decode(&r->st3, q, &recs[n + i], &bad, &sure);
-            const size_t used = (size_t)(qend - q);
-            const uint64_t off = r->buf_off + (size_t)(p - r->buf);
-            if (__builtin_expect(used > left, 0)) {
-                r->index += i;
-                if (left == 0)
-                    rec3_error(r, off, "the block's payload ends before this record (the block header says %u records)",
-                               (unsigned)(r->index - r->blk_first + r->blk_left - i));
-                else
-                    rec3_error(r, off, "%s: runs past the end of the block's payload (%zu bytes left of it)",
-                               ims_rec_kind_name(*p & 0xf) ? ims_rec_kind_name(*p & 0xf) : "record", left);
-                r->index -= i;
-                break;
+            if (__builtin_expect((size_t)(end - p) >= TR3_SLACK, 1)) {
+                /* A record reads at most TR3_SLACK bytes (static assert
+                 * above), so here none runs past the payload. */
+                p = rec3_decode(&r->st3, p, &recs[n + i], &bad, &sure);
+            } else {
+                /* The block's last bytes: decode from a zeroed copy, so a
+                 * hostile record cannot read past the payload. */
+                const size_t left = (size_t)(end - p);
+                memset(tail, 0, sizeof tail);
+                memcpy(tail, p, left);
+                const size_t used = (size_t)(rec3_decode(&r->st3, tail, &recs[n + i], &bad, &sure) - tail);
+                const uint64_t off = r->buf_off + (size_t)(p - r->buf);
+                if (__builtin_expect(used > left, 0)) {
+                    r->index += i;
+                    if (left == 0)
+                        rec3_error(r, off, "the block's payload ends before this record (the block header says %u records)",
+                                   (unsigned)(r->index - r->blk_first + r->blk_left - i));
+                    else
+                        rec3_error(r, off, "%s: runs past the end of the block's payload (%zu bytes left of it)",
+                                   ims_rec_kind_name(*p & 0xf) ? ims_rec_kind_name(*p & 0xf) : "record", left);
+                    r->index -= i;
+                    break;
+                }
+                p += used;
             }
             if (__builtin_expect(bad != 0 || !sure, 0)) {
                 char e[256];
                 if (bad || ims_rec_check(&recs[n + i], e, sizeof e) < 0) {
+                    p = q; /* r->pos stays at the refused record */
                     r->index += i;
-                    rec3_reject(r, off, &recs[n + i], bad, *p);
+                    rec3_reject(r, r->buf_off + (size_t)(q - r->buf), &recs[n + i], bad, *q);
                     r->index -= i;
                     break;
                 }
             }
-            p += used;
         }
         n += i;
         r->index += i;
