@@ -454,9 +454,10 @@ uint32_t ims_tr_crc32(struct ims_tr_crc *c, const unsigned char *p, size_t n)
 /* ---- Reader ---- */
 
 /* LEB128, at most 10 bytes; *bad is set for a longer one or one past 64 bits.
- * Bytes 2 and 3 are unrolled (the nic traces' DMA iova deltas are 3 bytes
- * long); each adds its 7 bits and takes back the continuation bit of the
- * byte before it, so no byte is masked. */
+ * Bytes 2 and 3 are unrolled (most multi-byte varints of the nic traces
+ * are 2 or 3 bytes; unrolling byte 4 too cost more than it saved), each
+ * adding its 7 bits and taking back the continuation bit of the byte
+ * before it, so no byte is masked. */
 static inline uint64_t get_uv(const unsigned char **pp, unsigned *bad)
 {
     const unsigned char *p = *pp;
@@ -509,137 +510,17 @@ enum {
     D3_SIZE = 16,   /* DMA size past 32 bits */
 };
 
-/* Decodes one record at p (which may look TR3_SLACK bytes ahead) into its
- * canonical form. Returns the end; *bad gets D3_* bits, *sure whether
- * the fields are surely valid (else ims_rec_check() decides). */
-static inline const unsigned char *rec3_decode(struct tr3_state *s, const unsigned char *p, struct ims_rec *r,
-                                               unsigned *bad, bool *sure)
+/* The kinds other than DMA, MAP, UNMAP, INV_IOTLB and INV_CTX (a
+ * recording's few), out of line so that rec3_decode() stays small in the
+ * reader's loop: tag t, p just past it; as rec3_decode(). */
+static const unsigned char *rec3_decode_rare(struct tr3_state *s, unsigned t, const unsigned char *p,
+                                             struct ims_rec *r, unsigned *bad, bool *sure) __attribute__((noinline));
+static const unsigned char *rec3_decode_rare(struct tr3_state *s, unsigned t, const unsigned char *p,
+                                             struct ims_rec *r, unsigned *bad, bool *sure)
 {
-    const unsigned t = *p++;
     const unsigned kind = t & 0xf;
     *sure = false;
     switch (kind) {
-    case IMS_REC_DMA: {
-        const unsigned x = (t & T3_DMA_EXT) ? *p++ : 0;
-        const uint16_t rid = (t & T3_DMA_RID) ? get16(&p) : s->rid;
-        const uint64_t ts = s->ts + unzz(get_uv(&p, bad));
-        struct tr3_dev *d = &s->dev[dev_slot(rid)];
-        if (d->rid != rid)
-            *d = (struct tr3_dev){.rid = rid};
-        const uint64_t iova = d->iova_next + unzz(get_uv(&p, bad));
-        const uint64_t size = (t & T3_DMA_SIZE) ? get_uv(&p, bad) : d->size;
-        uint64_t pasid = 0, pa = 0;
-        unsigned reason = 0, flags = (t & T3_DMA_W) ? IMS_RECF_WRITE : 0;
-        /* As rec_decode() in trace_bin.c: never laxer than ims_rec_check().
-         * With no extension byte, or one with only T3_X_PA (a recording's
-         * DMA), only the size, the range's end and ts can be wrong. */
-        bool ok = (size - 1 < UINT32_MAX) & (iova + (size - 1) >= iova) & (ts <= TR_TS_MAX);
-        if (__builtin_expect((x & ~T3_X_PA) == 0, 1)) {
-            if (x) {
-                pa = pa_pred(s, iova) + unzz(get_uv(&p, bad));
-                s->pa = pa;
-                xl_fill(s, iova, pa);
-                flags |= IMS_RECF_EXPECT_PA;
-            }
-        } else {
-            if (x & T3_X_PASID)
-                pasid = get_uv(&p, bad);
-            if (x & T3_X_PA) {
-                pa = pa_pred(s, iova) + unzz(get_uv(&p, bad));
-                s->pa = pa;
-                xl_fill(s, iova, pa);
-            }
-            if (x & T3_X_FAULT)
-                reason = *p++;
-            *bad |= (x & ~T3_X_ALL) ? D3_TAG : 0;
-            /* Extension bits 2..0 are flags 3..1, bits 5..3 flags 7..5 (static asserts above). */
-            flags |= ((x & 0x07u) << 1) | ((x & 0x38u) << 2);
-            ok &= !(((x & (T3_X_PA | T3_X_FAULT)) == (T3_X_PA | T3_X_FAULT)) | (pasid > TR_PASID_MAX) |
-                    (((x & T3_X_FAULT) != 0) & (reason == 0)) | (((x & T3_X_EXEC) != 0) & ((t & T3_DMA_W) != 0)));
-        }
-        *bad |= (size >> 32) ? D3_SIZE : 0;
-        *r = (struct ims_rec){
-            .ts = ts,
-            .iova = iova,
-            .pa = pa,
-            .size = size,
-            .pasid = (uint32_t)pasid,
-            .rid = rid,
-            .kind = IMS_REC_DMA,
-            .flags = (uint8_t)flags,
-            .reason = (uint8_t)reason,
-        };
-        s->ts = ts;
-        s->rid = rid;
-        d->iova_next = iova + size;
-        d->size = (uint32_t)size;
-        *sure = ok;
-        return p;
-    }
-    case IMS_REC_MAP:
-    case IMS_REC_UNMAP: {
-        const bool map = kind == IMS_REC_MAP;
-        uint16_t did = (t & T3_MAP_DID) ? get16(&p) : s->did;
-        uint64_t ts = s->ts + unzz(get_uv(&p, bad));
-        uint64_t iova = ctl_pred(s, kind) + unzz(get_uv(&p, bad));
-        uint64_t pa = map ? s->map_pa + unzz(get_uv(&p, bad)) : 0;
-        uint64_t size = get_uv(&p, bad);
-        *bad |= (t & (map ? 0x80u : 0xb0u)) ? D3_TAG : 0;
-        *r = (struct ims_rec){
-            .ts = ts,
-            .iova = iova,
-            .pa = pa,
-            .size = size,
-            .did = did,
-            .kind = (uint8_t)kind,
-            .perm = map ? (uint8_t)((t & T3_MAP_PERM) >> 4) : 0,
-        };
-        s->ts = ts;
-        s->did = did;
-        ctl_set(s, kind, iova, iova + size);
-        if (map) {
-            s->map_pa = pa + size;
-            xl_map(s, iova, pa, size);
-        }
-        /* As rec_decode() in trace_bin.c: perm r, w or rw; size not 0. */
-        *sure = (!map | (((t & T3_MAP_PERM) >> 4) - 1u < 3u)) & (size != 0) & (ts <= TR_TS_MAX);
-        return p;
-    }
-    case IMS_REC_INV_IOTLB:
-    case IMS_REC_INV_CTX: {
-        const bool tlb = kind == IMS_REC_INV_IOTLB;
-        uint64_t ts = s->ts + unzz(get_uv(&p, bad));
-        unsigned gran = *p++;
-        uint16_t did = gran != IMS_INV_GLOBAL ? get16(&p) : 0;
-        uint16_t rid = 0;
-        unsigned am = 0, fm = 0;
-        uint64_t addr = 0;
-        if (tlb && gran == IMS_INV_PAGE) {
-            am = *p++;
-            addr = s->ctl_iova + unzz(get_uv(&p, bad));
-            ctl_set(s, IMS_REC_INV_IOTLB, addr, addr);
-        }
-        if (!tlb && gran == IMS_INV_DEVICE) {
-            rid = get16(&p);
-            fm = *p++;
-        }
-        *bad |= (t & (tlb ? 0xe0u : 0xf0u)) ? D3_TAG : 0;
-        *r = (struct ims_rec){
-            .ts = ts,
-            .iova = addr,
-            .rid = rid,
-            .did = did,
-            .kind = (uint8_t)kind,
-            .flags = (uint8_t)((t & T3_INV_IH) ? IMS_RECF_IH : 0),
-            .gran = (uint8_t)gran,
-            .am = (uint8_t)am,
-            .fm = (uint8_t)fm,
-        };
-        s->ts = ts;
-        *sure = tlb & (gran == IMS_INV_GLOBAL || gran == IMS_INV_DOMAIN || gran == IMS_INV_PAGE) & (am <= TR_AM_MAX) &
-                (ts <= TR_TS_MAX);
-        return p;
-    }
     case IMS_REC_ATTACH: {
         uint64_t ts = s->ts + unzz(get_uv(&p, bad));
         uint16_t rid = get16(&p);
@@ -807,6 +688,143 @@ static inline const unsigned char *rec3_decode(struct tr3_state *s, const unsign
         *bad |= D3_KIND;
         *r = (struct ims_rec){.kind = (uint8_t)kind};
         return p;
+    }
+}
+
+/* Decodes one record at p (which may look TR3_SLACK bytes ahead) into its
+ * canonical form. Returns the end; *bad gets D3_* bits, *sure whether
+ * the fields are surely valid (else ims_rec_check() decides). */
+static inline const unsigned char *rec3_decode(struct tr3_state *s, const unsigned char *p, struct ims_rec *r,
+                                               unsigned *bad, bool *sure)
+{
+    const unsigned t = *p++;
+    const unsigned kind = t & 0xf;
+    *sure = false;
+    switch (kind) {
+    case IMS_REC_DMA: {
+        const unsigned x = (t & T3_DMA_EXT) ? *p++ : 0;
+        const uint16_t rid = (t & T3_DMA_RID) ? get16(&p) : s->rid;
+        const uint64_t ts = s->ts + unzz(get_uv(&p, bad));
+        struct tr3_dev *d = &s->dev[dev_slot(rid)];
+        if (d->rid != rid)
+            *d = (struct tr3_dev){.rid = rid};
+        const uint64_t iova = d->iova_next + unzz(get_uv(&p, bad));
+        const uint64_t size = (t & T3_DMA_SIZE) ? get_uv(&p, bad) : d->size;
+        uint64_t pasid = 0, pa = 0;
+        unsigned reason = 0, flags = (t & T3_DMA_W) ? IMS_RECF_WRITE : 0;
+        /* As rec_decode() in trace_bin.c: never laxer than ims_rec_check().
+         * With no extension byte, or one with only T3_X_PA (a recording's
+         * DMA), only the size, the range's end and ts can be wrong. */
+        bool ok = (size - 1 < UINT32_MAX) & (iova + (size - 1) >= iova) & (ts <= TR_TS_MAX);
+        if (__builtin_expect((x & ~T3_X_PA) == 0, 1)) {
+            if (x) {
+                pa = pa_pred(s, iova) + unzz(get_uv(&p, bad));
+                s->pa = pa;
+                xl_fill(s, iova, pa);
+                flags |= IMS_RECF_EXPECT_PA;
+            }
+        } else {
+            if (x & T3_X_PASID)
+                pasid = get_uv(&p, bad);
+            if (x & T3_X_PA) {
+                pa = pa_pred(s, iova) + unzz(get_uv(&p, bad));
+                s->pa = pa;
+                xl_fill(s, iova, pa);
+            }
+            if (x & T3_X_FAULT)
+                reason = *p++;
+            *bad |= (x & ~T3_X_ALL) ? D3_TAG : 0;
+            /* Extension bits 2..0 are flags 3..1, bits 5..3 flags 7..5 (static asserts above). */
+            flags |= ((x & 0x07u) << 1) | ((x & 0x38u) << 2);
+            ok &= !(((x & (T3_X_PA | T3_X_FAULT)) == (T3_X_PA | T3_X_FAULT)) | (pasid > TR_PASID_MAX) |
+                    (((x & T3_X_FAULT) != 0) & (reason == 0)) | (((x & T3_X_EXEC) != 0) & ((t & T3_DMA_W) != 0)));
+        }
+        if (__builtin_expect(!ok, 0))
+            *bad |= (size >> 32) ? D3_SIZE : 0; /* ok is false for any size past 32 bits */
+        *r = (struct ims_rec){
+            .ts = ts,
+            .iova = iova,
+            .pa = pa,
+            .size = size,
+            .pasid = (uint32_t)pasid,
+            .rid = rid,
+            .kind = IMS_REC_DMA,
+            .flags = (uint8_t)flags,
+            .reason = (uint8_t)reason,
+        };
+        s->ts = ts;
+        s->rid = rid;
+        d->iova_next = iova + size;
+        d->size = (uint32_t)size;
+        *sure = ok;
+        return p;
+    }
+    case IMS_REC_MAP:
+    case IMS_REC_UNMAP: {
+        const bool map = kind == IMS_REC_MAP;
+        uint16_t did = (t & T3_MAP_DID) ? get16(&p) : s->did;
+        uint64_t ts = s->ts + unzz(get_uv(&p, bad));
+        uint64_t iova = ctl_pred(s, kind) + unzz(get_uv(&p, bad));
+        uint64_t pa = map ? s->map_pa + unzz(get_uv(&p, bad)) : 0;
+        uint64_t size = get_uv(&p, bad);
+        *bad |= (t & (map ? 0x80u : 0xb0u)) ? D3_TAG : 0;
+        *r = (struct ims_rec){
+            .ts = ts,
+            .iova = iova,
+            .pa = pa,
+            .size = size,
+            .did = did,
+            .kind = (uint8_t)kind,
+            .perm = map ? (uint8_t)((t & T3_MAP_PERM) >> 4) : 0,
+        };
+        s->ts = ts;
+        s->did = did;
+        ctl_set(s, kind, iova, iova + size);
+        if (map) {
+            s->map_pa = pa + size;
+            xl_map(s, iova, pa, size);
+        }
+        /* As rec_decode() in trace_bin.c: perm r, w or rw; size not 0. */
+        *sure = (!map | (((t & T3_MAP_PERM) >> 4) - 1u < 3u)) & (size != 0) & (ts <= TR_TS_MAX);
+        return p;
+    }
+    case IMS_REC_INV_IOTLB:
+    case IMS_REC_INV_CTX: {
+        const bool tlb = kind == IMS_REC_INV_IOTLB;
+        uint64_t ts = s->ts + unzz(get_uv(&p, bad));
+        unsigned gran = *p++;
+        uint16_t did = gran != IMS_INV_GLOBAL ? get16(&p) : 0;
+        uint16_t rid = 0;
+        unsigned am = 0, fm = 0;
+        uint64_t addr = 0;
+        if (tlb && gran == IMS_INV_PAGE) {
+            am = *p++;
+            addr = s->ctl_iova + unzz(get_uv(&p, bad));
+            ctl_set(s, IMS_REC_INV_IOTLB, addr, addr);
+        }
+        if (!tlb && gran == IMS_INV_DEVICE) {
+            rid = get16(&p);
+            fm = *p++;
+        }
+        *bad |= (t & (tlb ? 0xe0u : 0xf0u)) ? D3_TAG : 0;
+        *r = (struct ims_rec){
+            .ts = ts,
+            .iova = addr,
+            .rid = rid,
+            .did = did,
+            .kind = (uint8_t)kind,
+            .flags = (uint8_t)((t & T3_INV_IH) ? IMS_RECF_IH : 0),
+            .gran = (uint8_t)gran,
+            .am = (uint8_t)am,
+            .fm = (uint8_t)fm,
+        };
+        s->ts = ts;
+        *sure = tlb & (gran == IMS_INV_GLOBAL || gran == IMS_INV_DOMAIN || gran == IMS_INV_PAGE) & (am <= TR_AM_MAX) &
+                (ts <= TR_TS_MAX);
+        return p;
+    }
+    default:
+        return rec3_decode_rare(s, t, p, r, bad, sure);
     }
 }
 
