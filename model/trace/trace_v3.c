@@ -958,24 +958,25 @@ size_t ims_tr_v3_read(struct ims_trace_reader *r, struct ims_rec *recs, size_t m
         }
         const unsigned char *p = r->buf + r->pos, *end = r->buf + r->blk_end;
         size_t want = r->blk_left < max - n ? r->blk_left : max - n;
-        size_t i = 0;
-        for (; i < want; i++) {
+        struct ims_rec *const o0 = recs + n, *const oend = o0 + want, *o = o0;
+        for (; o < oend; o++) {
             const unsigned char *q = p;
             unsigned bad = 0;
             bool sure;
             if (__builtin_expect((size_t)(end - p) >= TR3_SLACK, 1)) {
                 /* A record reads at most TR3_SLACK bytes (static assert
                  * above), so here none runs past the payload. */
-                p = rec3_decode(&r->st3, p, &recs[n + i], &bad, &sure);
+                p = rec3_decode(&r->st3, p, o, &bad, &sure);
             } else {
                 /* The block's last bytes: decode from a zeroed copy, so a
                  * hostile record cannot read past the payload. */
                 const size_t left = (size_t)(end - p);
                 memset(tail, 0, sizeof tail);
                 memcpy(tail, p, left);
-                const size_t used = (size_t)(rec3_decode(&r->st3, tail, &recs[n + i], &bad, &sure) - tail);
+                const size_t used = (size_t)(rec3_decode(&r->st3, tail, o, &bad, &sure) - tail);
                 const uint64_t off = r->buf_off + (size_t)(p - r->buf);
                 if (__builtin_expect(used > left, 0)) {
+                    const size_t i = (size_t)(o - o0);
                     r->index += i;
                     if (left == 0)
                         rec3_error(r, off, "the block's payload ends before this record (the block header says %u records)",
@@ -990,15 +991,17 @@ size_t ims_tr_v3_read(struct ims_trace_reader *r, struct ims_rec *recs, size_t m
             }
             if (__builtin_expect(bad != 0 || !sure, 0)) {
                 char e[256];
-                if (bad || ims_rec_check(&recs[n + i], e, sizeof e) < 0) {
+                if (bad || ims_rec_check(o, e, sizeof e) < 0) {
+                    const size_t i = (size_t)(o - o0);
                     p = q; /* r->pos stays at the refused record */
                     r->index += i;
-                    rec3_reject(r, r->buf_off + (size_t)(q - r->buf), &recs[n + i], bad, *q);
+                    rec3_reject(r, r->buf_off + (size_t)(q - r->buf), o, bad, *q);
                     r->index -= i;
                     break;
                 }
             }
         }
+        const size_t i = (size_t)(o - o0);
         n += i;
         r->index += i;
         r->blk_left -= (uint32_t)i;
