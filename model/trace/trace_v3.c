@@ -513,10 +513,10 @@ enum {
 /* The kinds other than DMA, MAP, UNMAP, INV_IOTLB and INV_CTX (a
  * recording's few), out of line so that rec3_decode() stays small in the
  * reader's loop: tag t, p just past it; as rec3_decode(). */
-static const unsigned char *rec3_decode_rare(struct tr3_state *s, unsigned t, const unsigned char *p,
-                                             struct ims_rec *r, unsigned *bad, bool *sure) __attribute__((noinline));
-static const unsigned char *rec3_decode_rare(struct tr3_state *s, unsigned t, const unsigned char *p,
-                                             struct ims_rec *r, unsigned *bad, bool *sure)
+static const unsigned char *rec3_decode_rare(struct tr3_state *s, unsigned t, const unsigned char *p, struct ims_rec *r,
+                                             unsigned *bad, bool *sure) __attribute__((noinline));
+static const unsigned char *rec3_decode_rare(struct tr3_state *s, unsigned t, const unsigned char *p, struct ims_rec *r,
+                                             unsigned *bad, bool *sure)
 {
     const unsigned kind = t & 0xf;
     *sure = false;
@@ -979,7 +979,8 @@ size_t ims_tr_v3_read(struct ims_trace_reader *r, struct ims_rec *recs, size_t m
                     const size_t i = (size_t)(o - o0);
                     r->index += i;
                     if (left == 0)
-                        rec3_error(r, off, "the block's payload ends before this record (the block header says %u records)",
+                        rec3_error(r, off,
+                                   "the block's payload ends before this record (the block header says %u records)",
                                    (unsigned)(r->index - r->blk_first + r->blk_left - i));
                     else
                         rec3_error(r, off, "%s: runs past the end of the block's payload (%zu bytes left of it)",
