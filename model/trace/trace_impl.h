@@ -81,6 +81,13 @@ struct tr3_state {
     struct tr3_dev dev[TR3_DEVS];
 };
 
+/* CRC-32 of v3 payloads (ims_tr_crc32, trace_v3.c): set up at its first use. */
+struct ims_tr_crc {
+    bool ready;
+    bool clmul;    /* the CPU has PCLMULQDQ: fold with carry-less products */
+    uint64_t k[4]; /* their constants: x^575, x^511, x^191, x^127 mod P, bit reversed */
+};
+
 #define TR_BUF_SIZE  (256u << 10) /* decoded-byte buffer (multiple of nothing in particular) */
 #define TR_WBUF_SIZE (256u << 10)
 
@@ -183,6 +190,7 @@ struct ims_trace_reader {
     uint64_t rec_off;      /* stream offset of the record an error names */
     uint64_t blk_first;    /* index of the current block's first record */
     struct tr3_state st3;
+    struct ims_tr_crc crc; /* of the payloads */
     ZSTD_DCtx *dctx;
     unsigned char *zin;
     size_t zin_cap;
@@ -302,6 +310,9 @@ int ims_tr_v3_write_end(struct ims_trace_writer *w);
 size_t ims_tr_v3_read(struct ims_trace_reader *r, struct ims_rec *recs, size_t max);
 /* Canonical copy through the version 3 codec (every kind). */
 void ims_tr_v3_canon(const struct ims_rec *in, struct ims_rec *out);
+/* crc32(0, p, n) of zlib, bit for bit, faster where the CPU allows (c:
+ * zero-initialised, then kept). */
+uint32_t ims_tr_crc32(struct ims_tr_crc *c, const unsigned char *p, size_t n);
 
 /* ---- trace_text.c ---- */
 
