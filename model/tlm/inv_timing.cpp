@@ -65,7 +65,7 @@ Cycles Iommu::invalidate_iotlb(Cycles t, ims_inv_gran gran, std::uint16_t did, s
     const Cycles tin = std::max(t, m_input_ready);
     ims_inv_scope scope;
     ims_inv_iotlb_scope(gran, did, addr, am, ih, &scope);
-    if (gran == IMS_INV_PAGE && ims_iommu_scalable(m_core))
+    if (gran == IMS_INV_PAGE && core_scalable())
         scope.lo = 0, scope.hi = UINT64_MAX;
     const Cycles drained = drain(tin, scope);
     if (!m_pre_on)  // (precomputed mode: the caller applied it to the core)
@@ -82,7 +82,7 @@ Cycles Iommu::invalidate_context(Cycles t, ims_inv_gran gran, std::uint16_t did,
     const Cycles tin = std::max(t, m_input_ready);
     ims_inv_scope scope;
     ims_inv_context_scope(gran, did, sid, fm, &scope);
-    if (gran == IMS_INV_DOMAIN && ims_iommu_scalable(m_core))
+    if (gran == IMS_INV_DOMAIN && core_scalable())
         scope = whole(1u << IMS_KEY_CTX, true, 0);
     const Cycles drained = drain(tin, scope);
     if (!m_pre_on)  // (precomputed mode: the caller applied it to the core)
@@ -114,7 +114,7 @@ Cycles Iommu::invalidate_piotlb(Cycles t, ims_pinv_gran gran, std::uint16_t did,
             scope.hi = scope.lo + ((std::uint64_t{1} << bits) - 1);
         }
     }
-    const bool applies = ims_iommu_scalable(m_core) && (gran == IMS_PINV_PAGE || gran == IMS_PINV_PASID);
+    const bool applies = core_scalable() && (gran == IMS_PINV_PAGE || gran == IMS_PINV_PASID);
     const Cycles drained = applies ? drain(tin, scope) : tin;
     if (!m_pre_on)  // (precomputed mode: the caller applied it to the core)
         ims_inv_piotlb(m_core, gran, did, pasid, addr, am, ih);
@@ -136,7 +136,7 @@ Cycles Iommu::invalidate_pasid_cache(Cycles t, ims_pinv_gran gran, std::uint16_t
     ims_inv_scope scope = whole(1u << IMS_KEY_CTX, true, 0);
     if (gran != IMS_PINV_GLOBAL)
         scope.lo = scope.hi = did;
-    const bool applies = ims_iommu_scalable(m_core) &&
+    const bool applies = core_scalable() &&
                          (gran == IMS_PINV_GLOBAL || gran == IMS_PINV_DOMAIN || gran == IMS_PINV_PASID);
     const Cycles drained = applies ? drain(tin, scope) : tin;
     if (!m_pre_on)  // (precomputed mode: the caller applied it to the core)

@@ -420,7 +420,11 @@ public:
         const std::uint64_t *writes = nullptr;  // its fault-record writes (fault_writes())
         unsigned n_writes = 0;
     };
-    void set_precomputed(bool on) { m_pre_on = on; }
+    void set_precomputed(bool on)
+    {
+        m_pre_on = on;
+        m_pre_sm = m_core && ims_iommu_scalable(m_core);  // (read here once: the core is the other thread's)
+    }
     // The extras of the next translate() in precomputed mode (copied).
     void precomputed(const Precomputed &p) { m_pre = p; }
     // The core's translation of req into x (the caller's thread); the
@@ -612,9 +616,12 @@ private:
     std::vector<DmiFrame> m_dmi;
 
     // Fault-record writes the core made during the current translation.
-    std::vector<std::uint64_t> m_writes;  // their addresses
+    // m_writes and m_mtrans are written by the thread that runs the core (in
+    // precomputed mode another one than this model's): on cache lines of
+    // their own, away from the timing state (false sharing slows both threads).
+    alignas(64) std::vector<std::uint64_t> m_writes;  // their addresses
     tlm::tlm_generic_payload m_mtrans;  // reused for memory accesses
-    std::uint64_t m_mdata = 0;
+    alignas(64) std::uint64_t m_mdata = 0;
     IommuTimingStats m_st;
     WalkObserver *m_observer = nullptr;
     // The memory port as walkers see it (read_timed is mem_timed).
@@ -635,6 +642,8 @@ private:
     bool m_ring_off = false;
     FaultSink *m_fault_sink = nullptr;
     bool m_pre_on = false;  // precomputed mode (set_precomputed)
+    bool m_pre_sm = false;  // and the core's mode then
+    bool core_scalable() const { return m_pre_on ? m_pre_sm : ims_iommu_scalable(m_core); }
     Precomputed m_pre;
     Cycles mem_own(
 Cycles t, std::uint64_t pa, void *data, unsigned len, tlm::tlm_command cmd);
