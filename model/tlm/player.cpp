@@ -53,7 +53,19 @@ inline Cycles ts_to_cycles(std::uint64_t ts, const ims_sim_cfg &cfg, Cycles max)
 }
 }  // namespace
 
+namespace {
+// The message of a control record the replay refused (err: its reason).
+std::string refused(const std::string &path, std::uint64_t index, const ims_rec &rec, const char *err)
+{
+    char msg[512];
+    std::snprintf(msg, sizeof msg, "%s: record %" PRIu64 " (%s): %s", path.c_str(), index,
+                  ims_rec_kind_name(rec.kind) ? ims_rec_kind_name(rec.kind) : "?", err);
+    return msg;
+}
+}  // namespace
+
 // player.pipeline (docs/performance.md, "The functional core ahead of the
+
 
 // timing"): in open loop every record reaches the core in file order,
 // whatever the timing makes of it, so the reader's thread runs the core over
@@ -149,11 +161,9 @@ private:
         err[0] = '\0';
         if (ims_replay_control(m_rp, &rec, err, sizeof err) == 0)
             return true;
-        char msg[512];
-        std::snprintf(msg, sizeof msg, "%s: record %" PRIu64 " (%s): %s", m_path.c_str(), m_index,
-                      ims_rec_kind_name(rec.kind) ? ims_rec_kind_name(rec.kind) : "?", err);
-        m_err = msg;
+        m_err = refused(m_path, m_index, rec, err);
         return false;
+
     }
     // ims_replay_dma_loop's work for part i, but the timing.
     void part(const ims_rec &rec, unsigned i, FuncBatch &b)
@@ -702,7 +712,6 @@ __attribute__((always_inline)) inline bool TracePlayer::control(const ims_rec &r
         if (m_func)  // player.pipeline: the stage replayed it (a refused record stopped the run before)
             return true;
         if (ims_replay_control(m_rp, &rec, err, sizeof err) == 0) {
-
             if (__builtin_expect(m_atc != nullptr, 0))  // ATTACH, DETACH: the device's ATC
                 m_atc->on_record(rec, ims_replay_alias(m_rp, rec.rid));
             constexpr std::uint32_t kPriAttach = IMS_RECF_SM | IMS_RECF_DTE | IMS_RECF_PRE;
@@ -710,11 +719,9 @@ __attribute__((always_inline)) inline bool TracePlayer::control(const ims_rec &r
                 m_pri = true;  // its DMA records with a PASID may be held (replay.h)
             return true;
         }
-        char msg[512];
-        std::snprintf(msg, sizeof msg, "%s: record %" PRIu64 " (%s): %s", m_path.c_str(), index,
-                      ims_rec_kind_name(rec.kind) ? ims_rec_kind_name(rec.kind) : "?", err);
-        m_error = msg;
+        m_error = refused(m_path, index, rec, err);
         return false;
+
     }
 }
 
