@@ -495,6 +495,36 @@ START_TEST(inv_precision)
 }
 END_TEST
 
+/* One-page invalidations find the entry in any way of a full set: with
+ * 1, 3, 8 ways the removal compares the ways, with 16 and 64 it scans
+ * their fingerprints, with 100 (a wide set) it asks the tag index. Each
+ * page is invalidated once (1 entry), then again (0: it is gone), and the
+ * pages not yet invalidated still hit. */
+static const uint32_t inv_page_ways[] = {1, 3, 8, 16, 64, 100};
+START_TEST(inv_page_every_way)
+{
+    const uint32_t ways = inv_page_ways[_i];
+    struct ims_iommu_cfg cfg;
+    fx_cfg(&cfg);
+    cfg.iotlb = (struct ims_cache_cfg){.sets = 1, .ways = ways, .repl = IMS_REPL_LRU};
+    for (unsigned l = 2; l <= 5; l++)
+        cfg.psc[l].sets = 0;
+    struct fx f;
+    fx_open(&f, &cfg);
+    setup_dom(&f, 1, 4, RID_A);
+    ck_assert_int_eq(ims_tb_map(f.tb, 1, 0x100000, 0x500000, (uint64_t)ways * 0x1000, IMS_PERM_RW), 0);
+    for (uint32_t p = 0; p < ways; p++)
+        ck_assert(!hits(&f, RID_A, 0x100000 + p * 0x1000)); /* fills way p */
+    for (uint32_t p = ways; p-- > 0;) { /* last filled first */
+        ck_assert_uint_eq(ims_inv_iotlb(f.mmu, IMS_INV_PAGE, 1, 0x100000 + p * 0x1000, 0, true), 1);
+        ck_assert_uint_eq(ims_inv_iotlb(f.mmu, IMS_INV_PAGE, 1, 0x100000 + p * 0x1000, 0, true), 0);
+        for (uint32_t r = 0; r < p; r++)
+            ck_assert_msg(hits(&f, RID_A, 0x100000 + r * 0x1000), "ways %u: page %u lost with page %u", ways, r, p);
+    }
+    fx_close(&f);
+}
+END_TEST
+
 /* A page-selective invalidation of one 4 KiB page inside a cached 2 MiB
  * page removes the 2 MiB entry; one outside it leaves it. PSC entries
  * covering the page go too unless ih is set. */
@@ -718,6 +748,7 @@ int main(void)
     tcase_add_test(tc, bridge_alias);
     tcase_add_test(tc, stale_until_invalidated);
     tcase_add_test(tc, inv_precision);
+    tcase_add_loop_test(tc, inv_page_every_way, 0, (int)(sizeof inv_page_ways / sizeof inv_page_ways[0]));
     tcase_add_test(tc, inv_superpage_and_psc);
     tcase_add_test(tc, inv_context);
     tcase_add_test(tc, caching_mode);
