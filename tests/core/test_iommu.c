@@ -525,6 +525,44 @@ START_TEST(inv_page_every_way)
 }
 END_TEST
 
+/* The context cache compares the entry of its last hit first: in a
+ * 1 x 1 cache that entry is replaced by every other device's fill and
+ * removed by a device invalidation, and each time the next lookup must miss
+ * (and translate with its own domain), never reuse it. A run of one
+ * device hits, counted per lookup. */
+START_TEST(ctx_last_hit_rechecked)
+{
+    struct ims_iommu_cfg cfg;
+    fx_cfg(&cfg);
+    cfg.ctx_cache = (struct ims_cache_cfg){.sets = 1, .ways = 1, .repl = IMS_REPL_LRU};
+    struct fx f;
+    fx_open(&f, &cfg);
+    setup_dom(&f, 1, 4, RID_A);
+    setup_dom(&f, 2, 4, RID_B);
+    ck_assert_int_eq(ims_tb_map(f.tb, 1, 0x100000, 0x500000, 0x1000, IMS_PERM_RW), 0);
+    ck_assert_int_eq(ims_tb_map(f.tb, 2, 0x100000, 0x600000, 0x1000, IMS_PERM_RW), 0);
+    struct ims_xlate x;
+    const uint16_t rid[] = {RID_A, RID_A, RID_A, RID_B, RID_A, RID_B, RID_B};
+    const bool hit[] = {false, true, true, false, false, false, true};
+    for (unsigned i = 0; i < 7; i++) {
+        ck_assert_int_eq(fx_xlate(&f, rid[i], 0x100010, IMS_PERM_R, &x), 0);
+        ck_assert_msg(!!(x.flags & IMS_XLATE_CTX_HIT) == hit[i], "lookup %u", i);
+        ck_assert_uint_eq(x.pa, (rid[i] == RID_A ? 0x500010u : 0x600010u));
+        ck_assert_uint_eq(x.did, rid[i] == RID_A ? 1 : 2);
+    }
+    ck_assert_uint_eq(ims_inv_context(f.mmu, IMS_INV_DEVICE, 2, RID_B, 0), 1);
+    ck_assert_int_eq(fx_xlate(&f, RID_B, 0x100010, IMS_PERM_R, &x), 0);
+    ck_assert(!(x.flags & IMS_XLATE_CTX_HIT));
+    ck_assert_int_eq(fx_xlate(&f, RID_B, 0x100010, IMS_PERM_R, &x), 0);
+    ck_assert(x.flags & IMS_XLATE_CTX_HIT);
+    const struct ims_cache_stats *cs = &ims_iommu_stats(f.mmu)->ctx_cache;
+    ck_assert_uint_eq(cs->lookups, 9);
+    ck_assert_uint_eq(cs->hits, 4);
+    ck_assert_uint_eq(cs->misses, 5);
+    fx_close(&f);
+}
+END_TEST
+
 /* A page-selective invalidation of one 4 KiB page inside a cached 2 MiB
  * page removes the 2 MiB entry; one outside it leaves it. PSC entries
  * covering the page go too unless ih is set. */
@@ -749,6 +787,7 @@ int main(void)
     tcase_add_test(tc, stale_until_invalidated);
     tcase_add_test(tc, inv_precision);
     tcase_add_loop_test(tc, inv_page_every_way, 0, (int)(sizeof inv_page_ways / sizeof inv_page_ways[0]));
+    tcase_add_test(tc, ctx_last_hit_rechecked);
     tcase_add_test(tc, inv_superpage_and_psc);
     tcase_add_test(tc, inv_context);
     tcase_add_test(tc, caching_mode);
