@@ -228,10 +228,20 @@ static inline bool ims_cache_remove_inl(struct ims_cache *c, uint32_t set, uint6
 {
     if (__builtin_expect(c->slow, 0))
         return ims_cache_slow_remove_(c, set, tag, dom, shift);
-    const uint32_t way = ims_cache_fp_find_(c, set, tag, dom, shift, ims_cache_fp_(tag, dom, shift), NULL);
-    if (way == c->ways)
+    const uint32_t ways = c->ways;
+    struct ims_cache_entry *row = c->e + (size_t)set * ways;
+    uint32_t way;
+    if (ways <= 8) { /* one fingerprint word: comparing the ways costs less than hashing for it */
+        const uint64_t key = ims_cache_key_(shift);
+        for (way = 0; way < ways; way++)
+            if (ims_cache_same_(&row[way], tag, dom, key))
+                break;
+    } else {
+        way = ims_cache_fp_find_(c, set, tag, dom, shift, ims_cache_fp_(tag, dom, shift), NULL);
+    }
+    if (way == ways)
         return false;
-    c->e[(size_t)set * c->ways + way].valid = 0;
+    row[way].valid = 0;
     c->fp[(size_t)set * c->fp_stride + way] = 0;
     c->n_valid--;
     c->st.invalidated++;

@@ -21,10 +21,28 @@ static inline uint32_t ims_ctxc_set(const struct ims_cache *c, uint16_t rid)
     return (uint32_t)(rid ^ (rid >> 8)) & c->set_mask;
 }
 
-/* The cached entry of `rid` (legacy: no PASID), or NULL; counts a lookup. */
+/* The cached entry of `rid` (legacy: no PASID), or NULL; counts a lookup.
+ * A device sends runs of requests: the entry of the last hit is compared
+ * first. If it still holds the key (valid, same tag) it is the hit the scan
+ * of the set would find (a key lives in one way of its one set), so the
+ * lookup counts and updates the policy as ims_cache_lookup_inl does, without
+ * the scan. Only for narrow caches that classify nothing (c->slow clear). */
 static inline const struct ims_cache_entry *ims_ctxc_lookup(struct ims_iommu *mmu, uint16_t rid, uint32_t cset)
 {
-    return ims_cache_lookup_inl(mmu->ctx, cset, ims_ctxc_tag(rid, 0), 0, 0);
+    struct ims_cache *c = mmu->ctx;
+    struct ims_cache_entry *last = mmu->ctx_last;
+    if (last && ims_cache_same_(last, ims_ctxc_tag(rid, 0), 0, ims_cache_key_(0)) && !c->slow) {
+        c->st.lookups++;
+        c->st.hits++;
+        ims_cache_touch_(c, cset, mmu->ctx_last_way);
+        return last;
+    }
+    struct ims_cache_entry *e = ims_cache_lookup_inl(c, cset, ims_ctxc_tag(rid, 0), 0, 0);
+    if (e && !c->slow) {
+        mmu->ctx_last = e;
+        mmu->ctx_last_way = (uint32_t)(e - (c->e + (size_t)cset * c->ways));
+    }
+    return e;
 }
 
 /* The entry as the payload holds it. */

@@ -34,6 +34,10 @@ struct ims_iommu {
     uint64_t pte_rsvd; /* reserved in every paging entry (walk.c adds the rest): 51:HAW, SNP, TM without ECAP.DT */
     unsigned mgaw;
     struct ims_cache *ctx;
+    /* The context-cache entry of the last legacy lookup that hit (ctx_cache.h),
+     * or NULL: a lookup for the same requester id tries it first. */
+    struct ims_cache_entry *ctx_last;
+    uint32_t ctx_last_way;
     struct ims_cache *iotlb;
     struct ims_cache *psc[IMS_MAX_LEVELS + 1];
     uint32_t iotlb_size_count[IMS_IOTLB_NSIZES]; /* valid IOTLB entries per page size (iotlb.h) */

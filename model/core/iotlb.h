@@ -120,6 +120,22 @@ static inline size_t ims_iotlb_remove(struct ims_iommu *mmu, uint16_t did, uint6
  * invalidates per unmapped page): one exact removal per size held. */
 static inline size_t ims_iotlb_invalidate_page(struct ims_iommu *mmu, uint16_t did, uint64_t addr)
 {
+    const struct ims_cache *c = mmu->iotlb;
+    if (__builtin_expect(!c->cls && !mmu->pf, 1)) { /* the loop below, without its per-size tests of both */
+        if (c->n_valid == 0) /* also true of a disabled IOTLB */
+            return 0;
+        size_t n = 0;
+        for (unsigned i = 0; i < IMS_IOTLB_NSIZES; i++) {
+            const unsigned s = ims_iotlb_shift(i);
+            const uint64_t tag = addr >> s;
+            if (mmu->iotlb_size_count[i] &&
+                ims_cache_remove_inl(mmu->iotlb, ims_iotlb_set(c, tag, did), tag, did, (uint8_t)s)) {
+                mmu->iotlb_size_count[i]--;
+                n++;
+            }
+        }
+        return n;
+    }
     size_t n = 0;
     for (unsigned i = 0; i < IMS_IOTLB_NSIZES; i++)
         if (mmu->iotlb_size_count[i] || mmu->iotlb->cls) /* the classifier's shadow may hold any size */

@@ -13,6 +13,7 @@ struct tb_domain {
     uint64_t root;     /* second-level table root; 0 = no such domain */
     uint8_t levels;
     uint32_t attached; /* requester ids attached */
+    uint64_t limit;    /* IOVAs below this fit the domain: 2^min(AGAW, MGAW) (dom_width) */
 };
 
 struct ims_tb {
@@ -29,6 +30,7 @@ struct ims_tb {
     int32_t *rid_did;    /* per requester id: attached domain, or -1 */
     uint16_t *live;      /* per frame of the region: non-zero entries (paging tables) */
     size_t cap_live;     /* frames live[] covers */
+    bool leaf_ok[IMS_MAX_LEVELS + 1]; /* per level: may hold a leaf (level_allowed), from cfg at creation */
 };
 
 const char *ims_tb_strerror(int err)
@@ -96,6 +98,8 @@ static void frame_free(struct ims_tb *tb, uint64_t pa)
     tb->in_use--;
 }
 
+static bool level_allowed_cfg(const struct ims_tb_cfg *cfg, unsigned level);
+
 struct ims_tb *ims_tb_create(struct ims_mem *mem, const struct ims_tb_cfg *cfg, char *err, size_t errlen)
 {
     if (ims_caps_check(&cfg->caps, err, errlen) != 0)
@@ -115,6 +119,8 @@ struct ims_tb *ims_tb_create(struct ims_mem *mem, const struct ims_tb_cfg *cfg, 
     tb->mem = mem;
     tb->cfg = *cfg;
     tb->cfg.tbl_size &= ~(IMS_PAGE_SIZE - 1);
+    for (unsigned l = 0; l <= IMS_MAX_LEVELS; l++)
+        tb->leaf_ok[l] = l >= 1 && level_allowed_cfg(&tb->cfg, l);
     tb->next = cfg->tbl_base;
     tb->n_dom = ims_caps_domains(&cfg->caps);
     tb->rid_did = malloc(65536 * sizeof *tb->rid_did);
@@ -142,6 +148,15 @@ void ims_tb_destroy(struct ims_tb *tb)
 
 uint64_t ims_tb_root(const struct ims_tb *tb) { return tb->root; }
 size_t ims_tb_tables(const struct ims_tb *tb) { return tb->in_use; }
+
+/* The IOVA limit of a domain of `levels` levels: 2^min(AGAW, MGAW). */
+static uint64_t dom_width(const struct ims_tb *tb, unsigned levels)
+{
+    unsigned w = ims_aw_bits(ims_levels_aw(levels));
+    if (tb->cfg.caps.mgaw < w)
+        w = tb->cfg.caps.mgaw;
+    return UINT64_C(1) << w;
+}
 
 static struct tb_domain *get_dom(const struct ims_tb *tb, uint16_t did)
 {
@@ -186,7 +201,8 @@ int ims_tb_domain_create(struct ims_tb *tb, uint16_t did, unsigned levels)
     uint64_t root = frame_alloc(tb);
     if (!root)
         return IMS_TB_ENOMEM;
-    tb->dom[did] = (struct tb_domain){root, (uint8_t)levels, 0};
+    tb->dom[did] = (struct tb_domain){root, (uint8_t)levels, 0, 0};
+    tb->dom[did].limit = dom_width(tb, levels);
     return IMS_TB_OK;
 }
 
@@ -299,10 +315,8 @@ static unsigned find_leaf(const struct ims_tb *tb, const struct tb_domain *d, ui
 
 static uint64_t dom_limit(const struct ims_tb *tb, const struct tb_domain *d)
 {
-    unsigned w = ims_aw_bits(ims_levels_aw(d->levels));
-    if (tb->cfg.caps.mgaw < w)
-        w = tb->cfg.caps.mgaw;
-    return UINT64_C(1) << w;
+    (void)tb;
+    return d->limit;
 }
 
 int ims_tb_lookup(const struct ims_tb *tb, uint16_t did, uint64_t iova, uint64_t *pa, unsigned *perm,
@@ -357,17 +371,23 @@ int ims_tb_ctx_entry_pa(const struct ims_tb *tb, uint16_t rid, uint64_t *pa)
     return IMS_TB_OK;
 }
 
-static bool level_allowed(const struct ims_tb *tb, unsigned level)
+/* May `level` hold a leaf? Computed once per level at creation (leaf_ok). */
+static bool level_allowed_cfg(const struct ims_tb_cfg *cfg, unsigned level)
 {
     if (level == 1)
         return true;
-    if (!tb->cfg.superpages)
+    if (!cfg->superpages)
         return false;
     if (level == 2)
-        return tb->cfg.caps.sllps & IMS_SLLPS_2M;
+        return cfg->caps.sllps & IMS_SLLPS_2M;
     if (level == 3)
-        return tb->cfg.caps.sllps & IMS_SLLPS_1G;
+        return cfg->caps.sllps & IMS_SLLPS_1G;
     return false;
+}
+
+static bool level_allowed(const struct ims_tb *tb, unsigned level)
+{
+    return level <= IMS_MAX_LEVELS && tb->leaf_ok[level];
 }
 
 /* Non-leaf entries grant R and W; the leaf decides. */

@@ -495,6 +495,74 @@ START_TEST(inv_precision)
 }
 END_TEST
 
+/* One-page invalidations find the entry in any way of a full set: with
+ * 1, 3, 8 ways the removal compares the ways, with 16 and 64 it scans
+ * their fingerprints, with 100 (a wide set) it asks the tag index. Each
+ * page is invalidated once (1 entry), then again (0: it is gone), and the
+ * pages not yet invalidated still hit. */
+static const uint32_t inv_page_ways[] = {1, 3, 8, 16, 64, 100};
+START_TEST(inv_page_every_way)
+{
+    const uint32_t ways = inv_page_ways[_i];
+    struct ims_iommu_cfg cfg;
+    fx_cfg(&cfg);
+    cfg.iotlb = (struct ims_cache_cfg){.sets = 1, .ways = ways, .repl = IMS_REPL_LRU};
+    for (unsigned l = 2; l <= 5; l++)
+        cfg.psc[l].sets = 0;
+    struct fx f;
+    fx_open(&f, &cfg);
+    setup_dom(&f, 1, 4, RID_A);
+    ck_assert_int_eq(ims_tb_map(f.tb, 1, 0x100000, 0x500000, (uint64_t)ways * 0x1000, IMS_PERM_RW), 0);
+    for (uint32_t p = 0; p < ways; p++)
+        ck_assert(!hits(&f, RID_A, 0x100000 + p * 0x1000)); /* fills way p */
+    for (uint32_t p = ways; p-- > 0;) { /* last filled first */
+        ck_assert_uint_eq(ims_inv_iotlb(f.mmu, IMS_INV_PAGE, 1, 0x100000 + p * 0x1000, 0, true), 1);
+        ck_assert_uint_eq(ims_inv_iotlb(f.mmu, IMS_INV_PAGE, 1, 0x100000 + p * 0x1000, 0, true), 0);
+        for (uint32_t r = 0; r < p; r++)
+            ck_assert_msg(hits(&f, RID_A, 0x100000 + r * 0x1000), "ways %u: page %u lost with page %u", ways, r, p);
+    }
+    fx_close(&f);
+}
+END_TEST
+
+/* The context cache compares the entry of its last hit first: in a
+ * 1 x 1 cache that entry is replaced by every other device's fill and
+ * removed by a device invalidation, and each time the next lookup must miss
+ * (and translate with its own domain), never reuse it. A run of one
+ * device hits, counted per lookup. */
+START_TEST(ctx_last_hit_rechecked)
+{
+    struct ims_iommu_cfg cfg;
+    fx_cfg(&cfg);
+    cfg.ctx_cache = (struct ims_cache_cfg){.sets = 1, .ways = 1, .repl = IMS_REPL_LRU};
+    struct fx f;
+    fx_open(&f, &cfg);
+    setup_dom(&f, 1, 4, RID_A);
+    setup_dom(&f, 2, 4, RID_B);
+    ck_assert_int_eq(ims_tb_map(f.tb, 1, 0x100000, 0x500000, 0x1000, IMS_PERM_RW), 0);
+    ck_assert_int_eq(ims_tb_map(f.tb, 2, 0x100000, 0x600000, 0x1000, IMS_PERM_RW), 0);
+    struct ims_xlate x;
+    const uint16_t rid[] = {RID_A, RID_A, RID_A, RID_B, RID_A, RID_B, RID_B};
+    const bool hit[] = {false, true, true, false, false, false, true};
+    for (unsigned i = 0; i < 7; i++) {
+        ck_assert_int_eq(fx_xlate(&f, rid[i], 0x100010, IMS_PERM_R, &x), 0);
+        ck_assert_msg(!!(x.flags & IMS_XLATE_CTX_HIT) == hit[i], "lookup %u", i);
+        ck_assert_uint_eq(x.pa, (rid[i] == RID_A ? 0x500010u : 0x600010u));
+        ck_assert_uint_eq(x.did, rid[i] == RID_A ? 1 : 2);
+    }
+    ck_assert_uint_eq(ims_inv_context(f.mmu, IMS_INV_DEVICE, 2, RID_B, 0), 1);
+    ck_assert_int_eq(fx_xlate(&f, RID_B, 0x100010, IMS_PERM_R, &x), 0);
+    ck_assert(!(x.flags & IMS_XLATE_CTX_HIT));
+    ck_assert_int_eq(fx_xlate(&f, RID_B, 0x100010, IMS_PERM_R, &x), 0);
+    ck_assert(x.flags & IMS_XLATE_CTX_HIT);
+    const struct ims_cache_stats *cs = &ims_iommu_stats(f.mmu)->ctx_cache;
+    ck_assert_uint_eq(cs->lookups, 9);
+    ck_assert_uint_eq(cs->hits, 4);
+    ck_assert_uint_eq(cs->misses, 5);
+    fx_close(&f);
+}
+END_TEST
+
 /* A page-selective invalidation of one 4 KiB page inside a cached 2 MiB
  * page removes the 2 MiB entry; one outside it leaves it. PSC entries
  * covering the page go too unless ih is set. */
@@ -718,6 +786,8 @@ int main(void)
     tcase_add_test(tc, bridge_alias);
     tcase_add_test(tc, stale_until_invalidated);
     tcase_add_test(tc, inv_precision);
+    tcase_add_loop_test(tc, inv_page_every_way, 0, (int)(sizeof inv_page_ways / sizeof inv_page_ways[0]));
+    tcase_add_test(tc, ctx_last_hit_rechecked);
     tcase_add_test(tc, inv_superpage_and_psc);
     tcase_add_test(tc, inv_context);
     tcase_add_test(tc, caching_mode);
