@@ -210,12 +210,11 @@ void Iommu::translate(Cycles t, const ims_req &req, ReqExt &ext)
     } else {
         m_writes.clear();
         ims_translate(m_core, &req, &x);
-        pf = nullptr;  // (read after the walk below, as the core left it)
-        writes = nullptr;
-        n_writes = 0;
+        pf = ims_iommu_pf_log(m_core);  // (the timing below leaves the core alone)
+        writes = m_writes.data();
+        n_writes = m_writes.size();
     }
     m_st.requests++;
-
 
     Cycles tin = std::max(t, m_input_ready);
     m_st.input_stall_cycles += tin - t;
@@ -274,8 +273,7 @@ void Iommu::translate(Cycles t, const ims_req &req, ReqExt &ext)
         // "IOTLB prefetch"): each a chain of dependent reads from the demand
         // walk's end, through the memory model, holding no walker; its entry
         // is usable once its leaf read arrives (an earlier hit waits for it).
-        if (const ims_pf_log *pl = m_pre_on ? pf : ims_iommu_pf_log(m_core)) {
-
+        if (const ims_pf_log *pl = pf) {
             for (unsigned p = 0; p < pl->n; p++) {
                 const ims_pf_walk &w = pl->w[p];
                 Cycles at = done;
@@ -298,14 +296,9 @@ void Iommu::translate(Cycles t, const ims_req &req, ReqExt &ext)
             m_observer->on_walk(req, x, start, done);
     }
     // Fault records are posted writes: they use bandwidth, not the request's time.
-    if (!m_pre_on) {
-        writes = m_writes.data();
-        n_writes = m_writes.size();
-    }
     for (std::size_t k = 0; k < n_writes; k++)
         mem_timed(done, writes[k]);
     m_st.fault_writes += n_writes;
-
 
     ext.latency = done - t;
     ext.queue_delay = queue;
