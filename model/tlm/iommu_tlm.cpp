@@ -177,6 +177,10 @@ Cycles Iommu::mem_timed(Cycles t, std::uint64_t pa)
     tr.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     sc_core::sc_time delay;
     if (__builtin_expect(m_flags == kBusy, 1) && t >= m_base_cycle) {  // a socket request's pass
+        if (m_base_lazy) {  // time_direct's: it arrived in cycle m_base_cycle exactly
+            m_base_delay = m_clk.to_time(m_base_cycle) - m_clk.now();
+            m_base_lazy = false;
+        }
         delay = m_base_delay + m_clk.to_time(t - m_base_cycle);
     } else {
         if ((m_flags & (kWatch | kBusy)) == (kWatch | kBusy) && m_clk.now().value() != m_stamp)
@@ -198,22 +202,42 @@ void Iommu::time_moved()
 
 void Iommu::translate(Cycles t, const ims_req &req, ReqExt &ext)
 {
-    ims_xlate &x = ext.xlate;
     m_now = m_clk.to_cycles(m_clk.now());  // time stands still until we return (unless a memory waits)
-    const ims_pf_log *pf;
-    const std::uint64_t *writes;
-    std::size_t n_writes;
     if (__builtin_expect(m_pre_on, 0)) {  // the caller ran the core (set_precomputed)
-        pf = m_pre.pf;
-        writes = m_pre.writes;
-        n_writes = m_pre.n_writes;
-    } else {
-        m_writes.clear();
-        ims_translate(m_core, &req, &x);
-        pf = ims_iommu_pf_log(m_core);  // (the timing below leaves the core alone)
-        writes = m_writes.data();
-        n_writes = m_writes.size();
+        time_pass(t, req, ext.xlate, m_pre, ext);
+        return;
     }
+    m_writes.clear();
+    ims_translate(m_core, &req, &ext.xlate);
+    Precomputed own;  // (the timing below leaves the core alone)
+    own.pf = ims_iommu_pf_log(m_core);
+    own.writes = m_writes.data();
+    own.n_writes = static_cast<unsigned>(m_writes.size());
+    time_pass(t, req, ext.xlate, own, ext);
+}
+
+bool Iommu::time_direct(Cycles t, const ims_req &req, const Precomputed &pre, ReqExt &ext)
+{
+    if (__builtin_expect(m_flags != 0 || !m_sink || !m_nw_mem, 0))
+        return false;
+    m_flags = kBusy;  // enter() .. leave(), with the pass's base set as translate_at() sets it
+    m_base_cycle = t;
+    m_base_lazy = true;
+    m_now = m_clk.to_cycles(m_clk.now());
+    time_pass(t, req, ext.xlate, pre, ext);
+    m_base_lazy = false;
+    m_flags = 0;  // (a memory that never waits cannot have moved time)
+    if (!ext.xlate.fault && ext.xlate.len >= req.size)  // dma()'s tests before dma_out
+        m_sink->count(req.size);
+    return true;
+}
+
+__attribute__((always_inline)) inline void Iommu::time_pass(Cycles t, const ims_req &req, const ims_xlate &x,
+                                                            const Precomputed &pre, ReqExt &ext)
+{
+    const ims_pf_log *const pf = pre.pf;
+    const std::uint64_t *const writes = pre.writes;
+    const std::size_t n_writes = pre.n_writes;
     m_st.requests++;
 
     Cycles tin = std::max(t, m_input_ready);
@@ -670,6 +694,8 @@ void Iommu::end_of_elaboration()
     m_nw_mem = dynamic_cast<NeverWaits *>(mem.get_interface());
     if (m_nw_mem == nullptr)
         m_flags |= kWatch;
+    if (auto *o = dynamic_cast<SocketOwner *>(dma_out.get_interface()))
+        m_sink = dynamic_cast<DataSink *>(o->owner_object());
 }
 
 // TimeOrder::sync: a request from a thread waits until its arrival time, so

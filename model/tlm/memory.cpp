@@ -393,8 +393,7 @@ DataSink::DataSink(sc_core::sc_module_name name) : sc_module(name), tsock("tsock
 
 void DataSink::b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &)
 {
-    m_requests++;
-    m_bytes += trans.get_data_length();
+    count(trans.get_data_length());
     trans.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 

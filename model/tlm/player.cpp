@@ -65,8 +65,6 @@ std::string refused(const std::string &path, std::uint64_t index, const ims_rec 
 }  // namespace
 
 // player.pipeline (docs/performance.md, "The functional core ahead of the
-
-
 // timing"): in open loop every record reaches the core in file order,
 // whatever the timing makes of it, so the reader's thread runs the core over
 // each batch as it is read (the control records' table and cache updates;
@@ -98,9 +96,8 @@ public:
         : m_iommu(iommu), m_core(ims_replay_iommu(rp)), m_rp(rp), m_cfg(cfg), m_path(path), m_warm(cfg.warmup > 0)
     {
     }
-    // The core over records [0, n) of the next batch. False: record
-    // b.stop_at was refused, and nothing after it ran.
-    // Returns the records it ran, fewer than n once the batch's answers
+    // The core over records [0, n) of the next batch, in order. Returns
+    // the records it ran, fewer than n once the batch's answers
     // reach kMaxWords (a batch of large DMA records would otherwise hold
     // hundreds of MB: 1 MiB records are 256 parts each) or when record
     // b.stop_at was refused (then nothing after it ran, and none must).
@@ -163,7 +160,6 @@ private:
             return true;
         m_err = refused(m_path, m_index, rec, err);
         return false;
-
     }
     // ims_replay_dma_loop's work for part i, but the timing.
     void part(const ims_rec &rec, unsigned i, FuncBatch &b)
@@ -538,8 +534,17 @@ void TracePlayer::dma_pre(const ims_rec &rec, Cycles issue, const std::uint64_t 
             at += words(sizeof pf);
             pre.pf = &pf;
         }
-        m_iommu.precomputed(pre);
-        part_xlate(&c, &h.req, i);
+        // Without a payload where the IOMMU allows it (Iommu::time_direct:
+        // part_xlate's socket call, less the payload and its checks).
+        const Cycles t = c.issue + i;
+        sync(t);
+        m_ext.record = m_st.records - 1;
+        if (__builtin_expect(m_iommu.time_direct(t, h.req, pre, m_ext), 1)) {
+            c.done_max = std::max(c.done_max, t + m_ext.latency);
+        } else {
+            m_iommu.precomputed(pre);
+            part_xlate(&c, &h.req, i);
+        }
         part_seen(&c, &rec, &h.req, &m_ext.xlate, h.ok != 0);
     }
     m_st.end_cycle = std::max(m_st.end_cycle, c.done_max);
@@ -721,14 +726,11 @@ __attribute__((always_inline)) inline bool TracePlayer::control(const ims_rec &r
         }
         m_error = refused(m_path, index, rec, err);
         return false;
-
     }
 }
 
 namespace {
 // Reads the trace on a second thread, a few batches ahead of the simulation
-
-
 // (zstd decompression and decoding are a good part of the work). Batches
 // come out in file order, so results do not depend on thread timing.
 // player.iova_remap (iova_remap.h) rewrites each batch here, on this thread,
@@ -740,7 +742,6 @@ public:
                 FuncStage *func)
         : m_r(r), m_slots(depth), m_path(path), m_func(func)
     {
-
         for (Slot &s : m_slots)
             s.recs.resize(batch);
         if (remap)
@@ -770,7 +771,6 @@ public:
     // until the next call.
     long next(const ims_rec **recs, std::string *err, const FuncBatch **func)
     {
-
         std::unique_lock<std::mutex> g(m_mu);
         if (m_taken)  // give back the slot handed out last time
             release(g);
@@ -865,8 +865,6 @@ private:
                 }
                 s.n = ran;
             }
-
-
             {
                 std::lock_guard<std::mutex> g(m_mu);
                 m_filled++;
@@ -884,8 +882,6 @@ private:
     ims_remap *m_remap = nullptr;  // player.iova_remap; null: none
     FuncStage *m_func;             // player.pipeline; null: off
     std::vector<ims_rec> m_rest;   // read, not yet run by m_func (its batch was full)
-
-
     std::string m_setup_err;
     std::size_t m_head = 0, m_filled = 0;
     bool m_taken = false, m_stop = false;
@@ -914,8 +910,6 @@ void TracePlayer::run()
         m_iommu.set_precomputed(true);
     }
     AheadReader ahead(m_reader, kBatch, 4, m_cfg.iova_remap, m_path, m_func);
-
-
     // Closed loop: DMA records between two control records form a segment;
     // inside it each device issues in its own order, limited by its window,
     // and the device that can issue earliest goes next (so time never runs
@@ -1026,7 +1020,6 @@ void TracePlayer::run()
                     ok = false;
                     break;
                 }
-
             } else {
                 std::int32_t &ix = win_ix[rec.rid];
                 if (ix < 0) {

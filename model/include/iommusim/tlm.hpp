@@ -111,6 +111,13 @@ struct MayWait {
     virtual ~MayWait() = default;
     virtual bool ignore_at(const Clock &, Cycles, unsigned, Cycles *) { return false; }
 };
+// The module behind a TargetSocket's interface, for an initiator that may
+// treat a target it recognises specially (the IOMMU's direct path counts
+// into an ims::DataSink instead of calling it: Iommu::time_direct).
+struct SocketOwner {
+    virtual ~SocketOwner() = default;
+    virtual sc_core::sc_object *owner_object() = 0;
+};
 template <class M, class = void> struct HasIgnoreAt : std::false_type {};
 template <class M> struct HasIgnoreAt<M, std::void_t<decltype(&M::ignore_at)>> : std::true_type {};
 template <class M, auto B, auto D = nullptr, auto G = nullptr, auto N = nullptr, bool NW = false>
@@ -122,9 +129,17 @@ public:
     }
 
 private:
-    class Fw : public tlm::tlm_fw_transport_if<>, public std::conditional_t<NW, NeverWaits, MayWait> {
+    class Fw : public tlm::tlm_fw_transport_if<>,
+               public std::conditional_t<NW, NeverWaits, MayWait>,
+               public SocketOwner {
     public:
         Fw(M &owner, sc_core::sc_object &sock) : m_owner(owner), m_sock(sock) {}
+        sc_core::sc_object *owner_object() override
+        {
+            if constexpr (std::is_base_of_v<sc_core::sc_object, M>)
+                return &m_owner;
+            return nullptr;
+        }
         void b_transport(tlm::tlm_generic_payload &trans, sc_core::sc_time &delay) override
         {
             (m_owner.*B)(trans, delay);
@@ -315,6 +330,12 @@ public:
     explicit DataSink(sc_core::sc_module_name name);
     std::uint64_t bytes() const { return m_bytes; }
     std::uint64_t requests() const { return m_requests; }
+    // What b_transport does with a request of `bytes` bytes (Iommu::time_direct).
+    void count(std::uint64_t bytes)
+    {
+        m_requests++;
+        m_bytes += bytes;
+    }
 
 private:
     std::uint64_t m_bytes = 0, m_requests = 0;
@@ -427,6 +448,15 @@ public:
     }
     // The extras of the next translate() in precomputed mode (copied).
     void precomputed(const Precomputed &p) { m_pre = p; }
+    // Precomputed mode without a payload (the trace player's shortcut): times
+    // request req, issued in cycle t (not before the current time), whose
+    // translation ext.xlate and extras `pre` the caller's core made, as
+    // b_transport would, and counts it into the ims::DataSink behind dma_out
+    // unless it faulted or crossed its page. Only while nothing could tell
+    // the difference: no request in its pass and no time order to keep, a
+    // memory that never waits (an ims::Memory), a DataSink on dma_out.
+    // False: it did nothing, and the request goes on the socket.
+    bool time_direct(Cycles t, const ims_req &req, const Precomputed &pre, ReqExt &ext);
     // The core's translation of req into x (the caller's thread); the
     // fault-record writes it made are fault_writes() until the next call.
     void functional(const ims_req &req, ims_xlate &x)
@@ -604,6 +634,8 @@ private:
     // difference being short, needs no sc_time::from_value() call.
     Cycles m_base_cycle = 0;
     sc_core::sc_time m_base_delay;
+    bool m_base_lazy = false;     // time_direct's pass: m_base_delay not set (to_time(m_base_cycle) - now)
+    DataSink *m_sink = nullptr;   // dma_out's target if it is an ims::DataSink (end_of_elaboration)
 
     // Functional table reads use DMI where the memory offers it: the host
     // pointers of recently read 4 KiB frames, direct-mapped by frame number
@@ -645,8 +677,9 @@ private:
     bool m_pre_sm = false;  // and the core's mode then
     bool core_scalable() const { return m_pre_on ? m_pre_sm : ims_iommu_scalable(m_core); }
     Precomputed m_pre;
-    Cycles mem_own(
-Cycles t, std::uint64_t pa, void *data, unsigned len, tlm::tlm_command cmd);
+    Cycles mem_own(Cycles t, std::uint64_t pa, void *data, unsigned len, tlm::tlm_command cmd);
+    // translate()'s timing of the core's answer x (with pre's extras).
+    inline void time_pass(Cycles t, const ims_req &req, const ims_xlate &x, const Precomputed &pre, ReqExt &ext);
     __attribute__((noinline, cold)) void report_fault(const ims_req &req, const ims_xlate &x);
 };
 
