@@ -19,7 +19,6 @@
 #include "iommusim/run.hpp"
 #include "iommusim/version.h"
 
-
 // libsystemc's own main() calls sc_main; iommusim has its own main() and
 // starts the kernel with sc_start() from `run`, so this is never called.
 int sc_main(int, char **) { return 2; }
@@ -480,7 +479,6 @@ extern "C" int ims_cmd_run(int argc, char **argv)
         if (so > 0)
             continue;
         if (a == "--help" || a == "-h") {
-
             std::fputs(kUsage, stdout);
             return 0;
         } else if (a == "--config") {

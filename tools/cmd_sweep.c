@@ -169,7 +169,6 @@ static int parse(int argc, char **argv, struct opts *o)
             if ((o->plot = ims_plot_format(val)) < 0)
                 return usage_error("--plot-format: '%s' is not png, svg or both", val);
         } else if (!strcmp(a, "--dry-run")) {
-
             o->dry_run = true;
         } else if (!strcmp(a, "--force")) {
             o->force = true;
@@ -502,7 +501,6 @@ int ims_cmd_sweep(int argc, char **argv)
         }
     }
     if (o.task >= 0) {
-
         rc = run_task(&o);
         goto done;
     }

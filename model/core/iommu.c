@@ -143,7 +143,6 @@ void ims_iommu_destroy(struct ims_iommu *mmu)
 const struct ims_iommu_cfg *ims_iommu_cfg(const struct ims_iommu *mmu) { return &mmu->cfg; }
 uint64_t ims_iommu_pte_rsvd(const struct ims_iommu *mmu) { return mmu->pte_rsvd; }
 
-
 void ims_iommu_set_root(struct ims_iommu *mmu, uint64_t rtaddr) { mmu->rtaddr = rtaddr & ~(IMS_PAGE_SIZE - 1); }
 
 int ims_iommu_set_scalable(struct ims_iommu *mmu, bool scalable)

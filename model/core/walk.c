@@ -30,7 +30,6 @@ static inline __attribute__((always_inline)) unsigned sl_walk(struct ims_iommu *
     out->walk.perm = (uint8_t)perm;
     out->walk.access = (uint8_t)access;
 
-
     if (!(perm & access))
         return ims_perm_fault(access);
 

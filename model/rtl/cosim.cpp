@@ -238,8 +238,6 @@ bool Cosim::compare(const WalkJob &job, const RtlWalkOut &r, bool lockstep, Cycl
         m_st.latency_error_pct_sum += tl ? 100.0 * static_cast<double>(e) / static_cast<double>(tl) : 0.0;
         m_st.latency_error_max = std::max<std::uint64_t>(m_st.latency_error_max, e);
         m_st.latency_exact += e == 0;
-
-
     }
     bool any = false;
     for (unsigned f = 0; f < 5; f++) {
@@ -306,7 +304,6 @@ bool Cosim::finish()
     m_st.replays = m_sim->cycles_replayed();
     m_st.delayed_entries = m_sim->delayed_entries();
     m_st.late_entries = m_sim->late_entries();
-
 
     return ok && m_error.empty();
 }

@@ -332,7 +332,6 @@ void Memory::access_bytes(tlm::tlm_generic_payload &trans)
     trans.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 
-
 void Memory::bind_backing(ims_mem *mem)
 {
     if (m_mem)

@@ -97,7 +97,6 @@ template <bool Sparse> std::vector<std::uint64_t> BasicLatHist<Sparse>::log2_cou
 template class BasicLatHist<false>;
 template class BasicLatHist<true>;
 
-
 namespace {
 
 double rate(std::uint64_t num, std::uint64_t den) { return den ? static_cast<double>(num) / static_cast<double>(den) : 0.0; }
@@ -411,7 +410,6 @@ double per_us(std::uint64_t n, Cycles c, std::uint32_t mhz)
 {
     return c ? static_cast<double>(n) * mhz / static_cast<double>(c) : 0.0;
 }
-
 
 // Cycles to nanoseconds at the IOMMU clock.
 double ns(double cycles, std::uint32_t mhz) { return cycles * 1000.0 / mhz; }
@@ -1051,7 +1049,6 @@ bool report_json(const ReportInputs &in, ims_outfile *out, std::string *err)
         json_miss_classes(o, in);
     if (in.cosim)
         json_cosim(o, *in.cosim);
-
 
     o.f("  \"fault_reasons\": {");
     bool first = true;

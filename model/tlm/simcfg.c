@@ -42,7 +42,6 @@ enum key_type {
     KT_REMAP,    /* uint8_t player.iova_remap: 0 none, else 1 + the strategy (iova_remap.h) */
 };
 
-
 struct key {
     const char *name;
     const char *def; /* default as a file would set it; CORE: the C core's default */
@@ -100,7 +99,6 @@ static const struct key keys[] = {
 
     {"cosim.report_limit", "20", KT_U32, F(cosim_report_limit), 0, 1000000, "walks", "RTL mismatches reported in full (then counted)"},
 
-
     {"mem.latency", "100", KT_U32, F(mem_latency), 1, 100000, "cycles", "table-read latency"},
     {"mem.bytes_per_cycle", "32", KT_U32, F(mem_bytes_per_cycle), 1, 4096, "bytes/cycle", "memory bandwidth for IOMMU accesses"},
     {"mem.access_bytes", "64", KT_U32, F(mem_access_bytes), 8, 4096, "bytes", "bytes moved per table read"},
@@ -121,7 +119,6 @@ static const struct key keys[] = {
     {"player.warmup", "0", KT_U64, F(warmup), 0, 1e18, "records", "DMA records excluded from stats (a MARK warmup-end also ends warm-up)"},
     {"player.iova_remap", "none", KT_REMAP, F(iova_remap), 0, 0, "", "re-allocate the trace's IOVAs as read (legacy mode only):"},
     {"player.pipeline", "1", KT_BOOL, F(pipeline), 0, 1, "", "open loop: the functional core runs on the reader's thread, ahead of the timing (the same results; 0: on the simulation thread)"},
-
 
     {"tables.base", CORE, KT_U64, F(tb.tbl_base), 0, 18446744073709551615.0, "address", "where replayed page tables are placed"},
     {"tables.size", CORE, KT_U64, F(tb.tbl_size), 4096, 18446744073709551615.0, "bytes", "room for replayed page tables"},
@@ -818,7 +815,6 @@ static void format_value(char *buf, size_t len, const struct key *k, const struc
         snprintf(buf, len, "%s", w == IMS_WALKER_RTL ? "rtl" : w == IMS_WALKER_LOCKSTEP ? "lockstep" : "tlm");
         return;
     }
-
     }
     snprintf(buf, len, "?");
 }

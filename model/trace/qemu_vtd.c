@@ -588,7 +588,6 @@ static void qv_map_unlink(struct qv_conv *c, int i)
     c->free_head = i;
 }
 
-
 struct qv_victim {
     uint64_t iova;
     uint16_t did;

@@ -103,7 +103,6 @@ START_TEST(root_ctp_above_haw)
         ck_assert_uint_eq(x.n_reads, 2); /* the root entry only (its two words) */
         ck_assert_uint_eq(x.reads[0].kind, IMS_MEM_ROOT);
         ck_assert_uint_eq(x.reads[1].kind, IMS_MEM_ROOT);
-
     }
     ims_mem_write64(f.mem, rpa, lo);
     ck_assert_uint_eq(xlate_on(f.mmu, RID_A, 0x1000, IMS_PERM_R, &x), IMS_FR_READ); /* mapped nothing */

@@ -580,7 +580,6 @@ START_TEST(latency_histogram_sparse_equals_dense)
 }
 END_TEST
 
-
 // Memory bandwidth and outstanding limits delay table reads.
 START_TEST(memory_limits)
 {

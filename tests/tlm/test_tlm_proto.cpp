@@ -289,7 +289,6 @@ START_TEST(byte_enables_honoured)
 }
 END_TEST
 
-
 // ---- b. Debug transport through the IOMMU ----
 
 // Expected: transport_dbg on dma_in translates IOVA 0x10ff8 (8 bytes) and
@@ -360,7 +359,6 @@ START_TEST(debug_transport_translates)
 }
 END_TEST
 
-
 // ---- c. Table reads answered with an error ----
 
 // Expected, for an error answered to the read of the root table, the
@@ -397,7 +395,6 @@ START_TEST(table_read_error_is_the_fault)
     });
 }
 END_TEST
-
 
 // ---- d. ReqExt.at ----
 
@@ -459,7 +456,6 @@ START_TEST(at_translated_with_device_tlb)
         cfg);
 }
 END_TEST
-
 
 // ---- e. Temporal decoupling: arrivals not monotonic across initiators ----
 

@@ -143,7 +143,6 @@ struct Tb : sc_core::sc_module {
     }
 };
 
-
 ims_sim_cfg base_cfg()
 {
     ims_sim_cfg c;

@@ -545,7 +545,6 @@ START_TEST(missing_file)
 }
 END_TEST
 
-
 /* Expected: binary data given as a log (here a binary trace) is "not a QEMU
  * trace-event log", naming the NUL byte's offset and what the file is, not
  * "no ... events"; a directory is a read error saying so. */

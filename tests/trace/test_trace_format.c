@@ -296,7 +296,6 @@ START_TEST(writer_rejects_out_of_range)
 }
 END_TEST
 
-
 /* Recomputes the CRC-32s of a version 2 binary image (the header's last 4
  * bytes, each block check's bytes 24..27) after a test changed a byte, so
  * that the record checks, not the checksums, see the change. Layout from

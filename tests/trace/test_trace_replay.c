@@ -429,7 +429,6 @@ static Suite *suite(void)
     return s;
 }
 
-
 int main(void)
 {
     return ims_check_run(suite());

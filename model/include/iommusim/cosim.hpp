@@ -115,7 +115,6 @@ public:
     // those not before the floor) and entered at its cycle instead, later than asked.
     std::uint64_t late_entries() const;
 
-
     // The waveform window may be set while walks are made (e.g. from record
     // numbers): cycles before the latest walk's start are final, later ones not.
     void set_wave_window(Cycles from, Cycles to);

@@ -226,7 +226,6 @@ const struct ims_iommu_cfg *ims_iommu_cfg(const struct ims_iommu *mmu);
  * (51:HAW, SNP, and TM without ECAP.DT; walk.c adds the per-level ones). */
 uint64_t ims_iommu_pte_rsvd(const struct ims_iommu *mmu);
 
-
 /* RTADDR_REG + SRTP: sets the root table (4 KiB aligned PA); 0 disables
  * translation (every request faults with IMS_FR_ROOT_TABLE_INV). Does not
  * invalidate caches (software does, as on hardware). */

@@ -399,7 +399,6 @@ struct ReportInputs {
     bool scalable = false;           // the trace is scalable mode: the JSON has pasid_cache and scalable
 };
 
-
 // The warnings a run's numbers deserve (empty when none), in a fixed order.
 std::vector<RunWarning> run_warnings(const ReportInputs &in);
 // Fraction of the measured translation latency spent waiting at a stalled

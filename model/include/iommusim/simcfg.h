@@ -60,7 +60,6 @@ struct ims_sim_cfg {
     bool walk_rtl_timing;       /* TLM walker: time walks as the RTL walker does (walker.hpp) */
     uint32_t cosim_report_limit; /* RTL walks whose mismatch is reported in full */
 
-
     uint32_t mem_latency;       /* page-table read latency, cycles */
     uint32_t mem_bytes_per_cycle; /* memory bandwidth for IOMMU accesses, bytes/cycle */
     uint32_t mem_access_bytes;  /* bytes moved per table read (a cache line) */

@@ -40,7 +40,6 @@
 
 namespace ims {
 
-
 // IOMMU clock: conversions between cycles and sc_time. The period is a
 // whole number of SystemC time-resolution units (1 ps by default).
 // Conversions run several times per request, so sc_time -> cycles divides by
@@ -374,7 +373,6 @@ public:
     virtual void on_walk(const ims_req &req, const ims_xlate &x, Cycles start, Cycles done) = 0;
 };
 
-
 // Sees the faults of requests that arrived through the IOMMU's sockets (a
 // fault-recording register model: vtd_regs.hpp).
 class FaultSink {
@@ -613,8 +611,6 @@ private:
     static void replace_result(const ims_req &req, const WalkOutcome &wo, ims_xlate &x);
     __attribute__((noinline, cold)) Cycles walk_by(Walker *walker, const WalkJob &job, Cycles tin);
 
-
-
     const ims_sim_cfg m_cfg;
     const Clock &m_clk;
     ims_iommu *m_core = nullptr;
@@ -682,7 +678,6 @@ private:
     inline void time_pass(Cycles t, const ims_req &req, const ims_xlate &x, const Precomputed &pre, ReqExt &ext);
     __attribute__((noinline, cold)) void report_fault(const ims_req &req, const ims_xlate &x);
 };
-
 
 }  // namespace ims
 

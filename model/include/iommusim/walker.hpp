@@ -51,7 +51,6 @@ struct WalkJob {
     Cycles arrival;          // the request's arrival: no later walk begins before it
 };
 
-
 struct WalkOutcome {
     Cycles done;             // result ready: IOTLB fill and response
 
@@ -205,7 +204,6 @@ struct CosimStats {
     std::uint64_t replays = 0;           // cycles evaluated again after a later walk arrived earlier
     std::uint64_t delayed_entries = 0;   // walks presented after their start: arrival order (cosim.hpp)
     std::uint64_t late_entries = 0;      // walks that entered the RTL later than they started (cosim.hpp)
-
 
     double rtl_seconds = 0;              // wall time inside the RTL (text report only)
     std::vector<std::string> reports;    // the first cosim.report_limit mismatches, one line each
