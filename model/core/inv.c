@@ -5,6 +5,7 @@
 #include "ctx_cache.h"
 #include "iotlb.h"
 #include "psc.h"
+#include "riommu.h"
 #include "sm_impl.h"
 
 size_t ims_inv_context(struct ims_iommu *mmu, enum ims_inv_gran gran, uint16_t did, uint16_t sid, uint8_t fm)
@@ -30,6 +31,14 @@ static void page_range(uint64_t addr, uint8_t am, uint64_t *lo, uint64_t *hi)
 
 size_t ims_inv_iotlb(struct ims_iommu *mmu, enum ims_inv_gran gran, uint16_t did, uint64_t addr, uint8_t am, bool ih)
 {
+    /* rIOMMU rings (cfg.riommu): ring slots are never in the IOTLB or the
+     * paging-structure caches, and their unmaps change no radix table, so
+     * a command that covers ring slots only has nothing to do (rIOMMU
+     * needs none per buffer): elided, and counted apart. */
+    if (__builtin_expect(mmu->rio != NULL, 0) && ims_riommu_covers(mmu, gran, did, addr, am)) {
+        mmu->st.riommu.inv_elided++;
+        return 0;
+    }
     mmu->st.inv_iotlb++;
     if (mmu->sm)
         return ims_sm_inv_iotlb(mmu, gran, did, addr, am, ih);

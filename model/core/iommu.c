@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "iommu_impl.h"
+#include "riommu.h"
 
 void ims_iommu_cfg_default(struct ims_iommu_cfg *cfg)
 {
@@ -29,6 +29,8 @@ void ims_iommu_cfg_default(struct ims_iommu_cfg *cfg)
     cfg->sm.fl5lp = true;
     cfg->sm.fl1gp = true;
     cfg->sm.pasid_cache = (struct ims_cache_cfg){.sets = 16, .ways = 4, .repl = IMS_REPL_LRU, .seed = 1};
+    cfg->riommu.n_rings = 0; /* off */
+    cfg->riommu.table_base = IMS_RIOMMU_TABLE_BASE;
 }
 
 static const struct ims_cache_cfg no_cache = {0, 0, 0, 0, false};
@@ -72,13 +74,20 @@ struct ims_iommu *ims_iommu_create(const struct ims_iommu_cfg *cfg, const struct
     struct ims_prefetcher *pf;
     if (ims_pf_create(cfg, &pf, err, errlen))
         return NULL;
+    struct ims_riommu *rio;
+    if (ims_riommu_create(cfg, &rio, err, errlen)) {
+        ims_pf_destroy(pf);
+        return NULL;
+    }
     struct ims_iommu *mmu = calloc(1, sizeof *mmu);
     if (!mmu) {
         ims_pf_destroy(pf);
+        ims_riommu_destroy(rio);
         snprintf(err, errlen, "iommu: out of memory");
         return NULL;
     }
     mmu->pf = pf;
+    mmu->rio = rio;
     mmu->cfg = *cfg;
     mmu->cfg.fq_records = records;
     mmu->read64 = ops->read64;
@@ -137,6 +146,7 @@ void ims_iommu_destroy(struct ims_iommu *mmu)
     free(mmu->did_row);
     free(mmu->rid_row);
     ims_pf_destroy(mmu->pf);
+    ims_riommu_destroy(mmu->rio);
     free(mmu);
 }
 
@@ -252,6 +262,13 @@ void ims_stats_sub(struct ims_stats *out, const struct ims_stats *a, const struc
     r->pf.useful = a->pf.useful - b->pf.useful;
     r->pf.useless = a->pf.useless - b->pf.useless;
     r->pf.reads = a->pf.reads - b->pf.reads;
+    r->riommu.hits = a->riommu.hits - b->riommu.hits;
+    r->riommu.misses = a->riommu.misses - b->riommu.misses;
+    r->riommu.table_reads = a->riommu.table_reads - b->riommu.table_reads;
+    r->riommu.prefetches = a->riommu.prefetches - b->riommu.prefetches;
+    r->riommu.faults = a->riommu.faults - b->riommu.faults;
+    r->riommu.inv_elided = a->riommu.inv_elided - b->riommu.inv_elided;
+    r->riommu.slot_writes = a->riommu.slot_writes - b->riommu.slot_writes;
     r->n_did = a->n_did;
     r->n_rid = a->n_rid;
     id_stats_sub(r->by_did, a->by_did, b->by_did);

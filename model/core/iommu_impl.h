@@ -10,6 +10,7 @@
  *   flwalk.c     scalable mode: first-level, second-level and nested walks
  *   fault.c      fault recording
  *   inv.c        invalidation commands and their scopes
+ *   riommu.h/.c  rIOMMU rings (option): flat tables per ring, rIOTLB
  *   translate.c  ims_translate: calls the blocks in the order hardware does
  *   iommu.c      instance setup, statistics
  * Hot paths are static inline in the block headers so that translate.c's
@@ -55,6 +56,7 @@ struct ims_iommu {
     struct ims_cache *pasidc; /* PASID cache: tag rid | PASID << 16, dom DID, data PASID-entry word 0 */
     uint64_t *pasidc_w2;      /* word 2 of each PASID-cache entry's PASID entry, by entry index */
     struct ims_prefetcher *pf;        /* IOTLB prefetching (prefetch.c; cfg.iotlb_prefetch): NULL with none */
+    struct ims_riommu *rio;           /* rIOMMU rings (riommu.h; cfg.riommu): NULL with none */
 };
 
 /* A range invalidation visits only the sets its tags hash to when there are

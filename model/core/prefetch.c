@@ -14,6 +14,7 @@
 
 #include "iotlb.h"
 #include "pf.h"
+#include "riommu.h"
 
 struct ims_prefetcher {
     unsigned policy, degree;
@@ -75,7 +76,13 @@ int ims_pf_create(const struct ims_iommu_cfg *cfg, struct ims_prefetcher **out, 
 
 void ims_pf_destroy(struct ims_prefetcher *pf) { free(pf); }
 
-const struct ims_pf_log *ims_iommu_pf_log(const struct ims_iommu *mmu) { return mmu->pf ? &mmu->pf->log : NULL; }
+/* With rIOMMU rings and no prefetcher, the rings' next-slot reads (riommu.h). */
+const struct ims_pf_log *ims_iommu_pf_log(const struct ims_iommu *mmu)
+{
+    return mmu->pf ? &mmu->pf->log : mmu->rio ? &mmu->rio->log : NULL;
+}
+
+struct ims_pf_log *ims_pf_log_mut(struct ims_prefetcher *pf) { return &pf->log; }
 
 /* The entry (did, tag, shift) without touching the replacement state. */
 static struct ims_cache_entry *find(struct ims_cache *c, uint16_t did, uint64_t tag, unsigned shift)

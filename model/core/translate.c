@@ -5,6 +5,7 @@
  * (iommu_impl.h lists them). */
 #include "ctx_cache.h"
 #include "iotlb.h"
+#include "riommu.h"
 #include "sm_impl.h"
 
 /* Steps 3 to 5 for an ATS translation request (TT = 1), off the hot path.
@@ -122,6 +123,19 @@ int ims_translate(struct ims_iommu *mmu, const struct ims_req *req, struct ims_x
     if (__builtin_expect((iova >> width) != 0, 0)) {
         reason = IMS_FR_ADDR_BEYOND_MGAW;
         goto fault;
+    }
+
+    /* 4a. rIOMMU rings (cfg.riommu; riommu.c): a ring slot's IOVA is
+     * translated by its ring's rIOTLB entry and flat table, never by the
+     * IOTLB or the radix tables. */
+    if (__builtin_expect(mmu->rio != NULL, 0)) {
+        const int r = ims_riommu_translate(mmu, req, out, did);
+        if (r == 0)
+            return 0;
+        if (r > 0) {
+            reason = (unsigned)r;
+            goto fault;
+        }
     }
 
     /* 4. IOTLB. */

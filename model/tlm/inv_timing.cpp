@@ -62,6 +62,14 @@ constexpr std::uint32_t kPscKinds = ((1u << (IMS_KEY_PSC + IMS_MAX_LEVELS + 1)) 
 Cycles Iommu::invalidate_iotlb(Cycles t, ims_inv_gran gran, std::uint16_t did, std::uint64_t addr, std::uint8_t am,
                                bool ih)
 {
+    // rIOMMU rings (riommu.rings): a command that covers ring slots only is
+    // elided (the core counts it, riommu.inv_elided): no wait, no pipeline
+    // time, not in inv_iotlb. The layout it asks about never changes.
+    if (__builtin_expect(m_cfg.iommu.riommu.n_rings != 0, 0) && ims_riommu_covers(m_core, gran, did, addr, am)) {
+        if (!m_pre_on)  // (precomputed mode: the caller applied it to the core)
+            ims_inv_iotlb(m_core, gran, did, addr, am, ih);
+        return t;
+    }
     const Cycles tin = std::max(t, m_input_ready);
     ims_inv_scope scope;
     ims_inv_iotlb_scope(gran, did, addr, am, ih, &scope);

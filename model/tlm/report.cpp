@@ -451,7 +451,7 @@ void json_inputs(Out &o, const ReportInputs &in)
     o.f("  \"effective_config\": {\n");
     const std::size_t n = ims_sim_cfg_keys();
     for (std::size_t i = 0; i < n; i++) {
-        char v[128];
+        char v[512];  // (riommu.rings: a list as long as a configuration line)
         const char *k = ims_sim_cfg_key(i);
         ims_sim_cfg_get(in.cfg, k, v, sizeof v);
         o.s += "    " + json_str(k) + ": " + json_str(v) + (i + 1 < n ? ",\n" : "\n");
@@ -719,6 +719,15 @@ std::vector<ReportTerm> report_terms()
         {"iotlb_prefetch.useful", "prefetched entries hit before they left the IOTLB"},
         {"iotlb_prefetch.useless", "prefetched entries evicted or invalidated before any hit"},
         {"iotlb_prefetch.reads", "paging-entry reads of the prefetch walks (not in ptw_reads)"},
+        {"riommu.rings", "riommu.rings set only: rIOMMU rings"},
+        {"riommu.hits", "ring-slot requests the rIOTLB served (current slot, or the read-ahead next one)"},
+        {"riommu.misses", "ring-slot requests that read the slot's flat entry on their path"},
+        {"riommu.hit_rate", "riommu.hits / (hits + misses)"},
+        {"riommu.table_reads", "flat-table reads: misses and next-slot read-aheads (not in ptw_reads)"},
+        {"riommu.prefetches", "of those: next-slot read-aheads"},
+        {"riommu.faults", "ring-slot requests that faulted (slot not mapped, or no permission)"},
+        {"riommu.inv_elided", "IOTLB invalidations covering ring slots only: elided (not in invalidations.iotlb)"},
+        {"riommu.slot_writes", "flat entries the replayed maps wrote and unmaps cleared"},
         {"atc.devices", "atc.entries > 0 only: devices with an ATC (attached with TT = device TLB; whole run)"},
         {"atc.lookups", "requests of devices with an ATC, each looked up in its ATC"},
         {"atc.hits", "ATC lookups that found the page with the access's permission (translated request only)"},
@@ -903,6 +912,14 @@ void report_text(const ReportInputs &in, std::FILE *out)
                      ims_pf_name(in.cfg->iommu.iotlb_prefetch), p.candidates, p.cached, p.issued, p.filled,
                      p.unmapped, p.useful, p.useless, p.reads);
     }
+    if (in.cfg->iommu.riommu.n_rings) {
+        const ims_riommu_stats &q = c.riommu;
+        std::fprintf(out, "rIOMMU %u rings: %" PRIu64 " rIOTLB hits, %" PRIu64 " misses (hit rate %.4f), %" PRIu64
+                          " flat-table reads (%" PRIu64 " read ahead), %" PRIu64 " faults, %" PRIu64
+                          " IOTLB invalidations elided\n",
+                     in.cfg->iommu.riommu.n_rings, q.hits, q.misses, rate(q.hits, q.hits + q.misses), q.table_reads,
+                     q.prefetches, q.faults, q.inv_elided);
+    }
     if (r.atc.enabled || r.atc.devices)  // atc.entries > 0, or a PRI device's ATC of 0 entries
         std::fprintf(out, "device ATCs (%" PRIu64 " devices): %" PRIu64 " lookups, hit rate %.4f, %" PRIu64
                           " translation requests (%" PRIu64 " R=W=0, %" PRIu64 " faulted), %" PRIu64
@@ -1032,6 +1049,14 @@ bool report_json(const ReportInputs &in, ims_outfile *out, std::string *err)
         ", \"filled\": %" PRIu64 ", \"unmapped\": %" PRIu64 ", \"useful\": %" PRIu64 ", \"useless\": %" PRIu64
         ", \"reads\": %" PRIu64 "},\n",
         c.pf.candidates, c.pf.cached, c.pf.issued, c.pf.filled, c.pf.unmapped, c.pf.useful, c.pf.useless, c.pf.reads);
+    if (in.cfg->iommu.riommu.n_rings) {  // riommu.rings set (docs/stats.md)
+        const ims_riommu_stats &q = c.riommu;
+        o.f("  \"riommu\": {\"rings\": %u, \"hits\": %" PRIu64 ", \"misses\": %" PRIu64 ", \"hit_rate\": %.6f, "
+            "\"table_reads\": %" PRIu64 ", \"prefetches\": %" PRIu64 ", \"faults\": %" PRIu64
+            ", \"inv_elided\": %" PRIu64 ", \"slot_writes\": %" PRIu64 "},\n",
+            in.cfg->iommu.riommu.n_rings, q.hits, q.misses, rate(q.hits, q.hits + q.misses), q.table_reads,
+            q.prefetches, q.faults, q.inv_elided, q.slot_writes);
+    }
     if (r.atc.enabled || r.atc.devices) {  // atc.entries > 0, or a PRI device's ATC of 0 entries (docs/stats.md)
         const AtcStats &a = r.atc;
         o.f("  \"atc\": {\"devices\": %" PRIu64 ", \"lookups\": %" PRIu64 ", \"hits\": %" PRIu64 ", \"misses\": %" PRIu64

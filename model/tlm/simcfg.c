@@ -40,6 +40,7 @@ enum key_type {
     KT_WAYS,   /* iotlb.ways: uint32_t ways, or "full" (iotlb_ways_full) */
     KT_PREFETCH, /* uint8_t enum ims_pf by name (iotlb.prefetch) */
     KT_REMAP,    /* uint8_t player.iova_remap: 0 none, else 1 + the strategy (iova_remap.h) */
+    KT_RINGS,    /* struct ims_riommu_cfg's rings: none, or DID:FIRST:SLOTS:SLOT_SIZE[:down],... */
 };
 
 struct key {
@@ -82,6 +83,7 @@ static const struct key keys[] = {
     {"iotlb.ports", "1", KT_U32, F(iotlb_ports), 1, 64, "lookups/cycle", "IOTLB lookups accepted per cycle"},
     {"iotlb.prefetch", CORE, KT_PREFETCH, F(iommu.iotlb_prefetch), 0, 0, "", "IOTLB prefetch policy on a miss:"},
     {"iotlb.prefetch_degree", CORE, KT_U8, F(iommu.iotlb_prefetch_degree), 1, IMS_PF_MAX_DEGREE, "pages", "most pages one IOTLB miss may prefetch"},
+    {"riommu.rings", CORE, KT_RINGS, F(iommu.riommu), 0, 0, "", "rIOMMU rings, flat table and rIOTLB entry each (off: none): DID:FIRST_IOVA:SLOTS:SLOT_BYTES[:down],..."},
     CACHE_KEYS("psc.l2", iommu.psc[2], "paging-structure cache for level-2 entries (PDE)"),
     CACHE_KEYS("psc.l3", iommu.psc[3], "paging-structure cache for level-3 entries (PDPE)"),
     CACHE_KEYS("psc.l4", iommu.psc[4], "paging-structure cache for level-4 entries (PML4E)"),
@@ -328,6 +330,68 @@ static int u64_err(char *err, size_t errlen, const struct key *k, const char *va
     return -1;
 }
 
+static char *trim(char *s);
+
+/* riommu.rings: "none", or a comma-separated list of DID:FIRST:SLOTS:SLOT_SIZE
+ * with an optional :down (slot s + 1 below slot s). The layout checks are
+ * the core's (ims_riommu_cfg_check, from ims_sim_cfg_check). */
+static int parse_rings(const char *name, const char *value, struct ims_riommu_cfg *out, char *err, size_t errlen)
+{
+    struct ims_riommu_cfg rc = *out;
+    rc.n_rings = 0;
+    memset(rc.ring, 0, sizeof rc.ring);
+    if (strcmp(value, "none")) {
+        char buf[CFG_LINE_MAX];
+        if (strlen(value) >= sizeof buf || !*value) {
+            snprintf(err, errlen, "%s: '%s' is not none or a list of DID:FIRST_IOVA:SLOTS:SLOT_BYTES[:down]", name,
+                     value);
+            return -1;
+        }
+        strcpy(buf, value);
+        char *save = NULL;
+        for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+            if (rc.n_rings == IMS_RIOMMU_MAX_RINGS) {
+                snprintf(err, errlen, "%s: more than %u rings", name, IMS_RIOMMU_MAX_RINGS);
+                return -1;
+            }
+            char whole[CFG_LINE_MAX];
+            snprintf(whole, sizeof whole, "%s", trim(item));
+            char *f[6];
+            unsigned n = 0;
+            char *s2 = NULL;
+            for (char *w = strtok_r(item, ":", &s2); w && n < 6; w = strtok_r(NULL, ":", &s2))
+                f[n++] = trim(w);
+            uint64_t v[4];
+            bool ok = (n == 4 || (n == 5 && !strcmp(f[4], "down")));
+            for (unsigned i = 0; ok && i < 4; i++)
+                ok = parse_u64(f[i], &v[i]) == 0;
+            if (!ok) {
+                snprintf(err, errlen, "%s: ring %u ('%s'): expected DID:FIRST_IOVA:SLOTS:SLOT_BYTES[:down] (numbers "
+                         "in decimal or 0x hex)", name, rc.n_rings, whole);
+                return -1;
+            }
+            if (v[0] > UINT16_MAX) {
+                snprintf(err, errlen, "%s: ring %u: domain id %" PRIu64 " is more than 65535", name, rc.n_rings, v[0]);
+                return -1;
+            }
+            if (v[2] > IMS_RIOMMU_MAX_SLOTS || v[3] > (UINT64_C(1) << 30)) {
+                snprintf(err, errlen, "%s: ring %u: %" PRIu64 " slots of %" PRIu64 " bytes: at most %u slots of at most "
+                         "1 GiB", name, rc.n_rings, v[2], v[3], IMS_RIOMMU_MAX_SLOTS);
+                return -1;
+            }
+            rc.ring[rc.n_rings++] = (struct ims_riommu_ring_cfg){
+                .did = (uint16_t)v[0], .first = v[1], .slots = (uint32_t)v[2], .slot_size = (uint32_t)v[3],
+                .down = n == 5};
+        }
+        if (rc.n_rings == 0) {
+            snprintf(err, errlen, "%s: '%s' names no ring", name, value);
+            return -1;
+        }
+    }
+    *out = rc;
+    return 0;
+}
+
 static int set_key(struct ims_sim_cfg *cfg, const struct key *k, const char *value, char *err, size_t errlen)
 {
     const char *name = k->name;
@@ -398,6 +462,8 @@ static int set_key(struct ims_sim_cfg *cfg, const struct key *k, const char *val
         *(uint8_t *)p = (uint8_t)(s + 1);
         return 0;
     }
+    case KT_RINGS:
+        return parse_rings(name, value, (struct ims_riommu_cfg *)p, err, errlen);
     case KT_PREFETCH: {
         int r = ims_pf_from_name(value);
         if (r < 0) {
@@ -670,6 +736,14 @@ int ims_sim_cfg_check(const struct ims_sim_cfg *cfg, char *err, size_t errlen)
     }
     if (ims_caps_check(&cfg->iommu.caps, err, errlen))
         return -1;
+    if (ims_riommu_cfg_check(&cfg->iommu, err, errlen))
+        return -1;
+    /* A ring miss is a one-read walk of the TLM walker; the RTL walker
+     * walks radix tables only. */
+    if (cfg->iommu.riommu.n_rings && cfg->walker_impl != IMS_WALKER_TLM) {
+        snprintf(err, errlen, "riommu.rings: needs walker.impl = tlm (the RTL walker walks radix tables only)");
+        return -1;
+    }
     /* The device-side ATC: a whole number of power-of-two sets; the
      * replacement policy's own needs (PLRU: power-of-two ways). */
     if (cfg->atc_entries) {
@@ -782,6 +856,24 @@ static void format_value(char *buf, size_t len, const struct key *k, const struc
     case KT_PREFETCH:
         snprintf(buf, len, "%s", ims_pf_name(*(const uint8_t *)p));
         return;
+    case KT_RINGS: {
+        const struct ims_riommu_cfg *rc = p;
+        if (!rc->n_rings) {
+            snprintf(buf, len, "none");
+            return;
+        }
+        size_t at = 0;
+        buf[0] = 0;
+        for (uint32_t i = 0; i < rc->n_rings && i < IMS_RIOMMU_MAX_RINGS && at < len; i++) {
+            const struct ims_riommu_ring_cfg *r = &rc->ring[i];
+            const int w = snprintf(buf + at, len - at, "%s%u:0x%" PRIx64 ":%u:0x%x%s", i ? "," : "", r->did, r->first,
+                                   r->slots, r->slot_size, r->down ? ":down" : "");
+            if (w < 0)
+                return;
+            at += (size_t)w;
+        }
+        return;
+    }
     case KT_SAGAW: {
         uint8_t m = *(const uint8_t *)p;
         snprintf(buf, len, "%s%s%s%s%s", (m & IMS_SAGAW_39) ? "39" : "",
@@ -835,7 +927,7 @@ void ims_sim_cfg_print(const struct ims_sim_cfg *cfg, void *file)
     ims_sim_cfg_default(&def);
     for (size_t i = 0; i < NKEYS; i++) {
         const struct key *k = &keys[i];
-        char v[64], d[64];
+        char v[CFG_LINE_MAX], d[CFG_LINE_MAX];
         format_value(v, sizeof v, k, cfg);
         format_value(d, sizeof d, k, &def);
         fprintf(f, "%-24s = %s  # %s", k->name, v, k->doc);

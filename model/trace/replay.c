@@ -732,6 +732,13 @@ int ims_replay_control(struct ims_replay *rp, const struct ims_rec *rec, char *e
     case IMS_REC_MAP:
         if (!rp->dom_levels[rec->did])
             return map_error(rp, rec, IMS_TB_OK, err, errlen);
+        /* rIOMMU rings (cfg.riommu): a ring slot's map writes its flat
+         * entry only (the radix tables never translate it). */
+        rc = ims_riommu_map(rp->mmu, rp->mem, rec->did, rec->iova, rec->size, rec->pa, rec->perm, err, errlen);
+        if (rc < 0)
+            return -1;
+        if (rc > 0)
+            break;
         rc = ims_tb_map(rp->tb, rec->did, rec->iova, rec->pa, rec->size, rec->perm);
         if (rc != IMS_TB_OK)
             return map_error(rp, rec, rc, err, errlen);
@@ -739,6 +746,11 @@ int ims_replay_control(struct ims_replay *rp, const struct ims_rec *rec, char *e
     case IMS_REC_UNMAP:
         if (!rp->dom_levels[rec->did])
             return map_error(rp, rec, IMS_TB_OK, err, errlen);
+        rc = ims_riommu_unmap(rp->mmu, rp->mem, rec->did, rec->iova, rec->size, err, errlen);
+        if (rc < 0)
+            return -1;
+        if (rc > 0)
+            break;
         rc = ims_tb_unmap(rp->tb, rec->did, rec->iova, rec->size);
         if (rc != IMS_TB_OK)
             return map_error(rp, rec, rc, err, errlen);

@@ -49,6 +49,37 @@ enum ims_at {
     IMS_AT_TRANSLATED = 2,   /* already translated by a device TLB */
 };
 
+/* rIOMMU (Malka et al., ASPLOS'15) as an option: DMA rings whose slots are
+ * translated by a flat table per ring and an rIOTLB entry per ring instead of
+ * the radix tables and the IOTLB (model/core/riommu.c). Not architectural
+ * for VT-d. A ring is named by its domain (the records that map, unmap and
+ * invalidate name a domain, not a device) and its slots' IOVAs: slot s
+ * covers [first + s * slot_size, + slot_size) (down: first - s * slot_size). */
+#define IMS_RIOMMU_MAX_RINGS 8
+#define IMS_RIOMMU_MAX_SLOTS 65536u
+#define IMS_RIOMMU_TABLE_BASE UINT64_C(0x00000000fd000000) /* default flat tables' PA (below the PRQ, fault queue) */
+struct ims_riommu_ring_cfg {
+    uint64_t first;     /* IOVA of slot 0 (bytes; 4 KiB aligned) */
+    uint32_t slots;     /* 1..IMS_RIOMMU_MAX_SLOTS */
+    uint32_t slot_size; /* bytes, a multiple of 4 KiB, at most 1 GiB */
+    uint16_t did;       /* domain id */
+    bool down;          /* slot s + 1 sits below slot s */
+};
+struct ims_riommu_cfg {
+    uint32_t n_rings; /* 0: off */
+    struct ims_riommu_ring_cfg ring[IMS_RIOMMU_MAX_RINGS];
+    uint64_t table_base; /* PA of ring 0's flat table; each ring's table is 8 bytes a slot, 4 KiB aligned, in order */
+};
+struct ims_riommu_stats {
+    uint64_t hits;          /* ring DMA requests the rIOTLB served (current or prefetched next slot) */
+    uint64_t misses;        /* ring DMA requests that read the slot's flat entry (demand) */
+    uint64_t table_reads;   /* flat-table reads: demand and next-slot prefetch (not in ptw_reads) */
+    uint64_t prefetches;    /* of those: next-slot prefetch reads */
+    uint64_t faults;        /* ring requests that faulted (slot not mapped, or no permission) */
+    uint64_t inv_elided;    /* IOTLB invalidations that covered ring slots only: not applied (not in inv_iotlb) */
+    uint64_t slot_writes;   /* flat entries software wrote (map) or cleared (unmap) */
+};
+
 struct ims_iommu_cfg {
     struct ims_caps caps;
     struct ims_cache_cfg ctx_cache;            /* tag: requester id */
@@ -72,6 +103,9 @@ struct ims_iommu_cfg {
         bool fl1gp;                     /* CAP.FL1GP: 1 GiB first-level pages */
         struct ims_cache_cfg pasid_cache; /* tag: requester id + PASID; entry: the PASID-table entry */
     } sm;
+    /* rIOMMU rings (model/core/riommu.c; docs/config.md "rIOMMU rings"):
+     * n_rings 0 (the default) is off, exactly as without these fields. */
+    struct ims_riommu_cfg riommu;
 };
 /* Defaults: ims_caps_default(), LRU caches, a fault queue of caps.nfr
  * records; the sizes are in the body, their one source (the timing model's
@@ -211,6 +245,7 @@ struct ims_stats {
         struct ims_cache_stats pasid_cache;
     } sm;
     struct ims_pf_stats pf; /* IOTLB prefetching (iotlb.prefetch): all 0 with none */
+    struct ims_riommu_stats riommu; /* rIOMMU rings (cfg.riommu): all 0 with none */
 };
 /* out = a - b, field by field (e.g. end minus end-of-warm-up). */
 void ims_stats_sub(struct ims_stats *out, const struct ims_stats *a, const struct ims_stats *b);
@@ -269,6 +304,30 @@ size_t ims_inv_context(struct ims_iommu *mmu, enum ims_inv_gran gran, uint16_t d
  * entries covering the range are removed too unless ih (invalidation hint:
  * only leaves changed) is set. Returns IOTLB + PSC entries removed. */
 size_t ims_inv_iotlb(struct ims_iommu *mmu, enum ims_inv_gran gran, uint16_t did, uint64_t addr, uint8_t am, bool ih);
+
+/* ---- rIOMMU rings (cfg.riommu; riommu.c, docs/config.md "rIOMMU rings") ----
+ * Checks cfg->riommu as ims_iommu_create does: 0, or -1 with a message
+ * that names riommu.rings and the ring. */
+int ims_riommu_cfg_check(const struct ims_iommu_cfg *cfg, char *err, size_t errlen);
+/* Whether the instance has rings. */
+bool ims_riommu_on(const struct ims_iommu *mmu);
+/* Whether an IOTLB invalidation command covers ring slots only (one ring of
+ * domain did), so that ims_inv_iotlb elides it. Reads the rings' layout
+ * only, which never changes after creation: a timing layer may ask while
+ * another thread runs the core. */
+bool ims_riommu_covers(const struct ims_iommu *mmu, enum ims_inv_gran gran, uint16_t did, uint64_t addr, uint8_t am);
+/* Software's map and unmap of [iova, iova + size) in domain did (the
+ * replay's MAP and UNMAP records), written into memory directly (as the
+ * table builder does): 1 when the range is whole slots of one ring (their
+ * flat entries were written: pa + offset | perm, or cleared), 0 when no
+ * byte of it is a ring slot (the radix tables' business), -1 with a message
+ * when it is partly one, not whole slots, a slot already mapped (map) or
+ * not mapped (unmap), or pa or perm is unusable; then nothing was written.
+ * The rIOTLB drops its copy of every slot written. */
+int ims_riommu_map(struct ims_iommu *mmu, struct ims_mem *mem, uint16_t did, uint64_t iova, uint64_t size,
+                   uint64_t pa, unsigned perm, char *err, size_t errlen);
+int ims_riommu_unmap(struct ims_iommu *mmu, struct ims_mem *mem, uint16_t did, uint64_t iova, uint64_t size,
+                     char *err, size_t errlen);
 
 /* Scalable mode (VT-d 6.5.2.3 IOTLB, 6.5.2.4 PASID-based IOTLB, 6.5.2.5
  * PASID cache). In scalable mode ims_inv_iotlb covers second-level-only,
@@ -419,7 +478,9 @@ void ims_fq_clear_overflow(struct ims_iommu *mmu);
 
 /* The prefetch walks of the last demand walk (iotlb.prefetch), in order,
  * for a timing layer (docs/timing.md, "IOTLB prefetch"): valid until the
- * next translation. NULL when the IOMMU prefetches nothing. */
+ * next translation. NULL when the IOMMU prefetches nothing. With rIOMMU
+ * rings (cfg.riommu), a ring miss leaves its next-slot read here too (one
+ * read, pa[0] the flat entry; filled: the slot is mapped). */
 struct ims_pf_walk {
     uint64_t iova;   /* the page walked (4 KiB aligned) */
     uint16_t did;
