@@ -70,6 +70,7 @@ struct ims_replay {
     uint32_t drain_every;     /* cfg.fault_drain_every */
     uint32_t fault_pending;   /* faults recorded since the last drain */
     struct ims_xlate x;       /* the functional path's result buffer */
+    bool rings;               /* ims_riommu_on(): maps and unmaps may be ring slots */
     /* Scalable mode (the trace header's mode): the scalable-mode builder
      * writes root, context and PASID structures and processes' tables; the
      * legacy builder above only the domains' second-level tables (same
@@ -216,6 +217,7 @@ struct ims_replay *ims_replay_create(const struct ims_trace_hdr *hdr, const stru
         ims_replay_destroy(rp);
         return NULL;
     }
+    rp->rings = ims_riommu_on(rp->mmu);
     struct ims_tb_cfg tbc = cfg->tb;
     tbc.caps = cfg->iommu.caps;
     if (rp->sm) /* the table region in halves: domains' second level, then the scalable-mode structures */
@@ -734,7 +736,8 @@ int ims_replay_control(struct ims_replay *rp, const struct ims_rec *rec, char *e
             return map_error(rp, rec, IMS_TB_OK, err, errlen);
         /* rIOMMU rings (cfg.riommu): a ring slot's map writes its flat
          * entry only (the radix tables never translate it). */
-        rc = ims_riommu_map(rp->mmu, rp->mem, rec->did, rec->iova, rec->size, rec->pa, rec->perm, err, errlen);
+        rc = !rp->rings ? 0
+                        : ims_riommu_map(rp->mmu, rp->mem, rec->did, rec->iova, rec->size, rec->pa, rec->perm, err, errlen);
         if (rc < 0)
             return -1;
         if (rc > 0)
@@ -746,7 +749,7 @@ int ims_replay_control(struct ims_replay *rp, const struct ims_rec *rec, char *e
     case IMS_REC_UNMAP:
         if (!rp->dom_levels[rec->did])
             return map_error(rp, rec, IMS_TB_OK, err, errlen);
-        rc = ims_riommu_unmap(rp->mmu, rp->mem, rec->did, rec->iova, rec->size, err, errlen);
+        rc = !rp->rings ? 0 : ims_riommu_unmap(rp->mmu, rp->mem, rec->did, rec->iova, rec->size, err, errlen);
         if (rc < 0)
             return -1;
         if (rc > 0)
