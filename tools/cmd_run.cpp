@@ -627,6 +627,7 @@ extern "C" int ims_cmd_run(int argc, char **argv)
         return fail(std::string(err) + " (the trace " + ro.config_from + " records; --trace names another)");
     if (!reader)
         return fail(err);
+    ims_trace_read_ahead(reader);  // zstd on a thread of its own: docs/performance.md, "zstd read-ahead"
     // The digest: read before the run when --config-from must compare it,
     // else in a thread of its own beside the replay (hashing a 5 M-record
     // trace took about a tenth of its replay's wall time: docs/performance.md,

@@ -304,6 +304,8 @@ static struct ims_trace_reader *open_file(const char *cmd, const char *path)
     struct ims_trace_reader *r = ims_trace_open(path, err, sizeof err);
     if (!r)
         fprintf(stderr, "iommusim trace %s: %s\n", cmd, err);
+    else
+        ims_trace_read_ahead(r); /* zstd beside the work on the records (trace.h) */
     return r;
 }
 
@@ -586,6 +588,7 @@ static int cmd_convert(int argc, char **argv)
         fprintf(stderr, "iommusim trace convert: %s\n", err);
         return EXIT_USAGE;
     }
+    ims_trace_read_ahead(r); /* decompression beside the encoding and compression of OUT */
     if (want >= 0 && ims_trace_reader_form(r) != want) {
         fprintf(stderr, "iommusim trace convert: %s: --from %s, but the file holds a %s trace\n", in, from,
                 form_name(ims_trace_reader_form(r)));

@@ -165,6 +165,15 @@ struct ims_tr_names {
 
 /* ---- Reader and writer state ---- */
 
+/* A piece of a zstd reader's decompressed stream (trace_io.c). */
+#define TR_ZCHUNK (512u << 10)
+struct ims_tr_chunk {
+    unsigned char *data; /* TR_ZCHUNK bytes */
+    size_t len;          /* of them filled */
+    int then;            /* after them: 1 more, 0 the stream's end, -1 the error in err */
+    char err[512];
+};
+
 struct ims_trace_reader {
     char *path;
     int form;
@@ -197,6 +206,10 @@ struct ims_trace_reader {
     ZSTD_inBuffer zib;
     size_t zret;           /* last ZSTD_decompressStream result: 0 = at a frame end */
     bool zin_eof;
+    struct ims_tr_chunk zc;       /* decompressed here (trace_io.c chunk_fill), without read-ahead or before it */
+    struct ims_tr_chunk *zcur;    /* the chunk being read: &zc or one of the read-ahead's */
+    size_t zpos;                  /* bytes of it already taken */
+    struct ims_tr_ahead *ahead;   /* zstd decompression on a thread of its own (ims_trace_read_ahead); NULL: here */
     /* text */
     char *line;
     size_t line_cap;

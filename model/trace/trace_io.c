@@ -10,6 +10,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,168 @@ int ims_tr_rerr(struct ims_trace_reader *r, const char *fmt, ...)
     return -1;
 }
 
+/* zstd: decompressed bytes into dst, up to cap. Returns bytes placed, 0 at
+ * the end, -1 with a message (without the path) in err. */
+static long zstd_fill(struct ims_trace_reader *r, unsigned char *dst, size_t cap, char *err, size_t errlen)
+{
+    for (;;) {
+        if (r->zib.pos == r->zib.size && !r->zin_eof) {
+            size_t n = fread(r->zin, 1, r->zin_cap, r->f);
+            if (n == 0) {
+                if (ferror(r->f))
+                    return ims_errf(err, errlen, "read error: %s", strerror(errno));
+                r->zin_eof = true;
+            }
+            r->zib.src = r->zin;
+            r->zib.size = n;
+            r->zib.pos = 0;
+        }
+        ZSTD_outBuffer out = {dst, cap, 0};
+        size_t before = r->zib.pos;
+        size_t ret = ZSTD_decompressStream(r->dctx, &out, &r->zib);
+        if (ZSTD_isError(ret))
+            return ims_errf(err, errlen, "zstd: %s (compressed byte offset about %llu)", ZSTD_getErrorName(ret),
+                            (unsigned long long)ftell(r->f));
+        if (out.pos > 0 || r->zib.pos != before)
+            r->zret = ret; /* an idle call between frames reports the next header size */
+        if (out.pos > 0)
+            return (long)out.pos;
+        if (r->zin_eof && r->zib.pos == r->zib.size) {
+            if (r->zret != 0)
+                return ims_errf(err, errlen, "zstd stream truncated (the compressed file ends inside a frame)");
+            return 0;
+        }
+    }
+}
+
+/* The next chunk of the decompressed stream: TR_ZCHUNK bytes, fewer only
+ * where the stream ends or fails. Chunks are filled by this one function,
+ * on the reader's thread or on the read-ahead thread, so which bytes come
+ * before an error (zstd finds some only at a frame's end, its checksum)
+ * never depends on who decompressed them. Only the filling thread touches
+ * the file and the zstd state. */
+static void chunk_fill(struct ims_trace_reader *r, struct ims_tr_chunk *c)
+{
+    c->len = 0;
+    c->then = 1;
+    while (c->len < TR_ZCHUNK) {
+        long n = zstd_fill(r, c->data + c->len, TR_ZCHUNK - c->len, c->err, sizeof c->err);
+        if (n <= 0) {
+            c->then = (int)n;
+            return;
+        }
+        c->len += (size_t)n;
+    }
+}
+
+/* ---- Read-ahead: zstd decompression on a thread of its own ----
+ *
+ * The thread fills a ring of chunks in stream order, the reader takes them
+ * in the same order, and the mutex orders each chunk's bytes before its
+ * handover. A chunk ends with what follows its bytes (more, the end, or an
+ * error), so an error surfaces where the reader alone would have met it. */
+
+#define TR_AHEAD_CHUNKS 4u
+
+struct ims_tr_ahead {
+    struct ims_trace_reader *r;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* filled or stop changed */
+    unsigned filled;   /* chunks handed over, not yet given back */
+    bool stop;         /* ims_trace_close: end the thread */
+    unsigned head;     /* the chunk the reader takes next (or holds) */
+    struct ims_tr_chunk ch[TR_AHEAD_CHUNKS];
+};
+
+static void *ahead_main(void *arg)
+{
+    struct ims_tr_ahead *a = arg;
+    for (unsigned tail = 0;; tail = (tail + 1) % TR_AHEAD_CHUNKS) {
+        pthread_mutex_lock(&a->mu);
+        while (!a->stop && a->filled == TR_AHEAD_CHUNKS)
+            pthread_cond_wait(&a->cv, &a->mu);
+        const bool stop = a->stop;
+        pthread_mutex_unlock(&a->mu);
+        if (stop)
+            return NULL;
+        struct ims_tr_chunk *c = &a->ch[tail]; /* free: only this thread touches it now */
+        chunk_fill(a->r, c);
+        pthread_mutex_lock(&a->mu);
+        a->filled++;
+        pthread_cond_signal(&a->cv);
+        pthread_mutex_unlock(&a->mu);
+        if (c->then != 1)
+            return NULL; /* the stream ends here */
+    }
+}
+
+/* The reader's next chunk from the ring, giving back the one it held. */
+static struct ims_tr_chunk *ahead_next(struct ims_tr_ahead *a, bool give_back)
+{
+    pthread_mutex_lock(&a->mu);
+    if (give_back) {
+        a->head = (a->head + 1) % TR_AHEAD_CHUNKS;
+        a->filled--;
+        pthread_cond_signal(&a->cv);
+    }
+    while (a->filled == 0)
+        pthread_cond_wait(&a->cv, &a->mu);
+    pthread_mutex_unlock(&a->mu);
+    return &a->ch[a->head];
+}
+
+static void ahead_free(struct ims_tr_ahead *a)
+{
+    for (unsigned i = 0; i < TR_AHEAD_CHUNKS; i++)
+        free(a->ch[i].data);
+    free(a);
+}
+
+int ims_trace_read_ahead(struct ims_trace_reader *r)
+{
+    if (r->form != IMS_TRACE_BINARY_ZSTD || r->ahead || r->failed || r->src_eof || r->zc.then != 1)
+        return r->ahead != NULL;
+    struct ims_tr_ahead *a = calloc(1, sizeof *a);
+    if (!a)
+        return 0;
+    a->r = r;
+    for (unsigned i = 0; i < TR_AHEAD_CHUNKS; i++)
+        if (!(a->ch[i].data = malloc(TR_ZCHUNK))) {
+            ahead_free(a);
+            return 0;
+        }
+    if (pthread_mutex_init(&a->mu, NULL) != 0) {
+        ahead_free(a);
+        return 0;
+    }
+    if (pthread_cond_init(&a->cv, NULL) != 0) {
+        pthread_mutex_destroy(&a->mu);
+        ahead_free(a);
+        return 0;
+    }
+    if (pthread_create(&a->thread, NULL, ahead_main, a) != 0) {
+        pthread_cond_destroy(&a->cv);
+        pthread_mutex_destroy(&a->mu);
+        ahead_free(a);
+        return 0;
+    }
+    r->ahead = a; /* the reader finishes r->zc, then takes the ring's chunks */
+    return 1;
+}
+
+static void ahead_end(struct ims_tr_ahead *a)
+{
+    pthread_mutex_lock(&a->mu);
+    a->stop = true;
+    pthread_cond_signal(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    pthread_join(a->thread, NULL);
+    pthread_cond_destroy(&a->cv);
+    pthread_mutex_destroy(&a->mu);
+    ahead_free(a);
+}
+
 /* Raw decoded bytes from the file: fills dst with up to cap bytes. Returns
  * bytes placed, 0 at the end, -1 on error. */
 static long src_fill(struct ims_trace_reader *r, unsigned char *dst, size_t cap)
@@ -59,32 +222,23 @@ static long src_fill(struct ims_trace_reader *r, unsigned char *dst, size_t cap)
         return (long)n;
     }
     for (;;) {
-        if (r->zib.pos == r->zib.size && !r->zin_eof) {
-            size_t n = fread(r->zin, 1, r->zin_cap, r->f);
-            if (n == 0) {
-                if (ferror(r->f))
-                    return ims_tr_rerr(r, "read error: %s", strerror(errno));
-                r->zin_eof = true;
-            }
-            r->zib.src = r->zin;
-            r->zib.size = n;
-            r->zib.pos = 0;
+        struct ims_tr_chunk *c = r->zcur;
+        if (r->zpos < c->len) {
+            size_t n = c->len - r->zpos < cap ? c->len - r->zpos : cap;
+            memcpy(dst, c->data + r->zpos, n);
+            r->zpos += n;
+            return (long)n;
         }
-        ZSTD_outBuffer out = {dst, cap, 0};
-        size_t before = r->zib.pos;
-        size_t ret = ZSTD_decompressStream(r->dctx, &out, &r->zib);
-        if (ZSTD_isError(ret))
-            return ims_tr_rerr(r, "zstd: %s (compressed byte offset about %llu)", ZSTD_getErrorName(ret),
-                               (unsigned long long)ftell(r->f));
-        if (out.pos > 0 || r->zib.pos != before)
-            r->zret = ret; /* an idle call between frames reports the next header size */
-        if (out.pos > 0)
-            return (long)out.pos;
-        if (r->zin_eof && r->zib.pos == r->zib.size) {
-            if (r->zret != 0)
-                return ims_tr_rerr(r, "zstd stream truncated (the compressed file ends inside a frame)");
+        if (c->then == 0)
             return 0;
+        if (c->then < 0)
+            return ims_tr_rerr(r, "%s", c->err);
+        if (r->ahead) {
+            r->zcur = ahead_next(r->ahead, c != &r->zc);
+        } else {
+            chunk_fill(r, &r->zc);
         }
+        r->zpos = 0;
     }
 }
 
@@ -129,7 +283,10 @@ static int bin_open(struct ims_trace_reader *r)
         r->dctx = ZSTD_createDCtx();
         r->zin_cap = ZSTD_DStreamInSize();
         r->zin = malloc(r->zin_cap);
-        if (!r->dctx || !r->zin)
+        r->zc.data = malloc(TR_ZCHUNK);
+        r->zc.then = 1;
+        r->zcur = &r->zc;
+        if (!r->dctx || !r->zin || !r->zc.data)
             return ims_tr_rerr(r, "out of memory");
     }
     return ims_tr_bin_read_header(r);
@@ -328,10 +485,13 @@ void ims_trace_close(struct ims_trace_reader *r)
 {
     if (!r)
         return;
+    if (r->ahead)
+        ahead_end(r->ahead);
     if (r->f)
         fclose(r->f);
     ZSTD_freeDCtx(r->dctx);
     free(r->zin);
+    free(r->zc.data);
     free(r->buf);
     free(r->line);
     free(r->peek_line);

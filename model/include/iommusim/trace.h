@@ -161,6 +161,14 @@ int ims_trace_next(struct ims_trace_reader *r, struct ims_rec *rec);
 /* Up to max records; returns how many (0 at the end) or -1 on error. */
 long ims_trace_read(struct ims_trace_reader *r, struct ims_rec *recs, size_t max);
 const char *ims_trace_error(const struct ims_trace_reader *r);
+/* Moves a zstd-compressed reader's decompression to a thread of its own,
+ * up to 2 MiB ahead of the reads (records, errors and their order are as
+ * without it; ims_trace_close ends the thread). Returns 1 if the thread
+ * runs, 0 if the reader decompresses on the caller's thread: not zstd,
+ * failed, or decompressed to its end already (a stream of less than
+ * 512 KiB is, once opened), or no thread could be made (nothing is lost
+ * then but the overlap). Call it between reads, not during one. */
+int ims_trace_read_ahead(struct ims_trace_reader *r);
 /* Index of the next record to be read (0-based). */
 uint64_t ims_trace_index(const struct ims_trace_reader *r);
 void ims_trace_close(struct ims_trace_reader *r);
