@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
@@ -28,6 +29,7 @@ namespace {
 const char kUsage[] =
     "usage: iommusim run [--config NAME|FILE] [--trace FILE] [--set key=value]...\n"
     "                    [--json FILE] [--csv FILE] [--quiet] [--print-config] [--explain]\n"
+    "                    [--read-ahead auto|on|off]\n"
     "                    [--interval N[c] --interval-csv FILE] [--plot DIR [--plot-format F]]\n"
     "       iommusim run --config-from RESULT.json [--trace FILE] [--allow-trace-change] ...\n"
     "\n"
@@ -49,6 +51,10 @@ const char kUsage[] =
     "                      --set on top is applied and recorded. Refused if the trace's SHA-256\n"
     "                      differs from the recorded one\n"
     "  --allow-trace-change  with --config-from: a trace whose digest differs is a warning\n"
+    "  --read-ahead auto|on|off\n"
+    "                      decompress a .itr.zst trace on a thread of its own (results are\n"
+    "                      the same either way); auto (default): on when this process may\n"
+    "                      run on 3 or more CPUs (docs/performance.md, \"zstd read-ahead\")\n"
     "  --walker tlm|rtl|lockstep\n"
     "                      who walks (walker.impl): the TLM walker; the verilated RTL\n"
     "                      walker; or both, each RTL walk checked against the C core\n"
@@ -67,6 +73,20 @@ const char kUsage[] =
     "result (mismatches > 0), or an RTL walk with the C core's (cosim.mismatches\n"
     "> 0); 2 bad arguments, configuration or trace, or an\n"
     "output that could not be written (docs/tools.md, \"Output files\").\n";
+
+// CPUs this process may run on (its affinity mask: taskset, cpusets, a
+// Slurm allocation), or online CPUs if the mask cannot be read. The run
+// has a reader's and a simulation thread busy: a third, zstd's, pays only
+// with a CPU of its own (on 2 CPUs it added CPU time and saved no wall
+// time: docs/performance.md, "zstd read-ahead").
+long usable_cpus()
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        return CPU_COUNT(&set);
+    return sysconf(_SC_NPROCESSORS_ONLN);
+}
 
 // --config ARG (ims_config_path, tools/inputs.c); empty with a message in *why.
 std::string config_path(const std::string &arg, std::string *why)
@@ -442,7 +462,7 @@ extern "C" int ims_cmd_run(int argc, char **argv)
     CosimArgs cosim_args;
     SeriesArgs series;  // --interval, --interval-csv, --plot, --plot-format
 
-    std::string config = "default", trace, json, csv;
+    std::string config = "default", trace, json, csv, read_ahead = "auto";
     std::vector<std::string> sets;
     bool quiet = false, print_config = false;
     bool seen_config = false, seen_trace = false, seen_json = false, seen_csv = false;
@@ -515,6 +535,11 @@ extern "C" int ims_cmd_run(int argc, char **argv)
                 return fail("--csv: empty file name");
         } else if (a == "--quiet") {
             quiet = true;
+        } else if (a == "--read-ahead") {
+            if (!value(read_ahead))
+                return fail("--read-ahead needs a value (auto, on or off)");
+            if (read_ahead != "auto" && read_ahead != "on" && read_ahead != "off")
+                return fail("--read-ahead: '" + read_ahead + "': expected auto, on or off");
         } else if (a == "--print-config") {
             print_config = true;
         } else {
@@ -627,7 +652,8 @@ extern "C" int ims_cmd_run(int argc, char **argv)
         return fail(std::string(err) + " (the trace " + ro.config_from + " records; --trace names another)");
     if (!reader)
         return fail(err);
-    ims_trace_read_ahead(reader);  // zstd on a thread of its own: docs/performance.md, "zstd read-ahead"
+    if (read_ahead == "on" || (read_ahead == "auto" && usable_cpus() >= 3))  // docs/performance.md, "zstd read-ahead"
+        meta.read_ahead = ims_trace_read_ahead(reader) == 1;
     // The digest: read before the run when --config-from must compare it,
     // else in a thread of its own beside the replay (hashing a 5 M-record
     // trace took about a tenth of its replay's wall time: docs/performance.md,

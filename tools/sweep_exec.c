@@ -58,7 +58,11 @@ static void point_path(const struct sw_plan *p, const char *dir, size_t i, const
     snprintf(buf, len, "%s/points/%s.%s", dir, id, ext);
 }
 
-static pid_t spawn(const struct sw_plan *p, const char *dir, size_t i, const sigset_t *mask)
+/* jobs > 1: the points running beside this one keep the CPUs busy, so its
+ * trace is decompressed on its reader's thread (run --read-ahead off), not
+ * on a third thread that would only compete for them; with one job at a
+ * time, run decides (auto). */
+static pid_t spawn(const struct sw_plan *p, const char *dir, size_t i, const sigset_t *mask, unsigned jobs)
 {
     const struct sw_point *pt = &p->pts[i];
     char json[PATH_MAX], err[PATH_MAX];
@@ -67,12 +71,14 @@ static pid_t spawn(const struct sw_plan *p, const char *dir, size_t i, const sig
     /* A stale result (another plan's, a changed trace) must not outlive a
      * rerun that fails. */
     unlink(json);
-    const size_t argc = 9 + 2 * pt->nkv; /* argv[0] included */
+    const size_t argc = 11 + 2 * pt->nkv; /* argv[0] included */
     char **argv = sw_xmalloc((argc + 1) * sizeof *argv);
     size_t a = 0;
     argv[a++] = (char *)"iommusim";
     argv[a++] = (char *)"run";
     argv[a++] = (char *)"--quiet";
+    argv[a++] = (char *)"--read-ahead";
+    argv[a++] = (char *)(jobs > 1 ? "off" : "auto");
     argv[a++] = (char *)"--trace";
     argv[a++] = p->traces[pt->trace];
     argv[a++] = (char *)"--config";
@@ -191,7 +197,7 @@ void sw_exec(const struct sw_plan *p, const char *dir, const size_t *todo, size_
     bool spawn_failed = false;
     while ((next < ntodo && !spawn_failed) || nrun) {
         while (nrun < jobs && next < ntodo && !spawn_failed) {
-            const pid_t pid = spawn(p, dir, todo[next], &orig);
+            const pid_t pid = spawn(p, dir, todo[next], &orig, jobs);
             if (pid < 0) {
                 spawn_failed = true;
                 break;

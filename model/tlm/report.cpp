@@ -433,7 +433,8 @@ void json_inputs(Out &o, const ReportInputs &in)
         std::snprintf(wall, sizeof wall, "%.3f", in.wall_seconds);
         o.s += "  \"provenance\": {\"version\": " + json_str(m->version) + ", \"git\": " + json_str(m->git) +
                ", \"command\": " + json_str_list(m->command) + ", \"config_path\": " + json_str(m->config_path) +
-               ", \"config_from\": " + json_str(m->config_from) + ", \"wall_seconds\": " + wall + "},\n";
+               ", \"config_from\": " + json_str(m->config_from) + ", \"wall_seconds\": " + wall +
+               ", \"read_ahead\": " + (m->read_ahead ? "true" : "false") + "},\n";
         o.s += "  \"overrides\": " + json_str_list(m->overrides) + ",\n";
     }
     o.f("  \"seed\": %" PRIu64 ",\n", in.cfg->seed);
@@ -614,6 +615,7 @@ std::vector<ReportTerm> report_terms()
         {"provenance.config_path", "the configuration file read (empty with --config-from)"},
         {"provenance.config_from", "the run result the configuration was taken from (--config-from), or empty"},
         {"provenance.wall_seconds", "host time the simulation took, s (varies run to run)"},
+        {"provenance.read_ahead", "whether the trace was decompressed on a thread of its own (run --read-ahead)"},
         {"overrides[]", "key=value settings applied over the configuration (--set), in order"},
         {"seed", "seed of every random choice (random replacement, table-read cache)"},
         {"trace_info.digest", "sha256: and the SHA-256 of the trace file's bytes; null if not a regular file"},

@@ -171,6 +171,14 @@ jobs)
     ims sweep "${grid[@]}" --quiet --jobs 2 --out two
     cmp <(nowall one/results.csv) <(nowall two/results.csv) || fail "--jobs 1 and 2 differ"
     for j in one/points/*.json; do cmp <(strip "$j") <(strip "two/points/${j#one/points/}") || fail "$j differs"; done
+    # Two points at a time keep the CPUs busy: each decompresses on its
+    # reader's thread (run --read-ahead off); one at a time, run decides.
+    for j in two/points/*.json; do
+        grep -q '"command": \[[^]]*"--read-ahead", "off"' "$j" || fail "$j: not --read-ahead off"
+    done
+    for j in one/points/*.json; do
+        grep -q '"command": \[[^]]*"--read-ahead", "auto"' "$j" || fail "$j: not --read-ahead auto"
+    done
     ;;
 points)
     cat >list.txt <<'EOF'

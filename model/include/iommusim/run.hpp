@@ -369,6 +369,7 @@ struct RunMeta {
     std::vector<std::string> command;  // the command line, argv[0] = "iommusim"
     std::string config_path;           // the configuration file read (empty with --config-from)
     std::string config_from;           // --config-from FILE, or empty
+    bool read_ahead = false;           // the trace was decompressed on a thread of its own (run --read-ahead)
 };
 
 // One term of the report: a JSON key path (arrays as [], an object's
