@@ -25,6 +25,7 @@ void ims_iommu_cfg_default(struct ims_iommu_cfg *cfg)
     cfg->fq_records = 0; /* follows caps.nfr, also when that is changed */
     cfg->iotlb_prefetch = IMS_PF_NONE;
     cfg->iotlb_prefetch_degree = 1;
+    cfg->iotlb_prefetch_buffer = 0;
     cfg->sm.enabled = false; /* legacy mode */
     cfg->sm.fl5lp = true;
     cfg->sm.fl1gp = true;
@@ -262,6 +263,7 @@ void ims_stats_sub(struct ims_stats *out, const struct ims_stats *a, const struc
     r->pf.useful = a->pf.useful - b->pf.useful;
     r->pf.useless = a->pf.useless - b->pf.useless;
     r->pf.reads = a->pf.reads - b->pf.reads;
+    r->pf.buffer_hits = a->pf.buffer_hits - b->pf.buffer_hits;
     r->riommu.hits = a->riommu.hits - b->riommu.hits;
     r->riommu.misses = a->riommu.misses - b->riommu.misses;
     r->riommu.table_reads = a->riommu.table_reads - b->riommu.table_reads;

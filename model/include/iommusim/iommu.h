@@ -93,6 +93,12 @@ struct ims_iommu_cfg {
      * miss may prefetch (1..IMS_PF_MAX_DEGREE; 0 means 1). Legacy mode only. */
     uint8_t iotlb_prefetch;
     uint8_t iotlb_prefetch_degree;
+    /* A prefetch buffer beside the IOTLB (iotlb.prefetch_buffer; prefetch.c):
+     * 0 (the default) puts prefetched translations into the IOTLB itself;
+     * N (1..IMS_PF_MAX_BUFFER) puts them into a fully associative LRU buffer
+     * of N entries, which an IOTLB miss checks before walking. Only with a
+     * prefetch policy (or iotlb_prefetch_on_map). Not architectural. */
+    uint16_t iotlb_prefetch_buffer;
     /* Scalable mode (VT-d 3.4.3): what RTADDR_REG.TTM = 01b selects on
      * hardware; here the mode an instance starts in (docs/vtd.md, "Scalable
      * mode"), which ims_iommu_set_scalable() switches. Off: legacy mode,
