@@ -18,6 +18,7 @@
 
 struct ims_prefetcher {
     unsigned policy, degree;
+    bool on_map; /* iotlb.prefetch_on_map */
     /* The prefetch buffer (iotlb.prefetch_buffer), NULL without: one set of
      * N ways, LRU, keyed as the IOTLB is (tag = IOVA >> shift, dom = domain
      * id, shift), data and aux as an IOTLB entry's; and its valid entries
@@ -66,10 +67,11 @@ int ims_pf_create(const struct ims_iommu_cfg *cfg, struct ims_prefetcher **out, 
                  IMS_PF_MAX_BUFFER);
         return -1;
     }
-    if (cfg->iotlb_prefetch == IMS_PF_NONE) /* a buffer alone holds nothing */
+    if (cfg->iotlb_prefetch == IMS_PF_NONE && !cfg->iotlb_prefetch_on_map) /* a buffer alone holds nothing */
         return 0;
     if (cfg->sm.enabled) {
-        snprintf(err, errlen, "iommu: iotlb_prefetch: legacy mode only (sm.enabled is set)");
+        snprintf(err, errlen, "iommu: %s: legacy mode only (sm.enabled is set)",
+                 cfg->iotlb_prefetch != IMS_PF_NONE ? "iotlb_prefetch" : "iotlb_prefetch_on_map");
         return -1;
     }
     if (cfg->iotlb.sets == 0 || cfg->iotlb.ways == 0) /* nothing to prefetch into */
@@ -81,6 +83,7 @@ int ims_pf_create(const struct ims_iommu_cfg *cfg, struct ims_prefetcher **out, 
     }
     pf->policy = cfg->iotlb_prefetch;
     pf->degree = cfg->iotlb_prefetch_degree ? cfg->iotlb_prefetch_degree : 1;
+    pf->on_map = cfg->iotlb_prefetch_on_map;
     if (cfg->iotlb_prefetch_buffer) {
         const struct ims_cache_cfg bc = {.sets = 1, .ways = cfg->iotlb_prefetch_buffer, .repl = IMS_REPL_LRU};
         pf->buf = ims_cache_create(&bc);
@@ -344,4 +347,68 @@ void ims_pf_after_walk(struct ims_iommu *mmu, const struct ims_req *req, const s
         pf_walk(mmu, req, ce, did, levels, iova);
     }
     mmu->cls_pending = cls_pending;
+}
+
+/* ---- Map-time prefetch (iotlb.prefetch_on_map) ----
+ * Not architectural: no VT-d descriptor tells the IOMMU of a new mapping
+ * (software invalidates after unmapping, never after mapping, except in
+ * caching mode). The hint names a domain, not a device, so the walk needs
+ * the domain's second-level table from a context entry the context cache
+ * holds (any device of the domain: they share it); with none cached the
+ * IOMMU cannot walk, and drops the hint. */
+
+/* A present, translating (not pass-through) cached context entry of domain
+ * `did`, without touching the cache's replacement state or statistics. */
+static bool ctx_of_domain(const struct ims_iommu *mmu, uint16_t did, struct ims_ctx_entry *ce)
+{
+    const struct ims_cache *c = mmu->ctx;
+    const size_t n = (size_t)(c->set_mask + 1) * c->ways;
+    for (size_t i = 0; c->ways && i < n; i++) {
+        const struct ims_cache_entry *e = &c->e[i];
+        if (!e->valid)
+            continue;
+        const struct ims_ctx_entry x = {e->data, e->aux};
+        if (ims_ctx_present(&x) && ims_ctx_did(&x) == did && ims_ctx_tt(&x) != IMS_TT_PASSTHROUGH) {
+            *ce = x;
+            return true;
+        }
+    }
+    return false;
+}
+
+unsigned ims_iommu_map_hint(struct ims_iommu *mmu, uint16_t did, uint64_t iova, uint64_t size)
+{
+    struct ims_prefetcher *pf = mmu->pf;
+    if (!pf || !pf->on_map || mmu->sm || size == 0)
+        return 0;
+    pf->log.n = 0;
+    mmu->st.pf.map_hints++;
+    struct ims_ctx_entry ce;
+    if (!ctx_of_domain(mmu, did, &ce)) {
+        mmu->st.pf.map_dropped++;
+        return 0;
+    }
+    const unsigned aw = ims_ctx_aw(&ce);
+    const unsigned aw_bits = ims_aw_bits(aw);
+    const unsigned width = aw_bits < mmu->mgaw ? aw_bits : mmu->mgaw;
+    const struct ims_req r = {.rid = 0, .pasid = IMS_NO_PASID, .iova = iova, .size = 1, .access = IMS_PERM_RW,
+                              .at = IMS_AT_UNTRANSLATED};
+    const uint64_t first = iova >> IMS_PAGE_SHIFT;
+    const uint64_t last = (iova + (size - 1)) >> IMS_PAGE_SHIFT;
+    const bool cls_pending = mmu->cls_pending; /* (none between translations; kept as ims_pf_after_walk does) */
+    mmu->cls_pending = false;
+    for (uint64_t page = first; page <= last && page - first < pf->degree; page++) {
+        if (page >= (UINT64_C(1) << (width - IMS_PAGE_SHIFT))) /* beyond the width */
+            break;
+        mmu->st.pf.candidates++;
+        mmu->st.pf.map_candidates++;
+        if (held(mmu, page << IMS_PAGE_SHIFT, did)) { /* (a superpage filled by the page before) */
+            mmu->st.pf.cached++;
+            continue;
+        }
+        mmu->st.pf.map_issued++;
+        pf_walk(mmu, &r, &ce, did, ims_aw_levels(aw), page << IMS_PAGE_SHIFT);
+    }
+    mmu->cls_pending = cls_pending;
+    return pf->log.n;
 }

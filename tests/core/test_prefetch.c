@@ -5,7 +5,8 @@
  * useless; the statistics' identities; names and configuration errors;
  * the prefetch buffer (iotlb.prefetch_buffer): that prefetches fill it, not
  * the IOTLB, that a lookup is served from it, and that every invalidation
- * granularity removes its entries. */
+ * granularity removes its entries; map-time prefetch
+ * (iotlb.prefetch_on_map): what a hint walks and where it inserts. */
 #include <check.h>
 #include "ims_check.h"
 #include <string.h>
@@ -754,6 +755,129 @@ START_TEST(buffer_errors_and_no_policy)
 }
 END_TEST
 
+/* ---- Map-time prefetch (iotlb.prefetch_on_map) ---- */
+
+static void open_map(struct fx *f, unsigned policy, unsigned degree, unsigned buffer)
+{
+    struct ims_iommu_cfg cfg;
+    fx_cfg(&cfg);
+    cfg.iotlb_prefetch_on_map = true;
+    open_buf_cfg(f, &cfg, policy, degree, 64, 8, buffer);
+    map(f, 0x100, IMS_PERM_RW);
+    ck_assert(!touch(f, 0x100)); /* caches RID's context entry: the hint's table root */
+}
+
+/* Expected: a hint walks the mapping's first pages, up to the degree, and
+ * inserts them into the IOTLB (no buffer): their first DMAs hit; the page
+ * past the degree misses. Counted as prefetches and as map walks. */
+START_TEST(map_hint_fills_the_iotlb)
+{
+    struct fx f;
+    open_map(&f, IMS_PF_NONE, 2, 0);
+    ck_assert_int_eq(ims_tb_map(f.tb, DID, PAGE(0x10), PA(0x10), 0x3000, IMS_PERM_RW), 0);
+    ck_assert_uint_eq(ims_iommu_map_hint(f.mmu, DID, PAGE(0x10), 0x3000), 2);
+    const struct ims_pf_log *log = ims_iommu_pf_log(f.mmu);
+    ck_assert_uint_eq(log->n, 2);
+    ck_assert_uint_eq(log->w[1].iova, PAGE(0x11));
+    const struct ims_pf_stats *p = pfs(&f);
+    ck_assert_uint_eq(p->map_hints, 1);
+    ck_assert_uint_eq(p->map_candidates, 2);
+    ck_assert_uint_eq(p->map_issued, 2);
+    ck_assert_uint_eq(p->filled, 2);
+    ck_assert_uint_eq(ims_iommu_stats(f.mmu)->walks, 1); /* the demand walk of 0x100 only */
+    ck_assert(touch(&f, 0x10));
+    ck_assert(touch(&f, 0x11));
+    ck_assert(!touch(&f, 0x12));
+    ck_assert_uint_eq(pfs(&f)->useful, 2);
+    /* A hint of pages already held walks nothing. */
+    ck_assert_uint_eq(ims_iommu_map_hint(f.mmu, DID, PAGE(0x11), 0x2000), 0);
+    ck_assert_uint_eq(pfs(&f)->cached, 2);
+    identities(&f);
+    fx_close(&f);
+}
+END_TEST
+
+/* Expected: with a buffer the hint's entries go there, not into the IOTLB. */
+START_TEST(map_hint_fills_the_buffer)
+{
+    struct fx f;
+    open_map(&f, IMS_PF_NONE, 1, 4);
+    map(&f, 0x10, IMS_PERM_W);
+    const uint64_t fills = ims_iommu_stats(f.mmu)->iotlb.fills;
+    ck_assert_uint_eq(ims_iommu_map_hint(f.mmu, DID, PAGE(0x10), 0x1000), 1);
+    ck_assert_uint_eq(ims_iommu_stats(f.mmu)->iotlb.fills, fills);
+    ck_assert(touch_rid(&f, RID, 0x10, IMS_PERM_W));
+    ck_assert_uint_eq(pfs(&f)->buffer_hits, 1);
+    fx_close(&f);
+}
+END_TEST
+
+/* Expected: map, hint, DMA (a hit), strict unmap and invalidation: the
+ * translation is gone (a DMA faults), from the IOTLB and from the buffer. */
+START_TEST(map_hint_then_strict_unmap)
+{
+    for (unsigned buffer = 0; buffer <= 8; buffer += 8) {
+        struct fx f;
+        open_map(&f, IMS_PF_NEXT_PAGE, 1, buffer);
+        map(&f, 0x10, IMS_PERM_RW);
+        ims_iommu_map_hint(f.mmu, DID, PAGE(0x10), 0x1000);
+        ck_assert(touch(&f, 0x10));
+        unmap(&f, 0x10);
+        ims_inv_iotlb(f.mmu, IMS_INV_PAGE, DID, PAGE(0x10), 0, false);
+        ck_assert(faults(&f, PAGE(0x10)));
+        map(&f, 0x20, IMS_PERM_RW); /* hinted, never used: invalidated unused */
+        ims_iommu_map_hint(f.mmu, DID, PAGE(0x20), 0x1000);
+        unmap(&f, 0x20);
+        ims_inv_iotlb(f.mmu, IMS_INV_PAGE, DID, PAGE(0x20), 0, false);
+        ck_assert(faults(&f, PAGE(0x20)));
+        ck_assert_uint_eq(pfs(&f)->useless, 1);
+        identities(&f);
+        fx_close(&f);
+    }
+}
+END_TEST
+
+/* Expected: no cached context entry of the domain (none yet, or only of
+ * another domain): the hint is dropped, nothing walked; a hint of an
+ * unmapped page walks and inserts nothing; with the option off a hint does
+ * nothing at all. */
+START_TEST(map_hint_dropped_and_off)
+{
+    struct fx f;
+    struct ims_iommu_cfg cfg;
+    fx_cfg(&cfg);
+    cfg.iotlb_prefetch_on_map = true;
+    open_buf_cfg(&f, &cfg, IMS_PF_NONE, 1, 64, 8, 0);
+    map(&f, 0x10, IMS_PERM_RW);
+    ck_assert_uint_eq(ims_iommu_map_hint(f.mmu, DID, PAGE(0x10), 0x1000), 0);
+    ck_assert_uint_eq(pfs(&f)->map_dropped, 1);
+    ck_assert_uint_eq(pfs(&f)->issued, 0);
+    ck_assert(!touch(&f, 0x10));
+    ck_assert_uint_eq(ims_iommu_map_hint(f.mmu, DID + 1, PAGE(0x10), 0x1000), 0);
+    ck_assert_uint_eq(pfs(&f)->map_dropped, 2);
+    ck_assert_uint_eq(ims_iommu_map_hint(f.mmu, DID, PAGE(0x30), 0x1000), 1); /* walked: not mapped */
+    ck_assert_uint_eq(pfs(&f)->unmapped, 1);
+    ck_assert(faults(&f, PAGE(0x30)));
+    fx_close(&f);
+    open_pf(&f, IMS_PF_NEXT_PAGE, 1, 64, 8);
+    map(&f, 0x10, IMS_PERM_RW);
+    ck_assert(!touch(&f, 0x10));
+    map(&f, 0x20, IMS_PERM_RW);
+    ck_assert_uint_eq(ims_iommu_map_hint(f.mmu, DID, PAGE(0x20), 0x1000), 0);
+    ck_assert_uint_eq(pfs(&f)->map_hints, 0);
+    ck_assert(!touch(&f, 0x20));
+    fx_close(&f);
+    fx_cfg(&cfg);
+    cfg.iotlb_prefetch_on_map = true;
+    cfg.sm.enabled = true;
+    struct ims_mem *mem = ims_mem_create();
+    char err[256] = "";
+    ck_assert_ptr_null(ims_iommu_create(&cfg, &ims_mem_direct_ops, mem, err, sizeof err));
+    ck_assert_msg(strstr(err, "iotlb_prefetch_on_map") && strstr(err, "legacy mode only"), "%s", err);
+    ims_mem_destroy(mem);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("prefetch");
@@ -785,6 +909,10 @@ int main(void)
     tcase_add_test(tc, buffer_inv_riommu);
     tcase_add_test(tc, buffer_ats_and_classes);
     tcase_add_test(tc, buffer_errors_and_no_policy);
+    tcase_add_test(tc, map_hint_fills_the_iotlb);
+    tcase_add_test(tc, map_hint_fills_the_buffer);
+    tcase_add_test(tc, map_hint_then_strict_unmap);
+    tcase_add_test(tc, map_hint_dropped_and_off);
     suite_add_tcase(s, tc);
     return ims_check_run(s);
 }

@@ -59,6 +59,10 @@ struct ims_pf_stats {
      * IOTLB; such a lookup counts as an IOTLB hit). All useful hits are
      * buffer hits then: prefetches never enter the IOTLB directly. */
     uint64_t buffer_hits;
+    /* Map-time prefetch (iotlb.prefetch_on_map): map hints received; of
+     * those, dropped (no context entry of the domain cached); and of
+     * candidates and issued, the hints' pages and walks. */
+    uint64_t map_hints, map_dropped, map_candidates, map_issued;
 };
 
 #ifdef __cplusplus
