@@ -25,6 +25,8 @@ void ims_iommu_cfg_default(struct ims_iommu_cfg *cfg)
     cfg->fq_records = 0; /* follows caps.nfr, also when that is changed */
     cfg->iotlb_prefetch = IMS_PF_NONE;
     cfg->iotlb_prefetch_degree = 1;
+    cfg->iotlb_prefetch_buffer = 0;
+    cfg->iotlb_prefetch_on_map = false;
     cfg->sm.enabled = false; /* legacy mode */
     cfg->sm.fl5lp = true;
     cfg->sm.fl1gp = true;
@@ -262,6 +264,11 @@ void ims_stats_sub(struct ims_stats *out, const struct ims_stats *a, const struc
     r->pf.useful = a->pf.useful - b->pf.useful;
     r->pf.useless = a->pf.useless - b->pf.useless;
     r->pf.reads = a->pf.reads - b->pf.reads;
+    r->pf.buffer_hits = a->pf.buffer_hits - b->pf.buffer_hits;
+    r->pf.map_hints = a->pf.map_hints - b->pf.map_hints;
+    r->pf.map_dropped = a->pf.map_dropped - b->pf.map_dropped;
+    r->pf.map_candidates = a->pf.map_candidates - b->pf.map_candidates;
+    r->pf.map_issued = a->pf.map_issued - b->pf.map_issued;
     r->riommu.hits = a->riommu.hits - b->riommu.hits;
     r->riommu.misses = a->riommu.misses - b->riommu.misses;
     r->riommu.table_reads = a->riommu.table_reads - b->riommu.table_reads;

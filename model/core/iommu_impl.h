@@ -56,6 +56,7 @@ struct ims_iommu {
     struct ims_cache *pasidc; /* PASID cache: tag rid | PASID << 16, dom DID, data PASID-entry word 0 */
     uint64_t *pasidc_w2;      /* word 2 of each PASID-cache entry's PASID entry, by entry index */
     struct ims_prefetcher *pf;        /* IOTLB prefetching (prefetch.c; cfg.iotlb_prefetch): NULL with none */
+    bool pf_buffering;                /* a prefetch walk is filling: ims_iotlb_fill goes to the prefetch buffer */
     struct ims_riommu *rio;           /* rIOMMU rings (riommu.h; cfg.riommu): NULL with none */
 };
 

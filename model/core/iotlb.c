@@ -31,7 +31,8 @@ static bool pred(const struct ims_cache_entry *e, void *arg)
     return true;
 }
 
-size_t ims_iotlb_invalidate(struct ims_iommu *mmu, bool by_did, uint16_t did, uint64_t lo, uint64_t hi)
+/* ims_iotlb_invalidate's IOTLB part. */
+static size_t invalidate(struct ims_iommu *mmu, bool by_did, uint16_t did, uint64_t lo, uint64_t hi)
 {
     struct ims_cache *c = mmu->iotlb;
     struct match m = {mmu, by_did, did, lo, hi};
@@ -58,6 +59,14 @@ size_t ims_iotlb_invalidate(struct ims_iommu *mmu, bool by_did, uint16_t did, ui
             removed += ims_cache_invalidate_set_inl(c, ims_iotlb_set(c, tag, did), pred, &m);
     }
     return removed;
+}
+
+size_t ims_iotlb_invalidate(struct ims_iommu *mmu, bool by_did, uint16_t did, uint64_t lo, uint64_t hi)
+{
+    const size_t n = invalidate(mmu, by_did, did, lo, hi);
+    if (__builtin_expect(mmu->pf != NULL, 0)) /* the prefetch buffer's entries in the range go too */
+        return n + ims_pf_buf_invalidate(mmu, by_did, did, lo, hi);
+    return n;
 }
 
 /* ---- Miss classification per domain and requester id (cfg.miss_classes) ---- */

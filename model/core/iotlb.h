@@ -28,6 +28,18 @@ static inline uint32_t ims_iotlb_set(const struct ims_cache *c, uint64_t tag, ui
 void ims_pf_hit(struct ims_iommu *mmu, struct ims_cache_entry *e);
 void ims_pf_filled(struct ims_iommu *mmu, struct ims_cache_entry *e, const struct ims_cache_entry *victim);
 void ims_pf_removing(struct ims_iommu *mmu, uint16_t did, uint64_t tag, unsigned shift);
+/* The prefetch buffer (iotlb.prefetch_buffer; prefetch.c), while mmu->pf is
+ * set (each returns at once without a buffer). ims_pf_buf_take: an IOTLB
+ * lookup that missed every size the IOTLB holds asks the buffer; on a hit
+ * the entry leaves the buffer and is filled into the IOTLB (a fill like a
+ * walk's, victim and all), and that IOTLB entry is returned with its size
+ * in *shift. ims_pf_buf_fill: a prefetch walk's fill (mmu->pf_buffering).
+ * ims_pf_buf_invalidate: every buffer entry of domain did (any if !by_did)
+ * overlapping [lo, hi] (bytes, inclusive) goes, as ims_iotlb_invalidate
+ * removes IOTLB entries; returns the count. */
+struct ims_cache_entry *ims_pf_buf_take(struct ims_iommu *mmu, uint64_t iova, uint16_t did, unsigned *shift);
+void ims_pf_buf_fill(struct ims_iommu *mmu, uint64_t iova, uint16_t did, unsigned shift, uint64_t base, unsigned perm);
+size_t ims_pf_buf_invalidate(struct ims_iommu *mmu, bool by_did, uint16_t did, uint64_t lo, uint64_t hi);
 
 /* One probe for one page size; updates replacement state, counts nothing. */
 static inline struct ims_cache_entry *ims_iotlb_probe(struct ims_cache *tlb, uint64_t iova, uint16_t did,
@@ -56,6 +68,8 @@ ims_iotlb_lookup(struct ims_iommu *mmu, uint64_t iova, uint16_t did, unsigned *s
         shift = 30;
         e = ims_iotlb_probe(tlb, iova, did, 30);
     }
+    if (__builtin_expect(e == NULL && mmu->pf != NULL, 0)) /* the prefetch buffer, if any (iotlb.prefetch_buffer) */
+        e = ims_pf_buf_take(mmu, iova, did, &shift);
     if (tlb->ways)
         ims_cache_count_inl(tlb, e != NULL);
     if (__builtin_expect(e != NULL && e->spare != 0, 0)) /* a prefetched entry's first hit (iotlb.prefetch) */
@@ -82,6 +96,10 @@ static inline __attribute__((always_inline)) void ims_iotlb_fill(struct ims_iomm
     struct ims_cache *c = mmu->iotlb;
     if (!c->ways)
         return;
+    if (__builtin_expect(mmu->pf_buffering, 0)) { /* a prefetch walk, with a prefetch buffer: the buffer's */
+        ims_pf_buf_fill(mmu, iova, did, shift, base, perm);
+        return;
+    }
     uint64_t tag = iova >> shift;
     if (__builtin_expect(mmu->cls_pending, 0))
         ims_iotlb_cls_miss(mmu, tag, did, shift);
@@ -99,7 +117,8 @@ static inline __attribute__((always_inline)) void ims_iotlb_fill(struct ims_iomm
 }
 
 /* Invalidation (VT-d 6.5.1.2): every entry of domain `did` (any domain if
- * !by_did) overlapping [lo, hi] (bytes, inclusive). Returns entries removed. */
+ * !by_did) overlapping [lo, hi] (bytes, inclusive), in the IOTLB and in the
+ * prefetch buffer (iotlb.prefetch_buffer). Returns entries removed. */
 size_t ims_iotlb_invalidate(struct ims_iommu *mmu, bool by_did, uint16_t did, uint64_t lo, uint64_t hi);
 
 /* Removes the entry (did, tag, shift) if present, keeping the size counts. */
@@ -117,7 +136,8 @@ static inline size_t ims_iotlb_remove(struct ims_iommu *mmu, uint16_t did, uint6
 }
 
 /* The one 4 KiB page at addr in domain `did` (what a strict-mode driver
- * invalidates per unmapped page): one exact removal per size held. */
+ * invalidates per unmapped page): one exact removal per size held, in the
+ * IOTLB and in the prefetch buffer. */
 static inline size_t ims_iotlb_invalidate_page(struct ims_iommu *mmu, uint16_t did, uint64_t addr)
 {
     const struct ims_cache *c = mmu->iotlb;
@@ -140,6 +160,8 @@ static inline size_t ims_iotlb_invalidate_page(struct ims_iommu *mmu, uint16_t d
     for (unsigned i = 0; i < IMS_IOTLB_NSIZES; i++)
         if (mmu->iotlb_size_count[i] || mmu->iotlb->cls) /* the classifier's shadow may hold any size */
             n += ims_iotlb_remove(mmu, did, addr >> ims_iotlb_shift(i), ims_iotlb_shift(i));
+    if (mmu->pf) /* the prefetch buffer's entries of the page go too */
+        n += ims_pf_buf_invalidate(mmu, true, did, addr & ~(IMS_PAGE_SIZE - 1), addr | (IMS_PAGE_SIZE - 1));
     return n;
 }
 

@@ -18,6 +18,13 @@
 
 struct ims_prefetcher {
     unsigned policy, degree;
+    bool on_map; /* iotlb.prefetch_on_map */
+    /* The prefetch buffer (iotlb.prefetch_buffer), NULL without: one set of
+     * N ways, LRU, keyed as the IOTLB is (tag = IOVA >> shift, dom = domain
+     * id, shift), data and aux as an IOTLB entry's; and its valid entries
+     * per page size, so that a probe tries only the sizes it holds. */
+    struct ims_cache *buf;
+    uint32_t buf_count[IMS_IOTLB_NSIZES];
     struct ims_pf_log log;  /* the last demand walk's prefetches (ims_iommu_pf_log) */
     struct ims_xlate x;     /* scratch result of a prefetch walk */
     struct ims_pf_state st; /* the policy's */
@@ -55,10 +62,16 @@ int ims_pf_create(const struct ims_iommu_cfg *cfg, struct ims_prefetcher **out, 
                  IMS_PF_MAX_DEGREE);
         return -1;
     }
-    if (cfg->iotlb_prefetch == IMS_PF_NONE)
+    if (cfg->iotlb_prefetch_buffer > IMS_PF_MAX_BUFFER) {
+        snprintf(err, errlen, "iommu: iotlb_prefetch_buffer: %u entries is more than %u", cfg->iotlb_prefetch_buffer,
+                 IMS_PF_MAX_BUFFER);
+        return -1;
+    }
+    if (cfg->iotlb_prefetch == IMS_PF_NONE && !cfg->iotlb_prefetch_on_map) /* a buffer alone holds nothing */
         return 0;
     if (cfg->sm.enabled) {
-        snprintf(err, errlen, "iommu: iotlb_prefetch: legacy mode only (sm.enabled is set)");
+        snprintf(err, errlen, "iommu: %s: legacy mode only (sm.enabled is set)",
+                 cfg->iotlb_prefetch != IMS_PF_NONE ? "iotlb_prefetch" : "iotlb_prefetch_on_map");
         return -1;
     }
     if (cfg->iotlb.sets == 0 || cfg->iotlb.ways == 0) /* nothing to prefetch into */
@@ -70,11 +83,26 @@ int ims_pf_create(const struct ims_iommu_cfg *cfg, struct ims_prefetcher **out, 
     }
     pf->policy = cfg->iotlb_prefetch;
     pf->degree = cfg->iotlb_prefetch_degree ? cfg->iotlb_prefetch_degree : 1;
+    pf->on_map = cfg->iotlb_prefetch_on_map;
+    if (cfg->iotlb_prefetch_buffer) {
+        const struct ims_cache_cfg bc = {.sets = 1, .ways = cfg->iotlb_prefetch_buffer, .repl = IMS_REPL_LRU};
+        pf->buf = ims_cache_create(&bc);
+        if (!pf->buf) {
+            free(pf);
+            snprintf(err, errlen, "iommu: out of memory for the prefetch buffer");
+            return -1;
+        }
+    }
     *out = pf;
     return 0;
 }
 
-void ims_pf_destroy(struct ims_prefetcher *pf) { free(pf); }
+void ims_pf_destroy(struct ims_prefetcher *pf)
+{
+    if (pf)
+        ims_cache_destroy(pf->buf);
+    free(pf);
+}
 
 /* With rIOMMU rings and no prefetcher, the rings' next-slot reads (riommu.h). */
 const struct ims_pf_log *ims_iommu_pf_log(const struct ims_iommu *mmu)
@@ -91,7 +119,23 @@ static struct ims_cache_entry *find(struct ims_cache *c, uint16_t did, uint64_t 
     return ims_cache_find_(c, ims_iotlb_set(c, tag, did), tag, did, (uint8_t)shift, &way);
 }
 
-/* Whether the IOTLB holds a translation of iova, of any size it holds. */
+/* The prefetch buffer's entry of iova, of any size it holds, or NULL; no
+ * replacement update. */
+static struct ims_cache_entry *buf_find(struct ims_prefetcher *pf, uint64_t iova, uint16_t did)
+{
+    if (!pf->buf)
+        return NULL;
+    for (unsigned i = 0; i < IMS_IOTLB_NSIZES; i++) {
+        const unsigned s = ims_iotlb_shift(i);
+        struct ims_cache_entry *e;
+        if (pf->buf_count[i] && (e = find(pf->buf, did, iova >> s, s)))
+            return e;
+    }
+    return NULL;
+}
+
+/* Whether the IOTLB or the prefetch buffer holds a translation of iova, of
+ * any size it holds. */
 static bool held(struct ims_iommu *mmu, uint64_t iova, uint16_t did)
 {
     for (unsigned i = 0; i < IMS_IOTLB_NSIZES; i++) {
@@ -99,7 +143,104 @@ static bool held(struct ims_iommu *mmu, uint64_t iova, uint16_t did)
         if (mmu->iotlb_size_count[i] && find(mmu->iotlb, did, iova >> s, s))
             return true;
     }
-    return false;
+    return buf_find(mmu->pf, iova, did) != NULL;
+}
+
+/* ---- The prefetch buffer (iotlb.prefetch_buffer) ----
+ * Prefetch buffers after Jouppi (ISCA'90: a small fully associative buffer
+ * beside the cache, probed with it, so that a prefetch displaces no demand
+ * entry): a prefetch walk fills the buffer, never the IOTLB; a lookup that
+ * misses the IOTLB and hits the buffer moves the entry into the IOTLB and is
+ * served as a hit. Every entry in the buffer is an unused prefetch, so one
+ * that leaves it otherwise (LRU eviction, invalidation) counts useless. The
+ * policies' eviction stream (recency) stays the IOTLB's. */
+
+struct ims_cache_entry *ims_pf_buf_take(struct ims_iommu *mmu, uint64_t iova, uint16_t did, unsigned *shift)
+{
+    struct ims_prefetcher *pf = mmu->pf;
+    struct ims_cache_entry *b = buf_find(pf, iova, did);
+    if (!b)
+        return NULL;
+    const unsigned s = b->shift;
+    const uint64_t base = b->data;
+    const unsigned perm = b->aux;
+    ims_cache_remove_inl(pf->buf, 0, b->tag, did, (uint8_t)s);
+    pf->buf_count[ims_iotlb_size_index(s)]--;
+    /* The IOTLB missed every size it holds and has not changed since. */
+    ims_iotlb_fill(mmu, iova, did, s, base, perm);
+    mmu->st.pf.useful++;
+    mmu->st.pf.buffer_hits++;
+    *shift = s;
+    return find(mmu->iotlb, did, iova >> s, s);
+}
+
+void ims_pf_buf_fill(struct ims_iommu *mmu, uint64_t iova, uint16_t did, unsigned shift, uint64_t base, unsigned perm)
+{
+    struct ims_prefetcher *pf = mmu->pf;
+    const uint64_t tag = iova >> shift;
+    struct ims_cache_entry *e = find(pf->buf, did, tag, shift);
+    if (!e) { /* (held() keeps a present key from being walked again) */
+        struct ims_cache_entry victim;
+        victim.valid = 0;
+        e = ims_cache_insert_inl(pf->buf, 0, tag, did, (uint8_t)shift, &victim);
+        pf->buf_count[ims_iotlb_size_index(shift)]++;
+        if (victim.valid) { /* LRU: the oldest unused prefetch */
+            pf->buf_count[ims_iotlb_size_index(victim.shift)]--;
+            mmu->st.pf.useless++;
+        }
+    }
+    e->data = base;
+    e->aux = perm;
+}
+
+struct buf_match {
+    struct ims_iommu *mmu;
+    bool by_did;
+    uint16_t did;
+    uint64_t lo, hi; /* bytes, inclusive */
+};
+
+static bool buf_pred(const struct ims_cache_entry *e, void *arg)
+{
+    struct buf_match *m = arg;
+    if (m->by_did && e->dom != m->did)
+        return false;
+    const uint64_t first = e->tag << e->shift, last = first + ((UINT64_C(1) << e->shift) - 1);
+    if (last < m->lo || first > m->hi)
+        return false;
+    if (e->valid) { /* (the buffer classifies nothing: always) */
+        m->mmu->pf->buf_count[ims_iotlb_size_index(e->shift)]--;
+        m->mmu->st.pf.useless++;
+    }
+    return true;
+}
+
+size_t ims_pf_buf_invalidate(struct ims_iommu *mmu, bool by_did, uint16_t did, uint64_t lo, uint64_t hi)
+{
+    struct ims_prefetcher *pf = mmu->pf;
+    if (!pf->buf || pf->buf->n_valid == 0)
+        return 0;
+    /* A domain's few pages: one exact removal per tag and size held (the
+     * buffer may hold sizes the IOTLB does not); else one scan. */
+    uint64_t tags = 0;
+    for (unsigned i = 0; i < IMS_IOTLB_NSIZES; i++)
+        if (pf->buf_count[i])
+            tags += (hi >> ims_iotlb_shift(i)) - (lo >> ims_iotlb_shift(i)) + 1;
+    if (!by_did || tags > IMS_INV_SET_LIMIT) {
+        struct buf_match m = {mmu, by_did, did, lo, hi};
+        return ims_cache_invalidate_if(pf->buf, buf_pred, &m);
+    }
+    size_t n = 0;
+    for (unsigned i = 0; i < IMS_IOTLB_NSIZES; i++) {
+        const unsigned s = ims_iotlb_shift(i);
+        for (uint64_t tag = lo >> s; pf->buf_count[i] && tag <= hi >> s; tag++)
+            if (ims_cache_remove_inl(pf->buf, 0, tag, did, (uint8_t)s)) {
+                pf->buf_count[i]--;
+                mmu->st.pf.useless++;
+                n++;
+            }
+    }
+    return n;
 }
 
 void ims_pf_hit(struct ims_iommu *mmu, struct ims_cache_entry *e)
@@ -146,7 +287,9 @@ static void pf_walk(struct ims_iommu *mmu, const struct ims_req *demand, const s
     x->fault = 0;
     x->did = did;
     const uint64_t walks = mmu->st.walks, reads = mmu->st.ptw_reads;
+    mmu->pf_buffering = pf->buf != NULL; /* the leaf's fill goes to the buffer (ims_iotlb_fill) */
     const unsigned reason = ims_sl_walk_plain(mmu, &r, x, ce, did, levels);
+    mmu->pf_buffering = false;
     mmu->st.walks = walks;
     mmu->st.pf.reads += mmu->st.ptw_reads - reads;
     mmu->st.ptw_reads = reads;
@@ -168,6 +311,8 @@ static void pf_walk(struct ims_iommu *mmu, const struct ims_req *demand, const s
     mmu->st.pf.filled++;
     w->filled = 1;
     w->shift = x->page_shift;
+    if (pf->buf) /* every buffer entry is an unused prefetch: no mark */
+        return;
     struct ims_cache_entry *e = find(mmu->iotlb, did, iova >> x->page_shift, x->page_shift);
     if (e)
         e->spare = 1;
@@ -202,4 +347,68 @@ void ims_pf_after_walk(struct ims_iommu *mmu, const struct ims_req *req, const s
         pf_walk(mmu, req, ce, did, levels, iova);
     }
     mmu->cls_pending = cls_pending;
+}
+
+/* ---- Map-time prefetch (iotlb.prefetch_on_map) ----
+ * Not architectural: no VT-d descriptor tells the IOMMU of a new mapping
+ * (software invalidates after unmapping, never after mapping, except in
+ * caching mode). The hint names a domain, not a device, so the walk needs
+ * the domain's second-level table from a context entry the context cache
+ * holds (any device of the domain: they share it); with none cached the
+ * IOMMU cannot walk, and drops the hint. */
+
+/* A present, translating (not pass-through) cached context entry of domain
+ * `did`, without touching the cache's replacement state or statistics. */
+static bool ctx_of_domain(const struct ims_iommu *mmu, uint16_t did, struct ims_ctx_entry *ce)
+{
+    const struct ims_cache *c = mmu->ctx;
+    const size_t n = (size_t)(c->set_mask + 1) * c->ways;
+    for (size_t i = 0; c->ways && i < n; i++) {
+        const struct ims_cache_entry *e = &c->e[i];
+        if (!e->valid)
+            continue;
+        const struct ims_ctx_entry x = {e->data, e->aux};
+        if (ims_ctx_present(&x) && ims_ctx_did(&x) == did && ims_ctx_tt(&x) != IMS_TT_PASSTHROUGH) {
+            *ce = x;
+            return true;
+        }
+    }
+    return false;
+}
+
+unsigned ims_iommu_map_hint(struct ims_iommu *mmu, uint16_t did, uint64_t iova, uint64_t size)
+{
+    struct ims_prefetcher *pf = mmu->pf;
+    if (!pf || !pf->on_map || mmu->sm || size == 0)
+        return 0;
+    pf->log.n = 0;
+    mmu->st.pf.map_hints++;
+    struct ims_ctx_entry ce;
+    if (!ctx_of_domain(mmu, did, &ce)) {
+        mmu->st.pf.map_dropped++;
+        return 0;
+    }
+    const unsigned aw = ims_ctx_aw(&ce);
+    const unsigned aw_bits = ims_aw_bits(aw);
+    const unsigned width = aw_bits < mmu->mgaw ? aw_bits : mmu->mgaw;
+    const struct ims_req r = {.rid = 0, .pasid = IMS_NO_PASID, .iova = iova, .size = 1, .access = IMS_PERM_RW,
+                              .at = IMS_AT_UNTRANSLATED};
+    const uint64_t first = iova >> IMS_PAGE_SHIFT;
+    const uint64_t last = (iova + (size - 1)) >> IMS_PAGE_SHIFT;
+    const bool cls_pending = mmu->cls_pending; /* (none between translations; kept as ims_pf_after_walk does) */
+    mmu->cls_pending = false;
+    for (uint64_t page = first; page <= last && page - first < pf->degree; page++) {
+        if (page >= (UINT64_C(1) << (width - IMS_PAGE_SHIFT))) /* beyond the width */
+            break;
+        mmu->st.pf.candidates++;
+        mmu->st.pf.map_candidates++;
+        if (held(mmu, page << IMS_PAGE_SHIFT, did)) { /* (a superpage filled by the page before) */
+            mmu->st.pf.cached++;
+            continue;
+        }
+        mmu->st.pf.map_issued++;
+        pf_walk(mmu, &r, &ce, did, ims_aw_levels(aw), page << IMS_PAGE_SHIFT);
+    }
+    mmu->cls_pending = cls_pending;
+    return pf->log.n;
 }

@@ -721,6 +721,12 @@ std::vector<ReportTerm> report_terms()
         {"iotlb_prefetch.useful", "prefetched entries hit before they left the IOTLB"},
         {"iotlb_prefetch.useless", "prefetched entries evicted or invalidated before any hit"},
         {"iotlb_prefetch.reads", "paging-entry reads of the prefetch walks (not in ptw_reads)"},
+        {"iotlb_prefetch_buffer.entries", "iotlb.prefetch_buffer set (with a policy) only: the prefetch buffer's entries"},
+        {"iotlb_prefetch_buffer.hits", "IOTLB misses the prefetch buffer served (entry moved into the IOTLB; counted in iotlb.hits and iotlb_prefetch.useful)"},
+        {"iotlb_prefetch_on_map.hints", "iotlb.prefetch_on_map set only: replayed maps hinted to the IOMMU"},
+        {"iotlb_prefetch_on_map.dropped", "of those: dropped, no context entry of the domain cached"},
+        {"iotlb_prefetch_on_map.candidates", "the hints' pages (in iotlb_prefetch.candidates)"},
+        {"iotlb_prefetch_on_map.issued", "the hints' walks (in iotlb_prefetch.issued)"},
         {"riommu.rings", "riommu.rings set only: rIOMMU rings"},
         {"riommu.hits", "ring-slot requests the rIOTLB served (current slot, or the read-ahead next one)"},
         {"riommu.misses", "ring-slot requests that read the slot's flat entry on their path"},
@@ -906,13 +912,20 @@ void report_text(const ReportInputs &in, std::FILE *out)
     if (c.ats_no_access)
         std::fprintf(out, "ATS translation requests completed with R=W=0 (no translation, not faults) %" PRIu64 "\n",
                      c.ats_no_access);
-    if (in.cfg->iommu.iotlb_prefetch != IMS_PF_NONE) {
+    if (in.cfg->iommu.iotlb_prefetch != IMS_PF_NONE || in.cfg->iommu.iotlb_prefetch_on_map) {
         const ims_pf_stats &p = c.pf;
         std::fprintf(out, "IOTLB prefetch %s: %" PRIu64 " candidates (%" PRIu64 " already cached), %" PRIu64
                           " walks, %" PRIu64 " filled, %" PRIu64 " unmapped; %" PRIu64 " useful, %" PRIu64
                           " useless; %" PRIu64 " table reads\n",
                      ims_pf_name(in.cfg->iommu.iotlb_prefetch), p.candidates, p.cached, p.issued, p.filled,
                      p.unmapped, p.useful, p.useless, p.reads);
+        if (in.cfg->iommu.iotlb_prefetch_buffer)
+            std::fprintf(out, "IOTLB prefetch buffer of %u entries: %" PRIu64 " hits (IOTLB misses it served)\n",
+                         unsigned{in.cfg->iommu.iotlb_prefetch_buffer}, p.buffer_hits);
+        if (in.cfg->iommu.iotlb_prefetch_on_map)
+            std::fprintf(out, "IOTLB prefetch at map time: %" PRIu64 " map hints (%" PRIu64 " dropped: no context "
+                              "entry of the domain cached), %" PRIu64 " pages, %" PRIu64 " walks\n",
+                         p.map_hints, p.map_dropped, p.map_candidates, p.map_issued);
     }
     if (in.cfg->iommu.riommu.n_rings) {
         const ims_riommu_stats &q = c.riommu;
@@ -1051,6 +1064,14 @@ bool report_json(const ReportInputs &in, ims_outfile *out, std::string *err)
         ", \"filled\": %" PRIu64 ", \"unmapped\": %" PRIu64 ", \"useful\": %" PRIu64 ", \"useless\": %" PRIu64
         ", \"reads\": %" PRIu64 "},\n",
         c.pf.candidates, c.pf.cached, c.pf.issued, c.pf.filled, c.pf.unmapped, c.pf.useful, c.pf.useless, c.pf.reads);
+    const bool prefetcher = in.cfg->iommu.iotlb_prefetch != IMS_PF_NONE || in.cfg->iommu.iotlb_prefetch_on_map;
+    if (in.cfg->iommu.iotlb_prefetch_buffer && prefetcher)  // (docs/stats.md)
+        o.f("  \"iotlb_prefetch_buffer\": {\"entries\": %u, \"hits\": %" PRIu64 "},\n",
+            unsigned{in.cfg->iommu.iotlb_prefetch_buffer}, c.pf.buffer_hits);
+    if (in.cfg->iommu.iotlb_prefetch_on_map)
+        o.f("  \"iotlb_prefetch_on_map\": {\"hints\": %" PRIu64 ", \"dropped\": %" PRIu64 ", \"candidates\": %" PRIu64
+            ", \"issued\": %" PRIu64 "},\n",
+            c.pf.map_hints, c.pf.map_dropped, c.pf.map_candidates, c.pf.map_issued);
     if (in.cfg->iommu.riommu.n_rings) {  // riommu.rings set (docs/stats.md)
         const ims_riommu_stats &q = c.riommu;
         o.f("  \"riommu\": {\"rings\": %u, \"hits\": %" PRIu64 ", \"misses\": %" PRIu64 ", \"hit_rate\": %.6f, "

@@ -83,6 +83,8 @@ static const struct key keys[] = {
     {"iotlb.ports", "1", KT_U32, F(iotlb_ports), 1, 64, "lookups/cycle", "IOTLB lookups accepted per cycle"},
     {"iotlb.prefetch", CORE, KT_PREFETCH, F(iommu.iotlb_prefetch), 0, 0, "", "IOTLB prefetch policy on a miss:"},
     {"iotlb.prefetch_degree", CORE, KT_U8, F(iommu.iotlb_prefetch_degree), 1, IMS_PF_MAX_DEGREE, "pages", "most pages one IOTLB miss may prefetch"},
+    {"iotlb.prefetch_buffer", CORE, KT_U16, F(iommu.iotlb_prefetch_buffer), 0, IMS_PF_MAX_BUFFER, "entries", "prefetch buffer beside the IOTLB, which prefetches fill instead of the IOTLB (0: none, they fill the IOTLB)"},
+    {"iotlb.prefetch_on_map", CORE, KT_BOOL, F(iommu.iotlb_prefetch_on_map), 0, 1, "", "map-time prefetch (a what-if): each replayed map's first pages are walked and inserted (into the prefetch buffer if any)"},
     {"riommu.rings", CORE, KT_RINGS, F(iommu.riommu), 0, 0, "", "rIOMMU rings, flat table and rIOTLB entry each (off: none): DID:FIRST_IOVA:SLOTS:SLOT_BYTES[:down],..."},
     CACHE_KEYS("psc.l2", iommu.psc[2], "paging-structure cache for level-2 entries (PDE)"),
     CACHE_KEYS("psc.l3", iommu.psc[3], "paging-structure cache for level-3 entries (PDPE)"),

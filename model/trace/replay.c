@@ -71,6 +71,7 @@ struct ims_replay {
     uint32_t fault_pending;   /* faults recorded since the last drain */
     struct ims_xlate x;       /* the functional path's result buffer */
     bool rings;               /* ims_riommu_on(): maps and unmaps may be ring slots */
+    bool map_hints;           /* cfg.iotlb_prefetch_on_map: each map is hinted to the IOMMU */
     /* Scalable mode (the trace header's mode): the scalable-mode builder
      * writes root, context and PASID structures and processes' tables; the
      * legacy builder above only the domains' second-level tables (same
@@ -218,6 +219,7 @@ struct ims_replay *ims_replay_create(const struct ims_trace_hdr *hdr, const stru
         return NULL;
     }
     rp->rings = ims_riommu_on(rp->mmu);
+    rp->map_hints = ims_iommu_cfg(rp->mmu)->iotlb_prefetch_on_map;
     struct ims_tb_cfg tbc = cfg->tb;
     tbc.caps = cfg->iommu.caps;
     if (rp->sm) /* the table region in halves: domains' second level, then the scalable-mode structures */
@@ -745,6 +747,10 @@ int ims_replay_control(struct ims_replay *rp, const struct ims_rec *rec, char *e
         rc = ims_tb_map(rp->tb, rec->did, rec->iova, rec->pa, rec->size, rec->perm);
         if (rc != IMS_TB_OK)
             return map_error(rp, rec, rc, err, errlen);
+        /* Map-time prefetch (iotlb.prefetch_on_map; a what-if): the IOMMU
+         * is told of the new mapping once its table entries are written. */
+        if (__builtin_expect(rp->map_hints, 0))
+            ims_iommu_map_hint(rp->mmu, rec->did, rec->iova, rec->size);
         break;
     case IMS_REC_UNMAP:
         if (!rp->dom_levels[rec->did])

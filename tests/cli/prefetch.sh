@@ -69,6 +69,76 @@ policies)
     [ "$(jnum next-page.json iotlb misses)" -lt "$base" ] || fail "next-page did not cut misses ($base)"
     [ "$changed" -ge 4 ] || fail "only $changed policies changed the misses"
     ;;
+buffer)
+    # iotlb.prefetch_buffer: bad sizes are usage errors naming the key; 0
+    # and a buffer without a policy are the default's results, with no
+    # iotlb_prefetch_buffer object; on the fresh-IOVA NIC at 64 entries,
+    # where next-page's prefetches are evicted unused from the IOTLB, a
+    # buffer of 256 turns them into hits, without a mismatch.
+    ims trace gen nic --count 20000 --seed 1 --recycle off t.itr >/dev/null
+    for b in 4097 x -1; do
+        set +e
+        ims run --quiet --trace t.itr --set iotlb.prefetch=next-page --set iotlb.prefetch_buffer=$b >out 2>err
+        rc=$?
+        set -e
+        [ "$rc" = 2 ] || fail "exit $rc for buffer $b"
+        grep -q "iotlb.prefetch_buffer" err || fail "buffer $b: $(cat err)"
+    done
+    grep -q "iotlb.prefetch_buffer: 4097 is out of range \[0, 4096\]" <(ims run --quiet --trace t.itr \
+        --set iotlb.prefetch_buffer=4097 2>&1) || fail "range message"
+    strip() { sed '/^  "provenance": /d; /^  "overrides": /d' "$1"; }
+    ims run --quiet --trace t.itr --set iotlb.entries=64 --set iotlb.prefetch=next-page --set iotlb.prefetch_degree=4 --json p.json
+    ims run --quiet --trace t.itr --set iotlb.entries=64 --set iotlb.prefetch=next-page --set iotlb.prefetch_degree=4 \
+        --set iotlb.prefetch_buffer=0 --json p0.json
+    cmp <(strip p.json) <(strip p0.json) || fail "iotlb.prefetch_buffer=0 differs from the default"
+    ims run --quiet --trace t.itr --set iotlb.entries=64 --json n.json
+    ims run --quiet --trace t.itr --set iotlb.entries=64 --set iotlb.prefetch_buffer=256 --json n256.json
+    cmp <(strip n.json | grep -v '"iotlb.prefetch_buffer": ') <(strip n256.json | grep -v '"iotlb.prefetch_buffer": ') ||
+        fail "a buffer without a policy changed the results"
+    ! grep -q '"iotlb_prefetch_buffer"' p.json n256.json || fail "an iotlb_prefetch_buffer object without a buffer"
+    ims run --quiet --trace t.itr --set iotlb.entries=64 --set iotlb.prefetch=next-page --set iotlb.prefetch_degree=4 \
+        --set iotlb.prefetch_buffer=256 --json b.json
+    grep -qx '  "mismatches": 0,' b.json || fail "buffer: mismatches"
+    h=$(jnum b.json iotlb_prefetch_buffer hits)
+    [ "$(jnum b.json iotlb_prefetch_buffer entries)" = 256 ] || fail "entries: $(grep iotlb_prefetch_buffer b.json)"
+    [ "$h" = "$(jnum b.json iotlb_prefetch useful)" ] || fail "buffer hits $h != useful"
+    [ "$h" -gt 0 ] || fail "no buffer hits"
+    [ "$(jnum b.json iotlb misses)" -lt "$(jnum p.json iotlb misses)" ] || fail "the buffer did not cut misses"
+    ims run --trace t.itr --set iotlb.entries=64 --set iotlb.prefetch=next-page --set iotlb.prefetch_degree=4 \
+        --set iotlb.prefetch_buffer=256 >text
+    grep -q "^IOTLB prefetch buffer of 256 entries: $h hits" text || fail "text: $(grep 'prefetch buffer' text)"
+    ;;
+onmap)
+    # iotlb.prefetch_on_map: off is the default's results (no
+    # iotlb_prefetch_on_map object); on, every replayed map is a hint, the
+    # NIC's DMAs hit what the hints inserted (fewer misses, no mismatch),
+    # with a buffer too; a bad value is a usage error naming the key.
+    ims trace gen nic --count 20000 --seed 1 t.itr >/dev/null
+    set +e
+    ims run --quiet --trace t.itr --set iotlb.prefetch_on_map=maybe >out 2>err
+    rc=$?
+    set -e
+    [ "$rc" = 2 ] || fail "exit $rc for a bad value"
+    grep -q "iotlb.prefetch_on_map" err || fail "message: $(cat err)"
+    strip() { sed '/^  "provenance": /d; /^  "overrides": /d' "$1"; }
+    ims run --quiet --trace t.itr --json off.json
+    ims run --quiet --trace t.itr --set iotlb.prefetch_on_map=off --json off2.json
+    cmp <(strip off.json) <(strip off2.json) || fail "iotlb.prefetch_on_map=off differs from the default"
+    ! grep -q '"iotlb_prefetch_on_map"' off.json || fail "an iotlb_prefetch_on_map object when off"
+    for b in 0 64; do
+        ims run --quiet --trace t.itr --set iotlb.prefetch_on_map=on --set iotlb.prefetch_buffer=$b --json on$b.json
+        grep -qx '  "mismatches": 0,' on$b.json || fail "on, buffer $b: mismatches"
+        h=$(jnum on$b.json iotlb_prefetch_on_map hints) d=$(jnum on$b.json iotlb_prefetch_on_map dropped)
+        i=$(jnum on$b.json iotlb_prefetch_on_map issued)
+        [ "$h" -gt 0 ] && [ "$d" -lt "$h" ] && [ "$i" -gt 0 ] || fail "on, buffer $b: hints $h dropped $d issued $i"
+        [ "$i" -le "$(jnum on$b.json iotlb_prefetch issued)" ] || fail "map walks not in issued"
+        [ "$(jnum on$b.json iotlb misses)" -lt "$(jnum off.json iotlb misses)" ] || fail "on, buffer $b: no fewer misses"
+    done
+    [ "$(jnum on64.json iotlb_prefetch_buffer hits)" -gt 0 ] || fail "no buffer hits with a buffer"
+    ims run --trace t.itr --set iotlb.prefetch_on_map=on >text
+    grep -q "^IOTLB prefetch at map time: $(jnum on0.json iotlb_prefetch_on_map hints) map hints" text ||
+        fail "text: $(grep 'map time' text)"
+    ;;
 *)
     fail "unknown case $case"
     ;;

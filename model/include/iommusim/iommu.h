@@ -93,6 +93,16 @@ struct ims_iommu_cfg {
      * miss may prefetch (1..IMS_PF_MAX_DEGREE; 0 means 1). Legacy mode only. */
     uint8_t iotlb_prefetch;
     uint8_t iotlb_prefetch_degree;
+    /* A prefetch buffer beside the IOTLB (iotlb.prefetch_buffer; prefetch.c):
+     * 0 (the default) puts prefetched translations into the IOTLB itself;
+     * N (1..IMS_PF_MAX_BUFFER) puts them into a fully associative LRU buffer
+     * of N entries, which an IOTLB miss checks before walking. Only with a
+     * prefetch policy (or iotlb_prefetch_on_map). Not architectural. */
+    uint16_t iotlb_prefetch_buffer;
+    /* Map-time prefetch (iotlb.prefetch_on_map; prefetch.c, ims_iommu_map_hint):
+     * off (the default), or on: software's map hints are walked and
+     * inserted. Legacy mode only. Not architectural. */
+    bool iotlb_prefetch_on_map;
     /* Scalable mode (VT-d 3.4.3): what RTADDR_REG.TTM = 01b selects on
      * hardware; here the mode an instance starts in (docs/vtd.md, "Scalable
      * mode"), which ims_iommu_set_scalable() switches. Off: legacy mode,
@@ -494,6 +504,18 @@ struct ims_pf_log {
     struct ims_pf_walk w[IMS_PF_MAX_DEGREE];
 };
 const struct ims_pf_log *ims_iommu_pf_log(const struct ims_iommu *mmu);
+
+/* Map-time prefetch (cfg.iotlb_prefetch_on_map; docs/config.md, "Map-time
+ * prefetch"): a what-if, no VT-d descriptor does this. Software tells the
+ * IOMMU that [iova, iova + size) of domain `did` has just been mapped; the
+ * IOMMU walks its first pages, up to iotlb_prefetch_degree 4 KiB pages, as
+ * prefetch walks (same tables, caches and counts: iotlb_prefetch.*), from
+ * the second-level table of a context-cache entry of that domain (none
+ * cached: the hint is dropped), and inserts what the tables map into the
+ * prefetch buffer if there is one, else the IOTLB. Returns the walks made;
+ * they are in ims_iommu_pf_log until the next translation or hint. Does
+ * nothing (0) when the option is off or in scalable mode. */
+unsigned ims_iommu_map_hint(struct ims_iommu *mmu, uint16_t did, uint64_t iova, uint64_t size);
 const struct ims_stats *ims_iommu_stats(struct ims_iommu *mmu);
 void ims_iommu_stats_reset(struct ims_iommu *mmu);
 

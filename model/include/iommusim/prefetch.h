@@ -31,6 +31,8 @@ enum ims_pf {
 
 /* Most pages one miss may prefetch (iotlb.prefetch_degree). */
 #define IMS_PF_MAX_DEGREE 16u
+/* Most entries of the prefetch buffer (iotlb.prefetch_buffer). */
+#define IMS_PF_MAX_BUFFER 4096u
 
 /* The policy named `name` ("next-page", ...), or -1 for an unknown name. */
 int ims_pf_from_name(const char *name);
@@ -52,6 +54,15 @@ struct ims_pf_stats {
     uint64_t useful;     /* prefetched entries a lookup hit before they left */
     uint64_t useless;    /* prefetched entries evicted or invalidated before any hit */
     uint64_t reads;      /* paging-entry reads of the prefetch walks (not in ptw_reads) */
+    /* With a prefetch buffer (iotlb.prefetch_buffer): of useful, the lookups
+     * that missed the IOTLB and hit the buffer (the entry moved into the
+     * IOTLB; such a lookup counts as an IOTLB hit). All useful hits are
+     * buffer hits then: prefetches never enter the IOTLB directly. */
+    uint64_t buffer_hits;
+    /* Map-time prefetch (iotlb.prefetch_on_map): map hints received; of
+     * those, dropped (no context entry of the domain cached); and of
+     * candidates and issued, the hints' pages and walks. */
+    uint64_t map_hints, map_dropped, map_candidates, map_issued;
 };
 
 #ifdef __cplusplus
