@@ -16,29 +16,6 @@
 
 static char err[512];
 
-/* Record i of the large trace: DMAs of varied sizes, flags and addresses,
- * with a map every fifth record (so the compressed stream is not trivial). */
-static void make_rec(uint64_t i, struct ims_rec *r)
-{
-    memset(r, 0, sizeof *r);
-    if (i % 5 == 4) {
-        r->kind = IMS_REC_MAP;
-        r->did = (uint16_t)(1 + i % 7);
-        r->iova = (i * 0x9e3779b1u) << 12 & 0xffffffffff000;
-        r->pa = (i * 7) << 12;
-        r->size = 4096;
-        r->perm = IMS_PERM_RW;
-    } else {
-        r->kind = IMS_REC_DMA;
-        r->ts = i * 3;
-        r->rid = (uint16_t)(i * 13);
-        r->iova = i * 0x1234567;
-        r->size = 1 + (i * 2654435761u & 0xfff);
-        r->flags = (uint8_t)(i & 1 ? IMS_RECF_WRITE | IMS_RECF_EXPECT_PA : 0);
-        r->pa = i & 1 ? i << 20 : 0;
-    }
-}
-
 /* Writes n records (binary version 2: 40 bytes each) to the scratch file name. */
 static const char *write_big(const char *name, uint64_t n)
 {
@@ -50,7 +27,7 @@ static const char *write_big(const char *name, uint64_t n)
     ck_assert_msg(w != NULL, "%s", err);
     struct ims_rec r;
     for (uint64_t i = 0; i < n; i++) {
-        make_rec(i, &r);
+        tu_varied_rec(i, &r);
         ck_assert_msg(ims_trace_write(w, &r) == 0, "%s", ims_trace_writer_error(w));
     }
     ck_assert_msg(ims_trace_commit(w, err, sizeof err) == 0, "%s", err);
@@ -120,7 +97,7 @@ START_TEST(same_records)
     ck_assert_str_eq(here.error, "");
     expect_same(&here, &there, "clean");
     struct ims_rec want;
-    make_rec(n - 1, &want);
+    tu_varied_rec(n - 1, &want);
     ck_assert(tu_rec_equal(&there.recs[n - 1], &want));
     free(here.recs);
     free(there.recs);
@@ -178,7 +155,7 @@ START_TEST(close_mid_stream)
     ck_assert_int_eq(ims_trace_read_ahead(r), 1);
     struct ims_rec got[10], want;
     ck_assert_int_eq(ims_trace_read(r, got, 10), 10);
-    make_rec(9, &want);
+    tu_varied_rec(9, &want);
     ck_assert(tu_rec_equal(&got[9], &want));
     ims_trace_close(r);
 }

@@ -177,28 +177,6 @@ START_TEST(fault_reason_full_byte)
 }
 END_TEST
 
-static void make_rec(uint64_t i, struct ims_rec *r)
-{
-    memset(r, 0, sizeof *r);
-    if (i % 5 == 4) {
-        r->kind = IMS_REC_MAP;
-        r->did = (uint16_t)i;
-        r->iova = i << 12;
-        r->pa = (i * 7) << 12;
-        r->size = 4096;
-        r->perm = IMS_PERM_RW;
-    } else {
-        r->kind = IMS_REC_DMA;
-        r->ts = i * 3;
-        r->rid = (uint16_t)(i * 13);
-        r->iova = i * 0x1234567;
-        r->size = 1 + (i & 0xfff);
-        r->flags = (uint8_t)(i & 1 ? IMS_RECF_WRITE | IMS_RECF_EXPECT_PA : IMS_RECF_PASID);
-        r->pa = i & 1 ? i << 20 : 0;
-        r->pasid = i & 1 ? 0 : (uint32_t)(i & 0xfffff);
-    }
-}
-
 /* 200k records (8 MB) cross every buffer boundary: batch reads of odd sizes
  * return each record once, in order, for both binary forms. */
 START_TEST(batch_read_across_buffers)
@@ -210,7 +188,7 @@ START_TEST(batch_read_across_buffers)
     ck_assert_ptr_nonnull(w);
     struct ims_rec r, got[97];
     for (uint64_t i = 0; i < n; i++) {
-        make_rec(i, &r);
+        tu_varied_rec(i, &r);
         ck_assert_int_eq(ims_trace_write(w, &r), 0);
     }
     ck_assert_int_eq(ims_trace_commit(w, err, sizeof err), 0);
@@ -220,7 +198,7 @@ START_TEST(batch_read_across_buffers)
     long k;
     while ((k = ims_trace_read(rd, got, 97)) > 0) {
         for (long j = 0; j < k; j++, i++) {
-            make_rec(i, &r);
+            tu_varied_rec(i, &r);
             ck_assert_msg(tu_rec_equal(&got[j], &r), "record %llu differs", (unsigned long long)i);
         }
     }

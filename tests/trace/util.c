@@ -189,6 +189,28 @@ bool tu_exists(const char *path)
     return stat(path, &st) == 0;
 }
 
+void tu_varied_rec(uint64_t i, struct ims_rec *r)
+{
+    memset(r, 0, sizeof *r);
+    if (i % 5 == 4) {
+        r->kind = IMS_REC_MAP;
+        r->did = (uint16_t)i;
+        r->iova = i << 12;
+        r->pa = (i * 7) << 12;
+        r->size = 4096;
+        r->perm = IMS_PERM_RW;
+    } else {
+        r->kind = IMS_REC_DMA;
+        r->ts = i * 3;
+        r->rid = (uint16_t)(i * 13);
+        r->iova = i * 0x1234567;
+        r->size = 1 + (i & 0xfff);
+        r->flags = (uint8_t)(i & 1 ? IMS_RECF_WRITE | IMS_RECF_EXPECT_PA : IMS_RECF_PASID);
+        r->pa = i & 1 ? i << 20 : 0;
+        r->pasid = i & 1 ? 0 : (uint32_t)(i & 0xfffff);
+    }
+}
+
 void tu_sample_hdr(struct ims_trace_hdr *h)
 {
     memset(h, 0, sizeof *h);

@@ -30,6 +30,11 @@ bool tu_exists(const char *path);
 /* A header with two bridges (nested) and three devices. */
 void tu_sample_hdr(struct ims_trace_hdr *h);
 
+/* Record i of a long test trace: a map every fifth record, else a DMA of
+ * varied size, direction, PASID and expected address (valid records, not
+ * trivially compressible). */
+void tu_varied_rec(uint64_t i, struct ims_rec *r);
+
 /* Every record of a trace file, and its header (tu_read_all). */
 struct tu_recs {
     struct ims_rec *v;
