@@ -216,6 +216,42 @@ void Iommu::translate(Cycles t, const ims_req &req, ReqExt &ext)
     time_pass(t, req, ext.xlate, own, ext);
 }
 
+// Prefetch walks (a miss's, iotlb.prefetch, or a map hint's,
+// iotlb.prefetch_on_map): each a chain of dependent reads from cycle
+// `from` through the memory model, holding no walker; an entry it filled is
+// usable once its leaf read arrives (a fill in flight since tin).
+void Iommu::prefetch_walks(Cycles from, const ims_pf_log &log, Cycles tin)
+{
+    for (unsigned p = 0; p < log.n; p++) {
+        const ims_pf_walk &w = log.w[p];
+        Cycles at = from;
+        for (unsigned k = 0; k < w.n_reads; k++)
+            at = mem_timed(at, w.pa[k]);
+        if (w.filled)
+            m_fills->put(ims_key{w.iova >> w.shift, w.did, IMS_KEY_IOTLB, w.shift}, at, tin);
+    }
+}
+
+void Iommu::time_map_hint(Cycles t, const ims_pf_log &log)
+{
+    if (log.n == 0)
+        return;
+    // Outside any request's pass: as time_direct enters one where the
+    // memory never waits, else through the socket from the current time.
+    const bool direct = m_flags == 0 && m_nw_mem;
+    if (direct) {
+        m_flags = kBusy;
+        m_base_cycle = t;
+        m_base_lazy = true;
+    }
+    m_now = m_clk.to_cycles(m_clk.now());
+    prefetch_walks(t, log, t);
+    if (direct) {
+        m_base_lazy = false;
+        m_flags = 0;
+    }
+}
+
 bool Iommu::time_direct(Cycles t, const ims_req &req, const Precomputed &pre, ReqExt &ext)
 {
     if (__builtin_expect(m_flags != 0 || !m_sink || !m_nw_mem, 0))
@@ -297,16 +333,8 @@ __attribute__((always_inline)) inline void Iommu::time_pass(Cycles t, const ims_
         // "IOTLB prefetch"): each a chain of dependent reads from the demand
         // walk's end, through the memory model, holding no walker; its entry
         // is usable once its leaf read arrives (an earlier hit waits for it).
-        if (const ims_pf_log *pl = pf) {
-            for (unsigned p = 0; p < pl->n; p++) {
-                const ims_pf_walk &w = pl->w[p];
-                Cycles at = done;
-                for (unsigned k = 0; k < w.n_reads; k++)
-                    at = mem_timed(at, w.pa[k]);
-                if (w.filled)
-                    m_fills->put(ims_key{w.iova >> w.shift, w.did, IMS_KEY_IOTLB, w.shift}, at, tin);
-            }
-        }
+        if (const ims_pf_log *pl = pf)
+            prefetch_walks(done, *pl, tin);
 
         if (!x.fault) {
             ims_xlate_leaf_key(&req, &x, &key);

@@ -89,6 +89,16 @@ struct PartOut {
 };
 constexpr std::size_t words(std::size_t bytes) { return (bytes + 7) / 8; }
 constexpr std::size_t kXlateHead = offsetof(ims_xlate, reads);
+// A prefetch log in FuncBatch::out: its count and its n walks, not the
+// unused rest (a miss's, after its PartOut; a map hint's, for its MAP record).
+std::size_t pf_bytes(const ims_pf_log &pf) { return offsetof(ims_pf_log, w) + pf.n * sizeof pf.w[0]; }
+void pf_put(std::uint64_t *p, const ims_pf_log &pf) { std::memcpy(p, &pf, pf_bytes(pf)); }
+const std::uint64_t *pf_get(const std::uint64_t *p, ims_pf_log &pf)
+{
+    std::memcpy(&pf.n, p, sizeof pf.n);
+    std::memcpy(&pf, p, pf_bytes(pf));
+    return p + words(pf_bytes(pf));
+}
 
 class FuncStage {
 public:
@@ -119,7 +129,7 @@ public:
                     return k + 1;
                 continue;
             }
-            if (!control(rec)) {
+            if (!control(rec, b)) {
                 b.stop_at = k;
                 b.err = m_err;
                 return k + 1;
@@ -137,7 +147,7 @@ public:
 
 private:
     // TracePlayer::control's calls of the core.
-    bool control(const ims_rec &rec)
+    bool control(const ims_rec &rec, FuncBatch &b)
     {
         switch (rec.kind) {
         case IMS_REC_INV_IOTLB:
@@ -156,8 +166,19 @@ private:
         }
         char err[256];
         err[0] = '\0';
-        if (ims_replay_control(m_rp, &rec, err, sizeof err) == 0)
+        if (ims_replay_control(m_rp, &rec, err, sizeof err) == 0) {
+            // A map's hint walks (iotlb.prefetch_on_map), for the simulation
+            // thread to time at the map's cycle (TracePlayer::run).
+            if (__builtin_expect(m_hints && rec.kind == IMS_REC_MAP, 0)) {
+                const ims_pf_log &pf = *ims_iommu_pf_log(m_core);
+                const std::size_t at = b.used;
+                b.used += words(pf_bytes(pf));
+                if (b.used > b.out.size())
+                    b.out.resize(std::max(b.used, 2 * b.out.size()));
+                pf_put(b.out.data() + at, pf);
+            }
             return true;
+        }
         m_err = refused(m_path, m_index, rec, err);
         return false;
     }
@@ -178,7 +199,7 @@ private:
         h.n_writes = static_cast<std::uint16_t>(w.size());  // (at most a few per translation)
         h.has_pf = pf != nullptr;
         const std::size_t at = b.used;
-        b.used += words(sizeof h) + words(h.x_bytes) + w.size() + (pf ? words(sizeof *pf) : 0);
+        b.used += words(sizeof h) + words(h.x_bytes) + w.size() + (pf ? words(pf_bytes(*pf)) : 0);
         if (b.used > b.out.size())
             b.out.resize(std::max(b.used, 2 * b.out.size()));
         std::uint64_t *p = b.out.data() + at;
@@ -190,7 +211,7 @@ private:
             std::memcpy(p, w.data(), w.size() * sizeof w[0]);
         p += w.size();
         if (pf)
-            std::memcpy(p, pf, sizeof *pf);
+            pf_put(p, *pf);
     }
     void end_warmup()
     {
@@ -211,6 +232,7 @@ private:
     std::uint64_t m_index = 0;  // trace index of the record being run
     std::uint64_t m_dma = 0;    // DMA records so far
     bool m_warm, m_warm_ended = false;
+    const bool m_hints = m_cfg.iommu.iotlb_prefetch_on_map;  // (the stage runs legacy-mode traces only)
     std::uint64_t m_warm_index = UINT64_MAX;
     ims_stats m_warm_stats{};
     ims_xlate m_x{};
@@ -249,6 +271,7 @@ TracePlayer::TracePlayer(sc_core::sc_module_name name, const ims_sim_cfg &cfg, c
     if (cfg.atc_entries || h->scalable)
         m_atc.reset(new Atc(cfg, iommu, isock, ats, h->scalable));
     ims_replay_set_dev_ops(replay, &kPriOps, this);
+    m_map_hints = cfg.iommu.iotlb_prefetch_on_map && !h->scalable;  // (ims_iommu_map_hint: legacy mode only)
     SC_HAS_PROCESS(TracePlayer);
     SC_THREAD(run);
 }
@@ -530,8 +553,7 @@ void TracePlayer::dma_pre(const ims_rec &rec, Cycles issue, const std::uint64_t 
         pre.n_writes = h.n_writes;
         at += h.n_writes;
         if (__builtin_expect(h.has_pf, 0)) {
-            std::memcpy(&pf, at, sizeof pf);
-            at += words(sizeof pf);
+            at = pf_get(at, pf);
             pre.pf = &pf;
         }
         // Without a payload where the IOMMU allows it (Iommu::time_direct:
@@ -717,6 +739,10 @@ __attribute__((always_inline)) inline bool TracePlayer::control(const ims_rec &r
         if (m_func)  // player.pipeline: the stage replayed it (a refused record stopped the run before)
             return true;
         if (ims_replay_control(m_rp, &rec, err, sizeof err) == 0) {
+            if (__builtin_expect(m_map_hints && rec.kind == IMS_REC_MAP, 0)) {  // its hint's walks
+                sync(m_now);
+                m_iommu.time_map_hint(m_now, *ims_iommu_pf_log(ims_replay_iommu(m_rp)));
+            }
             if (__builtin_expect(m_atc != nullptr, 0))  // ATTACH, DETACH: the device's ATC
                 m_atc->on_record(rec, ims_replay_alias(m_rp, rec.rid));
             constexpr std::uint32_t kPriAttach = IMS_RECF_SM | IMS_RECF_DTE | IMS_RECF_PRE;
@@ -999,6 +1025,12 @@ void TracePlayer::run()
                     break;
                 }
                 ok = control(rec, index);
+                if (__builtin_expect(fb != nullptr && m_map_hints && rec.kind == IMS_REC_MAP, 0)) {
+                    ims_pf_log pf;  // the stage's hint walks of this map (FuncStage::control)
+                    at = pf_get(at, pf);
+                    sync(m_now);
+                    m_iommu.time_map_hint(m_now, pf);
+                }
                 continue;
             }
 

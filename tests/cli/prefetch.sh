@@ -133,6 +133,12 @@ onmap)
         [ "$h" -gt 0 ] && [ "$d" -lt "$h" ] && [ "$i" -gt 0 ] || fail "on, buffer $b: hints $h dropped $d issued $i"
         [ "$i" -le "$(jnum on$b.json iotlb_prefetch issued)" ] || fail "map walks not in issued"
         [ "$(jnum on$b.json iotlb misses)" -lt "$(jnum off.json iotlb misses)" ] || fail "on, buffer $b: no fewer misses"
+        # The hints' walks are timed (docs/timing.md, "IOTLB prefetch"): their
+        # reads go through the memory model, and a tx DMA right after its
+        # buffer's map waits for the hint's leaf read (merged into that fill).
+        a=$(jnum on$b.json memory accesses) r=$(jnum on$b.json iotlb_prefetch reads)
+        [ "$a" -ge "$r" ] || fail "on, buffer $b: memory.accesses $a < hint reads $r"
+        [ "$(jnum on$b.json iotlb merged)" -gt 0 ] || fail "on, buffer $b: no DMA waited for a hint's walk"
     done
     [ "$(jnum on64.json iotlb_prefetch_buffer hits)" -gt 0 ] || fail "no buffer hits with a buffer"
     ims run --trace t.itr --set iotlb.prefetch_on_map=on >text

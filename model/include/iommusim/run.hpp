@@ -341,6 +341,7 @@ private:
     std::uint64_t m_next_progress = 0;      // record count of the next progress check
     std::unique_ptr<Atc> m_atc;             // atc.entries > 0 or scalable mode: the devices' ATCs (null: off, the hot path tests this)
     bool m_pri = false;                     // an `sm dte pre` device was attached: the replay may hold parts
+    bool m_map_hints = false;               // iotlb.prefetch_on_map in legacy mode: each map's hint walks are timed
     FuncStage *m_func = nullptr;            // player.pipeline in this run: the core runs there (null: here)
 
     DmaCtx *m_cur = nullptr;                // the DMA record in dma()

@@ -455,6 +455,11 @@ public:
     // memory that never waits (an ims::Memory), a DataSink on dma_out.
     // False: it did nothing, and the request goes on the socket.
     bool time_direct(Cycles t, const ims_req &req, const Precomputed &pre, ReqExt &ext);
+    // Map-time prefetch (iotlb.prefetch_on_map): times the walks a map hint
+    // made (the core's ims_iommu_pf_log right after ims_iommu_map_hint) as a
+    // miss's prefetch walks are timed, from cycle t (the map record's; not
+    // before the current time): docs/timing.md, "IOTLB prefetch".
+    void time_map_hint(Cycles t, const ims_pf_log &log);
     // The core's translation of req into x (the caller's thread); the
     // fault-record writes it made are fault_writes() until the next call.
     void functional(const ims_req &req, ims_xlate &x)
@@ -607,6 +612,7 @@ private:
     void invalidate_dmi(sc_dt::uint64 start, sc_dt::uint64 end);
     static void op_write(void *ctx, std::uint64_t pa, std::uint64_t val, ims_mem_kind kind);
     Cycles mem_timed(Cycles t, std::uint64_t pa);
+    void prefetch_walks(Cycles from, const ims_pf_log &log, Cycles tin);
     Cycles drain(Cycles tin, const ims_inv_scope &scope);
     static void replace_result(const ims_req &req, const WalkOutcome &wo, ims_xlate &x);
     __attribute__((noinline, cold)) Cycles walk_by(Walker *walker, const WalkJob &job, Cycles tin);
