@@ -20,6 +20,10 @@ int ims_cmd_sweep(int argc, char **argv);
  * when it holds configs/; else the source tree the tool was built from. */
 const char *ims_data_dir(void);
 
+/* CPUs this process may run on: its affinity mask (taskset, cpusets, a
+ * Slurm allocation), else the online CPUs; at least 1 (tools/inputs.c). */
+unsigned ims_usable_cpus(void);
+
 /* `--config ARG` (tools/inputs.c): ARG if it names a file; else, for a bare
  * name (no '/'), configs/ARG.cfg (configs/ARG if it ends in .cfg) in the
  * data directory. A malloc'd path, or NULL with a message in why (which

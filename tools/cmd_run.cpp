@@ -7,7 +7,6 @@
 #include <cstring>
 #include <string>
 #include <thread>
-#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
@@ -73,20 +72,6 @@ const char kUsage[] =
     "result (mismatches > 0), or an RTL walk with the C core's (cosim.mismatches\n"
     "> 0); 2 bad arguments, configuration or trace, or an\n"
     "output that could not be written (docs/tools.md, \"Output files\").\n";
-
-// CPUs this process may run on (its affinity mask: taskset, cpusets, a
-// Slurm allocation), or online CPUs if the mask cannot be read. The run
-// has a reader's and a simulation thread busy: a third, zstd's, pays only
-// with a CPU of its own (on 2 CPUs it added CPU time and saved no wall
-// time: docs/performance.md, "zstd read-ahead").
-long usable_cpus()
-{
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof set, &set) == 0)
-        return CPU_COUNT(&set);
-    return sysconf(_SC_NPROCESSORS_ONLN);
-}
 
 // --config ARG (ims_config_path, tools/inputs.c); empty with a message in *why.
 std::string config_path(const std::string &arg, std::string *why)
@@ -652,7 +637,10 @@ extern "C" int ims_cmd_run(int argc, char **argv)
         return fail(std::string(err) + " (the trace " + ro.config_from + " records; --trace names another)");
     if (!reader)
         return fail(err);
-    if (read_ahead == "on" || (read_ahead == "auto" && usable_cpus() >= 3))  // docs/performance.md, "zstd read-ahead"
+    // The run keeps a reader's and a simulation thread busy: a third, zstd's,
+    // pays only with a CPU of its own (on 2 CPUs it added CPU time and saved
+    // no wall time: docs/performance.md, "zstd read-ahead").
+    if (read_ahead == "on" || (read_ahead == "auto" && ims_usable_cpus() >= 3))
         meta.read_ahead = ims_trace_read_ahead(reader) == 1;
     // The digest: read before the run when --config-from must compare it,
     // else in a thread of its own beside the replay (hashing a 5 M-record

@@ -9,7 +9,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,15 +182,6 @@ static int parse(int argc, char **argv, struct opts *o)
         }
     }
     return 0;
-}
-
-static unsigned cpus(void)
-{
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
-        return (unsigned)CPU_COUNT(&set);
-    const long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (unsigned)n : 1;
 }
 
 /* DIR and DIR/points exist and are writable. */
@@ -603,7 +593,7 @@ int ims_cmd_sweep(int argc, char **argv)
         free(todo);
         goto done;
     }
-    const unsigned jobs = o.jobs ? (unsigned)o.jobs : cpus();
+    const unsigned jobs = o.jobs ? (unsigned)o.jobs : ims_usable_cpus();
     const enum sw_log log = o.quiet ? SW_LOG_QUIET : isatty(2) ? SW_LOG_BAR : SW_LOG_LINES;
     if (log != SW_LOG_QUIET)
         fprintf(stderr, "iommusim sweep: %zu points, %zu done before, %zu to run, %u at a time\n", p.npts, skipped,

@@ -7,11 +7,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <nettle/sha2.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cmd.h"
 
@@ -138,4 +140,13 @@ int ims_file_digest(const char *path, char digest[IMS_DIGEST_LEN], unsigned long
     if (bytes)
         *bytes = total;
     return 0;
+}
+
+unsigned ims_usable_cpus(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return (unsigned)CPU_COUNT(&set);
+    const long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1;
 }
