@@ -77,6 +77,15 @@ struct FuncBatch {
     std::size_t used = 0;            // ... in out[0, used) (out only grows: no zeroing per batch)
     long stop_at = -1;               // a record the replay refused (its index in the batch) ...
     std::string err;                 // ... and the message control() gives for it
+    // The next n words of out, appended (out grows by doubling, never shrinks).
+    std::uint64_t *append(std::size_t n)
+    {
+        const std::size_t at = used;
+        used += n;
+        if (used > out.size())
+            out.resize(std::max(used, 2 * out.size()));
+        return out.data() + at;
+    }
 };
 // One DMA part in FuncBatch::out: this head, then (each rounded up to whole
 // words) the translation (ims_xlate up to its n_reads reads), n_writes
@@ -171,11 +180,7 @@ private:
             // thread to time at the map's cycle (TracePlayer::run).
             if (__builtin_expect(m_hints && rec.kind == IMS_REC_MAP, 0)) {
                 const ims_pf_log &pf = *ims_iommu_pf_log(m_core);
-                const std::size_t at = b.used;
-                b.used += words(pf_bytes(pf));
-                if (b.used > b.out.size())
-                    b.out.resize(std::max(b.used, 2 * b.out.size()));
-                pf_put(b.out.data() + at, pf);
+                pf_put(b.append(words(pf_bytes(pf))), pf);
             }
             return true;
         }
@@ -198,11 +203,7 @@ private:
         h.x_bytes = static_cast<std::uint32_t>(kXlateHead + x.n_reads * sizeof x.reads[0]);
         h.n_writes = static_cast<std::uint16_t>(w.size());  // (at most a few per translation)
         h.has_pf = pf != nullptr;
-        const std::size_t at = b.used;
-        b.used += words(sizeof h) + words(h.x_bytes) + w.size() + (pf ? words(pf_bytes(*pf)) : 0);
-        if (b.used > b.out.size())
-            b.out.resize(std::max(b.used, 2 * b.out.size()));
-        std::uint64_t *p = b.out.data() + at;
+        std::uint64_t *p = b.append(words(sizeof h) + words(h.x_bytes) + w.size() + (pf ? words(pf_bytes(*pf)) : 0));
         std::memcpy(p, &h, sizeof h);
         p += words(sizeof h);
         std::memcpy(p, &x, h.x_bytes);
