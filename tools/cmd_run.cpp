@@ -37,7 +37,8 @@ const char kUsage[] =
     "every cache, walker and memory use, per-device breakdown.\n"
     "\n"
     "  --config NAME|FILE  design point: a file, or a name from configs/ (default: default)\n"
-    "  --trace FILE        trace to replay (default: traces/nvme-strict.itr.zst)\n"
+    "  --trace FILE        trace to replay (default: traces/nvme-strict.itr.zst); - reads\n"
+    "                      standard input (a pipe too; then no digest in the JSON)\n"
     "  --set key=value     override one configuration key (repeatable; after --config)\n"
     "  --json FILE         also write the statistics as JSON (keys in docs/stats.md);\n"
     "                      - for stdout (then no text report)\n"
@@ -241,10 +242,13 @@ void trace_header_summary(const ims_trace_reader *r, ims::TraceSummary *t)
 }
 
 // The trace file's SHA-256 and size into t->digest and t->file_bytes; "" or
-// an error. A trace that is not a regular file (a FIFO) is not read twice:
-// no digest. Touches nothing but its arguments (it runs beside the replay).
+// an error. A trace that is not a regular file (a FIFO, standard input) is
+// not read twice: no digest. Touches nothing but its arguments (it runs
+// beside the replay).
 std::string trace_digest(const std::string &path, ims::TraceSummary *t)
 {
+    if (path == "-")  // not a file of that name
+        return std::string();
     char d[IMS_DIGEST_LEN], err[512];
     unsigned long long bytes = 0;
     const int rc = ims_file_digest(path.c_str(), d, &bytes, err, sizeof err);
@@ -612,7 +616,7 @@ extern "C" int ims_cmd_run(int argc, char **argv)
     for (const Output &o : outs) {
         if (o.path.empty())
             continue;
-        if (ims_outfile_same(o.path.c_str(), trace.c_str()))
+        if (trace != "-" && ims_outfile_same(o.path.c_str(), trace.c_str()))  // "-": stdin in, stdout out
             return fail(o.opt + std::string(" ") + o.path + ": is the input trace");
         if (ims_outfile_same(o.path.c_str(), cpath.c_str()))
             return fail(o.opt + std::string(" ") + o.path + ": is the configuration file");
@@ -733,7 +737,8 @@ extern "C" int ims_cmd_run(int argc, char **argv)
         iommu.set_walker(cosim.get());
     }
 
-    ims::TracePlayer player("player", cfg, clk, reader, trace.c_str(), rp, iommu, !quiet && isatty(2));
+    ims::TracePlayer player("player", cfg, clk, reader, trace == "-" ? IMS_TRACE_STDIN_NAME : trace.c_str(), rp, iommu,
+                            !quiet && isatty(2));
     player.set_memory(&memory.timing());  // warm-up excludes memory counters too
     player.set_interval(series.iv);
     player.isock.bind(iommu.dma_in);

@@ -296,10 +296,6 @@ static struct ims_trace_reader *open_file(const char *cmd, const char *path)
         fprintf(stderr, "usage: iommusim trace %s FILE\n", cmd);
         return NULL;
     }
-    if (!strcmp(path, "-")) {
-        fprintf(stderr, "iommusim trace %s: -: traces are read from files, not standard input\n", cmd);
-        return NULL;
-    }
     char err[1024];
     struct ims_trace_reader *r = ims_trace_open(path, err, sizeof err);
     if (!r)
@@ -325,6 +321,7 @@ static int cmd_info(int argc, char **argv)
                    "touches; exact reuse distances (distinct other pages used between two uses of one\n"
                    "(requester id, page)): p50, p90, p99 and max, in memory that grows with the\n"
                    "number of distinct pages.\n"
+                   "FILE - reads standard input (a pipe too: the trace is read once, as a stream).\n"
                    "Exit status: 0 ok, 2 unreadable or malformed trace.\n");
             return EXIT_OK;
         }
@@ -395,7 +392,7 @@ static int cmd_info(int argc, char **argv)
         goto out;
     }
     const struct ims_trace_hdr *h = ims_trace_header(r);
-    printf("file: %s\n", path);
+    printf("file: %s\n", strcmp(path, "-") ? path : IMS_TRACE_STDIN_NAME);
     printf("form: %s, version %u%s\n", form_name(ims_trace_reader_form(r)), h->version, h->scalable ? ", scalable mode" : "");
     printf("creator: %s\n", h->creator[0] ? h->creator : "-");
     printf("source: %s\n", h->source[0] ? h->source : "-");
@@ -462,6 +459,7 @@ static int cmd_convert(int argc, char **argv)
                    ".itr (binary), .itr.zst (zstd-compressed binary), .itt or .txt (text); - is text\n"
                    "on stdout. OUT is written whole or not at all; a link is followed, a device or\n"
                    "FIFO written through (docs/tools.md, \"Output files\"). OUT may not be IN.\n"
+                   "IN - reads standard input (a pipe too), with every --from.\n"
                    "\n"
                    "  --from FORMAT        auto (default: detect from IN's first bytes), binary, zstd, text\n"
                    "                       (checked against what IN holds), or qemu-vtd: IN is a QEMU\n"
@@ -549,7 +547,7 @@ static int cmd_convert(int argc, char **argv)
                 out);
         return EXIT_USAGE;
     }
-    if (ims_outfile_same(in, out)) {
+    if (strcmp(in, "-") && ims_outfile_same(in, out)) { /* "-" is stdin as IN, stdout as OUT */
         fprintf(stderr, "iommusim trace convert: %s and %s: the output would replace the input\n", in, out);
         return EXIT_USAGE;
     }
@@ -574,6 +572,7 @@ static int cmd_convert(int argc, char **argv)
             fprintf(stderr, "iommusim trace convert: %s\n", err);
             return EXIT_USAGE;
         }
+        in = strcmp(in, "-") ? in : IMS_TRACE_STDIN_NAME;
         fprintf(info, "converted %s -> %s\n", in, out);
         fprintf(info, "lines: %" PRIu64 ", events used: %" PRIu64 "\n", st.lines, st.events);
         fprintf(info, "dma: %" PRIu64 " (sized from device events: %" PRIu64 ", expected faults: %" PRIu64 ")\n",
@@ -588,6 +587,7 @@ static int cmd_convert(int argc, char **argv)
         fprintf(stderr, "iommusim trace convert: %s\n", err);
         return EXIT_USAGE;
     }
+    in = strcmp(in, "-") ? in : IMS_TRACE_STDIN_NAME; /* its name from here on */
     ims_trace_read_ahead(r); /* decompression beside the encoding and compression of OUT */
     if (want >= 0 && ims_trace_reader_form(r) != want) {
         fprintf(stderr, "iommusim trace convert: %s: --from %s, but the file holds a %s trace\n", in, from,
@@ -732,6 +732,7 @@ static int cmd_validate(int argc, char **argv)
                    "  - attach/detach/map/unmap are consistent (no mapping over a mapping,\n"
                    "    no unmap of nothing, no device in two domains, domains exist).\n"
                    "Problems name the record index; a summary follows.\n"
+                   "FILE - reads standard input (a pipe too).\n"
                    "\n"
                    "  --max-errors N  print at most N problems (default 20; all are counted)\n"
                    "  --quiet         print only the summary line\n"
@@ -762,6 +763,7 @@ static int cmd_validate(int argc, char **argv)
     struct ims_trace_reader *r = open_file("validate", path);
     if (!r)
         return EXIT_USAGE;
+    path = strcmp(path, "-") ? path : IMS_TRACE_STDIN_NAME; /* its name from here on */
     char err[1024];
     struct ims_replay_cfg cfg;
     ims_replay_cfg_default(&cfg);

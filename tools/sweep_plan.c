@@ -487,6 +487,11 @@ int sw_plan_prepare(struct sw_plan *p, bool check_traces)
     }
     for (size_t t = 0; t < p->ntraces; t++) {
         struct stat st;
+        if (!strcmp(p->traces[t], "-")) {
+            fprintf(stderr, "iommusim sweep: --trace -: standard input cannot be swept (every point reads the trace "
+                            "again): give a file\n");
+            goto out;
+        }
         if (stat(p->traces[t], &st) != 0) {
             fprintf(stderr, "iommusim sweep: --trace %s: %s\n", p->traces[t], strerror(errno));
             goto out;

@@ -441,7 +441,10 @@ void json_inputs(Out &o, const ReportInputs &in)
     if (m) {
         const TraceSummary &t = m->trace;
         o.s += "  \"trace_info\": {\"digest\": " + (t.digest.empty() ? std::string("null") : json_str(t.digest));
-        o.f(", \"file_bytes\": %" PRIu64 ", ", t.file_bytes);
+        if (t.digest.empty())  // not a regular file: its size is not known either
+            o.s += ", \"file_bytes\": null, ";
+        else
+            o.f(", \"file_bytes\": %" PRIu64 ", ", t.file_bytes);
         o.s += "\"form\": " + json_str(t.form);
         o.f(", \"version\": %u, ", t.version);
         o.s += "\"creator\": " + json_str(t.creator) + ", \"source\": " + json_str(t.source);

@@ -26,6 +26,7 @@
 #include "iommusim/trace.h"
 #include "iommusim/vtd.h"
 #include "errf.h"
+#include "trace_impl.h" /* ims_tr_open_input */
 
 #define QV_PAGE_4K   4096u
 #define QV_PAGE_2M   (UINT64_C(1) << 21)
@@ -402,11 +403,12 @@ static const char *qv_number_too_big(const char *s, int *len)
 }
 
 /* Pass 1. Fills ev (in line order) and the stats' line/event counts. */
-static int qv_parse(const char *path, struct qv_events *evs, struct ims_qemu_vtd_stats *st, char *err, size_t errlen)
+static int qv_parse(const char *open_path, const char *path, struct qv_events *evs, struct ims_qemu_vtd_stats *st, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
+    char why[128];
+    FILE *f = ims_tr_open_input(open_path, why, sizeof why);
     if (!f)
-        return ims_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return ims_errf(err, errlen, "%s: %s", path, why);
     /* A log is text: a NUL among its first bytes means binary data (a
      * trace, a compressed log), which would otherwise read as "no events". */
     unsigned char head[512];
@@ -1014,6 +1016,9 @@ static void qv_text(char *dst, size_t len, const char *src)
 int ims_qemu_vtd_convert(const char *log_path, const char *out_path, const struct ims_qemu_vtd_opts *opts,
                          struct ims_qemu_vtd_stats *stats, char *err, size_t errlen)
 {
+    const char *const open_path = log_path; /* "-": standard input, named as such below */
+    if (!strcmp(log_path, "-"))
+        log_path = IMS_TRACE_STDIN_NAME;
     struct ims_qemu_vtd_opts dflt;
     if (!opts) {
         ims_qemu_vtd_opts_default(&dflt);
@@ -1024,7 +1029,7 @@ int ims_qemu_vtd_convert(const char *log_path, const char *out_path, const struc
     memset(st, 0, sizeof *st);
 
     struct qv_events evs = {0};
-    if (qv_parse(log_path, &evs, st, err, errlen) < 0) {
+    if (qv_parse(open_path, log_path, &evs, st, err, errlen) < 0) {
         free(evs.v);
         return -1;
     }

@@ -7,9 +7,10 @@
  * Readers stream through one fixed-size buffer, so memory is constant in trace
  * length; the binary batch path decodes records straight out of that buffer.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* fopencookie: a pipe's first bytes read twice (prefix_open) */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -310,8 +311,125 @@ static bool binary_soon(struct ims_trace_reader *r)
     return bin;
 }
 
+/* A stream that is not a regular file (a pipe, a FIFO, a terminal) cannot
+ * seek, and the form detection below reads a trace's first bytes twice.
+ * prefix_open() puts a stream over it whose first TR_PREFIX bytes are kept:
+ * until a read goes past them, it seeks anywhere inside them (and tells
+ * its position); after, only the position can be asked. Reads go straight
+ * to the descriptor, as many bytes at a time as the stdio buffer asks. */
+#define TR_PREFIX 512u /* binary_soon() reads this much before seeking back */
+struct tr_prefix {
+    int fd;
+    unsigned char pre[TR_PREFIX];
+    size_t have; /* bytes of pre read from fd */
+    uint64_t pos; /* the stream's position */
+};
+
+static ssize_t prefix_read(void *cookie, char *buf, size_t n)
+{
+    struct tr_prefix *s = cookie;
+    if (s->pos < TR_PREFIX) {
+        while (s->have < TR_PREFIX && s->have < s->pos + n) {
+            ssize_t k = read(s->fd, s->pre + s->have, TR_PREFIX - s->have);
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k < 0)
+                return -1;
+            if (k == 0)
+                break;
+            s->have += (size_t)k;
+        }
+        if (s->pos < s->have) {
+            size_t k = s->have - (size_t)s->pos < n ? s->have - (size_t)s->pos : n;
+            memcpy(buf, s->pre + s->pos, k);
+            s->pos += k;
+            return (ssize_t)k;
+        }
+        if (s->have < TR_PREFIX)
+            return 0; /* the stream ended inside the prefix */
+    }
+    for (;;) {
+        ssize_t k = read(s->fd, buf, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k > 0)
+            s->pos += (uint64_t)k;
+        return k;
+    }
+}
+
+static int prefix_seek(void *cookie, off64_t *off, int whence)
+{
+    struct tr_prefix *s = cookie;
+    const int64_t to = whence == SEEK_SET ? *off : whence == SEEK_CUR ? (int64_t)s->pos + *off : -1;
+    if (to == (int64_t)s->pos || (to >= 0 && (uint64_t)to <= s->have && s->pos <= TR_PREFIX)) {
+        s->pos = (uint64_t)to;
+        *off = to;
+        return 0;
+    }
+    errno = ESPIPE;
+    return -1;
+}
+
+static int prefix_close(void *cookie)
+{
+    struct tr_prefix *s = cookie;
+    int rc = close(s->fd);
+    free(s);
+    return rc;
+}
+
+/* Takes fd (closed by the stream's fclose, or here on failure). */
+static FILE *prefix_open(int fd)
+{
+    struct tr_prefix *s = calloc(1, sizeof *s);
+    FILE *f = NULL;
+    if (s) {
+        s->fd = fd;
+        f = fopencookie(s, "rb", (cookie_io_functions_t){prefix_read, NULL, prefix_seek, prefix_close});
+    }
+    if (!f) {
+        free(s);
+        close(fd);
+    }
+    return f;
+}
+
+FILE *ims_tr_open_input(const char *path, char *why, size_t len)
+{
+    const bool std_in = !strcmp(path, "-");
+    const int fd = std_in ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0) : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        ims_errf(why, len, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    const bool known = fstat(fd, &st) == 0;
+    if (known && S_ISDIR(st.st_mode)) {
+        close(fd);
+        ims_errf(why, len, "is a directory");
+        return NULL;
+    }
+    if (isatty(fd)) { /* nothing would say the tool waits for typed input */
+        close(fd);
+        ims_errf(why, len, "is a terminal (pipe or redirect a trace into it)");
+        return NULL;
+    }
+    const bool regular = known && S_ISREG(st.st_mode);
+    FILE *f = regular ? fdopen(fd, "rb") : prefix_open(fd); /* prefix_open closes fd if it fails */
+    if (!f) {
+        if (regular)
+            close(fd);
+        ims_errf(why, len, "out of memory");
+    }
+    return f;
+}
+
 struct ims_trace_reader *ims_trace_open(const char *path, char *err, size_t errlen)
 {
+    const bool std_in = !strcmp(path, "-");
+    if (std_in)
+        path = IMS_TRACE_STDIN_NAME;
     struct ims_trace_reader *r = calloc(1, sizeof *r);
     if (!r) {
         ims_errf(err, errlen, "%s: out of memory", path);
@@ -323,14 +441,10 @@ struct ims_trace_reader *ims_trace_open(const char *path, char *err, size_t errl
         ims_errf(err, errlen, "%s: out of memory", path);
         return NULL;
     }
-    r->f = fopen(path, "rb");
+    char why[128];
+    r->f = ims_tr_open_input(std_in ? "-" : path, why, sizeof why);
     if (!r->f) {
-        ims_tr_rerr(r, "cannot open: %s", strerror(errno));
-        goto bad;
-    }
-    struct stat st;
-    if (fstat(fileno(r->f), &st) == 0 && S_ISDIR(st.st_mode)) {
-        ims_tr_rerr(r, "is a directory");
+        ims_tr_rerr(r, "%s", why);
         goto bad;
     }
     unsigned char peek[8];
@@ -340,7 +454,7 @@ struct ims_trace_reader *ims_trace_open(const char *path, char *err, size_t errl
         goto bad;
     }
     if (fseek(r->f, 0, SEEK_SET) != 0) {
-        ims_tr_rerr(r, "cannot seek (traces must be regular files): %s", strerror(errno));
+        ims_tr_rerr(r, "cannot seek back to its start: %s", strerror(errno));
         goto bad;
     }
     if (np == 0) {

@@ -28,10 +28,11 @@ struct ims_qemu_vtd_stats {
     int timestamps;          /* 1 if lines carried timestamps, 0 if line order was used */
 };
 
-/* Converts log_path into out_path (form by suffix, see trace.h). 0, or -1 with
- * a message naming the file and line in err. The output is written whole or
- * not at all. A log whose root table is in scalable mode (vtd_reg_dmar_root
- * ... scalable 1) becomes a scalable-mode trace (docs/recording.md). */
+/* Converts log_path ("-": standard input; a pipe or FIFO too) into out_path
+ * (form by suffix, see trace.h). 0, or -1 with a message naming the file and
+ * line in err. The output is written whole or not at all. A log whose root
+ * table is in scalable mode (vtd_reg_dmar_root ... scalable 1) becomes a
+ * scalable-mode trace (docs/recording.md). */
 int ims_qemu_vtd_convert(const char *log_path, const char *out_path, const struct ims_qemu_vtd_opts *opts,
                          struct ims_qemu_vtd_stats *stats, char *err, size_t errlen);
 

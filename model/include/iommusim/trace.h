@@ -153,7 +153,11 @@ int ims_trace_form_from_path(const char *path);
 
 struct ims_trace_reader;
 /* NULL with a message in err on failure (missing file, bad magic, unknown
- * version, truncated header). */
+ * version, truncated header). path "-" is standard input, named
+ * IMS_TRACE_STDIN_NAME in messages. Any form may come from a pipe or FIFO
+ * (its first bytes are kept for the form's detection); only the reading
+ * is streamed, so nothing else needs the file again. */
+#define IMS_TRACE_STDIN_NAME "(standard input)"
 struct ims_trace_reader *ims_trace_open(const char *path, char *err, size_t errlen);
 const struct ims_trace_hdr *ims_trace_header(const struct ims_trace_reader *r);
 /* 1: a record in *rec; 0: end of trace; -1: error (ims_trace_error()). */
