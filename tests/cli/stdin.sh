@@ -43,6 +43,13 @@ forms)
         grep -q '^exit 0$' "$f.vpipe" || fail "$f: trace validate -: $(tail -n 3 "$f.vpipe")"
         cmp -s "$f.vfile" "$f.vpipe" || fail "$f: trace validate differs: $(diff "$f.vfile" "$f.vpipe" | head -n 6)"
     done
+    # The first bytes arriving in pieces (a slow writer): the kept prefix
+    # fills over several reads.
+    for f in t.itr.zst t.itt; do
+        { head -c 3 "$f"; sleep 0.2; head -c 600 "$f" | tail -c +4; sleep 0.2; tail -c +601 "$f"; } |
+            st ims trace info - >"$f.slow"
+        cmp -s "$f.file" "$f.slow" || fail "$f in pieces: trace info differs: $(diff "$f.file" "$f.slow" | head -n 6)"
+    done
     # A FIFO named as the file.
     mkfifo ff
     timeout 60 cat t.itr.zst >ff &
