@@ -639,7 +639,17 @@ static int plot_xy(const struct table *t, const char *dir, const char *name, con
     if (!rc) {
         struct text dat = {0}, gp = {0};
         tprintf(&dat, "# %s %s, a block per line of the plot (gnuplot index i)\n", xcol, ycol);
-        gp_head(&gp, name, 900, 540);
+        /* Long or many labels: the key goes below in as many columns as fit
+         * (about 6 pixels a character), and the image grows for its rows, so
+         * that the plot keeps its width. */
+        size_t longest = 0;
+        for (size_t i = 0; i < nl; i++)
+            longest = strlen(labels[i]) > longest ? strlen(labels[i]) : longest;
+        const bool below = nl > 8 || longest > 40;
+        const size_t cols = below ? (880 / (longest * 6 + 50) ? 880 / (longest * 6 + 50) : 1) : 1;
+        gp_head(&gp, name, 900, below ? 540 + (int)((nl + cols - 1) / cols) * 16 : 540);
+        if (below)
+            tprintf(&gp, "set key outside below maxcols %zu\n", cols);
         tprintf(&gp, "set xlabel '%s'\nset ylabel '%s'\n", xlabel, ylabel);
         if (logx)
             tprintf(&gp, "set logscale x 2\n");

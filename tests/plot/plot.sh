@@ -96,6 +96,15 @@ sweep)
     "$bin" plot sw --out ser --series trace >/dev/null 2>err3.txt || fail "plot --series trace: $(cat err3.txt)"
     [ "$(grep '^# [a-z]*$' ser/hit_rate_vs_iotlb.dat | tr '\n' ' ')" = "# nic # random " ] ||
         fail "--series trace: lines $(grep '^# ' ser/hit_rate_vs_iotlb.dat)"
+    # A short key stays at the right; more than 8 lines (or long labels) go
+    # below the plot, in columns, and the image grows for them.
+    grep -qx 'set key outside right top' sw/plots/hit_rate_vs_iotlb.gp || fail "4 short lines: the key is not at the right"
+    ! grep -q 'key outside below' sw/plots/hit_rate_vs_iotlb.gp || fail "4 short lines: the key is below"
+    "$bin" plot sw --out many --series trace,walker.count,iotlb.sets >/dev/null 2>err5.txt || fail "plot: $(cat err5.txt)"
+    [ "$(grep -c '^# ' many/hit_rate_vs_iotlb.dat)" = 13 ] || fail "many: not 12 lines (+ header)"
+    grep -Eqx 'set key outside below maxcols [1-9][0-9]*' many/hit_rate_vs_iotlb.gp || fail "12 lines: the key is not below"
+    grep -q 'pngcairo size 900,6[0-9][0-9] ' many/hit_rate_vs_iotlb.gp || fail "12 lines: the image did not grow: $(grep pngcairo many/hit_rate_vs_iotlb.gp)"
+    valid_png many/hit_rate_vs_iotlb.png
     if "$bin" plot sw --out ser --series nosuch >/dev/null 2>err4.txt; then fail "--series nosuch passed"; fi
     grep -q "^iommusim plot: --series: .*results.csv has no column 'nosuch'$" err4.txt || fail "--series nosuch: $(cat err4.txt)"
     ;;
@@ -113,6 +122,18 @@ runs)
     grep -q 'walks_vs_walkers skipped' err.txt || fail "--runs: one walker count, yet no note: $(cat err.txt)"
     expect_plots rp out.txt hit_rate_vs_iotlb latency_cdf
     [ "$(grep -c '^# ' rp/hit_rate_vs_iotlb.dat)" = 3 ] || fail "--runs: not a line per trace: $(grep '^# ' rp/hit_rate_vs_iotlb.dat)"
+    # Two lines, but labels past 40 characters: the key goes below.
+    for s in 2 32; do
+        for v in 20 21; do
+            "$bin" run --quiet --trace nic.itr.zst --set iotlb.sets=$s --set mem.ptw_cache_latency=$v \
+                --set player.window=$((v - 12)) --json long-$s-$v.json
+        done
+    done
+    "$bin" plot --runs --out lp long-*.json >/dev/null 2>err.txt || fail "plot --runs, long labels: $(cat err.txt)"
+    grep -q '^# nic mem.ptw_cache_latency=20 player.window=8$' lp/hit_rate_vs_iotlb.dat ||
+        fail "long labels: $(grep '^# ' lp/hit_rate_vs_iotlb.dat)"
+    grep -Eqx 'set key outside below maxcols [1-9][0-9]*' lp/hit_rate_vs_iotlb.gp || fail "long labels: the key is not below"
+    valid_png lp/hit_rate_vs_iotlb.png
     ;;
 run)
     "$bin" run --quiet --trace nic.itr.zst --interval 200 --interval-csv iv.csv --plot one >out.txt 2>err.txt ||
