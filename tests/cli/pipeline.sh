@@ -7,10 +7,7 @@
 # Usage: pipeline.sh CASE SCRATCH SHIPPED_TRACES_DIR; prints "ok" when the case holds.
 set -euo pipefail
 case=$1 tmp=$2 shipped=$3
-rm -rf "${tmp:?}/$case"
-mkdir -p "$tmp/$case"
-cd "$tmp/$case"
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/case_lib.sh" "$case" "$tmp"
 
 # same TRACE [--set k=v ...]: both runs succeed, their JSON agree, and the
 # run did translate something (a trace that replays nothing proves nothing).

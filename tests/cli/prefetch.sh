@@ -8,12 +8,7 @@
 # Usage: prefetch.sh CASE SCRATCH; prints "ok" when the case holds.
 set -euo pipefail
 case=$1 tmp=$2
-rm -rf "${tmp:?}/$case"
-mkdir -p "$tmp/$case"
-cd "$tmp/$case"
-fail() { echo "FAIL: $*"; exit 1; }
-# A number from the JSON: jnum FILE OBJECT KEY (KEY inside the one-line OBJECT).
-jnum() { grep "^  \"$2\": " "$1" | grep -o "\"$3\": [-0-9.e+]*" | head -n 1 | sed 's/.*: //'; }
+. "$(dirname "$0")/case_lib.sh" "$case" "$tmp"
 
 case $case in
 badname)

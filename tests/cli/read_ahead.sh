@@ -7,10 +7,7 @@
 # Usage: read_ahead.sh CASE SCRATCH SHIPPED_TRACES_DIR; prints "ok" when the case holds.
 set -euo pipefail
 case=$1 tmp=$2 shipped=$3
-rm -rf "${tmp:?}/$case"
-mkdir -p "$tmp/$case"
-cd "$tmp/$case"
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/case_lib.sh" "$case" "$tmp"
 
 case $case in
 same)

@@ -5,15 +5,10 @@
 # Usage: repro.sh CASE SCRATCH SOURCE_DIR; prints "ok" when the case holds.
 set -euo pipefail
 case=$1 tmp=$2 src=$3
-rm -rf "${tmp:?}/$case"
-mkdir -p "$tmp/$case"
-cd "$tmp/$case"
+. "$(dirname "$0")/case_lib.sh" "$case" "$tmp"
 ln -s "$src/traces" shipped
-fail() { echo "FAIL: $*"; exit 1; }
 # The JSON less its provenance line (what scripts/results.sh compares).
 strip() { sed '/^  "provenance": /d' "$1"; }
-# A number from the JSON: jnum FILE OBJECT KEY (KEY inside the one-line OBJECT).
-jnum() { grep "^  \"$2\": " "$1" | grep -o "\"$3\": [-0-9.e+]*" | head -n 1 | sed 's/.*: //'; }
 
 case $case in
 rerun)

@@ -8,10 +8,7 @@
 # Usage: riommu.sh CASE SCRATCH; prints "ok" when the case holds.
 set -euo pipefail
 case=$1 tmp=$2
-rm -rf "${tmp:?}/$case"
-mkdir -p "$tmp/$case"
-cd "$tmp/$case"
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/case_lib.sh" "$case" "$tmp"
 strip() { sed -e '/^  "provenance": /d' -e '/^  "overrides": /d' -e "${2:-/^\$/d}" "$1"; }
 rings='riommu.rings=1:0x10000:4:0x1000'
 

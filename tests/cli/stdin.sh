@@ -8,10 +8,7 @@
 # Usage: stdin.sh CASE SCRATCH SHIPPED_TRACES_DIR; prints "ok" when the case holds.
 set -euo pipefail
 case=$1 tmp=$2 shipped=$3
-rm -rf "${tmp:?}/$case"
-mkdir -p "$tmp/$case"
-cd "$tmp/$case"
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/case_lib.sh" "$case" "$tmp"
 # The output of a command with the exit status appended, so that a pipe's
 # failure is seen (set -e does not look inside $(...) pipelines' status here).
 st() {
