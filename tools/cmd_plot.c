@@ -260,8 +260,7 @@ static int gp_run(const char *dir, const char *name, int formats, FILE *log, cha
             rc = seterr(err, errlen, "gnuplot failed on %s/%s (%s %d); %s not written%s%s", dir, script,
                         WIFEXITED(st) ? "exit status" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st),
                         fpath, *said ? "; gnuplot said:\n" : "", said);
-        } else if
- (stat(tpath, &sb) != 0 || sb.st_size == 0) {
+        } else if (stat(tpath, &sb) != 0 || sb.st_size == 0) {
             rc = seterr(err, errlen, "gnuplot wrote no image for %s/%s; %s not written", dir, script, fpath);
         } else if (rename(tpath, fpath) != 0) {
             rc = seterr(err, errlen, "%s: cannot rename into place: %s", fpath, strerror(errno));

@@ -403,7 +403,8 @@ static const char *qv_number_too_big(const char *s, int *len)
 }
 
 /* Pass 1. Fills ev (in line order) and the stats' line/event counts. */
-static int qv_parse(const char *open_path, const char *path, struct qv_events *evs, struct ims_qemu_vtd_stats *st, char *err, size_t errlen)
+static int qv_parse(const char *open_path, const char *path, struct qv_events *evs, struct ims_qemu_vtd_stats *st,
+                    char *err, size_t errlen)
 {
     char why[128];
     FILE *f = ims_tr_open_input(open_path, why, sizeof why);

@@ -311,8 +311,8 @@ static bool binary_soon(struct ims_trace_reader *r)
     return bin;
 }
 
-/* A stream that is not a regular file (a pipe, a FIFO, a terminal) cannot
- * seek, and the form detection below reads a trace's first bytes twice.
+/* A stream that is not a regular file (a pipe, a FIFO) cannot seek, and
+ * the form detection below reads a trace's first bytes twice.
  * prefix_open() puts a stream over it whose first TR_PREFIX bytes are kept:
  * until a read goes past them, it seeks anywhere inside them (and tells
  * its position); after, only the position can be asked. Reads go straight
@@ -321,7 +321,7 @@ static bool binary_soon(struct ims_trace_reader *r)
 struct tr_prefix {
     int fd;
     unsigned char pre[TR_PREFIX];
-    size_t have; /* bytes of pre read from fd */
+    size_t have;  /* bytes of pre read from fd */
     uint64_t pos; /* the stream's position */
 };
 
