@@ -8,21 +8,10 @@
  * [lo >> s, hi >> s], so it can only live in those tags' sets (up to
  * IMS_INV_SET_LIMIT of them). */
 
-struct match {
-    struct ims_iommu *mmu;
-    bool by_did;
-    uint16_t did;
-    uint64_t lo, hi; /* bytes, inclusive */
-};
-
 static bool pred(const struct ims_cache_entry *e, void *arg)
 {
-    struct match *m = arg;
-    if (m->by_did && e->dom != m->did)
-        return false;
-    uint64_t first = e->tag << e->shift;
-    uint64_t last = first + ((UINT64_C(1) << e->shift) - 1);
-    if (last < m->lo || first > m->hi)
+    struct ims_leaf_scope *m = arg;
+    if (!ims_leaf_in_scope(m, e))
         return false;
     if (e->valid) { /* not a copy the classifier's shadow asks about (cache.h) */
         m->mmu->iotlb_size_count[ims_iotlb_size_index(e->shift)]--;
@@ -35,14 +24,12 @@ static bool pred(const struct ims_cache_entry *e, void *arg)
 static size_t invalidate(struct ims_iommu *mmu, bool by_did, uint16_t did, uint64_t lo, uint64_t hi)
 {
     struct ims_cache *c = mmu->iotlb;
-    struct match m = {mmu, by_did, did, lo, hi};
+    struct ims_leaf_scope m = {mmu, by_did, did, lo, hi};
     if (c->ways == 0)
         return 0;
-    /* Set-wise only for a domain's small range: count the tags per size held. */
-    uint64_t tags = 0;
-    for (unsigned i = 0; i < IMS_IOTLB_NSIZES; i++)
-        if (mmu->iotlb_size_count[i] || c->cls)
-            tags += (hi >> ims_iotlb_shift(i)) - (lo >> ims_iotlb_shift(i)) + 1;
+    /* Set-wise only for a domain's small range: count the tags per size held
+     * (the classifier's shadow may hold any size). */
+    const uint64_t tags = ims_leaf_scope_tags(&m, mmu->iotlb_size_count, c->cls != NULL);
     if (!by_did || tags > IMS_INV_SET_LIMIT || tags > (uint64_t)c->set_mask + 1)
         return ims_cache_invalidate_if(c, pred, &m);
     size_t removed = 0;

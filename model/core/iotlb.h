@@ -20,6 +20,35 @@ static inline uint32_t ims_iotlb_set(const struct ims_cache *c, uint64_t tag, ui
     return (uint32_t)h & c->set_mask;
 }
 
+/* An invalidation's scope over leaf entries (the IOTLB's, iotlb.c, and the
+ * prefetch buffer's, prefetch.c): domain did (any if !by_did) and the bytes
+ * [lo, hi], inclusive. */
+struct ims_leaf_scope {
+    struct ims_iommu *mmu;
+    bool by_did;
+    uint16_t did;
+    uint64_t lo, hi;
+};
+
+/* Is entry e (tag = page number at its shift) in scope m? */
+static inline bool ims_leaf_in_scope(const struct ims_leaf_scope *m, const struct ims_cache_entry *e)
+{
+    const uint64_t first = e->tag << e->shift, last = first + ((UINT64_C(1) << e->shift) - 1);
+    return (!m->by_did || e->dom == m->did) && last >= m->lo && first <= m->hi;
+}
+
+/* Tags that removing scope m tag by tag would probe: over each page size
+ * whose count[] is not 0, or over every size if all. */
+static inline uint64_t ims_leaf_scope_tags(const struct ims_leaf_scope *m, const uint32_t count[IMS_IOTLB_NSIZES],
+                                           bool all)
+{
+    uint64_t tags = 0;
+    for (unsigned i = 0; i < IMS_IOTLB_NSIZES; i++)
+        if (count[i] || all)
+            tags += (m->hi >> ims_iotlb_shift(i)) - (m->lo >> ims_iotlb_shift(i)) + 1;
+    return tags;
+}
+
 /* Prefetching (iotlb.prefetch; prefetch.c, out of line). A prefetched
  * entry carries spare = 1 until its first hit: ims_pf_hit counts it useful
  * and clears the mark; one that leaves marked (evicted, invalidated) counts

@@ -193,20 +193,10 @@ void ims_pf_buf_fill(struct ims_iommu *mmu, uint64_t iova, uint16_t did, unsigne
     e->aux = perm;
 }
 
-struct buf_match {
-    struct ims_iommu *mmu;
-    bool by_did;
-    uint16_t did;
-    uint64_t lo, hi; /* bytes, inclusive */
-};
-
 static bool buf_pred(const struct ims_cache_entry *e, void *arg)
 {
-    struct buf_match *m = arg;
-    if (m->by_did && e->dom != m->did)
-        return false;
-    const uint64_t first = e->tag << e->shift, last = first + ((UINT64_C(1) << e->shift) - 1);
-    if (last < m->lo || first > m->hi)
+    struct ims_leaf_scope *m = arg;
+    if (!ims_leaf_in_scope(m, e))
         return false;
     if (e->valid) { /* (the buffer classifies nothing: always) */
         m->mmu->pf->buf_count[ims_iotlb_size_index(e->shift)]--;
@@ -222,14 +212,9 @@ size_t ims_pf_buf_invalidate(struct ims_iommu *mmu, bool by_did, uint16_t did, u
         return 0;
     /* A domain's few pages: one exact removal per tag and size held (the
      * buffer may hold sizes the IOTLB does not); else one scan. */
-    uint64_t tags = 0;
-    for (unsigned i = 0; i < IMS_IOTLB_NSIZES; i++)
-        if (pf->buf_count[i])
-            tags += (hi >> ims_iotlb_shift(i)) - (lo >> ims_iotlb_shift(i)) + 1;
-    if (!by_did || tags > IMS_INV_SET_LIMIT) {
-        struct buf_match m = {mmu, by_did, did, lo, hi};
+    struct ims_leaf_scope m = {mmu, by_did, did, lo, hi};
+    if (!by_did || ims_leaf_scope_tags(&m, pf->buf_count, false) > IMS_INV_SET_LIMIT)
         return ims_cache_invalidate_if(pf->buf, buf_pred, &m);
-    }
     size_t n = 0;
     for (unsigned i = 0; i < IMS_IOTLB_NSIZES; i++) {
         const unsigned s = ims_iotlb_shift(i);
