@@ -303,35 +303,48 @@ static void pf_walk(struct ims_iommu *mmu, const struct ims_req *demand, const s
         e->spare = 1;
 }
 
+/* Walks the candidate pages pages[0 .. n) with pf_walk (into the IOTLB,
+ * or the buffer if there is one), except the page `self` (a miss's own;
+ * UINT64_MAX: none), pages beyond the width (ce's address width and MGAW),
+ * and pages the IOTLB or the buffer holds (counted cached). Returns the walks
+ * issued. A demand walk that faulted leaves its miss to be classified by the
+ * caller (translate.c): the prefetch fills must not take it. */
+static unsigned walk_candidates(struct ims_iommu *mmu, const struct ims_req *req, const struct ims_ctx_entry *ce,
+                                uint16_t did, unsigned levels, const uint64_t *pages, unsigned n, uint64_t self)
+{
+    const unsigned aw_bits = ims_aw_bits(ims_ctx_aw(ce));
+    const unsigned width = aw_bits < mmu->mgaw ? aw_bits : mmu->mgaw;
+    const bool cls_pending = mmu->cls_pending;
+    mmu->cls_pending = false;
+    unsigned walked = 0;
+    for (unsigned i = 0; i < n; i++) {
+        const uint64_t page = pages[i];
+        if (page == self || page >= (UINT64_C(1) << (width - IMS_PAGE_SHIFT))) /* itself, or beyond the width */
+            continue;
+        const uint64_t iova = page << IMS_PAGE_SHIFT;
+        mmu->st.pf.candidates++;
+        if (held(mmu, iova, did)) { /* (for a hint: maybe a superpage filled by the page before) */
+            mmu->st.pf.cached++;
+            continue;
+        }
+        pf_walk(mmu, req, ce, did, levels, iova);
+        walked++;
+    }
+    mmu->cls_pending = cls_pending;
+    return walked;
+}
+
 void ims_pf_after_walk(struct ims_iommu *mmu, const struct ims_req *req, const struct ims_ctx_entry *ce,
                        uint16_t did, unsigned levels)
 {
     struct ims_prefetcher *pf = mmu->pf;
     pf->log.n = 0;
     const struct ims_pf_miss m = {req->rid, did, req->iova >> IMS_PAGE_SHIFT};
-    struct ims_pf_cand c;
-    c.n = 0;
-    c.max = pf->degree;
+    /* Zeroed whole: else GCC 12 warns (-Wmaybe-uninitialized in ims_pf_add),
+     * not seeing that only the c.n pages set are read. */
+    struct ims_pf_cand c = {.n = 0, .max = pf->degree};
     ims_pf_miss_(pf->policy, &pf->st, &m, &c);
-    const unsigned aw_bits = ims_aw_bits(ims_ctx_aw(ce));
-    const unsigned width = aw_bits < mmu->mgaw ? aw_bits : mmu->mgaw;
-    /* A demand walk that faulted leaves its miss to be classified by the
-     * caller (translate.c): the prefetch fills must not take it. */
-    const bool cls_pending = mmu->cls_pending;
-    mmu->cls_pending = false;
-    for (unsigned i = 0; i < c.n; i++) {
-        const uint64_t page = c.page[i];
-        if (page == m.page || page >= (UINT64_C(1) << (width - IMS_PAGE_SHIFT))) /* itself, or beyond the width */
-            continue;
-        const uint64_t iova = page << IMS_PAGE_SHIFT;
-        mmu->st.pf.candidates++;
-        if (held(mmu, iova, did)) {
-            mmu->st.pf.cached++;
-            continue;
-        }
-        pf_walk(mmu, req, ce, did, levels, iova);
-    }
-    mmu->cls_pending = cls_pending;
+    (void)walk_candidates(mmu, req, ce, did, levels, c.page, c.n, m.page);
 }
 
 /* ---- Map-time prefetch (iotlb.prefetch_on_map) ----
@@ -373,27 +386,17 @@ unsigned ims_iommu_map_hint(struct ims_iommu *mmu, uint16_t did, uint64_t iova, 
         mmu->st.pf.map_dropped++;
         return 0;
     }
-    const unsigned aw = ims_ctx_aw(&ce);
-    const unsigned aw_bits = ims_aw_bits(aw);
-    const unsigned width = aw_bits < mmu->mgaw ? aw_bits : mmu->mgaw;
     const struct ims_req r = {.rid = 0, .pasid = IMS_NO_PASID, .iova = iova, .size = 1, .access = IMS_PERM_RW,
                               .at = IMS_AT_UNTRANSLATED};
+    /* The mapping's first pages, up to iotlb.prefetch_degree. */
+    uint64_t pages[IMS_PF_MAX_DEGREE];
+    unsigned n = 0;
     const uint64_t first = iova >> IMS_PAGE_SHIFT;
     const uint64_t last = (iova + (size - 1)) >> IMS_PAGE_SHIFT;
-    const bool cls_pending = mmu->cls_pending; /* (none between translations; kept as ims_pf_after_walk does) */
-    mmu->cls_pending = false;
-    for (uint64_t page = first; page <= last && page - first < pf->degree; page++) {
-        if (page >= (UINT64_C(1) << (width - IMS_PAGE_SHIFT))) /* beyond the width */
-            break;
-        mmu->st.pf.candidates++;
-        mmu->st.pf.map_candidates++;
-        if (held(mmu, page << IMS_PAGE_SHIFT, did)) { /* (a superpage filled by the page before) */
-            mmu->st.pf.cached++;
-            continue;
-        }
-        mmu->st.pf.map_issued++;
-        pf_walk(mmu, &r, &ce, did, ims_aw_levels(aw), page << IMS_PAGE_SHIFT);
-    }
-    mmu->cls_pending = cls_pending;
+    for (uint64_t page = first; page <= last && page - first < pf->degree; page++)
+        pages[n++] = page;
+    const uint64_t candidates = mmu->st.pf.candidates;
+    mmu->st.pf.map_issued += walk_candidates(mmu, &r, &ce, did, ims_aw_levels(ims_ctx_aw(&ce)), pages, n, UINT64_MAX);
+    mmu->st.pf.map_candidates += mmu->st.pf.candidates - candidates;
     return pf->log.n;
 }
