@@ -412,7 +412,7 @@ static int qv_parse(const char *open_path, const char *path, struct qv_events *e
         return ims_errf(err, errlen, "%s: %s", path, why);
     /* A log is text: a NUL among its first bytes means binary data (a
      * trace, a compressed log), which would otherwise read as "no events". */
-    unsigned char head[512];
+    unsigned char head[TR_REREAD]; /* (a pipe is read again only this far: ims_tr_open_input) */
     size_t nh = fread(head, 1, sizeof head, f);
     const unsigned char *nul = memchr(head, 0, nh);
     if (ferror(f) || nul || fseek(f, 0, SEEK_SET) != 0) {

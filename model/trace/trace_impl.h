@@ -341,10 +341,15 @@ int ims_tr_text_write_rec(struct ims_trace_writer *w, const struct ims_rec *rec)
 /* ---- trace_io.c ---- */
 
 /* Opens an input for reading ("-": standard input). A regular file is
- * opened as it is; a pipe or FIFO through a stream that keeps its first 512
- * bytes, so that a caller may read them and seek back to 0 once; a directory
- * or a terminal is refused. NULL with the reason (no path) in why. */
+ * opened as it is; a pipe or FIFO through a stream that keeps its first
+ * TR_REREAD bytes, so that a caller may read up to that many and seek back to
+ * 0; a directory or a terminal is refused. NULL with the reason (no path) in
+ * why. */
 FILE *ims_tr_open_input(const char *path, char *why, size_t len);
+/* What a reader may look at before it seeks back to an input's start: the
+ * form detection's look for control bytes (binary_soon, trace_io.c) and the
+ * QEMU converter's for a NUL (qemu_vtd.c). */
+#define TR_REREAD 512u
 /* Sets the reader's error ("PATH: message") and marks it failed; returns -1. */
 int ims_tr_rerr(struct ims_trace_reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Sets the writer's error ("PATH: message") and marks it failed; returns -1. */

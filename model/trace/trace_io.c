@@ -295,12 +295,12 @@ static int bin_open(struct ims_trace_reader *r)
 
 /* Text traces hold printable characters, tabs and line ends (and, in
  * comments, any byte from 0x80 up); a NUL or other control byte among the
- * first 512 bytes means binary data whose first 8 bytes happen to be
+ * first TR_REREAD (512) bytes means binary data whose first 8 bytes happen to be
  * printable (a wrong magic), not a text trace with a bad line. Leaves the
  * file at its start. */
 static bool binary_soon(struct ims_trace_reader *r)
 {
-    unsigned char b[512];
+    unsigned char b[TR_REREAD];
     size_t n = fread(b, 1, sizeof b, r->f);
     bool bin = false;
     for (size_t i = 0; i < n; i++)
@@ -313,14 +313,13 @@ static bool binary_soon(struct ims_trace_reader *r)
 
 /* A stream that is not a regular file (a pipe, a FIFO) cannot seek, and
  * the form detection below reads a trace's first bytes twice.
- * prefix_open() puts a stream over it whose first TR_PREFIX bytes are kept:
+ * prefix_open() puts a stream over it whose first TR_REREAD bytes are kept:
  * until a read goes past them, it seeks anywhere inside them (and tells
  * its position); after, only the position can be asked. Reads go straight
  * to the descriptor, as many bytes at a time as the stdio buffer asks. */
-#define TR_PREFIX 512u /* binary_soon() reads this much before seeking back */
 struct tr_prefix {
     int fd;
-    unsigned char pre[TR_PREFIX];
+    unsigned char pre[TR_REREAD];
     size_t have;  /* bytes of pre read from fd */
     uint64_t pos; /* the stream's position */
 };
@@ -328,9 +327,9 @@ struct tr_prefix {
 static ssize_t prefix_read(void *cookie, char *buf, size_t n)
 {
     struct tr_prefix *s = cookie;
-    if (s->pos < TR_PREFIX) {
-        while (s->have < TR_PREFIX && s->have < s->pos + n) {
-            ssize_t k = read(s->fd, s->pre + s->have, TR_PREFIX - s->have);
+    if (s->pos < TR_REREAD) {
+        while (s->have < TR_REREAD && s->have < s->pos + n) {
+            ssize_t k = read(s->fd, s->pre + s->have, TR_REREAD - s->have);
             if (k < 0 && errno == EINTR)
                 continue;
             if (k < 0)
@@ -345,7 +344,7 @@ static ssize_t prefix_read(void *cookie, char *buf, size_t n)
             s->pos += k;
             return (ssize_t)k;
         }
-        if (s->have < TR_PREFIX)
+        if (s->have < TR_REREAD)
             return 0; /* the stream ended inside the prefix */
     }
     for (;;) {
@@ -362,7 +361,7 @@ static int prefix_seek(void *cookie, off64_t *off, int whence)
 {
     struct tr_prefix *s = cookie;
     const int64_t to = whence == SEEK_SET ? *off : whence == SEEK_CUR ? (int64_t)s->pos + *off : -1;
-    if (to == (int64_t)s->pos || (to >= 0 && (uint64_t)to <= s->have && s->pos <= TR_PREFIX)) {
+    if (to == (int64_t)s->pos || (to >= 0 && (uint64_t)to <= s->have && s->pos <= TR_REREAD)) {
         s->pos = (uint64_t)to;
         *off = to;
         return 0;
