@@ -737,7 +737,7 @@ extern "C" int ims_cmd_run(int argc, char **argv)
         iommu.set_walker(cosim.get());
     }
 
-    ims::TracePlayer player("player", cfg, clk, reader, trace == "-" ? IMS_TRACE_STDIN_NAME : trace.c_str(), rp, iommu,
+    ims::TracePlayer player("player", cfg, clk, reader, ims_trace_input_name(trace.c_str()), rp, iommu,
                             !quiet && isatty(2));
     player.set_memory(&memory.timing());  // warm-up excludes memory counters too
     player.set_interval(series.iv);

@@ -392,7 +392,7 @@ static int cmd_info(int argc, char **argv)
         goto out;
     }
     const struct ims_trace_hdr *h = ims_trace_header(r);
-    printf("file: %s\n", strcmp(path, "-") ? path : IMS_TRACE_STDIN_NAME);
+    printf("file: %s\n", ims_trace_input_name(path));
     printf("form: %s, version %u%s\n", form_name(ims_trace_reader_form(r)), h->version, h->scalable ? ", scalable mode" : "");
     printf("creator: %s\n", h->creator[0] ? h->creator : "-");
     printf("source: %s\n", h->source[0] ? h->source : "-");
@@ -572,7 +572,7 @@ static int cmd_convert(int argc, char **argv)
             fprintf(stderr, "iommusim trace convert: %s\n", err);
             return EXIT_USAGE;
         }
-        in = strcmp(in, "-") ? in : IMS_TRACE_STDIN_NAME;
+        in = ims_trace_input_name(in);
         fprintf(info, "converted %s -> %s\n", in, out);
         fprintf(info, "lines: %" PRIu64 ", events used: %" PRIu64 "\n", st.lines, st.events);
         fprintf(info, "dma: %" PRIu64 " (sized from device events: %" PRIu64 ", expected faults: %" PRIu64 ")\n",
@@ -587,7 +587,7 @@ static int cmd_convert(int argc, char **argv)
         fprintf(stderr, "iommusim trace convert: %s\n", err);
         return EXIT_USAGE;
     }
-    in = strcmp(in, "-") ? in : IMS_TRACE_STDIN_NAME; /* its name from here on */
+    in = ims_trace_input_name(in); /* its name from here on */
     ims_trace_read_ahead(r); /* decompression beside the encoding and compression of OUT */
     if (want >= 0 && ims_trace_reader_form(r) != want) {
         fprintf(stderr, "iommusim trace convert: %s: --from %s, but the file holds a %s trace\n", in, from,
@@ -763,7 +763,7 @@ static int cmd_validate(int argc, char **argv)
     struct ims_trace_reader *r = open_file("validate", path);
     if (!r)
         return EXIT_USAGE;
-    path = strcmp(path, "-") ? path : IMS_TRACE_STDIN_NAME; /* its name from here on */
+    path = ims_trace_input_name(path); /* its name from here on */
     char err[1024];
     struct ims_replay_cfg cfg;
     ims_replay_cfg_default(&cfg);

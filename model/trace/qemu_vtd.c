@@ -1018,8 +1018,7 @@ int ims_qemu_vtd_convert(const char *log_path, const char *out_path, const struc
                          struct ims_qemu_vtd_stats *stats, char *err, size_t errlen)
 {
     const char *const open_path = log_path; /* "-": standard input, named as such below */
-    if (!strcmp(log_path, "-"))
-        log_path = IMS_TRACE_STDIN_NAME;
+    log_path = ims_trace_input_name(log_path);
     struct ims_qemu_vtd_opts dflt;
     if (!opts) {
         ims_qemu_vtd_opts_default(&dflt);

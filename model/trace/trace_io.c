@@ -424,11 +424,11 @@ FILE *ims_tr_open_input(const char *path, char *why, size_t len)
     return f;
 }
 
-struct ims_trace_reader *ims_trace_open(const char *path, char *err, size_t errlen)
+const char *ims_trace_input_name(const char *path) { return strcmp(path, "-") ? path : IMS_TRACE_STDIN_NAME; }
+
+struct ims_trace_reader *ims_trace_open(const char *input, char *err, size_t errlen)
 {
-    const bool std_in = !strcmp(path, "-");
-    if (std_in)
-        path = IMS_TRACE_STDIN_NAME;
+    const char *const path = ims_trace_input_name(input); /* in messages */
     struct ims_trace_reader *r = calloc(1, sizeof *r);
     if (!r) {
         ims_errf(err, errlen, "%s: out of memory", path);
@@ -441,7 +441,7 @@ struct ims_trace_reader *ims_trace_open(const char *path, char *err, size_t errl
         return NULL;
     }
     char why[128];
-    r->f = ims_tr_open_input(std_in ? "-" : path, why, sizeof why);
+    r->f = ims_tr_open_input(input, why, sizeof why);
     if (!r->f) {
         ims_tr_rerr(r, "%s", why);
         goto bad;

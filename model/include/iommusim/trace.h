@@ -158,6 +158,8 @@ struct ims_trace_reader;
  * (its first bytes are kept for the form's detection); only the reading
  * is streamed, so nothing else needs the file again. */
 #define IMS_TRACE_STDIN_NAME "(standard input)"
+/* The name messages give an input: IMS_TRACE_STDIN_NAME for "-", else path. */
+const char *ims_trace_input_name(const char *path);
 struct ims_trace_reader *ims_trace_open(const char *path, char *err, size_t errlen);
 const struct ims_trace_hdr *ims_trace_header(const struct ims_trace_reader *r);
 /* 1: a record in *rec; 0: end of trace; -1: error (ims_trace_error()). */
