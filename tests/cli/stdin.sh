@@ -126,8 +126,13 @@ exit 2" ] || fail "empty stdin: $out"
     out=$(printf 'IMSTRACE\001' | st ims trace validate -)
     echo "$out" | grep -q '^iommusim trace validate: (standard input): ' || fail "binary stub: $out"
     echo "$out" | grep -q '^exit 2$' || fail "binary stub: $out"
-    # A terminal as standard input is refused, not waited on.
-    out=$(script -qec "bash -c 'ims trace info -'" /dev/null </dev/null | tr -d '\r' || true)
+    # A terminal as standard input is refused, not waited on. script(1)
+    # hands its command to $SHELL, which may be dash: dash drops the
+    # exported function `ims` from the environment, so the command line is
+    # spelled out (the wrapper is a command line to split, as in expect.sh).
+    # shellcheck disable=SC2086
+    cmd=$(printf '%q ' ${IMS_TEST_WRAPPER:-} "$IMS_BIN" trace info -)
+    out=$(SHELL=/bin/sh script -qec "$cmd" /dev/null </dev/null | tr -d '\r' || true)
     echo "$out" | grep -q '^iommusim trace info: (standard input): is a terminal (pipe or redirect a trace into it)$' ||
         fail "terminal: $out"
     out=$(st ims sweep --trace - --vary iotlb.entries=16,32 --out sw)

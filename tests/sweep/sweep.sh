@@ -239,13 +239,12 @@ progress)
     rm -r out
     ims sweep --trace shipped/net.itr.zst --vary iotlb.ways=1,2,4 --out out --quiet 2>log
     [ ! -s log ] || fail "--quiet printed: $(cat log)"
-    # A terminal: a progress bar with the ETA (script(1) gives a pty).
-    if command -v script >/dev/null; then
-        rm -r out
-        script -qec "$(printf '%q ' "$bin" sweep --trace shipped/net.itr.zst --vary iotlb.ways=1,2,4 --out out)" /dev/null >tty.txt
-        tr '\r' '\n' <tty.txt | grep -q '^.*\[#*\.*\] 3/3 points  elapsed 0:0[0-9]  ETA 0:00' || fail "no bar: $(cat -v tty.txt)"
-        grep -q 'point 0001 ok' tty.txt && fail "per-point lines on a terminal"
-    fi
+    # A terminal: a progress bar with the ETA (script(1), from util-linux,
+    # essential on Debian, gives a pty).
+    rm -r out
+    script -qec "$(printf '%q ' "$bin" sweep --trace shipped/net.itr.zst --vary iotlb.ways=1,2,4 --out out)" /dev/null >tty.txt
+    tr '\r' '\n' <tty.txt | grep -q '^.*\[#*\.*\] 3/3 points  elapsed 0:0[0-9]  ETA 0:00' || fail "no bar: $(cat -v tty.txt)"
+    grep -q 'point 0001 ok' tty.txt && fail "per-point lines on a terminal"
     ;;
 fails)
     # A point that fails at run time: reported with its stderr tail, kept in
