@@ -146,6 +146,7 @@ class Cpu : public sc_core::sc_module
             check(false, "driver: %s", e.what());
         }
         sc_core::sc_stop();
+        ims::park_thread();  // not return: iommusim/tlm.hpp says why
     }
 
     void scenario()

@@ -920,6 +920,12 @@ private:
 
 void TracePlayer::run()
 {
+    play();
+    park_thread();
+}
+
+void TracePlayer::play()
+{
     m_wall_start = wall_now();
     m_core_start = *ims_iommu_stats(ims_replay_iommu(m_rp));
     if (m_iv && !m_warm)

@@ -169,6 +169,7 @@ struct Platform : sc_core::sc_module {
         enable();
         body(*this);
         finished = true;
+        ims::park_thread();
     }
 };
 
@@ -491,6 +492,7 @@ struct TwoInitiators : sc_core::sc_module {
         v = IMS_VTD_GCMD_SRTP | IMS_VTD_GCMD_TE;
         vtdtb::mmio_access(mmio, tlm::TLM_WRITE_COMMAND, kBase + IMS_VTD_GCMD, 4, &v);
         enabled.notify(sc_core::SC_ZERO_TIME);
+        ims::park_thread();
     }
     void run_a()
     {
@@ -498,6 +500,7 @@ struct TwoInitiators : sc_core::sc_module {
         sc_core::sc_time d = clk.to_time(100000);  // local time ahead (quantum keeper)
         a->b_transport(ra.t, d);
         done_a = sc_core::sc_time_stamp() + d;
+        ims::park_thread();
     }
     void run_b()
     {
@@ -506,6 +509,7 @@ struct TwoInitiators : sc_core::sc_module {
         sc_core::sc_time d = sc_core::SC_ZERO_TIME;
         b->b_transport(rb.t, d);
         done_b = sc_core::sc_time_stamp() + d;
+        ims::park_thread();
     }
 };
 
@@ -623,6 +627,11 @@ struct WaitCase : WaitPlatform {
     }
     void run()
     {
+        check_waits();
+        ims::park_thread();
+    }
+    void check_waits()
+    {
         enable();
         ims_mem_write64(backing, 0x80000040, 0x0123456789abcdefull);
         std::uint64_t v = 0;
@@ -705,6 +714,7 @@ struct MethodDevice : WaitPlatform, tlm::tlm_bw_transport_if<> {
         ims_mem_write64(backing, 0x80000040, 0x1111);
         ims_mem_write64(backing, 0x80000048, 0x2222);
         kick.notify(sc_core::SC_ZERO_TIME);
+        ims::park_thread();
     }
     void issue()  // a method: must not wait
     {

@@ -99,6 +99,7 @@ struct Platform : sc_core::sc_module {
         const std::uint64_t fq = vtd.config().iommu.fq_base;
         ck_assert_uint_eq(ims_mem_read64(backing, fq) | ims_mem_read64(backing, fq + 8), 0);
         finished = true;
+        ims::park_thread();
     }
 };
 

@@ -94,6 +94,7 @@ struct Tb : sc_core::sc_module {
     {
         body(*this);
         finished = true;
+        ims::park_thread();
     }
 
     void map(std::uint64_t iova, std::uint64_t pa) { vtdtb::map(mem, iova, pa); }

@@ -268,7 +268,8 @@ public:
     const IntervalSampler *interval() const { return m_iv; }
 
 private:
-    void run();
+    void run();   // the SC_THREAD: play(), then park (tlm.hpp, park_thread)
+    void play();  // the whole trace
     bool control(const ims_rec &rec, std::uint64_t index);
     bool dma(const ims_rec &rec, Cycles issue, Cycles *last_done, std::uint64_t index);
     __attribute__((noinline, cold)) bool dma_pri(const ims_rec &rec, Cycles issue, Cycles *last_done,

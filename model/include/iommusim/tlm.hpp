@@ -40,6 +40,22 @@
 
 namespace ims {
 
+// Ends an SC_THREAD's work without ending the thread: it waits for ever.
+// Call it where a thread would otherwise return. SystemC 2.3.4 tells
+// AddressSanitizer of every switch between coroutine stacks but the last one
+// out of a thread that returns, so the sanitizer goes on taking that freed
+// stack for the main thread's; LeakSanitizer scans it at exit and crashes
+// when the memory has been unmapped ("Tracer caught signal 11",
+// docs/fuzzing.md). A parked thread costs nothing: sc_start() still returns
+// when no event is left. Its frames are never unwound, though (deleting
+// the module frees the stack without running destructors), so park where
+// no local with a destructor is alive: after the call that does the work.
+[[noreturn]] inline void park_thread()
+{
+    for (;;)
+        sc_core::wait();
+}
+
 // IOMMU clock: conversions between cycles and sc_time. The period is a
 // whole number of SystemC time-resolution units (1 ps by default).
 // Conversions run several times per request, so sc_time -> cycles divides by
