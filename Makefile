@@ -34,13 +34,12 @@ test: build
 # AddressSanitizer + UndefinedBehaviorSanitizer; any report fails its test
 # (docs/fuzzing.md says why each option is set).
 IMS_ASAN_OPTIONS  ?= detect_stack_use_after_return=0:detect_leaks=1:abort_on_error=1:strict_string_checks=1:check_initialization_order=1
-IMS_LSAN_OPTIONS  ?= suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
 IMS_UBSAN_OPTIONS ?= halt_on_error=1:abort_on_error=1:print_stacktrace=1
 test-asan: deps
 	@cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DIMS_SANITIZE=ON \
 	    -DIMS_CORE_ONLY=OFF $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(BUILD_ASAN) -j $(JOBS)
-	cd $(BUILD_ASAN) && ASAN_OPTIONS=$(IMS_ASAN_OPTIONS) UBSAN_OPTIONS=$(IMS_UBSAN_OPTIONS) LSAN_OPTIONS=$(IMS_LSAN_OPTIONS) \
+	cd $(BUILD_ASAN) && ASAN_OPTIONS=$(IMS_ASAN_OPTIONS) UBSAN_OPTIONS=$(IMS_UBSAN_OPTIONS) \
 	    ctest --output-on-failure -j $(JOBS) --output-junit junit.xml
 
 # libFuzzer targets (tests/fuzz), FUZZ_SECONDS each; crashes are kept under

@@ -20,7 +20,8 @@
 #include "iommusim/version.h"
 
 // libsystemc's own main() calls sc_main; iommusim has its own main() and
-// starts the kernel with sc_start() from `run`, so this is never called.
+// starts the kernel with ims::run_kernel() (sc_start()) from `run`, so this is
+// never called.
 int sc_main(int, char **) { return 2; }
 
 namespace {
@@ -747,7 +748,7 @@ extern "C" int ims_cmd_run(int argc, char **argv)
     iommu.mem.bind(memory.tsock);
 
     const auto t0 = std::chrono::steady_clock::now();
-    sc_core::sc_start();
+    const std::vector<std::string> ended = ims::run_kernel();
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (cosim && !cosim->finish())
         std::fprintf(stderr, "iommusim run: %s\n", cosim->error().c_str());
@@ -756,11 +757,19 @@ extern "C" int ims_cmd_run(int argc, char **argv)
     if (digest_thread.joinable())
         digest_thread.join();
 
-    if (player.failed() || !player.done() || !digest_err.empty()) {
+    // A thread of the model that returned instead of parking (ims::run_kernel).
+    std::string ended_err;
+    for (const std::string &n : ended)
+        ended_err += (ended_err.empty() ? "internal error: SystemC thread(s) returned instead of parking: " : ", ") + n;
+    if (!ended_err.empty())
+        ended_err += " (report it)";
+
+    if (player.failed() || !player.done() || !digest_err.empty() || !ended_err.empty()) {
         std::fprintf(stderr, "iommusim run: %s\n",
-                     player.failed()  ? player.error().c_str()
-                     : player.done() ? digest_err.c_str()
-                                      : "simulation stopped early");
+                     player.failed()       ? player.error().c_str()
+                     : !player.done()      ? "simulation stopped early"
+                     : !ended_err.empty()  ? ended_err.c_str()
+                                           : digest_err.c_str());
         rc = 2;
         ims_outfile_abort(jout);
         ims_outfile_abort(cout);

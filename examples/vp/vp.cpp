@@ -378,7 +378,11 @@ int sc_main(int argc, char **argv)
                 static_cast<unsigned long long>(cfg.regs_base), static_cast<unsigned long long>(vtd.vtd.size() / 1024),
                 cfg.clock_mhz, static_cast<unsigned long long>(kRamSize >> 20),
                 static_cast<unsigned long long>(kMsiBase));
-    sc_core::sc_start();
+    if (const std::vector<std::string> ended = ims::run_kernel(); !ended.empty()) {
+        for (const std::string &n : ended)
+            std::fprintf(stderr, "vp: the SystemC thread %s returned instead of parking (ims::park_thread)\n", n.c_str());
+        return 1;
+    }
     if (cpu.failures) {
         std::fprintf(stderr, "vp: %d check%s failed\n", cpu.failures, cpu.failures == 1 ? "" : "s");
         return 1;

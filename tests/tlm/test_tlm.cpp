@@ -11,6 +11,7 @@
 
 #include "iommusim/cosim.hpp"
 #include "iommusim/run.hpp"
+#include "kernel_check.hpp"
 
 // After the C++ headers: check.h defines a macro `fail` that std::ios uses.
 #include <check.h>
@@ -74,7 +75,7 @@ struct Rig {
         dev.ats.bind(iommu.ats_in);
         iommu.dma_out.bind(sink.tsock);
         iommu.mem.bind(memory.tsock);
-        sc_core::sc_start(sc_core::SC_ZERO_TIME);  // elaborate: sockets resolve
+        kcheck::run(sc_core::SC_ZERO_TIME);  // elaborate: sockets resolve
         ims_rec r{};
         r.kind = IMS_REC_ATTACH;
         r.rid = kRid;
@@ -688,7 +689,7 @@ struct PlayerRun {
         player->ats.bind(iommu.ats_in);
         iommu.dma_out.bind(sink.tsock);
         iommu.mem.bind(memory.tsock);
-        sc_core::sc_start();
+        kcheck::run();
         ck_assert(player->done());
     }
     ~PlayerRun()

@@ -8,6 +8,7 @@
 
 #include "iommusim/run.hpp"
 #include "iommusim/simcfg.h"
+#include "kernel_check.hpp"
 // The fills-in-flight table is internal to model/tlm.
 #include "../../model/tlm/inflight.hpp"
 // Check last: its fail() macro clashes with <ios>.
@@ -141,7 +142,7 @@ struct Rig {
         dev.ats.bind(iommu.ats_in);
         iommu.dma_out.bind(sink.tsock);
         iommu.mem.bind(memory.tsock);
-        sc_core::sc_start(sc_core::SC_ZERO_TIME);
+        kcheck::run(sc_core::SC_ZERO_TIME);
         ims_rec a{};
         a.kind = IMS_REC_ATTACH;
         a.rid = kRid;

@@ -10,6 +10,7 @@
 
 #include "iommusim/mem.h"
 #include "iommusim/vtd_iommu.hpp"
+#include "kernel_check.hpp"
 #include "vtd_tb.hpp"
 // Check last: its fail() macro clashes with <ios>.
 #include <check.h>
@@ -202,7 +203,7 @@ struct Req {
 void run_case(std::function<void(Platform &)> body, const ims_sim_cfg &cfg = Platform::cfg())
 {
     Platform p("p", cfg, std::move(body));
-    sc_core::sc_start();
+    kcheck::run();
     ck_assert(p.finished);
 }
 
@@ -532,7 +533,7 @@ START_TEST(decoupled_initiators_timed_in_arrival_order)
     init.mmio.bind(vtd.regs);
     vtd.dma_out.bind(sink.tsock);
     vtd.mem.bind(memory.tsock);
-    sc_core::sc_start();
+    kcheck::run();
     ck_assert_int_eq(init.ra.t.get_response_status(), tlm::TLM_OK_RESPONSE);
     ck_assert_int_eq(init.rb.t.get_response_status(), tlm::TLM_OK_RESPONSE);
     const ims::ReqExt &ea = init.ra.ext, &eb = init.rb.ext;
@@ -676,7 +677,7 @@ struct WaitCase : WaitPlatform {
 START_TEST(memory_that_waits)
 {
     WaitCase p("p", ims::VtdIommu::load_config("", {}));
-    sc_core::sc_start();
+    kcheck::run();
     ck_assert(p.finished);
 }
 END_TEST
@@ -741,7 +742,7 @@ struct MethodDevice : WaitPlatform, tlm::tlm_bw_transport_if<> {
 START_TEST(nb_transport_from_a_method)
 {
     MethodDevice p("p", ims::VtdIommu::load_config("", {}));
-    sc_core::sc_start();
+    kcheck::run();
     ck_assert_uint_eq(p.sent, 2);
     ck_assert_uint_eq(p.responses, 2);
     for (unsigned i = 0; i < 2; i++) {
@@ -806,7 +807,7 @@ START_TEST(devices_without_extension)
         ck_assert_int_eq(e.t.get_response_status(), tlm::TLM_GENERIC_ERROR_RESPONSE);
     });
     self = &p;
-    sc_core::sc_start();
+    kcheck::run();
     ck_assert(p.finished);
 }
 END_TEST

@@ -8,6 +8,7 @@
 
 #include "iommusim/mem.h"
 #include "iommusim/vtd_iommu.hpp"
+#include "kernel_check.hpp"
 #include "vtd_tb.hpp"
 // Check last: its fail() macro clashes with <ios>.
 #include <check.h>
@@ -116,7 +117,7 @@ START_TEST(builds_from_settings)
     Platform p("p", cfg);
     ck_assert_uint_eq(p.vtd.iommu.walkers(), 2);
     ck_assert_uint_eq(p.vtd.vtd.base(), kBase);
-    sc_core::sc_start();
+    kcheck::run();
     ck_assert(p.finished);
 }
 END_TEST
@@ -135,7 +136,7 @@ START_TEST(one_fault_register)
     raw.iommu.caps.nfr = 1;  // not through load_config: the constructor does the same
     raw.regs_base = kBase;
     Platform p("p", raw);
-    sc_core::sc_start();
+    kcheck::run();
     ck_assert(p.finished);
 }
 END_TEST

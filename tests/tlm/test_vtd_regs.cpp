@@ -12,6 +12,7 @@
 #include "iommusim/tb.h"
 #include "iommusim/tlm.hpp"
 #include "iommusim/vtd_regs.hpp"
+#include "kernel_check.hpp"
 #include "vtd_tb.hpp"
 // Check last: its fail() macro clashes with <ios>.
 #include <check.h>
@@ -154,7 +155,7 @@ ims_sim_cfg base_cfg()
 void simulate(const ims_sim_cfg &cfg, Body body)
 {
     Tb tb("tb", cfg, std::move(body));
-    sc_core::sc_start();
+    kcheck::run();
     ck_assert_msg(tb.finished, "the driver thread did not finish");
 }
 

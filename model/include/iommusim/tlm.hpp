@@ -46,15 +46,30 @@ namespace ims {
 // out of a thread that returns, so the sanitizer goes on taking that freed
 // stack for the main thread's; LeakSanitizer scans it at exit and crashes
 // when the memory has been unmapped ("Tracer caught signal 11",
-// docs/fuzzing.md). A parked thread costs nothing: sc_start() still returns
-// when no event is left. Its frames are never unwound, though (deleting
-// the module frees the stack without running destructors), so park where
-// no local with a destructor is alive: after the call that does the work.
+// docs/fuzzing.md). run_kernel() below mends that range after sc_start(),
+// but not for a program that exits inside the simulation or starts the
+// kernel itself, so threads park, and run_kernel() names any that returned.
+// A parked thread costs nothing: sc_start() still returns when no event is
+// left. Its frames are never unwound, though (deleting the module frees the
+// stack without running destructors), so park where no local with a
+// destructor is alive: after the call that does the work.
 [[noreturn]] inline void park_thread()
 {
     for (;;)
         sc_core::wait();
 }
+
+// Runs the SystemC kernel: sc_core::sc_start() (until no event is left),
+// or for `t`. Use it instead of calling sc_start() directly. Afterwards,
+// under AddressSanitizer, it tells the sanitizer the main thread's own stack
+// again: SystemC 2.3.4's last stack switch back to main() gives none (its
+// range reads 0-0), so LeakSanitizer would not scan main()'s stack at exit
+// and would report what only that stack still points to. Returns the names
+// of the design's SC_THREADs and SC_CTHREADs that have ended by returning
+// (they should have parked: park_thread); empty when none has
+// (docs/timing.md, "Running the kernel").
+[[nodiscard]] std::vector<std::string> run_kernel();
+[[nodiscard]] std::vector<std::string> run_kernel(const sc_core::sc_time &t);
 
 // IOMMU clock: conversions between cycles and sc_time. The period is a
 // whole number of SystemC time-resolution units (1 ps by default).

@@ -82,7 +82,10 @@ int run()
     dev.ats.bind(iommu.ats_in);
     iommu.dma_out.bind(sink.tsock);
     iommu.mem.bind(memory.tsock);
-    sc_core::sc_start(sc_core::SC_ZERO_TIME);  // elaborate
+    if (!ims::run_kernel(sc_core::SC_ZERO_TIME).empty()) {  // elaborate (run_kernel: the installed tlm.hpp has it)
+        std::fprintf(stderr, "tlm_iommu: a SystemC thread returned at elaboration\n");
+        return 1;
+    }
 
     int result = 0;
     ims_rec attach{}, map{};
